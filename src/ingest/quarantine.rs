@@ -1,0 +1,179 @@
+//! The quarantine: every input frame that could not be parsed, with where it came from and
+//! why, one JSON line per frame in `<data_dir>/quarantine/<source>.jsonl`. Nothing is dropped
+//! silently; ops read it with `tdr quarantine`. Records are fsynced before the batch that moves
+//! the source checkpoint past them is committed, and a resumed import skips offsets it already
+//! quarantined, so a crash neither loses nor doubles a record here either.
+
+use std::collections::HashSet;
+use std::fs::{File, OpenOptions};
+use std::io::{BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Record {
+    pub time: String,
+    pub source: String,
+    pub file: String,
+    /// Identifies the file's content independently of its name (rotation renames files).
+    pub fingerprint: String,
+    pub offset: u64,
+    pub code: String,
+    pub reason: String,
+    /// The frame's bytes, printable ASCII as is, everything else as \xNN.
+    pub raw: String,
+}
+
+pub struct Quarantine {
+    dir: PathBuf,
+    open: Option<(String, File)>,
+    dirty: bool,
+}
+
+/// Printable ASCII kept, everything else `\xNN`, so a record is one safe line.
+pub fn escape(raw: &[u8]) -> String {
+    let mut s = String::with_capacity(raw.len());
+    for &b in raw {
+        if (0x20..0x7f).contains(&b) && b != b'\\' {
+            s.push(b as char);
+        } else {
+            s.push_str(&format!("\\x{b:02x}"));
+        }
+    }
+    s
+}
+
+impl Quarantine {
+    pub fn new(data_dir: &Path) -> Quarantine {
+        Quarantine {
+            dir: data_dir.join("quarantine"),
+            open: None,
+            dirty: false,
+        }
+    }
+
+    fn path_of(&self, source: &str) -> PathBuf {
+        let safe: String = source
+            .chars()
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                    c
+                } else {
+                    '_'
+                }
+            })
+            .collect();
+        self.dir.join(format!("{safe}.jsonl"))
+    }
+
+    /// Offsets of `fingerprint` at or after `from` already quarantined (resuming after a crash).
+    pub fn already(&self, source: &str, fingerprint: &str, from: u64) -> HashSet<u64> {
+        let Ok(f) = File::open(self.path_of(source)) else {
+            return HashSet::new();
+        };
+        BufReader::new(f)
+            .lines()
+            .map_while(Result::ok)
+            .filter_map(|l| serde_json::from_str::<Record>(&l).ok())
+            .filter(|r| r.fingerprint == fingerprint && r.offset >= from)
+            .map(|r| r.offset)
+            .collect()
+    }
+
+    pub fn record(&mut self, r: &Record) -> std::io::Result<()> {
+        if self.open.as_ref().map(|(s, _)| s.as_str()) != Some(r.source.as_str()) {
+            self.sync()?;
+            std::fs::create_dir_all(&self.dir)?;
+            let mut f = OpenOptions::new()
+                .create(true)
+                .append(true)
+                .read(true)
+                .open(self.path_of(&r.source))?;
+            // A crash mid-write can leave a torn last line; start on a fresh one so the torn
+            // bytes cannot swallow the next record.
+            let len = f.metadata()?.len();
+            if len > 0 {
+                use std::io::{Read, Seek, SeekFrom};
+                let mut last = [0u8; 1];
+                f.seek(SeekFrom::Start(len - 1))?;
+                f.read_exact(&mut last)?;
+                if last[0] != b'\n' {
+                    f.write_all(b"\n")?;
+                }
+            }
+            self.open = Some((r.source.clone(), f));
+        }
+        let mut line = serde_json::to_vec(r).map_err(std::io::Error::other)?;
+        line.push(b'\n');
+        if let Some((_, f)) = self.open.as_mut() {
+            f.write_all(&line)?;
+        }
+        self.dirty = true;
+        Ok(())
+    }
+
+    /// Makes every record so far durable.
+    pub fn sync(&mut self) -> std::io::Result<()> {
+        if self.dirty {
+            if let Some((_, f)) = self.open.as_mut() {
+                f.sync_data()?;
+            }
+            self.dirty = false;
+        }
+        Ok(())
+    }
+
+    /// All records of every source, oldest first per source.
+    pub fn list(data_dir: &Path) -> std::io::Result<Vec<Record>> {
+        let dir = data_dir.join("quarantine");
+        let mut out = Vec::new();
+        let Ok(rd) = std::fs::read_dir(&dir) else {
+            return Ok(out);
+        };
+        let mut paths: Vec<PathBuf> = rd.flatten().map(|e| e.path()).collect();
+        paths.sort();
+        for p in paths {
+            for line in BufReader::new(File::open(&p)?).lines() {
+                if let Ok(r) = serde_json::from_str::<Record>(&line?) {
+                    out.push(r);
+                }
+            }
+        }
+        Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn escape_keeps_one_safe_line() {
+        assert_eq!(escape(b"ok \"x\"\n\xff\\"), "ok \"x\"\\x0a\\xff\\x5c");
+    }
+
+    #[test]
+    fn records_are_listed_and_found_again_for_resume() {
+        let d = tempfile::tempdir().unwrap();
+        let mut q = Quarantine::new(d.path());
+        for off in [10, 20, 30] {
+            q.record(&Record {
+                time: "2026-11-21T00:00:00Z".into(),
+                source: "radius/1".into(),
+                file: "f".into(),
+                fingerprint: "abc".into(),
+                offset: off,
+                code: "parse.events.json".into(),
+                reason: "r".into(),
+                raw: "x".into(),
+            })
+            .unwrap();
+        }
+        q.sync().unwrap();
+        assert_eq!(Quarantine::list(d.path()).unwrap().len(), 3);
+        assert_eq!(q.already("radius/1", "abc", 20), HashSet::from([20, 30]));
+        assert!(q.already("radius/1", "other", 0).is_empty());
+        assert!(d.path().join("quarantine/radius_1.jsonl").exists());
+    }
+}

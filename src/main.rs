@@ -1,0 +1,479 @@
+//! The `tdr` command line. It parses arguments, wires the modules together and maps errors to
+//! exit codes; the logic lives in the library. Exit codes: 0 success (any well-formed lookup
+//! answer, `not_found` included), 1 an operational failure (store, audit), 2 bad input.
+
+use std::io::{BufRead, BufReader, Write};
+use std::net::IpAddr;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use clap::{Parser, Subcommand};
+use serde_json::json;
+use sha2::{Digest, Sha256};
+
+use tdr::audit::{self, AuditLog, NewEntry};
+use tdr::clock::{Clock, SystemClock};
+use tdr::config::Config;
+use tdr::ingest::import::{ImportStats, Importer};
+use tdr::legal::Purpose;
+use tdr::model::parse_time;
+use tdr::parse::Format;
+use tdr::retention;
+use tdr::store::lookup::{Answer, Attributor, Scope};
+use tdr::store::Store;
+
+#[derive(Parser)]
+#[command(
+    name = "tdr",
+    version,
+    about = "Traffic-data retention and disclosure appliance"
+)]
+struct Cli {
+    /// Data directory (store, audit log, keys, quarantine). Overrides the config's data_dir.
+    #[arg(long, global = true, value_name = "DIR")]
+    data_dir: Option<PathBuf>,
+    /// Configuration file (TOML). Without it tdr runs on its embedded defaults.
+    #[arg(long, global = true, value_name = "FILE")]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    cmd: Cmd,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Import log files into the store (idempotent: a file imported twice adds nothing).
+    Import {
+        #[arg(long, value_enum)]
+        format: Format,
+        /// Source name for events that do not name one.
+        #[arg(long, default_value = "import")]
+        source: String,
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
+    /// Who held an address (and port) at a time. Audited before anything is shown.
+    Lookup {
+        /// IPv4 or IPv6 address.
+        #[arg(required_unless_present = "batch", conflicts_with = "batch")]
+        addr: Option<String>,
+        /// Source port, needed for a shared CGNAT address.
+        #[arg(long, conflicts_with = "batch")]
+        port: Option<u16>,
+        /// Time with UTC offset (RFC 3339), e.g. 2026-11-21T10:00:00+01:00.
+        #[arg(long, required_unless_present = "batch", conflicts_with = "batch")]
+        at: Option<String>,
+        /// One query a line: {"addr":…,"port":…,"at":…}; prints one JSON answer a line.
+        #[arg(long, value_name = "FILE")]
+        batch: Option<PathBuf>,
+        #[arg(long, value_enum)]
+        purpose: Purpose,
+        /// The case (court order, request or investigation) this lookup belongs to.
+        #[arg(long, value_name = "REF")]
+        case: String,
+        /// Print the answer as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Drop day partitions whose data is past its retention period (audited).
+    Expire,
+    /// Audit log commands.
+    Audit {
+        #[command(subcommand)]
+        cmd: AuditCmd,
+    },
+    /// Check a configuration file and list every problem in it.
+    CheckConfig { file: PathBuf },
+}
+
+#[derive(Subcommand)]
+enum AuditCmd {
+    /// Re-walk the hash chain and signed checkpoints; name the first bad entry.
+    Verify,
+}
+
+fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("TDR_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(code) => code,
+        Err(Failure::BadInput(m)) => {
+            eprintln!("tdr: {m}");
+            ExitCode::from(2)
+        }
+        Err(Failure::Operational(m)) => {
+            eprintln!("tdr: {m}");
+            ExitCode::from(1)
+        }
+        Err(Failure::BrokenPipe) => ExitCode::SUCCESS,
+    }
+}
+
+enum Failure {
+    BadInput(String),
+    Operational(String),
+    BrokenPipe,
+}
+
+fn op<E: std::fmt::Display>(what: &'static str) -> impl Fn(E) -> Failure {
+    move |e| Failure::Operational(format!("{what}: {e}"))
+}
+
+fn out_err(e: std::io::Error) -> Failure {
+    if e.kind() == std::io::ErrorKind::BrokenPipe {
+        Failure::BrokenPipe
+    } else {
+        Failure::Operational(format!("cannot write output: {e}"))
+    }
+}
+
+fn load_config(cli: &Cli) -> Result<Config, Failure> {
+    let mut cfg = match &cli.config {
+        Some(p) => Config::load(p).map_err(|e| Failure::BadInput(e.to_string()))?,
+        None => Config::default(),
+    };
+    if let Some(d) = &cli.data_dir {
+        cfg.data_dir = d.clone();
+    }
+    Ok(cfg)
+}
+
+/// Who is running this command, for the audit log.
+fn actor() -> String {
+    let user = std::env::var("USER").unwrap_or_else(|_| "unknown".into());
+    // SAFETY: getuid has no preconditions and cannot fail.
+    let uid = unsafe { libc::getuid() };
+    format!("{user} (uid {uid})")
+}
+
+fn run(cli: Cli) -> Result<ExitCode, Failure> {
+    let cfg = load_config(&cli)?;
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    match cli.cmd {
+        Cmd::Import {
+            format,
+            source,
+            files,
+        } => {
+            let mut store = Store::open(&cfg).map_err(op("store"))?;
+            let mut importer =
+                Importer::new(&mut store, &cfg, clock.as_ref()).map_err(op("store"))?;
+            let mut total = ImportStats::default();
+            for f in &files {
+                let s = importer
+                    .import_file(f, format, &source)
+                    .map_err(|e| Failure::Operational(format!("[{}] {e}", e.code())))?;
+                total.add(&s);
+            }
+            println!(
+                "imported {} file(s): {} accepted, {} duplicate, {} quarantined, {} expired{}",
+                total.files,
+                total.accepted,
+                total.duplicate,
+                total.quarantined,
+                total.expired,
+                if total.already_imported_bytes > 0 {
+                    format!(
+                        " ({} bytes already imported before)",
+                        total.already_imported_bytes
+                    )
+                } else {
+                    String::new()
+                }
+            );
+            if total.quarantined > 0 {
+                println!(
+                    "quarantined frames are in {}",
+                    cfg.data_dir.join("quarantine").display()
+                );
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Cmd::Lookup {
+            addr,
+            port,
+            at,
+            batch,
+            purpose,
+            case,
+            json,
+        } => {
+            if case.trim().is_empty() {
+                return Err(Failure::BadInput("--case must name the case".into()));
+            }
+            // Every query is validated before anything is opened or answered: a court order's
+            // list is answered whole or not at all.
+            let queries = match &batch {
+                Some(file) => read_batch(file)?,
+                None => {
+                    let addr = addr.unwrap_or_default();
+                    let at = at.unwrap_or_default();
+                    let (ip, t) = parse_query(&addr, &at).map_err(Failure::BadInput)?;
+                    vec![Query {
+                        given: json!({"addr": addr, "port": port, "at": at}),
+                        ip,
+                        port,
+                        at: t,
+                    }]
+                }
+            };
+            let store = Store::open_read_only(&cfg).map_err(op("store"))?;
+            let mut audit = AuditLog::open(&cfg.data_dir, clock.clone()).map_err(op("audit"))?;
+            let mut ctx = LookupCtx {
+                store: &store,
+                cfg: &cfg,
+                audit: &mut audit,
+                purpose,
+                case: &case,
+                actor: actor(),
+                now: clock.now(),
+            };
+            let result = ctx.run(queries, batch.is_some(), json);
+            audit.checkpoint().map_err(op("audit"))?;
+            result
+        }
+        Cmd::Expire => {
+            let store = Store::open(&cfg).map_err(op("store"))?;
+            let mut audit = AuditLog::open(&cfg.data_dir, clock.clone()).map_err(op("audit"))?;
+            let dropped = retention::expire(&store, &mut audit, &cfg, clock.now(), &actor())
+                .map_err(|e| Failure::Operational(format!("[{}] {e}", e.code())))?;
+            audit.checkpoint().map_err(op("audit"))?;
+            if dropped.is_empty() {
+                println!("no partition is past its retention period");
+            }
+            for p in dropped {
+                println!("dropped {} ({} records)", p.name, p.records);
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Cmd::Audit {
+            cmd: AuditCmd::Verify,
+        } => match audit::verify(&cfg.data_dir) {
+            Ok(r) => {
+                println!(
+                    "audit log intact: {} entries, {} signed checkpoints, head seq {} hash {}",
+                    r.entries, r.checkpoints, r.head_seq, r.head_hash
+                );
+                Ok(ExitCode::SUCCESS)
+            }
+            Err(e) => {
+                eprintln!("tdr: audit log verification FAILED: {e}");
+                Ok(ExitCode::from(1))
+            }
+        },
+        Cmd::CheckConfig { file } => match Config::load(&file) {
+            Ok(_) => {
+                println!("{}: ok", file.display());
+                Ok(ExitCode::SUCCESS)
+            }
+            Err(e) => Err(Failure::BadInput(format!("{}: {e}", file.display()))),
+        },
+    }
+}
+
+struct LookupCtx<'a> {
+    store: &'a Store,
+    cfg: &'a Config,
+    audit: &'a mut AuditLog,
+    purpose: Purpose,
+    case: &'a str,
+    actor: String,
+    now: i64,
+}
+
+/// One lookup as asked (kept verbatim for the audit entry) and as parsed.
+struct Query {
+    given: serde_json::Value,
+    ip: IpAddr,
+    port: Option<u16>,
+    at: i64,
+}
+
+/// Parses a query's address and time; errors name the problem.
+fn parse_query(addr: &str, at: &str) -> Result<(IpAddr, i64), String> {
+    let ip: IpAddr = addr
+        .trim()
+        .parse()
+        .map_err(|_| format!("{addr:?} is not an IPv4 or IPv6 address"))?;
+    let t = parse_time(at.trim()).map_err(|e| e.to_string())?;
+    Ok((ip, t))
+}
+
+fn read_batch(file: &Path) -> Result<Vec<Query>, Failure> {
+    let f = std::fs::File::open(file)
+        .map_err(|e| Failure::BadInput(format!("cannot read {}: {e}", file.display())))?;
+    let mut queries = Vec::new();
+    for (i, line) in BufReader::new(f).lines().enumerate() {
+        let bad = |e: String| Failure::BadInput(format!("{} line {}: {e}", file.display(), i + 1));
+        let line = line.map_err(|e| bad(e.to_string()))?;
+        if line.trim().is_empty() {
+            continue;
+        }
+        let q: BatchQuery = serde_json::from_str(&line).map_err(|e| bad(e.to_string()))?;
+        let (ip, at) = parse_query(&q.addr, &q.at).map_err(bad)?;
+        queries.push(Query {
+            given: json!({"addr": q.addr, "port": q.port, "at": q.at}),
+            ip,
+            port: q.port,
+            at,
+        });
+    }
+    Ok(queries)
+}
+
+impl LookupCtx<'_> {
+    /// Runs one lookup and audits it; returns the rendered JSON answer only once the audit
+    /// entry is durable.
+    fn answer(&mut self, q: &Query, action: &str) -> Result<serde_json::Value, Failure> {
+        let scope = Scope::new(self.cfg, self.purpose.readable_classes(), self.now);
+        let attributor = Attributor {
+            store: self.store,
+            cfg: self.cfg,
+        };
+        let mut answer = attributor
+            .lookup(q.ip, q.port, q.at, &scope)
+            .map_err(|e| Failure::Operational(format!("[{}] {e}", e.code())))?;
+        if !self.purpose.reveals_subscriber_id() {
+            for m in &mut answer.matches {
+                m.subscriber = self.audit.pseudonym(&m.subscriber);
+            }
+        }
+        let rendered = render(&q.given, &answer);
+        let digest = hex::encode(Sha256::digest(rendered.to_string().as_bytes()));
+        self.audit
+            .append(NewEntry {
+                actor: self.actor.clone(),
+                role: "cli".into(),
+                action: action.into(),
+                case: Some(self.case.to_string()),
+                legal_basis: Some(self.purpose.as_str().into()),
+                query: q.given.clone(),
+                outcome: answer.status.as_str().into(),
+                result_count: answer.matches.len() as u64,
+                result_digest: Some(digest),
+            })
+            .map_err(|e| {
+                Failure::Operational(format!(
+                    "[{}] the audit entry could not be written, so no answer is given: {e}",
+                    e.code()
+                ))
+            })?;
+        Ok(rendered)
+    }
+
+    fn run(
+        &mut self,
+        queries: Vec<Query>,
+        batch: bool,
+        as_json: bool,
+    ) -> Result<ExitCode, Failure> {
+        let action = if batch { "lookup_batch_item" } else { "lookup" };
+        let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+        for q in &queries {
+            let rendered = self.answer(q, action)?;
+            if batch || as_json {
+                writeln!(out, "{rendered}").map_err(out_err)?;
+            } else {
+                write_human(&mut out, &rendered).map_err(out_err)?;
+            }
+            // Each answer leaves as soon as it is audited.
+            out.flush().map_err(out_err)?;
+        }
+        Ok(ExitCode::SUCCESS)
+    }
+}
+
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct BatchQuery {
+    addr: String,
+    #[serde(default)]
+    port: Option<u16>,
+    at: String,
+}
+
+fn render(query: &serde_json::Value, a: &Answer) -> serde_json::Value {
+    json!({
+        "query": query,
+        "status": a.status,
+        "matches": a.matches,
+        "sharing": a.sharing,
+    })
+}
+
+/// What each status means for the person who has to act on it.
+fn explain(status: &str) -> &'static str {
+    match status {
+        "found" => "one subscriber held the address at that time, confirmed by the logs",
+        "end_inferred" => {
+            "one candidate, but the logs do not confirm the binding at that time (its end was \
+             inferred, e.g. a lost Stop): do not disclose on this alone"
+        }
+        "ambiguous" => "more than one subscriber within the clock tolerance: no name may be given",
+        "not_found" => "no subscriber held the address at that time while data was being logged",
+        "no_coverage" => "no log data around that time (ingest gap): tdr cannot say who held it",
+        "port_required" => {
+            "a shared CGNAT address: the source port is needed to tell subscribers apart"
+        }
+        "outside_retention" => "the time is past the retention period: the data no longer exists",
+        "not_our_address" => "the address is not in this ISP's address space",
+        "no_data_for_this_purpose" => {
+            "data exists only in retention classes this purpose may not read"
+        }
+        _ => "",
+    }
+}
+
+fn write_human(out: &mut impl Write, r: &serde_json::Value) -> std::io::Result<()> {
+    let status = r["status"].as_str().unwrap_or("");
+    writeln!(out, "status: {status}  ({})", explain(status))?;
+    if let Some(n) = r["sharing"].as_u64() {
+        writeln!(
+            out,
+            "  {n} subscriber address(es) share this public address at that time"
+        )?;
+    }
+    for m in r["matches"].as_array().into_iter().flatten() {
+        let s = |k: &str| m[k].as_str().unwrap_or("-").to_string();
+        writeln!(out, "  subscriber   {}", s("subscriber"))?;
+        writeln!(
+            out,
+            "  binding      {} from {}{} to {} ({})",
+            s("target"),
+            s("start"),
+            if m["start_logged"].as_bool() == Some(true) {
+                ""
+            } else {
+                " (first seen)"
+            },
+            m["end"].as_str().unwrap_or("open"),
+            s("end_kind")
+        )?;
+        writeln!(
+            out,
+            "  confirmed    until {}",
+            m["confirmed_until"].as_str().unwrap_or("open")
+        )?;
+        writeln!(out, "  source       {} (class {})", s("source"), s("class"))?;
+        if m["via"].is_object() {
+            let v = &m["via"];
+            writeln!(
+                out,
+                "  via NAT      {} ports {} -> {} from {} to {} ({})",
+                v["public"].as_str().unwrap_or("-"),
+                v["ports"].as_str().unwrap_or("-"),
+                v["inside"].as_str().unwrap_or("-"),
+                v["start"].as_str().unwrap_or("-"),
+                v["end"].as_str().unwrap_or("open"),
+                v["end_kind"].as_str().unwrap_or("-"),
+            )?;
+        }
+    }
+    Ok(())
+}

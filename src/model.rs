@@ -1,0 +1,312 @@
+//! Normalised records: the events every parser yields, the time and address types they use,
+//! and the retention class every stored record carries. No IO here.
+
+use std::fmt;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use serde::{Deserialize, Serialize};
+
+pub use crate::clock::UnixSecs;
+
+/// Retention class and legal basis of a record (invariant 6).
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, Default,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum Class {
+    /// Own purpose: network security and abuse handling (the default).
+    #[default]
+    Security,
+    /// Own purpose: billing.
+    Billing,
+    /// Statutory retention (LEK 2022:482 ch. 9).
+    Statutory,
+}
+
+impl Class {
+    pub const ALL: [Class; 3] = [Class::Security, Class::Billing, Class::Statutory];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Class::Security => "security",
+            Class::Billing => "billing",
+            Class::Statutory => "statutory",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Class> {
+        Class::ALL.into_iter().find(|c| c.as_str() == s)
+    }
+
+    pub(crate) fn code(self) -> u8 {
+        self as u8
+    }
+
+    pub(crate) fn from_code(c: u8) -> Option<Class> {
+        Class::ALL.get(c as usize).copied()
+    }
+}
+
+/// What an address binding is keyed on: an address or prefix, always held as 16 bytes
+/// (IPv4 as IPv4-mapped IPv6) plus the prefix length in its own family (32 for an IPv4 host).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Target {
+    pub addr: Ipv6Addr,
+    pub plen: u8,
+    pub v4: bool,
+}
+
+impl Target {
+    pub fn host(ip: IpAddr) -> Target {
+        match ip {
+            IpAddr::V4(a) => Target {
+                addr: a.to_ipv6_mapped(),
+                plen: 32,
+                v4: true,
+            },
+            IpAddr::V6(a) => match a.to_ipv4_mapped() {
+                Some(v4) => Target::host(IpAddr::V4(v4)),
+                None => Target {
+                    addr: a,
+                    plen: 128,
+                    v4: false,
+                },
+            },
+        }
+    }
+
+    /// An IPv6 prefix, with host bits cleared.
+    pub fn prefix(net: ipnet::Ipv6Net) -> Target {
+        let net = net.trunc();
+        Target {
+            addr: net.addr(),
+            plen: net.prefix_len(),
+            v4: false,
+        }
+    }
+
+    /// The prefix of `ip` of length `plen` (IPv6 only).
+    pub fn v6_prefix_of(ip: Ipv6Addr, plen: u8) -> Target {
+        let bits = u128::from(ip);
+        let mask = if plen == 0 {
+            0
+        } else {
+            u128::MAX << (128 - u32::from(plen))
+        };
+        Target {
+            addr: Ipv6Addr::from(bits & mask),
+            plen,
+            v4: false,
+        }
+    }
+
+    pub fn is_host(&self) -> bool {
+        (self.v4 && self.plen == 32) || (!self.v4 && self.plen == 128)
+    }
+
+    pub fn ip(&self) -> IpAddr {
+        if self.v4 {
+            IpAddr::V4(self.addr.to_ipv4_mapped().unwrap_or(Ipv4Addr::UNSPECIFIED))
+        } else {
+            IpAddr::V6(self.addr)
+        }
+    }
+}
+
+impl fmt::Display for Target {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.is_host() {
+            write!(f, "{}", self.ip())
+        } else {
+            write!(f, "{}/{}", self.ip(), self.plen)
+        }
+    }
+}
+
+/// The 16-byte form used in keys (IPv4 mapped).
+pub fn ip16(ip: IpAddr) -> Ipv6Addr {
+    match ip {
+        IpAddr::V4(a) => a.to_ipv6_mapped(),
+        IpAddr::V6(a) => a,
+    }
+}
+
+/// Back from the 16-byte form.
+pub fn ip_from16(a: Ipv6Addr) -> IpAddr {
+    match a.to_ipv4_mapped() {
+        Some(v4) => IpAddr::V4(v4),
+        None => IpAddr::V6(a),
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum SessionOp {
+    Start,
+    Interim,
+    Stop,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum LeaseOp {
+    Assign,
+    Renew,
+    Release,
+    Expire,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum NatOp {
+    Alloc,
+    Release,
+}
+
+/// One normalised input event. Every parser yields these; the store builds bindings from them.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Event {
+    Session {
+        op: SessionOp,
+        time: UnixSecs,
+        subscriber: String,
+        session: String,
+        target: Target,
+        nas: String,
+        source: String,
+        class: Class,
+    },
+    Lease {
+        op: LeaseOp,
+        time: UnixSecs,
+        subscriber: String,
+        target: Target,
+        expires: Option<UnixSecs>,
+        source: String,
+        class: Class,
+    },
+    NatBlock {
+        op: NatOp,
+        time: UnixSecs,
+        inside: IpAddr,
+        public: IpAddr,
+        ports: (u16, u16),
+        source: String,
+        class: Class,
+    },
+    NasReboot {
+        time: UnixSecs,
+        nas: String,
+        source: String,
+        class: Class,
+    },
+}
+
+impl Event {
+    pub fn time(&self) -> UnixSecs {
+        match self {
+            Event::Session { time, .. }
+            | Event::Lease { time, .. }
+            | Event::NatBlock { time, .. }
+            | Event::NasReboot { time, .. } => *time,
+        }
+    }
+
+    pub fn source(&self) -> &str {
+        match self {
+            Event::Session { source, .. }
+            | Event::Lease { source, .. }
+            | Event::NatBlock { source, .. }
+            | Event::NasReboot { source, .. } => source,
+        }
+    }
+}
+
+/// RFC 3339 UTC rendering used in every output (`2026-11-21T10:00:00Z`).
+pub fn fmt_time(t: UnixSecs) -> String {
+    DateTime::<Utc>::from_timestamp(t, 0)
+        .map(|d| d.to_rfc3339_opts(SecondsFormat::Secs, true))
+        .unwrap_or_else(|| format!("@{t}"))
+}
+
+/// Why a time given to tdr was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TimeError {
+    #[error("time {0:?} has no UTC offset; write it as RFC 3339 with Z or ±hh:mm")]
+    NoOffset(String),
+    #[error("time {0:?} is not RFC 3339 (expected e.g. 2026-11-21T10:00:00+01:00)")]
+    Malformed(String),
+}
+
+/// Parses an RFC 3339 time that must carry an offset (invariant 7). Fractions are truncated
+/// to whole seconds, the store's resolution.
+pub fn parse_time(s: &str) -> Result<UnixSecs, TimeError> {
+    match DateTime::parse_from_rfc3339(s) {
+        Ok(t) => Ok(t.timestamp()),
+        Err(_) => {
+            // Tell "no offset" apart from garbage: a naive date-time that parses is the common
+            // mistake and deserves its own message.
+            let naive = s.replace(' ', "T");
+            let has_naive = chrono::NaiveDateTime::parse_from_str(&naive, "%Y-%m-%dT%H:%M:%S%.f")
+                .or_else(|_| chrono::NaiveDateTime::parse_from_str(&naive, "%Y-%m-%dT%H:%M:%S"))
+                .is_ok();
+            if has_naive {
+                Err(TimeError::NoOffset(s.to_string()))
+            } else {
+                Err(TimeError::Malformed(s.to_string()))
+            }
+        }
+    }
+}
+
+/// Start of the UTC day holding `t`.
+pub fn day_start(t: UnixSecs) -> UnixSecs {
+    t.div_euclid(86_400) * 86_400
+}
+
+/// Day number (days since epoch) of `t`.
+pub fn day_of(t: UnixSecs) -> i64 {
+    t.div_euclid(86_400)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn time_without_offset_is_refused_with_its_own_message() {
+        assert_eq!(parse_time("2026-11-21T10:00:00Z"), Ok(1_795_255_200));
+        assert_eq!(parse_time("2026-11-21T11:00:00+01:00"), Ok(1_795_255_200));
+        assert!(matches!(
+            parse_time("2026-11-21T10:00:00"),
+            Err(TimeError::NoOffset(_))
+        ));
+        assert!(matches!(
+            parse_time("2026-11-21 10:00:00"),
+            Err(TimeError::NoOffset(_))
+        ));
+        assert!(matches!(
+            parse_time("yesterday"),
+            Err(TimeError::Malformed(_))
+        ));
+    }
+
+    #[test]
+    fn ipv4_and_mapped_forms_are_one_target() {
+        let a = Target::host("192.0.2.1".parse().unwrap());
+        let b = Target::host("::ffff:192.0.2.1".parse().unwrap());
+        assert_eq!(a, b);
+        assert_eq!(a.to_string(), "192.0.2.1");
+        let p = Target::prefix("2001:db8:100:ff::/56".parse().unwrap());
+        assert_eq!(p.to_string(), "2001:db8:100::/56");
+        assert_eq!(
+            Target::v6_prefix_of("2001:db8:100:42::1".parse().unwrap(), 56),
+            p
+        );
+    }
+
+    #[test]
+    fn days_are_utc_and_floor_negative_times() {
+        assert_eq!(day_start(86_399), 0);
+        assert_eq!(day_start(86_400), 86_400);
+        assert_eq!(day_of(-1), -1);
+    }
+}

@@ -1,0 +1,369 @@
+//! The neutral `events` format: JSON Lines, one normalised event a line (README, "Event
+//! format"). Strict: unknown fields, times without an offset and unknown enum values are errors.
+
+use std::borrow::Cow;
+use std::net::IpAddr;
+
+use serde::Deserialize;
+
+use super::ParseError;
+use crate::model::{parse_time, Class, Event, LeaseOp, NatOp, SessionOp, Target, TimeError};
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Raw<'a> {
+    #[serde(borrow)]
+    kind: Cow<'a, str>,
+    #[serde(borrow, default)]
+    op: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    time: Cow<'a, str>,
+    #[serde(borrow, default)]
+    subscriber: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    session: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    addr: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    nas: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    source: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    expires: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    inside: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    public: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    ports: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    class: Option<Cow<'a, str>>,
+}
+
+/// Longest identifier (subscriber, session, NAS, source) accepted, in bytes.
+const MAX_ID: usize = 253;
+
+/// Parses one line. `default_source` is used when the event names no source.
+pub fn parse_line(line: &[u8], default_source: &str) -> Result<Event, ParseError> {
+    let raw: Raw = serde_json::from_slice(line).map_err(|e| {
+        let msg = e.to_string();
+        let code = if msg.starts_with("missing field") {
+            "parse.events.missing_field"
+        } else if msg.starts_with("unknown field") {
+            "parse.events.unknown_field"
+        } else {
+            "parse.events.json"
+        };
+        ParseError::new(code, msg)
+    })?;
+    let time = time_field("time", &raw.time)?;
+    let class = match raw.class.as_deref() {
+        None => Class::Security,
+        Some(c) => Class::parse(c).ok_or_else(|| {
+            ParseError::new(
+                "parse.events.bad_class",
+                "class must be security, billing or statutory",
+            )
+        })?,
+    };
+    let source = match raw.source.as_deref() {
+        Some(s) => id_field("source", s)?.to_string(),
+        None => default_source.to_string(),
+    };
+    let op = raw.op.as_deref();
+    match raw.kind.as_ref() {
+        "session" => {
+            let op = match op {
+                Some("start") => SessionOp::Start,
+                Some("interim") => SessionOp::Interim,
+                Some("stop") => SessionOp::Stop,
+                _ => return Err(bad_op("session", "start, interim or stop")),
+            };
+            Ok(Event::Session {
+                op,
+                time,
+                subscriber: required_id("subscriber", &raw.subscriber)?,
+                session: required_id("session", &raw.session)?,
+                target: target_field(required("addr", &raw.addr)?)?,
+                nas: required_id("nas", &raw.nas)?,
+                source,
+                class,
+            })
+        }
+        "lease" => {
+            let op = match op {
+                Some("assign") => LeaseOp::Assign,
+                Some("renew") => LeaseOp::Renew,
+                Some("release") => LeaseOp::Release,
+                Some("expire") => LeaseOp::Expire,
+                _ => return Err(bad_op("lease", "assign, renew, release or expire")),
+            };
+            let expires = match raw.expires.as_deref() {
+                Some(e) => Some(time_field("expires", e)?),
+                None => None,
+            };
+            if matches!(op, LeaseOp::Assign | LeaseOp::Renew) {
+                match expires {
+                    None => {
+                        return Err(ParseError::new(
+                            "parse.events.missing_field",
+                            "a lease assign or renew needs `expires`",
+                        ))
+                    }
+                    Some(e) if e < time => {
+                        return Err(ParseError::new(
+                            "parse.events.bad_time",
+                            "`expires` is before `time`",
+                        ))
+                    }
+                    _ => {}
+                }
+            }
+            Ok(Event::Lease {
+                op,
+                time,
+                subscriber: required_id("subscriber", &raw.subscriber)?,
+                target: target_field(required("addr", &raw.addr)?)?,
+                expires,
+                source,
+                class,
+            })
+        }
+        "nat_block" => {
+            let op = match op {
+                Some("alloc") => NatOp::Alloc,
+                Some("release") => NatOp::Release,
+                _ => return Err(bad_op("nat_block", "alloc or release")),
+            };
+            let inside = ip_field("inside", required("inside", &raw.inside)?)?;
+            let public = ip_field("public", required("public", &raw.public)?)?;
+            let ports = ports_field(required("ports", &raw.ports)?)?;
+            Ok(Event::NatBlock {
+                op,
+                time,
+                inside,
+                public,
+                ports,
+                source,
+                class,
+            })
+        }
+        "nas_reboot" => Ok(Event::NasReboot {
+            time,
+            nas: required_id("nas", &raw.nas)?,
+            source,
+            class,
+        }),
+        _ => Err(ParseError::new(
+            "parse.events.bad_kind",
+            "kind must be session, lease, nat_block or nas_reboot",
+        )),
+    }
+}
+
+fn bad_op(kind: &str, allowed: &str) -> ParseError {
+    ParseError::new(
+        "parse.events.bad_op",
+        format!("a {kind} event needs op {allowed}"),
+    )
+}
+
+fn required<'a>(name: &str, v: &'a Option<Cow<'_, str>>) -> Result<&'a str, ParseError> {
+    v.as_deref().ok_or_else(|| {
+        ParseError::new(
+            "parse.events.missing_field",
+            format!("missing field `{name}`"),
+        )
+    })
+}
+
+fn required_id(name: &str, v: &Option<Cow<'_, str>>) -> Result<String, ParseError> {
+    id_field(name, required(name, v)?).map(str::to_string)
+}
+
+fn id_field<'a>(name: &str, v: &'a str) -> Result<&'a str, ParseError> {
+    if v.is_empty() || v.len() > MAX_ID || v.bytes().any(|b| b < 0x20) {
+        return Err(ParseError::new(
+            "parse.events.bad_id",
+            format!("`{name}` must be 1..={MAX_ID} bytes without control characters"),
+        ));
+    }
+    Ok(v)
+}
+
+fn time_field(name: &str, v: &str) -> Result<i64, ParseError> {
+    parse_time(v).map_err(|e| match e {
+        TimeError::NoOffset(_) => ParseError::new(
+            "parse.events.no_offset",
+            format!("`{name}` has no UTC offset"),
+        ),
+        TimeError::Malformed(_) => {
+            ParseError::new("parse.events.bad_time", format!("`{name}` is not RFC 3339"))
+        }
+    })
+}
+
+fn ip_field(name: &str, v: &str) -> Result<IpAddr, ParseError> {
+    v.parse().map_err(|_| {
+        ParseError::new(
+            "parse.events.bad_addr",
+            format!("`{name}` is not an IP address"),
+        )
+    })
+}
+
+/// An address (`192.0.2.1`, `2001:db8::1`) or an IPv6 prefix (`2001:db8:100::/56`).
+fn target_field(v: &str) -> Result<Target, ParseError> {
+    if v.contains('/') {
+        match v.parse::<ipnet::IpNet>() {
+            Ok(ipnet::IpNet::V6(net)) if net.prefix_len() == 128 => {
+                Ok(Target::host(IpAddr::V6(net.addr())))
+            }
+            Ok(ipnet::IpNet::V6(net)) => Ok(Target::prefix(net)),
+            Ok(ipnet::IpNet::V4(net)) if net.prefix_len() == 32 => {
+                Ok(Target::host(IpAddr::V4(net.addr())))
+            }
+            Ok(ipnet::IpNet::V4(_)) => Err(ParseError::new(
+                "parse.events.bad_addr",
+                "`addr`: IPv4 prefixes other than /32 are not bindings",
+            )),
+            Err(_) => Err(ParseError::new(
+                "parse.events.bad_addr",
+                "`addr` is not an address or IPv6 prefix",
+            )),
+        }
+    } else {
+        ip_field("addr", v).map(Target::host)
+    }
+}
+
+fn ports_field(v: &str) -> Result<(u16, u16), ParseError> {
+    let bad = || {
+        ParseError::new(
+            "parse.events.bad_ports",
+            "`ports` must be LO-HI with 0 <= LO <= HI <= 65535",
+        )
+    };
+    let (lo, hi) = v.split_once('-').ok_or_else(bad)?;
+    let lo: u16 = lo.trim().parse().map_err(|_| bad())?;
+    let hi: u16 = hi.trim().parse().map_err(|_| bad())?;
+    if lo > hi {
+        return Err(bad());
+    }
+    Ok((lo, hi))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ok(s: &str) -> Event {
+        parse_line(s.as_bytes(), "default").unwrap()
+    }
+    fn code(s: &str) -> &'static str {
+        parse_line(s.as_bytes(), "default").unwrap_err().code
+    }
+
+    #[test]
+    fn session_event_with_prefix() {
+        let e = ok(
+            r#"{"kind":"session","op":"start","time":"2026-11-21T10:00:00+01:00","subscriber":"u1","session":"a1","addr":"2001:db8:100::/56","nas":"bng1","source":"radius"}"#,
+        );
+        match e {
+            Event::Session {
+                op,
+                time,
+                target,
+                class,
+                source,
+                ..
+            } => {
+                assert_eq!(op, SessionOp::Start);
+                assert_eq!(time, 1_795_251_600);
+                assert_eq!(target.to_string(), "2001:db8:100::/56");
+                assert_eq!(class, Class::Security);
+                assert_eq!(source, "radius");
+            }
+            other => panic!("wrong kind {other:?}"),
+        }
+    }
+
+    #[test]
+    fn lease_nat_and_reboot_events() {
+        assert!(matches!(
+            ok(
+                r#"{"kind":"lease","op":"assign","time":"2026-11-21T10:00:00Z","subscriber":"aa:bb:cc:dd:ee:ff","addr":"192.0.2.7","expires":"2026-11-21T11:00:00Z","class":"billing"}"#
+            ),
+            Event::Lease {
+                op: LeaseOp::Assign,
+                expires: Some(_),
+                class: Class::Billing,
+                ..
+            }
+        ));
+        assert!(matches!(
+            ok(
+                r#"{"kind":"nat_block","op":"alloc","time":"2026-11-21T10:00:00Z","inside":"100.64.0.9","public":"203.0.113.5","ports":"1024-2047"}"#
+            ),
+            Event::NatBlock {
+                op: NatOp::Alloc,
+                ports: (1024, 2047),
+                ..
+            }
+        ));
+        assert!(matches!(
+            ok(r#"{"kind":"nas_reboot","time":"2026-11-21T10:00:00Z","nas":"bng1"}"#),
+            Event::NasReboot { .. }
+        ));
+    }
+
+    #[test]
+    fn each_mistake_has_its_own_code() {
+        assert_eq!(code("{"), "parse.events.json");
+        assert_eq!(
+            code(r#"{"kind":"nas_reboot","time":"2026-11-21T10:00:00","nas":"x"}"#),
+            "parse.events.no_offset"
+        );
+        assert_eq!(
+            code(r#"{"kind":"nas_reboot","time":"2026-11-21T10:00:00Z","nas":"x","colour":1}"#),
+            "parse.events.unknown_field"
+        );
+        assert_eq!(
+            code(r#"{"kind":"session","op":"begin","time":"2026-11-21T10:00:00Z"}"#),
+            "parse.events.bad_op"
+        );
+        assert_eq!(
+            code(
+                r#"{"kind":"session","op":"start","time":"2026-11-21T10:00:00Z","subscriber":"u","session":"s","addr":"300.1.1.1","nas":"n"}"#
+            ),
+            "parse.events.bad_addr"
+        );
+        assert_eq!(
+            code(
+                r#"{"kind":"nat_block","op":"alloc","time":"2026-11-21T10:00:00Z","inside":"100.64.0.9","public":"203.0.113.5","ports":"2047-1024"}"#
+            ),
+            "parse.events.bad_ports"
+        );
+        assert_eq!(
+            code(
+                r#"{"kind":"lease","op":"assign","time":"2026-11-21T10:00:00Z","subscriber":"u","addr":"192.0.2.7"}"#
+            ),
+            "parse.events.missing_field"
+        );
+        assert_eq!(
+            code(r#"{"kind":"wifi","time":"2026-11-21T10:00:00Z"}"#),
+            "parse.events.bad_kind"
+        );
+        assert_eq!(
+            code(r#"{"kind":"nas_reboot","time":"2026-11-21T10:00:00Z","nas":""}"#),
+            "parse.events.bad_id"
+        );
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn arbitrary_bytes_never_panic(bytes in proptest::collection::vec(proptest::num::u8::ANY, 0..300)) {
+            let _ = parse_line(&bytes, "s");
+        }
+    }
+}

@@ -1,0 +1,80 @@
+//! Hard TTL, physical side: drops whole day partitions once every record in them is past its
+//! retention period, each drop audited with partition, time range and record count. (Read-time
+//! enforcement, which holds whether or not a drop has happened yet, is in the lookup scope.)
+
+use serde_json::json;
+
+use crate::audit::{AuditLog, NewEntry};
+use crate::config::Config;
+use crate::model::{fmt_time, UnixSecs};
+use crate::store::{PartitionInfo, Store};
+
+#[derive(Debug, thiserror::Error)]
+pub enum ExpireError {
+    #[error(transparent)]
+    Store(#[from] crate::store::StoreError),
+    #[error("audit: {0}")]
+    Audit(String),
+}
+
+impl ExpireError {
+    pub fn code(&self) -> &'static str {
+        match self {
+            ExpireError::Store(e) => e.code(),
+            ExpireError::Audit(_) => "audit.write_failed",
+        }
+    }
+}
+
+/// Partitions whose whole day is older than the longest retention period at `now`.
+pub fn expired_days(store: &Store, cfg: &Config, now: UnixSecs) -> Result<Vec<i64>, ExpireError> {
+    let floor = cfg.retention.floor(now);
+    Ok(store
+        .partitions()?
+        .into_iter()
+        .filter(|day| (day + 1) * 86_400 <= floor)
+        .collect())
+}
+
+/// Drops every expired partition. The audit entry for a drop is written (and synced) before the
+/// partition is dropped; a drop that then fails gets a second entry saying so.
+pub fn expire(
+    store: &Store,
+    audit: &mut AuditLog,
+    cfg: &Config,
+    now: UnixSecs,
+    actor: &str,
+) -> Result<Vec<PartitionInfo>, ExpireError> {
+    let mut dropped = Vec::new();
+    for day in expired_days(store, cfg, now)? {
+        let Some(info) = store.partition_info(day)? else {
+            continue;
+        };
+        let entry = |outcome: &str| NewEntry {
+            actor: actor.to_string(),
+            role: "system".into(),
+            action: "partition_drop".into(),
+            case: None,
+            legal_basis: Some("retention".into()),
+            query: json!({
+                "partition": info.name,
+                "from": fmt_time(day * 86_400),
+                "to": fmt_time((day + 1) * 86_400),
+                "retention_floor": fmt_time(cfg.retention.floor(now)),
+            }),
+            outcome: outcome.into(),
+            result_count: info.records,
+            result_digest: None,
+        };
+        audit
+            .append(entry("ok"))
+            .map_err(|e| ExpireError::Audit(e.to_string()))?;
+        if let Err(e) = store.drop_partition(day) {
+            let _ = audit.append(entry("failed"));
+            return Err(e.into());
+        }
+        dropped.push(info);
+    }
+    store.prune_reboots(cfg.retention.floor(now))?;
+    Ok(dropped)
+}

@@ -1,0 +1,396 @@
+//! Attribution: `lookup(address, port?, at)` → who held it, with the evidence, or an explicit
+//! reason why no name can be given (DESIGN.md "Attribution", invariant 4). A subscriber is named
+//! only when exactly one holder's binding covers the time within the clock tolerance.
+
+use std::net::IpAddr;
+
+use serde::Serialize;
+
+use super::binding::{EndKind, Evidence, Facts};
+use super::keys::{binding_prefix, nat_prefix, BindingKey};
+use super::{Store, StoreError};
+use crate::config::Config;
+use crate::model::{fmt_time, ip16, Class, Target, UnixSecs};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    /// One subscriber, and the logs confirm the binding at that time.
+    Found,
+    /// One subscriber, but the binding reaches that time only by an inferred end (lost Stop,
+    /// NAS reboot, next assignment): not proof on its own.
+    EndInferred,
+    /// More than one subscriber within the clock tolerance: no name may be given.
+    Ambiguous,
+    /// The address was not held by anyone at that time while data was flowing.
+    NotFound,
+    /// No data from any source around that time (ingest gap, or no data yet).
+    NoCoverage,
+    /// A shared CGNAT public address was asked without a port.
+    PortRequired,
+    /// The time is older than the retention period: the data no longer exists for this purpose.
+    OutsideRetention,
+    /// The address is outside the ISP's configured address space.
+    NotOurAddress,
+    /// Data exists, but only of retention classes this purpose may not read.
+    NoDataForThisPurpose,
+}
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Found => "found",
+            Status::EndInferred => "end_inferred",
+            Status::Ambiguous => "ambiguous",
+            Status::NotFound => "not_found",
+            Status::NoCoverage => "no_coverage",
+            Status::PortRequired => "port_required",
+            Status::OutsideRetention => "outside_retention",
+            Status::NotOurAddress => "not_our_address",
+            Status::NoDataForThisPurpose => "no_data_for_this_purpose",
+        }
+    }
+}
+
+/// The NAT port block a match was reached through.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Via {
+    pub public: String,
+    pub ports: String,
+    pub inside: String,
+    pub start: String,
+    pub end: Option<String>,
+    pub end_kind: EndKind,
+    pub source: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Match {
+    pub subscriber: String,
+    /// The address or prefix the binding was for.
+    pub target: String,
+    pub start: String,
+    pub start_logged: bool,
+    pub end: Option<String>,
+    pub end_kind: EndKind,
+    pub confirmed_until: Option<String>,
+    pub source: String,
+    pub class: Class,
+    pub via: Option<Via>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Answer {
+    pub status: Status,
+    pub matches: Vec<Match>,
+    /// `port_required`: how many inside addresses share the public address at that time.
+    pub sharing: Option<u32>,
+}
+
+impl Answer {
+    fn bare(status: Status) -> Answer {
+        Answer {
+            status,
+            matches: Vec::new(),
+            sharing: None,
+        }
+    }
+}
+
+/// What the caller is allowed to see: the retention classes its purpose may read, and for
+/// every class the oldest time still inside its retention period. A record past its class's
+/// retention is invisible to everyone, whatever the purpose.
+#[derive(Debug, Clone)]
+pub struct Scope {
+    pub allowed: Vec<Class>,
+    /// (class, oldest time still retained) for every class.
+    pub cutoffs: Vec<(Class, UnixSecs)>,
+    pub now: UnixSecs,
+}
+
+impl Scope {
+    pub fn new(cfg: &Config, allowed: &[Class], now: UnixSecs) -> Scope {
+        Scope {
+            allowed: allowed.to_vec(),
+            cutoffs: Class::ALL
+                .iter()
+                .map(|c| (*c, cfg.retention.of(*c).cutoff(now)))
+                .collect(),
+            now,
+        }
+    }
+
+    fn retained(&self, class: Class, at: UnixSecs) -> bool {
+        self.cutoffs
+            .iter()
+            .any(|(c, cut)| *c == class && at >= *cut)
+    }
+
+    /// Whether any class this scope may read is still retained at `at`.
+    fn any_retained(&self, at: UnixSecs) -> bool {
+        self.allowed.iter().any(|c| self.retained(*c, at))
+    }
+}
+
+struct Cand {
+    key: BindingKey,
+    facts: Facts,
+    ev: Evidence,
+}
+
+pub struct Attributor<'a> {
+    pub store: &'a Store,
+    pub cfg: &'a Config,
+}
+
+impl Attributor<'_> {
+    pub fn lookup(
+        &self,
+        addr: IpAddr,
+        port: Option<u16>,
+        at: UnixSecs,
+        scope: &Scope,
+    ) -> Result<Answer, StoreError> {
+        if !self.cfg.is_our_address(addr) {
+            return Ok(Answer::bare(Status::NotOurAddress));
+        }
+        if !scope.any_retained(at) {
+            return Ok(Answer::bare(Status::OutsideRetention));
+        }
+        let tol = self.cfg.tolerance_secs;
+        let horizon = self.store.watermark()?.unwrap_or(i64::MIN);
+
+        // CGNAT: a public address with port blocks around that time needs the port.
+        let nat = self.nat_blocks(addr, at, horizon, scope)?;
+        if !nat.allowed.is_empty() || self.cfg.is_cgnat_public(addr) {
+            return self.via_nat(addr, port, at, scope, nat, horizon);
+        }
+        if !nat.forbidden.is_empty() {
+            return Ok(Answer::bare(Status::NoDataForThisPurpose));
+        }
+
+        let (allowed, forbidden) = self.holders(addr, at, horizon, scope)?;
+        if allowed.is_empty() {
+            return Ok(Answer::bare(if !forbidden.is_empty() {
+                Status::NoDataForThisPurpose
+            } else if at > scope.now + tol || !self.store.covered(at, self.cfg.coverage_gap_secs)? {
+                Status::NoCoverage
+            } else {
+                Status::NotFound
+            }));
+        }
+        Ok(decide(&allowed, at, tol, None))
+    }
+
+    /// Bindings of `addr` covering `at`: for IPv6 the longest delegated prefix that has any.
+    /// Returns (allowed for this scope, of forbidden classes only).
+    fn holders(
+        &self,
+        addr: IpAddr,
+        at: UnixSecs,
+        horizon: UnixSecs,
+        scope: &Scope,
+    ) -> Result<(Vec<Cand>, Vec<Cand>), StoreError> {
+        let host = Target::host(addr);
+        let mut targets = vec![host];
+        if !host.v4 {
+            for plen in self.store.prefix_lens()? {
+                targets.push(Target::v6_prefix_of(host.addr, plen));
+            }
+        }
+        let mut forbidden_any = Vec::new();
+        for target in targets {
+            let (allowed, forbidden) =
+                self.covering(&binding_prefix(&target), at, horizon, scope)?;
+            if !allowed.is_empty() {
+                return Ok((allowed, Vec::new()));
+            }
+            if forbidden_any.is_empty() {
+                forbidden_any = forbidden;
+            }
+        }
+        Ok((Vec::new(), forbidden_any))
+    }
+
+    fn covering(
+        &self,
+        prefix: &[u8],
+        at: UnixSecs,
+        horizon: UnixSecs,
+        scope: &Scope,
+    ) -> Result<(Vec<Cand>, Vec<Cand>), StoreError> {
+        let tol = self.cfg.tolerance_secs;
+        let rules = self.store.rules();
+        let mut allowed = Vec::new();
+        let mut forbidden = Vec::new();
+        for (key, facts) in self.store.candidates(prefix, at - tol, at + tol)? {
+            let ev = facts.evidence(&rules, horizon);
+            if !ev.covers(at, tol) {
+                continue;
+            }
+            if !scope.retained(facts.class, at) {
+                continue;
+            }
+            let c = Cand { key, facts, ev };
+            if scope.allowed.contains(&c.facts.class) {
+                allowed.push(c);
+            } else {
+                forbidden.push(c);
+            }
+        }
+        Ok((allowed, forbidden))
+    }
+
+    fn nat_blocks(
+        &self,
+        public: IpAddr,
+        at: UnixSecs,
+        horizon: UnixSecs,
+        scope: &Scope,
+    ) -> Result<NatBlocks, StoreError> {
+        let (allowed, forbidden) = self.covering(&nat_prefix(ip16(public)), at, horizon, scope)?;
+        Ok(NatBlocks { allowed, forbidden })
+    }
+
+    fn via_nat(
+        &self,
+        public: IpAddr,
+        port: Option<u16>,
+        at: UnixSecs,
+        scope: &Scope,
+        nat: NatBlocks,
+        horizon: UnixSecs,
+    ) -> Result<Answer, StoreError> {
+        let tol = self.cfg.tolerance_secs;
+        let Some(port) = port else {
+            let mut inside: Vec<IpAddr> =
+                nat.allowed.iter().filter_map(|c| c.facts.inside).collect();
+            inside.sort();
+            inside.dedup();
+            return Ok(Answer {
+                status: Status::PortRequired,
+                matches: Vec::new(),
+                sharing: Some(inside.len() as u32),
+            });
+        };
+        let blocks: Vec<&Cand> = nat
+            .allowed
+            .iter()
+            .filter(|c| block_lo(c) <= port && port <= c.facts.port_hi)
+            .collect();
+        if blocks.is_empty() {
+            // Port blocks of this address cover the time but none holds the port: that is
+            // knowledge, not a gap. Without any block it depends on whether data was flowing.
+            let covered = !nat.allowed.is_empty()
+                || (at <= scope.now + tol && self.store.covered(at, self.cfg.coverage_gap_secs)?);
+            return Ok(Answer::bare(if covered {
+                Status::NotFound
+            } else {
+                Status::NoCoverage
+            }));
+        }
+        let mut insides: Vec<IpAddr> = blocks.iter().filter_map(|c| c.facts.inside).collect();
+        insides.sort();
+        insides.dedup();
+        let mut matches = Vec::new();
+        let mut statuses = Vec::new();
+        for b in &blocks {
+            let Some(inside) = b.facts.inside else {
+                continue;
+            };
+            let via = Via {
+                public: public.to_string(),
+                ports: format!("{}-{}", block_lo(b), b.facts.port_hi),
+                inside: inside.to_string(),
+                start: fmt_time(b.ev.start),
+                end: b.ev.end.map(fmt_time),
+                end_kind: b.ev.end_kind,
+                source: b.facts.source.clone(),
+            };
+            let (held, _) = self.holders(inside, at, horizon, scope)?;
+            let mut inner = decide(&held, at, tol, Some(via));
+            if inner.status == Status::Found && !b.ev.confirms(at, tol) {
+                inner.status = Status::EndInferred;
+            }
+            statuses.push(inner.status);
+            matches.extend(inner.matches);
+        }
+        let mut subjects: Vec<&str> = matches.iter().map(|m| m.subscriber.as_str()).collect();
+        subjects.sort_unstable();
+        subjects.dedup();
+        let status = if insides.len() > 1 || subjects.len() > 1 {
+            Status::Ambiguous
+        } else if statuses.contains(&Status::Found) {
+            Status::Found
+        } else if statuses.contains(&Status::EndInferred) {
+            Status::EndInferred
+        } else {
+            // The block is known but its inside address has no holder.
+            Status::NotFound
+        };
+        Ok(Answer {
+            status,
+            matches,
+            sharing: None,
+        })
+    }
+}
+
+struct NatBlocks {
+    allowed: Vec<Cand>,
+    forbidden: Vec<Cand>,
+}
+
+/// The first port of a NAT block (it is part of the key).
+fn block_lo(c: &Cand) -> u16 {
+    c.key.plen_or_lo
+}
+
+/// The address or prefix an address binding's key is for.
+fn target_of(key: &BindingKey) -> String {
+    let v4 = key.addr.to_ipv4_mapped().is_some();
+    let t = Target {
+        addr: key.addr,
+        plen: key.plen_or_lo as u8,
+        v4,
+    };
+    t.to_string()
+}
+
+/// One holder → found (or end_inferred when no binding confirms the time); several → ambiguous.
+fn decide(cands: &[Cand], at: UnixSecs, tol: i64, via: Option<Via>) -> Answer {
+    if cands.is_empty() {
+        return Answer::bare(Status::NotFound);
+    }
+    let mut subjects: Vec<&str> = cands.iter().map(|c| c.facts.subject.as_str()).collect();
+    subjects.sort_unstable();
+    subjects.dedup();
+    let status = if subjects.len() > 1 {
+        Status::Ambiguous
+    } else if cands.iter().any(|c| c.ev.confirms(at, tol)) {
+        Status::Found
+    } else {
+        Status::EndInferred
+    };
+    let mut matches: Vec<Match> = cands
+        .iter()
+        .map(|c| Match {
+            subscriber: c.facts.subject.clone(),
+            target: target_of(&c.key),
+            start: fmt_time(c.ev.start),
+            start_logged: c.facts.start_logged,
+            end: c.ev.end.map(fmt_time),
+            end_kind: c.ev.end_kind,
+            confirmed_until: c.ev.confirmed_until.map(fmt_time),
+            source: c.facts.source.clone(),
+            class: c.facts.class,
+            via: via.clone(),
+        })
+        .collect();
+    matches.sort_by(|a, b| a.start.cmp(&b.start).then(a.subscriber.cmp(&b.subscriber)));
+    Answer {
+        status,
+        matches,
+        sharing: None,
+    }
+}

@@ -1,0 +1,725 @@
+//! Attribution end to end on a real RocksDB store: every status a lookup can give, IPv6
+//! longest-prefix, CGNAT two-hop, carry-forward across days, and order independence.
+
+mod common;
+
+use common::*;
+use tdr::model::Class;
+use tdr::store::binding::EndKind;
+use tdr::store::lookup::Status;
+use tdr::store::Store;
+
+const NOW: &str = "2026-11-21T12:00:00Z";
+
+fn setup(lines: &[String]) -> (tempfile::TempDir, tdr::config::Config, Store) {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = config(dir.path());
+    let mut store = Store::open(&cfg).unwrap();
+    feed(&mut store, lines);
+    (dir, cfg, store)
+}
+
+fn subjects(a: &tdr::store::lookup::Answer) -> Vec<&str> {
+    a.matches.iter().map(|m| m.subscriber.as_str()).collect()
+}
+
+#[test]
+fn found_with_logged_evidence() {
+    let (_d, cfg, store) = setup(&[
+        session("start", "2026-11-20T10:00:00Z", "alice", "s1", "192.0.2.10"),
+        session(
+            "interim",
+            "2026-11-20T10:05:00Z",
+            "alice",
+            "s1",
+            "192.0.2.10",
+        ),
+        session("stop", "2026-11-20T11:00:00Z", "alice", "s1", "192.0.2.10"),
+        tick("2026-11-20T12:00:00Z"),
+    ]);
+    let a = lookup(
+        &store,
+        &cfg,
+        "192.0.2.10",
+        None,
+        "2026-11-20T10:30:00+00:00",
+        t(NOW),
+    );
+    assert_eq!(a.status, Status::Found);
+    assert_eq!(subjects(&a), ["alice"]);
+    let m = &a.matches[0];
+    assert_eq!(m.start, "2026-11-20T10:00:00Z");
+    assert_eq!(m.end.as_deref(), Some("2026-11-20T11:00:00Z"));
+    assert_eq!(m.end_kind, EndKind::Stop);
+    assert_eq!(m.source, "radius");
+    assert_eq!(m.target, "192.0.2.10");
+    // The same instant written with another offset is the same instant.
+    let b = lookup(
+        &store,
+        &cfg,
+        "192.0.2.10",
+        None,
+        "2026-11-20T11:30:00+01:00",
+        t(NOW),
+    );
+    assert_eq!(b.status, Status::Found);
+}
+
+#[test]
+fn lost_stop_gives_end_inferred_after_the_last_interim() {
+    let (_d, cfg, store) = setup(&[
+        session("start", "2026-11-20T10:00:00Z", "alice", "s1", "192.0.2.10"),
+        session(
+            "interim",
+            "2026-11-20T10:30:00Z",
+            "alice",
+            "s1",
+            "192.0.2.10",
+        ),
+        // No stop; bob gets the address later.
+        session("start", "2026-11-20T13:00:00Z", "bob", "s2", "192.0.2.10"),
+        session("stop", "2026-11-20T14:00:00Z", "bob", "s2", "192.0.2.10"),
+        tick("2026-11-21T00:00:00Z"),
+    ]);
+    let inside = lookup(
+        &store,
+        &cfg,
+        "192.0.2.10",
+        None,
+        "2026-11-20T10:20:00Z",
+        t(NOW),
+    );
+    assert_eq!(
+        (inside.status, subjects(&inside)),
+        (Status::Found, vec!["alice"])
+    );
+    let tail = lookup(
+        &store,
+        &cfg,
+        "192.0.2.10",
+        None,
+        "2026-11-20T11:00:00Z",
+        t(NOW),
+    );
+    assert_eq!(
+        (tail.status, subjects(&tail)),
+        (Status::EndInferred, vec!["alice"])
+    );
+    assert_eq!(tail.matches[0].end_kind, EndKind::InterimTimeout);
+    assert_eq!(
+        tail.matches[0].confirmed_until.as_deref(),
+        Some("2026-11-20T10:30:00Z")
+    );
+    // After the timeout (2 h after the last interim) and before bob: nobody.
+    let gap = lookup(
+        &store,
+        &cfg,
+        "192.0.2.10",
+        None,
+        "2026-11-20T12:45:00Z",
+        t(NOW),
+    );
+    assert_eq!(gap.status, Status::NotFound, "{gap:?}");
+    let bob = lookup(
+        &store,
+        &cfg,
+        "192.0.2.10",
+        None,
+        "2026-11-20T13:30:00Z",
+        t(NOW),
+    );
+    assert_eq!((bob.status, subjects(&bob)), (Status::Found, vec!["bob"]));
+}
+
+#[test]
+fn next_assignment_ends_a_lost_stop_session() {
+    let (_d, cfg, store) = setup(&[
+        session("start", "2026-11-20T10:00:00Z", "alice", "s1", "192.0.2.10"),
+        session(
+            "interim",
+            "2026-11-20T10:30:00Z",
+            "alice",
+            "s1",
+            "192.0.2.10",
+        ),
+        session("start", "2026-11-20T11:00:00Z", "bob", "s2", "192.0.2.10"),
+        tick("2026-11-21T00:00:00Z"),
+    ]);
+    let a = lookup(
+        &store,
+        &cfg,
+        "192.0.2.10",
+        None,
+        "2026-11-20T10:45:00Z",
+        t(NOW),
+    );
+    assert_eq!(
+        (a.status, subjects(&a)),
+        (Status::EndInferred, vec!["alice"])
+    );
+    assert_eq!(a.matches[0].end_kind, EndKind::NextAssignment);
+    assert_eq!(a.matches[0].end.as_deref(), Some("2026-11-20T11:00:00Z"));
+    let b = lookup(
+        &store,
+        &cfg,
+        "192.0.2.10",
+        None,
+        "2026-11-20T11:30:00Z",
+        t(NOW),
+    );
+    assert_eq!((b.status, subjects(&b)), (Status::EndInferred, vec!["bob"]));
+}
+
+#[test]
+fn nas_reboot_ends_open_sessions() {
+    let (_d, cfg, store) = setup(&[
+        session("start", "2026-11-20T10:00:00Z", "alice", "s1", "192.0.2.10"),
+        session(
+            "interim",
+            "2026-11-20T10:10:00Z",
+            "alice",
+            "s1",
+            "192.0.2.10",
+        ),
+        reboot("2026-11-20T10:20:00Z"),
+        tick("2026-11-21T00:00:00Z"),
+    ]);
+    let a = lookup(
+        &store,
+        &cfg,
+        "192.0.2.10",
+        None,
+        "2026-11-20T10:15:00Z",
+        t(NOW),
+    );
+    assert_eq!(a.status, Status::EndInferred);
+    assert_eq!(a.matches[0].end_kind, EndKind::NasReboot);
+    let after = lookup(
+        &store,
+        &cfg,
+        "192.0.2.10",
+        None,
+        "2026-11-20T10:30:00Z",
+        t(NOW),
+    );
+    assert_eq!(after.status, Status::NotFound);
+}
+
+#[test]
+fn two_holders_within_the_clock_tolerance_are_ambiguous() {
+    let (_d, cfg, store) = setup(&[
+        session("start", "2026-11-20T10:00:00Z", "alice", "s1", "192.0.2.10"),
+        session("stop", "2026-11-20T11:00:00Z", "alice", "s1", "192.0.2.10"),
+        session("start", "2026-11-20T11:00:01Z", "bob", "s2", "192.0.2.10"),
+        session("stop", "2026-11-20T12:00:00Z", "bob", "s2", "192.0.2.10"),
+        tick("2026-11-21T00:00:00Z"),
+    ]);
+    let a = lookup(
+        &store,
+        &cfg,
+        "192.0.2.10",
+        None,
+        "2026-11-20T11:00:00Z",
+        t(NOW),
+    );
+    assert_eq!(a.status, Status::Ambiguous);
+    assert_eq!(subjects(&a), ["alice", "bob"]);
+    // 3 s later only bob's binding is within tolerance.
+    let b = lookup(
+        &store,
+        &cfg,
+        "192.0.2.10",
+        None,
+        "2026-11-20T11:00:03Z",
+        t(NOW),
+    );
+    assert_eq!((b.status, subjects(&b)), (Status::Found, vec!["bob"]));
+    // The same subscriber on two overlapping bindings is one holder, not ambiguous.
+    let (_d2, cfg2, store2) = setup(&[
+        session("start", "2026-11-20T10:00:00Z", "alice", "s1", "192.0.2.10"),
+        session("stop", "2026-11-20T11:00:00Z", "alice", "s1", "192.0.2.10"),
+        session("start", "2026-11-20T11:00:01Z", "alice", "s2", "192.0.2.10"),
+        session("stop", "2026-11-20T12:00:00Z", "alice", "s2", "192.0.2.10"),
+        tick("2026-11-21T00:00:00Z"),
+    ]);
+    let c = lookup(
+        &store2,
+        &cfg2,
+        "192.0.2.10",
+        None,
+        "2026-11-20T11:00:00Z",
+        t(NOW),
+    );
+    assert_eq!(c.status, Status::Found);
+    assert_eq!(c.matches.len(), 2);
+}
+
+#[test]
+fn not_found_versus_no_coverage() {
+    let (_d, cfg, store) = setup(&[
+        session("start", "2026-11-20T10:00:00Z", "alice", "s1", "192.0.2.10"),
+        session("stop", "2026-11-20T11:00:00Z", "alice", "s1", "192.0.2.10"),
+        tick("2026-11-20T11:10:00Z"),
+        tick("2026-11-20T11:20:00Z"),
+    ]);
+    // Data was flowing at 11:15 and nobody held .11.
+    let nf = lookup(
+        &store,
+        &cfg,
+        "192.0.2.11",
+        None,
+        "2026-11-20T11:15:00Z",
+        t(NOW),
+    );
+    assert_eq!(nf.status, Status::NotFound);
+    // Nothing at all was logged around 18:00 (ingest gap).
+    let nc = lookup(
+        &store,
+        &cfg,
+        "192.0.2.11",
+        None,
+        "2026-11-20T18:00:00Z",
+        t(NOW),
+    );
+    assert_eq!(nc.status, Status::NoCoverage);
+    // The future is never covered.
+    let fut = lookup(
+        &store,
+        &cfg,
+        "192.0.2.10",
+        None,
+        "2026-12-20T18:00:00Z",
+        t(NOW),
+    );
+    assert_eq!(fut.status, Status::NoCoverage);
+}
+
+#[test]
+fn address_space_and_retention_are_checked_first() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut cfg = config(dir.path());
+    cfg.address_space = vec!["192.0.2.0/24".parse().unwrap()];
+    let store = Store::open(&cfg).unwrap();
+    let a = lookup(
+        &store,
+        &cfg,
+        "198.51.100.1",
+        None,
+        "2026-11-20T10:00:00Z",
+        t(NOW),
+    );
+    assert_eq!(a.status, Status::NotOurAddress);
+    let b = lookup(
+        &store,
+        &cfg,
+        "192.0.2.1",
+        None,
+        "2026-05-20T10:00:00Z",
+        t(NOW),
+    );
+    assert_eq!(b.status, Status::OutsideRetention);
+}
+
+#[test]
+fn ipv6_longest_delegated_prefix_wins() {
+    let (_d, cfg, store) = setup(&[
+        session(
+            "start",
+            "2026-11-20T10:00:00Z",
+            "isp-wide",
+            "s1",
+            "2001:db8:100::/48",
+        ),
+        session(
+            "start",
+            "2026-11-20T10:00:00Z",
+            "carol",
+            "s2",
+            "2001:db8:100:200::/56",
+        ),
+        session(
+            "stop",
+            "2026-11-20T11:00:00Z",
+            "carol",
+            "s2",
+            "2001:db8:100:200::/56",
+        ),
+        session(
+            "stop",
+            "2026-11-20T11:00:00Z",
+            "isp-wide",
+            "s1",
+            "2001:db8:100::/48",
+        ),
+        session(
+            "start",
+            "2026-11-20T10:00:00Z",
+            "dave",
+            "s3",
+            "2001:db8:900::1",
+        ),
+        session(
+            "stop",
+            "2026-11-20T11:00:00Z",
+            "dave",
+            "s3",
+            "2001:db8:900::1",
+        ),
+        tick("2026-11-21T00:00:00Z"),
+    ]);
+    let a = lookup(
+        &store,
+        &cfg,
+        "2001:db8:100:2ab:1234:5678:9abc:def0",
+        None,
+        "2026-11-20T10:30:00Z",
+        t(NOW),
+    );
+    assert_eq!((a.status, subjects(&a)), (Status::Found, vec!["carol"]));
+    assert_eq!(a.matches[0].target, "2001:db8:100:200::/56");
+    let b = lookup(
+        &store,
+        &cfg,
+        "2001:db8:100:3ff::1",
+        None,
+        "2026-11-20T10:30:00Z",
+        t(NOW),
+    );
+    assert_eq!((b.status, subjects(&b)), (Status::Found, vec!["isp-wide"]));
+    let c = lookup(
+        &store,
+        &cfg,
+        "2001:db8:900::1",
+        None,
+        "2026-11-20T10:30:00Z",
+        t(NOW),
+    );
+    assert_eq!((c.status, subjects(&c)), (Status::Found, vec!["dave"]));
+}
+
+#[test]
+fn cgnat_needs_a_port_and_resolves_in_two_hops() {
+    let (_d, cfg, store) = setup(&[
+        session("start", "2026-11-20T09:00:00Z", "erin", "s1", "100.64.0.5"),
+        session("stop", "2026-11-20T12:00:00Z", "erin", "s1", "100.64.0.5"),
+        session("start", "2026-11-20T09:00:00Z", "frank", "s2", "100.64.0.6"),
+        session("stop", "2026-11-20T12:00:00Z", "frank", "s2", "100.64.0.6"),
+        nat(
+            "alloc",
+            "2026-11-20T09:00:05Z",
+            "100.64.0.5",
+            "203.0.113.1",
+            "1024-2047",
+        ),
+        nat(
+            "release",
+            "2026-11-20T11:59:00Z",
+            "100.64.0.5",
+            "203.0.113.1",
+            "1024-2047",
+        ),
+        nat(
+            "alloc",
+            "2026-11-20T09:00:06Z",
+            "100.64.0.6",
+            "203.0.113.1",
+            "2048-3071",
+        ),
+        nat(
+            "release",
+            "2026-11-20T11:59:00Z",
+            "100.64.0.6",
+            "203.0.113.1",
+            "2048-3071",
+        ),
+        tick("2026-11-21T00:00:00Z"),
+    ]);
+    let p = lookup(
+        &store,
+        &cfg,
+        "203.0.113.1",
+        None,
+        "2026-11-20T10:00:00Z",
+        t(NOW),
+    );
+    assert_eq!(p.status, Status::PortRequired);
+    assert_eq!(p.sharing, Some(2));
+    assert!(p.matches.is_empty(), "no identities without a port");
+    let e = lookup(
+        &store,
+        &cfg,
+        "203.0.113.1",
+        Some(1500),
+        "2026-11-20T10:00:00Z",
+        t(NOW),
+    );
+    assert_eq!((e.status, subjects(&e)), (Status::Found, vec!["erin"]));
+    let via = e.matches[0].via.as_ref().unwrap();
+    assert_eq!(
+        (via.inside.as_str(), via.ports.as_str()),
+        ("100.64.0.5", "1024-2047")
+    );
+    let f = lookup(
+        &store,
+        &cfg,
+        "203.0.113.1",
+        Some(2048),
+        "2026-11-20T10:00:00Z",
+        t(NOW),
+    );
+    assert_eq!((f.status, subjects(&f)), (Status::Found, vec!["frank"]));
+    let none = lookup(
+        &store,
+        &cfg,
+        "203.0.113.1",
+        Some(5000),
+        "2026-11-20T10:00:00Z",
+        t(NOW),
+    );
+    assert_eq!(none.status, Status::NotFound);
+}
+
+#[test]
+fn purpose_limits_classes() {
+    let (_d, cfg, store) = setup(&[
+        session_class(
+            "start",
+            "2026-11-20T10:00:00Z",
+            "gina",
+            "s1",
+            "192.0.2.20",
+            "statutory",
+        ),
+        session_class(
+            "stop",
+            "2026-11-20T11:00:00Z",
+            "gina",
+            "s1",
+            "192.0.2.20",
+            "statutory",
+        ),
+        tick("2026-11-21T00:00:00Z"),
+    ]);
+    let le = lookup(
+        &store,
+        &cfg,
+        "192.0.2.20",
+        None,
+        "2026-11-20T10:30:00Z",
+        t(NOW),
+    );
+    assert_eq!(le.status, Status::Found);
+    let ipred = lookup_classes(
+        &store,
+        &cfg,
+        "192.0.2.20",
+        None,
+        "2026-11-20T10:30:00Z",
+        t(NOW),
+        tdr::legal::Purpose::Ipred.readable_classes(),
+    );
+    assert_eq!(ipred.status, Status::NoDataForThisPurpose);
+    assert!(ipred.matches.is_empty());
+    let _ = Class::Statutory;
+}
+
+#[test]
+fn leases_confirmed_until_expiry_released_early_or_taken_over() {
+    let (_d, cfg, store) = setup(&[
+        lease(
+            "assign",
+            "2026-11-20T10:00:00Z",
+            "aa:bb:cc:00:00:01",
+            "192.0.2.30",
+            Some("2026-11-20T11:00:00Z"),
+        ),
+        lease(
+            "renew",
+            "2026-11-20T10:30:00Z",
+            "aa:bb:cc:00:00:01",
+            "192.0.2.30",
+            Some("2026-11-20T11:30:00Z"),
+        ),
+        lease(
+            "release",
+            "2026-11-20T11:10:00Z",
+            "aa:bb:cc:00:00:01",
+            "192.0.2.30",
+            None,
+        ),
+        lease(
+            "assign",
+            "2026-11-20T12:00:00Z",
+            "aa:bb:cc:00:00:02",
+            "192.0.2.30",
+            Some("2026-11-20T13:00:00Z"),
+        ),
+        tick("2026-11-21T00:00:00Z"),
+    ]);
+    let a = lookup(
+        &store,
+        &cfg,
+        "192.0.2.30",
+        None,
+        "2026-11-20T11:05:00Z",
+        t(NOW),
+    );
+    assert_eq!(
+        (a.status, subjects(&a)),
+        (Status::Found, vec!["aa:bb:cc:00:00:01"])
+    );
+    assert_eq!(a.matches[0].end_kind, EndKind::Release);
+    let gap = lookup(
+        &store,
+        &cfg,
+        "192.0.2.30",
+        None,
+        "2026-11-20T11:20:00Z",
+        t(NOW),
+    );
+    assert_eq!(gap.status, Status::NotFound);
+    let b = lookup(
+        &store,
+        &cfg,
+        "192.0.2.30",
+        None,
+        "2026-11-20T12:59:00Z",
+        t(NOW),
+    );
+    assert_eq!(
+        (b.status, subjects(&b)),
+        (Status::Found, vec!["aa:bb:cc:00:00:02"])
+    );
+    assert_eq!(b.matches[0].end_kind, EndKind::LeaseExpiry);
+}
+
+#[test]
+fn long_session_is_carried_across_midnights_and_survives_dropping_its_start_day() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = config(dir.path());
+    let mut store = Store::open(&cfg).unwrap();
+    let mut lines = vec![session(
+        "start",
+        "2026-11-10T22:00:00Z",
+        "hank",
+        "s1",
+        "192.0.2.40",
+    )];
+    // Interims every hour for three days, then a stop.
+    for h in 0..72 {
+        let ts = tdr::model::fmt_time(t("2026-11-10T23:00:00Z") + h * 3600);
+        lines.push(session("interim", &ts, "hank", "s1", "192.0.2.40"));
+    }
+    lines.push(session(
+        "stop",
+        "2026-11-13T23:30:00Z",
+        "hank",
+        "s1",
+        "192.0.2.40",
+    ));
+    lines.push(tick("2026-11-15T00:00:00Z"));
+    feed(&mut store, &lines);
+    // Final copies in every day the session spans.
+    let parts = store.partitions().unwrap();
+    let days: Vec<String> = parts
+        .iter()
+        .map(|d| tdr::store::keys::partition_name(*d))
+        .collect();
+    for d in ["d20261110", "d20261111", "d20261112", "d20261113"] {
+        assert!(days.contains(&d.to_string()), "{d} missing in {days:?}");
+    }
+    for at in [
+        "2026-11-10T23:59:59Z",
+        "2026-11-11T00:00:00Z",
+        "2026-11-12T12:00:00Z",
+        "2026-11-13T23:00:00Z",
+    ] {
+        let a = lookup(&store, &cfg, "192.0.2.40", None, at, t(NOW));
+        assert_eq!(
+            (a.status, subjects(&a)),
+            (Status::Found, vec!["hank"]),
+            "at {at}"
+        );
+        assert_eq!(a.matches[0].start, "2026-11-10T22:00:00Z");
+    }
+    // A lookup on day 3 reads only day 3's partition: dropping the start day changes nothing.
+    store
+        .drop_partition(tdr::model::day_of(t("2026-11-10T12:00:00Z")))
+        .unwrap();
+    store
+        .drop_partition(tdr::model::day_of(t("2026-11-11T12:00:00Z")))
+        .unwrap();
+    let a = lookup(
+        &store,
+        &cfg,
+        "192.0.2.40",
+        None,
+        "2026-11-12T12:00:00Z",
+        t(NOW),
+    );
+    assert_eq!((a.status, subjects(&a)), (Status::Found, vec!["hank"]));
+    assert_eq!(a.matches[0].end.as_deref(), Some("2026-11-13T23:30:00Z"));
+}
+
+#[test]
+fn open_session_is_visible_at_once_from_the_live_family() {
+    let (_d, cfg, store) = setup(&[
+        session("start", "2026-11-21T11:00:00Z", "ivan", "s1", "192.0.2.50"),
+        session(
+            "interim",
+            "2026-11-21T11:55:00Z",
+            "ivan",
+            "s1",
+            "192.0.2.50",
+        ),
+    ]);
+    let a = lookup(
+        &store,
+        &cfg,
+        "192.0.2.50",
+        None,
+        "2026-11-21T11:30:00Z",
+        t(NOW),
+    );
+    assert_eq!((a.status, subjects(&a)), (Status::Found, vec!["ivan"]));
+    assert_eq!(a.matches[0].end, None);
+    assert_eq!(a.matches[0].end_kind, EndKind::Open);
+}
+
+#[test]
+fn state_survives_reopening_the_store() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = config(dir.path());
+    {
+        let mut store = Store::open(&cfg).unwrap();
+        feed(
+            &mut store,
+            &[session(
+                "start",
+                "2026-11-20T10:00:00Z",
+                "judy",
+                "s1",
+                "192.0.2.60",
+            )],
+        );
+    }
+    let mut store = Store::open(&cfg).unwrap();
+    feed(
+        &mut store,
+        &[
+            session("stop", "2026-11-20T11:00:00Z", "judy", "s1", "192.0.2.60"),
+            tick("2026-11-21T00:00:00Z"),
+        ],
+    );
+    let a = lookup(
+        &store,
+        &cfg,
+        "192.0.2.60",
+        None,
+        "2026-11-20T10:59:00Z",
+        t(NOW),
+    );
+    assert_eq!((a.status, a.matches.len()), (Status::Found, 1));
+    assert_eq!(a.matches[0].end_kind, EndKind::Stop);
+    assert!(a.matches[0].start_logged);
+}

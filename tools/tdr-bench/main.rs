@@ -1,0 +1,258 @@
+//! `tdr-bench`: builds a large store from synthetic events and measures it (tools/scale.sh).
+//!
+//! * `build`: generates events in chunks, imports each chunk through the real import path
+//!   (parse + apply + RocksDB batch with checkpoint, WAL on), and reports import events/s
+//!   (generation time excluded), bytes on disk per binding after compaction, and peak RSS.
+//! * `lookups`: random lookups over the built data. Every lookup is audited like any other
+//!   (there is no unaudited read path); the timer reports the lookup alone and lookup + audit
+//!   fsync separately.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Instant;
+
+use clap::{Parser, Subcommand};
+use rand::{Rng, SeedableRng};
+use serde::{Deserialize, Serialize};
+
+#[path = "../synth.rs"]
+mod synth;
+
+use tdr::audit::{AuditLog, NewEntry};
+use tdr::clock::{Clock, SystemClock};
+use tdr::config::Config;
+use tdr::ingest::import::Importer;
+use tdr::legal::Purpose;
+use tdr::parse::Format;
+use tdr::store::lookup::{Attributor, Scope};
+use tdr::store::Store;
+
+#[derive(Parser)]
+struct Cli {
+    #[command(subcommand)]
+    cmd: Cmd,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    Build {
+        #[arg(long)]
+        data_dir: PathBuf,
+        #[arg(long, default_value_t = 1_000_000)]
+        bindings: u64,
+        #[arg(long, default_value_t = 30)]
+        days: i64,
+        #[arg(long, default_value_t = 131_072)]
+        pool: u32,
+        #[arg(long, default_value_t = 500_000)]
+        subscribers: u32,
+        #[arg(long, default_value_t = 4_000_000)]
+        chunk_events: u64,
+    },
+    Lookups {
+        #[arg(long)]
+        data_dir: PathBuf,
+        #[arg(long, default_value_t = 100_000)]
+        n: usize,
+    },
+}
+
+#[derive(Serialize, Deserialize)]
+struct Meta {
+    start: i64,
+    end: i64,
+    pool: u32,
+    bindings: u64,
+    events: u64,
+}
+
+fn peak_rss_mib() -> f64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines().find(|l| l.starts_with("VmHWM:")).and_then(|l| {
+                l.split_whitespace()
+                    .nth(1)
+                    .and_then(|v| v.parse::<f64>().ok())
+            })
+        })
+        .map(|kib| kib / 1024.0)
+        .unwrap_or(0.0)
+}
+
+fn sst_bytes(p: &Path) -> u64 {
+    let Ok(rd) = std::fs::read_dir(p) else {
+        return 0;
+    };
+    rd.flatten()
+        .filter(|e| e.path().extension().is_some_and(|x| x == "sst"))
+        .filter_map(|e| e.metadata().ok())
+        .map(|m| m.len())
+        .sum()
+}
+
+fn percentile(v: &mut [f64], p: f64) -> f64 {
+    v.sort_by(|a, b| a.total_cmp(b));
+    v[((v.len() as f64 - 1.0) * p).round() as usize]
+}
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    match Cli::parse().cmd {
+        Cmd::Build {
+            data_dir,
+            bindings,
+            days,
+            pool,
+            subscribers,
+            chunk_events,
+        } => {
+            let cfg = Config {
+                data_dir: data_dir.clone(),
+                ..Config::default()
+            };
+            let now = SystemClock.now();
+            let start = now - (days + 1) * 86_400;
+            // Each session start gives ~1.15 bindings (IPv6 prefix share, CGNAT share).
+            let gap = (days * 86_400) as f64 / (bindings as f64 / 1.15);
+            let mut s = synth::Synth::new(42, pool, subscribers, start, gap);
+            let mut store = Store::open(&cfg)?;
+            let clock = SystemClock;
+            let chunk = data_dir.with_extension("chunk.jsonl");
+            let mut import_secs = 0.0;
+            let mut gen_secs = 0.0;
+            let mut chunk_no = 0;
+            while s.bindings < bindings {
+                let t0 = Instant::now();
+                let mut buf = String::with_capacity((chunk_events * 200) as usize);
+                let first = s.events;
+                while s.events - first < chunk_events && s.bindings < bindings {
+                    s.next_into(&mut buf);
+                }
+                std::fs::write(&chunk, &buf)?;
+                drop(buf);
+                gen_secs += t0.elapsed().as_secs_f64();
+                let t1 = Instant::now();
+                {
+                    let mut imp = Importer::new(&mut store, &cfg, &clock)?;
+                    let st = imp.import_file(&chunk, Format::Events, "bench")?;
+                    if st.quarantined > 0 {
+                        return Err(format!("{} lines quarantined", st.quarantined).into());
+                    }
+                }
+                import_secs += t1.elapsed().as_secs_f64();
+                chunk_no += 1;
+                eprintln!(
+                    "chunk {chunk_no}: {} events, {} bindings so far, {:.0} events/s import, RSS peak {:.0} MiB",
+                    s.events,
+                    s.bindings,
+                    s.events as f64 / import_secs,
+                    peak_rss_mib()
+                );
+            }
+            std::fs::remove_file(&chunk).ok();
+            let meta = Meta {
+                start,
+                end: s.now(),
+                pool,
+                bindings: s.bindings,
+                events: s.events,
+            };
+            std::fs::write(
+                data_dir.join("bench-meta.json"),
+                serde_json::to_string(&meta)?,
+            )?;
+            let t2 = Instant::now();
+            store.compact()?;
+            let compact_secs = t2.elapsed().as_secs_f64();
+            let store_dir = data_dir.join("store");
+            let sst = sst_bytes(&store_dir);
+            let all = store.disk_bytes();
+            println!(
+                "{}",
+                serde_json::json!({
+                    "events": s.events,
+                    "bindings": s.bindings,
+                    "import_secs": import_secs,
+                    "import_events_per_sec": s.events as f64 / import_secs,
+                    "generate_secs": gen_secs,
+                    "compact_secs": compact_secs,
+                    "sst_bytes": sst,
+                    "store_dir_bytes": all,
+                    "sst_bytes_per_binding": sst as f64 / s.bindings as f64,
+                    "dir_bytes_per_binding": all as f64 / s.bindings as f64,
+                    "peak_rss_mib": peak_rss_mib(),
+                })
+            );
+        }
+        Cmd::Lookups { data_dir, n } => {
+            let meta: Meta =
+                serde_json::from_str(&std::fs::read_to_string(data_dir.join("bench-meta.json"))?)?;
+            let cfg = Config {
+                data_dir: data_dir.clone(),
+                ..Config::default()
+            };
+            let store = Store::open(&cfg)?;
+            let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+            let mut audit = AuditLog::open(&data_dir, clock.clone())?;
+            let scope = Scope::new(
+                &cfg,
+                Purpose::LawEnforcement.readable_classes(),
+                clock.now(),
+            );
+            let attr = Attributor {
+                store: &store,
+                cfg: &cfg,
+            };
+            let mut rng = rand::rngs::StdRng::seed_from_u64(9);
+            let (mut bare, mut audited) = (Vec::with_capacity(n), Vec::with_capacity(n));
+            let mut statuses = std::collections::BTreeMap::<&str, u64>::new();
+            for _ in 0..n {
+                let at = rng.gen_range(meta.start..meta.end);
+                let (ip, port): (std::net::IpAddr, Option<u16>) = if rng.gen_bool(0.05) {
+                    (
+                        std::net::Ipv4Addr::from(0xCB00_7100u32 + rng.gen_range(0..16)).into(),
+                        Some(rng.gen_range(1024..65535)),
+                    )
+                } else {
+                    (
+                        std::net::Ipv4Addr::from(0xC612_0000u32 + rng.gen_range(0..meta.pool))
+                            .into(),
+                        None,
+                    )
+                };
+                let t0 = Instant::now();
+                let a = attr.lookup(ip, port, at, &scope)?;
+                let t1 = Instant::now();
+                let digest = serde_json::to_string(&a)?;
+                audit.append(NewEntry {
+                    actor: "tdr-bench".into(),
+                    role: "benchmark".into(),
+                    action: "lookup".into(),
+                    case: Some("BENCH".into()),
+                    legal_basis: Some("law_enforcement".into()),
+                    query: serde_json::json!({"addr": ip.to_string(), "port": port, "at": at}),
+                    outcome: a.status.as_str().into(),
+                    result_count: a.matches.len() as u64,
+                    result_digest: Some(format!("{:x}", digest.len())),
+                })?;
+                let t2 = Instant::now();
+                bare.push((t1 - t0).as_secs_f64() * 1e3);
+                audited.push((t2 - t0).as_secs_f64() * 1e3);
+                *statuses.entry(a.status.as_str()).or_default() += 1;
+            }
+            audit.checkpoint()?;
+            println!(
+                "{}",
+                serde_json::json!({
+                    "lookups": n,
+                    "bindings": meta.bindings,
+                    "lookup_ms": {"p50": percentile(&mut bare, 0.5), "p99": percentile(&mut bare, 0.99), "max": percentile(&mut bare, 1.0)},
+                    "lookup_with_audit_fsync_ms": {"p50": percentile(&mut audited, 0.5), "p99": percentile(&mut audited, 0.99), "max": percentile(&mut audited, 1.0)},
+                    "statuses": statuses,
+                    "peak_rss_mib": peak_rss_mib(),
+                })
+            );
+        }
+    }
+    Ok(())
+}
