@@ -6,13 +6,14 @@
 use std::fs::File;
 use std::io::{Read, Seek, SeekFrom};
 use std::path::Path;
+use std::sync::mpsc;
 
 use sha2::{Digest, Sha256};
 
 use super::quarantine::{escape, Quarantine, Record};
 use crate::clock::Clock;
 use crate::config::Config;
-use crate::model::fmt_time;
+use crate::model::{fmt_time, Event};
 use crate::parse::framing::{Frame, Lines, DEFAULT_MAX_FRAME};
 use crate::parse::{events, Format};
 use crate::store::engine::Applied;
@@ -128,76 +129,53 @@ impl<'a> Importer<'a> {
 
         let floor = self.cfg.retention.floor(self.clock.now());
         let file_name = path.display().to_string();
-        let mut buf: Vec<u8> = Vec::with_capacity(READ_CHUNK * 2);
-        let mut base = start; // file offset of buf[0]
-        let mut pending = 0usize;
-        let mut eof = false;
-        while !eof {
-            let old = buf.len();
-            buf.resize(old + READ_CHUNK, 0);
-            let n = file.read(&mut buf[old..]).map_err(read_err)?;
-            buf.truncate(old + n);
-            if n == 0 {
-                eof = true;
-                // A complete file may end without a final LF: its last line is a record too.
-                if !buf.is_empty() && buf.last() != Some(&b'\n') {
-                    buf.push(b'\n');
-                }
-            }
-            let mut lines = Lines::new(&buf, DEFAULT_MAX_FRAME);
-            while let Some((off, frame)) = lines.next() {
-                let offset = base + off as u64;
-                let parsed = match frame {
-                    Frame::Line(l) if l.iter().all(u8::is_ascii_whitespace) => continue,
-                    Frame::Line(l) => match format {
-                        Format::Events => events::parse_line(l, source).map_err(|e| (e, l)),
-                    },
-                    Frame::TooLong { head, len } => Err((
-                        crate::parse::ParseError::new(
-                            "frame.too_long",
-                            format!("line of {len} bytes exceeds the {DEFAULT_MAX_FRAME}-byte cap"),
-                        ),
-                        head,
-                    )),
-                };
-                match parsed {
-                    Ok(ev) if ev.time() < floor => stats.expired += 1,
-                    Ok(ev) => match self.store.engine_mut().apply(&ev) {
-                        Applied::Changed => stats.accepted += 1,
-                        Applied::Duplicate => stats.duplicate += 1,
-                    },
-                    Err((e, raw)) => {
-                        stats.quarantined += 1;
-                        if !skip.contains(&offset) {
-                            self.quarantine
-                                .record(&Record {
-                                    time: fmt_time(self.clock.now()),
-                                    source: source.to_string(),
-                                    file: file_name.clone(),
-                                    fingerprint: fingerprint.clone(),
-                                    offset,
-                                    code: e.code.to_string(),
-                                    reason: e.reason,
-                                    raw: escape(raw),
-                                })
-                                .map_err(ImportError::Quarantine)?;
+        let batch_events = self.cfg.batch_events;
+        // Two threads: this one applies events and commits batches; the reader frames and
+        // parses the next lines meanwhile. A bounded channel keeps memory flat.
+        let (tx, rx) = mpsc::sync_channel::<Result<Vec<Item>, std::io::Error>>(4);
+        std::thread::scope(|scope| -> Result<ImportStats, ImportError> {
+            scope.spawn(move || read_frames(file, start, format, source, tx));
+            let mut pending = 0usize;
+            let mut offset = start;
+            for chunk in rx {
+                let chunk = chunk.map_err(read_err)?;
+                for item in chunk {
+                    offset = item.next;
+                    match item.parsed {
+                        Ok(ev) if ev.time() < floor => stats.expired += 1,
+                        Ok(ev) => match self.store.engine_mut().apply(&ev) {
+                            Applied::Changed => stats.accepted += 1,
+                            Applied::Duplicate => stats.duplicate += 1,
+                        },
+                        Err(rejected) => {
+                            stats.quarantined += 1;
+                            if !skip.contains(&item.offset) {
+                                self.quarantine
+                                    .record(&Record {
+                                        time: fmt_time(self.clock.now()),
+                                        source: source.to_string(),
+                                        file: file_name.clone(),
+                                        fingerprint: fingerprint.clone(),
+                                        offset: item.offset,
+                                        code: rejected.code.to_string(),
+                                        reason: rejected.reason,
+                                        raw: rejected.raw,
+                                    })
+                                    .map_err(ImportError::Quarantine)?;
+                            }
                         }
                     }
-                }
-                pending += 1;
-                if pending >= self.cfg.batch_events {
-                    // The checkpoint is the offset just after this frame.
-                    let next = base + lines.consumed() as u64;
-                    self.commit(&ck_key, next, floor)?;
-                    pending = 0;
+                    pending += 1;
+                    if pending >= batch_events {
+                        // The checkpoint is the offset just after this frame.
+                        self.commit(&ck_key, offset, floor)?;
+                        pending = 0;
+                    }
                 }
             }
-            let consumed = lines.consumed();
-            buf.drain(..consumed);
-            base += consumed as u64;
-        }
-        self.commit(&ck_key, base.min(len), floor)?;
-        Ok(stats)
+            self.commit(&ck_key, offset.min(len), floor)?;
+            Ok(stats)
+        })
     }
 
     fn commit(&mut self, ck_key: &[u8], offset: u64, floor: i64) -> Result<(), ImportError> {
@@ -205,6 +183,91 @@ impl<'a> Importer<'a> {
         self.store
             .commit(Some((ck_key, &offset.to_be_bytes())), floor)?;
         Ok(())
+    }
+}
+
+/// A frame that did not parse, ready for the quarantine.
+struct Rejected {
+    code: &'static str,
+    reason: String,
+    raw: String,
+}
+
+/// One frame: where it starts, where the next one starts, and what it parsed to.
+struct Item {
+    offset: u64,
+    next: u64,
+    parsed: Result<Event, Rejected>,
+}
+
+/// Lines per message from the reader to the applier.
+const ITEMS_PER_CHUNK: usize = 4096;
+
+/// The reader thread: frames the file from `start` and parses each frame. A complete file may
+/// end without a final LF; its last line is a record too.
+fn read_frames(
+    mut file: File,
+    start: u64,
+    format: Format,
+    source: &str,
+    tx: mpsc::SyncSender<Result<Vec<Item>, std::io::Error>>,
+) {
+    let mut buf: Vec<u8> = Vec::with_capacity(READ_CHUNK * 2);
+    let mut base = start; // file offset of buf[0]
+    let mut items = Vec::with_capacity(ITEMS_PER_CHUNK);
+    let mut eof = false;
+    while !eof {
+        let old = buf.len();
+        buf.resize(old + READ_CHUNK, 0);
+        let n = match file.read(&mut buf[old..]) {
+            Ok(n) => n,
+            Err(e) => {
+                let _ = tx.send(Err(e));
+                return;
+            }
+        };
+        buf.truncate(old + n);
+        if n == 0 {
+            eof = true;
+            if !buf.is_empty() && buf.last() != Some(&b'\n') {
+                buf.push(b'\n');
+            }
+        }
+        let mut lines = Lines::new(&buf, DEFAULT_MAX_FRAME);
+        while let Some((off, frame)) = lines.next() {
+            let parsed = match frame {
+                Frame::Line(l) if l.iter().all(u8::is_ascii_whitespace) => continue,
+                Frame::Line(l) => match format {
+                    Format::Events => events::parse_line(l, source).map_err(|e| Rejected {
+                        code: e.code,
+                        reason: e.reason,
+                        raw: escape(l),
+                    }),
+                },
+                Frame::TooLong { head, len } => Err(Rejected {
+                    code: "frame.too_long",
+                    reason: format!("line of {len} bytes exceeds the {DEFAULT_MAX_FRAME}-byte cap"),
+                    raw: escape(head),
+                }),
+            };
+            items.push(Item {
+                offset: base + off as u64,
+                next: base + lines.consumed() as u64,
+                parsed,
+            });
+            if items.len() >= ITEMS_PER_CHUNK {
+                let full = std::mem::replace(&mut items, Vec::with_capacity(ITEMS_PER_CHUNK));
+                if tx.send(Ok(full)).is_err() {
+                    return; // the applier stopped (an error); nothing more to do
+                }
+            }
+        }
+        let consumed = lines.consumed();
+        buf.drain(..consumed);
+        base += consumed as u64;
+    }
+    if !items.is_empty() {
+        let _ = tx.send(Ok(items));
     }
 }
 

@@ -201,6 +201,19 @@ impl Facts {
         e.end
     }
 
+    /// Like [`Facts::span_end`], but ignoring ends inferred from other events (a later holder,
+    /// a NAS reboot): the end the binding has from its own facts.
+    pub fn own_span_end(&self, rules: &Rules) -> Option<UnixSecs> {
+        if let Some((t, _)) = self.end_logged {
+            return Some(t.max(self.start));
+        }
+        match self.kind {
+            Kind::Session => Some(self.last_seen.saturating_add(rules.session_timeout)),
+            Kind::Lease => self.expires.map(|e| e.max(self.start)),
+            Kind::Nat => None,
+        }
+    }
+
     // ---- codec ----------------------------------------------------------------------------
 
     pub fn encode(&self, out: &mut Vec<u8>) {

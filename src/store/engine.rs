@@ -71,7 +71,8 @@ pub struct Engine {
     params: Params,
     next_slot: Slot,
     slab: HashMap<Slot, LiveRec>,
-    by_session: HashMap<(String, String), Vec<Slot>>,
+    /// Sessions by a hash of (NAS, session id); the strings are compared in the slab.
+    by_session: HashMap<u64, Vec<Slot>>,
     by_target: HashMap<TargetKey, Vec<Slot>>,
     by_nas: HashMap<String, HashSet<Slot>>,
     reboots: HashMap<String, BTreeSet<UnixSecs>>,
@@ -238,28 +239,32 @@ impl Engine {
         }
         let w = self.params.reorder_window;
         let tol = self.params.rules.tolerance;
-        let idk = (nas.to_string(), session.to_string());
-        let found = self.by_session.get(&idk).and_then(|slots| {
-            slots
-                .iter()
-                .copied()
-                .filter(|s| {
-                    let r = &self.slab[s];
-                    let f = &r.facts;
-                    r.key.addr == target.addr
-                        && r.key.plen_or_lo == u16::from(target.plen)
-                        && f.subject == subscriber
-                        && t >= f.start - w
-                        && within_reach(f, t, &self.params)
-                        && f.end_logged.is_none_or(|(e, _)| t <= e + tol)
-                        && match op {
-                            SessionOp::Start if f.start_logged => (t - f.start).abs() <= tol,
-                            SessionOp::Start => t <= f.last_seen + tol,
-                            _ => true,
-                        }
-                })
-                .max_by_key(|s| self.slab[s].facts.start)
-        });
+        let found = self
+            .by_session
+            .get(&session_key(nas, session))
+            .and_then(|slots| {
+                slots
+                    .iter()
+                    .copied()
+                    .filter(|s| {
+                        let r = &self.slab[s];
+                        let f = &r.facts;
+                        r.session == session
+                            && f.nas == nas
+                            && r.key.addr == target.addr
+                            && r.key.plen_or_lo == u16::from(target.plen)
+                            && f.subject == subscriber
+                            && t >= f.start - w
+                            && within_reach(f, t, &self.params)
+                            && f.end_logged.is_none_or(|(e, _)| t <= e + tol)
+                            && match op {
+                                SessionOp::Start if f.start_logged => (t - f.start).abs() <= tol,
+                                SessionOp::Start => t <= f.last_seen + tol,
+                                _ => true,
+                            }
+                    })
+                    .max_by_key(|s| self.slab[s].facts.start)
+            });
         match found {
             Some(slot) => {
                 let f = &mut self.slab.get_mut(&slot).expect("indexed slot").facts;
@@ -609,7 +614,7 @@ impl Engine {
         let tk = (key.tag, key.addr, key.plen_or_lo);
         if facts.kind == Kind::Session {
             self.by_session
-                .entry((facts.nas.clone(), session.clone()))
+                .entry(session_key(&facts.nas, &session))
                 .or_default()
                 .push(slot);
             self.by_nas
@@ -752,7 +757,7 @@ impl Engine {
             }
         }
         if rec.facts.kind == Kind::Session {
-            let sk = (rec.facts.nas.clone(), rec.session.clone());
+            let sk = session_key(&rec.facts.nas, &rec.session);
             if let Some(v) = self.by_session.get_mut(&sk) {
                 v.retain(|s| *s != slot);
                 if v.is_empty() {
@@ -765,6 +770,13 @@ impl Engine {
         }
         Some(rec)
     }
+}
+
+fn session_key(nas: &str, session: &str) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    (nas, session).hash(&mut h);
+    h.finish()
 }
 
 /// Whether an event at `t` may still merge into `f`: no later than one reorder window after the
@@ -791,10 +803,7 @@ fn reach_end(f: &Facts, p: &Params) -> Option<UnixSecs> {
 /// sees, but would make the stored facts depend on whether `f` was already final when the
 /// event came (that is, on batch timing), and stores built from the same input must be equal.
 fn ends_no_earlier(f: &Facts, t: UnixSecs, rules: &Rules) -> bool {
-    let mut g = f.clone();
-    g.superseded = None;
-    g.reboot = None;
-    g.span_end(rules).is_none_or(|e| t <= e)
+    f.own_span_end(rules).is_none_or(|e| t <= e)
 }
 
 pub(crate) fn coverage_key(day: i64, source: &str) -> Vec<u8> {

@@ -46,7 +46,8 @@ enum Cmd {
         pool: u32,
         #[arg(long, default_value_t = 500_000)]
         subscribers: u32,
-        #[arg(long, default_value_t = 4_000_000)]
+        /// Events generated per chunk file (the generator's buffer counts in the peak RSS).
+        #[arg(long, default_value_t = 1_000_000)]
         chunk_events: u64,
     },
     Lookups {
