@@ -22,6 +22,8 @@ pub struct Synth {
     gap: f64,
     pub bindings: u64,
     pub events: u64,
+    /// Addresses handed out so far are POOL_BASE .. POOL_BASE + used_pool.
+    pub used_pool: u32,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
@@ -72,6 +74,7 @@ impl Synth {
             gap,
             bindings: 0,
             events: 0,
+            used_pool: 0,
         }
     }
 
@@ -190,6 +193,7 @@ impl Synth {
         let Some(addr) = self.free.pop() else {
             return;
         };
+        self.used_pool = self.used_pool.max(addr - POOL_BASE + 1);
         self.seq += 1;
         let sess = self.seq;
         let sub = self.rng.gen_range(0..self.subscribers);

@@ -260,14 +260,17 @@ impl Engine {
                             && match op {
                                 SessionOp::Start if f.start_logged => (t - f.start).abs() <= tol,
                                 SessionOp::Start => t <= f.last_seen + tol,
+                                // Nothing of a session comes before its logged start.
+                                _ if f.start_logged => t >= f.start - tol,
                                 _ => true,
                             }
                     })
-                    .max_by_key(|s| self.slab[s].facts.start)
+                    .max_by_key(|s| merge_preference(self.slab[s].facts.start, t))
             });
         match found {
             Some(slot) => {
                 let f = &mut self.slab.get_mut(&slot).expect("indexed slot").facts;
+                let old_start = f.start;
                 let mut changed = false;
                 match op {
                     SessionOp::Start => {
@@ -294,8 +297,12 @@ impl Engine {
                     f.last_seen = t;
                     changed = true;
                 }
+                let moved = f.start != old_start;
                 if changed {
                     self.touched(slot);
+                }
+                if moved {
+                    self.link(slot);
                 }
                 changed
             }
@@ -359,17 +366,28 @@ impl Engine {
                         && t >= f.start - w
                         && within_reach(f, t, &self.params)
                         && match op {
-                            LeaseOp::Assign | LeaseOp::Renew => {
+                            // A new assignment opens a new binding, unless it is this
+                            // binding's own start (a duplicate) or an earlier start arriving
+                            // late; only renewals extend. (Merging a re-assignment would let a
+                            // release delivered after it, but logged before it, end both.)
+                            LeaseOp::Assign => {
+                                f.end_logged.is_none_or(|(e, _)| t < e) && same_start(f, t, tol)
+                            }
+                            LeaseOp::Renew => {
                                 f.end_logged.is_none_or(|(e, _)| t < e) && t <= exp + tol
                             }
-                            LeaseOp::Release | LeaseOp::Expire => t <= exp + w,
+                            // An end never belongs to a lease that starts after it.
+                            LeaseOp::Release | LeaseOp::Expire => {
+                                t >= f.start - tol && t <= exp + w
+                            }
                         }
                 })
-                .max_by_key(|s| self.slab[s].facts.start)
+                .max_by_key(|s| merge_preference(self.slab[s].facts.start, t))
         });
         match found {
             Some(slot) => {
                 let f = &mut self.slab.get_mut(&slot).expect("indexed slot").facts;
+                let old_start = f.start;
                 let mut changed = false;
                 match op {
                     LeaseOp::Assign | LeaseOp::Renew => {
@@ -404,8 +422,12 @@ impl Engine {
                         }
                     }
                 }
+                let moved = f.start != old_start;
                 if changed {
                     self.touched(slot);
+                }
+                if moved {
+                    self.link(slot);
                 }
                 changed
             }
@@ -471,15 +493,20 @@ impl Engine {
                         && t >= f.start - w
                         && within_reach(f, t, &self.params)
                         && match op {
-                            NatOp::Alloc => f.end_logged.is_none_or(|(e, _)| t < e + tol),
-                            NatOp::Release => true,
+                            // As for leases: a new allocation is a new binding unless it is
+                            // this one's own start or an earlier start arriving late.
+                            NatOp::Alloc => {
+                                f.end_logged.is_none_or(|(e, _)| t < e) && same_start(f, t, tol)
+                            }
+                            NatOp::Release => t >= f.start - tol,
                         }
                 })
-                .max_by_key(|s| self.slab[s].facts.start)
+                .max_by_key(|s| merge_preference(self.slab[s].facts.start, t))
         });
         match found {
             Some(slot) => {
                 let f = &mut self.slab.get_mut(&slot).expect("indexed slot").facts;
+                let old_start = f.start;
                 let mut changed = false;
                 match op {
                     NatOp::Alloc => {
@@ -500,8 +527,12 @@ impl Engine {
                     f.last_seen = t;
                     changed = true;
                 }
+                let moved = f.start != old_start;
                 if changed {
                     self.touched(slot);
+                }
+                if moved {
+                    self.link(slot);
                 }
                 changed
             }
@@ -566,44 +597,73 @@ impl Engine {
     /// Adds a new live binding and links it with what is known around it: a NAS reboot after
     /// its start ends it, an earlier binding of another holder is superseded by its start, and
     /// it is superseded by a later one.
-    fn insert(&mut self, key: BindingKey, mut facts: Facts, session: String) -> Slot {
-        let tk = (key.tag, key.addr, key.plen_or_lo);
+    fn insert(&mut self, key: BindingKey, facts: Facts, session: String) -> Slot {
+        let slot = self.index(key, facts, session);
+        self.link(slot);
+        self.touched(slot);
+        slot
+    }
+
+    /// Links a binding with what is known around it, after it was added or its start moved:
+    /// the first NAS reboot after its start, the earliest later start of another holder of the
+    /// same address, and its own start as the end of earlier holders. Ends only ever move
+    /// earlier (minimum), so linking again is harmless.
+    fn link(&mut self, slot: Slot) {
         let rules = self.params.rules;
+        let Some(rec) = self.slab.get(&slot) else {
+            return;
+        };
+        let tk = (rec.key.tag, rec.key.addr, rec.key.plen_or_lo);
+        let facts = &rec.facts;
+        let mut reboot = None;
         if facts.kind == Kind::Session {
             if let Some(rs) = self.reboots.get(&facts.nas) {
                 if let Some(&r) = rs.range(facts.start + 1..).next() {
-                    if ends_no_earlier(&facts, r, &rules) {
-                        facts.reboot = Some(r);
+                    if facts.reboot.is_none_or(|x| r < x) && ends_no_earlier(facts, r, &rules) {
+                        reboot = Some(r);
                     }
                 }
             }
         }
+        let mut superseded = None;
         let mut superseded_others = Vec::new();
-        if let Some(slots) = self.by_target.get(&tk) {
-            for &o in slots {
-                let of = &self.slab[&o].facts;
-                if Self::holder(of) == Self::holder(&facts) {
-                    continue;
-                }
-                if of.start > facts.start && ends_no_earlier(&facts, of.start, &rules) {
-                    facts.superseded = Some(facts.superseded.map_or(of.start, |s| s.min(of.start)));
-                } else if of.start < facts.start
-                    && of.superseded.is_none_or(|s| facts.start < s)
-                    && ends_no_earlier(of, facts.start, &rules)
-                {
-                    superseded_others.push(o);
-                }
+        for &o in self.by_target.get(&tk).into_iter().flatten() {
+            let of = &self.slab[&o].facts;
+            if o == slot || Self::holder(of) == Self::holder(facts) {
+                continue;
             }
+            if of.start > facts.start
+                && facts.superseded.is_none_or(|s| of.start < s)
+                && superseded.is_none_or(|s| of.start < s)
+                && ends_no_earlier(facts, of.start, &rules)
+            {
+                superseded = Some(of.start);
+            } else if of.start < facts.start
+                && of.superseded.is_none_or(|s| facts.start < s)
+                && ends_no_earlier(of, facts.start, &rules)
+            {
+                superseded_others.push(o);
+            }
+        }
+        let start = facts.start;
+        let changed = reboot.is_some() || superseded.is_some();
+        if let Some(r) = self.slab.get_mut(&slot) {
+            if reboot.is_some() {
+                r.facts.reboot = reboot;
+            }
+            if superseded.is_some() {
+                r.facts.superseded = superseded;
+            }
+        }
+        if changed {
+            self.touched(slot);
         }
         for o in superseded_others {
             if let Some(r) = self.slab.get_mut(&o) {
-                r.facts.superseded = Some(facts.start);
+                r.facts.superseded = Some(start);
             }
             self.touched(o);
         }
-        let slot = self.index(key, facts, session);
-        self.touched(slot);
-        slot
     }
 
     /// Puts a binding into the slab and the indexes, without linking or marking it changed
@@ -769,6 +829,27 @@ impl Engine {
             }
         }
         Some(rec)
+    }
+}
+
+/// Whether a start-type event (assign, alloc) at `t` is the start of `f`: its logged start
+/// again (a duplicate), or — when `f` was opened by a later renewal — its start arriving late.
+fn same_start(f: &Facts, t: UnixSecs, tol: i64) -> bool {
+    if f.start_logged {
+        (t - f.start).abs() <= tol
+    } else {
+        t <= f.start + tol
+    }
+}
+
+/// Among bindings an event could merge into, the one it belongs to: the latest that starts at
+/// or before it, else the earliest after it (a start that is only within tolerance). So a late
+/// end of one allocation never lands on the next allocation of the same thing.
+fn merge_preference(start: UnixSecs, t: UnixSecs) -> (bool, UnixSecs) {
+    if start <= t {
+        (true, start)
+    } else {
+        (false, -start)
     }
 }
 

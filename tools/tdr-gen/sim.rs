@@ -1,0 +1,1369 @@
+//! The simulated ISP behind `tdr-gen generate`: subscribers on PPPoE/RADIUS sessions (IPv4 plus
+//! an optional delegated IPv6 /56), on DHCP leases, and behind CGNAT (RADIUS sessions with
+//! inside addresses and port blocks on a few public addresses). A discrete-event simulation in
+//! time order: each action (connect, interim, disconnect, renew, NAS reboot…) emits the events
+//! the logs would show, and every binding that ends writes its real holding time to
+//! `truth.jsonl`. Memory is bounded by the number of subscribers, not the number of events.
+//!
+//! Address plan (all documentation, benchmarking or shared space, never routed):
+//! public IPv4 pools in 198.18.0.0/15 (PPPoE first, DHCP after it), CGNAT inside addresses in
+//! 100.64.0.0/10, CGNAT public addresses in 203.0.113.0/24, delegated prefixes /56 from
+//! 2001:db8:1000::/36.
+
+use crate::calendar::Calendar;
+use crate::emit::{self, Damage, Ev, LeaseOp, Names, NatOp, SessOp, Sink, SinkCounts};
+use crate::error::{GenError, Result};
+use crate::pool::Pool;
+use crate::timefmt::{self, DAY};
+use crate::truth::{EndCause, TruthKind, TruthRecord};
+use clap::Args;
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use serde::Serialize;
+use std::fs::File;
+use std::io::{BufWriter, Write};
+use std::net::{Ipv4Addr, Ipv6Addr};
+use std::path::PathBuf;
+use std::time::Instant;
+
+pub const V4_SPACE: (u32, u32) = (0xC612_0000, 1 << 17); // 198.18.0.0/15
+pub const INSIDE_SPACE: (u32, u32) = (0x6440_0000, 1 << 22); // 100.64.0.0/10
+pub const PUBLIC_SPACE: (u32, u32) = (0xCB00_7100, 256); // 203.0.113.0/24
+pub const V6_BASE: u128 = 0x2001_0db8_1000_0000_0000_0000_0000_0000; // 2001:db8:1000::/36
+pub const V6_PREFIXES: u32 = 1 << 20; // /56s in the /36
+pub const V6_PREFIX_LEN: u8 = 56;
+pub const PORT_FIRST: u32 = 1024;
+pub const PORT_COUNT: u32 = 65536 - PORT_FIRST;
+
+/// Options of `tdr-gen generate`.
+#[derive(Args, Debug, Clone, Serialize)]
+pub struct GenArgs {
+    /// Output directory (created if missing): events.jsonl (or events-YYYYMMDD.jsonl),
+    /// truth.jsonl, meta.json.
+    #[arg(long)]
+    #[serde(skip)]
+    pub out: PathBuf,
+    /// Number of subscribers.
+    #[arg(long, default_value_t = 2000)]
+    pub subscribers: u32,
+    /// Length of the run in days.
+    #[arg(long, default_value_t = 3)]
+    pub days: u32,
+    /// First day (UTC, YYYY-MM-DD); default: `days` days before today's UTC date.
+    #[arg(long)]
+    pub start: Option<String>,
+    /// Random seed; the same seed and arguments give the same bytes.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Write one events-YYYYMMDD.jsonl per UTC day of the event time.
+    #[arg(long)]
+    pub split_days: bool,
+    /// Share of subscribers on PPPoE/RADIUS sessions with a public IPv4 address.
+    #[arg(long, default_value_t = 0.5)]
+    pub pppoe_share: f64,
+    /// Share of subscribers on DHCP leases (the rest are behind CGNAT).
+    #[arg(long, default_value_t = 0.25)]
+    pub dhcp_share: f64,
+    /// Share of RADIUS subscribers (PPPoE and CGNAT) that also get a delegated IPv6 /56.
+    #[arg(long, default_value_t = 0.5)]
+    pub v6_share: f64,
+    /// Number of NAS (BNG) the RADIUS subscribers are spread over.
+    #[arg(long, default_value_t = 4)]
+    pub nas: u16,
+    /// NAS reboots over the run (each ends all that NAS's sessions without Stops).
+    #[arg(long, default_value_t = 2)]
+    pub nas_reboots: u32,
+    /// Seconds between RADIUS interim updates.
+    #[arg(long, default_value_t = 300)]
+    pub interim_secs: i64,
+    /// Mean RADIUS session length in hours (exponential, 1 minute to 3 days).
+    #[arg(long, default_value_t = 8.0)]
+    pub session_hours: f64,
+    /// Mean offline time between sessions or leases in minutes (exponential).
+    #[arg(long, default_value_t = 20.0)]
+    pub offline_mins: f64,
+    /// Share of reconnects that come back within 3–60 s.
+    #[arg(long, default_value_t = 0.3)]
+    pub quick_reconnect: f64,
+    /// DHCP lease time in seconds (renewed at half of it).
+    #[arg(long, default_value_t = 3600)]
+    pub lease_secs: i64,
+    /// Mean time a DHCP device stays online in hours (exponential).
+    #[arg(long, default_value_t = 6.0)]
+    pub dhcp_online_hours: f64,
+    /// Share of DHCP devices that release their lease when going offline (the rest let it
+    /// expire).
+    #[arg(long, default_value_t = 0.5)]
+    pub release_share: f64,
+    /// Share of silent lease expiries that the DHCP server logs as an `expire` event.
+    #[arg(long, default_value_t = 0.7)]
+    pub expire_logged: f64,
+    /// Share of address and port-block assignments that reuse the most recently freed one
+    /// (another subscriber's address seconds after it was released).
+    #[arg(long, default_value_t = 0.1)]
+    pub quick_reuse: f64,
+    /// Pool size above the number of subscribers using it (0.1 = 10 % spare).
+    #[arg(long, default_value_t = 0.1)]
+    pub pool_slack: f64,
+    /// Ports per CGNAT port block (blocks cover 1024..65535).
+    #[arg(long, default_value_t = 1024)]
+    pub port_block: u32,
+    /// Share of RADIUS sessions whose Stop is not logged.
+    #[arg(long, default_value_t = 0.02)]
+    pub lost_stop: f64,
+    /// Share of lines written twice.
+    #[arg(long, default_value_t = 0.01)]
+    pub dup: f64,
+    /// Lines are displaced by less than this many seconds from time order (at most 600).
+    #[arg(long, default_value_t = 180)]
+    pub reorder_secs: i64,
+    /// Share of events followed by a garbage copy (truncated, time without offset, bad
+    /// address).
+    #[arg(long, default_value_t = 0.001)]
+    pub malformed: f64,
+}
+
+impl GenArgs {
+    fn validate(&self) -> Result<()> {
+        let mut problems = Vec::new();
+        for (name, v) in [
+            ("--pppoe-share", self.pppoe_share),
+            ("--dhcp-share", self.dhcp_share),
+            ("--v6-share", self.v6_share),
+            ("--quick-reconnect", self.quick_reconnect),
+            ("--release-share", self.release_share),
+            ("--expire-logged", self.expire_logged),
+            ("--quick-reuse", self.quick_reuse),
+            ("--lost-stop", self.lost_stop),
+            ("--dup", self.dup),
+            ("--malformed", self.malformed),
+        ] {
+            if !(0.0..=1.0).contains(&v) {
+                problems.push(format!("{name} must be between 0 and 1, not {v}"));
+            }
+        }
+        if self.pppoe_share + self.dhcp_share > 1.0 + 1e-9 {
+            problems.push("--pppoe-share + --dhcp-share must not exceed 1".to_string());
+        }
+        if self.subscribers == 0 || self.days == 0 || self.nas == 0 {
+            problems.push("--subscribers, --days and --nas must be at least 1".to_string());
+        }
+        if self.interim_secs < 10 {
+            problems.push("--interim-secs must be at least 10".to_string());
+        }
+        if self.lease_secs < 60 {
+            problems.push("--lease-secs must be at least 60".to_string());
+        }
+        for (name, v) in [
+            ("--session-hours", self.session_hours),
+            ("--offline-mins", self.offline_mins),
+            ("--dhcp-online-hours", self.dhcp_online_hours),
+        ] {
+            if !(v > 0.0 && v.is_finite()) {
+                problems.push(format!("{name} must be positive"));
+            }
+        }
+        if !(0.0..=10.0).contains(&self.pool_slack) {
+            problems.push("--pool-slack must be between 0 and 10".to_string());
+        }
+        if !(0..=600).contains(&self.reorder_secs) {
+            problems.push("--reorder-secs must be between 0 and 600".to_string());
+        }
+        if !(16..=PORT_COUNT).contains(&self.port_block) {
+            problems.push(format!("--port-block must be between 16 and {PORT_COUNT}"));
+        }
+        if problems.is_empty() {
+            Ok(())
+        } else {
+            Err(GenError::Usage(problems.join("; ")))
+        }
+    }
+
+    fn start_time(&self) -> Result<i64> {
+        match &self.start {
+            Some(s) => timefmt::parse_date(s)
+                .ok_or_else(|| GenError::Usage(format!("--start {s:?} is not YYYY-MM-DD"))),
+            None => {
+                let today = chrono::Utc::now().timestamp().div_euclid(DAY) * DAY;
+                Ok(today - i64::from(self.days) * DAY)
+            }
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Access {
+    Pppoe,
+    Dhcp,
+    Cgnat,
+}
+
+#[derive(Clone, Copy, Debug)]
+struct NatHold {
+    block: u32,
+    start: i64,
+}
+
+#[derive(Clone, Copy, Debug)]
+struct Session {
+    id: u64,
+    /// Item of the PPPoE pool (Pppoe) or of the inside pool (Cgnat).
+    v4: u32,
+    v6: Option<u32>,
+    start: i64,
+    end: i64,
+    lost_stop: bool,
+    last_seen: i64,
+    nat: Option<NatHold>,
+}
+
+#[derive(Clone, Copy, Debug)]
+struct Lease {
+    addr: u32,
+    start: i64,
+    expires: i64,
+    lapsing: bool,
+}
+
+struct Sub {
+    access: Access,
+    v6: bool,
+    nas: u16,
+    /// Incremented whenever a session or lease begins or ends; actions carry the value they
+    /// were scheduled under and are ignored once it changed.
+    gen: u32,
+    sess: Option<Session>,
+    lease: Option<Lease>,
+    prev_v4: Option<u32>,
+    prev_v6: Option<u32>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+enum Action {
+    Reboot(u16),
+    Connect(u32),
+    Interim(u32, u32),
+    Disconnect(u32, u32),
+    NatAlloc(u32, u32),
+    Renew(u32, u32),
+    Offline(u32, u32),
+    Expire(u32, u32),
+}
+
+/// Where each pool's items sit in `Names::addrs`.
+#[derive(Clone, Copy, Debug)]
+struct Bases {
+    pppoe: u32,
+    dhcp: u32,
+    inside: u32,
+    v6: u32,
+    public: u32,
+}
+
+#[derive(Default, Debug, Clone, PartialEq, Eq)]
+pub struct TruthCounts {
+    pub session: u64,
+    pub lease: u64,
+    pub nat: u64,
+    pub lost_stop: u64,
+    pub nas_reboot: u64,
+    pub still_open: u64,
+}
+
+/// The outcome of a run, for the summary line.
+#[derive(Debug, Clone)]
+pub struct GenSummary {
+    pub events: SinkCounts,
+    pub truth: TruthCounts,
+    pub seconds: f64,
+    pub out: PathBuf,
+}
+
+impl std::fmt::Display for GenSummary {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let e = &self.events;
+        let t = &self.truth;
+        let rate = e.lines as f64 / self.seconds.max(1e-6);
+        write!(
+            f,
+            "tdr-gen: {} events (session {}, lease {}, nat_block {}, nas_reboot {}) \
+             + {} duplicates + {} malformed = {} lines, {} MB; \
+             {} bindings (session {}, lease {}, nat {}; lost_stop {}, nas_reboot {}, still_open {}); \
+             {:.1} s, {:.0} lines/s -> {}",
+            e.events(),
+            e.session,
+            e.lease,
+            e.nat_block,
+            e.nas_reboot,
+            e.duplicates,
+            e.malformed,
+            e.lines,
+            e.bytes / 1_000_000,
+            t.session + t.lease + t.nat,
+            t.session,
+            t.lease,
+            t.nat,
+            t.lost_stop,
+            t.nas_reboot,
+            t.still_open,
+            self.seconds,
+            rate,
+            self.out.display()
+        )
+    }
+}
+
+struct Sim<'a> {
+    cfg: &'a GenArgs,
+    rng: StdRng,
+    t1: i64,
+    names: Names,
+    bases: Bases,
+    subs: Vec<Sub>,
+    nas_subs: Vec<Vec<u32>>,
+    pppoe: Pool,
+    dhcp: Pool,
+    inside: Pool,
+    v6: Pool,
+    blocks: Pool,
+    blocks_per_ip: u32,
+    reboots: Vec<(i64, u16)>,
+    actions: Calendar<Action>,
+    sink: Sink,
+    truth: BufWriter<File>,
+    truth_path: PathBuf,
+    tc: TruthCounts,
+}
+
+fn pool_size(users: u32, slack: f64) -> u32 {
+    (f64::from(users) * (1.0 + slack)).ceil() as u32 + 4
+}
+
+fn v6_prefix(item: u32) -> u128 {
+    V6_BASE | (u128::from(item) << (128 - V6_PREFIX_LEN))
+}
+
+impl<'a> Sim<'a> {
+    fn new(cfg: &'a GenArgs, t0: i64) -> Result<Self> {
+        let mut rng = StdRng::seed_from_u64(cfg.seed);
+        let sink_rng = StdRng::seed_from_u64(cfg.seed ^ 0x9E37_79B9_7F4A_7C15);
+        let t1 = t0 + i64::from(cfg.days) * DAY;
+
+        let mut subs = Vec::with_capacity(cfg.subscribers as usize);
+        let mut nas_subs = vec![Vec::new(); usize::from(cfg.nas)];
+        let (mut n_pppoe, mut n_dhcp, mut n_cgnat, mut n_v6) = (0u32, 0u32, 0u32, 0u32);
+        for i in 0..cfg.subscribers {
+            let u: f64 = rng.gen();
+            let access = if u < cfg.pppoe_share {
+                n_pppoe += 1;
+                Access::Pppoe
+            } else if u < cfg.pppoe_share + cfg.dhcp_share {
+                n_dhcp += 1;
+                Access::Dhcp
+            } else {
+                n_cgnat += 1;
+                Access::Cgnat
+            };
+            let v6 = access != Access::Dhcp && rng.gen_bool(cfg.v6_share);
+            n_v6 += u32::from(v6);
+            let nas = (i % u32::from(cfg.nas)) as u16;
+            if access != Access::Dhcp {
+                nas_subs[usize::from(nas)].push(i);
+            }
+            subs.push(Sub {
+                access,
+                v6,
+                nas,
+                gen: 0,
+                sess: None,
+                lease: None,
+                prev_v4: None,
+                prev_v6: None,
+            });
+        }
+
+        let slack = cfg.pool_slack;
+        let (pppoe_n, dhcp_n) = (pool_size(n_pppoe, slack), pool_size(n_dhcp, slack));
+        let inside_n = pool_size(n_cgnat, slack);
+        let v6_n = pool_size(n_v6, slack);
+        let blocks_per_ip = PORT_COUNT / cfg.port_block;
+        let block_n = pool_size(n_cgnat, slack);
+        let public_n = block_n.div_ceil(blocks_per_ip).max(2);
+        let mut problems = Vec::new();
+        if u64::from(pppoe_n) + u64::from(dhcp_n) > u64::from(V4_SPACE.1) {
+            problems.push(format!(
+                "PPPoE and DHCP pools need {} addresses, 198.18.0.0/15 has {}",
+                pppoe_n + dhcp_n,
+                V4_SPACE.1
+            ));
+        }
+        if inside_n > INSIDE_SPACE.1 || v6_n > V6_PREFIXES {
+            problems.push("too many CGNAT or IPv6 subscribers for the address plan".to_string());
+        }
+        if public_n > PUBLIC_SPACE.1 {
+            problems.push(format!(
+                "CGNAT needs {public_n} public addresses of {} ports per block, \
+                 203.0.113.0/24 has 256 (lower --port-block)",
+                cfg.port_block
+            ));
+        }
+        if !problems.is_empty() {
+            return Err(GenError::Usage(problems.join("; ")));
+        }
+
+        let mut names = Names {
+            subscribers: (1..=cfg.subscribers)
+                .map(|i| format!("sub-{i:07}").into_boxed_str())
+                .collect(),
+            addrs: Vec::new(),
+            nas: (1..=cfg.nas)
+                .map(|i| format!("bng{i}").into_boxed_str())
+                .collect(),
+        };
+        let v4 = |base: u32, i: u32| Ipv4Addr::from(base + i).to_string().into_boxed_str();
+        let bases = Bases {
+            pppoe: 0,
+            dhcp: pppoe_n,
+            inside: pppoe_n + dhcp_n,
+            v6: pppoe_n + dhcp_n + inside_n,
+            public: pppoe_n + dhcp_n + inside_n + v6_n,
+        };
+        names.addrs.extend((0..pppoe_n).map(|i| v4(V4_SPACE.0, i)));
+        names
+            .addrs
+            .extend((0..dhcp_n).map(|i| v4(V4_SPACE.0, pppoe_n + i)));
+        names
+            .addrs
+            .extend((0..inside_n).map(|i| v4(INSIDE_SPACE.0, i)));
+        names.addrs.extend(
+            (0..v6_n).map(|i| {
+                format!("{}/{V6_PREFIX_LEN}", Ipv6Addr::from(v6_prefix(i))).into_boxed_str()
+            }),
+        );
+        names
+            .addrs
+            .extend((0..public_n).map(|i| v4(PUBLIC_SPACE.0, i)));
+
+        let mut reboots = Vec::new();
+        for _ in 0..cfg.nas_reboots {
+            let (lo, hi) = if t1 - t0 > 3 * 3600 {
+                (t0 + 3600, t1 - 3600)
+            } else {
+                (t0 + 1, t1 - 1)
+            };
+            reboots.push((rng.gen_range(lo..hi), rng.gen_range(0..cfg.nas)));
+        }
+        reboots.sort_unstable();
+
+        std::fs::create_dir_all(&cfg.out).map_err(|e| GenError::io(&cfg.out, e))?;
+        let damage = Damage {
+            reorder_secs: cfg.reorder_secs,
+            dup: cfg.dup,
+            malformed: cfg.malformed,
+        };
+        let sink = Sink::create(&cfg.out, cfg.split_days, damage, sink_rng)?;
+        let truth_path = cfg.out.join("truth.jsonl");
+        let truth = File::create(&truth_path).map_err(|e| GenError::io(&truth_path, e))?;
+
+        let mut sim = Sim {
+            cfg,
+            rng,
+            t1,
+            names,
+            bases,
+            subs,
+            nas_subs,
+            pppoe: Pool::new(pppoe_n),
+            dhcp: Pool::new(dhcp_n),
+            inside: Pool::new(inside_n),
+            v6: Pool::new(v6_n),
+            blocks: Pool::new(public_n * blocks_per_ip),
+            blocks_per_ip,
+            reboots: reboots.clone(),
+            actions: Calendar::new(t0, 8192),
+            sink,
+            truth: BufWriter::with_capacity(1 << 20, truth),
+            truth_path,
+            tc: TruthCounts::default(),
+        };
+        for (t, nas) in reboots {
+            sim.schedule(t, Action::Reboot(nas));
+        }
+        for s in 0..cfg.subscribers {
+            let t = t0 + sim.rng.gen_range(0..1800);
+            sim.schedule(t, Action::Connect(s));
+        }
+        Ok(sim)
+    }
+
+    fn schedule(&mut self, t: i64, a: Action) {
+        if t < self.t1 {
+            self.actions.push(t, a);
+        }
+    }
+
+    fn emit(&mut self, ev: Ev) {
+        self.sink.push(ev, &self.names);
+    }
+
+    fn exp(&mut self, mean: f64) -> f64 {
+        let u: f64 = self.rng.gen();
+        -mean * (1.0 - u).ln()
+    }
+
+    fn offline_gap(&mut self) -> i64 {
+        if self.rng.gen_bool(self.cfg.quick_reconnect) {
+            self.rng.gen_range(3..=60)
+        } else {
+            (self.exp(self.cfg.offline_mins * 60.0) as i64).clamp(10, 7 * DAY)
+        }
+    }
+
+    fn run(&mut self) -> Result<()> {
+        let mut batch = Vec::new();
+        while let Some(t) = self.actions.next_batch(&mut batch) {
+            self.sink.advance(t, &self.names)?;
+            for &(_, a) in &batch {
+                self.handle(t, a)?;
+            }
+        }
+        let t1 = self.t1;
+        for s in 0..self.subs.len() as u32 {
+            if self.subs[s as usize].sess.is_some() {
+                self.end_session(t1, s, EndCause::StillOpen)?;
+            }
+            if self.subs[s as usize].lease.is_some() {
+                self.end_lease(t1, s, EndCause::StillOpen)?;
+            }
+        }
+        self.sink.finish(&self.names)?;
+        self.truth
+            .flush()
+            .map_err(|e| GenError::io(&self.truth_path, e))
+    }
+
+    fn handle(&mut self, t: i64, a: Action) -> Result<()> {
+        match a {
+            Action::Reboot(nas) => self.reboot(t, nas)?,
+            Action::Connect(s) => self.connect(t, s),
+            Action::Interim(s, g) => self.interim(t, s, g),
+            Action::Disconnect(s, g) => {
+                if self.subs[s as usize].gen == g {
+                    let lost = self.subs[s as usize].sess.is_some_and(|x| x.lost_stop);
+                    let cause = if lost {
+                        EndCause::LostStop
+                    } else {
+                        EndCause::Stop
+                    };
+                    self.end_session(t, s, cause)?;
+                    let gap = self.offline_gap();
+                    self.schedule(t + gap, Action::Connect(s));
+                }
+            }
+            Action::NatAlloc(s, g) => self.nat_alloc(t, s, g),
+            Action::Renew(s, g) => self.renew(t, s, g),
+            Action::Offline(s, g) => self.offline(t, s, g)?,
+            Action::Expire(s, g) => {
+                if self.subs[s as usize].gen == g {
+                    self.end_lease(t, s, EndCause::Expiry)?;
+                    let gap = self.offline_gap();
+                    self.schedule(t + gap, Action::Connect(s));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn connect(&mut self, t: i64, s: u32) {
+        let sub = &self.subs[s as usize];
+        match sub.access {
+            Access::Dhcp => self.lease_assign(t, s),
+            Access::Pppoe | Access::Cgnat => {
+                let nas = sub.nas;
+                // A NAS about to reboot would kill the session within seconds; its subscribers
+                // come back after the reboot instead.
+                if let Some(&(r, _)) = self
+                    .reboots
+                    .iter()
+                    .find(|&&(r, n)| n == nas && r >= t && r <= t + 10)
+                {
+                    let d = self.rng.gen_range(10..=300);
+                    self.schedule(r + d, Action::Connect(s));
+                    return;
+                }
+                self.session_start(t, s);
+            }
+        }
+    }
+
+    fn session_start(&mut self, t: i64, s: u32) {
+        let cfg = self.cfg;
+        let sub = &self.subs[s as usize];
+        let (access, want_v6, prev_v4, prev_v6) = (sub.access, sub.v6, sub.prev_v4, sub.prev_v6);
+        let pool = if access == Access::Pppoe {
+            &mut self.pppoe
+        } else {
+            &mut self.inside
+        };
+        let Some(v4) = pool.take(&mut self.rng, cfg.quick_reuse, prev_v4) else {
+            let d = self.rng.gen_range(60..=300);
+            self.schedule(t + d, Action::Connect(s));
+            return;
+        };
+        let v6 = if want_v6 {
+            self.v6.take(&mut self.rng, cfg.quick_reuse, prev_v6)
+        } else {
+            None
+        };
+        let dur = (self.exp(cfg.session_hours * 3600.0) as i64).clamp(60, 3 * DAY);
+        let id: u64 = self.rng.gen();
+        let lost_stop = self.rng.gen_bool(cfg.lost_stop);
+        let nat_delay = self.rng.gen_range(0..=2);
+        let sub = &mut self.subs[s as usize];
+        sub.gen += 1;
+        let gen = sub.gen;
+        sub.sess = Some(Session {
+            id,
+            v4,
+            v6,
+            start: t,
+            end: t + dur,
+            lost_stop,
+            last_seen: t,
+            nat: None,
+        });
+        self.emit_session(SessOp::Start, t, s);
+        if t + cfg.interim_secs < t + dur {
+            self.schedule(t + cfg.interim_secs, Action::Interim(s, gen));
+        }
+        self.schedule(t + dur, Action::Disconnect(s, gen));
+        if access == Access::Cgnat {
+            self.schedule(t + nat_delay, Action::NatAlloc(s, gen));
+        }
+    }
+
+    fn v4_index(&self, access: Access, item: u32) -> u32 {
+        match access {
+            Access::Pppoe => self.bases.pppoe + item,
+            Access::Dhcp => self.bases.dhcp + item,
+            Access::Cgnat => self.bases.inside + item,
+        }
+    }
+
+    /// Emits one session event per address of `s`'s current session.
+    fn emit_session(&mut self, op: SessOp, t: i64, s: u32) {
+        let sub = &self.subs[s as usize];
+        let Some(sess) = sub.sess else { return };
+        let (nas, access) = (sub.nas, sub.access);
+        let v4 = self.v4_index(access, sess.v4);
+        self.emit(Ev::Session {
+            op,
+            t,
+            sub: s,
+            session: sess.id,
+            addr: v4,
+            nas,
+        });
+        if let Some(p) = sess.v6 {
+            self.emit(Ev::Session {
+                op,
+                t,
+                sub: s,
+                session: sess.id,
+                addr: self.bases.v6 + p,
+                nas,
+            });
+        }
+    }
+
+    fn interim(&mut self, t: i64, s: u32, g: u32) {
+        let sub = &mut self.subs[s as usize];
+        if sub.gen != g {
+            return;
+        }
+        let Some(sess) = sub.sess.as_mut() else {
+            return;
+        };
+        sess.last_seen = t;
+        let end = sess.end;
+        self.emit_session(SessOp::Interim, t, s);
+        let next = t + self.cfg.interim_secs;
+        if next < end {
+            self.schedule(next, Action::Interim(s, g));
+        }
+    }
+
+    fn nat_alloc(&mut self, t: i64, s: u32, g: u32) {
+        let sub = &self.subs[s as usize];
+        if sub.gen != g || sub.sess.is_none_or(|x| x.nat.is_some()) {
+            return;
+        }
+        let Some(block) = self.blocks.take(&mut self.rng, self.cfg.quick_reuse, None) else {
+            return;
+        };
+        if let Some(sess) = self.subs[s as usize].sess.as_mut() {
+            sess.nat = Some(NatHold { block, start: t });
+            let inside = sess.v4;
+            let ev = self.nat_event(NatOp::Alloc, t, inside, block);
+            self.emit(ev);
+        }
+    }
+
+    fn block_ports(&self, block: u32) -> (u32, u16, u16) {
+        let ip = block / self.blocks_per_ip;
+        let lo = PORT_FIRST + (block % self.blocks_per_ip) * self.cfg.port_block;
+        let hi = lo + self.cfg.port_block - 1;
+        (self.bases.public + ip, lo as u16, hi as u16)
+    }
+
+    fn nat_event(&self, op: NatOp, t: i64, inside_item: u32, block: u32) -> Ev {
+        let (public, lo, hi) = self.block_ports(block);
+        Ev::Nat {
+            op,
+            t,
+            inside: self.bases.inside + inside_item,
+            public,
+            lo,
+            hi,
+        }
+    }
+
+    /// Ends `s`'s session at `t`: logs what `cause` lets the logs show, frees its addresses
+    /// and port block, and writes its truth.
+    fn end_session(&mut self, t: i64, s: u32, cause: EndCause) -> Result<()> {
+        if cause == EndCause::Stop {
+            self.emit_session(SessOp::Stop, t, s);
+        }
+        let sub = &mut self.subs[s as usize];
+        let Some(sess) = sub.sess.take() else {
+            return Ok(());
+        };
+        sub.gen += 1;
+        sub.prev_v4 = Some(sess.v4);
+        sub.prev_v6 = sess.v6;
+        let (access, nas) = (sub.access, sub.nas);
+        let session = emit::session_id(sess.id);
+        let confirmed = if cause == EndCause::Stop {
+            t
+        } else {
+            sess.last_seen
+        };
+        let v4 = self.v4_index(access, sess.v4);
+        if let Some(hold) = sess.nat {
+            let nat_cause = if cause == EndCause::StillOpen {
+                EndCause::StillOpen
+            } else {
+                self.emit(self.nat_event(NatOp::Release, t, sess.v4, hold.block));
+                EndCause::Release
+            };
+            let (public, lo, hi) = self.block_ports(hold.block);
+            let public = self.names.addrs[public as usize].to_string();
+            let rec = TruthRecord {
+                kind: TruthKind::Nat,
+                target: public.clone(),
+                subscriber: None,
+                public: Some(public),
+                ports: Some(format!("{lo}-{hi}")),
+                inside: Some(self.names.addrs[v4 as usize].to_string()),
+                session: Some(session.clone()),
+                nas: None,
+                start: timefmt::rfc3339_string(hold.start),
+                end: timefmt::rfc3339_string(t),
+                confirmed_until: timefmt::rfc3339_string(t),
+                start_logged: true,
+                end_logged: nat_cause.end_logged(),
+                end_cause: nat_cause,
+            };
+            self.write_truth(&rec)?;
+            self.blocks.release(hold.block);
+        }
+        let mut targets = vec![v4];
+        if let Some(p) = sess.v6 {
+            targets.push(self.bases.v6 + p);
+        }
+        for target in targets {
+            let rec = TruthRecord {
+                kind: TruthKind::Session,
+                target: self.names.addrs[target as usize].to_string(),
+                subscriber: Some(self.names.subscribers[s as usize].to_string()),
+                public: None,
+                ports: None,
+                inside: None,
+                session: Some(session.clone()),
+                nas: Some(self.names.nas[usize::from(nas)].to_string()),
+                start: timefmt::rfc3339_string(sess.start),
+                end: timefmt::rfc3339_string(t),
+                confirmed_until: timefmt::rfc3339_string(confirmed),
+                start_logged: true,
+                end_logged: cause.end_logged(),
+                end_cause: cause,
+            };
+            self.write_truth(&rec)?;
+        }
+        match access {
+            Access::Pppoe => self.pppoe.release(sess.v4),
+            Access::Cgnat => self.inside.release(sess.v4),
+            Access::Dhcp => {}
+        }
+        if let Some(p) = sess.v6 {
+            self.v6.release(p);
+        }
+        Ok(())
+    }
+
+    fn reboot(&mut self, t: i64, nas: u16) -> Result<()> {
+        self.emit(Ev::Reboot { t, nas });
+        for i in 0..self.nas_subs[usize::from(nas)].len() {
+            let s = self.nas_subs[usize::from(nas)][i];
+            if self.subs[s as usize].sess.is_some() {
+                self.end_session(t, s, EndCause::NasReboot)?;
+                let d = self.rng.gen_range(10..=600);
+                self.schedule(t + d, Action::Connect(s));
+            }
+        }
+        Ok(())
+    }
+
+    fn lease_assign(&mut self, t: i64, s: u32) {
+        let cfg = self.cfg;
+        let prev = self.subs[s as usize].prev_v4;
+        // A returning DHCP client asks for its previous address; half the time it is
+        // still free and granted.
+        let again = prev.filter(|&p| self.rng.gen_bool(0.5) && self.dhcp.take_specific(p));
+        let item = match again {
+            Some(p) => Some(p),
+            None => self.dhcp.take(&mut self.rng, cfg.quick_reuse, prev),
+        };
+        let Some(addr) = item else {
+            let d = self.rng.gen_range(60..=300);
+            self.schedule(t + d, Action::Connect(s));
+            return;
+        };
+        let online = (self.exp(cfg.dhcp_online_hours * 3600.0) as i64).clamp(60, 14 * DAY);
+        let sub = &mut self.subs[s as usize];
+        sub.gen += 1;
+        let gen = sub.gen;
+        let expires = t + cfg.lease_secs;
+        sub.lease = Some(Lease {
+            addr,
+            start: t,
+            expires,
+            lapsing: false,
+        });
+        self.emit(Ev::Lease {
+            op: LeaseOp::Assign,
+            t,
+            sub: s,
+            addr: self.bases.dhcp + addr,
+            expires: Some(expires),
+        });
+        self.schedule(t + cfg.lease_secs / 2, Action::Renew(s, gen));
+        self.schedule(t + online, Action::Offline(s, gen));
+    }
+
+    fn renew(&mut self, t: i64, s: u32, g: u32) {
+        let lease_secs = self.cfg.lease_secs;
+        let sub = &mut self.subs[s as usize];
+        if sub.gen != g {
+            return;
+        }
+        let Some(lease) = sub.lease.as_mut().filter(|l| !l.lapsing) else {
+            return;
+        };
+        lease.expires = t + lease_secs;
+        let addr = lease.addr;
+        self.emit(Ev::Lease {
+            op: LeaseOp::Renew,
+            t,
+            sub: s,
+            addr: self.bases.dhcp + addr,
+            expires: Some(t + lease_secs),
+        });
+        self.schedule(t + lease_secs / 2, Action::Renew(s, g));
+    }
+
+    fn offline(&mut self, t: i64, s: u32, g: u32) -> Result<()> {
+        if self.subs[s as usize].gen != g {
+            return Ok(());
+        }
+        if self.rng.gen_bool(self.cfg.release_share) {
+            self.end_lease(t, s, EndCause::Release)?;
+            let gap = self.offline_gap();
+            self.schedule(t + gap, Action::Connect(s));
+        } else {
+            // The device goes silent: no more renews; the lease runs out at its expiry.
+            let sub = &mut self.subs[s as usize];
+            sub.gen += 1;
+            let gen = sub.gen;
+            if let Some(lease) = sub.lease.as_mut() {
+                lease.lapsing = true;
+                let at = lease.expires;
+                self.schedule(at, Action::Expire(s, gen));
+            }
+        }
+        Ok(())
+    }
+
+    /// Ends `s`'s lease at `t` (release, expiry or end of run) and writes its truth.
+    fn end_lease(&mut self, t: i64, s: u32, cause: EndCause) -> Result<()> {
+        let sub = &mut self.subs[s as usize];
+        let Some(lease) = sub.lease.take() else {
+            return Ok(());
+        };
+        sub.gen += 1;
+        sub.prev_v4 = Some(lease.addr);
+        let addr = self.bases.dhcp + lease.addr;
+        match cause {
+            EndCause::Release => self.emit(Ev::Lease {
+                op: LeaseOp::Release,
+                t,
+                sub: s,
+                addr,
+                expires: None,
+            }),
+            EndCause::Expiry if self.rng.gen_bool(self.cfg.expire_logged) => self.emit(Ev::Lease {
+                op: LeaseOp::Expire,
+                t,
+                sub: s,
+                addr,
+                expires: None,
+            }),
+            _ => {}
+        }
+        let rec = TruthRecord {
+            kind: TruthKind::Lease,
+            target: self.names.addrs[addr as usize].to_string(),
+            subscriber: Some(self.names.subscribers[s as usize].to_string()),
+            public: None,
+            ports: None,
+            inside: None,
+            session: None,
+            nas: None,
+            start: timefmt::rfc3339_string(lease.start),
+            end: timefmt::rfc3339_string(t),
+            confirmed_until: timefmt::rfc3339_string(t),
+            start_logged: true,
+            end_logged: cause.end_logged(),
+            end_cause: cause,
+        };
+        self.write_truth(&rec)?;
+        self.dhcp.release(lease.addr);
+        Ok(())
+    }
+
+    fn write_truth(&mut self, rec: &TruthRecord) -> Result<()> {
+        match rec.kind {
+            TruthKind::Session => self.tc.session += 1,
+            TruthKind::Lease => self.tc.lease += 1,
+            TruthKind::Nat => self.tc.nat += 1,
+        }
+        match rec.end_cause {
+            EndCause::LostStop => self.tc.lost_stop += 1,
+            EndCause::NasReboot => self.tc.nas_reboot += 1,
+            EndCause::StillOpen => self.tc.still_open += 1,
+            _ => {}
+        }
+        let path = &self.truth_path;
+        serde_json::to_writer(&mut self.truth, rec)
+            .map_err(|e| GenError::io(path, std::io::Error::other(e)))?;
+        self.truth
+            .write_all(b"\n")
+            .map_err(|e| GenError::io(path, e))
+    }
+
+    fn write_meta(&self, t0: i64) -> Result<()> {
+        let last_public = self.names.addrs.len() as u32 - 1;
+        let publics: Vec<&str> = (self.bases.public..=last_public)
+            .map(|i| &*self.names.addrs[i as usize])
+            .collect();
+        let meta = serde_json::json!({
+            "generator": "tdr-gen",
+            "start": timefmt::rfc3339_string(t0),
+            "end": timefmt::rfc3339_string(self.t1),
+            "address_space": {
+                "ipv4": ["198.18.0.0/15", "100.64.0.0/10", "203.0.113.0/24"],
+                "ipv6": ["2001:db8:1000::/36"],
+            },
+            "cgnat_public": publics,
+            "cgnat_inside": "100.64.0.0/10",
+            "port_block": self.cfg.port_block,
+            "interim_secs": self.cfg.interim_secs,
+            "lease_secs": self.cfg.lease_secs,
+            "nas": self.names.nas.iter().map(|n| &**n).collect::<Vec<_>>(),
+            "sources": [emit::SOURCE_RADIUS, emit::SOURCE_DHCP, emit::SOURCE_CGNAT],
+            "args": self.cfg,
+        });
+        let path = self.cfg.out.join("meta.json");
+        let text = serde_json::to_string_pretty(&meta)
+            .map_err(|e| GenError::io(&path, std::io::Error::other(e)))?;
+        std::fs::write(&path, text + "\n").map_err(|e| GenError::io(&path, e))
+    }
+}
+
+/// `tdr-gen generate`: simulates the ISP and writes events, truth and meta into `args.out`.
+pub fn generate(args: &GenArgs) -> Result<GenSummary> {
+    args.validate()?;
+    let began = Instant::now();
+    let t0 = args.start_time()?;
+    let mut sim = Sim::new(args, t0)?;
+    sim.run()?;
+    sim.write_meta(t0)?;
+    Ok(GenSummary {
+        events: sim.sink.counts.clone(),
+        truth: sim.tc.clone(),
+        seconds: began.elapsed().as_secs_f64(),
+        out: args.out.clone(),
+    })
+}
+
+/// The names of the event files `generate` wrote into `dir`, in day order.
+#[cfg(test)]
+pub fn event_files(dir: &std::path::Path) -> Result<Vec<PathBuf>> {
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(dir).map_err(|e| GenError::io(dir, e))? {
+        let entry = entry.map_err(|e| GenError::io(dir, e))?;
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if name.starts_with("events") && name.ends_with(".jsonl") {
+            files.push(entry.path());
+        }
+    }
+    files.sort();
+    Ok(files)
+}
+
+#[cfg(test)]
+pub mod tests_support {
+    use super::GenArgs;
+    use clap::Parser;
+    use std::path::Path;
+
+    #[derive(Parser)]
+    #[command(args_override_self = true)]
+    pub struct Cmd {
+        #[command(flatten)]
+        pub args: GenArgs,
+    }
+
+    /// Default arguments for a small run into `dir`.
+    pub fn args(dir: &Path, subscribers: u32, days: u32) -> GenArgs {
+        let (subs, days) = (subscribers.to_string(), days.to_string());
+        let argv = [
+            "gen",
+            "--out",
+            dir.to_str().unwrap_or("."),
+            "--subscribers",
+            &subs,
+            "--days",
+            &days,
+            "--start",
+            "2026-11-01",
+        ];
+        Cmd::parse_from(argv).args
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::tests_support::Cmd;
+    use super::*;
+    use crate::truth::TruthKind;
+    use clap::Parser;
+    use std::collections::BTreeMap;
+    use std::path::Path;
+
+    fn run(dir: &Path, extra: &[&str]) -> GenSummary {
+        let out = dir.to_str().unwrap();
+        let mut argv = vec![
+            "gen",
+            "--out",
+            out,
+            "--subscribers",
+            "300",
+            "--days",
+            "2",
+            "--start",
+            "2026-11-01",
+            "--nas-reboots",
+            "3",
+            "--lost-stop",
+            "0.05",
+            "--dup",
+            "0.02",
+            "--malformed",
+            "0.005",
+        ];
+        argv.extend_from_slice(extra);
+        generate(&Cmd::parse_from(argv).args).unwrap()
+    }
+
+    fn read(path: &Path) -> Vec<u8> {
+        std::fs::read(path).unwrap()
+    }
+
+    fn truth(dir: &Path) -> Vec<TruthRecord> {
+        std::fs::read_to_string(dir.join("truth.jsonl"))
+            .unwrap()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect()
+    }
+
+    /// The well-formed events of all event files, in file order, with their times.
+    fn events(dir: &Path) -> (Vec<(i64, serde_json::Value)>, u64) {
+        let mut good = Vec::new();
+        let mut bad = 0;
+        for f in event_files(dir).unwrap() {
+            for line in std::fs::read_to_string(f).unwrap().lines() {
+                let v: Option<serde_json::Value> = serde_json::from_str(line).ok();
+                let parsed = v.and_then(|v| {
+                    let time = v["time"].as_str()?;
+                    if !time.ends_with('Z') {
+                        return None;
+                    }
+                    let t = timefmt::parse_rfc3339(time)?;
+                    for k in ["addr", "inside", "public"] {
+                        if let Some(a) = v[k].as_str() {
+                            let ok = a.parse::<std::net::IpAddr>().is_ok()
+                                || a.parse::<ipnet::IpNet>().is_ok();
+                            if !ok {
+                                return None;
+                            }
+                        }
+                    }
+                    Some((t, v))
+                });
+                match parsed {
+                    Some(p) => good.push(p),
+                    None => bad += 1,
+                }
+            }
+        }
+        (good, bad)
+    }
+
+    fn secs(s: &str) -> i64 {
+        timefmt::parse_rfc3339(s).unwrap()
+    }
+
+    #[test]
+    fn same_seed_same_bytes_other_seed_other_bytes() {
+        let (a, b, c) = (
+            tempfile::tempdir().unwrap(),
+            tempfile::tempdir().unwrap(),
+            tempfile::tempdir().unwrap(),
+        );
+        let sa = run(a.path(), &[]);
+        let sb = run(b.path(), &[]);
+        run(c.path(), &["--seed", "2"]);
+        assert_eq!(sa.events, sb.events);
+        for f in ["events.jsonl", "truth.jsonl", "meta.json"] {
+            assert!(
+                read(&a.path().join(f)) == read(&b.path().join(f)),
+                "{f} differs"
+            );
+        }
+        assert!(read(&a.path().join("events.jsonl")) != read(&c.path().join("events.jsonl")));
+        assert!(sa.events.session > 10_000 && sa.events.lease > 500);
+        assert!(sa.events.nat_block > 100 && sa.events.nas_reboot == 3);
+    }
+
+    #[test]
+    fn damage_knobs_do_not_change_the_truth() {
+        let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+        run(a.path(), &[]);
+        run(
+            b.path(),
+            &["--dup", "0", "--malformed", "0", "--reorder-secs", "0"],
+        );
+        assert!(read(&a.path().join("truth.jsonl")) == read(&b.path().join("truth.jsonl")));
+    }
+
+    #[test]
+    fn truth_bindings_of_one_target_never_overlap() {
+        let dir = tempfile::tempdir().unwrap();
+        run(dir.path(), &["--quick-reuse", "0.5"]);
+        let mut by_target: BTreeMap<(String, Option<String>), Vec<TruthRecord>> = BTreeMap::new();
+        for r in truth(dir.path()) {
+            let (s, e, cu) = (secs(&r.start), secs(&r.end), secs(&r.confirmed_until));
+            assert!(s <= cu && cu <= e, "{r:?}");
+            assert_eq!(r.end_logged, r.end_cause.end_logged());
+            assert_eq!(r.kind == TruthKind::Nat, r.subscriber.is_none());
+            by_target
+                .entry((r.target.clone(), r.ports.clone()))
+                .or_default()
+                .push(r);
+        }
+        let mut reused = 0;
+        for list in by_target.values_mut() {
+            list.sort_by_key(|r| secs(&r.start));
+            for w in list.windows(2) {
+                assert!(
+                    secs(&w[0].end) <= secs(&w[1].start),
+                    "overlap: {:?} {:?}",
+                    w[0],
+                    w[1]
+                );
+                if w[0].subscriber != w[1].subscriber && w[0].kind != TruthKind::Nat {
+                    reused += 1;
+                }
+            }
+        }
+        assert!(reused > 100, "addresses should pass between subscribers");
+    }
+
+    #[test]
+    fn every_event_lies_within_its_truth_binding() {
+        let dir = tempfile::tempdir().unwrap();
+        let summary = run(dir.path(), &[]);
+        let truth = truth(dir.path());
+        let (events, bad) = events(dir.path());
+        assert_eq!(bad, summary.events.malformed);
+        assert_eq!(
+            events.len() as u64,
+            summary.events.events() + summary.events.duplicates
+        );
+        let mut sessions = BTreeMap::new();
+        type Spans<K> = BTreeMap<K, Vec<(i64, i64)>>;
+        let mut leases: Spans<(&str, &str)> = BTreeMap::new();
+        let mut blocks: Spans<(&str, &str, &str)> = BTreeMap::new();
+        for r in &truth {
+            let span = (secs(&r.start), secs(&r.end));
+            match r.kind {
+                TruthKind::Session => {
+                    let key = (r.session.clone().unwrap(), r.target.clone());
+                    assert!(sessions.insert(key, r).is_none());
+                }
+                TruthKind::Lease => leases
+                    .entry((r.target.as_str(), r.subscriber.as_deref().unwrap()))
+                    .or_default()
+                    .push(span),
+                TruthKind::Nat => blocks
+                    .entry((
+                        r.target.as_str(),
+                        r.ports.as_deref().unwrap(),
+                        r.inside.as_deref().unwrap(),
+                    ))
+                    .or_default()
+                    .push(span),
+            }
+        }
+        let mut reboots = Vec::new();
+        let mut stops = 0;
+        for (t, v) in &events {
+            let t = *t;
+            let s = |k: &str| v[k].as_str().unwrap();
+            match v["kind"].as_str().unwrap() {
+                "session" => {
+                    let r = sessions
+                        .get(&(s("session").to_string(), s("addr").to_string()))
+                        .unwrap_or_else(|| panic!("no truth for {v}"));
+                    let (start, end) = (secs(&r.start), secs(&r.end));
+                    assert!(start <= t && t <= end, "{v} outside {r:?}");
+                    assert_eq!(Some(s("subscriber")), r.subscriber.as_deref());
+                    assert_eq!(Some(s("nas")), r.nas.as_deref());
+                    match v["op"].as_str().unwrap() {
+                        "start" => assert_eq!(t, start),
+                        "stop" => {
+                            stops += 1;
+                            assert_eq!(t, end);
+                            assert_eq!(r.end_cause, EndCause::Stop);
+                        }
+                        _ => assert!(t < end && t <= secs(&r.confirmed_until)),
+                    }
+                }
+                "lease" => {
+                    let spans = &leases[&(s("addr"), s("subscriber"))];
+                    assert!(
+                        spans.iter().any(|&(a, b)| a <= t && t <= b),
+                        "{v} outside its leases"
+                    );
+                }
+                "nat_block" => {
+                    let spans = &blocks[&(s("public"), s("ports"), s("inside"))];
+                    assert!(spans.iter().any(|&(a, b)| a <= t && t <= b), "{v}");
+                }
+                "nas_reboot" => reboots.push((t, s("nas").to_string())),
+                k => panic!("unknown kind {k}"),
+            }
+        }
+        assert!(stops > 0);
+        for r in &truth {
+            if r.end_cause == EndCause::NasReboot {
+                let at = (secs(&r.end), r.nas.clone().unwrap());
+                assert!(reboots.contains(&at), "no reboot event for {r:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn reorder_displacement_stays_below_the_bound() {
+        for (reorder, extra) in [("180", false), ("600", true)] {
+            let dir = tempfile::tempdir().unwrap();
+            let mut args = vec!["--reorder-secs", reorder];
+            if extra {
+                args.push("--split-days");
+            }
+            run(dir.path(), &args);
+            let bound: i64 = reorder.parse().unwrap();
+            let (events, _) = events(dir.path());
+            let mut latest = events[0].0;
+            let mut displaced = 0;
+            for (t, _) in &events {
+                assert!(latest - t < bound, "displaced by {} s", latest - t);
+                displaced += u64::from(latest > *t);
+                latest = latest.max(*t);
+            }
+            assert!(displaced > 1000, "reordering should happen");
+        }
+    }
+
+    #[test]
+    fn split_days_writes_the_same_lines_per_day() {
+        let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+        run(a.path(), &[]);
+        run(b.path(), &["--split-days"]);
+        let files = event_files(b.path()).unwrap();
+        let names: Vec<String> = files
+            .iter()
+            .map(|f| f.file_name().unwrap().to_string_lossy().into_owned())
+            .collect();
+        assert_eq!(names, ["events-20261101.jsonl", "events-20261102.jsonl"]);
+        let mut one: Vec<String> = std::fs::read_to_string(a.path().join("events.jsonl"))
+            .unwrap()
+            .lines()
+            .map(str::to_string)
+            .collect();
+        let mut split = Vec::new();
+        for f in &files {
+            let day = &f.file_name().unwrap().to_string_lossy()[7..15].to_string();
+            for line in std::fs::read_to_string(f).unwrap().lines() {
+                if let Some(p) = line.find("\"time\":\"") {
+                    let date = line[p + 8..p + 18].replace('-', "");
+                    assert_eq!(&date, day);
+                }
+                split.push(line.to_string());
+            }
+        }
+        one.sort();
+        split.sort();
+        assert!(one == split);
+    }
+
+    #[test]
+    fn rejects_bad_arguments() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().to_str().unwrap();
+        for bad in [
+            ["--lost-stop", "1.5"],
+            ["--reorder-secs", "601"],
+            ["--pppoe-share", "0.9"],
+            ["--start", "2026-13-01"],
+            ["--subscribers", "0"],
+        ] {
+            let mut argv = vec!["gen", "--out", out, "--dhcp-share", "0.25"];
+            argv.extend_from_slice(&bad);
+            let err = generate(&Cmd::parse_from(argv).args).unwrap_err();
+            assert!(matches!(err, GenError::Usage(_)), "{bad:?}: {err}");
+        }
+    }
+}
