@@ -1149,6 +1149,30 @@ pub(crate) mod tests {
         );
     }
 
+    #[test]
+    fn an_end_within_tolerance_of_two_starts_belongs_to_the_earlier_binding() {
+        let lease = |op, t, exp: Option<i64>| Event::Lease {
+            op,
+            time: t,
+            subscriber: "c".into(),
+            target: Target::host("192.0.2.7".parse().unwrap()),
+            expires: exp,
+            source: "dhcp".into(),
+            class: Class::Security,
+        };
+        let mut e = Engine::new(params());
+        e.apply(&lease(LeaseOp::Assign, 500, Some(4000)));
+        e.apply(&lease(LeaseOp::Assign, 1001, Some(4600)));
+        e.apply(&lease(LeaseOp::Release, 1000, None));
+        let mut sink = VecSink::default();
+        let st = state(&mut e, &mut sink);
+        assert_eq!(st.len(), 2);
+        assert_eq!(st[0].1.start, 500);
+        assert_eq!(st[0].1.end_logged, Some((1000, EndKind::Release)));
+        assert_eq!(st[1].1.start, 1001);
+        assert_eq!(st[1].1.end_logged, None);
+    }
+
     fn churn(seed: u64, n: usize) -> Vec<Event> {
         use rand::{Rng, SeedableRng};
         let mut rng = rand::rngs::StdRng::seed_from_u64(seed);

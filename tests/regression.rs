@@ -1,0 +1,237 @@
+//! One test per bug found, named after it, with the event order that exposed it (all found by
+//! the ground-truth check on reordered input).
+
+mod common;
+
+use common::*;
+use tdr::store::lookup::Status;
+use tdr::store::Store;
+
+const NOW: &str = "2026-11-21T12:00:00Z";
+
+fn store_with(lines: &[String]) -> (tempfile::TempDir, tdr::config::Config, Store) {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = config(dir.path());
+    let mut store = Store::open(&cfg).unwrap();
+    let mut all = lines.to_vec();
+    all.push(tick("2026-11-20T23:00:00Z"));
+    feed(&mut store, &all);
+    (dir, cfg, store)
+}
+
+fn who(
+    store: &Store,
+    cfg: &tdr::config::Config,
+    addr: &str,
+    port: Option<u16>,
+    at: &str,
+) -> (Status, Vec<String>) {
+    let a = lookup(store, cfg, addr, port, at, t(NOW));
+    (
+        a.status,
+        a.matches.into_iter().map(|m| m.subscriber).collect(),
+    )
+}
+
+#[test]
+fn late_expire_does_not_end_the_next_lease_of_the_same_client() {
+    let (_d, cfg, store) = store_with(&[
+        lease(
+            "assign",
+            "2026-11-20T09:53:35Z",
+            "c1",
+            "198.18.5.79",
+            Some("2026-11-20T10:53:35Z"),
+        ),
+        // Delivered in this order: the new assignment before the expiry that preceded it.
+        lease(
+            "assign",
+            "2026-11-20T10:54:13Z",
+            "c1",
+            "198.18.5.79",
+            Some("2026-11-20T11:54:13Z"),
+        ),
+        lease("expire", "2026-11-20T10:53:35Z", "c1", "198.18.5.79", None),
+        lease(
+            "renew",
+            "2026-11-20T11:24:13Z",
+            "c1",
+            "198.18.5.79",
+            Some("2026-11-20T12:24:13Z"),
+        ),
+    ]);
+    assert_eq!(
+        who(&store, &cfg, "198.18.5.79", None, "2026-11-20T11:24:08Z"),
+        (Status::Found, vec!["c1".into()])
+    );
+}
+
+#[test]
+fn reassignment_delivered_before_the_release_is_not_absorbed() {
+    let (_d, cfg, store) = store_with(&[
+        lease(
+            "assign",
+            "2026-11-20T10:41:18Z",
+            "c2",
+            "198.18.5.106",
+            Some("2026-11-20T11:41:18Z"),
+        ),
+        lease(
+            "renew",
+            "2026-11-20T11:11:18Z",
+            "c2",
+            "198.18.5.106",
+            Some("2026-11-20T12:11:18Z"),
+        ),
+        lease(
+            "assign",
+            "2026-11-20T11:33:02Z",
+            "c2",
+            "198.18.5.106",
+            Some("2026-11-20T12:33:02Z"),
+        ),
+        lease(
+            "release",
+            "2026-11-20T11:32:46Z",
+            "c2",
+            "198.18.5.106",
+            None,
+        ),
+    ]);
+    assert_eq!(
+        who(&store, &cfg, "198.18.5.106", None, "2026-11-20T11:33:05Z"),
+        (Status::Found, vec!["c2".into()])
+    );
+    assert_eq!(
+        who(&store, &cfg, "198.18.5.106", None, "2026-11-20T11:32:55Z").0,
+        Status::NotFound
+    );
+}
+
+#[test]
+fn nat_release_within_tolerance_of_the_next_alloc_ends_the_old_block() {
+    // One inside address and port block, handed from one subscriber to the next within a
+    // second; the old holder's Stop and block release are delivered after the new ones.
+    let (_d, cfg, store) = store_with(&[
+        session("start", "2026-11-20T05:00:00Z", "old", "s1", "100.64.0.39"),
+        nat(
+            "alloc",
+            "2026-11-20T05:00:01Z",
+            "100.64.0.39",
+            "203.0.113.6",
+            "37888-38911",
+        ),
+        session(
+            "interim",
+            "2026-11-20T07:05:00Z",
+            "old",
+            "s1",
+            "100.64.0.39",
+        ),
+        nat(
+            "alloc",
+            "2026-11-20T07:10:04Z",
+            "100.64.0.39",
+            "203.0.113.6",
+            "37888-38911",
+        ),
+        session("start", "2026-11-20T07:10:04Z", "new", "s2", "100.64.0.39"),
+        session("stop", "2026-11-20T07:10:03Z", "old", "s1", "100.64.0.39"),
+        nat(
+            "release",
+            "2026-11-20T07:10:03Z",
+            "100.64.0.39",
+            "203.0.113.6",
+            "37888-38911",
+        ),
+        session("stop", "2026-11-20T07:33:59Z", "new", "s2", "100.64.0.39"),
+        nat(
+            "release",
+            "2026-11-20T07:33:59Z",
+            "100.64.0.39",
+            "203.0.113.6",
+            "37888-38911",
+        ),
+    ]);
+    assert_eq!(
+        who(
+            &store,
+            &cfg,
+            "203.0.113.6",
+            Some(37983),
+            "2026-11-20T07:12:23Z"
+        ),
+        (Status::Found, vec!["new".into()])
+    );
+    assert_eq!(
+        who(
+            &store,
+            &cfg,
+            "203.0.113.6",
+            Some(37983),
+            "2026-11-20T07:00:00Z"
+        ),
+        (Status::Found, vec!["old".into()])
+    );
+}
+
+#[test]
+fn earlier_assign_arriving_late_is_its_own_lease() {
+    let (_d, cfg, store) = store_with(&[
+        lease(
+            "assign",
+            "2026-11-20T01:35:02Z",
+            "c4",
+            "198.18.5.151",
+            Some("2026-11-20T02:35:02Z"),
+        ),
+        lease(
+            "assign",
+            "2026-11-20T01:33:58Z",
+            "c4",
+            "198.18.5.151",
+            Some("2026-11-20T02:33:58Z"),
+        ),
+        lease(
+            "release",
+            "2026-11-20T01:34:58Z",
+            "c4",
+            "198.18.5.151",
+            None,
+        ),
+    ]);
+    assert_eq!(
+        who(&store, &cfg, "198.18.5.151", None, "2026-11-20T01:35:05Z"),
+        (Status::Found, vec!["c4".into()])
+    );
+    assert_eq!(
+        who(&store, &cfg, "198.18.5.151", None, "2026-11-20T01:34:30Z"),
+        (Status::Found, vec!["c4".into()])
+    );
+}
+
+#[test]
+fn start_after_stop_still_ends_the_previous_lost_stop_session() {
+    let (_d, cfg, store) = store_with(&[
+        session("start", "2026-11-20T11:00:50Z", "old", "a", "198.18.0.233"),
+        session(
+            "interim",
+            "2026-11-20T12:20:50Z",
+            "old",
+            "a",
+            "198.18.0.233",
+        ),
+        // The next holder's Stop is delivered before its Start.
+        session("stop", "2026-11-20T12:51:23Z", "new", "b", "198.18.0.233"),
+        session("start", "2026-11-20T12:50:23Z", "new", "b", "198.18.0.233"),
+    ]);
+    assert_eq!(
+        who(&store, &cfg, "198.18.0.233", None, "2026-11-20T12:50:41Z"),
+        (Status::Found, vec!["new".into()])
+    );
+    let (status, names) = who(&store, &cfg, "198.18.0.233", None, "2026-11-20T12:40:00Z");
+    assert_eq!(
+        (status, names),
+        (Status::EndInferred, vec!["old".to_string()])
+    );
+}
