@@ -117,7 +117,7 @@ impl Default for Config {
             ],
             cgnat_public: Vec::new(),
             sync_writes: true,
-            batch_events: 20_000,
+            batch_events: 200_000,
         }
     }
 }

@@ -2,6 +2,9 @@
 //! exit codes; the logic lives in the library. Exit codes: 0 success (any well-formed lookup
 //! answer, `not_found` included), 1 an operational failure (store, audit), 2 bad input.
 
+#[global_allocator]
+static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use std::io::{BufRead, BufReader, Write};
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};

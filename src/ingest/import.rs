@@ -16,8 +16,8 @@ use crate::config::Config;
 use crate::model::{fmt_time, Event};
 use crate::parse::framing::{Frame, Lines, DEFAULT_MAX_FRAME};
 use crate::parse::{events, Format};
-use crate::store::engine::Applied;
-use crate::store::{Store, StoreError};
+use crate::store::engine::{Applied, Engine};
+use crate::store::{Store, StoreError, WriteBatch};
 
 /// How many bytes of a file's head identify it.
 const FINGERPRINT_BYTES: usize = 1024;
@@ -57,6 +57,8 @@ pub enum ImportError {
     Quarantine(std::io::Error),
     #[error(transparent)]
     Store(#[from] StoreError),
+    #[error("the store writer stopped")]
+    WriterStopped,
 }
 
 impl ImportError {
@@ -65,6 +67,7 @@ impl ImportError {
             ImportError::Read { .. } => "ingest.read_failed",
             ImportError::Quarantine(_) => "ingest.quarantine_failed",
             ImportError::Store(e) => e.code(),
+            ImportError::WriterStopped => "store.write_failed",
         }
     }
 }
@@ -130,60 +133,115 @@ impl<'a> Importer<'a> {
         let floor = self.cfg.retention.floor(self.clock.now());
         let file_name = path.display().to_string();
         let batch_events = self.cfg.batch_events;
-        // Two threads: this one applies events and commits batches; the reader frames and
-        // parses the next lines meanwhile. A bounded channel keeps memory flat.
+        // Three threads: the reader frames and parses the next lines, this one applies events
+        // and prepares each batch, and the writer writes the previous batch to RocksDB. Bounded
+        // channels keep memory flat; batches are written in order, each with its checkpoint.
         let (tx, rx) = mpsc::sync_channel::<Result<Vec<Item>, std::io::Error>>(4);
-        std::thread::scope(|scope| -> Result<ImportStats, ImportError> {
+        let (wtx, wrx) = mpsc::sync_channel::<WriteBatch>(1);
+        let mut engine = self.store.take_engine();
+        let store: &Store = self.store;
+        let quarantine = &mut self.quarantine;
+        let clock = self.clock;
+        let result = std::thread::scope(|scope| -> Result<ImportStats, ImportError> {
             scope.spawn(move || read_frames(file, start, format, source, tx));
+            let writer = scope.spawn(move || -> Result<(), StoreError> {
+                for batch in wrx {
+                    store.write(batch)?;
+                }
+                Ok(())
+            });
             let mut pending = 0usize;
             let mut offset = start;
-            for chunk in rx {
-                let chunk = chunk.map_err(read_err)?;
-                for item in chunk {
-                    offset = item.next;
-                    match item.parsed {
-                        Ok(ev) if ev.time() < floor => stats.expired += 1,
-                        Ok(ev) => match self.store.engine_mut().apply(&ev) {
-                            Applied::Changed => stats.accepted += 1,
-                            Applied::Duplicate => stats.duplicate += 1,
-                        },
-                        Err(rejected) => {
-                            stats.quarantined += 1;
-                            if !skip.contains(&item.offset) {
-                                self.quarantine
-                                    .record(&Record {
-                                        time: fmt_time(self.clock.now()),
-                                        source: source.to_string(),
-                                        file: file_name.clone(),
-                                        fingerprint: fingerprint.clone(),
-                                        offset: item.offset,
-                                        code: rejected.code.to_string(),
-                                        reason: rejected.reason,
-                                        raw: rejected.raw,
-                                    })
-                                    .map_err(ImportError::Quarantine)?;
+            let applied = (|| -> Result<(), ImportError> {
+                for chunk in rx {
+                    let chunk = chunk.map_err(read_err)?;
+                    for item in chunk {
+                        offset = item.next;
+                        match item.parsed {
+                            Ok(ev) if ev.time() < floor => stats.expired += 1,
+                            Ok(ev) => match engine.apply(&ev) {
+                                Applied::Changed => stats.accepted += 1,
+                                Applied::Duplicate => stats.duplicate += 1,
+                            },
+                            Err(rejected) => {
+                                stats.quarantined += 1;
+                                if !skip.contains(&item.offset) {
+                                    quarantine
+                                        .record(&Record {
+                                            time: fmt_time(clock.now()),
+                                            source: source.to_string(),
+                                            file: file_name.clone(),
+                                            fingerprint: fingerprint.clone(),
+                                            offset: item.offset,
+                                            code: rejected.code.to_string(),
+                                            reason: rejected.reason,
+                                            raw: rejected.raw,
+                                        })
+                                        .map_err(ImportError::Quarantine)?;
+                                }
                             }
                         }
-                    }
-                    pending += 1;
-                    if pending >= batch_events {
-                        // The checkpoint is the offset just after this frame.
-                        self.commit(&ck_key, offset, floor)?;
-                        pending = 0;
+                        pending += 1;
+                        if pending >= batch_events {
+                            // The checkpoint is the offset just after this frame.
+                            hand_over(
+                                store,
+                                &mut engine,
+                                quarantine,
+                                &wtx,
+                                &ck_key,
+                                offset,
+                                floor,
+                            )?;
+                            pending = 0;
+                        }
                     }
                 }
+                hand_over(
+                    store,
+                    &mut engine,
+                    quarantine,
+                    &wtx,
+                    &ck_key,
+                    offset.min(len),
+                    floor,
+                )
+            })();
+            drop(wtx); // lets the writer finish
+            let written = writer
+                .join()
+                .unwrap_or_else(|_| Err(StoreError::Write("writer thread panicked".into())));
+            match (applied, written) {
+                (_, Err(e)) => Err(e.into()),
+                (Err(e), Ok(())) => Err(e),
+                (Ok(()), Ok(())) => Ok(stats),
             }
-            self.commit(&ck_key, offset.min(len), floor)?;
-            Ok(stats)
-        })
+        });
+        // The engine goes back only if every batch it prepared was written; otherwise the
+        // next import reloads the state that is really on disk.
+        if result.is_ok() {
+            self.store.put_engine(engine);
+        }
+        result
     }
+}
 
-    fn commit(&mut self, ck_key: &[u8], offset: u64, floor: i64) -> Result<(), ImportError> {
-        self.quarantine.sync().map_err(ImportError::Quarantine)?;
-        self.store
-            .commit(Some((ck_key, &offset.to_be_bytes())), floor)?;
-        Ok(())
-    }
+/// Prepares the batch covering everything applied so far, with the file's checkpoint at
+/// `offset`, and hands it to the writer.
+fn hand_over(
+    store: &Store,
+    engine: &mut Engine,
+    quarantine: &mut Quarantine,
+    writer: &mpsc::SyncSender<WriteBatch>,
+    ck_key: &[u8],
+    offset: u64,
+    floor: i64,
+) -> Result<(), ImportError> {
+    // Quarantine records are durable before the checkpoint moves past them.
+    quarantine.sync().map_err(ImportError::Quarantine)?;
+    let (batch, _) = store.prepare(engine, Some((ck_key, &offset.to_be_bytes())), floor)?;
+    // A closed channel means the writer stopped; its error is reported by the caller.
+    writer.send(batch).map_err(|_| ImportError::WriterStopped)
 }
 
 /// A frame that did not parse, ready for the quarantine.

@@ -13,7 +13,9 @@
 //! * Every merge is commutative and idempotent (min start, max last-seen, earliest logged end),
 //!   so duplicates and events reordered within the window give the same facts as ordered input.
 
-use std::collections::{BTreeSet, HashMap, HashSet};
+use std::collections::BTreeSet;
+
+use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 use std::net::{IpAddr, Ipv6Addr};
 
 use super::binding::{put_str, EndKind, Facts, Kind, Reader, Rules};
@@ -110,16 +112,16 @@ impl Engine {
         Engine {
             params,
             next_slot: 0,
-            slab: HashMap::new(),
-            by_session: HashMap::new(),
-            by_target: HashMap::new(),
-            by_nas: HashMap::new(),
-            reboots: HashMap::new(),
+            slab: HashMap::default(),
+            by_session: HashMap::default(),
+            by_target: HashMap::default(),
+            by_nas: HashMap::default(),
+            reboots: HashMap::default(),
             new_reboots: Vec::new(),
             evict: BTreeSet::new(),
-            dirty: HashSet::new(),
+            dirty: HashSet::default(),
             watermark: i64::MIN,
-            coverage: HashMap::new(),
+            coverage: HashMap::default(),
             prefix_lens: BTreeSet::new(),
             new_prefix_lens: Vec::new(),
         }
@@ -215,7 +217,7 @@ impl Engine {
         let day = day_of(t);
         let minute = ((t - day * 86_400) / 60) as usize;
         if !self.coverage.contains_key(source) {
-            self.coverage.insert(source.to_string(), HashMap::new());
+            self.coverage.insert(source.to_string(), HashMap::default());
         }
         if let Some(days) = self.coverage.get_mut(source) {
             days.entry(day).or_insert([0u64; 23])[minute / 64] |= 1 << (minute % 64);
@@ -713,6 +715,8 @@ impl Engine {
         reach_end(f, &self.params).map(|e| e.saturating_add(2 * self.params.reorder_window))
     }
 
+    /// Queues the binding's current deadline, replacing the one queued before (the queue holds
+    /// one entry per live binding, so its memory follows the live set).
     fn queue_eviction(&mut self, slot: Slot) {
         let Some(r) = self.slab.get(&slot) else {
             return;
@@ -740,6 +744,7 @@ impl Engine {
     pub fn flush(&mut self, sink: &mut dyn Sink, retention_floor: UnixSecs) -> usize {
         let mut finalised = 0;
         let mut buf = Vec::with_capacity(64);
+        let mut key_buf = Vec::with_capacity(32);
         while let Some(&(d, slot)) = self.evict.first() {
             if d >= self.watermark {
                 break;
@@ -776,7 +781,9 @@ impl Engine {
             }
             buf.clear();
             encode_live(&rec.facts, &rec.session, &mut buf);
-            sink.put_live(&rec.key.encode(), &buf);
+            key_buf.clear();
+            rec.key.encode_into(&mut key_buf);
+            sink.put_live(&key_buf, &buf);
             rec.persisted = Some(rec.key);
         }
         for (source, days) in self.coverage.iter_mut() {

@@ -71,6 +71,12 @@ pub struct BindingKey {
 impl BindingKey {
     pub fn encode(&self) -> Vec<u8> {
         let mut k = Vec::with_capacity(32);
+        self.encode_into(&mut k);
+        k
+    }
+
+    /// Appends the encoded key to `k` (reusing its allocation on hot paths).
+    pub fn encode_into(&self, k: &mut Vec<u8>) {
         k.push(self.tag);
         k.extend_from_slice(&self.addr.octets());
         if self.tag == TAG_NAT {
@@ -81,7 +87,6 @@ impl BindingKey {
         }
         k.extend_from_slice(&time_bytes(self.start));
         k.extend_from_slice(&self.id.to_be_bytes());
-        k
     }
 
     pub fn decode(k: &[u8]) -> Option<BindingKey> {

@@ -14,10 +14,11 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+pub use rocksdb::WriteBatch;
 use rocksdb::{
     BlockBasedOptions, BoundColumnFamily, Cache, ColumnFamilyDescriptor, DBCompressionType,
     DBWithThreadMode, Direction, IteratorMode, MultiThreaded, Options, ReadOptions, SliceTransform,
-    WriteBatch, WriteOptions,
+    WriteOptions,
 };
 
 use crate::config::Config;
@@ -112,6 +113,15 @@ fn partition_options(cache: &Cache) -> Options {
     o
 }
 
+/// The live family holds only the bindings that may still change (open sessions and the
+/// last minutes' closed ones), rewritten on nearly every event: a small memtable keeps its
+/// skiplist in cache, which is where ingest spends its time at high event rates.
+fn live_options(cache: &Cache) -> Options {
+    let mut o = partition_options(cache);
+    o.set_write_buffer_size(8 << 20);
+    o
+}
+
 fn db_options() -> Options {
     let mut o = Options::default();
     o.create_if_missing(true);
@@ -171,6 +181,8 @@ impl Store {
                     meta_options()
                 } else if n == "default" {
                     Options::default()
+                } else if n == CF_LIVE {
+                    live_options(&cache)
                 } else {
                     partition_options(&cache)
                 };
@@ -296,21 +308,39 @@ impl Store {
         checkpoint: Option<(&[u8], &[u8])>,
         retention_floor: UnixSecs,
     ) -> Result<usize, StoreError> {
-        let mut engine = self
-            .engine
-            .take()
-            .expect("open_engine called before commit");
-        let result = self.write_flush(&mut engine, checkpoint, retention_floor);
-        self.engine = Some(engine);
+        let mut engine = self.take_engine();
+        let result = self
+            .prepare(&mut engine, checkpoint, retention_floor)
+            .and_then(|(batch, n)| self.write(batch).map(|_| n));
+        // After a failed write the engine is ahead of the store: drop it, so the next
+        // `open_engine` reloads what is really stored.
+        if result.is_ok() {
+            self.engine = Some(engine);
+        }
         result
     }
 
-    fn write_flush(
+    /// Takes the loaded engine out, so a writer can use the store from another thread while
+    /// the engine applies the next events. Give it back with [`Store::put_engine`] only if
+    /// every prepared batch was written.
+    pub fn take_engine(&mut self) -> Engine {
+        self.engine
+            .take()
+            .expect("open_engine called before applying events")
+    }
+
+    pub fn put_engine(&mut self, engine: Engine) {
+        self.engine = Some(engine);
+    }
+
+    /// Turns what `engine` changed since the last batch, plus `checkpoint`, into one batch.
+    /// Returns the batch and how many bindings it finalises.
+    pub fn prepare(
         &self,
         engine: &mut Engine,
         checkpoint: Option<(&[u8], &[u8])>,
         retention_floor: UnixSecs,
-    ) -> Result<usize, StoreError> {
+    ) -> Result<(WriteBatch, usize), StoreError> {
         let mut sink = BatchSink {
             db: &self.db,
             cache: &self.cache,
@@ -325,13 +355,17 @@ impl Store {
             let meta = self.meta();
             sink.batch.put_cf(&meta, k, v);
         }
-        if let Some(e) = sink.error {
-            return Err(e);
+        match sink.error {
+            Some(e) => Err(e),
+            None => Ok((sink.batch, finalised)),
         }
+    }
+
+    /// Writes a prepared batch atomically (fsynced when `sync_writes`).
+    pub fn write(&self, batch: WriteBatch) -> Result<(), StoreError> {
         let mut wo = WriteOptions::default();
         wo.set_sync(self.sync);
-        self.db.write_opt(sink.batch, &wo).map_err(write_err)?;
-        Ok(finalised)
+        self.db.write_opt(batch, &wo).map_err(write_err)
     }
 
     // ---- checkpoints ------------------------------------------------------------------------

@@ -7,6 +7,9 @@
 //!   (there is no unaudited read path); the timer reports the lookup alone and lookup + audit
 //!   fsync separately.
 
+#[global_allocator]
+static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Instant;
@@ -46,6 +49,9 @@ enum Cmd {
         pool: u32,
         #[arg(long, default_value_t = 500_000)]
         subscribers: u32,
+        /// Events per committed batch (the store's `batch_events`).
+        #[arg(long)]
+        batch_events: Option<usize>,
         /// Events generated per chunk file (the generator's buffer counts in the peak RSS).
         #[arg(long, default_value_t = 1_000_000)]
         chunk_events: u64,
@@ -101,15 +107,18 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     match Cli::parse().cmd {
         Cmd::Build {
             data_dir,
+            batch_events,
             bindings,
             days,
             pool,
             subscribers,
             chunk_events,
         } => {
+            let defaults = Config::default();
             let cfg = Config {
                 data_dir: data_dir.clone(),
-                ..Config::default()
+                batch_events: batch_events.unwrap_or(defaults.batch_events),
+                ..defaults
             };
             let now = SystemClock.now();
             let start = now - (days + 1) * 86_400;
