@@ -17,7 +17,7 @@ use crate::model::{fmt_time, Event};
 use crate::parse::framing::{Frame, Lines, DEFAULT_MAX_FRAME};
 use crate::parse::{events, Format};
 use crate::store::engine::{Applied, Engine};
-use crate::store::{Store, StoreError, WriteBatch};
+use crate::store::{Prepared, Store, StoreError};
 
 /// How many bytes of a file's head identify it.
 const FINGERPRINT_BYTES: usize = 1024;
@@ -137,7 +137,7 @@ impl<'a> Importer<'a> {
         // and prepares each batch, and the writer writes the previous batch to RocksDB. Bounded
         // channels keep memory flat; batches are written in order, each with its checkpoint.
         let (tx, rx) = mpsc::sync_channel::<Result<Vec<Item>, std::io::Error>>(4);
-        let (wtx, wrx) = mpsc::sync_channel::<WriteBatch>(1);
+        let (wtx, wrx) = mpsc::sync_channel::<Prepared>(1);
         let mut engine = self.store.take_engine();
         let store: &Store = self.store;
         let quarantine = &mut self.quarantine;
@@ -232,14 +232,14 @@ fn hand_over(
     store: &Store,
     engine: &mut Engine,
     quarantine: &mut Quarantine,
-    writer: &mpsc::SyncSender<WriteBatch>,
+    writer: &mpsc::SyncSender<Prepared>,
     ck_key: &[u8],
     offset: u64,
     floor: i64,
 ) -> Result<(), ImportError> {
     // Quarantine records are durable before the checkpoint moves past them.
     quarantine.sync().map_err(ImportError::Quarantine)?;
-    let (batch, _) = store.prepare(engine, Some((ck_key, &offset.to_be_bytes())), floor)?;
+    let batch = store.prepare(engine, Some((ck_key, &offset.to_be_bytes())), floor);
     // A closed channel means the writer stopped; its error is reported by the caller.
     writer.send(batch).map_err(|_| ImportError::WriterStopped)
 }

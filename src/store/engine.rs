@@ -86,12 +86,15 @@ pub struct Engine {
     coverage: HashMap<String, HashMap<i64, [u64; 23]>>,
     prefix_lens: BTreeSet<u8>,
     new_prefix_lens: Vec<u8>,
+    /// The widest NAT block seen (last − first port); `changed` when it grew since the flush.
+    nat_span: (u16, bool),
 }
 
 pub(crate) const META_WATERMARK: &[u8] = b"W";
 pub(crate) const META_REBOOT: u8 = b'R';
 pub(crate) const META_COVERAGE: u8 = b'V';
 pub(crate) const META_PLEN: u8 = b'Q';
+pub(crate) const META_NAT_SPAN: &[u8] = b"Z";
 
 /// FNV-1a, stable across versions (it is part of the key layout).
 fn id_hash(parts: &[&[u8]]) -> u32 {
@@ -124,6 +127,7 @@ impl Engine {
             coverage: HashMap::default(),
             prefix_lens: BTreeSet::new(),
             new_prefix_lens: Vec::new(),
+            nat_span: (0, false),
         }
     }
 
@@ -143,6 +147,10 @@ impl Engine {
 
     pub fn restore_reboot(&mut self, nas: String, t: UnixSecs) {
         self.reboots.entry(nas).or_default().insert(t);
+    }
+
+    pub fn restore_nat_span(&mut self, span: u16) {
+        self.nat_span = (span, false);
     }
 
     pub fn restore_prefix_len(&mut self, plen: u8) {
@@ -483,6 +491,9 @@ impl Engine {
         let w = self.params.reorder_window;
         let tol = self.params.rules.tolerance;
         let public16 = ip16(public);
+        if hi - lo > self.nat_span.0 {
+            self.nat_span = (hi - lo, true);
+        }
         let tk = (TAG_NAT, public16, lo);
         let found = self.by_target.get(&tk).and_then(|slots| {
             slots
@@ -800,6 +811,10 @@ impl Engine {
         }
         for plen in self.new_prefix_lens.drain(..) {
             sink.put_meta(&[META_PLEN, plen], b"");
+        }
+        if self.nat_span.1 {
+            sink.put_meta(META_NAT_SPAN, &self.nat_span.0.to_be_bytes());
+            self.nat_span.1 = false;
         }
         sink.put_meta(META_WATERMARK, &self.watermark.to_be_bytes());
         let reboot_floor = self

@@ -58,6 +58,18 @@ pub fn nat_prefix(public: Ipv6Addr) -> [u8; PREFIX_LEN] {
     k
 }
 
+/// The key range of NAT blocks of `public` whose first port is in `lo..=hi`.
+pub fn nat_port_range(public: Ipv6Addr, lo: u16, hi: u16) -> (Vec<u8>, Vec<u8>) {
+    let mut lower = nat_prefix(public).to_vec();
+    lower.extend_from_slice(&lo.to_be_bytes());
+    let mut upper = nat_prefix(public).to_vec();
+    match hi.checked_add(1) {
+        Some(next) => upper.extend_from_slice(&next.to_be_bytes()),
+        None => upper = prefix_upper_bound(&upper),
+    }
+    (lower, upper)
+}
+
 /// A stored binding's key. For NAT blocks `plen_or_lo` is the first port of the block.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct BindingKey {

@@ -7,7 +7,7 @@ use std::net::IpAddr;
 use serde::Serialize;
 
 use super::binding::{EndKind, Evidence, Facts};
-use super::keys::{binding_prefix, nat_prefix, BindingKey};
+use super::keys::{binding_prefix, nat_port_range, nat_prefix, BindingKey};
 use super::{Store, StoreError};
 use crate::config::Config;
 use crate::model::{fmt_time, ip16, Class, Target, UnixSecs};
@@ -161,12 +161,23 @@ impl Attributor<'_> {
         let horizon = self.store.watermark()?.unwrap_or(i64::MIN);
 
         // CGNAT: a public address with port blocks around that time needs the port.
-        let nat = self.nat_blocks(addr, at, horizon, scope)?;
+        let nat = self.nat_blocks(addr, port, at, horizon, scope)?;
         if !nat.allowed.is_empty() || self.cfg.is_cgnat_public(addr) {
             return self.via_nat(addr, port, at, scope, nat, horizon);
         }
         if !nat.forbidden.is_empty() {
             return Ok(Answer::bare(Status::NoDataForThisPurpose));
+        }
+        if port.is_some() {
+            // No block holds this port. If the address had port blocks at that time at all, it
+            // is a CGNAT address and the answer is a plain "nobody" (the rare, slower path).
+            let all = self.nat_blocks(addr, None, at, horizon, scope)?;
+            if !all.allowed.is_empty() {
+                return Ok(Answer::bare(Status::NotFound));
+            }
+            if !all.forbidden.is_empty() {
+                return Ok(Answer::bare(Status::NoDataForThisPurpose));
+            }
         }
 
         let (allowed, forbidden) = self.holders(addr, at, horizon, scope)?;
@@ -219,11 +230,25 @@ impl Attributor<'_> {
         horizon: UnixSecs,
         scope: &Scope,
     ) -> Result<(Vec<Cand>, Vec<Cand>), StoreError> {
+        let upper = super::keys::prefix_upper_bound(prefix);
+        self.covering_in(prefix, &upper, at, horizon, scope)
+    }
+
+    /// Bindings in a key range that cover `at` (± tolerance) and are still retained, split
+    /// into those the scope may read and those of forbidden classes.
+    fn covering_in(
+        &self,
+        lower: &[u8],
+        upper: &[u8],
+        at: UnixSecs,
+        horizon: UnixSecs,
+        scope: &Scope,
+    ) -> Result<(Vec<Cand>, Vec<Cand>), StoreError> {
         let tol = self.cfg.tolerance_secs;
         let rules = self.store.rules();
         let mut allowed = Vec::new();
         let mut forbidden = Vec::new();
-        for (key, facts) in self.store.candidates(prefix, at - tol, at + tol)? {
+        for (key, facts) in self.store.candidates_in(lower, upper, at - tol, at + tol)? {
             let ev = facts.evidence(&rules, horizon);
             if !ev.covers(at, tol) {
                 continue;
@@ -241,14 +266,25 @@ impl Attributor<'_> {
         Ok((allowed, forbidden))
     }
 
+    /// The NAT blocks of `public` covering `at`. With a port, only blocks that can hold it are
+    /// read: those whose first port is within the widest block size below it.
     fn nat_blocks(
         &self,
         public: IpAddr,
+        port: Option<u16>,
         at: UnixSecs,
         horizon: UnixSecs,
         scope: &Scope,
     ) -> Result<NatBlocks, StoreError> {
-        let (allowed, forbidden) = self.covering(&nat_prefix(ip16(public)), at, horizon, scope)?;
+        let public16 = ip16(public);
+        let (allowed, forbidden) = match port {
+            None => self.covering(&nat_prefix(public16), at, horizon, scope)?,
+            Some(p) => {
+                let span = self.store.max_nat_span()?;
+                let (lower, upper) = nat_port_range(public16, p.saturating_sub(span), p);
+                self.covering_in(&lower, &upper, at, horizon, scope)?
+            }
+        };
         Ok(NatBlocks { allowed, forbidden })
     }
 
@@ -279,10 +315,9 @@ impl Attributor<'_> {
             .filter(|c| block_lo(c) <= port && port <= c.facts.port_hi)
             .collect();
         if blocks.is_empty() {
-            // Port blocks of this address cover the time but none holds the port: that is
-            // knowledge, not a gap. Without any block it depends on whether data was flowing.
-            let covered = !nat.allowed.is_empty()
-                || (at <= scope.now + tol && self.store.covered(at, self.cfg.coverage_gap_secs)?);
+            // Without any block holding the port it depends on whether data was flowing.
+            let covered =
+                at <= scope.now + tol && self.store.covered(at, self.cfg.coverage_gap_secs)?;
             return Ok(Answer::bare(if covered {
                 Status::NotFound
             } else {

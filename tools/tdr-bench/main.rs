@@ -56,6 +56,26 @@ enum Cmd {
         #[arg(long, default_value_t = 1_000_000)]
         chunk_events: u64,
     },
+    /// (internal) The generator side of `build`, in its own process so that the importer's
+    /// peak RSS is its own: writes the next chunk of events to OUT for each `next` line read
+    /// on stdin and answers with a JSON line; `meta` answers with the run's metadata.
+    #[command(hide = true)]
+    Synth {
+        #[arg(long)]
+        out: PathBuf,
+        #[arg(long)]
+        bindings: u64,
+        #[arg(long)]
+        start: i64,
+        #[arg(long)]
+        gap: f64,
+        #[arg(long)]
+        pool: u32,
+        #[arg(long)]
+        subscribers: u32,
+        #[arg(long)]
+        chunk_events: u64,
+    },
     Lookups {
         #[arg(long)]
         data_dir: PathBuf,
@@ -124,23 +144,43 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             let start = now - (days + 1) * 86_400;
             // Each session start gives ~1.15 bindings (IPv6 prefix share, CGNAT share).
             let gap = (days * 86_400) as f64 / (bindings as f64 / 1.15);
-            let mut s = synth::Synth::new(42, pool, subscribers, start, gap);
             let mut store = Store::open(&cfg)?;
             let clock = SystemClock;
             let chunk = data_dir.with_extension("chunk.jsonl");
+            let mut gen = std::process::Command::new(std::env::current_exe()?)
+                .args(["synth", "--out"])
+                .arg(&chunk)
+                .args([
+                    "--bindings",
+                    &bindings.to_string(),
+                    "--start",
+                    &start.to_string(),
+                ])
+                .args(["--gap", &gap.to_string(), "--pool", &pool.to_string()])
+                .args(["--subscribers", &subscribers.to_string()])
+                .args(["--chunk-events", &chunk_events.to_string()])
+                .stdin(std::process::Stdio::piped())
+                .stdout(std::process::Stdio::piped())
+                .spawn()?;
+            let mut to_gen = gen.stdin.take().ok_or("no stdin")?;
+            let mut from_gen = std::io::BufReader::new(gen.stdout.take().ok_or("no stdout")?);
+            let mut ask = |what: &str| -> Result<serde_json::Value, Box<dyn std::error::Error>> {
+                use std::io::{BufRead, Write};
+                writeln!(to_gen, "{what}")?;
+                let mut line = String::new();
+                from_gen.read_line(&mut line)?;
+                Ok(serde_json::from_str(&line)?)
+            };
             let mut import_secs = 0.0;
             let mut gen_secs = 0.0;
             let mut chunk_no = 0;
-            while s.bindings < bindings {
+            loop {
                 let t0 = Instant::now();
-                let mut buf = String::with_capacity((chunk_events * 200) as usize);
-                let first = s.events;
-                while s.events - first < chunk_events && s.bindings < bindings {
-                    s.next_into(&mut buf);
-                }
-                std::fs::write(&chunk, &buf)?;
-                drop(buf);
+                let reply = ask("next")?;
                 gen_secs += t0.elapsed().as_secs_f64();
+                if reply["events_in_chunk"].as_u64() == Some(0) {
+                    break;
+                }
                 let t1 = Instant::now();
                 {
                     let mut imp = Importer::new(&mut store, &cfg, &clock)?;
@@ -151,26 +191,24 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 }
                 import_secs += t1.elapsed().as_secs_f64();
                 chunk_no += 1;
+                let events = reply["events"].as_u64().unwrap_or(0);
                 eprintln!(
-                    "chunk {chunk_no}: {} events, {} bindings so far, {:.0} events/s import, RSS peak {:.0} MiB",
-                    s.events,
-                    s.bindings,
-                    s.events as f64 / import_secs,
-                    peak_rss_mib()
+                    "chunk {chunk_no}: {events} events, {} bindings so far, {:.0} events/s import, importer RSS peak {:.0} MiB, {}",
+                    reply["bindings"],
+                    events as f64 / import_secs,
+                    peak_rss_mib(),
+                    store.memory_usage()
                 );
             }
             std::fs::remove_file(&chunk).ok();
-            let meta = Meta {
-                start,
-                end: s.now(),
-                pool: s.used_pool.max(1),
-                bindings: s.bindings,
-                events: s.events,
-            };
+            let meta: Meta = serde_json::from_value(ask("meta")?)?;
+            drop(to_gen); // end of requests: the generator exits
+            gen.wait()?;
             std::fs::write(
                 data_dir.join("bench-meta.json"),
                 serde_json::to_string(&meta)?,
             )?;
+            let s = &meta;
             let t2 = Instant::now();
             store.compact()?;
             let compact_secs = t2.elapsed().as_secs_f64();
@@ -194,6 +232,41 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 })
             );
         }
+        Cmd::Synth {
+            out,
+            bindings,
+            start,
+            gap,
+            pool,
+            subscribers,
+            chunk_events,
+        } => {
+            use std::io::{BufRead, Write};
+            let mut s = synth::Synth::new(42, pool, subscribers, start, gap);
+            let stdout = std::io::stdout();
+            for line in std::io::stdin().lock().lines() {
+                let reply = match line?.trim() {
+                    "next" => {
+                        let mut buf = String::with_capacity((chunk_events * 210) as usize);
+                        let first = s.events;
+                        while s.events - first < chunk_events && s.bindings < bindings {
+                            s.next_into(&mut buf);
+                        }
+                        std::fs::write(&out, &buf)?;
+                        serde_json::json!({"events": s.events, "bindings": s.bindings, "events_in_chunk": s.events - first})
+                    }
+                    "meta" => serde_json::to_value(Meta {
+                        start,
+                        end: s.now(),
+                        pool: s.used_pool.max(1),
+                        bindings: s.bindings,
+                        events: s.events,
+                    })?,
+                    other => return Err(format!("unknown request {other:?}").into()),
+                };
+                writeln!(stdout.lock(), "{reply}")?;
+            }
+        }
         Cmd::Lookups { data_dir, n } => {
             let meta: Meta =
                 serde_json::from_str(&std::fs::read_to_string(data_dir.join("bench-meta.json"))?)?;
@@ -216,12 +289,16 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             let mut rng = rand::rngs::StdRng::seed_from_u64(9);
             let (mut bare, mut audited) = (Vec::with_capacity(n), Vec::with_capacity(n));
             let mut statuses = std::collections::BTreeMap::<&str, u64>::new();
+            let (mut addr_ms, mut nat_ms, mut nat_noport_ms) = (Vec::new(), Vec::new(), Vec::new());
             for _ in 0..n {
                 let at = rng.gen_range(meta.start..meta.end);
-                let (ip, port): (std::net::IpAddr, Option<u16>) = if rng.gen_bool(0.05) {
+                // 5 % CGNAT with a port, 1 % CGNAT without one (answered port_required).
+                let kind = rng.gen_range(0..100);
+                let (ip, port): (std::net::IpAddr, Option<u16>) = if kind < 6 {
+                    let public = std::net::Ipv4Addr::from(0xCB00_7100u32 + rng.gen_range(0..16));
                     (
-                        std::net::Ipv4Addr::from(0xCB00_7100u32 + rng.gen_range(0..16)).into(),
-                        Some(rng.gen_range(1024..65535)),
+                        public.into(),
+                        (kind < 5).then(|| rng.gen_range(1024..65535)),
                     )
                 } else {
                     (
@@ -249,6 +326,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                     result_digest: Some(digest),
                 })?;
                 let t2 = Instant::now();
+                let ms = (t1 - t0).as_secs_f64() * 1e3;
+                match (kind < 6, port) {
+                    (true, Some(_)) => nat_ms.push(ms),
+                    (true, None) => nat_noport_ms.push(ms),
+                    _ => addr_ms.push(ms),
+                }
                 bare.push((t1 - t0).as_secs_f64() * 1e3);
                 audited.push((t2 - t0).as_secs_f64() * 1e3);
                 *statuses.entry(a.status.as_str()).or_default() += 1;
@@ -262,6 +345,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                     "lookup_ms": {"p50": percentile(&mut bare, 0.5), "p99": percentile(&mut bare, 0.99), "max": percentile(&mut bare, 1.0)},
                     "lookup_with_audit_fsync_ms": {"p50": percentile(&mut audited, 0.5), "p99": percentile(&mut audited, 0.99), "max": percentile(&mut audited, 1.0)},
                     "statuses": statuses,
+                    "address_lookup_ms": {"n": addr_ms.len(), "p50": percentile(&mut addr_ms, 0.5), "p99": percentile(&mut addr_ms, 0.99)},
+                    "cgnat_lookup_ms": {"n": nat_ms.len(), "p50": percentile(&mut nat_ms, 0.5), "p99": percentile(&mut nat_ms, 0.99)},
+                    "cgnat_without_port_ms": {"n": nat_noport_ms.len(), "p50": percentile(&mut nat_noport_ms, 0.5), "p99": percentile(&mut nat_noport_ms, 0.99)},
                     "peak_rss_mib": peak_rss_mib(),
                 })
             );
