@@ -169,14 +169,12 @@ impl Attributor<'_> {
             return Ok(Answer::bare(Status::NoDataForThisPurpose));
         }
         if port.is_some() {
-            // No block holds this port. If the address had port blocks at that time at all, it
-            // is a CGNAT address and the answer is a plain "nobody" (the rare, slower path).
-            let all = self.nat_blocks(addr, None, at, horizon, scope)?;
-            if !all.allowed.is_empty() {
-                return Ok(Answer::bare(Status::NotFound));
-            }
-            if !all.forbidden.is_empty() {
-                return Ok(Answer::bare(Status::NoDataForThisPurpose));
+            // No block holds this port. If the address had a readable port block at that time
+            // at all, it is a CGNAT address and the answer is a plain "nobody".
+            match self.any_nat_block(addr, at, horizon, scope)? {
+                Some(true) => return Ok(Answer::bare(Status::NotFound)),
+                Some(false) => return Ok(Answer::bare(Status::NoDataForThisPurpose)),
+                None => {}
             }
         }
 
@@ -286,6 +284,37 @@ impl Attributor<'_> {
             }
         };
         Ok(NatBlocks { allowed, forbidden })
+    }
+
+    /// Whether `public` had any port block covering `at`: `Some(true)` for one this scope may
+    /// read (stops at the first), `Some(false)` for forbidden classes only, `None` for none.
+    fn any_nat_block(
+        &self,
+        public: IpAddr,
+        at: UnixSecs,
+        horizon: UnixSecs,
+        scope: &Scope,
+    ) -> Result<Option<bool>, StoreError> {
+        let tol = self.cfg.tolerance_secs;
+        let rules = self.store.rules();
+        let prefix = nat_prefix(ip16(public));
+        let upper = super::keys::prefix_upper_bound(&prefix);
+        let mut found = None;
+        self.store
+            .visit_candidates(&prefix, &upper, at - tol, at + tol, |_, facts| {
+                if !facts.evidence(&rules, horizon).covers(at, tol)
+                    || !scope.retained(facts.class, at)
+                {
+                    return true;
+                }
+                if scope.allowed.contains(&facts.class) {
+                    found = Some(true);
+                    return false;
+                }
+                found = Some(false);
+                true
+            })?;
+        Ok(found)
     }
 
     fn via_nat(

@@ -511,15 +511,36 @@ impl Store {
         from: UnixSecs,
         to: UnixSecs,
     ) -> Result<Vec<(BindingKey, Facts)>, StoreError> {
-        let prefix = lower;
         let mut out: Vec<(BindingKey, Facts)> = Vec::new();
-        let mut scan = |cf: &Arc<BoundColumnFamily<'_>>, live: bool| -> Result<(), StoreError> {
+        self.visit_candidates(lower, upper, from, to, |key, facts| {
+            out.push((key, facts));
+            true
+        })?;
+        // The live family is visited first, then the days in order: a stable sort keeps the
+        // newest copy of a binding seen in several places first.
+        out.sort_by_key(|(k, _)| *k);
+        out.dedup_by_key(|(k, _)| *k);
+        Ok(out)
+    }
+
+    /// Calls `f` for every binding stored between `lower` and `upper` that may matter between
+    /// `from` and `to` (live ones first, then final copies day by day; a binding spanning
+    /// several days is seen once per copy) until `f` returns false.
+    pub fn visit_candidates(
+        &self,
+        lower: &[u8],
+        upper: &[u8],
+        from: UnixSecs,
+        to: UnixSecs,
+        mut f: impl FnMut(BindingKey, Facts) -> bool,
+    ) -> Result<(), StoreError> {
+        let mut scan = |cf: &Arc<BoundColumnFamily<'_>>, live: bool| -> Result<bool, StoreError> {
             let mut ro = ReadOptions::default();
             ro.set_iterate_upper_bound(upper.to_vec());
             ro.set_prefix_same_as_start(true);
-            let it =
-                self.db
-                    .iterator_cf_opt(cf, ro, IteratorMode::From(prefix, Direction::Forward));
+            let it = self
+                .db
+                .iterator_cf_opt(cf, ro, IteratorMode::From(lower, Direction::Forward));
             for item in it {
                 let (k, v) = item.map_err(read_err)?;
                 let Some(key) = BindingKey::decode(&k) else {
@@ -541,19 +562,23 @@ impl Store {
                 let Some(facts) = facts else {
                     return Err(StoreError::Read("undecodable binding record".into()));
                 };
-                if !out.iter().any(|(k2, _)| *k2 == key) {
-                    out.push((key, facts));
+                if !f(key, facts) {
+                    return Ok(false);
                 }
             }
-            Ok(())
+            Ok(true)
         };
-        scan(&self.live(), true)?;
+        if !scan(&self.live(), true)? {
+            return Ok(());
+        }
         for day in day_of(from)..=day_of(to) {
             if let Some(cf) = self.db.cf_handle(&partition_name(day)) {
-                scan(&cf, false)?;
+                if !scan(&cf, false)? {
+                    return Ok(());
+                }
             }
         }
-        Ok(out)
+        Ok(())
     }
 
     // ---- partitions & retention ---------------------------------------------------------------
