@@ -235,3 +235,78 @@ fn start_after_stop_still_ends_the_previous_lost_stop_session() {
         (Status::EndInferred, vec!["old".to_string()])
     );
 }
+
+#[test]
+fn release_delivered_before_its_assign_is_not_lost_to_the_previous_lease() {
+    let (_d, cfg, store) = store_with(&[
+        lease(
+            "assign",
+            "2026-11-20T06:45:01Z",
+            "c5",
+            "198.18.5.194",
+            Some("2026-11-20T07:45:01Z"),
+        ),
+        lease(
+            "renew",
+            "2026-11-20T08:15:01Z",
+            "c5",
+            "198.18.5.194",
+            Some("2026-11-20T09:15:01Z"),
+        ),
+        lease("expire", "2026-11-20T09:15:01Z", "c5", "198.18.5.194", None),
+        // The next lease's release arrives before its assignment.
+        lease(
+            "release",
+            "2026-11-20T09:22:51Z",
+            "c5",
+            "198.18.5.194",
+            None,
+        ),
+        lease(
+            "assign",
+            "2026-11-20T09:21:51Z",
+            "c5",
+            "198.18.5.194",
+            Some("2026-11-20T10:21:51Z"),
+        ),
+        lease(
+            "assign",
+            "2026-11-20T09:37:54Z",
+            "c6",
+            "198.18.5.194",
+            Some("2026-11-20T10:37:54Z"),
+        ),
+    ]);
+    assert_eq!(
+        who(&store, &cfg, "198.18.5.194", None, "2026-11-20T09:24:16Z"),
+        (Status::NotFound, vec![])
+    );
+    assert_eq!(
+        who(&store, &cfg, "198.18.5.194", None, "2026-11-20T09:22:06Z"),
+        (Status::Found, vec!["c5".into()])
+    );
+}
+
+#[test]
+fn lease_reassigned_at_the_moment_it_expires_stays_confirmed() {
+    let (_d, cfg, store) = store_with(&[
+        lease(
+            "assign",
+            "2026-11-20T07:28:38Z",
+            "c7",
+            "198.18.4.195",
+            Some("2026-11-20T08:28:38Z"),
+        ),
+        lease(
+            "assign",
+            "2026-11-20T08:28:38Z",
+            "c8",
+            "198.18.4.195",
+            Some("2026-11-20T09:28:38Z"),
+        ),
+    ]);
+    assert_eq!(
+        who(&store, &cfg, "198.18.4.195", None, "2026-11-20T08:00:04Z"),
+        (Status::Found, vec!["c7".into()])
+    );
+}

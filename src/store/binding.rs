@@ -175,7 +175,14 @@ impl Facts {
                 }
             }
             Kind::Lease => {
-                end = min_opt(end, self.expires, EndKind::LeaseExpiry);
+                // The server guaranteed the lease until its expiry: a next assignment only
+                // ends it by inference when it comes before that (a lost release), not when
+                // it comes at the very moment the lease ran out.
+                if let Some(e) = self.expires {
+                    if self.superseded.is_none_or(|s| e <= s) {
+                        end = Some((e, EndKind::LeaseExpiry));
+                    }
+                }
             }
             Kind::Nat => {}
         }
@@ -489,6 +496,22 @@ mod tests {
         assert_eq!(
             (e.confirmed_until, e.end, e.end_kind),
             (Some(1800), Some(2000), EndKind::NextAssignment)
+        );
+    }
+
+    #[test]
+    fn lease_taken_over_at_its_expiry_stays_confirmed() {
+        let f = Facts {
+            kind: Kind::Lease,
+            nas: String::new(),
+            expires: Some(3600),
+            superseded: Some(3600),
+            ..session(0, 0)
+        };
+        let e = f.evidence(&RULES, 0);
+        assert_eq!(
+            (e.confirmed_until, e.end, e.end_kind),
+            (Some(3600), Some(3600), EndKind::LeaseExpiry)
         );
     }
 

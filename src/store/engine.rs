@@ -388,7 +388,9 @@ impl Engine {
                             }
                             // An end never belongs to a lease that starts after it.
                             LeaseOp::Release | LeaseOp::Expire => {
-                                t >= f.start - tol && t <= exp + w
+                                t >= f.start - tol
+                                    && t <= exp + w
+                                    && f.end_logged.is_none_or(|(e, _)| t <= e + tol)
                             }
                         }
                 })
@@ -511,7 +513,9 @@ impl Engine {
                             NatOp::Alloc => {
                                 f.end_logged.is_none_or(|(e, _)| t < e) && same_start(f, t, tol)
                             }
-                            NatOp::Release => t >= f.start - tol,
+                            NatOp::Release => {
+                                t >= f.start - tol && f.end_logged.is_none_or(|(e, _)| t <= e + tol)
+                            }
                         }
                 })
                 .max_by_key(|s| merge_preference(self.slab[s].facts.start, t))
