@@ -8,8 +8,10 @@ subs="${1:-2000}"; days="${2:-3}"; n="${3:-100000}"; dir="${4:-/tmp/tdr-truth}"
 cargo build --release --locked --bins
 B="$CARGO_TARGET_DIR/release"
 rm -rf "$dir"; mkdir -p "$dir"
+timer=()
+[ -x /usr/bin/time ] && timer=(/usr/bin/time -f '%C: %e s, peak RSS %M KiB')
 "$B/tdr-gen" generate --out "$dir/gen" --subscribers "$subs" --days "$days" --seed 1
-/usr/bin/env time -f 'import: %e s, peak RSS %M KiB' "$B/tdr" --data-dir "$dir/data" import --format events "$dir/gen/events.jsonl"
+"${timer[@]}" "$B/tdr" --data-dir "$dir/data" import --format events "$dir/gen/events.jsonl"
 "$B/tdr-gen" queries --truth "$dir/gen/truth.jsonl" --expect "$dir/gen/expect.jsonl" --out "$dir/gen/queries.jsonl" --n "$n" --seed 2
-/usr/bin/env time -f 'lookups: %e s' "$B/tdr" --data-dir "$dir/data" lookup --batch "$dir/gen/queries.jsonl" --purpose law-enforcement --case TRUTH > "$dir/answers.jsonl"
+"${timer[@]}" "$B/tdr" --data-dir "$dir/data" lookup --batch "$dir/gen/queries.jsonl" --purpose law-enforcement --case TRUTH > "$dir/answers.jsonl"
 "$B/tdr-gen" check --expect "$dir/gen/expect.jsonl" --answers "$dir/answers.jsonl"
