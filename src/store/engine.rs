@@ -280,7 +280,7 @@ impl Engine {
         match found {
             Some(slot) => {
                 let f = &mut self.slab.get_mut(&slot).expect("indexed slot").facts;
-                let old_start = f.start;
+                let (old_start, old_logged) = (f.start, f.start_logged);
                 let mut changed = false;
                 match op {
                     SessionOp::Start => {
@@ -307,7 +307,7 @@ impl Engine {
                     f.last_seen = t;
                     changed = true;
                 }
-                let moved = f.start != old_start;
+                let moved = f.start != old_start || f.start_logged != old_logged;
                 if changed {
                     self.touched(slot);
                 }
@@ -387,9 +387,10 @@ impl Engine {
                                 f.end_logged.is_none_or(|(e, _)| t < e) && t <= exp + tol
                             }
                             // An end never belongs to a lease that starts after it.
+                            // ... and a lease that has run out cannot be released.
                             LeaseOp::Release | LeaseOp::Expire => {
                                 t >= f.start - tol
-                                    && t <= exp + w
+                                    && t <= exp + tol
                                     && f.end_logged.is_none_or(|(e, _)| t <= e + tol)
                             }
                         }
@@ -399,7 +400,7 @@ impl Engine {
         match found {
             Some(slot) => {
                 let f = &mut self.slab.get_mut(&slot).expect("indexed slot").facts;
-                let old_start = f.start;
+                let (old_start, old_logged) = (f.start, f.start_logged);
                 let mut changed = false;
                 match op {
                     LeaseOp::Assign | LeaseOp::Renew => {
@@ -434,7 +435,7 @@ impl Engine {
                         }
                     }
                 }
-                let moved = f.start != old_start;
+                let moved = f.start != old_start || f.start_logged != old_logged;
                 if changed {
                     self.touched(slot);
                 }
@@ -523,7 +524,7 @@ impl Engine {
         match found {
             Some(slot) => {
                 let f = &mut self.slab.get_mut(&slot).expect("indexed slot").facts;
-                let old_start = f.start;
+                let (old_start, old_logged) = (f.start, f.start_logged);
                 let mut changed = false;
                 match op {
                     NatOp::Alloc => {
@@ -544,7 +545,7 @@ impl Engine {
                     f.last_seen = t;
                     changed = true;
                 }
-                let moved = f.start != old_start;
+                let moved = f.start != old_start || f.start_logged != old_logged;
                 if changed {
                     self.touched(slot);
                 }
@@ -649,13 +650,18 @@ impl Engine {
             if o == slot || Self::holder(of) == Self::holder(facts) {
                 continue;
             }
+            // Only a logged start ends another holder's binding: a start first seen through an
+            // interim or a stop is provisional and may still move earlier (its Start arriving
+            // late), and a link made from it could not be taken back.
             if of.start > facts.start
+                && of.start_logged
                 && facts.superseded.is_none_or(|s| of.start < s)
                 && superseded.is_none_or(|s| of.start < s)
                 && ends_no_earlier(facts, of.start, &rules)
             {
                 superseded = Some(of.start);
             } else if of.start < facts.start
+                && facts.start_logged
                 && of.superseded.is_none_or(|s| facts.start < s)
                 && ends_no_earlier(of, facts.start, &rules)
             {
