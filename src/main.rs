@@ -333,7 +333,7 @@ fn read_batch(file: &Path) -> Result<Vec<Query>, Failure> {
 impl LookupCtx<'_> {
     /// Runs one lookup and audits it; returns the rendered JSON answer only once the audit
     /// entry is durable.
-    fn answer(&mut self, q: &Query, action: &str) -> Result<serde_json::Value, Failure> {
+    fn answer(&mut self, q: &Query, action: &str) -> Result<(serde_json::Value, String), Failure> {
         let scope = Scope::new(self.cfg, self.purpose.readable_classes(), self.now);
         let attributor = Attributor {
             store: self.store,
@@ -348,7 +348,9 @@ impl LookupCtx<'_> {
             }
         }
         let rendered = render(&q.given, &answer);
-        let digest = hex::encode(Sha256::digest(rendered.to_string().as_bytes()));
+        // Serialized once: the digest in the audit entry is of exactly the bytes printed.
+        let text = rendered.to_string();
+        let digest = hex::encode(Sha256::digest(text.as_bytes()));
         self.audit
             .append(NewEntry {
                 actor: self.actor.clone(),
@@ -367,7 +369,7 @@ impl LookupCtx<'_> {
                     e.code()
                 ))
             })?;
-        Ok(rendered)
+        Ok((rendered, text))
     }
 
     fn run(
@@ -379,9 +381,9 @@ impl LookupCtx<'_> {
         let action = if batch { "lookup_batch_item" } else { "lookup" };
         let mut out = std::io::BufWriter::new(std::io::stdout().lock());
         for q in &queries {
-            let rendered = self.answer(q, action)?;
+            let (rendered, text) = self.answer(q, action)?;
             if batch || as_json {
-                writeln!(out, "{rendered}").map_err(out_err)?;
+                writeln!(out, "{text}").map_err(out_err)?;
             } else {
                 write_human(&mut out, &rendered).map_err(out_err)?;
             }

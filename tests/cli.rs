@@ -278,6 +278,14 @@ fn batch_answers_in_order_and_audits_each() {
     assert!(log
         .lines()
         .all(|l| l.contains("\"lookup_batch_item\"") && l.contains("K-2")));
+    // Each entry's digest is of exactly the line that was printed.
+    let printed = stdout(&o);
+    for (line, entry) in printed.lines().zip(log.lines()) {
+        let entry: serde_json::Value = serde_json::from_str(entry).unwrap();
+        use sha2::Digest;
+        let digest = hex::encode(sha2::Sha256::digest(line.as_bytes()));
+        assert_eq!(entry["result_digest"], digest.as_str());
+    }
 }
 
 #[test]
