@@ -3,8 +3,7 @@
 
 use std::sync::atomic::{AtomicI64, Ordering};
 
-/// Seconds since the Unix epoch, UTC.
-pub type UnixSecs = i64;
+pub use crate::model::UnixSecs;
 
 pub trait Clock: Send + Sync {
     fn now(&self) -> UnixSecs;

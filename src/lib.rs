@@ -5,7 +5,10 @@ pub mod clock;
 pub mod config;
 pub mod ingest;
 pub mod legal;
-pub mod model;
-pub mod parse;
 pub mod retention;
 pub mod store;
+
+/// Normalised records and the parsers, in their own crate so they build (and fuzz) without
+/// RocksDB.
+pub use tdr_parse as parse;
+pub use tdr_parse::model;

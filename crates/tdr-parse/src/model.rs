@@ -7,7 +7,8 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde::{Deserialize, Serialize};
 
-pub use crate::clock::UnixSecs;
+/// Seconds since the Unix epoch, UTC: the store's time resolution.
+pub type UnixSecs = i64;
 
 /// Retention class and legal basis of a record (invariant 6).
 #[derive(
@@ -39,11 +40,11 @@ impl Class {
         Class::ALL.into_iter().find(|c| c.as_str() == s)
     }
 
-    pub(crate) fn code(self) -> u8 {
+    pub fn code(self) -> u8 {
         self as u8
     }
 
-    pub(crate) fn from_code(c: u8) -> Option<Class> {
+    pub fn from_code(c: u8) -> Option<Class> {
         Class::ALL.get(c as usize).copied()
     }
 }
@@ -198,6 +199,32 @@ pub enum Event {
         source: String,
         class: Class,
     },
+    /// A call detail record (boxed: it is larger than the binding events).
+    Cdr(Box<Cdr>),
+}
+
+/// One call, as a PBX's CDR writer records it. Times are UTC; numbers are kept as written
+/// (lookups normalise them, see the store).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Cdr {
+    pub start: UnixSecs,
+    /// `None` when the call was not answered.
+    pub answer: Option<UnixSecs>,
+    pub end: UnixSecs,
+    /// Seconds from start to end, as the PBX wrote it.
+    pub duration: u32,
+    /// Seconds from answer to end.
+    pub billsec: u32,
+    /// Calling number (Asterisk `src`, FreeSWITCH `caller_id_number`).
+    pub calling: String,
+    /// Called number (Asterisk `dst`, FreeSWITCH `destination_number`).
+    pub called: String,
+    /// ANSWERED, NO ANSWER, BUSY, FAILED, CONGESTION, or a FreeSWITCH hangup cause.
+    pub disposition: String,
+    /// The PBX's call id (Asterisk `uniqueid`, FreeSWITCH `uuid`), when logged.
+    pub call_id: Option<String>,
+    pub source: String,
+    pub class: Class,
 }
 
 impl Event {
@@ -207,6 +234,7 @@ impl Event {
             | Event::Lease { time, .. }
             | Event::NatBlock { time, .. }
             | Event::NasReboot { time, .. } => *time,
+            Event::Cdr(c) => c.start,
         }
     }
 
@@ -216,6 +244,7 @@ impl Event {
             | Event::Lease { source, .. }
             | Event::NatBlock { source, .. }
             | Event::NasReboot { source, .. } => source,
+            Event::Cdr(c) => &c.source,
         }
     }
 }

@@ -7,7 +7,9 @@ use std::net::IpAddr;
 use serde::Deserialize;
 
 use super::ParseError;
-use crate::model::{parse_time, Class, Event, LeaseOp, NatOp, SessionOp, Target, TimeError};
+use crate::model::{
+    fmt_time, parse_time, Cdr, Class, Event, LeaseOp, NatOp, SessionOp, Target, TimeError,
+};
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -38,6 +40,166 @@ struct Raw<'a> {
     ports: Option<Cow<'a, str>>,
     #[serde(borrow, default)]
     class: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    answer: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    end: Option<Cow<'a, str>>,
+    #[serde(default)]
+    duration: Option<u32>,
+    #[serde(default)]
+    billsec: Option<u32>,
+    #[serde(borrow, default)]
+    calling: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    called: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    disposition: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    call_id: Option<Cow<'a, str>>,
+}
+
+/// The `events` format as a [`Parser`](crate::Parser).
+pub struct EventsParser {
+    source: String,
+}
+
+impl EventsParser {
+    pub fn new(ctx: &crate::Context) -> Self {
+        EventsParser {
+            source: ctx.source.clone(),
+        }
+    }
+}
+
+impl crate::Parser for EventsParser {
+    fn parse(&mut self, frame: &[u8], out: &mut Vec<Event>) -> Result<(), ParseError> {
+        if frame.iter().all(u8::is_ascii_whitespace) {
+            return Ok(());
+        }
+        out.push(parse_line(frame, &self.source)?);
+        Ok(())
+    }
+}
+
+/// Writes `ev` as one line of the `events` format (without the LF); [`parse_line`] reads it
+/// back to the same event.
+pub fn to_line(ev: &Event) -> String {
+    use serde_json::{json, Map, Value};
+    let mut m = Map::new();
+    let mut put = |k: &str, v: Value| {
+        m.insert(k.to_string(), v);
+    };
+    let (source, class) = match ev {
+        Event::Session {
+            op,
+            time,
+            subscriber,
+            session,
+            target,
+            nas,
+            source,
+            class,
+        } => {
+            put("kind", json!("session"));
+            put(
+                "op",
+                json!(match op {
+                    SessionOp::Start => "start",
+                    SessionOp::Interim => "interim",
+                    SessionOp::Stop => "stop",
+                }),
+            );
+            put("time", json!(fmt_time(*time)));
+            put("subscriber", json!(subscriber));
+            put("session", json!(session));
+            put("addr", json!(target.to_string()));
+            put("nas", json!(nas));
+            (source, class)
+        }
+        Event::Lease {
+            op,
+            time,
+            subscriber,
+            target,
+            expires,
+            source,
+            class,
+        } => {
+            put("kind", json!("lease"));
+            put(
+                "op",
+                json!(match op {
+                    LeaseOp::Assign => "assign",
+                    LeaseOp::Renew => "renew",
+                    LeaseOp::Release => "release",
+                    LeaseOp::Expire => "expire",
+                }),
+            );
+            put("time", json!(fmt_time(*time)));
+            put("subscriber", json!(subscriber));
+            put("addr", json!(target.to_string()));
+            if let Some(e) = expires {
+                put("expires", json!(fmt_time(*e)));
+            }
+            (source, class)
+        }
+        Event::NatBlock {
+            op,
+            time,
+            inside,
+            public,
+            ports,
+            source,
+            class,
+        } => {
+            put("kind", json!("nat_block"));
+            put(
+                "op",
+                json!(match op {
+                    NatOp::Alloc => "alloc",
+                    NatOp::Release => "release",
+                }),
+            );
+            put("time", json!(fmt_time(*time)));
+            put("inside", json!(inside.to_string()));
+            put("public", json!(public.to_string()));
+            put("ports", json!(format!("{}-{}", ports.0, ports.1)));
+            (source, class)
+        }
+        Event::NasReboot {
+            time,
+            nas,
+            source,
+            class,
+        } => {
+            put("kind", json!("nas_reboot"));
+            put("time", json!(fmt_time(*time)));
+            put("nas", json!(nas));
+            (source, class)
+        }
+        Event::Cdr(c) => {
+            put("kind", json!("cdr"));
+            put("time", json!(fmt_time(c.start)));
+            if let Some(a) = c.answer {
+                put("answer", json!(fmt_time(a)));
+            }
+            put("end", json!(fmt_time(c.end)));
+            put("duration", json!(c.duration));
+            put("billsec", json!(c.billsec));
+            put("calling", json!(c.calling));
+            put("called", json!(c.called));
+            put("disposition", json!(c.disposition));
+            if let Some(id) = &c.call_id {
+                put("call_id", json!(id));
+            }
+            (&c.source, &c.class)
+        }
+    };
+    put("source", json!(source));
+    if *class != Class::Security {
+        put("class", json!(class.as_str()));
+    }
+    Value::Object(m).to_string()
 }
 
 /// Longest identifier (subscriber, session, NAS, source) accepted, in bytes.
@@ -154,9 +316,48 @@ pub fn parse_line(line: &[u8], default_source: &str) -> Result<Event, ParseError
             source,
             class,
         }),
+        "cdr" => {
+            let end = time_field("end", required("end", &raw.end)?)?;
+            let answer = match raw.answer.as_deref() {
+                Some(a) => Some(time_field("answer", a)?),
+                None => None,
+            };
+            if end < time || answer.is_some_and(|a| a < time || a > end) {
+                return Err(ParseError::new(
+                    "parse.events.bad_time",
+                    "a cdr needs time <= answer <= end",
+                ));
+            }
+            let number = |name: &str, v: &Option<Cow<'_, str>>| -> Result<String, ParseError> {
+                let v = v.as_deref().unwrap_or("");
+                if v.len() > MAX_ID || v.bytes().any(|b| b < 0x20) {
+                    return Err(ParseError::new(
+                        "parse.events.bad_id",
+                        format!("`{name}` must be at most {MAX_ID} bytes without control characters"),
+                    ));
+                }
+                Ok(v.to_string())
+            };
+            Ok(Event::Cdr(Box::new(Cdr {
+                start: time,
+                answer,
+                end,
+                duration: raw.duration.unwrap_or((end - time).clamp(0, u32::MAX as i64) as u32),
+                billsec: raw.billsec.unwrap_or(0),
+                calling: number("calling", &raw.calling)?,
+                called: number("called", &raw.called)?,
+                disposition: number("disposition", &raw.disposition)?,
+                call_id: match raw.call_id.as_deref() {
+                    Some(id) => Some(id_field("call_id", id)?.to_string()),
+                    None => None,
+                },
+                source,
+                class,
+            })))
+        }
         _ => Err(ParseError::new(
             "parse.events.bad_kind",
-            "kind must be session, lease, nat_block or nas_reboot",
+            "kind must be session, lease, nat_block, nas_reboot or cdr",
         )),
     }
 }
@@ -357,6 +558,24 @@ mod tests {
         assert_eq!(
             code(r#"{"kind":"nas_reboot","time":"2026-11-21T10:00:00Z","nas":""}"#),
             "parse.events.bad_id"
+        );
+    }
+
+    #[test]
+    fn every_kind_writes_and_reads_back() {
+        for line in [
+            r#"{"kind":"session","op":"interim","time":"2026-11-21T10:00:00Z","subscriber":"u1","session":"a1","addr":"2001:db8:100::/56","nas":"bng1","source":"r"}"#,
+            r#"{"kind":"lease","op":"assign","time":"2026-11-21T10:00:00Z","subscriber":"aa:bb:cc:dd:ee:ff","addr":"192.0.2.7","expires":"2026-11-21T11:00:00Z","source":"d","class":"billing"}"#,
+            r#"{"kind":"nat_block","op":"release","time":"2026-11-21T10:00:00Z","inside":"100.64.0.9","public":"203.0.113.5","ports":"1024-2047","source":"n"}"#,
+            r#"{"kind":"nas_reboot","time":"2026-11-21T10:00:00Z","nas":"bng1","source":"r"}"#,
+            r#"{"kind":"cdr","time":"2026-11-21T10:00:00Z","answer":"2026-11-21T10:00:05Z","end":"2026-11-21T10:01:05Z","duration":65,"billsec":60,"calling":"+46701234567","called":"112","disposition":"ANSWERED","call_id":"1606467760.3","source":"pbx","class":"statutory"}"#,
+        ] {
+            let ev = ok(line);
+            assert_eq!(to_line(&ev), line);
+        }
+        assert_eq!(
+            code(r#"{"kind":"cdr","time":"2026-11-21T10:00:00Z","end":"2026-11-21T09:00:00Z"}"#),
+            "parse.events.bad_time"
         );
     }
 

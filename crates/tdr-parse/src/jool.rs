@@ -1,0 +1,21 @@
+//! jool: placeholder until its parser lands.
+
+use crate::model::Event;
+use crate::{Context, ParseError, Parser};
+
+pub struct Jool {
+    #[allow(dead_code)]
+    ctx: Context,
+}
+
+impl Jool {
+    pub fn new(ctx: &Context) -> Self {
+        Jool { ctx: ctx.clone() }
+    }
+}
+
+impl Parser for Jool {
+    fn parse(&mut self, _frame: &[u8], _out: &mut Vec<Event>) -> Result<(), ParseError> {
+        Err(ParseError::new("parse.unimplemented", "this format's parser is not written yet"))
+    }
+}

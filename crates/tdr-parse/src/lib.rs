@@ -1,0 +1,250 @@
+//! tdr-parse: the normalised event model and the parsers. A parser is a pure function (plus
+//! a little per-stream state, such as a CSV header) from one bounded frame of bytes to
+//! normalised events; the framers cut a byte stream into frames. No IO, no clock, no storage.
+
+pub mod asterisk_cdr;
+pub mod dhcpd_leases;
+pub mod dhcpd_syslog;
+pub mod events;
+pub mod framing;
+pub mod freeswitch_cdr;
+pub mod ident;
+pub mod jool;
+pub mod juniper_nat;
+pub mod kea_leases;
+pub mod kea_legal;
+pub mod localtime;
+pub mod model;
+pub mod radius_detail;
+pub mod syslog;
+pub mod vpp_nat;
+
+use chrono_tz::Tz;
+
+use framing::Framing;
+use model::{Class, Event, UnixSecs};
+
+use std::fmt;
+
+/// Why a frame did not parse. `code` is stable (quarantine files, metrics labels and API errors
+/// all use it); `reason` is for people and never contains the frame's personal data beyond
+/// naming which field was wrong.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ParseError {
+    pub code: &'static str,
+    pub reason: String,
+}
+
+impl ParseError {
+    pub fn new(code: &'static str, reason: impl Into<String>) -> Self {
+        ParseError {
+            code,
+            reason: reason.into(),
+        }
+    }
+}
+
+impl fmt::Display for ParseError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.code, self.reason)
+    }
+}
+
+impl std::error::Error for ParseError {}
+
+/// The input formats `tdr import --format` accepts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, clap::ValueEnum)]
+pub enum Format {
+    /// tdr's neutral JSON Lines event format (see README).
+    Events,
+    /// FreeRADIUS v3/v4 and GNU Radius `detail` accounting files.
+    RadiusDetail,
+    /// ISC dhcpd syslog lines (RFC 3164/5424 header or none).
+    DhcpdSyslog,
+    /// ISC `dhcpd.leases` (v4 and v6).
+    DhcpdLeases,
+    /// Kea forensic (legal) log hook files.
+    KeaLegal,
+    /// Kea memfile lease CSV (`kea-leases4.csv`, `kea-leases6.csv`).
+    KeaLeases,
+    /// Juniper ASP/JSERVICES NAT port-block allocation syslog.
+    JuniperNat,
+    /// VPP NAT RFC 5424 mapping and session logs.
+    VppNat,
+    /// Jool NAT64 BIB and session log lines.
+    Jool,
+    /// Asterisk `cdr_csv` Master.csv.
+    AsteriskCdr,
+    /// FreeSWITCH `mod_cdr_csv` with a template.
+    FreeswitchCdr,
+}
+
+impl Format {
+    pub const ALL: [Format; 11] = [
+        Format::Events,
+        Format::RadiusDetail,
+        Format::DhcpdSyslog,
+        Format::DhcpdLeases,
+        Format::KeaLegal,
+        Format::KeaLeases,
+        Format::JuniperNat,
+        Format::VppNat,
+        Format::Jool,
+        Format::AsteriskCdr,
+        Format::FreeswitchCdr,
+    ];
+
+    /// The name used on the command line, in checkpoints and in `tests/data/<name>/`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Format::Events => "events",
+            Format::RadiusDetail => "radius-detail",
+            Format::DhcpdSyslog => "dhcpd-syslog",
+            Format::DhcpdLeases => "dhcpd-leases",
+            Format::KeaLegal => "kea-legal",
+            Format::KeaLeases => "kea-leases",
+            Format::JuniperNat => "juniper-nat",
+            Format::VppNat => "vpp-nat",
+            Format::Jool => "jool",
+            Format::AsteriskCdr => "asterisk-cdr",
+            Format::FreeswitchCdr => "freeswitch-cdr",
+        }
+    }
+
+    pub fn from_name(s: &str) -> Option<Format> {
+        Format::ALL.into_iter().find(|f| f.name() == s)
+    }
+
+    pub fn framing(self) -> Framing {
+        match self {
+            Format::RadiusDetail => Framing::Records,
+            Format::DhcpdLeases => Framing::Statements,
+            _ => Framing::Lines,
+        }
+    }
+
+    /// Formats whose times carry no zone (or only an ambiguous abbreviation): they need the
+    /// producer's time zone (`--tz`). RADIUS detail uses the epoch `Timestamp` when present
+    /// and needs the zone only for records without one.
+    pub fn needs_tz(self) -> bool {
+        matches!(
+            self,
+            Format::DhcpdSyslog
+                | Format::KeaLegal
+                | Format::AsteriskCdr
+                | Format::FreeswitchCdr
+                | Format::JuniperNat
+        )
+    }
+
+    /// Formats whose first line is a header the rest of the file depends on: a resumed
+    /// import must feed it to the parser again.
+    pub fn has_header(self) -> bool {
+        matches!(self, Format::KeaLeases)
+    }
+}
+
+/// What a parser is told about the stream it reads.
+#[derive(Debug, Clone)]
+pub struct Context {
+    /// Source name given to events that carry none (e.g. `bng1-radius`).
+    pub source: String,
+    /// Retention class of the stream's records.
+    pub class: Class,
+    /// The producer's local time zone, for formats that write local times.
+    pub tz: Option<Tz>,
+    /// A time no record of the stream is later than (by more than a day): the file's
+    /// modification time. Syslog headers without a year take the latest year that puts them
+    /// at or before it.
+    pub reference: UnixSecs,
+    /// FreeSWITCH `mod_cdr_csv` template text (`--template`); `None` = the built-in default.
+    pub template: Option<String>,
+    /// Lease time to assume where a log line does not say it (ISC dhcpd syslog: the server's
+    /// `default-lease-time`); `None` = dhcpd's default of 43200 s.
+    pub lease_time: Option<u32>,
+    /// Kea legal log `timestamp-format` (strftime, `%Q` = microseconds); `None` = Kea's
+    /// default `%Y-%m-%d %H:%M:%S %Z`.
+    pub timestamp_format: Option<String>,
+}
+
+impl Context {
+    pub fn new(source: &str, reference: UnixSecs) -> Self {
+        Context {
+            source: source.to_string(),
+            class: Class::Security,
+            tz: None,
+            reference,
+            template: None,
+            lease_time: None,
+            timestamp_format: None,
+        }
+    }
+}
+
+/// A format's parser for one stream.
+pub trait Parser: Send {
+    /// Parses one frame, appending its events to `out`. A frame may yield no event (a
+    /// DHCPDISCOVER carries no binding) or several (a RADIUS record with an IPv4 address and a
+    /// delegated prefix). On error nothing of this frame is kept.
+    fn parse(&mut self, frame: &[u8], out: &mut Vec<Event>) -> Result<(), ParseError>;
+
+    /// True while the parser holds part of a record spanning frames (Kea continuation
+    /// lines): a checkpoint must not be taken between such frames.
+    fn pending(&self) -> bool {
+        false
+    }
+}
+
+/// Why a parser could not be set up (not a record error: the whole stream is refused).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SetupError {
+    #[error("format {0} writes local times without a zone: give its time zone (--tz, e.g. Europe/Stockholm)")]
+    NeedsTz(&'static str),
+    #[error("{0}")]
+    Invalid(String),
+}
+
+/// The parser for `format` on a stream described by `ctx`.
+pub fn parser(format: Format, ctx: &Context) -> Result<Box<dyn Parser>, SetupError> {
+    if format.needs_tz() && ctx.tz.is_none() {
+        return Err(SetupError::NeedsTz(format.name()));
+    }
+    Ok(match format {
+        Format::Events => Box::new(events::EventsParser::new(ctx)),
+        Format::RadiusDetail => Box::new(radius_detail::RadiusDetail::new(ctx)),
+        Format::DhcpdSyslog => Box::new(dhcpd_syslog::DhcpdSyslog::new(ctx)),
+        Format::DhcpdLeases => Box::new(dhcpd_leases::DhcpdLeases::new(ctx)),
+        Format::KeaLegal => Box::new(kea_legal::KeaLegal::new(ctx)?),
+        Format::KeaLeases => Box::new(kea_leases::KeaLeases::new(ctx)),
+        Format::JuniperNat => Box::new(juniper_nat::JuniperNat::new(ctx)),
+        Format::VppNat => Box::new(vpp_nat::VppNat::new(ctx)),
+        Format::Jool => Box::new(jool::Jool::new(ctx)),
+        Format::AsteriskCdr => Box::new(asterisk_cdr::AsteriskCdr::new(ctx)),
+        Format::FreeswitchCdr => Box::new(freeswitch_cdr::FreeswitchCdr::new(ctx)?),
+    })
+}
+
+/// Frames `input` the way `format` is framed and parses every frame: for fuzzing, benches and
+/// golden tests. Returns the events and, for each frame that failed, its offset and error.
+pub fn parse_all(
+    format: Format,
+    ctx: &Context,
+    input: &[u8],
+) -> Result<(Vec<Event>, Vec<(usize, ParseError)>), SetupError> {
+    let mut p = parser(format, ctx)?;
+    let mut events = Vec::new();
+    let mut errors = Vec::new();
+    for (off, frame) in framing::frame_all(format.framing(), framing::DEFAULT_MAX_FRAME, input) {
+        match frame {
+            framing::Frame::Data(d) => {
+                let keep = events.len();
+                if let Err(e) = p.parse(d, &mut events) {
+                    events.truncate(keep);
+                    errors.push((off, e));
+                }
+            }
+            _ => errors.push((off, ParseError::new("frame.too_long", "frame over the cap"))),
+        }
+    }
+    Ok((events, errors))
+}

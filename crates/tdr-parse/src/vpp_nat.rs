@@ -1,0 +1,21 @@
+//! vpp-nat: placeholder until its parser lands.
+
+use crate::model::Event;
+use crate::{Context, ParseError, Parser};
+
+pub struct VppNat {
+    #[allow(dead_code)]
+    ctx: Context,
+}
+
+impl VppNat {
+    pub fn new(ctx: &Context) -> Self {
+        VppNat { ctx: ctx.clone() }
+    }
+}
+
+impl Parser for VppNat {
+    fn parse(&mut self, _frame: &[u8], _out: &mut Vec<Event>) -> Result<(), ParseError> {
+        Err(ParseError::new("parse.unimplemented", "this format's parser is not written yet"))
+    }
+}
