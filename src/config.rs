@@ -95,6 +95,9 @@ pub struct Config {
     /// fsync the write-ahead log with every batch.
     pub sync_writes: bool,
     pub batch_events: usize,
+    /// IANA zone of producers that log local times without a zone (`ingest.local_timezone`);
+    /// `tdr import --tz` overrides it. No default: a guessed zone shifts every record.
+    pub local_timezone: Option<String>,
 }
 
 impl Default for Config {
@@ -118,6 +121,7 @@ impl Default for Config {
             cgnat_public: Vec::new(),
             sync_writes: true,
             batch_events: 200_000,
+            local_timezone: None,
         }
     }
 }
@@ -149,6 +153,7 @@ const SCHEMA: &[(&str, &[&str])] = &[
             "attribution",
             "network",
             "store",
+            "ingest",
         ],
     ),
     ("retention", &["security", "billing", "statutory"]),
@@ -164,6 +169,7 @@ const SCHEMA: &[(&str, &[&str])] = &[
     ),
     ("network", &["address_space", "cgnat_public"]),
     ("store", &["sync_writes", "batch_events"]),
+    ("ingest", &["local_timezone"]),
 ];
 
 impl Config {
@@ -289,6 +295,17 @@ impl Config {
             match v.as_integer() {
                 Some(n) if (1..=1_000_000).contains(&n) => c.batch_events = n as usize,
                 _ => errs.push("`store.batch_events` must be an integer from 1 to 1000000".into()),
+            }
+        }
+        if let Some(v) = get("ingest", "local_timezone") {
+            match v.as_str() {
+                Some(z) if z.parse::<crate::parse::Tz>().is_ok() => {
+                    c.local_timezone = Some(z.to_string())
+                }
+                _ => errs.push(
+                    "`ingest.local_timezone` must be an IANA time zone name like \"Europe/Stockholm\""
+                        .into(),
+                ),
             }
         }
         if errs.is_empty() {

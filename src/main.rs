@@ -49,11 +49,58 @@ enum Cmd {
     Import {
         #[arg(long, value_enum)]
         format: Format,
-        /// Source name for events that do not name one.
+        /// Source name for the records (the quarantine is kept per source).
         #[arg(long, default_value = "import")]
         source: String,
+        /// The producer's time zone (IANA name, e.g. Europe/Stockholm), for formats that
+        /// write local times without a zone. Overrides the config's `local_timezone`.
+        #[arg(long, value_name = "ZONE")]
+        tz: Option<String>,
+        /// Retention class of the records: security, billing or statutory.
+        #[arg(long, default_value = "security")]
+        class: String,
+        /// freeswitch-cdr: the mod_cdr_csv template (`default`, `example`, or the template
+        /// text itself).
+        #[arg(long)]
+        template: Option<String>,
+        /// dhcpd-syslog: the server's lease time in seconds (its `default-lease-time`).
+        #[arg(long, value_name = "SECS")]
+        lease_time: Option<u32>,
+        /// kea-legal: the hook's `timestamp-format` (strftime), if not Kea's default.
+        #[arg(long, value_name = "STRFTIME")]
+        timestamp_format: Option<String>,
+        /// The files are complete (rotated): an unterminated last record is imported rather
+        /// than held back as one still being written. `.gz` files are always complete.
+        #[arg(long)]
+        complete: bool,
+        /// Files to import; `.gz` files are decompressed transparently.
         #[arg(required = true)]
         files: Vec<PathBuf>,
+    },
+    /// Calls to or from a number over a time window. Audited before anything is shown.
+    Cdrs {
+        /// The number (any common notation: +46 70-123 45 67, 0046701234567, tel:+46…).
+        #[arg(long)]
+        number: String,
+        /// Window start, RFC 3339 with UTC offset.
+        #[arg(long)]
+        from: String,
+        /// Window end, RFC 3339 with UTC offset.
+        #[arg(long)]
+        to: String,
+        #[arg(long, value_enum)]
+        purpose: Purpose,
+        /// The case (request or investigation) this query belongs to.
+        #[arg(long, value_name = "REF")]
+        case: String,
+        /// Print the answer as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// What ingest rejected and why.
+    Quarantine {
+        #[command(subcommand)]
+        cmd: QuarantineCmd,
     },
     /// Who held an address (and port) at a time. Audited before anything is shown.
     Lookup {
@@ -87,6 +134,34 @@ enum Cmd {
     },
     /// Check a configuration file and list every problem in it.
     CheckConfig { file: PathBuf },
+}
+
+#[derive(Subcommand)]
+enum QuarantineCmd {
+    /// Per source: how many records were rejected, by error code, and from which files.
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+    /// The rejected records: source, file, byte offset, code and reason. The raw bytes may
+    /// hold personal data, so they are shown only with --raw, which is audited.
+    Show {
+        /// Only this source.
+        #[arg(long)]
+        source: Option<String>,
+        /// Only this error code.
+        #[arg(long)]
+        code: Option<String>,
+        /// At most this many records (the newest).
+        #[arg(long, default_value_t = 100)]
+        limit: usize,
+        /// Include the raw bytes of each record (writes an audit entry).
+        #[arg(long)]
+        raw: bool,
+        /// Why the raw bytes are needed (required with --raw; recorded in the audit log).
+        #[arg(long, value_name = "REF")]
+        case: Option<String>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -162,25 +237,54 @@ fn run(cli: Cli) -> Result<ExitCode, Failure> {
         Cmd::Import {
             format,
             source,
+            tz,
+            class,
+            template,
+            lease_time,
+            timestamp_format,
+            complete,
             files,
         } => {
+            let mut ctx = tdr::parse::Context::new(&source, clock.now());
+            ctx.class = tdr::model::Class::parse(&class).ok_or_else(|| {
+                Failure::BadInput(format!(
+                    "--class {class:?}: expected security, billing or statutory"
+                ))
+            })?;
+            let zone = tz.or_else(|| cfg.local_timezone.clone());
+            if let Some(z) = zone {
+                ctx.tz = Some(z.parse().map_err(|_| {
+                    Failure::BadInput(format!("{z:?} is not an IANA time zone name"))
+                })?);
+            }
+            ctx.template = template;
+            ctx.lease_time = lease_time;
+            ctx.timestamp_format = timestamp_format;
+            // Refuse bad options before opening anything.
+            tdr::parse::parser(format, &ctx).map_err(|e| Failure::BadInput(e.to_string()))?;
+            let opts = tdr::ingest::import::ImportOptions {
+                format,
+                ctx,
+                complete,
+            };
             let mut store = Store::open(&cfg).map_err(op("store"))?;
             let mut importer =
                 Importer::new(&mut store, &cfg, clock.as_ref()).map_err(op("store"))?;
             let mut total = ImportStats::default();
             for f in &files {
                 let s = importer
-                    .import_file(f, format, &source)
+                    .import(f, &opts)
                     .map_err(|e| Failure::Operational(format!("[{}] {e}", e.code())))?;
                 total.add(&s);
             }
             println!(
-                "imported {} file(s): {} accepted, {} duplicate, {} quarantined, {} expired{}",
+                "imported {} file(s): {} accepted, {} duplicate, {} quarantined, {} expired, {} ignored{}",
                 total.files,
                 total.accepted,
                 total.duplicate,
                 total.quarantined,
                 total.expired,
+                total.ignored,
                 if total.already_imported_bytes > 0 {
                     format!(
                         " ({} bytes already imported before)",
@@ -190,12 +294,163 @@ fn run(cli: Cli) -> Result<ExitCode, Failure> {
                     String::new()
                 }
             );
-            if total.quarantined > 0 {
+            if total.held_back_bytes > 0 {
                 println!(
-                    "quarantined frames are in {}",
-                    cfg.data_dir.join("quarantine").display()
+                    "{} bytes at the end held back: an incomplete record (the file is still being \
+                     written?); the next import picks it up, or pass --complete for a rotated file",
+                    total.held_back_bytes
                 );
             }
+            if total.quarantined > 0 {
+                println!("see what was rejected and why: tdr quarantine list");
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Cmd::Cdrs {
+            number,
+            from,
+            to,
+            purpose,
+            case,
+            json,
+        } => {
+            if case.trim().is_empty() {
+                return Err(Failure::BadInput("--case must name the case".into()));
+            }
+            if purpose == Purpose::Ipred {
+                return Err(Failure::BadInput(
+                    "an IPRED order covers who held an IP address, not call records: use \
+                     --purpose law-enforcement or abuse"
+                        .into(),
+                ));
+            }
+            let norm = tdr::store::cdr::normalize_number(&number);
+            if norm.is_empty() {
+                return Err(Failure::BadInput(format!("{number:?} is not a number")));
+            }
+            let f =
+                parse_time(from.trim()).map_err(|e| Failure::BadInput(format!("--from: {e}")))?;
+            let t = parse_time(to.trim()).map_err(|e| Failure::BadInput(format!("--to: {e}")))?;
+            if t < f {
+                return Err(Failure::BadInput("--to is before --from".into()));
+            }
+            let store = Store::open_read_only(&cfg).map_err(op("store"))?;
+            let mut audit = AuditLog::open(&cfg.data_dir, clock.clone()).map_err(op("audit"))?;
+            let result = cdr_query(
+                &store,
+                &cfg,
+                &mut audit,
+                CdrQuery {
+                    number: &number,
+                    from: f,
+                    to: t,
+                    given: json!({"number": number, "from": from, "to": to}),
+                    purpose,
+                    case: &case,
+                    now: clock.now(),
+                },
+                json,
+            );
+            audit.checkpoint().map_err(op("audit"))?;
+            result
+        }
+        Cmd::Quarantine {
+            cmd: QuarantineCmd::List { json },
+        } => {
+            let records =
+                tdr::ingest::quarantine::read_all(&cfg.data_dir).map_err(op("quarantine"))?;
+            let summary = tdr::ingest::quarantine::summarize(&records);
+            let mut out = std::io::stdout().lock();
+            if json {
+                writeln!(out, "{}", json!(summary)).map_err(out_err)?;
+            } else if summary.is_empty() {
+                writeln!(out, "the quarantine is empty").map_err(out_err)?;
+            } else {
+                for s in summary {
+                    writeln!(
+                        out,
+                        "{}: {} record(s) from {} file(s), {} .. {}",
+                        s.source,
+                        s.records,
+                        s.files.len(),
+                        s.first.as_deref().unwrap_or("-"),
+                        s.last.as_deref().unwrap_or("-")
+                    )
+                    .map_err(out_err)?;
+                    for (code, n) in &s.by_code {
+                        writeln!(out, "  {n:>8}  {code}").map_err(out_err)?;
+                    }
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Cmd::Quarantine {
+            cmd:
+                QuarantineCmd::Show {
+                    source,
+                    code,
+                    limit,
+                    raw,
+                    case,
+                },
+        } => {
+            if raw && case.as_deref().is_none_or(|c| c.trim().is_empty()) {
+                return Err(Failure::BadInput(
+                    "--raw shows log bytes that may hold personal data: give --case REF".into(),
+                ));
+            }
+            let records =
+                tdr::ingest::quarantine::read_all(&cfg.data_dir).map_err(op("quarantine"))?;
+            let selected: Vec<_> = records
+                .into_iter()
+                .filter(|r| source.as_ref().is_none_or(|s| &r.source == s))
+                .filter(|r| code.as_ref().is_none_or(|c| &r.code == c))
+                .collect();
+            let shown = &selected[selected.len().saturating_sub(limit)..];
+            if raw {
+                let mut audit =
+                    AuditLog::open(&cfg.data_dir, clock.clone()).map_err(op("audit"))?;
+                audit
+                    .append(NewEntry {
+                        actor: actor(),
+                        role: "cli".into(),
+                        action: "quarantine_show_raw".into(),
+                        case: case.clone(),
+                        legal_basis: None,
+                        query: json!({"source": source, "code": code, "limit": limit}),
+                        outcome: "shown".into(),
+                        result_count: shown.len() as u64,
+                        result_digest: None,
+                    })
+                    .map_err(|e| {
+                        Failure::Operational(format!(
+                            "[{}] the audit entry could not be written, so nothing is shown: {e}",
+                            e.code()
+                        ))
+                    })?;
+                audit.checkpoint().map_err(op("audit"))?;
+            }
+            let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+            for r in shown {
+                writeln!(
+                    out,
+                    "{}  {}  {}@{}  {}: {}",
+                    r.time, r.source, r.file, r.offset, r.code, r.reason
+                )
+                .map_err(out_err)?;
+                if raw {
+                    writeln!(out, "    {}", r.raw).map_err(out_err)?;
+                }
+            }
+            if selected.len() > shown.len() {
+                writeln!(
+                    out,
+                    "({} older record(s) not shown; raise --limit)",
+                    selected.len() - shown.len()
+                )
+                .map_err(out_err)?;
+            }
+            out.flush().map_err(out_err)?;
             Ok(ExitCode::SUCCESS)
         }
         Cmd::Lookup {
@@ -481,4 +736,133 @@ fn write_human(out: &mut impl Write, r: &serde_json::Value) -> std::io::Result<(
         }
     }
     Ok(())
+}
+
+struct CdrQuery<'a> {
+    number: &'a str,
+    from: i64,
+    to: i64,
+    given: serde_json::Value,
+    purpose: Purpose,
+    case: &'a str,
+    now: i64,
+}
+
+/// Runs a CDR query and audits it; prints the answer only once the audit entry is durable.
+fn cdr_query(
+    store: &Store,
+    cfg: &Config,
+    audit: &mut AuditLog,
+    q: CdrQuery<'_>,
+    as_json: bool,
+) -> Result<ExitCode, Failure> {
+    let scope = Scope::new(cfg, q.purpose.readable_classes(), q.now);
+    let cutoff = |c: tdr::model::Class| {
+        scope
+            .cutoffs
+            .iter()
+            .find(|(k, _)| *k == c)
+            .map(|(_, t)| *t)
+            .unwrap_or(i64::MAX)
+    };
+    let all = store
+        .cdrs(q.number, q.from, q.to)
+        .map_err(|e| Failure::Operational(format!("[{}] {e}", e.code())))?;
+    // Retention is enforced at read time: a record past its class's period is invisible to
+    // every purpose, and a purpose reads only the classes the purpose matrix allows.
+    let retained: Vec<_> = all
+        .into_iter()
+        .filter(|c| c.start >= cutoff(c.class))
+        .collect();
+    let readable: Vec<_> = retained
+        .iter()
+        .filter(|c| scope.allowed.contains(&c.class))
+        .collect();
+    let oldest_readable = scope
+        .allowed
+        .iter()
+        .map(|c| cutoff(*c))
+        .min()
+        .unwrap_or(i64::MAX);
+    let status = if !readable.is_empty() {
+        "found"
+    } else if !retained.is_empty() {
+        "no_data_for_this_purpose"
+    } else if q.to < oldest_readable {
+        "outside_retention"
+    } else {
+        "not_found"
+    };
+    let me = tdr::store::cdr::normalize_number(q.number);
+    let calls: Vec<serde_json::Value> = readable
+        .iter()
+        .map(|c| {
+            let outgoing = tdr::store::cdr::normalize_number(&c.calling) == me;
+            let mut other = if outgoing {
+                c.called.clone()
+            } else {
+                c.calling.clone()
+            };
+            if !q.purpose.reveals_subscriber_id() {
+                other = audit.pseudonym(&other);
+            }
+            json!({
+                "direction": if outgoing { "outgoing" } else { "incoming" },
+                "other_party": other,
+                "start": tdr::model::fmt_time(c.start),
+                "answer": c.answer.map(tdr::model::fmt_time),
+                "end": tdr::model::fmt_time(c.end),
+                "duration": c.duration,
+                "billsec": c.billsec,
+                "disposition": c.disposition,
+                "call_id": c.call_id,
+                "source": c.source,
+                "class": c.class.as_str(),
+            })
+        })
+        .collect();
+    let rendered = json!({"query": q.given, "status": status, "calls": calls});
+    let text = rendered.to_string();
+    audit
+        .append(NewEntry {
+            actor: actor(),
+            role: "cli".into(),
+            action: "cdrs".into(),
+            case: Some(q.case.to_string()),
+            legal_basis: Some(q.purpose.as_str().into()),
+            query: q.given.clone(),
+            outcome: status.into(),
+            result_count: calls.len() as u64,
+            result_digest: Some(hex::encode(Sha256::digest(text.as_bytes()))),
+        })
+        .map_err(|e| {
+            Failure::Operational(format!(
+                "[{}] the audit entry could not be written, so no answer is given: {e}",
+                e.code()
+            ))
+        })?;
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    if as_json {
+        writeln!(out, "{text}").map_err(out_err)?;
+    } else {
+        writeln!(out, "status: {status}  ({} call(s))", calls.len()).map_err(out_err)?;
+        for c in &calls {
+            let s = |k: &str| c[k].as_str().unwrap_or("-").to_string();
+            writeln!(
+                out,
+                "  {} .. {}  {:<8} {}  {}s  {}  (source {}, class {})",
+                s("start"),
+                s("end"),
+                s("direction"),
+                s("other_party"),
+                c["duration"],
+                s("disposition"),
+                s("source"),
+                s("class")
+            )
+            .map_err(out_err)?;
+        }
+    }
+    out.flush().map_err(out_err)?;
+    Ok(ExitCode::SUCCESS)
 }

@@ -4,18 +4,20 @@
 //! resumes exactly there: every record stored once, none lost.
 
 use std::fs::File;
-use std::io::{Read, Seek, SeekFrom};
+use std::io::Read;
 use std::path::Path;
 use std::sync::mpsc;
+
+use flate2::read::MultiGzDecoder;
 
 use sha2::{Digest, Sha256};
 
 use super::quarantine::{escape, Quarantine, Record};
 use crate::clock::Clock;
 use crate::config::Config;
-use crate::model::{fmt_time, Event};
-use crate::parse::framing::{Frame, Lines, DEFAULT_MAX_FRAME};
-use crate::parse::{events, Format};
+use crate::model::fmt_time;
+use crate::parse::framing::{Frame, Framer, Step, DEFAULT_MAX_FRAME};
+use crate::parse::{Context, Format, Parser, SetupError};
 use crate::store::engine::{Applied, Engine};
 use crate::store::{Prepared, Store, StoreError};
 
@@ -32,6 +34,11 @@ pub struct ImportStats {
     pub duplicate: u64,
     /// Frames that did not parse (see the quarantine).
     pub quarantined: u64,
+    /// Frames that parsed but carry nothing to retain (a DHCPDISCOVER, a comment, a header).
+    pub ignored: u64,
+    /// Bytes at the end of a file that do not yet form a complete record (a file still being
+    /// written): not imported now, picked up by the next import of the file.
+    pub held_back_bytes: u64,
     /// Valid events older than the retention period: not stored, by law.
     pub expired: u64,
     /// Bytes skipped because an earlier import already covered them.
@@ -44,6 +51,8 @@ impl ImportStats {
         self.accepted += o.accepted;
         self.duplicate += o.duplicate;
         self.quarantined += o.quarantined;
+        self.ignored += o.ignored;
+        self.held_back_bytes += o.held_back_bytes;
         self.expired += o.expired;
         self.already_imported_bytes += o.already_imported_bytes;
     }
@@ -59,6 +68,8 @@ pub enum ImportError {
     Store(#[from] StoreError),
     #[error("the store writer stopped")]
     WriterStopped,
+    #[error("{0}")]
+    Setup(#[from] SetupError),
 }
 
 impl ImportError {
@@ -68,6 +79,7 @@ impl ImportError {
             ImportError::Quarantine(_) => "ingest.quarantine_failed",
             ImportError::Store(e) => e.code(),
             ImportError::WriterStopped => "store.write_failed",
+            ImportError::Setup(_) => "ingest.bad_options",
         }
     }
 }
@@ -94,24 +106,58 @@ impl<'a> Importer<'a> {
         })
     }
 
-    /// Imports one file. `source` names events that carry no source of their own.
+    /// Imports one file of the `events` format (or any format that needs no options), the
+    /// whole file: an unterminated last record counts as complete.
     pub fn import_file(
         &mut self,
         path: &Path,
         format: Format,
         source: &str,
     ) -> Result<ImportStats, ImportError> {
+        let opts = ImportOptions {
+            format,
+            ctx: Context::new(source, self.clock.now()),
+            complete: true,
+        };
+        self.import(path, &opts)
+    }
+
+    /// Imports one file. Plain files are read from their checkpoint on; `.gz` files are
+    /// decompressed from the start and the part already imported is skipped.
+    pub fn import(
+        &mut self,
+        path: &Path,
+        opts: &ImportOptions,
+    ) -> Result<ImportStats, ImportError> {
         let read_err = |e: std::io::Error| ImportError::Read {
             path: path.display().to_string(),
             reason: e.to_string(),
         };
-        let mut file = File::open(path).map_err(read_err)?;
-        let len = file.metadata().map_err(read_err)?.len();
-        let mut head = vec![0u8; FINGERPRINT_BYTES.min(len as usize)];
-        file.read_exact(&mut head).map_err(read_err)?;
+        let format = opts.format;
+        // Set up the parser first: a bad option refuses the file before anything is read.
+        let mut ctx = opts.ctx.clone();
+        let meta = std::fs::metadata(path).map_err(read_err)?;
+        if let Some(mtime) = meta
+            .modified()
+            .ok()
+            .and_then(|m| m.duration_since(std::time::UNIX_EPOCH).ok())
+        {
+            // Year inference: no record is later than the file's last write.
+            ctx.reference = ctx.reference.min(mtime.as_secs() as i64);
+        }
+        let mut parser = crate::parse::parser(format, &ctx)?;
+        let gz = is_gzip(path).map_err(read_err)?;
+        // A compressed file is a rotated one: complete by definition.
+        let complete = opts.complete || gz;
+        let mut head = Vec::with_capacity(FINGERPRINT_BYTES);
+        open_stream(path, gz)
+            .map_err(read_err)?
+            .take(FINGERPRINT_BYTES as u64)
+            .read_to_end(&mut head)
+            .map_err(read_err)?;
+        let len = if gz { u64::MAX } else { meta.len() };
         let fingerprint = hex::encode(&Sha256::digest(&head)[..16]);
-        let format_name = format_name(format);
-        let ck_key = Store::checkpoint_key(format_name, fingerprint.as_bytes());
+        let ck_key = Store::checkpoint_key(format.name(), fingerprint.as_bytes());
         let start = self
             .store
             .get_meta(&ck_key)?
@@ -124,26 +170,43 @@ impl<'a> Importer<'a> {
             already_imported_bytes: start,
             ..Default::default()
         };
-        if start == len && len > 0 {
+        if !gz && start == len && len > 0 {
             return Ok(stats);
         }
+        let source = ctx.source.as_str();
         let skip = self.quarantine.already(source, &fingerprint, start);
-        file.seek(SeekFrom::Start(start)).map_err(read_err)?;
+        let mut stream = open_stream(path, gz).map_err(read_err)?;
+        if format.has_header() && start > 0 {
+            // The header line defines the columns of every later line.
+            let mut first = Vec::new();
+            for b in (&mut stream).bytes() {
+                let b = b.map_err(read_err)?;
+                if b == b'\n' || first.len() > DEFAULT_MAX_FRAME {
+                    break;
+                }
+                first.push(b);
+            }
+            let _ = parser.parse(first.strip_suffix(b"\r").unwrap_or(&first), &mut Vec::new());
+            stream = open_stream(path, gz).map_err(read_err)?;
+        }
+        skip_to(&mut stream, start).map_err(read_err)?;
 
         let floor = self.cfg.retention.floor(self.clock.now());
         let file_name = path.display().to_string();
         let batch_events = self.cfg.batch_events;
-        // Three threads: the reader frames and parses the next lines, this one applies events
-        // and prepares each batch, and the writer writes the previous batch to RocksDB. Bounded
-        // channels keep memory flat; batches are written in order, each with its checkpoint.
-        let (tx, rx) = mpsc::sync_channel::<Result<Vec<Item>, std::io::Error>>(4);
+        // Three threads: the reader frames and parses the next records, this one applies
+        // events and prepares each batch, and the writer writes the previous batch to RocksDB.
+        // Bounded channels keep memory flat; batches are written in order, each with its
+        // checkpoint.
+        let (tx, rx) = mpsc::sync_channel::<Result<Chunk, std::io::Error>>(4);
         let (wtx, wrx) = mpsc::sync_channel::<Prepared>(1);
         let mut engine = self.store.take_engine();
         let store: &Store = self.store;
         let quarantine = &mut self.quarantine;
         let clock = self.clock;
         let result = std::thread::scope(|scope| -> Result<ImportStats, ImportError> {
-            scope.spawn(move || read_frames(file, start, format, source, tx));
+            let reader =
+                scope.spawn(move || read_frames(stream, start, format, &mut *parser, complete, tx));
             let writer = scope.spawn(move || -> Result<(), StoreError> {
                 for batch in wrx {
                     store.write(batch)?;
@@ -151,20 +214,31 @@ impl<'a> Importer<'a> {
                 Ok(())
             });
             let mut pending = 0usize;
-            let mut offset = start;
+            // The checkpoint: just after the last frame that ends a whole record.
+            let mut safe = start;
             let applied = (|| -> Result<(), ImportError> {
                 for chunk in rx {
                     let chunk = chunk.map_err(read_err)?;
-                    for item in chunk {
-                        offset = item.next;
-                        match item.parsed {
-                            Ok(ev) if ev.time() < floor => stats.expired += 1,
-                            Ok(ev) => match engine.apply(&ev) {
-                                Applied::Changed => stats.accepted += 1,
-                                Applied::Duplicate => stats.duplicate += 1,
-                            },
-                            Err(rejected) => {
+                    let mut events = chunk.events.into_iter();
+                    for item in chunk.items {
+                        match item.outcome {
+                            Outcome::Events(0) => stats.ignored += 1,
+                            Outcome::Events(n) => {
+                                for ev in events.by_ref().take(n) {
+                                    if ev.time() < floor {
+                                        stats.expired += 1;
+                                        continue;
+                                    }
+                                    match engine.apply(&ev) {
+                                        Applied::Changed => stats.accepted += 1,
+                                        Applied::Duplicate => stats.duplicate += 1,
+                                    }
+                                    pending += 1;
+                                }
+                            }
+                            Outcome::Rejected(rejected) => {
                                 stats.quarantined += 1;
+                                pending += 1;
                                 if !skip.contains(&item.offset) {
                                     quarantine
                                         .record(&Record {
@@ -181,36 +255,33 @@ impl<'a> Importer<'a> {
                                 }
                             }
                         }
-                        pending += 1;
-                        if pending >= batch_events {
-                            // The checkpoint is the offset just after this frame.
-                            hand_over(
-                                store,
-                                &mut engine,
-                                quarantine,
-                                &wtx,
-                                &ck_key,
-                                offset,
-                                floor,
-                            )?;
-                            pending = 0;
+                        if let Some(next) = item.safe_next {
+                            safe = next;
+                            if pending >= batch_events {
+                                hand_over(
+                                    store,
+                                    &mut engine,
+                                    quarantine,
+                                    &wtx,
+                                    &ck_key,
+                                    safe,
+                                    floor,
+                                )?;
+                                pending = 0;
+                            }
                         }
                     }
+                    if let Some(end) = chunk.end {
+                        stats.held_back_bytes = end.saturating_sub(safe);
+                    }
                 }
-                hand_over(
-                    store,
-                    &mut engine,
-                    quarantine,
-                    &wtx,
-                    &ck_key,
-                    offset.min(len),
-                    floor,
-                )
+                hand_over(store, &mut engine, quarantine, &wtx, &ck_key, safe, floor)
             })();
             drop(wtx); // lets the writer finish
             let written = writer
                 .join()
                 .unwrap_or_else(|_| Err(StoreError::Write("writer thread panicked".into())));
+            let _ = reader.join();
             match (applied, written) {
                 (_, Err(e)) => Err(e.into()),
                 (Err(e), Ok(())) => Err(e),
@@ -224,6 +295,48 @@ impl<'a> Importer<'a> {
         }
         result
     }
+}
+
+/// What to import and how.
+#[derive(Debug, Clone)]
+pub struct ImportOptions {
+    pub format: Format,
+    /// Source name, time zone, class and format options.
+    pub ctx: Context,
+    /// The file is complete (rotated, closed): an unterminated last record is a record, not
+    /// one still being written.
+    pub complete: bool,
+}
+
+fn is_gzip(path: &Path) -> std::io::Result<bool> {
+    let mut magic = [0u8; 2];
+    let mut f = File::open(path)?;
+    let n = f.read(&mut magic)?;
+    Ok(n == 2 && magic == [0x1f, 0x8b])
+}
+
+fn open_stream(path: &Path, gz: bool) -> std::io::Result<Box<dyn Read + Send>> {
+    let f = File::open(path)?;
+    Ok(if gz {
+        Box::new(MultiGzDecoder::new(std::io::BufReader::with_capacity(
+            1 << 20,
+            f,
+        )))
+    } else {
+        Box::new(f)
+    })
+}
+
+/// Moves `stream` to byte `n` (seeking is not possible in a decompressed stream).
+fn skip_to(stream: &mut Box<dyn Read + Send>, n: u64) -> std::io::Result<()> {
+    let copied = std::io::copy(&mut stream.take(n), &mut std::io::sink())?;
+    if copied < n {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::UnexpectedEof,
+            "the file is shorter than its checkpoint",
+        ));
+    }
+    Ok(())
 }
 
 /// Prepares the batch covering everything applied so far, with the file's checkpoint at
@@ -251,86 +364,137 @@ struct Rejected {
     raw: String,
 }
 
-/// One frame: where it starts, where the next one starts, and what it parsed to.
-struct Item {
-    offset: u64,
-    next: u64,
-    parsed: Result<Event, Rejected>,
+enum Outcome {
+    /// The frame parsed to this many events (the next ones in the chunk's `events`).
+    Events(usize),
+    Rejected(Rejected),
 }
 
-/// Lines per message from the reader to the applier.
+/// One frame: where it starts, what it parsed to, and, when it ends a whole record (the
+/// parser holds nothing back), the offset a checkpoint may move to.
+struct Item {
+    offset: u64,
+    safe_next: Option<u64>,
+    outcome: Outcome,
+}
+
+/// Frames from the reader to the applier, with their events in one flat list.
+struct Chunk {
+    items: Vec<Item>,
+    events: Vec<crate::model::Event>,
+    /// Set on the last chunk: the offset where the stream ended.
+    end: Option<u64>,
+}
+
+impl Chunk {
+    fn new() -> Chunk {
+        Chunk {
+            items: Vec::with_capacity(ITEMS_PER_CHUNK),
+            events: Vec::with_capacity(ITEMS_PER_CHUNK),
+            end: None,
+        }
+    }
+}
+
+/// Frames per message from the reader to the applier.
 const ITEMS_PER_CHUNK: usize = 4096;
 
-/// The reader thread: frames the file from `start` and parses each frame. A complete file may
-/// end without a final LF; its last line is a record too.
+/// The reader thread: frames the stream from `start` and parses each frame. At the end of a
+/// `complete` file an unterminated last record is parsed too; otherwise it is held back.
 fn read_frames(
-    mut file: File,
+    mut stream: Box<dyn Read + Send>,
     start: u64,
     format: Format,
-    source: &str,
-    tx: mpsc::SyncSender<Result<Vec<Item>, std::io::Error>>,
+    parser: &mut dyn Parser,
+    complete: bool,
+    tx: mpsc::SyncSender<Result<Chunk, std::io::Error>>,
 ) {
     let mut buf: Vec<u8> = Vec::with_capacity(READ_CHUNK * 2);
-    let mut base = start; // file offset of buf[0]
-    let mut items = Vec::with_capacity(ITEMS_PER_CHUNK);
+    let mut base = start; // stream offset of buf[0]
+    let mut chunk = Chunk::new();
+    let mut framer = Framer::new(format.framing(), DEFAULT_MAX_FRAME);
     let mut eof = false;
     while !eof {
         let old = buf.len();
         buf.resize(old + READ_CHUNK, 0);
-        let n = match file.read(&mut buf[old..]) {
-            Ok(n) => n,
-            Err(e) => {
-                let _ = tx.send(Err(e));
-                return;
+        let n = loop {
+            match stream.read(&mut buf[old..]) {
+                Ok(n) => break n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(e) => {
+                    let _ = tx.send(Err(e));
+                    return;
+                }
             }
         };
         buf.truncate(old + n);
-        if n == 0 {
-            eof = true;
-            if !buf.is_empty() && buf.last() != Some(&b'\n') {
-                buf.push(b'\n');
-            }
-        }
-        let mut lines = Lines::new(&buf, DEFAULT_MAX_FRAME);
-        while let Some((off, frame)) = lines.next() {
-            let parsed = match frame {
-                Frame::Line(l) if l.iter().all(u8::is_ascii_whitespace) => continue,
-                Frame::Line(l) => match format {
-                    Format::Events => events::parse_line(l, source).map_err(|e| Rejected {
-                        code: e.code,
-                        reason: e.reason,
-                        raw: escape(l),
-                    }),
+        eof = n == 0;
+        let mut pos = 0;
+        loop {
+            let (offset, next, frame) = match framer.next(&buf, pos) {
+                Step::Frame { start, next, frame } => (start, next, frame),
+                Step::Skip { next } => {
+                    pos = next;
+                    continue;
+                }
+                Step::NeedMore if eof && complete => match framer.finish(&buf, pos) {
+                    Some((start, frame)) => (start, buf.len(), frame),
+                    None => break,
                 },
-                Frame::TooLong { head, len } => Err(Rejected {
-                    code: "frame.too_long",
-                    reason: format!("line of {len} bytes exceeds the {DEFAULT_MAX_FRAME}-byte cap"),
+                Step::NeedMore => break,
+            };
+            pos = next;
+            let outcome = match frame {
+                Frame::Data(d) => {
+                    let before = chunk.events.len();
+                    match parser.parse(d, &mut chunk.events) {
+                        Ok(()) => Outcome::Events(chunk.events.len() - before),
+                        Err(e) => {
+                            chunk.events.truncate(before);
+                            Outcome::Rejected(Rejected {
+                                code: e.code,
+                                reason: e.reason,
+                                raw: escape(d),
+                            })
+                        }
+                    }
+                }
+                Frame::TooLong { head, len } => {
+                    Outcome::Rejected(Rejected {
+                        code: "frame.too_long",
+                        reason: match len {
+                            Some(len) => {
+                                format!("record of {len} bytes exceeds the {DEFAULT_MAX_FRAME}-byte cap")
+                            }
+                            None => format!("record exceeds the {DEFAULT_MAX_FRAME}-byte cap"),
+                        },
+                        raw: escape(head),
+                    })
+                }
+                Frame::BadLength { head } => Outcome::Rejected(Rejected {
+                    code: "frame.bad_length",
+                    reason: "octet-counting length is not a number within the cap".into(),
                     raw: escape(head),
                 }),
             };
-            items.push(Item {
-                offset: base + off as u64,
-                next: base + lines.consumed() as u64,
-                parsed,
+            chunk.items.push(Item {
+                offset: base + offset as u64,
+                safe_next: (!parser.pending()).then_some(base + next as u64),
+                outcome,
             });
-            if items.len() >= ITEMS_PER_CHUNK {
-                let full = std::mem::replace(&mut items, Vec::with_capacity(ITEMS_PER_CHUNK));
+            if chunk.items.len() >= ITEMS_PER_CHUNK {
+                let full = std::mem::replace(&mut chunk, Chunk::new());
                 if tx.send(Ok(full)).is_err() {
                     return; // the applier stopped (an error); nothing more to do
                 }
             }
+            if pos >= buf.len() {
+                break;
+            }
         }
-        let consumed = lines.consumed();
-        buf.drain(..consumed);
-        base += consumed as u64;
+        buf.drain(..pos);
+        base += pos as u64;
     }
-    if !items.is_empty() {
-        let _ = tx.send(Ok(items));
-    }
-}
-
-fn format_name(f: Format) -> &'static str {
-    match f {
-        Format::Events => "events",
-    }
+    chunk.end = Some(base + buf.len() as u64);
+    let _ = tx.send(Ok(chunk));
 }

@@ -44,6 +44,63 @@ pub fn escape(raw: &[u8]) -> String {
     s
 }
 
+/// What `tdr quarantine list` shows for one source: how many frames, by error code, and the
+/// files they came from.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Summary {
+    pub source: String,
+    pub records: u64,
+    pub by_code: std::collections::BTreeMap<String, u64>,
+    pub files: std::collections::BTreeSet<String>,
+    pub first: Option<String>,
+    pub last: Option<String>,
+}
+
+/// Every quarantine record under `data_dir`, source by source (file name order), each
+/// source's records in the order they were written. A torn last line is skipped.
+pub fn read_all(data_dir: &Path) -> std::io::Result<Vec<Record>> {
+    let dir = data_dir.join("quarantine");
+    let mut files: Vec<PathBuf> = match std::fs::read_dir(&dir) {
+        Ok(rd) => rd
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.extension().is_some_and(|x| x == "jsonl"))
+            .collect(),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(e),
+    };
+    files.sort();
+    let mut out = Vec::new();
+    for f in files {
+        for line in BufReader::new(File::open(&f)?).lines() {
+            if let Ok(r) = serde_json::from_str::<Record>(&line?) {
+                out.push(r);
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Per-source summaries of `records`.
+pub fn summarize(records: &[Record]) -> Vec<Summary> {
+    let mut by_source: std::collections::BTreeMap<&str, Summary> = Default::default();
+    for r in records {
+        let s = by_source.entry(&r.source).or_insert_with(|| Summary {
+            source: r.source.clone(),
+            ..Default::default()
+        });
+        s.records += 1;
+        *s.by_code.entry(r.code.clone()).or_default() += 1;
+        s.files.insert(r.file.clone());
+        if s.first.as_ref().is_none_or(|f| r.time < *f) {
+            s.first = Some(r.time.clone());
+        }
+        if s.last.as_ref().is_none_or(|l| r.time > *l) {
+            s.last = Some(r.time.clone());
+        }
+    }
+    by_source.into_values().collect()
+}
+
 impl Quarantine {
     pub fn new(data_dir: &Path) -> Quarantine {
         Quarantine {

@@ -88,6 +88,8 @@ pub struct Engine {
     new_prefix_lens: Vec<u8>,
     /// The widest NAT block seen (last − first port); `changed` when it grew since the flush.
     nat_span: (u16, bool),
+    /// CDRs applied since the last flush.
+    cdrs: Vec<crate::model::Cdr>,
 }
 
 pub(crate) const META_WATERMARK: &[u8] = b"W";
@@ -128,6 +130,7 @@ impl Engine {
             prefix_lens: BTreeSet::new(),
             new_prefix_lens: Vec::new(),
             nat_span: (0, false),
+            cdrs: Vec::new(),
         }
     }
 
@@ -176,6 +179,12 @@ impl Engine {
     // ---- applying events ----------------------------------------------------------------------
 
     pub fn apply(&mut self, ev: &Event) -> Applied {
+        if let Event::Cdr(c) = ev {
+            // A CDR is a finished record: written as it is, in its start's day. It marks no
+            // address coverage and moves no watermark (its clock is the PBX's).
+            self.cdrs.push((**c).clone());
+            return Applied::Changed;
+        }
         let t = ev.time();
         self.mark_coverage(t, ev.source());
         let changed = match ev {
@@ -210,6 +219,7 @@ impl Engine {
                 class,
             } => self.apply_nat(*op, *time, *inside, *public, *ports, source, *class),
             Event::NasReboot { time, nas, .. } => self.apply_reboot(*time, nas),
+            Event::Cdr(_) => false,
         };
         if t > self.watermark {
             self.watermark = t;
@@ -764,6 +774,14 @@ impl Engine {
     /// records are deleted. Returns the number of bindings finalised.
     pub fn flush(&mut self, sink: &mut dyn Sink, retention_floor: UnixSecs) -> usize {
         let mut finalised = 0;
+        for cdr in self.cdrs.drain(..) {
+            if cdr.start < retention_floor {
+                continue;
+            }
+            for (k, v) in super::cdr::entries(&cdr) {
+                sink.put_copy(day_of(cdr.start), &k, &v);
+            }
+        }
         let mut buf = Vec::with_capacity(64);
         let mut key_buf = Vec::with_capacity(32);
         while let Some(&(d, slot)) = self.evict.first() {

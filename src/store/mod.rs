@@ -6,6 +6,7 @@
 //! The store knows nothing of cases or roles: callers decide who may read.
 
 pub mod binding;
+pub mod cdr;
 pub mod engine;
 pub mod keys;
 pub mod lookup;
@@ -584,6 +585,50 @@ impl Store {
             }
         }
         Ok(())
+    }
+
+    /// The CDRs involving `number` (as caller or callee; normalised with
+    /// [`cdr::normalize_number`]) that overlap `from..=to`, oldest first. Calls are found in
+    /// the day partitions of their start, from the day before `from` (a call running across
+    /// midnight) to the day of `to`.
+    pub fn cdrs(
+        &self,
+        number: &str,
+        from: UnixSecs,
+        to: UnixSecs,
+    ) -> Result<Vec<crate::model::Cdr>, StoreError> {
+        let prefix = cdr::prefix(&cdr::normalize_number(number));
+        let mut upper = prefix.clone();
+        if let Some(last) = upper.last_mut() {
+            *last = 1; // the prefix ends in a 0 separator
+        }
+        let mut out = Vec::new();
+        for day in day_of(from) - 1..=day_of(to) {
+            let Some(cf) = self.db.cf_handle(&partition_name(day)) else {
+                continue;
+            };
+            let mut ro = ReadOptions::default();
+            ro.set_total_order_seek(true);
+            ro.set_iterate_upper_bound(upper.clone());
+            let it =
+                self.db
+                    .iterator_cf_opt(&cf, ro, IteratorMode::From(&prefix, Direction::Forward));
+            for item in it {
+                let (k, v) = item.map_err(read_err)?;
+                match cdr::key_start(&k, prefix.len()) {
+                    Some(start) if start > to => break,
+                    Some(_) => {}
+                    None => continue,
+                }
+                let c = cdr::decode(&v)
+                    .ok_or_else(|| StoreError::Read("undecodable CDR record".into()))?;
+                if c.end >= from && c.start <= to {
+                    out.push(c);
+                }
+            }
+        }
+        out.sort_by(|a, b| (a.start, &a.call_id).cmp(&(b.start, &b.call_id)));
+        Ok(out)
     }
 
     // ---- partitions & retention ---------------------------------------------------------------

@@ -8,6 +8,7 @@
 
 mod calendar;
 mod check;
+mod convert;
 mod emit;
 mod error;
 mod expect;
@@ -41,6 +42,9 @@ enum Cmd {
     Queries(queries::QueryArgs),
     /// Compare tdr's answers with the expectations; exit 1 on WRONG or UNJUSTIFIED answers.
     Check(check::CheckArgs),
+    /// Rewrite an events file as real log formats (RADIUS detail, Kea legal log, Juniper
+    /// NAT, Asterisk CDR CSV).
+    Convert(convert::ConvertArgs),
 }
 
 fn stdout_line(text: &str) -> Result<(), GenError> {
@@ -60,6 +64,10 @@ fn run(cli: Cli) -> Result<ExitCode, GenError> {
         Cmd::Queries(args) => {
             let summary = queries::queries(&args)?;
             eprintln!("{summary}");
+            Ok(ExitCode::SUCCESS)
+        }
+        Cmd::Convert(args) => {
+            stdout_line(&convert::convert(&args)?)?;
             Ok(ExitCode::SUCCESS)
         }
         Cmd::Check(args) => {

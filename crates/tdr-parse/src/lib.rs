@@ -17,9 +17,11 @@ pub mod localtime;
 pub mod model;
 pub mod radius_detail;
 pub mod syslog;
+#[doc(hidden)]
+pub mod testdata;
 pub mod vpp_nat;
 
-use chrono_tz::Tz;
+pub use chrono_tz::Tz;
 
 use framing::Framing;
 use model::{Class, Event, UnixSecs};
@@ -247,4 +249,22 @@ pub fn parse_all(
         }
     }
     Ok((events, errors))
+}
+
+/// The fuzzing entry point (`fuzz/`): frames and parses `data` as `format` under several
+/// contexts (zones with and without DST, a tiny frame cap so the over-long paths run too) and
+/// checks what must hold for any input: parsing is deterministic and no frame exceeds its cap.
+pub fn fuzz_one(format: Format, data: &[u8]) {
+    for tz in [Tz::UTC, Tz::Europe__Stockholm] {
+        let mut ctx = Context::new("fuzz", 1_795_255_200);
+        ctx.tz = Some(tz);
+        let first = parse_all(format, &ctx, data);
+        let again = parse_all(format, &ctx, data);
+        assert_eq!(first, again, "parsing must be deterministic");
+    }
+    for (_, f) in framing::frame_all(format.framing(), 64, data) {
+        if let framing::Frame::Data(d) = f {
+            assert!(d.len() <= 64, "a frame over its cap");
+        }
+    }
 }

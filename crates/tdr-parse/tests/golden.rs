@@ -6,52 +6,19 @@
 //! context: `tz`, `source` (default "test"), `reference` (RFC 3339; default
 //! 2030-01-01T00:00:00Z), `template`, `lease_time`, `timestamp_format`, `class`.
 
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use tdr_parse::model::{parse_time, Class};
 use tdr_parse::{events, parse_all, Context, Format};
 
-fn data_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/data")
-}
-
 fn context(input: &Path) -> Context {
-    let mut ctx = Context::new("test", parse_time("2030-01-01T00:00:00Z").unwrap());
-    let ctx_path = PathBuf::from(format!("{}.ctx.toml", input.display()));
-    if let Ok(text) = std::fs::read_to_string(&ctx_path) {
-        let t: BTreeMap<String, toml::Value> = toml::from_str(&text).expect("ctx.toml parses");
-        for (k, v) in t {
-            let s = || v.as_str().expect("string value").to_string();
-            match k.as_str() {
-                "tz" => ctx.tz = Some(s().parse().expect("tz name")),
-                "source" => ctx.source = s(),
-                "reference" => ctx.reference = parse_time(&s()).expect("reference time"),
-                "template" => ctx.template = Some(s()),
-                "timestamp_format" => ctx.timestamp_format = Some(s()),
-                "lease_time" => ctx.lease_time = Some(v.as_integer().expect("int") as u32),
-                "class" => ctx.class = Class::parse(&s()).expect("class"),
-                other => panic!("{}: unknown key {other}", ctx_path.display()),
-            }
-        }
-    }
-    ctx
+    tdr_parse::testdata::context(input)
 }
 
 /// Runs every golden case of `format`; returns how many there were.
 fn run(format: Format) -> usize {
-    let dir = data_dir().join(format.name());
-    let Ok(entries) = std::fs::read_dir(&dir) else {
-        return 0;
-    };
     let mut cases = 0;
-    let mut inputs: Vec<PathBuf> = entries.map(|e| e.unwrap().path()).collect();
-    inputs.sort();
-    for input in inputs {
+    for input in tdr_parse::testdata::inputs(format) {
         let expected_path = PathBuf::from(format!("{}.expected.jsonl", input.display()));
-        if !expected_path.exists() {
-            continue;
-        }
         cases += 1;
         let ctx = context(&input);
         let bytes = std::fs::read(&input).unwrap();
@@ -61,8 +28,9 @@ fn run(format: Format) -> usize {
             .lines()
             .filter(|l| !l.trim().is_empty())
             .map(|l| {
-                events::parse_line(l.as_bytes(), &ctx.source)
-                    .unwrap_or_else(|e| panic!("{}: bad expected line {l}: {e}", expected_path.display()))
+                events::parse_line(l.as_bytes(), &ctx.source).unwrap_or_else(|e| {
+                    panic!("{}: bad expected line {l}: {e}", expected_path.display())
+                })
             })
             .collect();
         let show = |v: &[tdr_parse::model::Event]| {
@@ -90,7 +58,10 @@ fn run(format: Format) -> usize {
             want,
             "{}: rejected frames differ (left: parsed, right: expected); reasons: {:?}",
             input.display(),
-            errors.iter().map(|(_, e)| e.reason.clone()).collect::<Vec<_>>()
+            errors
+                .iter()
+                .map(|(_, e)| e.reason.clone())
+                .collect::<Vec<_>>()
         );
     }
     cases

@@ -1,0 +1,97 @@
+//! Parse-only throughput per format: framing plus parsing of a corpus made by repeating the
+//! format's richest golden input (the one yielding the most events; a header line kept once)
+//! to about 8 MiB. Reported per record (frame) and, from the corpus size printed with each
+//! benchmark's name, per byte. One thread: the figures are per core.
+
+use std::hint::black_box;
+
+use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use tdr_parse::framing::{Frame, Framer, Step, DEFAULT_MAX_FRAME};
+use tdr_parse::{parse_all, parser, testdata, Format};
+
+const CORPUS_BYTES: usize = 8 << 20;
+
+fn corpus(format: Format) -> Option<(Vec<u8>, tdr_parse::Context)> {
+    let mut best: Option<(usize, Vec<u8>, tdr_parse::Context)> = None;
+    for input in testdata::inputs(format) {
+        let ctx = testdata::context(&input);
+        let bytes = std::fs::read(&input).ok()?;
+        let (events, _) = parse_all(format, &ctx, &bytes).ok()?;
+        if best.as_ref().is_none_or(|(n, _, _)| events.len() > *n) {
+            best = Some((events.len(), bytes, ctx));
+        }
+    }
+    let (_, mut bytes, ctx) = best?;
+    if !bytes.ends_with(b"\n") {
+        bytes.push(b'\n');
+    }
+    if format == Format::RadiusDetail && !bytes.ends_with(b"\n\n") {
+        bytes.push(b'\n');
+    }
+    let (head, body) = if format.has_header() {
+        let nl = bytes.iter().position(|&b| b == b'\n')? + 1;
+        (bytes[..nl].to_vec(), bytes[nl..].to_vec())
+    } else {
+        (Vec::new(), bytes)
+    };
+    let mut out = head;
+    while out.len() < CORPUS_BYTES {
+        out.extend_from_slice(&body);
+    }
+    Some((out, ctx))
+}
+
+/// Frames and parses the whole corpus the way the importer's reader does; returns (frames,
+/// events, errors).
+fn run(format: Format, ctx: &tdr_parse::Context, buf: &[u8]) -> (usize, usize, usize) {
+    let mut p = parser(format, ctx).expect("parser");
+    let mut framer = Framer::new(format.framing(), DEFAULT_MAX_FRAME);
+    let mut events = Vec::with_capacity(4096);
+    let (mut frames, mut n_events, mut errors) = (0, 0, 0);
+    let mut pos = 0;
+    loop {
+        match framer.next(buf, pos) {
+            Step::Frame { next, frame, .. } => {
+                pos = next;
+                frames += 1;
+                if let Frame::Data(d) = frame {
+                    if p.parse(d, &mut events).is_err() {
+                        errors += 1;
+                    }
+                }
+                if events.len() >= 4096 {
+                    n_events += events.len();
+                    events.clear();
+                }
+            }
+            Step::Skip { next } => pos = next,
+            Step::NeedMore => break,
+        }
+    }
+    (frames, n_events + events.len(), errors)
+}
+
+fn bench(c: &mut Criterion) {
+    let mut g = c.benchmark_group("parse");
+    g.sample_size(10);
+    for format in Format::ALL {
+        let Some((buf, ctx)) = corpus(format) else {
+            eprintln!("{}: no golden input, skipped", format.name());
+            continue;
+        };
+        let (frames, events, errors) = run(format, &ctx, &buf);
+        eprintln!(
+            "{}: corpus {} bytes, {frames} records, {events} events, {errors} rejected",
+            format.name(),
+            buf.len()
+        );
+        g.throughput(Throughput::Elements(frames as u64));
+        g.bench_function(format!("{}/{}B", format.name(), buf.len()), |b| {
+            b.iter(|| black_box(run(format, &ctx, black_box(&buf))))
+        });
+    }
+    g.finish();
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);
