@@ -16,7 +16,7 @@ use super::quarantine::{escape, Quarantine, Record};
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::model::fmt_time;
-use crate::parse::framing::{Frame, Framer, Step, DEFAULT_MAX_FRAME};
+use crate::parse::framing::{Framer, Step, DEFAULT_MAX_FRAME};
 use crate::parse::{Context, Format, Parser, SetupError};
 use crate::store::engine::{Applied, Engine};
 use crate::store::{Prepared, Store, StoreError};
@@ -399,6 +399,11 @@ impl Chunk {
 /// Frames per message from the reader to the applier.
 const ITEMS_PER_CHUNK: usize = 4096;
 
+/// The first bytes of a refused frame, for the quarantine record.
+fn frame_head(b: &[u8]) -> &[u8] {
+    &b[..b.len().min(crate::parse::framing::TOO_LONG_HEAD)]
+}
+
 /// The reader thread: frames the stream from `start` and parses each frame. At the end of a
 /// `complete` file an unterminated last record is parsed too; otherwise it is held back.
 fn read_frames(
@@ -444,8 +449,8 @@ fn read_frames(
                 Step::NeedMore => break,
             };
             pos = next;
-            let outcome = match frame {
-                Frame::Data(d) => {
+            let outcome = match crate::parse::frame_outcome(format, frame) {
+                Ok(d) => {
                     let before = chunk.events.len();
                     match parser.parse(d, &mut chunk.events) {
                         Ok(()) => Outcome::Events(chunk.events.len() - before),
@@ -459,22 +464,10 @@ fn read_frames(
                         }
                     }
                 }
-                Frame::TooLong { head, len } => {
-                    Outcome::Rejected(Rejected {
-                        code: "frame.too_long",
-                        reason: match len {
-                            Some(len) => {
-                                format!("record of {len} bytes exceeds the {DEFAULT_MAX_FRAME}-byte cap")
-                            }
-                            None => format!("record exceeds the {DEFAULT_MAX_FRAME}-byte cap"),
-                        },
-                        raw: escape(head),
-                    })
-                }
-                Frame::BadLength { head } => Outcome::Rejected(Rejected {
-                    code: "frame.bad_length",
-                    reason: "octet-counting length is not a number within the cap".into(),
-                    raw: escape(head),
+                Err(e) => Outcome::Rejected(Rejected {
+                    code: e.code,
+                    reason: e.reason,
+                    raw: escape(frame_head(&buf[offset..next])),
                 }),
             };
             chunk.items.push(Item {

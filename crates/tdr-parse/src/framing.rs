@@ -36,6 +36,10 @@ pub enum Frame<'a> {
     TooLong { head: &'a [u8], len: Option<usize> },
     /// An RFC 6587 length field that is not a number or exceeds the cap.
     BadLength { head: &'a [u8] },
+    /// The unterminated rest of a stream that ended (see [`Framer::finish`]): a record the
+    /// writer may have stopped in the middle of. Only self-delimiting formats may parse it; a
+    /// cut line can look valid (`10.0.0.12` cut to `10.0.0.1`).
+    Tail(&'a [u8]),
 }
 
 /// One step of framing.
@@ -245,7 +249,12 @@ impl Framer {
                 },
             ));
         }
-        Some((pos, Frame::Data(data)))
+        // A record whose last line is whole lacks only the blank separator, which writers
+        // omit at the end of a file; anything else was cut mid-line.
+        if self.kind == Framing::Records && rest.ends_with(b"\n") {
+            return Some((pos, Frame::Data(data)));
+        }
+        Some((pos, Frame::Tail(data)))
     }
 
     /// No terminator in `rest`: wait for more, unless the frame is already over the cap.
@@ -330,7 +339,11 @@ fn trim_lf(l: &[u8]) -> &[u8] {
 }
 
 fn trim_trailing_space(b: &[u8]) -> &[u8] {
-    let n = b.iter().rev().take_while(|c| c.is_ascii_whitespace()).count();
+    let n = b
+        .iter()
+        .rev()
+        .take_while(|c| c.is_ascii_whitespace())
+        .count();
     &b[..b.len() - n]
 }
 
@@ -468,7 +481,7 @@ mod tests {
     fn data(v: &[(usize, Frame<'_>)]) -> Vec<(usize, String)> {
         v.iter()
             .map(|(o, f)| match f {
-                Frame::Data(d) => (*o, String::from_utf8_lossy(d).into_owned()),
+                Frame::Data(d) | Frame::Tail(d) => (*o, String::from_utf8_lossy(d).into_owned()),
                 Frame::TooLong { len, .. } => (*o, format!("<too long {len:?}>")),
                 Frame::BadLength { .. } => (*o, "<bad length>".into()),
             })
@@ -490,7 +503,7 @@ mod tests {
         assert!(matches!(f.next(buf, 3), Step::Frame { next: 6, .. }));
         assert!(matches!(f.next(buf, 6), Step::Frame { next: 7, .. }));
         assert_eq!(f.next(buf, 7), Step::NeedMore, "'ccc' is held back");
-        assert_eq!(f.finish(buf, 7), Some((7, Frame::Data(b"ccc"))));
+        assert_eq!(f.finish(buf, 7), Some((7, Frame::Tail(b"ccc"))));
     }
 
     #[test]
@@ -574,7 +587,7 @@ mod tests {
             for kind in [Framing::Lines, Framing::Records, Framing::Statements, Framing::Syslog] {
                 for (off, f) in frame_all(kind, max, &bytes) {
                     proptest::prop_assert!(off <= bytes.len());
-                    if let Frame::Data(d) = f {
+                    if let Frame::Data(d) | Frame::Tail(d) = f {
                         proptest::prop_assert!(d.len() <= max, "{kind:?} frame over the cap");
                     }
                 }

@@ -226,26 +226,55 @@ pub fn parser(format: Format, ctx: &Context) -> Result<Box<dyn Parser>, SetupErr
     })
 }
 
+/// What a frame is for `format`: bytes to parse, or why it is refused unparsed (over the cap,
+/// a bad length, or the cut-off tail of a stream in a format where a cut record can look
+/// whole; only the self-delimiting JSON of `events` parses a tail).
+pub fn frame_outcome(format: Format, frame: framing::Frame<'_>) -> Result<&[u8], ParseError> {
+    use framing::Frame;
+    match frame {
+        Frame::Data(d) => Ok(d),
+        Frame::Tail(d) if format == Format::Events => Ok(d),
+        Frame::Tail(_) => Err(ParseError::new(
+            "frame.truncated",
+            "the file ends inside a record (its writer stopped mid-record); not parsed because a \
+             cut value can look valid",
+        )),
+        Frame::TooLong { len, .. } => Err(ParseError::new(
+            "frame.too_long",
+            match len {
+                Some(len) => format!(
+                    "record of {len} bytes exceeds the {}-byte cap",
+                    framing::DEFAULT_MAX_FRAME
+                ),
+                None => format!("record exceeds the {}-byte cap", framing::DEFAULT_MAX_FRAME),
+            },
+        )),
+        Frame::BadLength { .. } => Err(ParseError::new(
+            "frame.bad_length",
+            "octet-counting length is not a number within the cap",
+        )),
+    }
+}
+
+/// Events and rejected frames (offset, error) of a whole input.
+pub type ParseAll = (Vec<Event>, Vec<(usize, ParseError)>);
+
 /// Frames `input` the way `format` is framed and parses every frame: for fuzzing, benches and
 /// golden tests. Returns the events and, for each frame that failed, its offset and error.
-pub fn parse_all(
-    format: Format,
-    ctx: &Context,
-    input: &[u8],
-) -> Result<(Vec<Event>, Vec<(usize, ParseError)>), SetupError> {
+pub fn parse_all(format: Format, ctx: &Context, input: &[u8]) -> Result<ParseAll, SetupError> {
     let mut p = parser(format, ctx)?;
     let mut events = Vec::new();
     let mut errors = Vec::new();
     for (off, frame) in framing::frame_all(format.framing(), framing::DEFAULT_MAX_FRAME, input) {
-        match frame {
-            framing::Frame::Data(d) => {
+        match frame_outcome(format, frame) {
+            Ok(d) => {
                 let keep = events.len();
                 if let Err(e) = p.parse(d, &mut events) {
                     events.truncate(keep);
                     errors.push((off, e));
                 }
             }
-            _ => errors.push((off, ParseError::new("frame.too_long", "frame over the cap"))),
+            Err(e) => errors.push((off, e)),
         }
     }
     Ok((events, errors))
@@ -263,7 +292,7 @@ pub fn fuzz_one(format: Format, data: &[u8]) {
         assert_eq!(first, again, "parsing must be deterministic");
     }
     for (_, f) in framing::frame_all(format.framing(), 64, data) {
-        if let framing::Frame::Data(d) = f {
+        if let framing::Frame::Data(d) | framing::Frame::Tail(d) = f {
             assert!(d.len() <= 64, "a frame over its cap");
         }
     }
