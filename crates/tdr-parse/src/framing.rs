@@ -441,11 +441,11 @@ fn statement_end(rest: &[u8], max: usize) -> Scan {
 }
 
 pub fn find_byte(needle: u8, hay: &[u8]) -> Option<usize> {
-    hay.iter().position(|&b| b == needle)
+    memchr::memchr(needle, hay)
 }
 
 fn find_sub(hay: &[u8], needle: &[u8]) -> Option<usize> {
-    hay.windows(needle.len()).position(|w| w == needle)
+    memchr::memmem::find(hay, needle)
 }
 
 /// Frames a whole buffer (tests, fuzzing, benches): every step until more input would be
