@@ -365,3 +365,175 @@ fn cdrs_are_found_by_either_number_in_any_notation_and_audited() {
     let o = tdr(&data, &["audit", "verify"]);
     assert!(o.status.success(), "{}", stderr(&o));
 }
+
+#[test]
+fn a_resumed_kea_csv_import_still_knows_its_columns() {
+    let d = tempfile::tempdir().unwrap();
+    let data = d.path().join("data");
+    let base = chrono::Utc::now().timestamp() - 86_400;
+    let header = "address,hwaddr,client_id,valid_lifetime,expire,subnet_id,fqdn_fwd,fqdn_rev,hostname,state,user_context,pool_id\n";
+    let row = |i: i64| {
+        format!(
+            "192.0.2.{i},00:1b:2c:3d:4e:{i:02x},,3600,{},1,0,0,host{i},0,,0\n",
+            base + i * 60 + 3600
+        )
+    };
+    let mut text = header.to_string();
+    for i in 1..=30 {
+        text.push_str(&row(i));
+    }
+    let last = row(31);
+    let file = d.path().join("kea-leases4.csv");
+    std::fs::write(&file, format!("{text}{}", &last[..15])).unwrap();
+    let o = tdr(
+        &data,
+        &["import", "--format", "kea-leases", file.to_str().unwrap()],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        stdout(&o).contains("30 accepted, 0 duplicate, 0 quarantined, 0 expired, 1 ignored"),
+        "{}",
+        stdout(&o)
+    );
+    // kea-lfc appends the rest; the resumed import starts mid-file, past the header.
+    std::fs::write(&file, format!("{text}{last}")).unwrap();
+    let o = tdr(
+        &data,
+        &["import", "--format", "kea-leases", file.to_str().unwrap()],
+    );
+    assert!(
+        stdout(&o).contains("1 accepted, 0 duplicate, 0 quarantined"),
+        "{}",
+        stdout(&o)
+    );
+    let at = chrono::DateTime::from_timestamp(base + 31 * 60 + 10, 0)
+        .unwrap()
+        .to_rfc3339();
+    let o = tdr(
+        &data,
+        &[
+            "lookup",
+            "192.0.2.31",
+            "--at",
+            &at,
+            "--purpose",
+            "ipred",
+            "--case",
+            "K-1",
+            "--json",
+        ],
+    );
+    assert!(
+        stdout(&o).contains(r#""subscriber":"00:1b:2c:3d:4e:1f""#),
+        "{}",
+        stdout(&o)
+    );
+}
+
+#[test]
+fn local_time_formats_refuse_to_guess_a_zone() {
+    let d = tempfile::tempdir().unwrap();
+    let data = d.path().join("data");
+    let file = d.path().join("dhcpd.log");
+    std::fs::write(
+        &file,
+        "Nov 20 10:00:00 gw dhcpd[1]: DHCPACK on 192.0.2.7 to 00:1b:2c:3d:4e:5f via eth0\n",
+    )
+    .unwrap();
+    let o = tdr(
+        &data,
+        &["import", "--format", "dhcpd-syslog", file.to_str().unwrap()],
+    );
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("--tz"), "{}", stderr(&o));
+    assert!(
+        !data.join("store").exists(),
+        "nothing opened before the options are checked"
+    );
+    let o = tdr(
+        &data,
+        &[
+            "import",
+            "--format",
+            "dhcpd-syslog",
+            "--tz",
+            "Mars/Olympus",
+            file.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("not an IANA time zone"),
+        "{}",
+        stderr(&o)
+    );
+}
+
+#[test]
+fn real_radius_detail_file_imports_and_answers() {
+    let d = tempfile::tempdir().unwrap();
+    let data = d.path().join("data");
+    // An accel-ppp-style detail file, yesterday, written as FreeRADIUS v3 writes it.
+    let t0 = chrono::Utc::now().timestamp() - 86_400;
+    let ctime = |t: i64| {
+        chrono::DateTime::from_timestamp(t, 0)
+            .unwrap()
+            .format("%a %b %e %H:%M:%S %Y")
+            .to_string()
+    };
+    let rec = |t: i64, status: &str, delay: i64| {
+        format!(
+            "{}\n\tPacket-Type = Accounting-Request\n\tAcct-Session-Id = \"0A1B2C3D4E5F6071\"\n\tAcct-Status-Type = {status}\n\tUser-Name = \"user42@isp.example\"\n\tNAS-IP-Address = 10.0.0.1\n\tNAS-Port-Id = \"ppp12\"\n\tCalling-Station-Id = \"00-1B-2C-3D-4E-5F\"\n\tFramed-IP-Address = 198.51.100.42\n\tDelegated-IPv6-Prefix = 2001:db8:4200::/56\n\tAcct-Delay-Time = {delay}\n\tTimestamp = {}\n\n",
+            ctime(t + delay), t + delay
+        )
+    };
+    let file = d.path().join("detail-20261120");
+    std::fs::write(&file, rec(t0, "Start", 0) + &rec(t0 + 3600, "Stop", 5)).unwrap();
+    let o = tdr(
+        &data,
+        &[
+            "import",
+            "--format",
+            "radius-detail",
+            "--source",
+            "bng1",
+            file.to_str().unwrap(),
+        ],
+    );
+    assert!(
+        stdout(&o).contains("4 accepted, 0 duplicate, 0 quarantined"),
+        "{}",
+        stdout(&o)
+    );
+    let at = |s: i64| {
+        chrono::DateTime::from_timestamp(t0 + s, 0)
+            .unwrap()
+            .to_rfc3339()
+    };
+    for addr in ["198.51.100.42", "2001:db8:4200:ff::1"] {
+        let o = tdr(
+            &data,
+            &[
+                "lookup",
+                addr,
+                "--at",
+                &at(1800),
+                "--purpose",
+                "ipred",
+                "--case",
+                "R-1",
+                "--json",
+            ],
+        );
+        let v: serde_json::Value = serde_json::from_str(stdout(&o).trim()).unwrap();
+        assert_eq!(v["status"], "found", "{v}");
+        assert_eq!(v["matches"][0]["subscriber"], "user42@isp.example");
+        // The Stop's time is its Timestamp minus Acct-Delay-Time.
+        assert_eq!(
+            v["matches"][0]["end"],
+            serde_json::json!(chrono::DateTime::from_timestamp(t0 + 3600, 0)
+                .unwrap()
+                .to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
+        );
+    }
+}

@@ -10,4 +10,4 @@ if ! dpkg -s libclang-dev >/dev/null 2>&1 || ! command -v clang >/dev/null; then
   $sudo_cmd apt-get update -qq
   $sudo_cmd env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq clang libclang-dev pkg-config
 fi
-cargo test --release --locked "$@"
+cargo test --release --locked --workspace "$@"

@@ -179,14 +179,14 @@ impl<'a> Importer<'a> {
         if format.has_header() && start > 0 {
             // The header line defines the columns of every later line.
             let mut first = Vec::new();
-            for b in (&mut stream).bytes() {
-                let b = b.map_err(read_err)?;
-                if b == b'\n' || first.len() > DEFAULT_MAX_FRAME {
-                    break;
-                }
-                first.push(b);
-            }
-            let _ = parser.parse(first.strip_suffix(b"\r").unwrap_or(&first), &mut Vec::new());
+            std::io::BufRead::read_until(
+                &mut std::io::BufReader::new((&mut stream).take(DEFAULT_MAX_FRAME as u64)),
+                b'\n',
+                &mut first,
+            )
+            .map_err(read_err)?;
+            let first = first.strip_suffix(b"\n").unwrap_or(&first);
+            let _ = parser.parse(first.strip_suffix(b"\r").unwrap_or(first), &mut Vec::new());
             stream = open_stream(path, gz).map_err(read_err)?;
         }
         skip_to(&mut stream, start).map_err(read_err)?;

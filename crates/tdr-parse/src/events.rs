@@ -333,7 +333,9 @@ pub fn parse_line(line: &[u8], default_source: &str) -> Result<Event, ParseError
                 if v.len() > MAX_ID || v.bytes().any(|b| b < 0x20) {
                     return Err(ParseError::new(
                         "parse.events.bad_id",
-                        format!("`{name}` must be at most {MAX_ID} bytes without control characters"),
+                        format!(
+                            "`{name}` must be at most {MAX_ID} bytes without control characters"
+                        ),
                     ));
                 }
                 Ok(v.to_string())
@@ -342,7 +344,9 @@ pub fn parse_line(line: &[u8], default_source: &str) -> Result<Event, ParseError
                 start: time,
                 answer,
                 end,
-                duration: raw.duration.unwrap_or((end - time).clamp(0, u32::MAX as i64) as u32),
+                duration: raw
+                    .duration
+                    .unwrap_or((end - time).clamp(0, u32::MAX as i64) as u32),
                 billsec: raw.billsec.unwrap_or(0),
                 calling: number("calling", &raw.calling)?,
                 called: number("called", &raw.called)?,

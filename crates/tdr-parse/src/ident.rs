@@ -6,7 +6,10 @@
 /// colon-separated, zero-padded `aa:bb:cc:dd:ee:ff`. `None` if it is not a 6-octet MAC.
 pub fn normalize_mac(s: &str) -> Option<String> {
     let s = s.trim();
-    if !s.bytes().all(|b| b.is_ascii_hexdigit() || matches!(b, b':' | b'-' | b'.')) {
+    if !s
+        .bytes()
+        .all(|b| b.is_ascii_hexdigit() || matches!(b, b':' | b'-' | b'.'))
+    {
         return None;
     }
     let mut octets = [0u8; 6];
@@ -84,9 +87,19 @@ mod tests {
             "001B2C3D4E5F",
             "0:1b:2c:3d:4e:5f",
         ] {
-            assert_eq!(normalize_mac(f).as_deref(), Some("00:1b:2c:3d:4e:5f"), "{f}");
+            assert_eq!(
+                normalize_mac(f).as_deref(),
+                Some("00:1b:2c:3d:4e:5f"),
+                "{f}"
+            );
         }
-        for bad in ["", "00:1b:2c:3d:4e", "00:1b:2c:3d:4e:5f:60", "zz:1b:2c:3d:4e:5f", "+46701234567"] {
+        for bad in [
+            "",
+            "00:1b:2c:3d:4e",
+            "00:1b:2c:3d:4e:5f:60",
+            "zz:1b:2c:3d:4e:5f",
+            "+46701234567",
+        ] {
             assert_eq!(normalize_mac(bad), None, "{bad}");
         }
         assert_eq!(normalize_hex_id("1:A:ff").as_deref(), Some("01:0a:ff"));

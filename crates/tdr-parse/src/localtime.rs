@@ -15,7 +15,9 @@ pub fn to_utc(tz: Tz, naive: NaiveDateTime) -> Result<UnixSecs, ParseError> {
         LocalResult::Single(t) => Ok(t.timestamp()),
         LocalResult::Ambiguous(..) => Err(ParseError::new(
             "time.ambiguous_local",
-            format!("local time {naive} happened twice in {tz} (DST ends); log in UTC to avoid this"),
+            format!(
+                "local time {naive} happened twice in {tz} (DST ends); log in UTC to avoid this"
+            ),
         )),
         LocalResult::None => Err(ParseError::new(
             "time.nonexistent_local",
@@ -38,21 +40,25 @@ pub fn infer_year(
     let ref_year = chrono::DateTime::from_timestamp(reference, 0)
         .map(|d| d.with_timezone(&tz).year())
         .ok_or_else(bad)?;
+    // The local date and time a day after the reference: nothing of the stream is later.
+    let limit = chrono::DateTime::from_timestamp(reference + 86_400, 0)
+        .map(|d| d.with_timezone(&tz).naive_local())
+        .ok_or_else(bad)?;
     // 29 February only exists in leap years: look back up to 8 years for one.
-    let mut last_err = bad();
     for year in (ref_year - 8..=ref_year + 1).rev() {
         let Some(naive) = NaiveDate::from_ymd_opt(year, month, day)
             .and_then(|d| d.and_hms_opt(hms.0, hms.1, hms.2))
         else {
             continue;
         };
-        match to_utc(tz, naive) {
-            Ok(t) if t <= reference + 86_400 => return Ok(t),
-            Ok(_) => continue,
-            Err(e) => last_err = e,
+        if naive > limit {
+            continue;
         }
+        // The year is settled by the calendar; a DST fold or gap in it is an error, not a
+        // reason to try another year.
+        return to_utc(tz, naive);
     }
-    Err(last_err)
+    Err(bad())
 }
 
 #[cfg(test)]
@@ -81,15 +87,34 @@ mod tests {
     fn the_year_is_the_latest_one_not_after_the_reference() {
         let tz = Tz::UTC;
         let jan2_2027 = 1_798_848_000; // 2027-01-02T00:00:00Z
-        // 31 December read on 2 January: last year.
+                                       // 31 December read on 2 January: last year.
         assert_eq!(
             infer_year(tz, 12, 31, (23, 0, 0), jan2_2027),
             Ok(1_798_758_000) // 2026-12-31T23:00:00Z
         );
         // 1 January: this year.
-        assert_eq!(infer_year(tz, 1, 1, (10, 0, 0), jan2_2027), Ok(1_798_797_600));
+        assert_eq!(
+            infer_year(tz, 1, 1, (10, 0, 0), jan2_2027),
+            Ok(1_798_797_600)
+        );
         // 29 February goes back to the last leap year (2024).
-        assert_eq!(infer_year(tz, 2, 29, (0, 0, 0), jan2_2027), Ok(1_709_164_800));
-        assert_eq!(infer_year(tz, 2, 30, (0, 0, 0), jan2_2027).unwrap_err().code, "time.bad_date");
+        assert_eq!(
+            infer_year(tz, 2, 29, (0, 0, 0), jan2_2027),
+            Ok(1_709_164_800)
+        );
+        assert_eq!(
+            infer_year(tz, 2, 30, (0, 0, 0), jan2_2027)
+                .unwrap_err()
+                .code,
+            "time.bad_date"
+        );
+        // A time in the October fold is an error in its year, never moved to another year.
+        let sthlm: Tz = "Europe/Stockholm".parse().unwrap();
+        assert_eq!(
+            infer_year(sthlm, 10, 25, (2, 30, 0), jan2_2027)
+                .unwrap_err()
+                .code,
+            "time.ambiguous_local"
+        );
     }
 }

@@ -18,7 +18,11 @@ pub enum HeaderTime {
     /// A full local date and time without zone (`May  2 11:43:37 2020`).
     Local(NaiveDateTime),
     /// RFC 3164: month, day and time, no year, no zone.
-    NoYear { month: u32, day: u32, hms: (u32, u32, u32) },
+    NoYear {
+        month: u32,
+        day: u32,
+        hms: (u32, u32, u32),
+    },
 }
 
 impl HeaderTime {
@@ -94,6 +98,10 @@ pub fn split(line: &[u8]) -> Syslog<'_> {
     }
     let (host, rest2) = if is_tag(tok) {
         (None, rest)
+    } else if is_facility(tok) && !is_tag(token(after).0) && is_tag(token(token(after).1).0) {
+        // "local6 host tag:": a facility token some collectors (Infoblox) write first.
+        let (h, a) = token(after);
+        (std::str::from_utf8(h).ok(), a)
     } else {
         (std::str::from_utf8(tok).ok(), after)
     };
@@ -156,6 +164,34 @@ fn token(b: &[u8]) -> (&[u8], &[u8]) {
     (&b[..end], rest)
 }
 
+/// A syslog facility name, optionally with `.severity` (`local6`, `daemon.info`).
+fn is_facility(tok: &[u8]) -> bool {
+    const FACILITIES: [&[u8]; 20] = [
+        b"kern",
+        b"user",
+        b"mail",
+        b"daemon",
+        b"auth",
+        b"syslog",
+        b"lpr",
+        b"news",
+        b"uucp",
+        b"cron",
+        b"authpriv",
+        b"ftp",
+        b"local0",
+        b"local1",
+        b"local2",
+        b"local3",
+        b"local4",
+        b"local5",
+        b"local6",
+        b"local7",
+    ];
+    let name = tok.split(|&b| b == b'.').next().unwrap_or(tok);
+    FACILITIES.contains(&name)
+}
+
 /// A TAG token: `name:` or `name[pid]:`.
 fn is_tag(tok: &[u8]) -> bool {
     tok.len() >= 2
@@ -177,7 +213,11 @@ fn hms(b: &[u8]) -> Option<(u32, u32, u32)> {
     if b.len() < 8 || b[2] != b':' || b[5] != b':' {
         return None;
     }
-    let (h, m, s) = (digits::<2>(b)?, digits::<2>(&b[3..])?, digits::<2>(&b[6..])?);
+    let (h, m, s) = (
+        digits::<2>(b)?,
+        digits::<2>(&b[3..])?,
+        digits::<2>(&b[6..])?,
+    );
     (h < 24 && m < 60 && s < 61).then_some((h, m, s))
 }
 
@@ -229,18 +269,14 @@ fn timestamp(b: &[u8]) -> Option<(HeaderTime, &[u8])> {
     }
     let (_, rest) = token(r); // skips the spaces after the time
     let time = match year {
-        Some(y) => HeaderTime::Local(
-            NaiveDate::from_ymd_opt(y, month, day)?.and_hms_opt(t.0, t.1, t.2)?,
-        ),
+        Some(y) => {
+            HeaderTime::Local(NaiveDate::from_ymd_opt(y, month, day)?.and_hms_opt(t.0, t.1, t.2)?)
+        }
         None => {
             if !(1..=31).contains(&day) {
                 return None;
             }
-            HeaderTime::NoYear {
-                month,
-                day,
-                hms: t,
-            }
+            HeaderTime::NoYear { month, day, hms: t }
         }
     };
     Some((time, rest))
@@ -250,7 +286,9 @@ fn timestamp(b: &[u8]) -> Option<(HeaderTime, &[u8])> {
 fn rfc5424(b: &[u8], pri: u8) -> Option<Syslog<'_>> {
     let (ts, r) = field(b)?;
     let time = match ts {
-        Some(ts) => Some(HeaderTime::Utc(DateTime::parse_from_rfc3339(ts).ok()?.timestamp())),
+        Some(ts) => Some(HeaderTime::Utc(
+            DateTime::parse_from_rfc3339(ts).ok()?.timestamp(),
+        )),
         None => None,
     };
     let (host, r) = field(r)?;
@@ -407,7 +445,8 @@ mod tests {
 
     #[test]
     fn rfc3164_with_and_without_pri_pid_and_host() {
-        let s = split(b"<34>Oct 11 22:14:15 mymachine su: 'su root' failed for lonvick on /dev/pts/8");
+        let s =
+            split(b"<34>Oct 11 22:14:15 mymachine su: 'su root' failed for lonvick on /dev/pts/8");
         assert_eq!(s.pri, Some(34));
         assert_eq!(
             s.time,
@@ -434,14 +473,30 @@ mod tests {
     #[test]
     fn years_rfc3339_and_cisco_prefixes() {
         let s = split(b"May  2 11:43:37 2020 host dhcpd: x");
-        assert!(matches!(s.time, Some(HeaderTime::Local(n)) if n.to_string() == "2020-05-02 11:43:37"));
+        assert!(
+            matches!(s.time, Some(HeaderTime::Local(n)) if n.to_string() == "2020-05-02 11:43:37")
+        );
         assert_eq!((s.host, s.app, msg(&s)), (Some("host"), Some("dhcpd"), "x"));
         let s = split(b"Mar 05 2011 22:21:02: host x: y");
-        assert!(matches!(s.time, Some(HeaderTime::Local(n)) if n.to_string() == "2011-03-05 22:21:02"));
-        let s = split(b"2016-06-27T00:32:22-07:00 local6 m1.infoblox.com dhcpd[26673]: info DHCPACK");
+        assert!(
+            matches!(s.time, Some(HeaderTime::Local(n)) if n.to_string() == "2011-03-05 22:21:02")
+        );
+        let s =
+            split(b"2016-06-27T00:32:22-07:00 local6 m1.infoblox.com dhcpd[26673]: info DHCPACK");
         assert_eq!(s.time, Some(HeaderTime::Utc(1_467_012_742)));
+        assert_eq!(
+            (s.host, s.app, msg(&s)),
+            (Some("m1.infoblox.com"), Some("dhcpd"), "info DHCPACK")
+        );
         let s = split(b"<191>94103: 51w2d: Jan  3 10:00:00 r1 DHCPD: m");
-        assert!(matches!(s.time, Some(HeaderTime::NoYear { month: 1, day: 3, .. })));
+        assert!(matches!(
+            s.time,
+            Some(HeaderTime::NoYear {
+                month: 1,
+                day: 3,
+                ..
+            })
+        ));
         assert_eq!(msg(&s), "m");
         let s = split(b"no header here");
         assert_eq!((s.time, msg(&s)), (None, "no header here"));
@@ -451,7 +506,15 @@ mod tests {
     fn rfc5424_with_structured_data() {
         let s = split(b"<165>1 2003-10-11T22:14:15.003Z mymachine.example.com evntslog - ID47 [exampleSDID@32473 iut=\"3\" eventSource=\"Application\" eventID=\"1011\"] \xEF\xBB\xBFAn application event log entry...");
         assert_eq!(s.time, Some(HeaderTime::Utc(1_065_910_455)));
-        assert_eq!((s.host, s.app, s.procid, s.msgid), (Some("mymachine.example.com"), Some("evntslog"), None, Some("ID47")));
+        assert_eq!(
+            (s.host, s.app, s.procid, s.msgid),
+            (
+                Some("mymachine.example.com"),
+                Some("evntslog"),
+                None,
+                Some("ID47")
+            )
+        );
         assert_eq!(msg(&s), "An application event log entry...");
         let sd = structured_data(s.sd.unwrap()).unwrap();
         assert_eq!(sd[0].id, "exampleSDID@32473");
