@@ -38,6 +38,25 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Cmd {
+    /// Parse only: frames and parses FILES as FORMAT on one thread, nothing stored; prints
+    /// bytes, records and events per second (files are read into memory first).
+    Parse {
+        #[arg(long, value_enum)]
+        format: tdr::parse::Format,
+        #[arg(long)]
+        tz: Option<String>,
+        files: Vec<PathBuf>,
+    },
+    /// Imports FORMAT=FILE pairs in one process through the importer `tdr import` uses (as the
+    /// daemon will: the store and its live state are opened once), and prints the totals.
+    Import {
+        #[arg(long)]
+        data_dir: PathBuf,
+        #[arg(long)]
+        tz: Option<String>,
+        /// FORMAT=FILE
+        files: Vec<String>,
+    },
     Build {
         #[arg(long)]
         data_dir: PathBuf,
@@ -125,6 +144,98 @@ fn percentile(v: &mut [f64], p: f64) -> f64 {
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     match Cli::parse().cmd {
+        Cmd::Parse { format, tz, files } => {
+            let mut ctx = tdr::parse::Context::new("bench", i64::MAX / 2);
+            ctx.tz = tz.map(|z| z.parse()).transpose()?;
+            let (mut bytes, mut records, mut events, mut errors) = (0u64, 0u64, 0u64, 0u64);
+            let mut secs = 0f64;
+            for f in files {
+                let buf = std::fs::read(&f)?;
+                let t = Instant::now();
+                let mut p = tdr::parse::parser(format, &ctx)?;
+                let mut framer = tdr::parse::framing::Framer::new(
+                    format.framing(),
+                    tdr::parse::framing::DEFAULT_MAX_FRAME,
+                );
+                let mut out = Vec::with_capacity(4096);
+                let mut pos = 0;
+                loop {
+                    match framer.next(&buf, pos) {
+                        tdr::parse::framing::Step::Frame { next, frame, .. } => {
+                            pos = next;
+                            records += 1;
+                            match tdr::parse::frame_outcome(format, frame) {
+                                Ok(d) => {
+                                    if p.parse(d, &mut out).is_err() {
+                                        errors += 1;
+                                    }
+                                }
+                                Err(_) => errors += 1,
+                            }
+                            if out.len() >= 4096 {
+                                events += out.len() as u64;
+                                out.clear();
+                            }
+                        }
+                        tdr::parse::framing::Step::Skip { next } => pos = next,
+                        tdr::parse::framing::Step::NeedMore => break,
+                    }
+                }
+                events += out.len() as u64;
+                secs += t.elapsed().as_secs_f64();
+                bytes += buf.len() as u64;
+            }
+            println!(
+                "{}",
+                serde_json::json!({
+                    "format": format.name(), "bytes": bytes, "records": records,
+                    "events": events, "rejected": errors, "secs": secs,
+                    "mb_per_s": bytes as f64 / secs / 1e6,
+                    "records_per_s": records as f64 / secs,
+                    "events_per_s": events as f64 / secs,
+                })
+            );
+        }
+        Cmd::Import { data_dir, tz, files } => {
+            let cfg = Config {
+                data_dir,
+                ..Config::default()
+            };
+            let clock = SystemClock;
+            let mut store = Store::open(&cfg)?;
+            let mut imp = Importer::new(&mut store, &cfg, &clock)?;
+            let t0 = Instant::now();
+            let (mut bytes, mut total) = (0u64, tdr::ingest::import::ImportStats::default());
+            for spec in files {
+                let (fmt, path) = spec.split_once('=').ok_or("expected FORMAT=FILE")?;
+                let format = tdr::parse::Format::from_name(fmt).ok_or("unknown format")?;
+                let mut ctx = tdr::parse::Context::new(fmt, clock.now());
+                ctx.tz = tz.as_deref().map(str::parse).transpose()?;
+                let opts = tdr::ingest::import::ImportOptions {
+                    format,
+                    ctx,
+                    complete: true,
+                };
+                let t = Instant::now();
+                let st = imp.import(std::path::Path::new(path), &opts)?;
+                let len = std::fs::metadata(path)?.len();
+                bytes += len;
+                eprintln!(
+                    "{fmt}: {len} bytes in {:.2} s: {} accepted, {} duplicate, {} quarantined",
+                    t.elapsed().as_secs_f64(),
+                    st.accepted,
+                    st.duplicate,
+                    st.quarantined
+                );
+                total.add(&st);
+            }
+            let secs = t0.elapsed().as_secs_f64();
+            println!(
+                "{}",
+                serde_json::json!({"bytes": bytes, "secs": secs, "mb_per_s": bytes as f64 / secs / 1e6,
+                    "accepted": total.accepted, "duplicate": total.duplicate, "quarantined": total.quarantined})
+            );
+        }
         Cmd::Build {
             data_dir,
             batch_events,

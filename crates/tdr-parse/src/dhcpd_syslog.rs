@@ -309,9 +309,16 @@ enum Msg<'a> {
         hw: Hw<'a>,
         found: bool,
     },
-    /// NAK or DECLINE: the address is not (or no longer) being handed out.
+    /// NAK: the address is not being handed out.
     Forget {
         ip: Ipv4Addr,
+    },
+    /// The client refused the address it was just given (another device answers on it): its
+    /// lease ends here, or a lookup in the next hours would name a client that never used
+    /// the address.
+    Decline {
+        ip: Ipv4Addr,
+        hw: Hw<'a>,
     },
     /// A well-formed message without a binding.
     Nothing,
@@ -436,7 +443,7 @@ fn nak(i: &[u8]) -> Res<'_, Msg<'_>> {
 fn decline(i: &[u8]) -> Res<'_, Msg<'_>> {
     map(
         tuple((tag("DHCPDECLINE of "), ipv4, tag(" from "), hw, via)),
-        |(_, ip, _, _, _)| Msg::Forget { ip },
+        |(_, ip, _, hw, _)| Msg::Decline { ip, hw },
     )(i)
 }
 
@@ -741,6 +748,13 @@ impl Parser for DhcpdSyslog {
                 };
                 out.push(self.lease(op, time, sub, ip));
             }
+            Msg::Decline { ip, hw } => {
+                self.pending.remove(ip);
+                if let Ok(sub) = subscriber(hw) {
+                    let time = self.time(ht)?;
+                    out.push(self.lease(LeaseOp::Release, time, sub, ip));
+                }
+            }
             Msg::Release { ip, hw, found } => {
                 self.pending.remove(ip);
                 if found {
@@ -1004,13 +1018,24 @@ mod tests {
     }
 
     #[test]
+    fn a_decline_ends_the_decliners_lease() {
+        assert_eq!(
+            run("Jan  3 10:00:01 gw dhcpd[7]: DHCPDECLINE of 192.0.2.10 from 00:1b:2c:3d:4e:5f via eth0: abandoned"),
+            Ok(vec!["Release 2027-01-03T09:00:01Z 00:1b:2c:3d:4e:5f 192.0.2.10 ".to_string()])
+        );
+        assert_eq!(
+            run("Jan  3 10:00:01 gw dhcpd[7]: DHCPDECLINE of 192.0.2.10 from <no identifier> via eth0"),
+            Ok(vec![])
+        );
+    }
+
+    #[test]
     fn messages_without_a_binding() {
         for m in [
             "DHCPDISCOVER from 00:1b:2c:3d:4e:5f via eth0: network lan: no free leases",
             "DHCPREQUEST for 192.0.2.10 (192.0.2.1) from 00:1b:2c:3d:4e:5f via eth0: wrong network.",
             "DHCPREQUEST for 192.0.2.10 from 00:1b:2c:3d:4e:5f via 10.1.1.1: lease 192.0.2.10 unavailable.",
             "DHCPNAK on 192.0.2.10 to 00:1b:2c:3d:4e:5f via eth0",
-            "DHCPDECLINE of 192.0.2.10 from 00:1b:2c:3d:4e:5f via eth0: abandoned",
             "DHCPINFORM from 192.0.2.10 via eth0",
             "DHCPACK to 192.0.2.10 (00:1b:2c:3d:4e:5f) via eth0",
             "BOOTREQUEST from 00:1b:2c:3d:4e:5f via eth0: BOOTP from dynamic client and no dynamic leases",
