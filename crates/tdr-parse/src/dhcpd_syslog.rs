@@ -381,7 +381,10 @@ fn via(i: &[u8]) -> Res<'_, ()> {
 }
 
 fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
-    hay.windows(needle.len()).position(|w| w == needle)
+    if needle.is_empty() {
+        return None;
+    }
+    memchr::memmem::find(hay, needle)
 }
 
 fn ack(i: &[u8]) -> Res<'_, Msg<'_>> {

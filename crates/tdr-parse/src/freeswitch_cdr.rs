@@ -429,27 +429,20 @@ fn compile(text: &str) -> Result<Template, SetupError> {
     })
 }
 
-/// Whether `hay[at..]` starts with `needle` (a byte loop: separators are a few bytes, and a
-/// library compare call costs more than it saves).
-fn matches_at(hay: &[u8], at: usize, needle: &[u8]) -> bool {
-    hay.get(at..at + needle.len())
-        .is_some_and(|h| h.iter().zip(needle).all(|(a, b)| a == b))
-}
-
 /// First occurrence of `needle` (non-empty) in `hay`.
 fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
-    let first = *needle.first()?;
-    let last = hay.len().checked_sub(needle.len())?;
-    (0..=last).find(|&at| hay[at] == first && matches_at(hay, at, needle))
+    if needle.is_empty() {
+        return None;
+    }
+    memchr::memmem::find(hay, needle)
 }
 
 /// Last occurrence of `needle` (non-empty) in `hay`.
 fn rfind(hay: &[u8], needle: &[u8]) -> Option<usize> {
-    let first = *needle.first()?;
-    let last = hay.len().checked_sub(needle.len())?;
-    (0..=last)
-        .rev()
-        .find(|&at| hay[at] == first && matches_at(hay, at, needle))
+    if needle.is_empty() {
+        return None;
+    }
+    memchr::memmem::rfind(hay, needle)
 }
 
 /// Whether `v` has the shape of a `YYYY-MM-DD HH:MM:SS` stamp (the calendar is checked

@@ -62,6 +62,43 @@ pub fn normalize_hex_id(s: &str) -> Option<String> {
     Some(format_hex(&out, ':'))
 }
 
+/// Lower-case two-digit colon-separated hex, the form Kea and dhcpd print: usable as is.
+pub fn is_canonical_hex(s: &[u8]) -> bool {
+    s.len() % 3 == 2
+        && s.iter().enumerate().all(|(i, &c)| {
+            if i % 3 == 2 {
+                c == b':'
+            } else {
+                c.is_ascii_digit() || (b'a'..=b'f').contains(&c)
+            }
+        })
+}
+
+/// `prefix` + the normalised hex id ([`normalize_hex_id`], with a fast path for the canonical
+/// form), or `None` if `s` is not hex octets.
+pub fn prefixed_hex_id(prefix: &str, s: &[u8]) -> Option<String> {
+    let mut out = String::with_capacity(prefix.len() + s.len());
+    out.push_str(prefix);
+    if is_canonical_hex(s) {
+        out.push_str(std::str::from_utf8(s).ok()?);
+    } else {
+        out.push_str(&normalize_hex_id(std::str::from_utf8(s).ok()?)?);
+    }
+    Some(out)
+}
+
+/// A device's MAC ([`normalize_mac`], with a fast path for the canonical form); `None` for
+/// the all-zero address, which servers log when they do not know the MAC and which names no
+/// device.
+pub fn device_mac(s: &[u8]) -> Option<String> {
+    let m = if s.len() == 17 && is_canonical_hex(s) {
+        std::str::from_utf8(s).ok()?.to_string()
+    } else {
+        normalize_mac(std::str::from_utf8(s).ok()?)?
+    };
+    (m != "00:00:00:00:00:00").then_some(m)
+}
+
 /// Bytes as lower-case hex octets joined by `sep`.
 pub fn format_hex(bytes: &[u8], sep: char) -> String {
     let mut s = String::with_capacity(bytes.len() * 3);

@@ -59,29 +59,18 @@ fn err(code: &'static str, reason: &str) -> ParseError {
 
 /// Position of `needle` in `hay`.
 pub(crate) fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
-    let (&first, rest) = needle.split_first()?;
-    let mut i = 0;
-    while i + needle.len() <= hay.len() {
-        let off = hay[i..=hay.len() - needle.len()]
-            .iter()
-            .position(|&b| b == first)?;
-        let at = i + off;
-        if hay[at + 1..at + needle.len()] == *rest {
-            return Some(at);
-        }
-        i = at + 1;
+    if needle.is_empty() {
+        return None;
     }
-    None
+    memchr::memmem::find(hay, needle)
 }
 
 /// Position of the last `needle` in `hay`.
 fn rfind(hay: &[u8], needle: &[u8]) -> Option<usize> {
-    if needle.is_empty() || needle.len() > hay.len() {
+    if needle.is_empty() {
         return None;
     }
-    (0..=hay.len() - needle.len())
-        .rev()
-        .find(|&i| hay[i..i + needle.len()] == *needle)
+    memchr::memmem::rfind(hay, needle)
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -64,19 +64,10 @@ fn err(code: &'static str, reason: &str) -> ParseError {
 
 /// Position of `needle` in `hay`.
 fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
-    let (&first, rest) = needle.split_first()?;
-    let mut i = 0;
-    while i + needle.len() <= hay.len() {
-        let off = hay[i..=hay.len() - needle.len()]
-            .iter()
-            .position(|&b| b == first)?;
-        let at = i + off;
-        if hay[at + 1..at + needle.len()] == *rest {
-            return Some(at);
-        }
-        i = at + 1;
+    if needle.is_empty() {
+        return None;
     }
-    None
+    memchr::memmem::find(hay, needle)
 }
 
 /// The last `YYYY-MM-DD HH:MM:SS` in `b`, as its 19 bytes.

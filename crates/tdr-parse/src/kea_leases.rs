@@ -26,7 +26,7 @@ use nom::bytes::complete::take_while1;
 use nom::combinator::all_consuming;
 use nom::IResult;
 
-use crate::ident::{normalize_hex_id, normalize_mac};
+use crate::ident::{device_mac, normalize_hex_id, prefixed_hex_id};
 use crate::model::{Class, Event, LeaseOp, Target, UnixSecs};
 use crate::{Context, ParseError, Parser};
 
@@ -204,41 +204,6 @@ fn number(s: &[u8], r: Role, max: u64) -> Result<u64, ParseError> {
     }
 }
 
-/// Lower-case two-digit colon-separated hex, the form Kea writes: taken as is.
-fn is_canonical_hex(s: &[u8]) -> bool {
-    s.len() % 3 == 2
-        && s.iter().enumerate().all(|(i, &c)| {
-            if i % 3 == 2 {
-                c == b':'
-            } else {
-                c.is_ascii_digit() || (b'a'..=b'f').contains(&c)
-            }
-        })
-}
-
-/// `prefix` + the normalised hex id, or `None` if `s` is not hex octets.
-fn hex_id(prefix: &str, s: &[u8]) -> Option<String> {
-    let mut out = String::with_capacity(prefix.len() + s.len());
-    out.push_str(prefix);
-    if is_canonical_hex(s) {
-        out.push_str(std::str::from_utf8(s).ok()?);
-    } else {
-        out.push_str(&normalize_hex_id(std::str::from_utf8(s).ok()?)?);
-    }
-    Some(out)
-}
-
-/// `normalize_mac`, with a fast path for the canonical form; `None` for the all-zero address.
-fn mac(s: &[u8]) -> Option<String> {
-    let m = if s.len() == 17 && is_canonical_hex(s) {
-        std::str::from_utf8(s).ok()?.to_string()
-    } else {
-        normalize_mac(std::str::from_utf8(s).ok()?)?
-    };
-    // An all-zero address names no device (servers log it when they do not know the MAC).
-    (m != "00:00:00:00:00:00").then_some(m)
-}
-
 fn check_len(s: String) -> Result<String, ParseError> {
     if s.len() > MAX_SUBSCRIBER {
         Err(ParseError::new(
@@ -346,11 +311,11 @@ impl Parser for KeaLeases {
                 if duid.is_empty() {
                     return Ok(None);
                 }
-                let s = hex_id("duid:", duid).ok_or_else(|| bad_field(Role::Duid))?;
+                let s = prefixed_hex_id("duid:", duid).ok_or_else(|| bad_field(Role::Duid))?;
                 return check_len(s).map(Some);
             }
             if !hwaddr.is_empty() {
-                if let Some(m) = mac(hwaddr) {
+                if let Some(m) = device_mac(hwaddr) {
                     return Ok(Some(m));
                 }
                 // Not Ethernet: it must still be hex octets.
@@ -361,7 +326,7 @@ impl Parser for KeaLeases {
             if client_id.is_empty() {
                 return Ok(None);
             }
-            let s = hex_id("id:", client_id).ok_or_else(|| bad_field(Role::ClientId))?;
+            let s = prefixed_hex_id("id:", client_id).ok_or_else(|| bad_field(Role::ClientId))?;
             check_len(s).map(Some)
         };
         let need = |s: Option<String>| {

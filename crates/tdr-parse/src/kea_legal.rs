@@ -33,7 +33,7 @@ use nom::combinator::opt;
 use nom::sequence::preceded;
 use nom::IResult;
 
-use crate::ident::{normalize_hex_id, normalize_mac};
+use crate::ident::{device_mac, prefixed_hex_id};
 use crate::localtime;
 use crate::model::{Class, Event, LeaseOp, Target, UnixSecs};
 use crate::{Context, ParseError, Parser, SetupError};
@@ -857,41 +857,6 @@ fn relay(i: &[u8]) -> Res<'_, ()> {
     Ok((i, ()))
 }
 
-/// Lower-case two-digit colon-separated hex, the form Kea prints: taken as is.
-fn is_canonical_hex(s: &[u8]) -> bool {
-    s.len() % 3 == 2
-        && s.iter().enumerate().all(|(i, &c)| {
-            if i % 3 == 2 {
-                c == b':'
-            } else {
-                c.is_ascii_digit() || (b'a'..=b'f').contains(&c)
-            }
-        })
-}
-
-/// `prefix` + the normalised hex id (`normalize_hex_id`), or `None` if it is not hex octets.
-fn hex_string(prefix: &str, s: &[u8]) -> Option<String> {
-    let mut out = String::with_capacity(prefix.len() + s.len());
-    out.push_str(prefix);
-    if is_canonical_hex(s) {
-        out.push_str(std::str::from_utf8(s).ok()?);
-    } else {
-        out.push_str(&normalize_hex_id(std::str::from_utf8(s).ok()?)?);
-    }
-    Some(out)
-}
-
-/// `normalize_mac`, with a fast path for the canonical form; `None` for the all-zero address.
-fn mac(s: &[u8]) -> Option<String> {
-    let m = if s.len() == 17 && is_canonical_hex(s) {
-        std::str::from_utf8(s).ok()?.to_string()
-    } else {
-        normalize_mac(std::str::from_utf8(s).ok()?)?
-    };
-    // An all-zero address names no device (servers log it when they do not know the MAC).
-    (m != "00:00:00:00:00:00").then_some(m)
-}
-
 fn body_err(what: &str) -> ParseError {
     ParseError::new(C_BODY, format!("malformed lease entry: {what}"))
 }
@@ -951,11 +916,11 @@ fn parse_body(text: &[u8]) -> Result<Option<LeaseLine>, ParseError> {
         let (r, (htype, hw)) = hwaddr(r).map_err(|_| body_err("unreadable hardware address"))?;
         let (r, cid) = opt(preceded(tag(", client-id: "), hex_id))(r)
             .map_err(|_: nom::Err<nom::error::Error<&[u8]>>| body_err("unreadable client-id"))?;
-        let mac = if htype == 1 { mac(hw) } else { None };
+        let mac = if htype == 1 { device_mac(hw) } else { None };
         let sub = match (mac, cid) {
             (Some(m), _) => m,
             (None, Some(c)) => {
-                hex_string("id:", c).ok_or_else(|| body_err("client-id is not hex octets"))?
+                prefixed_hex_id("id:", c).ok_or_else(|| body_err("client-id is not hex octets"))?
             }
             (None, None) => {
                 return Err(ParseError::new(
@@ -967,7 +932,8 @@ fn parse_body(text: &[u8]) -> Result<Option<LeaseLine>, ParseError> {
         (r, sub, false)
     } else if let Some(r) = i.strip_prefix(b"DUID: ") {
         let (r, duid) = hex_id(r).map_err(|_| body_err("unreadable DUID"))?;
-        let sub = hex_string("duid:", duid).ok_or_else(|| body_err("DUID is not hex octets"))?;
+        let sub =
+            prefixed_hex_id("duid:", duid).ok_or_else(|| body_err("DUID is not hex octets"))?;
         let (r, _) = opt(|x| {
             let (x, _) = tag(" and hardware address: ")(x)?;
             let (x, _) = hwaddr(x)?;
