@@ -537,3 +537,54 @@ fn real_radius_detail_file_imports_and_answers() {
         );
     }
 }
+
+#[test]
+fn cdrs_past_retention_are_not_stored_and_not_shown() {
+    let d = tempfile::tempdir().unwrap();
+    let data = d.path().join("data");
+    let old = (chrono::Utc::now().date_naive() - chrono::Days::new(240)).to_string();
+    let file = d.path().join("old.jsonl");
+    std::fs::write(
+        &file,
+        cdr(
+            &old,
+            "10:00:00",
+            "10:01:00",
+            "+46701234567",
+            "0812345",
+            "statutory",
+        ) + "\n",
+    )
+    .unwrap();
+    let o = tdr(
+        &data,
+        &["import", "--format", "events", file.to_str().unwrap()],
+    );
+    assert!(
+        stdout(&o).contains("0 accepted, 0 duplicate, 0 quarantined, 1 expired"),
+        "{}",
+        stdout(&o)
+    );
+    let o = tdr(
+        &data,
+        &[
+            "cdrs",
+            "--number",
+            "+46701234567",
+            "--from",
+            &format!("{old}T00:00:00Z"),
+            "--to",
+            &format!("{old}T23:59:59Z"),
+            "--purpose",
+            "law-enforcement",
+            "--case",
+            "LE-9",
+            "--json",
+        ],
+    );
+    assert!(
+        stdout(&o).contains(r#""status":"outside_retention""#),
+        "{}",
+        stdout(&o)
+    );
+}
