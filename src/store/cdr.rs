@@ -6,8 +6,7 @@
 
 use sha2::{Digest, Sha256};
 
-use crate::model::{Cdr, Event, UnixSecs};
-use crate::parse::events;
+use crate::model::{Cdr, UnixSecs};
 
 /// Key tag of CDR index entries in day partitions (bindings use 'B' and 'N').
 pub const TAG_CDR: u8 = b'C';
@@ -64,16 +63,83 @@ pub fn key_start(key: &[u8], prefix_len: usize) -> Option<UnixSecs> {
     Some((u64::from_be_bytes(b) ^ (1 << 63)) as i64)
 }
 
-/// The stored value: the CDR as one line of the `events` format.
+/// Version byte of the stored value layout.
+const CODEC_V1: u8 = 1;
+
+/// The stored value: version 1, then start, end (i64 BE), answer (flag + i64 BE), duration,
+/// billsec (u32 BE), class, and calling, called, disposition, call id (flag), source as
+/// length-prefixed (u16 BE) UTF-8.
 pub fn encode(cdr: &Cdr) -> Vec<u8> {
-    events::to_line(&Event::Cdr(Box::new(cdr.clone()))).into_bytes()
+    let mut v = Vec::with_capacity(64 + cdr.calling.len() + cdr.called.len() + cdr.source.len());
+    v.push(CODEC_V1);
+    v.extend_from_slice(&cdr.start.to_be_bytes());
+    v.extend_from_slice(&cdr.end.to_be_bytes());
+    match cdr.answer {
+        Some(a) => {
+            v.push(1);
+            v.extend_from_slice(&a.to_be_bytes());
+        }
+        None => v.push(0),
+    }
+    v.extend_from_slice(&cdr.duration.to_be_bytes());
+    v.extend_from_slice(&cdr.billsec.to_be_bytes());
+    v.push(cdr.class.code());
+    let mut put = |s: &str| {
+        // Parsers cap these fields at 253 bytes; the cast cannot truncate them.
+        let b = &s.as_bytes()[..s.len().min(u16::MAX as usize)];
+        v.extend_from_slice(&(b.len() as u16).to_be_bytes());
+        v.extend_from_slice(b);
+    };
+    put(&cdr.calling);
+    put(&cdr.called);
+    put(&cdr.disposition);
+    put(cdr.call_id.as_deref().unwrap_or(""));
+    put(&cdr.source);
+    v.push(u8::from(cdr.call_id.is_some()));
+    v
 }
 
 pub fn decode(value: &[u8]) -> Option<Cdr> {
-    match events::parse_line(value, "") {
-        Ok(Event::Cdr(c)) => Some(*c),
-        _ => None,
+    let mut r = value;
+    let mut take = |n: usize| -> Option<&[u8]> {
+        let (a, b) = (r.get(..n)?, r.get(n..)?);
+        r = b;
+        Some(a)
+    };
+    if take(1)? != [CODEC_V1] {
+        return None;
     }
+    let i64_at = |b: &[u8]| -> Option<i64> { Some(i64::from_be_bytes(b.try_into().ok()?)) };
+    let start = i64_at(take(8)?)?;
+    let end = i64_at(take(8)?)?;
+    let answer = match take(1)? {
+        [0] => None,
+        [1] => Some(i64_at(take(8)?)?),
+        _ => return None,
+    };
+    let duration = u32::from_be_bytes(take(4)?.try_into().ok()?);
+    let billsec = u32::from_be_bytes(take(4)?.try_into().ok()?);
+    let class = crate::model::Class::from_code(take(1)?[0])?;
+    let mut string = || -> Option<String> {
+        let n = u16::from_be_bytes(take(2)?.try_into().ok()?) as usize;
+        String::from_utf8(take(n)?.to_vec()).ok()
+    };
+    let (calling, called, disposition, call_id, source) =
+        (string()?, string()?, string()?, string()?, string()?);
+    let has_id = take(1)? == [1];
+    Some(Cdr {
+        start,
+        answer,
+        end,
+        duration,
+        billsec,
+        calling,
+        called,
+        disposition,
+        call_id: has_id.then_some(call_id),
+        source,
+        class,
+    })
 }
 
 /// The (key, value) pairs `cdr` is stored under: one per distinct number it involves.
@@ -104,6 +170,32 @@ mod tests {
         assert_eq!(normalize_number("(08) 123 456"), "08123456");
         assert_eq!(normalize_number("Alice"), "alice");
         assert_eq!(normalize_number(""), "");
+    }
+
+    #[test]
+    fn values_round_trip() {
+        let mut c = Cdr {
+            start: 1_795_255_200,
+            answer: Some(1_795_255_205),
+            end: 1_795_255_265,
+            duration: 65,
+            billsec: 60,
+            calling: "+46701234567".into(),
+            called: "112".into(),
+            disposition: "ANSWERED".into(),
+            call_id: Some("1606467760.3".into()),
+            source: "pbx1".into(),
+            class: crate::model::Class::Statutory,
+        };
+        assert_eq!(decode(&encode(&c)), Some(c.clone()));
+        c.answer = None;
+        c.call_id = None;
+        c.called = String::new();
+        assert_eq!(decode(&encode(&c)), Some(c.clone()));
+        let v = encode(&c);
+        for cut in 0..v.len() {
+            assert_eq!(decode(&v[..cut]), None, "a cut value never decodes");
+        }
     }
 
     #[test]

@@ -196,7 +196,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 })
             );
         }
-        Cmd::Import { data_dir, tz, files } => {
+        Cmd::Import {
+            data_dir,
+            tz,
+            files,
+        } => {
             let cfg = Config {
                 data_dir,
                 ..Config::default()
@@ -221,11 +225,15 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 let len = std::fs::metadata(path)?.len();
                 bytes += len;
                 eprintln!(
-                    "{fmt}: {len} bytes in {:.2} s: {} accepted, {} duplicate, {} quarantined",
+                    "{fmt}: {len} bytes in {:.2} s: {} accepted, {} duplicate, {} quarantined; \
+                     cpu ms reader {} applier {} writer {}",
                     t.elapsed().as_secs_f64(),
                     st.accepted,
                     st.duplicate,
-                    st.quarantined
+                    st.quarantined,
+                    st.reader_cpu_ms,
+                    st.applier_cpu_ms,
+                    st.writer_cpu_ms
                 );
                 total.add(&st);
             }
