@@ -230,16 +230,22 @@ impl<'a> Importer<'a> {
         let clock = self.clock;
         let result = std::thread::scope(|scope| -> Result<ImportStats, ImportError> {
             let applier_cpu0 = thread_cpu_ms();
-            let reader = scope.spawn(move || {
-                read_frames(stream, start, format, &mut *parser, complete, tx);
-                thread_cpu_ms()
-            });
-            let writer = scope.spawn(move || -> Result<u64, StoreError> {
-                for batch in wrx {
-                    store.write(batch)?;
-                }
-                Ok(thread_cpu_ms())
-            });
+            let reader = std::thread::Builder::new()
+                .name("tdr-reader".into())
+                .spawn_scoped(scope, move || {
+                    read_frames(stream, start, format, &mut *parser, complete, tx);
+                    thread_cpu_ms()
+                })
+                .map_err(read_err)?;
+            let writer = std::thread::Builder::new()
+                .name("tdr-writer".into())
+                .spawn_scoped(scope, move || -> Result<u64, StoreError> {
+                    for batch in wrx {
+                        store.write(batch)?;
+                    }
+                    Ok(thread_cpu_ms())
+                })
+                .map_err(read_err)?;
             let mut pending = 0usize;
             // The checkpoint: just after the last frame that ends a whole record.
             let mut safe = start;

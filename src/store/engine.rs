@@ -746,22 +746,29 @@ impl Engine {
         reach_end(f, &self.params).map(|e| e.saturating_add(2 * self.params.reorder_window))
     }
 
-    /// Queues the binding's current deadline, replacing the one queued before (the queue holds
-    /// one entry per live binding, so its memory follows the live set).
+    /// Queues the binding's eviction deadline. The queue holds one entry per live binding, at
+    /// or before its real deadline: a deadline that moves later (every interim update does)
+    /// leaves the entry where it is, and [`Engine::flush`] re-queues the binding when the entry
+    /// comes due, so a busy session costs one queue operation per deadline horizon, not one
+    /// per event. A deadline that moves earlier (an end was logged) is re-queued at once.
     fn queue_eviction(&mut self, slot: Slot) {
         let Some(r) = self.slab.get(&slot) else {
             return;
         };
         let d = self.deadline(&r.facts);
-        if d != r.queued {
-            if let Some(old) = r.queued {
-                self.evict.remove(&(old, slot));
-            }
-            if let Some(d) = d {
-                self.evict.insert((d, slot));
-            }
-            if let Some(r) = self.slab.get_mut(&slot) {
-                r.queued = d;
+        match (r.queued, d) {
+            (q, d) if q == d => {}
+            (Some(old), Some(new)) if new > old => {}
+            (old, new) => {
+                if let Some(old) = old {
+                    self.evict.remove(&(old, slot));
+                }
+                if let Some(new) = new {
+                    self.evict.insert((new, slot));
+                }
+                if let Some(r) = self.slab.get_mut(&slot) {
+                    r.queued = new;
+                }
             }
         }
     }
@@ -789,6 +796,21 @@ impl Engine {
                 break;
             }
             self.evict.pop_first();
+            let Some(r) = self.slab.get(&slot) else {
+                continue; // merged away or already final
+            };
+            let real = self.deadline(&r.facts);
+            if real != Some(d) {
+                // The deadline moved later since it was queued: queue it where it is now (it
+                // comes round again in this loop if that is still behind the watermark).
+                if let Some(x) = real {
+                    self.evict.insert((x, slot));
+                }
+                if let Some(r) = self.slab.get_mut(&slot) {
+                    r.queued = real;
+                }
+                continue;
+            }
             let Some(mut rec) = self.remove(slot) else {
                 continue;
             };
