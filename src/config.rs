@@ -349,9 +349,12 @@ address_space = ["192.0.2.0/24", "2001:db8::/32"]
 cgnat_public = ["203.0.113.0/28"]
 [store]
 sync_writes = false
+[ingest]
+local_timezone = "Europe/Stockholm"
 "#,
         )
         .unwrap();
+        assert_eq!(c.local_timezone.as_deref(), Some("Europe/Stockholm"));
         assert_eq!(c.retention.billing, Period::Days(90));
         assert_eq!(c.retention.security, Period::Months(6));
         assert_eq!(c.tolerance_secs, 5);
@@ -373,17 +376,20 @@ tolerance_secs = -1
 clock = 3
 [network]
 address_space = ["192.0.2.0/24", "not-a-net"]
+[ingest]
+local_timezone = "CET+1"
 "#,
         )
         .unwrap_err();
         let all = e.to_string();
-        assert_eq!(e.0.len(), 5, "{all}");
+        assert_eq!(e.0.len(), 6, "{all}");
         for needle in [
             "unknown key `colour`",
             "retention.security",
             "attribution.tolerance_secs",
             "unknown key `attribution.clock`",
             "network.address_space[1]",
+            "ingest.local_timezone",
         ] {
             assert!(all.contains(needle), "missing {needle:?} in {all}");
         }
