@@ -310,3 +310,63 @@ fn lease_reassigned_at_the_moment_it_expires_stays_confirmed() {
         (Status::Found, vec!["c7".into()])
     );
 }
+
+#[test]
+fn a_late_duplicate_start_does_not_cut_short_a_final_session() {
+    // Found when the run script imported the same ISP's sessions a second time, as FreeRADIUS
+    // detail records: the late copy of a Start, far behind the watermark, made a new binding
+    // with the same key as the final one and its final copy replaced the complete record (an
+    // inferred end two hours after the start), so a lookup inside the session said no_coverage.
+    let (_d, cfg, mut store) = store_with(&[
+        session("start", "2026-11-20T02:00:00Z", "alice", "s1", "192.0.2.10"),
+        session("stop", "2026-11-20T08:00:00Z", "alice", "s1", "192.0.2.10"),
+    ]);
+    assert_eq!(
+        who(&store, &cfg, "192.0.2.10", None, "2026-11-20T06:00:00Z"),
+        (Status::Found, vec!["alice".to_string()])
+    );
+    // The same Start again, in a later import, long after the binding became final.
+    feed(
+        &mut store,
+        &[session(
+            "start",
+            "2026-11-20T02:00:00Z",
+            "alice",
+            "s1",
+            "192.0.2.10",
+        )],
+    );
+    assert_eq!(
+        who(&store, &cfg, "192.0.2.10", None, "2026-11-20T06:00:00Z"),
+        (Status::Found, vec!["alice".to_string()])
+    );
+    let a = lookup(
+        &store,
+        &cfg,
+        "192.0.2.10",
+        None,
+        "2026-11-20T06:00:00Z",
+        t(NOW),
+    );
+    assert_eq!(a.matches[0].end.as_deref(), Some("2026-11-20T08:00:00Z"));
+    // Days later the late copy becomes final too: it is merged into the stored binding, not
+    // written over it.
+    feed(&mut store, &[tick("2026-11-23T06:00:00Z")]);
+    let a = lookup(
+        &store,
+        &cfg,
+        "192.0.2.10",
+        None,
+        "2026-11-20T06:00:00Z",
+        t(NOW),
+    );
+    assert_eq!(a.status, Status::Found);
+    assert_eq!(a.matches[0].end.as_deref(), Some("2026-11-20T08:00:00Z"));
+    let live_copies = store
+        .raw_dump_for_tests()
+        .unwrap()
+        .into_iter()
+        .filter(|(cf, k, _)| cf == "live" && k.starts_with(b"B") && k[13..17] == [192, 0, 2, 10])
+        .count();
+    assert_eq!(live_copies, 0, "the late copy is final now");
+}

@@ -221,6 +221,32 @@ impl Facts {
         }
     }
 
+    /// Folds in another copy of the same binding (same key: target, start, id): the union of
+    /// what either knows. Commutative, associative and idempotent, so copies written in any
+    /// order and any number of times give one result. A copy written from late events (a file
+    /// imported after newer ones, or imported again under another name) can only add to a
+    /// final binding, never cut it short.
+    pub fn merge_same(&mut self, o: &Facts) {
+        self.complete |= o.complete;
+        self.start_logged |= o.start_logged;
+        self.last_seen = self.last_seen.max(o.last_seen);
+        self.end_logged = match (self.end_logged, o.end_logged) {
+            (Some(a), Some(b)) => Some(if (b.0, b.1 as u8) < (a.0, a.1 as u8) {
+                b
+            } else {
+                a
+            }),
+            (a, b) => a.or(b),
+        };
+        self.expires = self.expires.max(o.expires);
+        let earliest = |a: Option<UnixSecs>, b: Option<UnixSecs>| match (a, b) {
+            (Some(x), Some(y)) => Some(x.min(y)),
+            (x, y) => x.or(y),
+        };
+        self.superseded = earliest(self.superseded, o.superseded);
+        self.reboot = earliest(self.reboot, o.reboot);
+    }
+
     // ---- codec ----------------------------------------------------------------------------
 
     pub fn encode(&self, out: &mut Vec<u8>) {

@@ -135,6 +135,7 @@ fn partition_options(cache: &Cache) -> Options {
     o.set_bottommost_compression_type(DBCompressionType::Zstd);
     o.set_write_buffer_size(64 << 20);
     o.set_level_compaction_dynamic_level_bytes(true);
+    o.set_merge_operator_associative("merge_facts", facts_merge);
     o
 }
 
@@ -522,11 +523,19 @@ impl Store {
             out.push((key, facts));
             true
         })?;
-        // The live family is visited first, then the days in order: a stable sort keeps the
-        // newest copy of a binding seen in several places first.
+        // A binding may be seen several times: a final copy in each day it spans, and a live
+        // record with the same key when late events reopened it (a file imported after newer
+        // ones). Copies of one binding are merged: each adds what it knows, none can cut
+        // another short.
         out.sort_by_key(|(k, _)| *k);
-        out.dedup_by_key(|(k, _)| *k);
-        Ok(out)
+        let mut merged: Vec<(BindingKey, Facts)> = Vec::with_capacity(out.len());
+        for (k, f) in out {
+            match merged.last_mut() {
+                Some((lk, lf)) if *lk == k => lf.merge_same(&f),
+                _ => merged.push((k, f)),
+            }
+        }
+        Ok(merged)
     }
 
     /// Calls `f` for every binding stored between `lower` and `upper` that may matter between
@@ -790,7 +799,8 @@ impl Prepared {
 
 impl Sink for Prepared {
     fn put_copy(&mut self, day: i64, key: &[u8], value: &[u8]) {
-        self.part(day).put(key, value);
+        // A merge, not a put: see `facts_merge`.
+        self.part(day).merge(key, value);
     }
     fn put_live(&mut self, key: &[u8], value: &[u8]) {
         self.live.put(key, value);
@@ -876,6 +886,35 @@ fn or_merge(
         }
     }
     Some(acc)
+}
+
+/// Merge operator of the day partitions: copies of one final binding are merged
+/// ([`Facts::merge_same`]), so a copy written later from fewer facts (late events) adds to the
+/// stored binding instead of replacing it. Values that are not bindings (CDRs) keep the last
+/// write, as a put would.
+fn facts_merge(
+    key: &[u8],
+    existing: Option<&[u8]>,
+    operands: &rocksdb::MergeOperands,
+) -> Option<Vec<u8>> {
+    let start = BindingKey::decode(key).map(|k| k.start);
+    let mut acc: Option<Vec<u8>> = existing.map(<[u8]>::to_vec);
+    for op in operands {
+        let merged = match (&acc, start) {
+            (Some(prev), Some(s)) => match (Facts::decode(s, prev), Facts::decode(s, op)) {
+                (Some(mut a), Some(b)) => {
+                    a.merge_same(&b);
+                    let mut out = Vec::with_capacity(prev.len().max(op.len()));
+                    a.encode(&mut out);
+                    Some(out)
+                }
+                _ => None,
+            },
+            _ => None,
+        };
+        acc = Some(merged.unwrap_or_else(|| op.to_vec()));
+    }
+    acc
 }
 
 fn meta_options() -> Options {
