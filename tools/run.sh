@@ -18,20 +18,19 @@ demo=./tdr-data/demo
 mkdir -p "$demo"
 "$GEN" generate --out "$demo" --subscribers 2000 --days 2 --seed 1
 "$TDR" import --format events "$demo/events.jsonl"
-echo "--- the same ISP as its real logs: FreeRADIUS detail, Kea legal log, Juniper NAT, Asterisk CDRs ---"
+echo "--- the same ISP as its real logs: FreeRADIUS detail, Juniper NAT, Asterisk CDRs (a second store) ---"
 "$GEN" convert --events "$demo/events.jsonl" --out "$demo/real" --max-bytes 20000000
-# Sessions and NAT blocks already imported above come back as duplicates: imports are idempotent
-# whatever the format. (The converted lease logs name devices by MAC, so they are new bindings.)
-"$TDR" import --format radius-detail --source radius "$demo/real/radius.detail"
-"$TDR" import --format juniper-nat --tz UTC --source cgnat "$demo/real/juniper-nat.log"
-"$TDR" import --format asterisk-cdr --tz UTC --source pbx "$demo/real/Master.csv"
+real=./tdr-data/real-formats
+"$TDR" --data-dir "$real" import --format radius-detail --source radius "$demo/real/radius.detail"
+"$TDR" --data-dir "$real" import --format juniper-nat --tz UTC --source cgnat "$demo/real/juniper-nat.log"
+"$TDR" --data-dir "$real" import --format asterisk-cdr --tz UTC --source pbx "$demo/real/Master.csv"
 "$TDR" quarantine list
 "$GEN" queries --truth "$demo/truth.jsonl" --n 5 --seed 1 --out "$demo/queries.jsonl" --expect "$demo/expect.jsonl"
 echo "--- five audited lookups (case DEMO-1, purpose law-enforcement) ---"
 "$TDR" lookup --batch "$demo/queries.jsonl" --purpose law-enforcement --case DEMO-1
 number=$(head -1 "$demo/real/Master.csv" | cut -d, -f2 | tr -d '"')
 echo "--- calls of one number (audited) ---"
-"$TDR" cdrs --number "$number" --from 2000-01-01T00:00:00Z --to 2100-01-01T00:00:00Z \
+"$TDR" --data-dir "$real" cdrs --number "$number" --from 2000-01-01T00:00:00Z --to 2100-01-01T00:00:00Z \
   --purpose law-enforcement --case DEMO-2 | head -5
 echo "--- the audit log ---"
 "$TDR" audit verify
