@@ -370,3 +370,70 @@ fn a_late_duplicate_start_does_not_cut_short_a_final_session() {
         .count();
     assert_eq!(live_copies, 0, "the late copy is final now");
 }
+
+#[test]
+fn a_late_nat_allocation_does_not_reopen_a_released_block() {
+    // Found by the ground-truth check after importing two days and then the first hours again
+    // as Juniper logs: the late allocation made a live block with no release (stored days
+    // before in an earlier day), which then covered times after the release and named the
+    // inside subscriber for ports nobody held.
+    let (_d, cfg, mut store) = store_with(&[
+        session("start", "2026-11-20T00:00:00Z", "alice", "a1", "100.64.0.7"),
+        session("stop", "2026-11-20T22:00:00Z", "alice", "a1", "100.64.0.7"),
+        nat(
+            "alloc",
+            "2026-11-20T03:00:00Z",
+            "100.64.0.7",
+            "203.0.113.9",
+            "1024-2047",
+        ),
+        nat(
+            "release",
+            "2026-11-20T05:00:00Z",
+            "100.64.0.7",
+            "203.0.113.9",
+            "1024-2047",
+        ),
+    ]);
+    let before = who(
+        &store,
+        &cfg,
+        "203.0.113.9",
+        Some(1500),
+        "2026-11-20T12:00:00Z",
+    );
+    assert!(
+        before.1.is_empty(),
+        "nobody held the port after the release: {before:?}"
+    );
+    feed(
+        &mut store,
+        &[nat(
+            "alloc",
+            "2026-11-20T03:00:00Z",
+            "100.64.0.7",
+            "203.0.113.9",
+            "1024-2047",
+        )],
+    );
+    assert_eq!(
+        who(
+            &store,
+            &cfg,
+            "203.0.113.9",
+            Some(1500),
+            "2026-11-20T12:00:00Z"
+        ),
+        before
+    );
+    assert_eq!(
+        who(
+            &store,
+            &cfg,
+            "203.0.113.9",
+            Some(1500),
+            "2026-11-20T04:00:00Z"
+        ),
+        (Status::Found, vec!["alice".to_string()])
+    );
+}

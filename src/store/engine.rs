@@ -90,6 +90,9 @@ pub struct Engine {
     nat_span: (u16, bool),
     /// CDRs applied since the last flush.
     cdrs: Vec<crate::model::Cdr>,
+    /// Bindings created by late events (start far behind the watermark) since the last flush:
+    /// they may have a final copy in the store to merge with ([`Engine::revive_late`]).
+    late: Vec<Slot>,
 }
 
 pub(crate) const META_WATERMARK: &[u8] = b"W";
@@ -131,6 +134,7 @@ impl Engine {
             new_prefix_lens: Vec::new(),
             nat_span: (0, false),
             cdrs: Vec::new(),
+            late: Vec::new(),
         }
     }
 
@@ -626,7 +630,11 @@ impl Engine {
     /// its start ends it, an earlier binding of another holder is superseded by its start, and
     /// it is superseded by a later one.
     fn insert(&mut self, key: BindingKey, facts: Facts, session: String) -> Slot {
+        let late = facts.start < self.watermark - 2 * self.params.reorder_window;
         let slot = self.index(key, facts, session);
+        if late {
+            self.late.push(slot);
+        }
         self.link(slot);
         self.touched(slot);
         slot
@@ -771,6 +779,31 @@ impl Engine {
                 }
             }
         }
+    }
+
+    /// Merges into each binding created by late events since the last call the final copy
+    /// stored under the same key, if there is one (`fetch` reads it). Such a binding is the
+    /// same one the store already finalised: a file imported after newer ones, or the same
+    /// records imported again under another name. Without this, its partial facts (a late
+    /// allocation without the release stored days ago) would reopen it. Call before a flush.
+    pub fn revive_late(&mut self, mut fetch: impl FnMut(&BindingKey) -> Option<Facts>) -> usize {
+        let mut revived = 0;
+        for slot in std::mem::take(&mut self.late) {
+            let Some(key) = self.slab.get(&slot).map(|r| r.key) else {
+                continue;
+            };
+            let Some(fin) = fetch(&key) else {
+                continue;
+            };
+            if let Some(r) = self.slab.get_mut(&slot) {
+                r.facts.merge_same(&fin);
+                r.facts.complete = false;
+            }
+            self.link(slot);
+            self.touched(slot);
+            revived += 1;
+        }
+        revived
     }
 
     // ---- flushing -------------------------------------------------------------------------

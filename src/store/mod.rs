@@ -375,6 +375,9 @@ impl Store {
         retention_floor: UnixSecs,
     ) -> Prepared {
         let mut p = Prepared::default();
+        // A read error here leaves the late binding as it is (the partition merge still keeps
+        // the stored copy whole); it does not stop the batch.
+        engine.revive_late(|k| self.final_copy(k).ok().flatten());
         p.finalised = engine.flush(&mut p, retention_floor);
         if let Some((k, v)) = checkpoint {
             p.meta.put(k, v);
@@ -536,6 +539,19 @@ impl Store {
             }
         }
         Ok(merged)
+    }
+
+    /// The final copy of binding `key` in the partition of its start day, if there is one.
+    pub fn final_copy(&self, key: &BindingKey) -> Result<Option<Facts>, StoreError> {
+        let Some(cf) = self.db.cf_handle(&partition_name(day_of(key.start))) else {
+            return Ok(None);
+        };
+        match self.db.get_cf(&cf, key.encode()).map_err(read_err)? {
+            Some(v) => Facts::decode(key.start, &v)
+                .map(Some)
+                .ok_or_else(|| StoreError::Read("undecodable binding record".into())),
+            None => Ok(None),
+        }
     }
 
     /// Calls `f` for every binding stored between `lower` and `upper` that may matter between
