@@ -59,11 +59,9 @@ use nom::sequence::{delimited, tuple};
 use nom::IResult;
 
 use crate::ident::{format_hex, normalize_hex_id, normalize_mac};
-use crate::localtime;
 use crate::model::{Event, LeaseOp, Target, UnixSecs};
 use crate::syslog::{self, HeaderTime};
 use crate::{Context, ParseError, Parser};
-use chrono::{Datelike, LocalResult, TimeZone};
 
 /// dhcpd's `default-lease-time` when none is configured.
 const DEFAULT_LEASE_TIME: u32 = 43_200;
@@ -117,7 +115,7 @@ impl DhcpdSyslog {
                 }
             }
         }
-        let r = resolve(ht, &self.ctx);
+        let r = ht.resolve(&self.ctx);
         self.time_cache = Some((ht, r.clone()));
         r
     }
@@ -132,14 +130,12 @@ impl DhcpdSyslog {
             }
         }
         let at = |m, s| {
-            resolve(
-                HeaderTime::NoYear {
-                    month,
-                    day,
-                    hms: (hour, m, s),
-                },
-                &self.ctx,
-            )
+            HeaderTime::NoYear {
+                month,
+                day,
+                hms: (hour, m, s),
+            }
+            .resolve(&self.ctx)
             .ok()
         };
         let limit = self.ctx.reference.saturating_add(86_400);
@@ -163,49 +159,6 @@ impl DhcpdSyslog {
             class: self.ctx.class,
         }
     }
-}
-
-/// The header time in UTC. For RFC 3164 times without a year this picks the latest year that
-/// puts the line no more than a day after the reference, and refuses it if that year's local
-/// time falls in a DST fold or gap. (`localtime::infer_year` skips such a year and silently
-/// answers the year before: a line one year off.)
-fn resolve(ht: HeaderTime, ctx: &Context) -> Result<UnixSecs, ParseError> {
-    let HeaderTime::NoYear { month, day, hms } = ht else {
-        return ht.resolve(ctx);
-    };
-    let Some(tz) = ctx.tz else {
-        return ht.resolve(ctx);
-    };
-    let bad = || ParseError::new("time.bad_date", "no such date");
-    let ref_year = chrono::DateTime::from_timestamp(ctx.reference, 0)
-        .map(|d| d.with_timezone(&tz).year())
-        .ok_or_else(bad)?;
-    let limit = ctx.reference.saturating_add(86_400);
-    // 29 February only exists in leap years: look back up to 8 years for one.
-    for year in (ref_year - 8..=ref_year + 1).rev() {
-        let Some(naive) = chrono::NaiveDate::from_ymd_opt(year, month, day)
-            .and_then(|d| d.and_hms_opt(hms.0, hms.1, hms.2))
-        else {
-            continue;
-        };
-        let at = match tz.from_local_datetime(&naive) {
-            LocalResult::Single(t) => t.timestamp(),
-            LocalResult::Ambiguous(a, _) => a.timestamp(),
-            // In a DST gap: the instant the gap starts is near enough to place the year.
-            LocalResult::None => {
-                match tz.from_local_datetime(&(naive - chrono::Duration::hours(3))) {
-                    LocalResult::Single(t) | LocalResult::Ambiguous(t, _) => {
-                        t.timestamp() + 3 * 3600
-                    }
-                    LocalResult::None => naive.and_utc().timestamp(),
-                }
-            }
-        };
-        if at <= limit {
-            return localtime::to_utc(tz, naive);
-        }
-    }
-    Err(bad())
 }
 
 /// Address → the identifier and time of its last OFFER or SELECTING REQUEST.
@@ -1158,7 +1111,7 @@ mod tests {
             let mut p = DhcpdSyslog::new(&c);
             for (month, day, h, m, s) in times {
                 let ht = HeaderTime::NoYear { month, day, hms: (h, m, s) };
-                prop_assert_eq!(p.time(ht), resolve(ht, &c), "{:?}", ht);
+                prop_assert_eq!(p.time(ht), ht.resolve(&c), "{:?}", ht);
             }
         }
 
