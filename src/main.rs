@@ -410,8 +410,9 @@ fn run(cli: Cli) -> Result<ExitCode, Failure> {
             if raw {
                 let mut audit =
                     AuditLog::open(&cfg.data_dir, clock.clone()).map_err(op("audit"))?;
-                audit
-                    .append(NewEntry {
+                audit_first(
+                    &mut audit,
+                    NewEntry {
                         actor: actor(),
                         role: "cli".into(),
                         action: "quarantine_show_raw".into(),
@@ -421,13 +422,9 @@ fn run(cli: Cli) -> Result<ExitCode, Failure> {
                         outcome: "shown".into(),
                         result_count: shown.len() as u64,
                         result_digest: None,
-                    })
-                    .map_err(|e| {
-                        Failure::Operational(format!(
-                            "[{}] the audit entry could not be written, so nothing is shown: {e}",
-                            e.code()
-                        ))
-                    })?;
+                    },
+                    "nothing is shown",
+                )?;
                 audit.checkpoint().map_err(op("audit"))?;
             }
             let mut out = std::io::BufWriter::new(std::io::stdout().lock());
@@ -606,8 +603,9 @@ impl LookupCtx<'_> {
         // Serialized once: the digest in the audit entry is of exactly the bytes printed.
         let text = rendered.to_string();
         let digest = hex::encode(Sha256::digest(text.as_bytes()));
-        self.audit
-            .append(NewEntry {
+        audit_first(
+            self.audit,
+            NewEntry {
                 actor: self.actor.clone(),
                 role: "cli".into(),
                 action: action.into(),
@@ -617,13 +615,9 @@ impl LookupCtx<'_> {
                 outcome: answer.status.as_str().into(),
                 result_count: answer.matches.len() as u64,
                 result_digest: Some(digest),
-            })
-            .map_err(|e| {
-                Failure::Operational(format!(
-                    "[{}] the audit entry could not be written, so no answer is given: {e}",
-                    e.code()
-                ))
-            })?;
+            },
+            "no answer is given",
+        )?;
         Ok((rendered, text))
     }
 
@@ -738,6 +732,17 @@ fn write_human(out: &mut impl Write, r: &serde_json::Value) -> std::io::Result<(
     Ok(())
 }
 
+/// Appends `entry` before anything is shown: if the audit log cannot take it, the caller shows
+/// nothing (`what` says what is withheld).
+fn audit_first(audit: &mut AuditLog, entry: NewEntry, what: &str) -> Result<(), Failure> {
+    audit.append(entry).map(|_| ()).map_err(|e| {
+        Failure::Operational(format!(
+            "[{}] the audit entry could not be written, so {what}: {e}",
+            e.code()
+        ))
+    })
+}
+
 struct CdrQuery<'a> {
     number: &'a str,
     from: i64,
@@ -823,8 +828,9 @@ fn cdr_query(
         .collect();
     let rendered = json!({"query": q.given, "status": status, "calls": calls});
     let text = rendered.to_string();
-    audit
-        .append(NewEntry {
+    audit_first(
+        audit,
+        NewEntry {
             actor: actor(),
             role: "cli".into(),
             action: "cdrs".into(),
@@ -834,13 +840,9 @@ fn cdr_query(
             outcome: status.into(),
             result_count: calls.len() as u64,
             result_digest: Some(hex::encode(Sha256::digest(text.as_bytes()))),
-        })
-        .map_err(|e| {
-            Failure::Operational(format!(
-                "[{}] the audit entry could not be written, so no answer is given: {e}",
-                e.code()
-            ))
-        })?;
+        },
+        "no answer is given",
+    )?;
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     if as_json {
         writeln!(out, "{text}").map_err(out_err)?;
