@@ -762,42 +762,11 @@ fn cdr_query(
     as_json: bool,
 ) -> Result<ExitCode, Failure> {
     let scope = Scope::new(cfg, q.purpose.readable_classes(), q.now);
-    let cutoff = |c: tdr::model::Class| {
-        scope
-            .cutoffs
-            .iter()
-            .find(|(k, _)| *k == c)
-            .map(|(_, t)| *t)
-            .unwrap_or(i64::MAX)
-    };
-    let all = store
-        .cdrs(q.number, q.from, q.to)
+    let tdr::store::cdr::CdrAnswer {
+        status,
+        calls: readable,
+    } = tdr::store::cdr::answer(store, &scope, q.number, q.from, q.to)
         .map_err(|e| Failure::Operational(format!("[{}] {e}", e.code())))?;
-    // Retention is enforced at read time: a record past its class's period is invisible to
-    // every purpose, and a purpose reads only the classes the purpose matrix allows.
-    let retained: Vec<_> = all
-        .into_iter()
-        .filter(|c| c.start >= cutoff(c.class))
-        .collect();
-    let readable: Vec<_> = retained
-        .iter()
-        .filter(|c| scope.allowed.contains(&c.class))
-        .collect();
-    let oldest_readable = scope
-        .allowed
-        .iter()
-        .map(|c| cutoff(*c))
-        .min()
-        .unwrap_or(i64::MAX);
-    let status = if !readable.is_empty() {
-        "found"
-    } else if !retained.is_empty() {
-        "no_data_for_this_purpose"
-    } else if q.to < oldest_readable {
-        "outside_retention"
-    } else {
-        "not_found"
-    };
     let me = tdr::store::cdr::normalize_number(q.number);
     let calls: Vec<serde_json::Value> = readable
         .iter()

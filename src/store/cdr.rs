@@ -63,6 +63,48 @@ pub fn key_start(key: &[u8], prefix_len: usize) -> Option<UnixSecs> {
     Some((u64::from_be_bytes(b) ^ (1 << 63)) as i64)
 }
 
+/// What a CDR query found for a scope.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CdrAnswer {
+    /// `found`, `no_data_for_this_purpose`, `outside_retention` or `not_found`, with the same
+    /// meanings as for lookups.
+    pub status: &'static str,
+    /// The calls the scope may read, oldest first.
+    pub calls: Vec<Cdr>,
+}
+
+/// The calls of `number` overlapping `from..=to` that `scope` may read. Retention is enforced
+/// here, at read time: a call past its class's period is invisible to every purpose, and a
+/// purpose reads only the classes the purpose matrix allows.
+pub fn answer(
+    store: &super::Store,
+    scope: &super::lookup::Scope,
+    number: &str,
+    from: UnixSecs,
+    to: UnixSecs,
+) -> Result<CdrAnswer, super::StoreError> {
+    let retained: Vec<Cdr> = store
+        .cdrs(number, from, to)?
+        .into_iter()
+        .filter(|c| scope.retained(c.class, c.start))
+        .collect();
+    let any_retained = !retained.is_empty();
+    let calls: Vec<Cdr> = retained
+        .into_iter()
+        .filter(|c| scope.allowed.contains(&c.class))
+        .collect();
+    let status = if !calls.is_empty() {
+        "found"
+    } else if any_retained {
+        "no_data_for_this_purpose"
+    } else if !scope.any_retained(to) {
+        "outside_retention"
+    } else {
+        "not_found"
+    };
+    Ok(CdrAnswer { status, calls })
+}
+
 /// Version byte of the stored value layout.
 const CODEC_V1: u8 = 1;
 

@@ -120,14 +120,14 @@ impl Scope {
         }
     }
 
-    fn retained(&self, class: Class, at: UnixSecs) -> bool {
+    pub fn retained(&self, class: Class, at: UnixSecs) -> bool {
         self.cutoffs
             .iter()
             .any(|(c, cut)| *c == class && at >= *cut)
     }
 
     /// Whether any class this scope may read is still retained at `at`.
-    fn any_retained(&self, at: UnixSecs) -> bool {
+    pub fn any_retained(&self, at: UnixSecs) -> bool {
         self.allowed.iter().any(|c| self.retained(*c, at))
     }
 }
