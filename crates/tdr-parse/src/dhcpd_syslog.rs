@@ -58,6 +58,7 @@ use nom::combinator::{map, map_opt, opt, value};
 use nom::sequence::{delimited, tuple};
 use nom::IResult;
 
+use crate::framing::find;
 use crate::ident::{format_hex, normalize_hex_id, normalize_mac};
 use crate::model::{Event, LeaseOp, Target, UnixSecs};
 use crate::syslog::{self, HeaderTime};
@@ -331,13 +332,6 @@ fn via(i: &[u8]) -> Res<'_, ()> {
         }
     }
     fail(i)
-}
-
-fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
-    if needle.is_empty() {
-        return None;
-    }
-    memchr::memmem::find(hay, needle)
 }
 
 fn ack(i: &[u8]) -> Res<'_, Msg<'_>> {

@@ -445,7 +445,23 @@ pub fn find_byte(needle: u8, hay: &[u8]) -> Option<usize> {
 }
 
 fn find_sub(hay: &[u8], needle: &[u8]) -> Option<usize> {
+    find(hay, needle)
+}
+
+/// First occurrence of `needle` in `hay`; `None` for an empty needle.
+pub fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
+    if needle.is_empty() {
+        return None;
+    }
     memchr::memmem::find(hay, needle)
+}
+
+/// Last occurrence of `needle` in `hay`; `None` for an empty needle.
+pub fn rfind(hay: &[u8], needle: &[u8]) -> Option<usize> {
+    if needle.is_empty() {
+        return None;
+    }
+    memchr::memmem::rfind(hay, needle)
 }
 
 /// Frames a whole buffer (tests, fuzzing, benches): every step until more input would be

@@ -55,6 +55,7 @@ use chrono::{Datelike, NaiveDateTime};
 use chrono_tz::Tz;
 
 use crate::asterisk_cdr::{check_id, parse_stamp, parse_u32};
+use crate::framing::{find, rfind};
 use crate::localtime;
 use crate::model::{Cdr, Class, Event, UnixSecs};
 use crate::{Context, ParseError, Parser, SetupError};
@@ -427,22 +428,6 @@ fn compile(text: &str) -> Result<Template, SetupError> {
         uuid: find("uuid"),
         vars,
     })
-}
-
-/// First occurrence of `needle` (non-empty) in `hay`.
-fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
-    if needle.is_empty() {
-        return None;
-    }
-    memchr::memmem::find(hay, needle)
-}
-
-/// Last occurrence of `needle` (non-empty) in `hay`.
-fn rfind(hay: &[u8], needle: &[u8]) -> Option<usize> {
-    if needle.is_empty() {
-        return None;
-    }
-    memchr::memmem::rfind(hay, needle)
 }
 
 /// Whether `v` has the shape of a `YYYY-MM-DD HH:MM:SS` stamp (the calendar is checked

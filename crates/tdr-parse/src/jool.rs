@@ -36,6 +36,7 @@ use nom::combinator::{all_consuming, map_res, value};
 use nom::sequence::{separated_pair, tuple};
 use nom::IResult;
 
+use crate::framing::{find, rfind};
 use crate::model::{Class, Event, NatOp, UnixSecs};
 use crate::{Context, ParseError, Parser};
 
@@ -55,22 +56,6 @@ impl Jool {
 
 fn err(code: &'static str, reason: &str) -> ParseError {
     ParseError::new(code, reason.to_string())
-}
-
-/// Position of `needle` in `hay`.
-pub(crate) fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
-    if needle.is_empty() {
-        return None;
-    }
-    memchr::memmem::find(hay, needle)
-}
-
-/// Position of the last `needle` in `hay`.
-fn rfind(hay: &[u8], needle: &[u8]) -> Option<usize> {
-    if needle.is_empty() {
-        return None;
-    }
-    memchr::memmem::rfind(hay, needle)
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

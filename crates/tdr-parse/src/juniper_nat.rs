@@ -42,6 +42,7 @@ use nom::combinator::{all_consuming, map_res};
 use nom::sequence::{separated_pair, tuple};
 use nom::IResult;
 
+use crate::framing::find;
 use crate::model::{Event, NatOp, UnixSecs};
 use crate::syslog::{self, HeaderTime};
 use crate::{localtime, Context, ParseError, Parser};
@@ -60,14 +61,6 @@ const KEY: &[u8] = b"NAT_PORT_BLOCK_";
 
 fn err(code: &'static str, reason: &str) -> ParseError {
     ParseError::new(code, reason.to_string())
-}
-
-/// Position of `needle` in `hay`.
-fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
-    if needle.is_empty() {
-        return None;
-    }
-    memchr::memmem::find(hay, needle)
 }
 
 /// The last `YYYY-MM-DD HH:MM:SS` in `b`, as its 19 bytes.
