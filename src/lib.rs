@@ -6,6 +6,7 @@ pub mod config;
 pub mod ingest;
 pub mod legal;
 pub mod retention;
+pub mod serve;
 pub mod store;
 
 /// Normalised records and the parsers, in their own crate so they build (and fuzz) without

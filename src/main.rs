@@ -43,8 +43,21 @@ struct Cli {
     cmd: Cmd,
 }
 
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum LogFormat {
+    Text,
+    Json,
+}
+
 #[derive(Subcommand)]
 enum Cmd {
+    /// Run the ingest daemon: follow the configured files and the spool folder, listen for
+    /// syslog, serve /metrics and /health; stop cleanly on SIGTERM or SIGINT.
+    Serve {
+        /// Log lines as text or as JSON objects (for journald or a log shipper).
+        #[arg(long, value_enum, default_value = "text")]
+        log_format: LogFormat,
+    },
     /// Import log files into the store (idempotent: a file imported twice adds nothing).
     Import {
         #[arg(long, value_enum)]
@@ -171,14 +184,22 @@ enum AuditCmd {
 }
 
 fn main() -> ExitCode {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("TDR_LOG")
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
-        )
-        .with_writer(std::io::stderr)
-        .init();
     let cli = Cli::parse();
+    // The daemon tells ops what it does; one-shot commands only what went wrong.
+    let (level, json) = match &cli.cmd {
+        Cmd::Serve { log_format } => ("info", *log_format == LogFormat::Json),
+        _ => ("warn", false),
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_env("TDR_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level));
+    let logs = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    if json {
+        logs.json().init();
+    } else {
+        logs.init();
+    }
     match run(cli) {
         Ok(code) => code,
         Err(Failure::BadInput(m)) => {
@@ -217,7 +238,7 @@ fn load_config(cli: &Cli) -> Result<Config, Failure> {
         None => Config::default(),
     };
     if let Some(d) = &cli.data_dir {
-        cfg.data_dir = d.clone();
+        cfg.set_data_dir(d);
     }
     Ok(cfg)
 }
@@ -234,6 +255,17 @@ fn run(cli: Cli) -> Result<ExitCode, Failure> {
     let cfg = load_config(&cli)?;
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     match cli.cmd {
+        Cmd::Serve { .. } => match tdr::serve::run(cfg) {
+            Ok(()) => Ok(ExitCode::SUCCESS),
+            Err(e @ tdr::serve::ServeError::Start(_)) => {
+                tracing::error!(error = %e, "cannot start");
+                Err(Failure::Operational(e.to_string()))
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "stopped on an error");
+                Err(Failure::Operational(e.to_string()))
+            }
+        },
         Cmd::Import {
             format,
             source,

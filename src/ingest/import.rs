@@ -12,12 +12,13 @@ use flate2::read::MultiGzDecoder;
 
 use sha2::{Digest, Sha256};
 
-use super::quarantine::{escape, Quarantine, Record};
+use super::frames::{Chunk, FrameParser, Outcome};
+use super::quarantine::{Quarantine, Record};
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::model::fmt_time;
-use crate::parse::framing::{Framer, Step, DEFAULT_MAX_FRAME};
-use crate::parse::{Context, Format, Parser, SetupError};
+use crate::parse::framing::DEFAULT_MAX_FRAME;
+use crate::parse::{Context, Format, SetupError};
 use crate::store::engine::{Applied, Engine};
 use crate::store::{Prepared, Store, StoreError};
 
@@ -233,7 +234,13 @@ impl<'a> Importer<'a> {
             let reader = std::thread::Builder::new()
                 .name("tdr-reader".into())
                 .spawn_scoped(scope, move || {
-                    read_frames(stream, start, format, &mut *parser, complete, tx);
+                    read_frames(
+                        stream,
+                        start,
+                        FrameParser::new(format, parser),
+                        complete,
+                        tx,
+                    );
                     thread_cpu_ms()
                 })
                 .map_err(read_err)?;
@@ -268,6 +275,10 @@ impl<'a> Importer<'a> {
                                     }
                                     pending += 1;
                                 }
+                            }
+                            Outcome::AlreadyQuarantined => {
+                                stats.quarantined += 1;
+                                pending += 1;
                             }
                             Outcome::Rejected(rejected) => {
                                 stats.quarantined += 1;
@@ -389,56 +400,9 @@ fn hand_over(
 ) -> Result<(), ImportError> {
     // Quarantine records are durable before the checkpoint moves past them.
     quarantine.sync().map_err(ImportError::Quarantine)?;
-    let batch = store.prepare(engine, Some((ck_key, &offset.to_be_bytes())), floor);
+    let batch = store.prepare(engine, &[(ck_key, &offset.to_be_bytes())], floor);
     // A closed channel means the writer stopped; its error is reported by the caller.
     writer.send(batch).map_err(|_| ImportError::WriterStopped)
-}
-
-/// A frame that did not parse, ready for the quarantine.
-struct Rejected {
-    code: &'static str,
-    reason: String,
-    raw: String,
-}
-
-enum Outcome {
-    /// The frame parsed to this many events (the next ones in the chunk's `events`).
-    Events(usize),
-    Rejected(Rejected),
-}
-
-/// One frame: where it starts, what it parsed to, and, when it ends a whole record (the
-/// parser holds nothing back), the offset a checkpoint may move to.
-struct Item {
-    offset: u64,
-    safe_next: Option<u64>,
-    outcome: Outcome,
-}
-
-/// Frames from the reader to the applier, with their events in one flat list.
-struct Chunk {
-    items: Vec<Item>,
-    events: Vec<crate::model::Event>,
-    /// Set on the last chunk: the offset where the stream ended.
-    end: Option<u64>,
-}
-
-impl Chunk {
-    fn new() -> Chunk {
-        Chunk {
-            items: Vec::with_capacity(ITEMS_PER_CHUNK),
-            events: Vec::with_capacity(ITEMS_PER_CHUNK),
-            end: None,
-        }
-    }
-}
-
-/// Frames per message from the reader to the applier.
-const ITEMS_PER_CHUNK: usize = 4096;
-
-/// The first bytes of a refused frame, for the quarantine record.
-fn frame_head(b: &[u8]) -> &[u8] {
-    &b[..b.len().min(crate::parse::framing::TOO_LONG_HEAD)]
 }
 
 /// The reader thread: frames the stream from `start` and parses each frame. At the end of a
@@ -446,8 +410,7 @@ fn frame_head(b: &[u8]) -> &[u8] {
 fn read_frames(
     mut stream: Box<dyn Read + Send>,
     start: u64,
-    format: Format,
-    parser: &mut dyn Parser,
+    mut fp: FrameParser,
     complete: bool,
     tx: mpsc::SyncSender<Result<Chunk, std::io::Error>>,
 ) {
@@ -457,8 +420,8 @@ fn read_frames(
     let mut len = 0;
     let mut base = start; // stream offset of space[0]
     let mut chunk = Chunk::new();
-    let mut framer = Framer::new(format.framing(), DEFAULT_MAX_FRAME);
     let mut eof = false;
+    let mut send = |c: &mut Chunk| tx.send(Ok(std::mem::take(c))).is_ok();
     while !eof {
         if space.len() - len < READ_CHUNK {
             space.resize(len + READ_CHUNK, 0);
@@ -475,58 +438,9 @@ fn read_frames(
         };
         len += n;
         eof = n == 0;
-        let buf = &space[..len];
-        let mut pos = 0;
-        loop {
-            let (offset, next, frame) = match framer.next(buf, pos) {
-                Step::Frame { start, next, frame } => (start, next, frame),
-                Step::Skip { next } => {
-                    pos = next;
-                    continue;
-                }
-                Step::NeedMore if eof && complete => match framer.finish(buf, pos) {
-                    Some((start, frame)) => (start, buf.len(), frame),
-                    None => break,
-                },
-                Step::NeedMore => break,
-            };
-            pos = next;
-            let outcome = match crate::parse::frame_outcome(format, frame) {
-                Ok(d) => {
-                    let before = chunk.events.len();
-                    match parser.parse(d, &mut chunk.events) {
-                        Ok(()) => Outcome::Events(chunk.events.len() - before),
-                        Err(e) => {
-                            chunk.events.truncate(before);
-                            Outcome::Rejected(Rejected {
-                                code: e.code,
-                                reason: e.reason,
-                                raw: escape(d),
-                            })
-                        }
-                    }
-                }
-                Err(e) => Outcome::Rejected(Rejected {
-                    code: e.code,
-                    reason: e.reason,
-                    raw: escape(frame_head(&buf[offset..next])),
-                }),
-            };
-            chunk.items.push(Item {
-                offset: base + offset as u64,
-                safe_next: (!parser.pending()).then_some(base + next as u64),
-                outcome,
-            });
-            if chunk.items.len() >= ITEMS_PER_CHUNK {
-                let full = std::mem::replace(&mut chunk, Chunk::new());
-                if tx.send(Ok(full)).is_err() {
-                    return; // the applier stopped (an error); nothing more to do
-                }
-            }
-            if pos >= buf.len() {
-                break;
-            }
-        }
+        let Some(pos) = fp.feed(&space[..len], base, eof && complete, &mut chunk, &mut send) else {
+            return; // the applier stopped (an error); nothing more to do
+        };
         space.copy_within(pos..len, 0);
         len -= pos;
         base += pos as u64;

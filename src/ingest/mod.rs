@@ -1,5 +1,6 @@
-//! Getting events into the store: batch import of files (and, later, live sources), with
-//! checkpoints committed atomically with the data and bad frames sent to quarantine.
+//! Getting events into the store: batch import of files and the live sources of `tdr serve`,
+//! with checkpoints committed atomically with the data and bad frames sent to quarantine.
 
+pub mod frames;
 pub mod import;
 pub mod quarantine;

@@ -34,6 +34,10 @@ const CF_META: &str = "meta";
 const CF_LIVE: &str = "live";
 const META_SCHEMA: &[u8] = b"schema";
 const META_CHECKPOINT: u8 = b'C';
+/// `tdr serve` file checkpoints: 'F' ‖ source ‖ 0 ‖ device ‖ inode.
+const META_FILE: u8 = b'F';
+/// Frames committed per source by `tdr serve`: 'N' ‖ source.
+const META_FRAMES: u8 = b'N';
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -341,7 +345,7 @@ impl Store {
         retention_floor: UnixSecs,
     ) -> Result<usize, StoreError> {
         let mut engine = self.take_engine();
-        let prepared = self.prepare(&mut engine, checkpoint, retention_floor);
+        let prepared = self.prepare(&mut engine, checkpoint.as_slice(), retention_floor);
         let n = prepared.finalised;
         let result = self.write(prepared).map(|_| n);
         // After a failed write the engine is ahead of the store: drop it, so the next
@@ -365,13 +369,13 @@ impl Store {
         self.engine = Some(engine);
     }
 
-    /// Collects what `engine` changed since the last batch, plus `checkpoint`, as one
-    /// prepared batch: encoded operations only, so preparing stays cheap for the thread that
+    /// Collects what `engine` changed since the last batch, plus the `checkpoints` (meta key,
+    /// value) of the input it covers, as one prepared batch: encoded operations only, so preparing stays cheap for the thread that
     /// applies events, and [`Store::write`] (on another thread) does the rest.
     pub fn prepare(
         &self,
         engine: &mut Engine,
-        checkpoint: Option<(&[u8], &[u8])>,
+        checkpoints: &[(&[u8], &[u8])],
         retention_floor: UnixSecs,
     ) -> Prepared {
         let mut p = Prepared::default();
@@ -379,7 +383,7 @@ impl Store {
         // the stored copy whole); it does not stop the batch.
         engine.revive_late(|k| self.final_copy(k).ok().flatten());
         p.finalised = engine.flush(&mut p, retention_floor);
-        if let Some((k, v)) = checkpoint {
+        for (k, v) in checkpoints {
             p.meta.put(k, v);
         }
         p
@@ -417,6 +421,53 @@ impl Store {
         k.push(0);
         k.extend_from_slice(file_id);
         k
+    }
+
+    /// Where `tdr serve` keeps the checkpoints of source `source`'s files (followed by the
+    /// file's device and inode).
+    pub fn file_checkpoint_prefix(source: &str) -> Vec<u8> {
+        let mut k = vec![META_FILE];
+        k.extend_from_slice(source.as_bytes());
+        k.push(0);
+        k
+    }
+
+    /// The count of frames (records) of `source` committed so far by `tdr serve`.
+    pub fn frames_key(source: &str) -> Vec<u8> {
+        let mut k = vec![META_FRAMES];
+        k.extend_from_slice(source.as_bytes());
+        k
+    }
+
+    /// Every frame count (`frames_key`), by source.
+    pub fn frame_counts(&self) -> Result<Vec<(String, u64)>, StoreError> {
+        Ok(self
+            .meta_scan(&[META_FRAMES])?
+            .into_iter()
+            .filter_map(|(k, v)| {
+                let n = u64::from_be_bytes(<[u8; 8]>::try_from(&v[..]).ok()?);
+                Some((String::from_utf8_lossy(&k[1..]).into_owned(), n))
+            })
+            .collect())
+    }
+
+    /// Every meta record whose key starts with `prefix`.
+    pub fn meta_scan(&self, prefix: &[u8]) -> Result<Vec<MetaRecord>, StoreError> {
+        let mut ro = ReadOptions::default();
+        ro.set_total_order_seek(true);
+        let mut out = Vec::new();
+        for item in self.db.iterator_cf_opt(
+            &self.meta(),
+            ro,
+            IteratorMode::From(prefix, Direction::Forward),
+        ) {
+            let (k, v) = item.map_err(read_err)?;
+            if !k.starts_with(prefix) {
+                break;
+            }
+            out.push((k.to_vec(), v.to_vec()));
+        }
+        Ok(out)
     }
 
     pub fn get_meta(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
@@ -789,6 +840,9 @@ fn dir_size(p: &Path) -> u64 {
         })
         .sum()
 }
+
+/// A meta record: key and value.
+pub type MetaRecord = (Vec<u8>, Vec<u8>);
 
 /// One batch of writes, prepared by the applying thread and written by [`Store::write`].
 #[derive(Default)]

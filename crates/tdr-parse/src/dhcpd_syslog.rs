@@ -663,6 +663,10 @@ fn subscriber(hw: Hw<'_>) -> Result<String, ParseError> {
 }
 
 impl Parser for DhcpdSyslog {
+    fn set_reference(&mut self, reference: UnixSecs) {
+        self.ctx.reference = reference;
+    }
+
     fn parse(&mut self, frame: &[u8], out: &mut Vec<Event>) -> Result<(), ParseError> {
         let start = frame
             .iter()

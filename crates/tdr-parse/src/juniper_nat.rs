@@ -235,6 +235,10 @@ impl JuniperNat {
 }
 
 impl Parser for JuniperNat {
+    fn set_reference(&mut self, reference: UnixSecs) {
+        self.ctx.reference = reference;
+    }
+
     fn parse(&mut self, frame: &[u8], out: &mut Vec<Event>) -> Result<(), ParseError> {
         let Some(k) = find(frame, KEY) else {
             return Ok(());

@@ -533,6 +533,10 @@ impl KeaLegal {
 }
 
 impl Parser for KeaLegal {
+    fn set_reference(&mut self, reference: UnixSecs) {
+        self.reference = reference;
+    }
+
     fn parse(&mut self, frame: &[u8], out: &mut Vec<Event>) -> Result<(), ParseError> {
         if frame.is_empty() {
             return Ok(());

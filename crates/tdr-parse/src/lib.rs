@@ -139,6 +139,15 @@ impl Format {
         )
     }
 
+    /// Formats whose records are syslog messages, header included: over a syslog listener
+    /// they get the whole message. Every other format gets only the message body.
+    pub fn syslog_native(self) -> bool {
+        matches!(
+            self,
+            Format::DhcpdSyslog | Format::JuniperNat | Format::VppNat | Format::Jool
+        )
+    }
+
     /// Formats whose first line is a header the rest of the file depends on: a resumed
     /// import must feed it to the parser again.
     pub fn has_header(self) -> bool {
@@ -195,6 +204,11 @@ pub trait Parser: Send {
     fn pending(&self) -> bool {
         false
     }
+
+    /// Moves the stream's reference time (see [`Context::reference`]) later: a stream read
+    /// for days (a syslog connection, a followed file) must not place a year-less header
+    /// against the day it was opened.
+    fn set_reference(&mut self, _reference: UnixSecs) {}
 }
 
 /// Why a parser could not be set up (not a record error: the whole stream is refused).

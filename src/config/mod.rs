@@ -9,6 +9,9 @@ use ipnet::IpNet;
 
 use crate::model::{Class, UnixSecs};
 
+pub mod sources;
+pub use sources::{FileSource, Serve, Stream, SyslogSource, Transport};
+
 /// A retention period: calendar months or days.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Period {
@@ -98,6 +101,10 @@ pub struct Config {
     /// IANA zone of producers that log local times without a zone (`ingest.local_timezone`);
     /// `tdr import --tz` overrides it. No default: a guessed zone shifts every record.
     pub local_timezone: Option<String>,
+    /// `tdr serve`: its own settings, and the sources it reads.
+    pub serve: Serve,
+    pub files: Vec<FileSource>,
+    pub syslog: Vec<SyslogSource>,
 }
 
 impl Default for Config {
@@ -122,6 +129,12 @@ impl Default for Config {
             sync_writes: true,
             batch_events: 200_000,
             local_timezone: None,
+            serve: Serve {
+                spool: Some(PathBuf::from("./tdr-data/incoming")),
+                ..Serve::defaults()
+            },
+            files: Vec::new(),
+            syslog: sources::default_syslog(),
         }
     }
 }
@@ -154,6 +167,9 @@ const SCHEMA: &[(&str, &[&str])] = &[
             "network",
             "store",
             "ingest",
+            "serve",
+            "file",
+            "syslog",
         ],
     ),
     ("retention", &["security", "billing", "statutory"]),
@@ -308,11 +324,24 @@ impl Config {
                 ),
             }
         }
+        let zone = c.local_timezone.as_deref().and_then(|z| z.parse().ok());
+        let (serve, files, syslog) = sources::parse(&table, zone, &c.data_dir, &mut errs);
+        c.serve = serve;
+        c.files = files;
+        c.syslog = syslog;
         if errs.is_empty() {
             Ok(c)
         } else {
             Err(ConfigErrors(errs))
         }
+    }
+
+    /// Moves the data directory (`--data-dir`); a spool left at its default moves with it.
+    pub fn set_data_dir(&mut self, dir: &Path) {
+        if self.serve.spool.as_deref() == Some(self.data_dir.join("incoming").as_path()) {
+            self.serve.spool = Some(dir.join("incoming"));
+        }
+        self.data_dir = dir.to_path_buf();
     }
 
     /// Whether `ip` is in the ISP's configured address space.

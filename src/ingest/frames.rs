@@ -1,0 +1,174 @@
+//! From bytes to parsed frames: what `tdr import` and `tdr serve` share. A reader frames its
+//! stream, parses each frame and hands [`Chunk`]s of results (events, rejections, and where a
+//! checkpoint may move) to the thread that applies them.
+
+use crate::model::Event;
+use crate::parse::framing::{Frame, Framer, Step, DEFAULT_MAX_FRAME};
+use crate::parse::{Format, Parser};
+
+use super::quarantine::escape;
+
+/// A frame that did not parse, ready for the quarantine.
+pub struct Rejected {
+    pub code: &'static str,
+    pub reason: String,
+    pub raw: String,
+}
+
+pub enum Outcome {
+    /// The frame parsed to this many events (the next ones in the chunk's `events`).
+    Events(usize),
+    Rejected(Rejected),
+    /// Refused, and already in the quarantine from an earlier read of the same bytes (a
+    /// restart after a crash): counted, not recorded twice.
+    AlreadyQuarantined,
+}
+
+/// One frame: where it starts, what it parsed to, and, when it ends a whole record (the
+/// parser holds nothing back), the offset a checkpoint may move to.
+pub struct Item {
+    pub offset: u64,
+    pub safe_next: Option<u64>,
+    pub format: Format,
+    pub outcome: Outcome,
+}
+
+/// Frames from a reader to the applier, with their events in one flat list.
+pub struct Chunk {
+    pub items: Vec<Item>,
+    pub events: Vec<Event>,
+    /// Set on the last chunk of a file import: the offset where the stream ended.
+    pub end: Option<u64>,
+}
+
+/// Frames per message from a reader to the applier.
+pub const ITEMS_PER_CHUNK: usize = 4096;
+
+impl Chunk {
+    pub fn new() -> Chunk {
+        Chunk {
+            items: Vec::with_capacity(ITEMS_PER_CHUNK),
+            events: Vec::with_capacity(ITEMS_PER_CHUNK),
+            end: None,
+        }
+    }
+
+    pub fn is_full(&self) -> bool {
+        self.items.len() >= ITEMS_PER_CHUNK
+    }
+
+    /// Parses `frame` (its bytes `whole` as read, for the quarantine when it is refused
+    /// unparsed) with `parser` and adds the outcome. `next`: the offset just after it.
+    pub fn push_frame(
+        &mut self,
+        format: Format,
+        parser: &mut dyn Parser,
+        frame: Frame<'_>,
+        whole: &[u8],
+        offset: u64,
+        next: u64,
+    ) {
+        let outcome = match crate::parse::frame_outcome(format, frame) {
+            Ok(d) => {
+                let before = self.events.len();
+                match parser.parse(d, &mut self.events) {
+                    Ok(()) => Outcome::Events(self.events.len() - before),
+                    Err(e) => {
+                        self.events.truncate(before);
+                        Outcome::Rejected(Rejected {
+                            code: e.code,
+                            reason: e.reason,
+                            raw: escape(d),
+                        })
+                    }
+                }
+            }
+            Err(e) => Outcome::Rejected(Rejected {
+                code: e.code,
+                reason: e.reason,
+                raw: escape(&whole[..whole.len().min(crate::parse::framing::TOO_LONG_HEAD)]),
+            }),
+        };
+        self.items.push(Item {
+            offset,
+            safe_next: (!parser.pending()).then_some(next),
+            format,
+            outcome,
+        });
+    }
+
+    /// Adds a frame refused before any parser saw it (a message whose program has no format).
+    pub fn push_rejected(&mut self, format: Format, offset: u64, next: u64, r: Rejected) {
+        self.items.push(Item {
+            offset,
+            safe_next: Some(next),
+            format,
+            outcome: Outcome::Rejected(r),
+        });
+    }
+}
+
+impl Default for Chunk {
+    fn default() -> Self {
+        Chunk::new()
+    }
+}
+
+/// One byte stream of one format: its framer and its parser.
+pub struct FrameParser {
+    pub format: Format,
+    framer: Framer,
+    pub parser: Box<dyn Parser>,
+}
+
+impl FrameParser {
+    pub fn new(format: Format, parser: Box<dyn Parser>) -> FrameParser {
+        FrameParser {
+            format,
+            framer: Framer::new(format.framing(), DEFAULT_MAX_FRAME),
+            parser,
+        }
+    }
+
+    /// Frames and parses `buf`, whose first byte is at stream offset `base`, into `chunk`;
+    /// `full` is called whenever the chunk is full (return false to stop). With `finish` (the
+    /// stream ended and is complete) an unterminated last record is a record too; otherwise
+    /// it is left for the next call. Returns how many bytes of `buf` were consumed.
+    pub fn feed(
+        &mut self,
+        buf: &[u8],
+        base: u64,
+        finish: bool,
+        chunk: &mut Chunk,
+        full: &mut dyn FnMut(&mut Chunk) -> bool,
+    ) -> Option<usize> {
+        let mut pos = 0;
+        while pos < buf.len() {
+            let (offset, next, frame) = match self.framer.next(buf, pos) {
+                Step::Frame { start, next, frame } => (start, next, frame),
+                Step::Skip { next } => {
+                    pos = next;
+                    continue;
+                }
+                Step::NeedMore if finish => match self.framer.finish(buf, pos) {
+                    Some((start, frame)) => (start, buf.len(), frame),
+                    None => break,
+                },
+                Step::NeedMore => break,
+            };
+            pos = next;
+            chunk.push_frame(
+                self.format,
+                &mut *self.parser,
+                frame,
+                &buf[offset..next],
+                base + offset as u64,
+                base + next as u64,
+            );
+            if chunk.is_full() && !full(chunk) {
+                return None;
+            }
+        }
+        Some(pos)
+    }
+}

@@ -1,0 +1,280 @@
+//! What `/metrics` shows, in the Prometheus text format. Counters are bumped where things
+//! happen; the gauges that describe state (checkpoint lag, partitions, disk, oldest record,
+//! kernel UDP drops) are computed when scraped. Labels name sources, formats, files and error
+//! codes, never a record's content.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Mutex;
+use std::time::Instant;
+
+use prometheus_client::encoding::text::encode;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::Histogram;
+use prometheus_client::registry::Registry;
+
+type Labels = Vec<(&'static str, String)>;
+
+fn histogram() -> Histogram {
+    Histogram::new([
+        0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 5.0, 10.0,
+    ])
+}
+
+/// Where a followed file stands: its size as last seen and how far it is committed.
+#[derive(Debug, Clone)]
+pub struct FileLag {
+    pub source: String,
+    pub size: u64,
+    pub committed: u64,
+    /// When the committed offset last caught up with the size (or the file was first seen).
+    pub caught_up: Instant,
+}
+
+pub struct Metrics {
+    registry: Mutex<Registry>,
+    pub events: Family<Labels, Counter>,
+    pub frames: Family<Labels, Counter>,
+    pub quarantined: Family<Labels, Counter>,
+    pub batch_seconds: Histogram,
+    pub commit_delay_seconds: Histogram,
+    pub batches: Counter,
+    pub udp_dropped: Family<Labels, Counter>,
+    pub syslog_messages: Family<Labels, Counter>,
+    pub syslog_connections: Family<Labels, Gauge>,
+    pub expired_partitions: Counter,
+    lag_bytes: Family<Labels, Gauge>,
+    lag_seconds: Family<Labels, Gauge>,
+    udp_kernel_drops: Family<Labels, Gauge>,
+    partitions: Gauge,
+    store_bytes: Gauge,
+    oldest_record_age: Gauge,
+    audit_entries_gauge: Gauge,
+    ready_gauge: Gauge,
+    /// The audit log's entry count (its head sequence).
+    pub audit_entries: AtomicU64,
+    /// Followed files, by path.
+    pub files: Mutex<HashMap<String, FileLag>>,
+    /// UDP listeners (name, local port) whose kernel drop counts are read at scrape time.
+    pub udp_ports: Mutex<Vec<(String, u16)>>,
+}
+
+impl Metrics {
+    pub fn new() -> Metrics {
+        let m = Metrics {
+            registry: Mutex::new(Registry::with_prefix("tdr")),
+            events: Family::default(),
+            frames: Family::default(),
+            quarantined: Family::default(),
+            batch_seconds: histogram(),
+            commit_delay_seconds: histogram(),
+            batches: Counter::default(),
+            udp_dropped: Family::default(),
+            syslog_messages: Family::default(),
+            syslog_connections: Family::default(),
+            expired_partitions: Counter::default(),
+            lag_bytes: Family::default(),
+            lag_seconds: Family::default(),
+            udp_kernel_drops: Family::default(),
+            partitions: Gauge::default(),
+            store_bytes: Gauge::default(),
+            oldest_record_age: Gauge::default(),
+            audit_entries_gauge: Gauge::default(),
+            ready_gauge: Gauge::default(),
+            audit_entries: AtomicU64::new(0),
+            files: Mutex::new(HashMap::new()),
+            udp_ports: Mutex::new(Vec::new()),
+        };
+        {
+            let mut r = m.registry.lock().expect("fresh lock");
+            r.register(
+                "events",
+                "Events applied, by source, format and outcome (accepted: new facts; duplicate: \
+                 already stored; expired: older than retention, not stored)",
+                m.events.clone(),
+            );
+            r.register(
+                "frames",
+                "Records read, by source, format and outcome (events, ignored, quarantined)",
+                m.frames.clone(),
+            );
+            r.register(
+                "quarantined",
+                "Records refused and quarantined, by source and error code",
+                m.quarantined.clone(),
+            );
+            r.register(
+                "batch_write_seconds",
+                "Time to write one batch to RocksDB",
+                m.batch_seconds.clone(),
+            );
+            r.register(
+                "commit_delay_seconds",
+                "From a record being read to the batch holding it being committed",
+                m.commit_delay_seconds.clone(),
+            );
+            r.register("batches", "Batches committed", m.batches.clone());
+            r.register(
+                "udp_dropped",
+                "Syslog UDP messages dropped by tdr because the store could not keep up",
+                m.udp_dropped.clone(),
+            );
+            r.register(
+                "udp_kernel_drops",
+                "Datagrams the kernel dropped on a syslog UDP socket (receive buffer full), from \
+                 /proc/net/udp",
+                m.udp_kernel_drops.clone(),
+            );
+            r.register(
+                "syslog_messages",
+                "Syslog messages received, by listener",
+                m.syslog_messages.clone(),
+            );
+            r.register(
+                "syslog_connections",
+                "Open syslog TCP/TLS connections, by listener",
+                m.syslog_connections.clone(),
+            );
+            r.register(
+                "checkpoint_lag_bytes",
+                "Bytes of a followed file not yet committed",
+                m.lag_bytes.clone(),
+            );
+            r.register(
+                "checkpoint_lag_seconds",
+                "How long a followed file has had bytes not yet committed",
+                m.lag_seconds.clone(),
+            );
+            r.register(
+                "partitions",
+                "Day partitions in the store",
+                m.partitions.clone(),
+            );
+            r.register(
+                "store_bytes",
+                "Bytes the store takes on disk",
+                m.store_bytes.clone(),
+            );
+            r.register(
+                "oldest_record_age_seconds",
+                "Age of the start of the oldest day partition held",
+                m.oldest_record_age.clone(),
+            );
+            r.register(
+                "expired_partitions",
+                "Day partitions dropped by retention since start",
+                m.expired_partitions.clone(),
+            );
+            r.register(
+                "audit_entries",
+                "Entries in the audit log",
+                m.audit_entries_gauge.clone(),
+            );
+            r.register(
+                "ready",
+                "1 when the store is open and the audit log verified at start",
+                m.ready_gauge.clone(),
+            );
+        }
+        m
+    }
+
+    /// A followed file's size as just seen (`committed`: its checkpoint when first seen).
+    pub fn file_seen(&self, path: &str, source: &str, size: u64, committed: u64) {
+        let mut files = self.files.lock().expect("metrics lock");
+        let e = files.entry(path.to_string()).or_insert_with(|| FileLag {
+            source: source.to_string(),
+            size,
+            committed,
+            caught_up: Instant::now(),
+        });
+        if e.committed >= e.size {
+            e.caught_up = Instant::now();
+        }
+        e.size = size;
+    }
+
+    pub fn file_committed(&self, path: &str, offset: u64) {
+        let mut files = self.files.lock().expect("metrics lock");
+        if let Some(e) = files.get_mut(path) {
+            e.committed = offset;
+            if offset >= e.size {
+                e.caught_up = Instant::now();
+            }
+        }
+    }
+
+    pub fn file_gone(&self, path: &str) {
+        self.files.lock().expect("metrics lock").remove(path);
+    }
+
+    /// The text exposition, with the state gauges brought up to date.
+    pub fn render(&self, store: &crate::store::Store, ready: bool, now: i64) -> String {
+        self.lag_bytes.clear();
+        self.lag_seconds.clear();
+        for (path, f) in self.files.lock().expect("metrics lock").iter() {
+            let labels = vec![("source", f.source.clone()), ("file", path.clone())];
+            let behind = f.size.saturating_sub(f.committed);
+            self.lag_bytes.get_or_create(&labels).set(behind as i64);
+            let secs = if behind > 0 {
+                f.caught_up.elapsed().as_secs() as i64
+            } else {
+                0
+            };
+            self.lag_seconds.get_or_create(&labels).set(secs);
+        }
+        let days = store.partitions().unwrap_or_default();
+        self.partitions.set(days.len() as i64);
+        self.oldest_record_age
+            .set(days.first().map(|d| (now - d * 86_400).max(0)).unwrap_or(0));
+        self.store_bytes.set(store.disk_bytes() as i64);
+        self.audit_entries_gauge
+            .set(self.audit_entries.load(Ordering::Relaxed) as i64);
+        self.ready_gauge.set(i64::from(ready));
+        for (name, port) in self.udp_ports.lock().expect("metrics lock").iter() {
+            if let Some(d) = kernel_udp_drops(*port) {
+                self.udp_kernel_drops
+                    .get_or_create(&vec![("listener", name.clone())])
+                    .set(d as i64);
+            }
+        }
+        let mut out = String::new();
+        let r = self.registry.lock().expect("metrics lock");
+        // Writing to a String cannot fail.
+        let _ = encode(&mut out, &r);
+        out
+    }
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Metrics::new()
+    }
+}
+
+/// The kernel's drop count for UDP sockets bound to `port` (the last column of
+/// /proc/net/udp and /proc/net/udp6).
+fn kernel_udp_drops(port: u16) -> Option<u64> {
+    let mut total = None;
+    for file in ["/proc/net/udp", "/proc/net/udp6"] {
+        let Ok(text) = std::fs::read_to_string(file) else {
+            continue;
+        };
+        for line in text.lines().skip(1) {
+            let cols: Vec<&str> = line.split_whitespace().collect();
+            let Some(local) = cols.get(1) else { continue };
+            let Some((_, p)) = local.rsplit_once(':') else {
+                continue;
+            };
+            if u16::from_str_radix(p, 16).ok() != Some(port) {
+                continue;
+            }
+            if let Some(d) = cols.last().and_then(|d| d.parse::<u64>().ok()) {
+                *total.get_or_insert(0) += d;
+            }
+        }
+    }
+    total
+}

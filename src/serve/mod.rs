@@ -1,0 +1,375 @@
+//! `tdr serve`: the ingest daemon. File followers and syslog listeners parse what they read
+//! and send it to one applier (see [`core`]), which commits events and checkpoints together.
+//! `/metrics` and `/health` are served over HTTP; systemd is told READY and fed the watchdog;
+//! SIGTERM or SIGINT stops reading, commits what was read, and exits 0.
+
+pub mod core;
+pub mod files;
+pub mod metrics;
+pub mod syslog;
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio::sync::{mpsc, watch};
+
+use crate::audit::AuditLog;
+use crate::clock::{Clock, SystemClock};
+use crate::config::{Config, Stream};
+use crate::parse::Format;
+use crate::store::Store;
+
+use self::metrics::Metrics;
+
+/// What every part of the daemon shares.
+pub struct Shared {
+    pub store: Arc<Store>,
+    pub metrics: Metrics,
+    pub data_dir: PathBuf,
+    /// Set on shutdown (or when ingest fails): readers stop.
+    pub stop: AtomicBool,
+    /// `None` while healthy; otherwise why not.
+    pub problem: Mutex<Option<String>>,
+}
+
+impl Shared {
+    pub fn fail(&self, why: &str) {
+        let mut p = self.problem.lock().expect("problem lock");
+        if p.is_none() {
+            *p = Some(why.to_string());
+        }
+    }
+
+    pub fn ready(&self) -> bool {
+        self.problem.lock().expect("problem lock").is_none()
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    #[error("{0}")]
+    Start(String),
+    #[error("ingest failed: {0}")]
+    Ingest(String),
+}
+
+/// The file sources of the spool folder: its top level in the `events` format, and a
+/// `<format>/` subfolder per format (those that need a time zone only when
+/// `ingest.local_timezone` gives one).
+fn spool_specs(cfg: &Config) -> Vec<files::Spec> {
+    let Some(dir) = &cfg.serve.spool else {
+        return Vec::new();
+    };
+    let tz = cfg.local_timezone.as_deref().and_then(|z| z.parse().ok());
+    let mut out = vec![files::Spec {
+        source: Arc::from("spool"),
+        pattern: format!("{}/*", glob::Pattern::escape(&dir.to_string_lossy())),
+        stream: Stream::new(Format::Events),
+    }];
+    for f in Format::ALL {
+        if f == Format::Events || f.needs_tz() && tz.is_none() {
+            continue;
+        }
+        let mut stream = Stream::new(f);
+        stream.tz = tz;
+        out.push(files::Spec {
+            source: Arc::from(format!("spool-{}", f.name()).as_str()),
+            pattern: format!(
+                "{}/{}/*",
+                glob::Pattern::escape(&dir.to_string_lossy()),
+                f.name()
+            ),
+            stream,
+        });
+    }
+    out
+}
+
+/// Runs the daemon until SIGTERM or SIGINT.
+pub fn run(cfg: Config) -> Result<(), ServeError> {
+    let start = |e: String| ServeError::Start(e);
+    std::fs::create_dir_all(&cfg.data_dir)
+        .map_err(|e| start(format!("cannot create {}: {e}", cfg.data_dir.display())))?;
+    if let Some(spool) = &cfg.serve.spool {
+        for sub in std::iter::once(spool.clone()).chain(
+            Format::ALL
+                .iter()
+                .filter(|f| **f != Format::Events)
+                .map(|f| spool.join(f.name())),
+        ) {
+            std::fs::create_dir_all(&sub)
+                .map_err(|e| start(format!("cannot create the spool {}: {e}", sub.display())))?;
+        }
+    }
+    let mut store = Store::open(&cfg).map_err(|e| start(format!("[{}] store: {e}", e.code())))?;
+    store
+        .open_engine()
+        .map_err(|e| start(format!("[{}] store: {e}", e.code())))?;
+    let engine = store.take_engine();
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let audit = AuditLog::open(&cfg.data_dir, clock.clone())
+        .map_err(|e| start(format!("audit log: {e}")))?;
+    let shared = Arc::new(Shared {
+        store: Arc::new(store),
+        metrics: Metrics::new(),
+        data_dir: cfg.data_dir.clone(),
+        stop: AtomicBool::new(false),
+        problem: Mutex::new(None),
+    });
+    shared
+        .metrics
+        .audit_entries
+        .store(audit.head().0, Ordering::Relaxed);
+    match crate::audit::verify(&cfg.data_dir) {
+        Ok(r) => tracing::info!(entries = r.entries, "audit log verified"),
+        Err(e) => {
+            tracing::error!(error = %e, "the audit log does not verify: not ready");
+            shared.fail(&format!("audit log verification failed: {e}"));
+        }
+    }
+
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .thread_name("tdr-net")
+        .enable_all()
+        .build()
+        .map_err(|e| start(format!("cannot start the runtime: {e}")))?;
+    let (tx, rx) = mpsc::channel::<core::ToCore>(16);
+    let (stop_tx, stop_rx) = watch::channel(false);
+
+    // Bind everything first: a port in use is a start failure, reported before READY.
+    let http = rt
+        .block_on(tokio::net::TcpListener::bind(cfg.serve.http_listen))
+        .map_err(|e| start(format!("http {}: {e}", cfg.serve.http_listen)))?;
+    let mut bound = Vec::new();
+    for src in &cfg.syslog {
+        let b = rt.block_on(syslog::bind(src)).map_err(start)?;
+        if let syslog::Bound::Udp(s) = &b {
+            if let Ok(a) = s.local_addr() {
+                shared
+                    .metrics
+                    .udp_ports
+                    .lock()
+                    .expect("metrics lock")
+                    .push((src.name.clone(), a.port()));
+            }
+        }
+        bound.push((src.clone(), b));
+    }
+
+    let core_shared = shared.clone();
+    let core_cfg = cfg.clone();
+    let applier = std::thread::Builder::new()
+        .name("tdr-applier".into())
+        .spawn(move || core::run(core_shared, core_cfg, engine, audit, rx))
+        .map_err(|e| start(format!("cannot start the applier: {e}")))?;
+
+    // File followers: one thread per configured source, one for the spool.
+    let poll = Duration::from_millis(cfg.serve.poll_interval_ms);
+    let mut groups: Vec<Vec<files::Spec>> = cfg
+        .files
+        .iter()
+        .map(|f| {
+            vec![files::Spec {
+                source: Arc::from(f.name.as_str()),
+                pattern: f.path.clone(),
+                stream: f.stream.clone(),
+            }]
+        })
+        .collect();
+    let spool = spool_specs(&cfg);
+    if !spool.is_empty() {
+        groups.push(spool);
+    }
+    let mut followers = Vec::new();
+    let mut watchers = Vec::new();
+    for specs in groups {
+        let (wake_tx, wake_rx) = std::sync::mpsc::sync_channel::<()>(1);
+        match watcher(&specs, wake_tx) {
+            Ok(w) => watchers.push(w),
+            Err(e) => tracing::warn!(error = %e, "no change notifications: polling files only"),
+        }
+        let f = files::Follower::new(specs, shared.clone(), tx.clone(), poll);
+        followers.push(
+            std::thread::Builder::new()
+                .name("tdr-files".into())
+                .spawn(move || f.run(wake_rx))
+                .map_err(|e| start(format!("cannot start a file follower: {e}")))?,
+        );
+    }
+
+    let result = rt.block_on(async {
+        let mut tasks = Vec::new();
+        for (src, b) in bound {
+            tracing::info!(listener = %src.name, transport = src.transport.name(), listen = %src.listen, "syslog listening");
+            tasks.push(tokio::spawn(syslog::run(
+                src,
+                b,
+                shared.clone(),
+                tx.clone(),
+                stop_rx.clone(),
+            )));
+        }
+        let http_task = tokio::spawn(http_server(http, shared.clone(), stop_rx.clone()));
+        let tick_tx = tx.clone();
+        let flush = Duration::from_millis(cfg.serve.flush_interval_ms);
+        let mut tick_stop = stop_rx.clone();
+        let ticker = tokio::spawn(async move {
+            let mut iv = tokio::time::interval(flush);
+            loop {
+                tokio::select! {
+                    _ = tick_stop.changed() => break,
+                    _ = iv.tick() => {
+                        if tick_tx.send(core::ToCore::Tick).await.is_err() {
+                            break;
+                        }
+                    }
+                }
+            }
+        });
+        let watchdog = tokio::spawn(watchdog(shared.clone(), stop_rx.clone()));
+        drop(tx);
+        tracing::info!(http = %cfg.serve.http_listen, files = cfg.files.len(), syslog = cfg.syslog.len(), "tdr serve ready");
+        let _ = sd_notify::notify(false, &[sd_notify::NotifyState::Ready]);
+
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+            .map_err(|e| ServeError::Start(format!("cannot handle SIGTERM: {e}")))?;
+        tokio::select! {
+            _ = term.recv() => tracing::info!("SIGTERM: stopping"),
+            _ = tokio::signal::ctrl_c() => tracing::info!("SIGINT: stopping"),
+        }
+        let _ = sd_notify::notify(false, &[sd_notify::NotifyState::Stopping]);
+        shared.stop.store(true, Ordering::Relaxed);
+        let _ = stop_tx.send(true);
+        for t in tasks {
+            let _ = t.await;
+        }
+        let _ = ticker.await;
+        let _ = watchdog.await;
+        http_task.abort();
+        Ok::<(), ServeError>(())
+    });
+    drop(watchers);
+    for f in followers {
+        let _ = f.join();
+    }
+    // Every sender is gone now: the applier commits what it holds and returns.
+    let applied = applier
+        .join()
+        .unwrap_or_else(|_| Err("the applier thread panicked".into()));
+    rt.shutdown_timeout(Duration::from_secs(1));
+    result?;
+    applied.map_err(ServeError::Ingest)?;
+    tracing::info!("stopped: everything read is committed");
+    Ok(())
+}
+
+/// A watcher on the folders of the sources' globs: each change wakes the follower.
+fn watcher(
+    specs: &[files::Spec],
+    wake: std::sync::mpsc::SyncSender<()>,
+) -> notify::Result<notify::RecommendedWatcher> {
+    use notify::Watcher;
+    let mut w = notify::recommended_watcher(move |_res: notify::Result<notify::Event>| {
+        let _ = wake.try_send(());
+    })?;
+    for s in specs {
+        let root = files::watch_root(&s.pattern);
+        let root = if root.as_os_str().is_empty() {
+            PathBuf::from(".")
+        } else {
+            root
+        };
+        w.watch(&root, notify::RecursiveMode::Recursive)?;
+    }
+    Ok(w)
+}
+
+/// Feeds the systemd watchdog (when `WATCHDOG_USEC` asks for it) while the daemon is healthy.
+async fn watchdog(shared: Arc<Shared>, mut stop: watch::Receiver<bool>) {
+    let mut usec = 0u64;
+    if !sd_notify::watchdog_enabled(false, &mut usec) || usec == 0 {
+        return;
+    }
+    let mut iv = tokio::time::interval(Duration::from_micros(usec / 2));
+    loop {
+        tokio::select! {
+            _ = stop.changed() => break,
+            _ = iv.tick() => {
+                if shared.ready() {
+                    let _ = sd_notify::notify(false, &[sd_notify::NotifyState::Watchdog]);
+                }
+            }
+        }
+    }
+}
+
+async fn http_server(
+    listener: tokio::net::TcpListener,
+    shared: Arc<Shared>,
+    mut stop: watch::Receiver<bool>,
+) {
+    use axum::http::{header, StatusCode};
+    use axum::response::IntoResponse;
+    use axum::routing::get;
+    let metrics_shared = shared.clone();
+    let app = axum::Router::new()
+        .route(
+            "/metrics",
+            get(move || {
+                let s = metrics_shared.clone();
+                async move {
+                    let text = tokio::task::spawn_blocking(move || {
+                        s.metrics
+                            .render(&s.store, s.ready(), chrono::Utc::now().timestamp())
+                    })
+                    .await
+                    .unwrap_or_default();
+                    (
+                        [(
+                            header::CONTENT_TYPE,
+                            "application/openmetrics-text; version=1.0.0; charset=utf-8",
+                        )],
+                        text,
+                    )
+                }
+            }),
+        )
+        .route(
+            "/health",
+            get(move || {
+                let s = shared.clone();
+                async move {
+                    let problem = s.problem.lock().expect("problem lock").clone();
+                    let body = serde_json::json!({
+                        "status": if problem.is_none() { "ready" } else { "not_ready" },
+                        "store": "open",
+                        "audit": if problem.as_deref().is_some_and(|p| p.starts_with("audit")) {
+                            "verification_failed"
+                        } else {
+                            "verified"
+                        },
+                        "problem": problem,
+                    });
+                    let code = if problem.is_none() {
+                        StatusCode::OK
+                    } else {
+                        StatusCode::SERVICE_UNAVAILABLE
+                    };
+                    (
+                        code,
+                        [(header::CONTENT_TYPE, "application/json")],
+                        body.to_string(),
+                    )
+                        .into_response()
+                }
+            }),
+        );
+    let _ = axum::serve(listener, app)
+        .with_graceful_shutdown(async move {
+            let _ = stop.changed().await;
+        })
+        .await;
+}
