@@ -59,7 +59,7 @@ pub fn run(
     shared: Arc<Shared>,
     cfg: Config,
     mut engine: Engine,
-    mut audit: AuditLog,
+    mut audit: Option<AuditLog>,
     mut rx: Receiver<ToCore>,
 ) -> Result<(), String> {
     let store = shared.store.clone();
@@ -91,10 +91,16 @@ pub fn run(
                         }
                     }
                     ToWriter::Expire => {
+                        let Some(audit) = audit.as_mut() else {
+                            tracing::error!(
+                                "retention skipped: the audit log is not open (drops are audited)"
+                            );
+                            continue;
+                        };
                         let now = chrono::Utc::now().timestamp();
                         match crate::retention::expire(
                             &writer_shared.store,
-                            &mut audit,
+                            audit,
                             &writer_cfg,
                             now,
                             "tdr-serve",

@@ -34,6 +34,9 @@ use super::core::{Input, ToCore};
 use super::Shared;
 
 const FP_BYTES: usize = 1024;
+/// A new compressed file is read once it has not changed for this long (a compressor may
+/// still be writing it).
+const GZ_SETTLE: Duration = Duration::from_secs(2);
 /// Bytes read from one file before the others get their turn.
 const READ_SLICE: usize = 4 << 20;
 
@@ -165,7 +168,18 @@ pub struct Follower {
     shared: Arc<Shared>,
     tx: Sender<ToCore>,
     tracked: HashMap<(usize, u64, u64), Tracked>,
+    /// Content read to its end or truncated away in the last hour, with how far it was read:
+    /// a rotated copy of it (a `.gz`, a copytruncate copy) starts there even before the
+    /// checkpoint is committed.
+    known: Vec<Known>,
     poll: Duration,
+}
+
+struct Known {
+    spec: usize,
+    head: Vec<u8>,
+    offset: u64,
+    at: Instant,
 }
 
 impl Follower {
@@ -175,6 +189,7 @@ impl Follower {
             shared,
             tx,
             tracked: HashMap::new(),
+            known: Vec::new(),
             poll,
         }
     }
@@ -190,8 +205,11 @@ impl Follower {
                 }
             };
             if !busy {
-                let _ = wake.recv_timeout(self.poll);
-                while wake.try_recv().is_ok() {}
+                match wake.recv_timeout(self.poll) {
+                    // No watcher (notifications unavailable): poll.
+                    Err(std_mpsc::RecvTimeoutError::Disconnected) => std::thread::sleep(self.poll),
+                    _ => while wake.try_recv().is_ok() {},
+                }
             }
         }
     }
@@ -223,27 +241,54 @@ impl Follower {
             .map(|(k, v)| (*k, v.0.clone(), v.1.clone()))
             .collect();
         new.sort_by(|a, b| a.1.cmp(&b.1));
-        for ((i, dev, ino), path, md) in new {
-            match self.open(i, dev, ino, &path, &md) {
-                Ok(t) => {
-                    self.tracked.insert((i, dev, ino), t);
+        // Files with their own checkpoint first, then the others (which may be copies of them).
+        self.known
+            .retain(|k| k.at.elapsed() < Duration::from_secs(3600));
+        for own_only in [true, false] {
+            for ((i, dev, ino), path, md) in &new {
+                if self.tracked.contains_key(&(*i, *dev, *ino)) {
+                    continue;
                 }
-                Err(e) => tracing::warn!(file = %path.display(), error = %e, "cannot open a file"),
+                match self.open(*i, *dev, *ino, path, md, own_only) {
+                    Ok(Some(t)) => {
+                        self.tracked.insert((*i, *dev, *ino), t);
+                    }
+                    Ok(None) => {}
+                    Err(e) => {
+                        tracing::warn!(file = %path.display(), error = %e, "cannot open a file")
+                    }
+                }
             }
         }
         let mut busy = false;
-        let keys: Vec<_> = self.tracked.keys().copied().collect();
+        // Oldest first (by last write): after a pause (a restart, a backlog of rotated files)
+        // records are read in about the order they were written, so the engine's reorder
+        // window holds. A file with more than a slice left ends the round: newer files wait
+        // until the older ones are read.
+        let mut keys: Vec<_> = self
+            .tracked
+            .iter()
+            .map(|(k, t)| (t.mtime, t.label.clone(), *k))
+            .collect();
+        keys.sort();
+        let keys: Vec<_> = keys.into_iter().map(|(_, _, k)| k).collect();
         for k in keys {
             if self.stopping() {
                 return Ok(false);
             }
-            let seen = present.get(&k).map(|(_, md)| (md.len(), md.mtime()));
+            let seen = present.get(&k).map(|(p, md)| (md.len(), md.mtime(), p));
             let grace = (self.poll * 2).max(Duration::from_secs(2));
             let Some(t) = self.tracked.get_mut(&k) else {
                 continue;
             };
             match seen {
-                Some((size, mtime)) => {
+                Some((size, mtime, path)) => {
+                    let name = path.display().to_string();
+                    if *t.label != *name {
+                        // Renamed (rotation): metrics and the quarantine use its name now.
+                        self.shared.metrics.file_gone(&t.label);
+                        t.label = Arc::from(name.as_str());
+                    }
                     t.gone_since = None;
                     t.mtime = mtime;
                     if size != t.size {
@@ -262,8 +307,12 @@ impl Follower {
                 }
                 continue;
             }
-            if let Reader::Plain(_) = t.reader {
-                if self.replaced(k)? {
+            let plain = matches!(t.reader, Reader::Plain(_));
+            match self.replaced(k) {
+                Ok(true) => continue,
+                Ok(false) => {}
+                Err(e) => {
+                    tracing::warn!(file = %self.tracked[&k].label, error = %e, "cannot check a file");
                     continue;
                 }
             }
@@ -275,14 +324,40 @@ impl Follower {
                     && t.last_growth.elapsed() >= grace;
             let label = t.label.clone();
             let (size, safe) = (t.size, t.safe);
-            busy |= self.read(k, finish)?;
+            match self.read(k, finish) {
+                Ok(got) => {
+                    busy |= got > 0;
+                    if got >= READ_SLICE {
+                        break;
+                    }
+                }
+                Err(e) if plain => {
+                    tracing::warn!(file = %label, error = %e, "a read failed; retrying");
+                }
+                Err(e) => {
+                    // A compressed file that does not decompress (it was complete: it had
+                    // stopped changing before it was opened) is not read further until the
+                    // next start; what it held is missing, and said so.
+                    tracing::error!(file = %label, error = %e, "a compressed file is corrupt: skipped");
+                    if let Some(t) = self.tracked.get_mut(&k) {
+                        t.done = true;
+                    }
+                }
+            }
             self.shared
                 .metrics
                 .file_seen(&label, &self.specs[k.0].source, size, safe);
             let t = self.tracked.get(&k).expect("present");
             if t.done && t.gone_since.is_some() {
                 self.shared.metrics.file_gone(&label);
-                self.tracked.remove(&k);
+                if let Some(t) = self.tracked.remove(&k) {
+                    self.known.push(Known {
+                        spec: k.0,
+                        head: t.head,
+                        offset: t.safe,
+                        at: Instant::now(),
+                    });
+                }
             }
         }
         Ok(busy)
@@ -294,9 +369,11 @@ impl Follower {
     fn replaced(&mut self, k: (usize, u64, u64)) -> std::io::Result<bool> {
         use std::os::unix::fs::FileExt;
         let t = self.tracked.get_mut(&k).expect("present");
-        let mut truncated = t.size < t.pos();
+        let truncated;
         if let Reader::Plain(f) = &t.reader {
-            if !truncated && !t.head.is_empty() {
+            // The size now, not at the scan: the file may have grown since.
+            let mut shrunk = f.metadata()?.len() < t.pos();
+            if !shrunk && !t.head.is_empty() {
                 let mut now = vec![0u8; t.head.len()];
                 let mut n = 0;
                 while n < now.len() {
@@ -307,8 +384,9 @@ impl Follower {
                         Err(e) => return Err(e),
                     }
                 }
-                truncated = n < t.head.len() || now != t.head;
+                shrunk = n < t.head.len() || now != t.head;
             }
+            truncated = shrunk;
         } else {
             return Ok(false);
         }
@@ -318,6 +396,12 @@ impl Follower {
         tracing::info!(file = %t.label, "file truncated or replaced: reading it from the start");
         let source = self.specs[k.0].source.clone();
         let old = t.checkpoint(t.safe, false);
+        self.known.push(Known {
+            spec: k.0,
+            head: t.head.clone(),
+            offset: t.safe,
+            at: Instant::now(),
+        });
         let input = Input {
             source: source.clone(),
             origin: t.label.clone(),
@@ -362,15 +446,18 @@ impl Follower {
         ino: u64,
         path: &Path,
         md: &std::fs::Metadata,
-    ) -> std::io::Result<Tracked> {
+        own_only: bool,
+    ) -> std::io::Result<Option<Tracked>> {
         let spec = &self.specs[i];
         let mut f = File::open(path)?;
         let gz = is_gzip(&mut f)?;
         let mut head = Vec::with_capacity(FP_BYTES);
         if gz {
+            // A clone shares the file position: put it back for the reader below.
             MultiGzDecoder::new(std::io::BufReader::new(f.try_clone()?))
                 .take(FP_BYTES as u64)
                 .read_to_end(&mut head)?;
+            f.seek(SeekFrom::Start(0))?;
         } else {
             (&mut f).take(FP_BYTES as u64).read_to_end(&mut head)?;
             f.seek(SeekFrom::Start(0))?;
@@ -382,16 +469,54 @@ impl Follower {
             .map_err(std::io::Error::other)?
             .and_then(|v| Checkpoint::decode(&v))
             .filter(|c| c.matches(&head));
+        if own.is_none() && !gz {
+            // A file whose first bytes are a beginning of another file's could be a copy
+            // still being written (copytruncate): wait until it is more than that. An empty
+            // file has nothing to read yet anyway.
+            let partial = |other: &[u8]| other.len() > head.len() && other.starts_with(&head);
+            if head.is_empty()
+                || self
+                    .tracked
+                    .values()
+                    .any(|t| t.spec == i && partial(&t.head))
+                || self.known.iter().any(|k| k.spec == i && partial(&k.head))
+            {
+                return Ok(None);
+            }
+        }
+        if own.is_none()
+            && gz
+            && md
+                .modified()
+                .ok()
+                .and_then(|m| m.elapsed().ok())
+                .is_none_or(|age| age < GZ_SETTLE)
+        {
+            // Still being compressed, perhaps: read it once it has stopped changing.
+            return Ok(None);
+        }
         let (mut start, done) = match own {
             Some(c) => (c.offset, c.done),
+            None if own_only => return Ok(None),
             None => {
                 // Another inode with the same first bytes: this file is a copy of it (a
-                // rotation), read from where that one was.
+                // rotation), read from where that one was. While that one is still being
+                // read, this one waits: both would read the same records.
+                let same = |other: &[u8], offset: u64| {
+                    let n = (offset as usize).min(FP_BYTES).min(other.len());
+                    n > 0 && head.len() >= n && head[..n] == other[..n]
+                };
+                if self
+                    .tracked
+                    .values()
+                    .any(|t| t.spec == i && !t.done && same(&t.head, t.safe))
+                {
+                    return Ok(None);
+                }
                 let mut best = 0u64;
-                for t in self.tracked.values() {
-                    let n = (t.safe as usize).min(FP_BYTES).min(t.head.len());
-                    if t.spec == i && n > 0 && head.len() >= n && head[..n] == t.head[..n] {
-                        best = best.max(t.safe);
+                for k in &self.known {
+                    if k.spec == i && same(&k.head, k.offset) {
+                        best = best.max(k.offset);
                     }
                 }
                 let prefix = Store::file_checkpoint_prefix(&spec.source);
@@ -448,7 +573,7 @@ impl Follower {
         if start > 0 {
             tracing::info!(file = %label, offset = start, "resuming a file at its checkpoint");
         }
-        Ok(Tracked {
+        Ok(Some(Tracked {
             spec: i,
             label,
             stream_id,
@@ -465,13 +590,14 @@ impl Follower {
             mtime: md.mtime(),
             gone_since: None,
             last_growth: Instant::now(),
-        })
+        }))
     }
 
     /// Reads what a file has beyond its position (up to one slice), frames and parses it and
     /// sends the chunks with their checkpoints. `finish`: the file is complete (a compressed
     /// file, or one no longer written): read to its end and parse an unterminated last record.
-    fn read(&mut self, k: (usize, u64, u64), finish: bool) -> std::io::Result<bool> {
+    /// Returns how many bytes were read.
+    fn read(&mut self, k: (usize, u64, u64), finish: bool) -> std::io::Result<usize> {
         let t = self.tracked.get_mut(&k).expect("present");
         let spec = &self.specs[k.0];
         let mut got = 0usize;
@@ -501,15 +627,23 @@ impl Follower {
                 break;
             }
         }
-        // Keep the first bytes for the fingerprint.
-        if t.head.len() < FP_BYTES && t.base == 0 {
-            let want = FP_BYTES.min(t.buf.len());
+        // Keep the first bytes (up to FP_BYTES) for the fingerprint, as the file grows.
+        if t.head.len() < FP_BYTES {
+            let want = FP_BYTES.min(t.pos() as usize);
             if want > t.head.len() {
-                t.head = t.buf[..want].to_vec();
+                if t.base == 0 {
+                    t.head = t.buf[..want].to_vec();
+                } else if let Reader::Plain(f) = &t.reader {
+                    use std::os::unix::fs::FileExt;
+                    let mut h = vec![0u8; want];
+                    if f.read_exact_at(&mut h, 0).is_ok() {
+                        t.head = h;
+                    }
+                }
             }
         }
         if got == 0 && !(eof && finish) {
-            return Ok(false);
+            return Ok(0);
         }
         let _ = start_len;
         t.fp.parser.set_reference(
@@ -570,16 +704,16 @@ impl Follower {
             t.fp.feed(&t.buf, t.base, final_pass, &mut chunk, &mut full)
         };
         let Some(consumed) = consumed else {
-            return Ok(false);
+            return Ok(0);
         };
         if failed {
-            return Ok(false);
+            return Ok(0);
         }
         let gz = matches!(t.reader, Reader::Gz(_));
         let done = final_pass && gz;
         if (!chunk.items.is_empty() || done || safe != t.safe) && !send(&mut chunk, &mut safe, done)
         {
-            return Ok(false);
+            return Ok(0);
         }
         t.safe = safe;
         t.buf.drain(..consumed);
@@ -589,7 +723,8 @@ impl Follower {
             t.size = t.pos();
         }
         t.done = final_pass;
-        Ok(got > 0)
+        tracing::debug!(file = %t.label, got, final_pass, offset = t.base, "read");
+        Ok(got)
     }
 }
 

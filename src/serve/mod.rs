@@ -109,8 +109,10 @@ pub fn run(cfg: Config) -> Result<(), ServeError> {
         .map_err(|e| start(format!("[{}] store: {e}", e.code())))?;
     let engine = store.take_engine();
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-    let audit = AuditLog::open(&cfg.data_dir, clock.clone())
-        .map_err(|e| start(format!("audit log: {e}")))?;
+    // An audit log that cannot be opened (damaged) does not stop ingest, which would lose
+    // records: the daemon runs, says it is not ready, and drops no partition (drops are
+    // audited).
+    let audit = AuditLog::open(&cfg.data_dir, clock.clone());
     let shared = Arc::new(Shared {
         store: Arc::new(store),
         metrics: Metrics::new(),
@@ -118,10 +120,19 @@ pub fn run(cfg: Config) -> Result<(), ServeError> {
         stop: AtomicBool::new(false),
         problem: Mutex::new(None),
     });
-    shared
-        .metrics
-        .audit_entries
-        .store(audit.head().0, Ordering::Relaxed);
+    let audit = match audit {
+        Ok(a) => {
+            shared
+                .metrics
+                .audit_entries
+                .store(a.head().0, Ordering::Relaxed);
+            Some(a)
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "the audit log cannot be opened: not ready, no retention");
+            None
+        }
+    };
     match crate::audit::verify(&cfg.data_dir) {
         Ok(r) => tracing::info!(entries = r.entries, "audit log verified"),
         Err(e) => {
@@ -272,8 +283,11 @@ fn watcher(
     wake: std::sync::mpsc::SyncSender<()>,
 ) -> notify::Result<notify::RecommendedWatcher> {
     use notify::Watcher;
-    let mut w = notify::recommended_watcher(move |_res: notify::Result<notify::Event>| {
-        let _ = wake.try_send(());
+    let mut w = notify::recommended_watcher(move |res: notify::Result<notify::Event>| {
+        // Opening and reading files (the follower's own reads among them) is no change.
+        if !matches!(res, Ok(ref e) if matches!(e.kind, notify::EventKind::Access(_))) {
+            let _ = wake.try_send(());
+        }
     })?;
     for s in specs {
         let root = files::watch_root(&s.pattern);

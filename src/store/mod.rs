@@ -808,6 +808,53 @@ impl Store {
 impl Store {
     /// Every key and value of every family, sorted: for tests that compare two stores
     /// byte for byte. Not reachable from the CLI or the API (it would bypass the audit).
+    /// What the store knows, independent of how and in which batches it was written: every
+    /// binding (copies and live record merged, without the `complete` flag, which says only
+    /// whether a copy is final yet), every CDR record, and the serve frame counts; sorted. Two
+    /// stores fed the same records give the same dump. For the crash test; not reachable from
+    /// the CLI or the API (it would bypass the audit).
+    #[doc(hidden)]
+    pub fn logical_dump_for_tests(&self) -> Result<Vec<String>, StoreError> {
+        let mut bindings: std::collections::BTreeMap<BindingKey, Facts> = Default::default();
+        let mut other = Vec::new();
+        for (cf, k, v) in self.raw_dump_for_tests()? {
+            let live = cf == CF_LIVE;
+            if !live && partition_day(&cf).is_none() {
+                continue;
+            }
+            let facts = BindingKey::decode(&k).and_then(|key| {
+                let f = if live {
+                    engine::decode_live(key.start, &v).map(|(f, _)| f)
+                } else {
+                    Facts::decode(key.start, &v)
+                };
+                f.map(|f| (key, f))
+            });
+            match facts {
+                Some((key, mut f)) => {
+                    f.complete = false;
+                    match bindings.get_mut(&key) {
+                        Some(have) => have.merge_same(&f),
+                        None => {
+                            bindings.insert(key, f);
+                        }
+                    }
+                }
+                None => other.push(format!("record {} {}", hex::encode(&k), hex::encode(&v))),
+            }
+        }
+        let mut out: Vec<String> = bindings
+            .into_iter()
+            .map(|(k, f)| format!("{k:?} {f:?}"))
+            .collect();
+        other.sort();
+        out.extend(other);
+        for (source, n) in self.frame_counts()? {
+            out.push(format!("frames {source} {n}"));
+        }
+        Ok(out)
+    }
+
     #[doc(hidden)]
     pub fn raw_dump_for_tests(&self) -> Result<Vec<RawRecord>, StoreError> {
         let mut names = Db::list_cf(&Options::default(), &self.path).map_err(read_err)?;

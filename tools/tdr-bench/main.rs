@@ -10,6 +10,7 @@
 #[global_allocator]
 static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Instant;
@@ -20,6 +21,8 @@ use serde::{Deserialize, Serialize};
 
 #[path = "../synth.rs"]
 mod synth;
+
+mod feed;
 
 use tdr::audit::{AuditLog, NewEntry};
 use tdr::clock::{Clock, SystemClock};
@@ -94,6 +97,28 @@ enum Cmd {
         subscribers: u32,
         #[arg(long)]
         chunk_events: u64,
+    },
+    /// Write event lines into rotating files (see feed.rs), with a ledger of every line.
+    Feed {
+        #[arg(long)]
+        dir: PathBuf,
+        #[arg(long, default_value_t = 100_000)]
+        lines: u64,
+        /// Lines per second (0: as fast as possible).
+        #[arg(long, default_value_t = 0)]
+        rate: u64,
+        #[arg(long, default_value_t = 5_000)]
+        rotate_every: u64,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Share of lines written in two parts with a pause between.
+        #[arg(long, default_value_t = 0.01)]
+        split: f64,
+    },
+    /// Print what a store holds, independent of batching (see Store::logical_dump_for_tests).
+    Dump {
+        #[arg(long)]
+        data_dir: PathBuf,
     },
     Lookups {
         #[arg(long)]
@@ -384,6 +409,39 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                     other => return Err(format!("unknown request {other:?}").into()),
                 };
                 writeln!(stdout.lock(), "{reply}")?;
+            }
+        }
+        Cmd::Feed {
+            dir,
+            lines,
+            rate,
+            rotate_every,
+            seed,
+            split,
+        } => {
+            let (a, b) = feed::feed(&feed::FeedOptions {
+                dir,
+                lines,
+                rate,
+                rotate_every,
+                seed,
+                base: SystemClock.now() - 3600,
+                split,
+            })?;
+            println!(
+                "fed {} lines: {a} to a (rename+create, gz), {b} to b (copytruncate)",
+                a + b
+            );
+        }
+        Cmd::Dump { data_dir } => {
+            let cfg = Config {
+                data_dir,
+                ..Config::default()
+            };
+            let store = Store::open_read_only(&cfg)?;
+            let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+            for line in store.logical_dump_for_tests()? {
+                writeln!(out, "{line}")?;
             }
         }
         Cmd::Lookups { data_dir, n } => {

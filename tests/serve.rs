@@ -1,0 +1,582 @@
+//! `tdr serve` as a real process on loopback: files followed as they grow and rotate (rename +
+//! create, copytruncate, gzip), syslog over UDP, TCP (both framings) and TLS, /metrics and
+//! /health, SIGTERM, kill -9 and restart, and start failures.
+
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream, UdpSocket};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+const BIN: &str = env!("CARGO_BIN_EXE_tdr");
+
+/// A port free for both TCP and UDP on 127.0.0.1 (as far as can be known before binding).
+fn free_port() -> u16 {
+    loop {
+        let t = TcpListener::bind("127.0.0.1:0").unwrap();
+        let p = t.local_addr().unwrap().port();
+        if UdpSocket::bind(("127.0.0.1", p)).is_ok() {
+            return p;
+        }
+    }
+}
+
+struct Daemon {
+    child: Option<Child>,
+    http: u16,
+    log: PathBuf,
+}
+
+impl Daemon {
+    fn start(config: &Path, http: u16, log: &Path) -> Daemon {
+        let child = Command::new(BIN)
+            .args(["serve", "--config"])
+            .arg(config)
+            .env("TDR_LOG", "info")
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(log).unwrap())
+            .spawn()
+            .unwrap();
+        let d = Daemon {
+            child: Some(child),
+            http,
+            log: log.to_path_buf(),
+        };
+        let until = Instant::now() + Duration::from_secs(20);
+        while get(http, "/health").is_none() {
+            assert!(
+                Instant::now() < until,
+                "tdr serve did not come up: {}",
+                d.logs()
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        d
+    }
+
+    fn logs(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    fn metrics(&self) -> String {
+        get(self.http, "/metrics").map(|r| r.1).unwrap_or_default()
+    }
+
+    /// Sum of a metric's samples whose line contains every one of `labels`.
+    fn sum(&self, name: &str, labels: &[&str]) -> u64 {
+        sum(&self.metrics(), name, labels)
+    }
+
+    fn wait_for(&self, what: &str, mut ok: impl FnMut(&Daemon) -> bool) {
+        let until = Instant::now() + Duration::from_secs(30);
+        while !ok(self) {
+            assert!(
+                Instant::now() < until,
+                "timed out waiting for {what}\nmetrics:\n{}\nlog:\n{}",
+                self.metrics(),
+                self.logs()
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    /// SIGTERM; returns the exit status and how long the stop took.
+    fn stop(mut self) -> (std::process::ExitStatus, Duration) {
+        let mut child = self.child.take().unwrap();
+        let t = Instant::now();
+        // SAFETY: kill(2) on our own child's pid.
+        unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+        let status = child.wait().unwrap();
+        (status, t.elapsed())
+    }
+
+    fn kill9(mut self) {
+        let mut child = self.child.take().unwrap();
+        child.kill().unwrap();
+        child.wait().unwrap();
+    }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+fn sum(metrics: &str, name: &str, labels: &[&str]) -> u64 {
+    metrics
+        .lines()
+        .filter(|l| l.starts_with(name) && !l.starts_with('#'))
+        .filter(|l| labels.iter().all(|x| l.contains(x)))
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+        .sum::<f64>() as u64
+}
+
+/// A plain HTTP/1.0 GET: (status, body).
+fn get(port: u16, path: &str) -> Option<(u16, String)> {
+    let mut s = TcpStream::connect(("127.0.0.1", port)).ok()?;
+    s.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
+    write!(s, "GET {path} HTTP/1.0\r\nHost: localhost\r\n\r\n").ok()?;
+    let mut out = String::new();
+    s.read_to_string(&mut out).ok()?;
+    let status = out.split(' ').nth(1)?.parse().ok()?;
+    let body = out.split_once("\r\n\r\n")?.1.to_string();
+    Some((status, body))
+}
+
+fn tdr(data: &Path, args: &[&str]) -> Output {
+    Command::new(BIN)
+        .arg("--data-dir")
+        .arg(data)
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+fn now() -> i64 {
+    chrono::Utc::now().timestamp()
+}
+
+fn fmt(t: i64) -> String {
+    chrono::DateTime::from_timestamp(t, 0)
+        .unwrap()
+        .format("%Y-%m-%dT%H:%M:%SZ")
+        .to_string()
+}
+
+fn start_line(t: i64, i: u32) -> String {
+    format!(
+        r#"{{"kind":"session","op":"start","time":"{}","subscriber":"s{i}","session":"x{i}","addr":"10.9.{}.{}","nas":"bng1"}}"#,
+        fmt(t),
+        i / 256,
+        i % 256
+    )
+}
+
+/// Who `tdr lookup` says held 10.9.x.y at `t` (`None` unless found).
+fn holder(data: &Path, i: u32, t: i64) -> Option<String> {
+    let o = tdr(
+        data,
+        &[
+            "lookup",
+            &format!("10.9.{}.{}", i / 256, i % 256),
+            "--at",
+            &fmt(t),
+            "--purpose",
+            "law-enforcement",
+            "--case",
+            "TEST-1",
+            "--json",
+        ],
+    );
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    (v["status"] == "found").then(|| v["matches"][0]["subscriber"].as_str().unwrap().to_string())
+}
+
+fn append(path: &Path, text: &str) {
+    std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+        .unwrap()
+        .write_all(text.as_bytes())
+        .unwrap();
+}
+
+fn lines(t: i64, range: std::ops::Range<u32>) -> String {
+    range.map(|i| start_line(t, i) + "\n").collect()
+}
+
+fn config(dir: &Path, http: u16, extra: &str) -> PathBuf {
+    let p = dir.join("tdr.toml");
+    std::fs::write(
+        &p,
+        format!(
+            r#"version = 1
+data_dir = "{}"
+syslog = []
+[serve]
+http_listen = "127.0.0.1:{http}"
+spool = false
+poll_interval_ms = 100
+flush_interval_ms = 50
+{extra}"#,
+            dir.join("data").display()
+        ),
+    )
+    .unwrap();
+    p
+}
+
+#[test]
+fn files_are_followed_as_they_grow_and_rotate_both_ways() {
+    let d = tempfile::tempdir().unwrap();
+    let logs = d.path().join("logs");
+    std::fs::create_dir_all(&logs).unwrap();
+    let http = free_port();
+    let cfg = config(
+        d.path(),
+        http,
+        &format!(
+            "[[file]]\nname = \"radius\"\npath = \"{}/app.log*\"\nformat = \"events\"\n",
+            logs.display()
+        ),
+    );
+    let t = now() - 600;
+    let live = logs.join("app.log");
+    // Written before the daemon starts, then grown while it runs, with a line cut in two.
+    append(&live, &lines(t, 0..30));
+    let daemon = Daemon::start(&cfg, http, &d.path().join("serve.log"));
+    let frames = |d: &Daemon| d.sum("tdr_frames_total", &["source=\"radius\""]);
+    daemon.wait_for("the first 30 lines", |d| frames(d) == 30);
+    let cut = start_line(t, 30);
+    append(&live, &cut[..40]);
+    std::thread::sleep(Duration::from_millis(400));
+    assert_eq!(frames(&daemon), 30, "half a line is not a record");
+    append(&live, &format!("{}\n{}", &cut[40..], lines(t, 31..40)));
+    daemon.wait_for("the completed line and 9 more", |d| frames(d) == 40);
+
+    // Rename + create: the renamed file is finished, the new one read from its start.
+    std::fs::rename(&live, logs.join("app.log.1")).unwrap();
+    append(&logs.join("app.log.1"), &lines(t, 40..45)); // the writer had not reopened yet
+    append(&live, &lines(t, 45..60));
+    daemon.wait_for("rename + create", |d| frames(d) == 60);
+
+    // Copytruncate: copied, then truncated in place; the copy is read from where the
+    // original was, the truncated file from 0.
+    append(&live, &lines(t, 60..70));
+    daemon.wait_for("lines before the copy", |d| frames(d) == 70);
+    append(&live, &lines(t, 70..75)); // written just before the copy: only in the copy
+    std::fs::copy(&live, logs.join("app.log.2")).unwrap();
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open(&live)
+        .unwrap()
+        .set_len(0)
+        .unwrap();
+    append(&live, &lines(t, 75..90));
+    daemon.wait_for("copytruncate", |d| frames(d) == 90);
+
+    // The rotated file compressed (and the plain one removed): nothing new to read in it.
+    let gz = logs.join("app.log.1.gz");
+    let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    enc.write_all(&std::fs::read(logs.join("app.log.1")).unwrap())
+        .unwrap();
+    std::fs::write(&gz, enc.finish().unwrap()).unwrap();
+    std::fs::remove_file(logs.join("app.log.1")).unwrap();
+    append(&live, &lines(t, 90..95));
+    daemon.wait_for("the last lines", |d| frames(d) == 95);
+    std::thread::sleep(Duration::from_millis(500));
+    assert_eq!(frames(&daemon), 95, "the .gz copy was read again");
+    assert_eq!(
+        daemon.sum("tdr_events_total", &["outcome=\"accepted\""]),
+        95,
+        "every line is one new event"
+    );
+    let lag = daemon.sum("tdr_checkpoint_lag_bytes", &[]);
+    assert_eq!(lag, 0, "{}", daemon.metrics());
+
+    let (status, took) = daemon.stop();
+    assert!(status.success(), "SIGTERM exit: {status:?}");
+    assert!(took < Duration::from_secs(10), "stop took {took:?}");
+    let data = d.path().join("data");
+    for i in [0, 30, 44, 72, 94] {
+        assert_eq!(holder(&data, i, t + 1), Some(format!("s{i}")), "line {i}");
+    }
+
+    // A restart reads nothing again.
+    let again = Daemon::start(&cfg, http, &d.path().join("serve2.log"));
+    std::thread::sleep(Duration::from_millis(800));
+    assert_eq!(again.sum("tdr_frames_total", &[]), 0, "{}", again.metrics());
+    again.stop();
+}
+
+#[test]
+fn kill_9_and_restart_lose_and_double_nothing() {
+    let d = tempfile::tempdir().unwrap();
+    let logs = d.path().join("logs");
+    std::fs::create_dir_all(&logs).unwrap();
+    let http = free_port();
+    let cfg = config(
+        d.path(),
+        http,
+        &format!(
+            "[store]\nbatch_events = 50\n[[file]]\nname = \"nat\"\npath = \"{}/*.log\"\nformat = \"events\"\n",
+            logs.display()
+        ),
+    );
+    let t = now() - 600;
+    let file = logs.join("a.log");
+    let mut written = 0u32;
+    for round in 0..4 {
+        let daemon = Daemon::start(&cfg, http, &d.path().join(format!("serve{round}.log")));
+        for _ in 0..10 {
+            append(&file, &lines(t, written..written + 50));
+            written += 50;
+            std::thread::sleep(Duration::from_millis(15));
+        }
+        daemon.kill9();
+    }
+    let daemon = Daemon::start(&cfg, http, &d.path().join("serve-last.log"));
+    let data = d.path().join("data");
+    // The committed count (in the store, across restarts) reaches the lines written...
+    daemon.wait_for("every line committed", |_| {
+        committed_frames(&data, "nat") >= u64::from(written)
+    });
+    std::thread::sleep(Duration::from_millis(500));
+    let (status, _) = daemon.stop();
+    assert!(status.success());
+    // ...and not one more: no line was read twice.
+    assert_eq!(committed_frames(&data, "nat"), u64::from(written));
+    assert_eq!(
+        holder(&data, written - 1, t + 1),
+        Some(format!("s{}", written - 1))
+    );
+}
+
+/// The frame count `tdr serve` committed for `source` (0 before the first batch).
+fn committed_frames(data: &Path, source: &str) -> u64 {
+    let cfg = tdr::config::Config {
+        data_dir: data.to_path_buf(),
+        ..Default::default()
+    };
+    let Ok(store) = tdr::store::Store::open_read_only(&cfg) else {
+        return 0;
+    };
+    store
+        .frame_counts()
+        .unwrap()
+        .into_iter()
+        .find(|(s, _)| s == source)
+        .map(|(_, n)| n)
+        .unwrap_or(0)
+}
+
+#[test]
+fn syslog_over_udp_tcp_and_tls_with_formats_by_program() {
+    let d = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let tls_port = free_port();
+    let http = free_port();
+    let ck = rcgen::generate_simple_self_signed(vec!["localhost".to_string()]).unwrap();
+    let cert = d.path().join("cert.pem");
+    let key = d.path().join("key.pem");
+    std::fs::write(&cert, ck.cert.pem()).unwrap();
+    std::fs::write(&key, ck.key_pair.serialize_pem()).unwrap();
+    let listener = |name: &str, transport: &str, p: u16, extra: &str| {
+        format!(
+            "[[syslog]]\nname = \"{name}\"\nlisten = \"127.0.0.1:{p}\"\ntransport = \"{transport}\"\nprograms = {{ tdr = \"events\", NAT = \"vpp-nat\" }}\n{extra}"
+        )
+    };
+    let cfg_text = format!(
+        "{}{}{}",
+        listener("udp", "udp", port, ""),
+        listener("tcp", "tcp", port, ""),
+        listener(
+            "tls",
+            "tls",
+            tls_port,
+            &format!(
+                "tls_cert = \"{}\"\ntls_key = \"{}\"\n",
+                cert.display(),
+                key.display()
+            )
+        ),
+    );
+    let cfg = config(d.path(), http, "");
+    // `syslog = []` in the base config would clash with [[syslog]]: write the file whole.
+    let base = std::fs::read_to_string(&cfg)
+        .unwrap()
+        .replace("syslog = []\n", "");
+    std::fs::write(&cfg, format!("{base}{cfg_text}")).unwrap();
+    let daemon = Daemon::start(&cfg, http, &d.path().join("serve.log"));
+    let t = now() - 300;
+    let msg = |i: u32| format!("<134>1 {} bng1 tdr - - - {}", fmt(t), start_line(t, i));
+
+    // UDP: one message a datagram.
+    let u = UdpSocket::bind("127.0.0.1:0").unwrap();
+    for i in 0..5 {
+        u.send_to(msg(i).as_bytes(), ("127.0.0.1", port)).unwrap();
+    }
+    // TCP: LF framing and octet counting on one connection, and a program with no format.
+    let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    for i in 5..10 {
+        writeln!(s, "{}", msg(i)).unwrap();
+    }
+    for i in 10..15 {
+        let m = msg(i);
+        write!(s, "{} {m}", m.len()).unwrap();
+    }
+    writeln!(s, "<134>1 {} bng1 sshd 42 - - Accepted publickey", fmt(t)).unwrap();
+    drop(s);
+    // TLS (RFC 5425: octet counting).
+    let mut roots = rustls::RootCertStore::empty();
+    roots.add(ck.cert.der().clone()).unwrap();
+    let tls_cfg = rustls::ClientConfig::builder_with_provider(std::sync::Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .unwrap()
+    .with_root_certificates(roots)
+    .with_no_client_auth();
+    let conn = rustls::ClientConnection::new(
+        std::sync::Arc::new(tls_cfg),
+        "localhost".try_into().unwrap(),
+    )
+    .unwrap();
+    let mut tls =
+        rustls::StreamOwned::new(conn, TcpStream::connect(("127.0.0.1", tls_port)).unwrap());
+    for i in 15..20 {
+        let m = msg(i);
+        write!(tls, "{} {m}", m.len()).unwrap();
+    }
+    tls.flush().unwrap();
+    tls.conn.send_close_notify();
+    let _ = tls.flush();
+    drop(tls);
+
+    daemon.wait_for("20 events and 1 refusal", |d| {
+        d.sum("tdr_events_total", &["outcome=\"accepted\""]) == 20
+            && d.sum("tdr_quarantined_total", &[]) == 1
+    });
+    let m = daemon.metrics();
+    assert_eq!(sum(&m, "tdr_events_total", &["source=\"udp\""]), 5, "{m}");
+    assert_eq!(sum(&m, "tdr_events_total", &["source=\"tcp\""]), 10, "{m}");
+    assert_eq!(sum(&m, "tdr_events_total", &["source=\"tls\""]), 5, "{m}");
+    assert_eq!(
+        sum(
+            &m,
+            "tdr_quarantined_total",
+            &["code=\"syslog.unknown_program\""]
+        ),
+        1
+    );
+    let (status, _) = daemon.stop();
+    assert!(status.success());
+    let data = d.path().join("data");
+    for i in [0, 7, 12, 19] {
+        assert_eq!(
+            holder(&data, i, t + 1),
+            Some(format!("s{i}")),
+            "message {i}"
+        );
+    }
+    let q = tdr(
+        &data,
+        &["quarantine", "show", "--code", "syslog.unknown_program"],
+    );
+    let text = String::from_utf8_lossy(&q.stdout);
+    assert!(text.contains("program \"sshd\""), "{text}");
+    assert!(
+        !text.contains("publickey"),
+        "raw bytes only with --raw: {text}"
+    );
+}
+
+#[test]
+fn health_and_metrics_describe_the_daemon() {
+    let d = tempfile::tempdir().unwrap();
+    let http = free_port();
+    let cfg = config(d.path(), http, "");
+    let daemon = Daemon::start(&cfg, http, &d.path().join("serve.log"));
+    let (code, body) = get(http, "/health").unwrap();
+    assert_eq!(code, 200, "{body}");
+    let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(v["status"], "ready");
+    assert_eq!(v["audit"], "verified");
+    let m = daemon.metrics();
+    for name in [
+        "tdr_ready 1",
+        "tdr_partitions ",
+        "tdr_store_bytes ",
+        "tdr_oldest_record_age_seconds ",
+        "tdr_audit_entries ",
+        "tdr_batch_write_seconds_bucket",
+    ] {
+        assert!(m.contains(name), "{name} missing from:\n{m}");
+    }
+    // Retention ran at start and is audited only when it drops something: nothing here.
+    assert!(m.contains("tdr_expired_partitions_total 0"), "{m}");
+    assert!(get(http, "/nothing").unwrap().0 == 404);
+    daemon.stop();
+}
+
+#[test]
+fn a_tampered_audit_log_makes_the_daemon_not_ready() {
+    let d = tempfile::tempdir().unwrap();
+    let http = free_port();
+    let cfg = config(d.path(), http, "");
+    let data = d.path().join("data");
+    // An audited action, then one byte of the log changed.
+    let o = tdr(&data, &["expire"]);
+    assert!(o.status.success());
+    let o = tdr(
+        &data,
+        &[
+            "lookup",
+            "192.0.2.1",
+            "--at",
+            "2026-11-20T10:00:00Z",
+            "--purpose",
+            "abuse",
+            "--case",
+            "CASE-7",
+        ],
+    );
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let seg = std::fs::read_dir(data.join("audit"))
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .find(|p| {
+            p.file_name()
+                .is_some_and(|n| n.to_string_lossy().starts_with("audit-"))
+        })
+        .expect("an audit segment");
+    let text = std::fs::read_to_string(&seg).unwrap();
+    std::fs::write(&seg, text.replacen("CASE-7", "CASE-8", 1)).unwrap();
+    let daemon = Daemon::start(&cfg, http, &d.path().join("serve.log"));
+    let (code, body) = get(http, "/health").unwrap();
+    assert_eq!(code, 503, "{body}");
+    assert!(body.contains("verification_failed"), "{body}");
+    assert!(daemon.metrics().contains("tdr_ready 0"));
+    daemon.stop();
+}
+
+#[test]
+fn a_port_in_use_or_a_bad_config_stops_the_start_with_a_clear_message() {
+    let d = tempfile::tempdir().unwrap();
+    let busy = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = busy.local_addr().unwrap().port();
+    let cfg = config(d.path(), port, "");
+    let o = Command::new(BIN)
+        .args(["serve", "--config"])
+        .arg(&cfg)
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains(&format!("http 127.0.0.1:{port}")), "{err}");
+
+    let bad = d.path().join("bad.toml");
+    std::fs::write(
+        &bad,
+        "[[file]]\nname = \"x\"\npath = \"/var/log/x\"\nformat = \"dhcpd-syslog\"\n[serve]\nhttp_listen = \"nowhere\"\n",
+    )
+    .unwrap();
+    for args in [
+        vec!["check-config", bad.to_str().unwrap()],
+        vec!["serve", "--config", bad.to_str().unwrap()],
+    ] {
+        let o = Command::new(BIN).args(&args).output().unwrap();
+        assert_eq!(o.status.code(), Some(2), "{args:?}");
+        let err = String::from_utf8_lossy(&o.stderr) + String::from_utf8_lossy(&o.stdout);
+        assert!(err.contains("2 problem(s)"), "{err}");
+        assert!(err.contains("serve.http_listen"), "{err}");
+        assert!(err.contains("file[0]") && err.contains("timezone"), "{err}");
+    }
+}
