@@ -633,7 +633,7 @@ path = "/var/log/freeswitch/cdr-csv/*.csv"
 format = "freeswitch-cdr"
 class = "statutory"
 timezone = "Europe/Stockholm"
-template = "${caller_id_number}"
+template = "example"
 [[syslog]]
 name = "dhcp"
 listen = "[::]:514"
@@ -653,7 +653,7 @@ lease_time = 3600
         assert_eq!(f.stream.tz, Some(Tz::UTC));
         let f = &c.files[1];
         assert_eq!(f.stream.class, Class::Statutory);
-        assert_eq!(f.stream.template.as_deref(), Some("${caller_id_number}"));
+        assert_eq!(f.stream.template.as_deref(), Some("example"));
         assert_eq!(c.syslog.len(), 1);
         let s = &c.syslog[0];
         assert_eq!(s.listen, "[::]:514".parse::<SocketAddr>().unwrap());
@@ -814,6 +814,18 @@ format = "events"
         assert_eq!(c.files[0].stream.tz, Some(Tz::UTC));
         // Formats whose times carry an offset need none.
         ok("[[file]]\nname = \"e\"\npath = \"/var/log/e\"\nformat = \"events\"");
+    }
+
+    #[test]
+    fn options_the_parser_refuses_are_named_with_the_source() {
+        assert_eq!(
+            problem(
+                "[[file]]\nname = \"fs\"\npath = \"/var/log/fs/*.csv\"\nformat = \"freeswitch-cdr\"\n\
+                 timezone = \"UTC\"\ntemplate = \"${caller_id_number}\""
+            ),
+            "`file[0]`: freeswitch-cdr template: it has no ${start_stamp}, and a record needs its \
+             start time"
+        );
     }
 
     #[test]
