@@ -22,6 +22,9 @@ use crate::store::{Prepared, Store};
 
 use super::Shared;
 
+/// The longest an event waits for its batch to be committed, even under a backlog.
+const HOLD_MAX: Duration = Duration::from_secs(1);
+
 /// A chunk of parsed input and what committing it means.
 pub struct Input {
     pub source: Arc<str>,
@@ -59,7 +62,6 @@ pub fn run(
     shared: Arc<Shared>,
     cfg: Config,
     mut engine: Engine,
-    mut audit: Option<AuditLog>,
     mut rx: Receiver<ToCore>,
 ) -> Result<(), String> {
     let store = shared.store.clone();
@@ -90,94 +92,45 @@ pub fn run(
                             m.file_committed(&path, offset);
                         }
                     }
-                    ToWriter::Expire => {
-                        let Some(audit) = audit.as_mut() else {
-                            tracing::error!(
-                                "retention skipped: the audit log is not open (drops are audited)"
-                            );
-                            continue;
-                        };
-                        let now = chrono::Utc::now().timestamp();
-                        match crate::retention::expire(
-                            &writer_shared.store,
-                            audit,
-                            &writer_cfg,
-                            now,
-                            "tdr-serve",
-                        ) {
-                            Ok(dropped) => {
-                                for p in &dropped {
-                                    tracing::info!(
-                                        partition = %p.name,
-                                        records = p.records,
-                                        "retention: dropped an expired partition"
-                                    );
-                                }
-                                m.expired_partitions.inc_by(dropped.len() as u64);
-                                if !dropped.is_empty() {
-                                    if let Err(e) = audit.checkpoint() {
-                                        tracing::error!(error = %e, "audit checkpoint failed");
-                                    }
-                                }
-                            }
-                            Err(e) => {
-                                tracing::error!(code = e.code(), error = %e, "retention failed")
-                            }
-                        }
-                        m.audit_entries.store(audit.head().0, Ordering::Relaxed);
-                    }
+                    ToWriter::Expire => expire(&writer_shared, &writer_cfg),
                 }
             }
             Ok(())
         })
         .map_err(|e| format!("cannot start the writer thread: {e}"))?;
 
-    let mut quarantine = Quarantine::new(&cfg.data_dir);
-    let mut frames: HashMap<Arc<str>, u64> = HashMap::new();
+    let mut batch = Batch {
+        quarantine: Quarantine::new(&cfg.data_dir),
+        frames: HashMap::new(),
+        changed_frames: Vec::new(),
+        checkpoints: HashMap::new(),
+        files: HashMap::new(),
+        oldest: None,
+        pending: 0,
+    };
     for (source, n) in store.frame_counts().map_err(|e| e.to_string())? {
-        frames.insert(Arc::from(source.as_str()), n);
+        batch.frames.insert(Arc::from(source.as_str()), n);
     }
-    let mut changed_frames: Vec<Arc<str>> = Vec::new();
-    let mut checkpoints: HashMap<Vec<u8>, Vec<u8>> = HashMap::new();
-    let mut files: HashMap<Arc<str>, u64> = HashMap::new();
-    let mut oldest: Option<Instant> = None;
-    let mut pending = 0usize;
     let flush_every = Duration::from_millis(cfg.serve.flush_interval_ms);
+    // What waits is committed after the flush interval once the readers have nothing more
+    // queued; while they do (a backlog), batches fill up to `batch_events`, but nothing waits
+    // longer than HOLD_MAX. Small batches under a backlog would finalise and revive the same
+    // late bindings over and over (a source behind the others).
+    let due = |oldest: &Option<Instant>, idle: bool| {
+        oldest.is_some_and(|t| {
+            let waited = t.elapsed();
+            waited >= flush_every && (idle || waited >= HOLD_MAX)
+        })
+    };
     let retention_every = Duration::from_secs(cfg.serve.retention_interval_secs);
     let mut last_retention: Option<Instant> = None;
     let m = &shared.metrics;
     let mut failed: Option<String> = None;
-
-    let flush = |engine: &mut Engine,
-                 checkpoints: &mut HashMap<Vec<u8>, Vec<u8>>,
-                 files: &mut HashMap<Arc<str>, u64>,
-                 changed_frames: &mut Vec<Arc<str>>,
-                 frames: &HashMap<Arc<str>, u64>,
-                 quarantine: &mut Quarantine,
-                 oldest: &mut Option<Instant>|
-     -> Result<(), String> {
-        let Some(since) = oldest.take() else {
-            return Ok(());
-        };
-        // Quarantine records are durable before the checkpoint moves past them.
-        quarantine
-            .sync()
-            .map_err(|e| format!("cannot write the quarantine: {e}"))?;
-        let mut metas: Vec<(Vec<u8>, Vec<u8>)> = checkpoints.drain().collect();
-        for s in changed_frames.drain(..) {
-            let n = frames.get(&s).copied().unwrap_or(0);
-            metas.push((Store::frames_key(&s), n.to_be_bytes().to_vec()));
-        }
-        let refs: Vec<(&[u8], &[u8])> = metas
-            .iter()
-            .map(|(k, v)| (k.as_slice(), v.as_slice()))
-            .collect();
-        let floor = cfg.retention.floor(chrono::Utc::now().timestamp());
-        let prepared = store.prepare(engine, &refs, floor);
+    let send = |prepared, files, oldest| {
         wtx.send(ToWriter::Batch {
             prepared,
-            files: files.drain().collect(),
-            oldest: since,
+            files,
+            oldest,
         })
         .map_err(|_| "the store writer stopped".to_string())
     };
@@ -188,61 +141,24 @@ pub fn run(
         }
         let result = match msg {
             ToCore::Data(input) => {
-                oldest.get_or_insert(input.read_at);
                 let floor = cfg.retention.floor(chrono::Utc::now().timestamp());
-                let applied = apply(&mut engine, &input, floor, &mut quarantine, m)
-                    .map_err(|e| format!("cannot write the quarantine: {e}"));
-                let n = input.chunk.items.len() as u64;
-                if n > 0 {
-                    match frames.get_mut(&input.source) {
-                        Some(c) => *c += n,
-                        None => {
-                            frames.insert(input.source.clone(), n);
-                        }
-                    }
-                    if !changed_frames.contains(&input.source) {
-                        changed_frames.push(input.source.clone());
-                    }
-                }
-                if let Some((k, v)) = input.checkpoint {
-                    checkpoints.insert(k, v);
-                }
-                if let Some((path, offset)) = input.file_offset {
-                    files.insert(path, offset);
-                }
-                if let Ok(n) = applied {
-                    pending += n;
-                }
-                if applied.is_err() {
-                    applied.map(|_| ())
-                } else if pending >= cfg.batch_events
-                    || oldest.is_some_and(|t| t.elapsed() >= flush_every)
-                {
-                    pending = 0;
-                    flush(
-                        &mut engine,
-                        &mut checkpoints,
-                        &mut files,
-                        &mut changed_frames,
-                        &frames,
-                        &mut quarantine,
-                        &mut oldest,
-                    )
-                } else {
+                match batch.add(&mut engine, input, floor, m) {
+                    Err(e) => Err(e),
                     Ok(())
+                        if batch.pending >= cfg.batch_events
+                            || due(&batch.oldest, rx.is_empty()) =>
+                    {
+                        batch.flush(&mut engine, &store, &cfg, &send)
+                    }
+                    Ok(()) => Ok(()),
                 }
             }
             ToCore::Tick => {
-                pending = 0;
-                let r = flush(
-                    &mut engine,
-                    &mut checkpoints,
-                    &mut files,
-                    &mut changed_frames,
-                    &frames,
-                    &mut quarantine,
-                    &mut oldest,
-                );
+                let r = if due(&batch.oldest, rx.is_empty()) {
+                    batch.flush(&mut engine, &store, &cfg, &send)
+                } else {
+                    Ok(())
+                };
                 if r.is_ok() && last_retention.is_none_or(|t| t.elapsed() >= retention_every) {
                     last_retention = Some(Instant::now());
                     wtx.send(ToWriter::Expire)
@@ -259,15 +175,7 @@ pub fn run(
         }
     }
     if failed.is_none() {
-        if let Err(e) = flush(
-            &mut engine,
-            &mut checkpoints,
-            &mut files,
-            &mut changed_frames,
-            &frames,
-            &mut quarantine,
-            &mut oldest,
-        ) {
+        if let Err(e) = batch.flush(&mut engine, &store, &cfg, &send) {
             failed = Some(e);
         }
     }
@@ -281,7 +189,132 @@ pub fn run(
     }
 }
 
-/// Applies one chunk; returns how many events and records it added to the batch.
+/// What the next batch will commit besides the engine's changes.
+struct Batch {
+    quarantine: Quarantine,
+    /// Frames committed per source (with this batch), and the sources whose count changed.
+    frames: HashMap<Arc<str>, u64>,
+    changed_frames: Vec<Arc<str>>,
+    /// File checkpoints (meta key → value), the latest per file.
+    checkpoints: HashMap<Vec<u8>, Vec<u8>>,
+    /// Followed files and the offset the batch commits them to (for the lag metric).
+    files: HashMap<Arc<str>, u64>,
+    /// When the oldest input of the batch was read.
+    oldest: Option<Instant>,
+    /// Events and records applied since the last batch.
+    pending: usize,
+}
+
+type SendBatch<'a> = dyn Fn(Prepared, Vec<(Arc<str>, u64)>, Instant) -> Result<(), String> + 'a;
+
+impl Batch {
+    /// Applies a chunk and takes its checkpoint into the batch.
+    fn add(
+        &mut self,
+        engine: &mut Engine,
+        input: Input,
+        floor: i64,
+        m: &super::metrics::Metrics,
+    ) -> Result<(), String> {
+        self.oldest.get_or_insert(input.read_at);
+        self.pending += apply(engine, &input, floor, &mut self.quarantine, m)
+            .map_err(|e| format!("cannot write the quarantine: {e}"))?;
+        let n = input.chunk.items.len() as u64;
+        if n > 0 {
+            *self.frames.entry(input.source.clone()).or_insert(0) += n;
+            if !self.changed_frames.contains(&input.source) {
+                self.changed_frames.push(input.source.clone());
+            }
+        }
+        if let Some((k, v)) = input.checkpoint {
+            self.checkpoints.insert(k, v);
+        }
+        if let Some((path, offset)) = input.file_offset {
+            self.files.insert(path, offset);
+        }
+        Ok(())
+    }
+
+    /// Prepares the batch (engine changes, checkpoints, frame counts) and hands it to the
+    /// writer.
+    fn flush(
+        &mut self,
+        engine: &mut Engine,
+        store: &Store,
+        cfg: &Config,
+        send: &SendBatch<'_>,
+    ) -> Result<(), String> {
+        self.pending = 0;
+        let Some(since) = self.oldest.take() else {
+            return Ok(());
+        };
+        // Quarantine records are durable before the checkpoint moves past them.
+        self.quarantine
+            .sync()
+            .map_err(|e| format!("cannot write the quarantine: {e}"))?;
+        let mut metas: Vec<(Vec<u8>, Vec<u8>)> = self.checkpoints.drain().collect();
+        for s in self.changed_frames.drain(..) {
+            let n = self.frames.get(&s).copied().unwrap_or(0);
+            metas.push((Store::frames_key(&s), n.to_be_bytes().to_vec()));
+        }
+        let refs: Vec<(&[u8], &[u8])> = metas
+            .iter()
+            .map(|(k, v)| (k.as_slice(), v.as_slice()))
+            .collect();
+        let floor = cfg.retention.floor(chrono::Utc::now().timestamp());
+        let prepared = store.prepare(engine, &refs, floor);
+        send(prepared, self.files.drain().collect(), since)
+    }
+}
+
+/// Drops the partitions past retention, each drop audited. The audit log is opened only when
+/// there is something to drop, so `tdr lookup` (which writes to it) is not locked out while
+/// the daemon runs; if it is busy at that moment, the drop waits for the next run.
+fn expire(shared: &Shared, cfg: &Config) {
+    let m = &shared.metrics;
+    let now = chrono::Utc::now().timestamp();
+    let due = match crate::retention::expired_days(&shared.store, cfg, now) {
+        Ok(days) => !days.is_empty(),
+        Err(e) => {
+            tracing::error!(code = e.code(), error = %e, "retention failed");
+            return;
+        }
+    };
+    if !due {
+        if let Err(e) = shared.store.prune_reboots(cfg.retention.floor(now)) {
+            tracing::error!(code = e.code(), error = %e, "retention failed");
+        }
+        return;
+    }
+    let clock: Arc<dyn crate::clock::Clock> = Arc::new(crate::clock::SystemClock);
+    let mut audit = match AuditLog::open(&cfg.data_dir, clock) {
+        Ok(a) => a,
+        Err(e) => {
+            tracing::warn!(error = %e, "retention postponed: the audit log cannot be opened now");
+            return;
+        }
+    };
+    match crate::retention::expire(&shared.store, &mut audit, cfg, now, "tdr-serve") {
+        Ok(dropped) => {
+            for p in &dropped {
+                tracing::info!(
+                    partition = %p.name,
+                    records = p.records,
+                    "retention: dropped an expired partition"
+                );
+            }
+            m.expired_partitions.inc_by(dropped.len() as u64);
+            if let Err(e) = audit.checkpoint() {
+                tracing::error!(error = %e, "audit checkpoint failed");
+            }
+        }
+        Err(e) => tracing::error!(code = e.code(), error = %e, "retention failed"),
+    }
+    m.audit_entries.store(audit.head().0, Ordering::Relaxed);
+}
+
+/// Applies one chunk; returns how many events and records it added to the batch. Metrics
+/// are counted per chunk (a few label lookups per 4096 records, not per record).
 fn apply(
     engine: &mut Engine,
     input: &Input,
@@ -289,52 +322,48 @@ fn apply(
     quarantine: &mut Quarantine,
     m: &super::metrics::Metrics,
 ) -> std::io::Result<usize> {
+    /// Per format: events accepted, duplicate, expired; frames with events, ignored, refused.
+    #[derive(Default)]
+    struct Counts([u64; 6]);
     let mut pending = 0;
     let mut events = input.chunk.events.iter();
-    let source = input.source.to_string();
-    let mut counts: HashMap<(&'static str, &'static str), u64> = HashMap::new();
+    let mut counts: Vec<(crate::parse::Format, Counts)> = Vec::with_capacity(2);
     for item in &input.chunk.items {
-        let format = item.format.name();
+        let c = match counts.iter().position(|(f, _)| *f == item.format) {
+            Some(i) => &mut counts[i].1,
+            None => {
+                counts.push((item.format, Counts::default()));
+                &mut counts.last_mut().expect("just pushed").1
+            }
+        };
         match &item.outcome {
-            Outcome::Events(0) => *counts.entry((format, "ignored")).or_default() += 1,
+            Outcome::Events(0) => c.0[4] += 1,
             Outcome::Events(n) => {
-                *counts.entry((format, "events")).or_default() += 1;
-                let (mut acc, mut dup, mut exp) = (0, 0, 0);
+                c.0[3] += 1;
                 for ev in events.by_ref().take(*n) {
                     if ev.time() < floor {
-                        exp += 1;
+                        c.0[2] += 1;
                         continue;
                     }
                     match engine.apply(ev) {
-                        Applied::Changed => acc += 1,
-                        Applied::Duplicate => dup += 1,
+                        Applied::Changed => c.0[0] += 1,
+                        Applied::Duplicate => c.0[1] += 1,
                     }
                     pending += 1;
                 }
-                for (what, n) in [("accepted", acc), ("duplicate", dup), ("expired", exp)] {
-                    if n > 0 {
-                        m.events
-                            .get_or_create(&vec![
-                                ("source", source.clone()),
-                                ("format", format.to_string()),
-                                ("outcome", what.to_string()),
-                            ])
-                            .inc_by(n);
-                    }
-                }
             }
             Outcome::Rejected(r) => {
-                *counts.entry((format, "quarantined")).or_default() += 1;
+                c.0[5] += 1;
                 m.quarantined
                     .get_or_create(&vec![
-                        ("source", source.clone()),
+                        ("source", input.source.to_string()),
                         ("code", r.code.to_string()),
                     ])
                     .inc();
                 pending += 1;
                 quarantine.record(&Record {
                     time: fmt_time(chrono::Utc::now().timestamp()),
-                    source: source.clone(),
+                    source: input.source.to_string(),
                     file: input.origin.to_string(),
                     fingerprint: input.stream_id.to_string(),
                     offset: item.offset,
@@ -343,19 +372,28 @@ fn apply(
                     raw: r.raw.clone(),
                 })?;
             }
-            Outcome::AlreadyQuarantined => {
-                *counts.entry((format, "quarantined")).or_default() += 1;
-            }
+            Outcome::AlreadyQuarantined => c.0[5] += 1,
         }
     }
-    for ((format, what), n) in counts {
-        m.frames
-            .get_or_create(&vec![
-                ("source", source.clone()),
-                ("format", format.to_string()),
-                ("outcome", what.to_string()),
-            ])
-            .inc_by(n);
+    for (format, c) in counts {
+        for (family, outcome, n) in [
+            (&m.events, "accepted", c.0[0]),
+            (&m.events, "duplicate", c.0[1]),
+            (&m.events, "expired", c.0[2]),
+            (&m.frames, "events", c.0[3]),
+            (&m.frames, "ignored", c.0[4]),
+            (&m.frames, "quarantined", c.0[5]),
+        ] {
+            if n > 0 {
+                family
+                    .get_or_create(&vec![
+                        ("source", input.source.to_string()),
+                        ("format", format.name().to_string()),
+                        ("outcome", outcome.to_string()),
+                    ])
+                    .inc_by(n);
+            }
+        }
     }
     Ok(pending)
 }

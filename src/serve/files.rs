@@ -207,7 +207,10 @@ impl Follower {
             if !busy {
                 match wake.recv_timeout(self.poll) {
                     // No watcher (notifications unavailable): poll.
-                    Err(std_mpsc::RecvTimeoutError::Disconnected) => std::thread::sleep(self.poll),
+                    // (or shutting down: the watchers are dropped first)
+                    Err(std_mpsc::RecvTimeoutError::Disconnected) if !self.stopping() => {
+                        std::thread::sleep(self.poll)
+                    }
                     _ => while wake.try_recv().is_ok() {},
                 }
             }

@@ -41,11 +41,11 @@ pub struct Metrics {
     pub batch_seconds: Histogram,
     pub commit_delay_seconds: Histogram,
     pub batches: Counter,
-    pub udp_dropped: Family<Labels, Counter>,
     pub syslog_messages: Family<Labels, Counter>,
     pub syslog_connections: Family<Labels, Gauge>,
     pub expired_partitions: Counter,
     lag_bytes: Family<Labels, Gauge>,
+    committed_offset: Family<Labels, Gauge>,
     lag_seconds: Family<Labels, Gauge>,
     udp_kernel_drops: Family<Labels, Gauge>,
     partitions: Gauge,
@@ -71,11 +71,11 @@ impl Metrics {
             batch_seconds: histogram(),
             commit_delay_seconds: histogram(),
             batches: Counter::default(),
-            udp_dropped: Family::default(),
             syslog_messages: Family::default(),
             syslog_connections: Family::default(),
             expired_partitions: Counter::default(),
             lag_bytes: Family::default(),
+            committed_offset: Family::default(),
             lag_seconds: Family::default(),
             udp_kernel_drops: Family::default(),
             partitions: Gauge::default(),
@@ -117,11 +117,6 @@ impl Metrics {
             );
             r.register("batches", "Batches committed", m.batches.clone());
             r.register(
-                "udp_dropped",
-                "Syslog UDP messages dropped by tdr because the store could not keep up",
-                m.udp_dropped.clone(),
-            );
-            r.register(
                 "udp_kernel_drops",
                 "Datagrams the kernel dropped on a syslog UDP socket (receive buffer full), from \
                  /proc/net/udp",
@@ -141,6 +136,11 @@ impl Metrics {
                 "checkpoint_lag_bytes",
                 "Bytes of a followed file not yet committed",
                 m.lag_bytes.clone(),
+            );
+            r.register(
+                "checkpoint_offset_bytes",
+                "Offset up to which a followed file is committed",
+                m.committed_offset.clone(),
             );
             r.register(
                 "checkpoint_lag_seconds",
@@ -214,10 +214,14 @@ impl Metrics {
     pub fn render(&self, store: &crate::store::Store, ready: bool, now: i64) -> String {
         self.lag_bytes.clear();
         self.lag_seconds.clear();
+        self.committed_offset.clear();
         for (path, f) in self.files.lock().expect("metrics lock").iter() {
             let labels = vec![("source", f.source.clone()), ("file", path.clone())];
             let behind = f.size.saturating_sub(f.committed);
             self.lag_bytes.get_or_create(&labels).set(behind as i64);
+            self.committed_offset
+                .get_or_create(&labels)
+                .set(f.committed as i64);
             let secs = if behind > 0 {
                 f.caught_up.elapsed().as_secs() as i64
             } else {
@@ -259,22 +263,56 @@ impl Default for Metrics {
 fn kernel_udp_drops(port: u16) -> Option<u64> {
     let mut total = None;
     for file in ["/proc/net/udp", "/proc/net/udp6"] {
-        let Ok(text) = std::fs::read_to_string(file) else {
-            continue;
-        };
-        for line in text.lines().skip(1) {
-            let cols: Vec<&str> = line.split_whitespace().collect();
-            let Some(local) = cols.get(1) else { continue };
-            let Some((_, p)) = local.rsplit_once(':') else {
-                continue;
-            };
-            if u16::from_str_radix(p, 16).ok() != Some(port) {
-                continue;
-            }
-            if let Some(d) = cols.last().and_then(|d| d.parse::<u64>().ok()) {
+        if let Ok(text) = std::fs::read_to_string(file) {
+            if let Some(d) = udp_drops_in(&text, port) {
                 *total.get_or_insert(0) += d;
             }
         }
     }
     total
+}
+
+/// The summed `drops` column of the sockets bound to `port` in a /proc/net/udp table.
+fn udp_drops_in(table: &str, port: u16) -> Option<u64> {
+    let mut total = None;
+    for line in table.lines().skip(1) {
+        let cols: Vec<&str> = line.split_whitespace().collect();
+        let Some((_, p)) = cols.get(1).and_then(|local| local.rsplit_once(':')) else {
+            continue;
+        };
+        if u16::from_str_radix(p, 16).ok() != Some(port) {
+            continue;
+        }
+        if let Some(d) = cols.last().and_then(|d| d.parse::<u64>().ok()) {
+            *total.get_or_insert(0) += d;
+        }
+    }
+    total
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kernel_udp_drops_are_read_for_the_listener_port_only() {
+        // /proc/net/udp as Linux 6.x prints it: port 5514 = 0x158A.
+        let table = "   sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode ref pointer drops
+  120: 0100007F:158A 00000000:0000 07 00000000 00034000 00:00000000 00000000     0        0 41312 2 0000000000000000 17
+  121: 00000000:0202 00000000:0000 07 00000000 00000000 00:00000000 00000000     0        0 41313 2 0000000000000000 5
+";
+        assert_eq!(udp_drops_in(table, 5514), Some(17));
+        assert_eq!(udp_drops_in(table, 514), Some(5));
+        assert_eq!(udp_drops_in(table, 9999), None);
+    }
+
+    #[test]
+    fn lag_is_what_is_seen_minus_what_is_committed() {
+        let m = Metrics::new();
+        m.file_seen("/var/log/a", "radius", 1000, 400);
+        m.file_committed("/var/log/a", 900);
+        let files = m.files.lock().unwrap();
+        let f = &files["/var/log/a"];
+        assert_eq!(f.size - f.committed, 100);
+    }
 }

@@ -109,10 +109,11 @@ pub fn run(cfg: Config) -> Result<(), ServeError> {
         .map_err(|e| start(format!("[{}] store: {e}", e.code())))?;
     let engine = store.take_engine();
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-    // An audit log that cannot be opened (damaged) does not stop ingest, which would lose
-    // records: the daemon runs, says it is not ready, and drops no partition (drops are
-    // audited).
-    let audit = AuditLog::open(&cfg.data_dir, clock.clone());
+    // The audit log is created if new, then released: the daemon opens it only to audit a
+    // partition drop, so `tdr lookup` can write to it meanwhile. One that cannot be opened or
+    // does not verify does not stop ingest (that would lose records): the daemon runs, says
+    // it is not ready, and drops nothing.
+    let opened = AuditLog::open(&cfg.data_dir, clock.clone()).map(drop);
     let shared = Arc::new(Shared {
         store: Arc::new(store),
         metrics: Metrics::new(),
@@ -120,21 +121,18 @@ pub fn run(cfg: Config) -> Result<(), ServeError> {
         stop: AtomicBool::new(false),
         problem: Mutex::new(None),
     });
-    let audit = match audit {
-        Ok(a) => {
+    if let Err(e) = opened {
+        tracing::error!(error = %e, "the audit log cannot be opened: not ready");
+        shared.fail(&format!("audit log cannot be opened: {e}"));
+    }
+    match crate::audit::verify(&cfg.data_dir) {
+        Ok(r) => {
             shared
                 .metrics
                 .audit_entries
-                .store(a.head().0, Ordering::Relaxed);
-            Some(a)
+                .store(r.entries, Ordering::Relaxed);
+            tracing::info!(entries = r.entries, "audit log verified");
         }
-        Err(e) => {
-            tracing::error!(error = %e, "the audit log cannot be opened: not ready, no retention");
-            None
-        }
-    };
-    match crate::audit::verify(&cfg.data_dir) {
-        Ok(r) => tracing::info!(entries = r.entries, "audit log verified"),
         Err(e) => {
             tracing::error!(error = %e, "the audit log does not verify: not ready");
             shared.fail(&format!("audit log verification failed: {e}"));
@@ -174,7 +172,7 @@ pub fn run(cfg: Config) -> Result<(), ServeError> {
     let core_cfg = cfg.clone();
     let applier = std::thread::Builder::new()
         .name("tdr-applier".into())
-        .spawn(move || core::run(core_shared, core_cfg, engine, audit, rx))
+        .spawn(move || core::run(core_shared, core_cfg, engine, rx))
         .map_err(|e| start(format!("cannot start the applier: {e}")))?;
 
     // File followers: one thread per configured source, one for the spool.
