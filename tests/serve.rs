@@ -279,6 +279,11 @@ fn files_are_followed_as_they_grow_and_rotate_both_ways() {
     );
     let lag = daemon.sum("tdr_checkpoint_lag_bytes", &[]);
     assert_eq!(lag, 0, "{}", daemon.metrics());
+    // Committed means queryable, while the daemon runs (lookups write the audit log beside it).
+    assert_eq!(
+        holder(&d.path().join("data"), 92, t + 1),
+        Some("s92".to_string())
+    );
 
     let (status, took) = daemon.stop();
     assert!(status.success(), "SIGTERM exit: {status:?}");
@@ -579,4 +584,47 @@ fn a_port_in_use_or_a_bad_config_stops_the_start_with_a_clear_message() {
         assert!(err.contains("serve.http_listen"), "{err}");
         assert!(err.contains("file[0]") && err.contains("timezone"), "{err}");
     }
+}
+
+#[test]
+fn retention_runs_at_start_and_every_drop_is_audited() {
+    let d = tempfile::tempdir().unwrap();
+    let http = free_port();
+    let data = d.path().join("data");
+    // Five days old: kept under the default six months, past a one-day retention.
+    let old = d.path().join("old.jsonl");
+    let t = now() - 5 * 86_400;
+    let stop = start_line(t + 60, 0).replace("\"start\"", "\"stop\"");
+    // A closed session, and a later one that moves the store's clock past it.
+    std::fs::write(
+        &old,
+        format!("{}{stop}\n{}", lines(t, 0..1), lines(t + 86_400, 1..2)),
+    )
+    .unwrap();
+    let o = tdr(
+        &data,
+        &["import", "--format", "events", old.to_str().unwrap()],
+    );
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let cfg = config(
+        d.path(),
+        http,
+        "[retention]\nsecurity = \"1 days\"\nbilling = \"1 days\"\nstatutory = \"1 days\"\n",
+    );
+    let daemon = Daemon::start(&cfg, http, &d.path().join("serve.log"));
+    daemon.wait_for("the expired partition dropped", |d| {
+        d.sum("tdr_expired_partitions_total", &[]) == 1
+    });
+    assert_eq!(daemon.sum("tdr_partitions", &[]), 0);
+    daemon.stop();
+    let v = tdr(&data, &["audit", "verify"]);
+    assert!(v.status.success());
+    let log: String = std::fs::read_dir(data.join("audit"))
+        .unwrap()
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().starts_with("audit-"))
+        .map(|e| std::fs::read_to_string(e.path()).unwrap())
+        .collect();
+    assert!(log.contains("partition_drop"), "{log}");
+    assert!(log.contains("tdr-serve"), "{log}");
 }

@@ -23,6 +23,7 @@ use serde::{Deserialize, Serialize};
 mod synth;
 
 mod feed;
+mod live;
 
 use tdr::audit::{AuditLog, NewEntry};
 use tdr::clock::{Clock, SystemClock};
@@ -114,6 +115,47 @@ enum Cmd {
         /// Share of lines written in two parts with a pause between.
         #[arg(long, default_value_t = 0.01)]
         split: f64,
+    },
+    /// Send every line of a file to a syslog TCP listener over one connection.
+    Send {
+        #[arg(long)]
+        addr: String,
+        /// RFC 6587 octet counting instead of LF framing.
+        #[arg(long)]
+        octets: bool,
+        /// Send the file this many times.
+        #[arg(long, default_value_t = 1)]
+        repeat: u32,
+        file: PathBuf,
+    },
+    /// Append lines to a file a running `tdr serve` follows; report how long each took to be
+    /// committed (p50, p99, max).
+    Latency {
+        /// The daemon's metrics address (host:port).
+        #[arg(long)]
+        http: String,
+        #[arg(long)]
+        file: PathBuf,
+        #[arg(long, default_value_t = 5_000)]
+        lines: usize,
+        #[arg(long, default_value_t = 500)]
+        rate: u64,
+    },
+    /// Append source files to destination files side by side over a time span (live producers).
+    Append {
+        #[arg(long)]
+        seconds: f64,
+        /// SRC=DST pairs.
+        pairs: Vec<String>,
+    },
+    /// Print the sum of a metric's samples from a running daemon (0 if it has none or does
+    /// not answer), for scripts on machines without curl.
+    Metric {
+        #[arg(long)]
+        http: String,
+        name: String,
+        /// Only samples whose line contains this (a label, e.g. `source="tcp"`).
+        label: Option<String>,
     },
     /// Print what a store holds, independent of batching (see Store::logical_dump_for_tests).
     Dump {
@@ -432,6 +474,45 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 "fed {} lines: {a} to a (rename+create, gz), {b} to b (copytruncate)",
                 a + b
             );
+        }
+        Cmd::Send {
+            addr,
+            octets,
+            repeat,
+            file,
+        } => {
+            let (n, secs) = live::send(&addr, &file, octets, repeat)?;
+            println!(
+                "sent {n} messages in {secs:.2} s ({:.0} msg/s)",
+                n as f64 / secs
+            );
+        }
+        Cmd::Latency {
+            http,
+            file,
+            lines,
+            rate,
+        } => {
+            let l = live::latency(&http, &file, lines, rate)?;
+            println!(
+                "line written -> committed (queryable), {} lines at {rate}/s: p50 {:.3} s, p99 {:.3} s, max {:.3} s",
+                l.lines, l.p50, l.p99, l.max
+            );
+        }
+        Cmd::Append { seconds, pairs } => {
+            let pairs: Vec<(PathBuf, PathBuf)> = pairs
+                .iter()
+                .map(|p| {
+                    let (a, b) = p.split_once('=').ok_or("expected SRC=DST")?;
+                    Ok((PathBuf::from(a), PathBuf::from(b)))
+                })
+                .collect::<Result<_, &str>>()?;
+            let took = live::append(&pairs, seconds)?;
+            println!("appended in {took:.2} s");
+        }
+        Cmd::Metric { http, name, label } => {
+            let labels: Vec<&str> = label.iter().map(String::as_str).collect();
+            println!("{:.0}", live::metric(&http, &name, &labels).unwrap_or(0.0));
         }
         Cmd::Dump { data_dir } => {
             let cfg = Config {
