@@ -628,3 +628,85 @@ fn retention_runs_at_start_and_every_drop_is_audited() {
     assert!(log.contains("partition_drop"), "{log}");
     assert!(log.contains("tdr-serve"), "{log}");
 }
+
+/// `imported 1 file(s): A accepted, D duplicate, Q quarantined, E expired, I ignored` →
+/// (events, quarantined, ignored).
+fn import_counts(out: &str) -> (u64, u64, u64) {
+    let n = |what: &str| -> u64 {
+        let end = out.find(&format!(" {what}")).unwrap();
+        out[..end].rsplit(' ').next().unwrap().parse().unwrap()
+    };
+    (
+        n("accepted") + n("duplicate") + n("expired"),
+        n("quarantined"),
+        n("ignored"),
+    )
+}
+
+#[test]
+fn real_producer_lines_over_syslog_give_what_an_import_of_the_same_file_gives() {
+    let d = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let http = free_port();
+    let cfg = config(d.path(), http, "");
+    let base = std::fs::read_to_string(&cfg)
+        .unwrap()
+        .replace("syslog = []\n", "");
+    // One listener: dhcpd by its program tag, everything else (Juniper's messages have no
+    // usable tag) as Juniper port-block logs.
+    std::fs::write(
+        &cfg,
+        format!(
+            "{base}[[syslog]]\nname = \"edge\"\nlisten = \"127.0.0.1:{port}\"\nformat = \"juniper-nat\"\nprograms = {{ dhcpd = \"dhcpd-syslog\" }}\ntimezone = \"Europe/Stockholm\"\n"
+        ),
+    )
+    .unwrap();
+    let data_dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data");
+    let samples = [
+        (
+            "dhcpd-syslog",
+            data_dir.join("dhcpd-syslog/ubuntu-dhcpd-with-hostname-and-pid.log"),
+        ),
+        ("juniper-nat", data_dir.join("juniper-nat/handmade-pba.log")),
+    ];
+    let daemon = Daemon::start(&cfg, http, &d.path().join("serve.log"));
+    let u = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let mut sent = 0;
+    for (_, file) in &samples {
+        for line in std::fs::read_to_string(file).unwrap().lines() {
+            u.send_to(line.as_bytes(), ("127.0.0.1", port)).unwrap();
+            sent += 1;
+        }
+    }
+    daemon.wait_for("every datagram", |d| d.sum("tdr_frames_total", &[]) == sent);
+    let m = daemon.metrics();
+    daemon.stop();
+    for (format, file) in &samples {
+        let o = tdr(
+            &d.path().join(format!("import-{format}")),
+            &[
+                "import",
+                "--format",
+                format,
+                "--tz",
+                "Europe/Stockholm",
+                file.to_str().unwrap(),
+            ],
+        );
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        let (events, quarantined, ignored) = import_counts(&String::from_utf8_lossy(&o.stdout));
+        let f = format!("format=\"{format}\"");
+        assert!(events > 0, "{format}: the sample has events");
+        assert_eq!(sum(&m, "tdr_events_total", &[&f]), events, "{format}\n{m}");
+        assert_eq!(
+            sum(&m, "tdr_frames_total", &[&f, "outcome=\"quarantined\""]),
+            quarantined,
+            "{format}\n{m}"
+        );
+        assert_eq!(
+            sum(&m, "tdr_frames_total", &[&f, "outcome=\"ignored\""]),
+            ignored,
+            "{format}\n{m}"
+        );
+    }
+}

@@ -142,6 +142,9 @@ struct Tracked {
     done: bool,
     size: u64,
     mtime: i64,
+    /// The last write to the nanosecond, to read files in the order they were written (files
+    /// rotated within one second included).
+    mtime_ns: i128,
     /// Not matched by the glob since this instant (renamed away or deleted).
     gone_since: Option<Instant>,
     last_growth: Instant,
@@ -271,7 +274,7 @@ impl Follower {
         let mut keys: Vec<_> = self
             .tracked
             .iter()
-            .map(|(k, t)| (t.mtime, t.label.clone(), *k))
+            .map(|(k, t)| (t.mtime_ns, t.label.clone(), *k))
             .collect();
         keys.sort();
         let keys: Vec<_> = keys.into_iter().map(|(_, _, k)| k).collect();
@@ -279,13 +282,15 @@ impl Follower {
             if self.stopping() {
                 return Ok(false);
             }
-            let seen = present.get(&k).map(|(p, md)| (md.len(), md.mtime(), p));
+            let seen = present
+                .get(&k)
+                .map(|(p, md)| (md.len(), md.mtime(), mtime_ns(md), p));
             let grace = (self.poll * 2).max(Duration::from_secs(2));
             let Some(t) = self.tracked.get_mut(&k) else {
                 continue;
             };
             match seen {
-                Some((size, mtime, path)) => {
+                Some((size, mtime, mtime_ns, path)) => {
                     let name = path.display().to_string();
                     if *t.label != *name {
                         // Renamed (rotation): metrics and the quarantine use its name now.
@@ -294,6 +299,7 @@ impl Follower {
                     }
                     t.gone_since = None;
                     t.mtime = mtime;
+                    t.mtime_ns = mtime_ns;
                     if size != t.size {
                         t.last_growth = Instant::now();
                     }
@@ -591,6 +597,7 @@ impl Follower {
             done,
             size: md.len(),
             mtime: md.mtime(),
+            mtime_ns: mtime_ns(md),
             gone_since: None,
             last_growth: Instant::now(),
         }))
@@ -729,6 +736,10 @@ impl Follower {
         tracing::debug!(file = %t.label, got, final_pass, offset = t.base, "read");
         Ok(got)
     }
+}
+
+fn mtime_ns(md: &std::fs::Metadata) -> i128 {
+    i128::from(md.mtime()) * 1_000_000_000 + i128::from(md.mtime_nsec())
 }
 
 /// The folder to watch for a glob: its longest leading part without wildcards.
