@@ -710,3 +710,58 @@ fn real_producer_lines_over_syslog_give_what_an_import_of_the_same_file_gives() 
         );
     }
 }
+
+#[test]
+fn udp_messages_are_either_read_or_counted_as_dropped() {
+    let d = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let http = free_port();
+    let cfg = config(d.path(), http, "");
+    let base = std::fs::read_to_string(&cfg)
+        .unwrap()
+        .replace("syslog = []\n", "");
+    std::fs::write(
+        &cfg,
+        format!(
+            "{base}[[syslog]]\nname = \"flood\"\nlisten = \"127.0.0.1:{port}\"\nprograms = {{ tdr = \"events\" }}\n"
+        ),
+    )
+    .unwrap();
+    let daemon = Daemon::start(&cfg, http, &d.path().join("serve.log"));
+    let t = now() - 300;
+    let u = UdpSocket::bind("127.0.0.1:0").unwrap();
+    // As fast as one socket can send: faster than the daemon parses, so the kernel's receive
+    // buffer may overflow. Whatever is not read must be counted.
+    let sent = 100_000u32;
+    for i in 0..sent {
+        let m = format!(
+            "<134>1 {} bng1 tdr - - - {}",
+            fmt(t),
+            start_line(t, i % 60_000)
+        );
+        u.send_to(m.as_bytes(), ("127.0.0.1", port)).unwrap();
+    }
+    let mut last = u64::MAX;
+    daemon.wait_for("the daemon to stop receiving", |d| {
+        std::thread::sleep(Duration::from_millis(400));
+        let now = d.sum("tdr_syslog_messages_total", &[]);
+        let settled = now == last;
+        last = now;
+        settled
+    });
+    let m = daemon.metrics();
+    let read = sum(&m, "tdr_syslog_messages_total", &["listener=\"flood\""]);
+    let dropped = sum(&m, "tdr_udp_kernel_drops", &["listener=\"flood\""]);
+    eprintln!("UDP_DROPS: {read} read, {dropped} dropped by the kernel");
+    assert!(
+        m.contains("tdr_udp_kernel_drops{listener=\"flood\"}"),
+        "{m}"
+    );
+    assert_eq!(
+        read + dropped,
+        u64::from(sent),
+        "read {read}, dropped {dropped}"
+    );
+    assert_eq!(sum(&m, "tdr_frames_total", &[]), read);
+    daemon.stop();
+}
