@@ -191,15 +191,21 @@ fn lines(t: i64, range: std::ops::Range<u32>) -> String {
     range.map(|i| start_line(t, i) + "\n").collect()
 }
 
+/// A configuration for a test daemon; `extra` adds tables. Without a `[[syslog]]` in it, no
+/// syslog listener is opened.
 fn config(dir: &Path, http: u16, extra: &str) -> PathBuf {
     let p = dir.join("tdr.toml");
+    let no_syslog = if extra.contains("[[syslog]]") {
+        ""
+    } else {
+        "syslog = []\n"
+    };
     std::fs::write(
         &p,
         format!(
             r#"version = 1
 data_dir = "{}"
-syslog = []
-[serve]
+{no_syslog}[serve]
 http_listen = "127.0.0.1:{http}"
 spool = false
 poll_interval_ms = 100
@@ -392,12 +398,7 @@ fn syslog_over_udp_tcp_and_tls_with_formats_by_program() {
             )
         ),
     );
-    let cfg = config(d.path(), http, "");
-    // `syslog = []` in the base config would clash with [[syslog]]: write the file whole.
-    let base = std::fs::read_to_string(&cfg)
-        .unwrap()
-        .replace("syslog = []\n", "");
-    std::fs::write(&cfg, format!("{base}{cfg_text}")).unwrap();
+    let cfg = config(d.path(), http, &cfg_text);
     let daemon = Daemon::start(&cfg, http, &d.path().join("serve.log"));
     let t = now() - 300;
     let msg = |i: u32| format!("<134>1 {} bng1 tdr - - - {}", fmt(t), start_line(t, i));
@@ -648,19 +649,15 @@ fn real_producer_lines_over_syslog_give_what_an_import_of_the_same_file_gives() 
     let d = tempfile::tempdir().unwrap();
     let port = free_port();
     let http = free_port();
-    let cfg = config(d.path(), http, "");
-    let base = std::fs::read_to_string(&cfg)
-        .unwrap()
-        .replace("syslog = []\n", "");
     // One listener: dhcpd by its program tag, everything else (Juniper's messages have no
     // usable tag) as Juniper port-block logs.
-    std::fs::write(
-        &cfg,
-        format!(
-            "{base}[[syslog]]\nname = \"edge\"\nlisten = \"127.0.0.1:{port}\"\nformat = \"juniper-nat\"\nprograms = {{ dhcpd = \"dhcpd-syslog\" }}\ntimezone = \"Europe/Stockholm\"\n"
+    let cfg = config(
+        d.path(),
+        http,
+        &format!(
+            "[[syslog]]\nname = \"edge\"\nlisten = \"127.0.0.1:{port}\"\nformat = \"juniper-nat\"\nprograms = {{ dhcpd = \"dhcpd-syslog\" }}\ntimezone = \"Europe/Stockholm\"\n"
         ),
-    )
-    .unwrap();
+    );
     let data_dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data");
     let samples = [
         (
@@ -716,17 +713,13 @@ fn udp_messages_are_either_read_or_counted_as_dropped() {
     let d = tempfile::tempdir().unwrap();
     let port = free_port();
     let http = free_port();
-    let cfg = config(d.path(), http, "");
-    let base = std::fs::read_to_string(&cfg)
-        .unwrap()
-        .replace("syslog = []\n", "");
-    std::fs::write(
-        &cfg,
-        format!(
-            "{base}[[syslog]]\nname = \"flood\"\nlisten = \"127.0.0.1:{port}\"\nprograms = {{ tdr = \"events\" }}\n"
+    let cfg = config(
+        d.path(),
+        http,
+        &format!(
+            "[[syslog]]\nname = \"flood\"\nlisten = \"127.0.0.1:{port}\"\nprograms = {{ tdr = \"events\" }}\n"
         ),
-    )
-    .unwrap();
+    );
     let daemon = Daemon::start(&cfg, http, &d.path().join("serve.log"));
     let t = now() - 300;
     let u = UdpSocket::bind("127.0.0.1:0").unwrap();

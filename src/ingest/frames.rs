@@ -142,33 +142,49 @@ impl FrameParser {
         chunk: &mut Chunk,
         full: &mut dyn FnMut(&mut Chunk) -> bool,
     ) -> Option<usize> {
-        let mut pos = 0;
-        while pos < buf.len() {
-            let (offset, next, frame) = match self.framer.next(buf, pos) {
-                Step::Frame { start, next, frame } => (start, next, frame),
-                Step::Skip { next } => {
-                    pos = next;
-                    continue;
-                }
-                Step::NeedMore if finish => match self.framer.finish(buf, pos) {
-                    Some((start, frame)) => (start, buf.len(), frame),
-                    None => break,
-                },
-                Step::NeedMore => break,
-            };
-            pos = next;
+        let (format, parser) = (self.format, &mut *self.parser);
+        for_each_frame(&mut self.framer, buf, finish, &mut |start, next, frame| {
             chunk.push_frame(
-                self.format,
-                &mut *self.parser,
+                format,
+                parser,
                 frame,
-                &buf[offset..next],
-                base + offset as u64,
+                &buf[start..next],
+                base + start as u64,
                 base + next as u64,
             );
-            if chunk.is_full() && !full(chunk) {
-                return None;
-            }
-        }
-        Some(pos)
+            !chunk.is_full() || full(chunk)
+        })
     }
+}
+
+/// Cuts `buf` into frames from its start and calls `each(start, next, frame)` for each (false
+/// stops). With `finish` (the stream ended and is complete) an unterminated last record is a
+/// frame too; otherwise it is left for the next call. Returns how many bytes were consumed,
+/// `None` when `each` stopped.
+pub fn for_each_frame(
+    framer: &mut Framer,
+    buf: &[u8],
+    finish: bool,
+    each: &mut dyn FnMut(usize, usize, Frame<'_>) -> bool,
+) -> Option<usize> {
+    let mut pos = 0;
+    while pos < buf.len() {
+        let (start, next, frame) = match framer.next(buf, pos) {
+            Step::Frame { start, next, frame } => (start, next, frame),
+            Step::Skip { next } => {
+                pos = next;
+                continue;
+            }
+            Step::NeedMore if finish => match framer.finish(buf, pos) {
+                Some((start, frame)) => (start, buf.len(), frame),
+                None => break,
+            },
+            Step::NeedMore => break,
+        };
+        pos = next;
+        if !each(start, next, frame) {
+            return None;
+        }
+    }
+    Some(pos)
 }

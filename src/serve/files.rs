@@ -80,6 +80,18 @@ impl Checkpoint {
         })
     }
 
+    /// The checkpoint at `offset` of a file starting with `head`: the fingerprint covers the
+    /// first bytes up to FP_BYTES, never past the offset.
+    fn of(head: &[u8], offset: u64, done: bool) -> Checkpoint {
+        let n = (offset as usize).min(FP_BYTES).min(head.len());
+        Checkpoint {
+            offset,
+            fp_len: n as u16,
+            fp: fingerprint(&head[..n]),
+            done,
+        }
+    }
+
     /// Whether a file starting with `head` is the file this checkpoint describes.
     fn matches(&self, head: &[u8]) -> bool {
         let n = self.fp_len as usize;
@@ -153,16 +165,6 @@ struct Tracked {
 impl Tracked {
     fn pos(&self) -> u64 {
         self.base + self.buf.len() as u64
-    }
-
-    fn checkpoint(&self, offset: u64, done: bool) -> Checkpoint {
-        let n = (offset as usize).min(FP_BYTES).min(self.head.len());
-        Checkpoint {
-            offset,
-            fp_len: n as u16,
-            fp: fingerprint(&self.head[..n]),
-            done,
-        }
     }
 }
 
@@ -404,7 +406,7 @@ impl Follower {
         }
         tracing::info!(file = %t.label, "file truncated or replaced: reading it from the start");
         let source = self.specs[k.0].source.clone();
-        let old = t.checkpoint(t.safe, false);
+        let old = Checkpoint::of(&t.head, t.safe, false);
         self.known.push(Known {
             spec: k.0,
             head: t.head.clone(),
@@ -612,7 +614,6 @@ impl Follower {
         let spec = &self.specs[k.0];
         let mut got = 0usize;
         let mut eof = false;
-        let start_len = t.buf.len();
         t.buf.reserve(READ_SLICE);
         while got < READ_SLICE {
             let len = t.buf.len();
@@ -655,12 +656,8 @@ impl Follower {
         if got == 0 && !(eof && finish) {
             return Ok(0);
         }
-        let _ = start_len;
-        t.fp.parser.set_reference(
-            t.mtime
-                .max(chrono::Utc::now().timestamp())
-                .min(chrono::Utc::now().timestamp()),
-        );
+        // Year-less times are placed against the file's last write.
+        t.fp.parser.set_reference(t.mtime);
         let read_at = Instant::now();
         let source = spec.source.clone();
         let final_pass = eof && finish;
@@ -683,13 +680,7 @@ impl Follower {
             if let Some(s) = c.items.iter().rev().find_map(|i| i.safe_next) {
                 *safe = s;
             }
-            let n = (*safe as usize).min(FP_BYTES).min(head.len());
-            let ck = Checkpoint {
-                offset: *safe,
-                fp_len: n as u16,
-                fp: fingerprint(&head[..n]),
-                done,
-            };
+            let ck = Checkpoint::of(&head, *safe, done);
             let input = Input {
                 source: source.clone(),
                 origin: label.clone(),

@@ -19,8 +19,8 @@ use tokio::net::{TcpListener, UdpSocket};
 use tokio::sync::{mpsc::Sender, watch};
 
 use crate::config::{SyslogSource, Transport};
-use crate::ingest::frames::{Chunk, Rejected};
-use crate::parse::framing::{Frame, Framer, Framing, Step, DEFAULT_MAX_FRAME};
+use crate::ingest::frames::{for_each_frame, Chunk, Rejected};
+use crate::parse::framing::{Frame, Framer, Framing, DEFAULT_MAX_FRAME};
 use crate::parse::{Format, Parser};
 
 use super::core::{Input, ToCore};
@@ -333,21 +333,7 @@ async fn stream<S: AsyncRead + Unpin>(
         let eof = n == 0;
         let read_at = Instant::now();
         let mut chunk = Chunk::new();
-        let mut pos = 0;
-        loop {
-            let (start, next, frame) = match framer.next(&buf, pos) {
-                Step::Frame { start, next, frame } => (start, next, frame),
-                Step::Skip { next } => {
-                    pos = next;
-                    continue;
-                }
-                Step::NeedMore if eof => match framer.finish(&buf, pos) {
-                    Some((start, frame)) => (start, buf.len(), frame),
-                    None => break,
-                },
-                Step::NeedMore => break,
-            };
-            pos = next;
+        let pos = for_each_frame(&mut framer, &buf, eof, &mut |start, next, frame| {
             parsers.handle(
                 &mut chunk,
                 frame,
@@ -356,10 +342,9 @@ async fn stream<S: AsyncRead + Unpin>(
                 base + next as u64,
             );
             messages.inc();
-            if pos >= buf.len() {
-                break;
-            }
-        }
+            true
+        })
+        .unwrap_or(0);
         buf.drain(..pos);
         base += pos as u64;
         if !chunk.items.is_empty() {
