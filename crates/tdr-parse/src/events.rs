@@ -61,12 +61,14 @@ struct Raw<'a> {
 /// The `events` format as a [`Parser`](crate::Parser).
 pub struct EventsParser {
     source: String,
+    class: Class,
 }
 
 impl EventsParser {
     pub fn new(ctx: &crate::Context) -> Self {
         EventsParser {
             source: ctx.source.clone(),
+            class: ctx.class,
         }
     }
 }
@@ -76,7 +78,7 @@ impl crate::Parser for EventsParser {
         if frame.iter().all(u8::is_ascii_whitespace) {
             return Ok(());
         }
-        out.push(parse_line(frame, &self.source)?);
+        out.push(parse_line_with(frame, &self.source, self.class)?);
         Ok(())
     }
 }
@@ -205,8 +207,18 @@ pub fn to_line(ev: &Event) -> String {
 /// Longest identifier (subscriber, session, NAS, source) accepted, in bytes.
 const MAX_ID: usize = 253;
 
-/// Parses one line. `default_source` is used when the event names no source.
+/// Parses one line. `default_source` is used when the event names no source; an event that
+/// names no class is `security`.
 pub fn parse_line(line: &[u8], default_source: &str) -> Result<Event, ParseError> {
+    parse_line_with(line, default_source, Class::Security)
+}
+
+/// Like [`parse_line`], with the class of events that name none (the import's `--class`).
+pub fn parse_line_with(
+    line: &[u8],
+    default_source: &str,
+    default_class: Class,
+) -> Result<Event, ParseError> {
     let raw: Raw = serde_json::from_slice(line).map_err(|e| {
         let msg = e.to_string();
         let code = if msg.starts_with("missing field") {
@@ -220,7 +232,7 @@ pub fn parse_line(line: &[u8], default_source: &str) -> Result<Event, ParseError
     })?;
     let time = time_field("time", &raw.time)?;
     let class = match raw.class.as_deref() {
-        None => Class::Security,
+        None => default_class,
         Some(c) => Class::parse(c).ok_or_else(|| {
             ParseError::new(
                 "parse.events.bad_class",
@@ -467,6 +479,23 @@ mod tests {
     }
     fn code(s: &str) -> &'static str {
         parse_line(s.as_bytes(), "default").unwrap_err().code
+    }
+
+    #[test]
+    fn an_event_without_a_class_takes_the_imports_class() {
+        // Regression: `tdr import --format events --class billing` stored security data.
+        let line = br#"{"kind":"session","op":"start","time":"2026-11-21T10:00:00Z","subscriber":"s","session":"1","addr":"192.0.2.1","nas":"n"}"#;
+        let mut ctx = crate::Context::new("src", 0);
+        ctx.class = Class::Billing;
+        let mut p = EventsParser::new(&ctx);
+        let mut out = Vec::new();
+        crate::Parser::parse(&mut p, line, &mut out).unwrap();
+        assert!(format!("{:?}", out[0]).contains("Billing"), "{:?}", out[0]);
+        let named = br#"{"kind":"session","op":"start","time":"2026-11-21T10:00:00Z","subscriber":"s","session":"1","addr":"192.0.2.1","nas":"n","class":"statutory"}"#;
+        out.clear();
+        crate::Parser::parse(&mut p, named, &mut out).unwrap();
+        assert!(format!("{:?}", out[0]).contains("Statutory"));
+        assert!(format!("{:?}", parse_line(line, "x").unwrap()).contains("Security"));
     }
 
     #[test]
