@@ -115,6 +115,9 @@ pub struct AuditOptions {
     pub checkpoint_every: u64,
     /// `append` writes a checkpoint when the last one is at least this old (0: never by age).
     pub checkpoint_interval_secs: i64,
+    /// How long `open` waits for another writer (the daemon, another command) to release the
+    /// log before giving up with `audit.locked` (0: do not wait).
+    pub lock_wait_ms: u64,
 }
 
 impl Default for AuditOptions {
@@ -123,6 +126,7 @@ impl Default for AuditOptions {
             segment_max_bytes: 64 * 1024 * 1024,
             checkpoint_every: 100,
             checkpoint_interval_secs: 300,
+            lock_wait_ms: 10_000,
         }
     }
 }
@@ -248,7 +252,7 @@ impl AuditLog {
         let keys_dir = data_dir.join(KEYS_DIR);
         ensure_private_dir(&audit_dir)?;
         ensure_private_dir(&keys_dir)?;
-        let writer_lock = lock_writer(&audit_dir)?;
+        let writer_lock = lock_writer(&audit_dir, opts.lock_wait_ms)?;
 
         let segments = list_segments(&audit_dir).map_err(AuditError::ReadFailed)?;
         if let Some(missing) = first_missing_segment(&segments) {
@@ -315,6 +319,60 @@ impl AuditLog {
         })
     }
 
+    /// Appends several entries with one fsync (group commit): all are durable when this returns
+    /// `Ok`, and on any error none may be treated as written (the caller returns no data for
+    /// any of them; the log refuses further appends until reopened).
+    pub fn append_group(&mut self, entries: &[NewEntry]) -> Result<Vec<Appended>, AuditError> {
+        if self.poisoned {
+            return Err(AuditError::Poisoned);
+        }
+        for e in entries {
+            validate_entry(e)?;
+        }
+        let now = self.clock.now();
+        let time = rfc3339_utc(now)?;
+        let mut seq = self.head_seq;
+        let mut head = self.head_hash;
+        let mut out = Vec::with_capacity(entries.len());
+        let mut written = Ok(());
+        for e in entries {
+            let (line, hash) = encode_entry(seq + 1, &time, e, &head)?;
+            if let Err(err) = self.write_entry_line_unsynced(&line) {
+                written = Err(err);
+                break;
+            }
+            seq += 1;
+            head = hash;
+            out.push(Appended {
+                seq,
+                hash: hex::encode(hash),
+            });
+        }
+        let written = written.and_then(|()| {
+            self.segment
+                .file
+                .sync_data()
+                .map_err(AuditError::WriteFailed)
+        });
+        if let Err(err) = written {
+            self.poison(&err);
+            return Err(err);
+        }
+        self.head_seq = seq;
+        self.head_hash = head;
+        if self.checkpoint_due(now) {
+            self.checkpoint()?;
+        }
+        Ok(out)
+    }
+
+    /// A handle that computes [`AuditLog::pseudonym`] without holding the log.
+    pub fn pseudonymizer(&self) -> Pseudonymizer {
+        Pseudonymizer {
+            mac: self.pseudonym_mac.clone(),
+        }
+    }
+
     /// Writes a signed checkpoint of the current head to `audit/checkpoints.log` and fsyncs it.
     /// No-op if the log is empty or the head is already checkpointed.
     pub fn checkpoint(&mut self) -> Result<(), AuditError> {
@@ -340,17 +398,29 @@ impl AuditLog {
     /// Keyed pseudonym of a subscriber identifier: HMAC-SHA256 under this appliance's key,
     /// first 32 hex characters. Stable for one data directory, unlinkable across appliances.
     pub fn pseudonym(&self, subscriber: &str) -> String {
-        let mut mac = self.pseudonym_mac.clone();
-        mac.update(subscriber.as_bytes());
-        let tag = mac.finalize().into_bytes();
-        let mut out = hex::encode(tag);
-        out.truncate(PSEUDONYM_HEX_LEN);
-        out
+        pseudonym_with(&self.pseudonym_mac, subscriber)
     }
 
     /// Last seq (0 if the log is empty) and its hash in hex (64 zeros if empty).
     pub fn head(&self) -> (u64, String) {
         (self.head_seq, hex::encode(self.head_hash))
+    }
+
+    /// Like `write_entry_line` without the sync; a segment that fills up is synced before the
+    /// next one is started, so one final sync of the current segment covers the whole group.
+    fn write_entry_line_unsynced(&mut self, line: &[u8]) -> Result<(), AuditError> {
+        if self.segment.len > 0
+            && self.segment.len.saturating_add(line.len() as u64) > self.opts.segment_max_bytes
+        {
+            self.segment
+                .file
+                .sync_data()
+                .map_err(AuditError::WriteFailed)?;
+        }
+        self.roll_segment_if_full(line.len() as u64)?;
+        self.segment
+            .write_line(line)
+            .map_err(AuditError::WriteFailed)
     }
 
     fn write_entry_line(&mut self, line: &[u8]) -> Result<(), AuditError> {
@@ -404,6 +474,44 @@ impl Drop for AuditLog {
             tracing::warn!(code = err.code(), "final audit checkpoint failed");
         }
     }
+}
+
+/// Computes pseudonyms with an appliance's key; obtained from an open [`AuditLog`] and usable
+/// after it is closed (a daemon releases the log between groups of entries).
+#[derive(Clone)]
+pub struct Pseudonymizer {
+    mac: Hmac<Sha256>,
+}
+
+impl fmt::Debug for Pseudonymizer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Pseudonymizer")
+    }
+}
+
+impl Pseudonymizer {
+    /// A random key, for an auditor that can write nothing (its answers are never returned).
+    pub fn throwaway() -> Pseudonymizer {
+        let mut key = [0u8; 32];
+        OsRng.fill_bytes(&mut key);
+        Pseudonymizer {
+            mac: Hmac::<Sha256>::new_from_slice(&key).expect("HMAC takes any key length"),
+        }
+    }
+
+    /// The same value [`AuditLog::pseudonym`] gives.
+    pub fn pseudonym(&self, subscriber: &str) -> String {
+        pseudonym_with(&self.mac, subscriber)
+    }
+}
+
+fn pseudonym_with(mac: &Hmac<Sha256>, subscriber: &str) -> String {
+    let mut mac = mac.clone();
+    mac.update(subscriber.as_bytes());
+    let tag = mac.finalize().into_bytes();
+    let mut out = hex::encode(tag);
+    out.truncate(PSEUDONYM_HEX_LEN);
+    out
 }
 
 fn validate_entry(entry: &NewEntry) -> Result<(), AuditError> {
@@ -882,7 +990,20 @@ fn key_unreadable(name: &str, reason: impl Into<String>) -> AuditError {
 }
 
 /// Takes the exclusive, non-blocking writer lock; it is released when the file is closed.
-fn lock_writer(audit_dir: &Path) -> Result<File, AuditError> {
+/// Takes the exclusive writer lock, polling for up to `wait_ms` while another writer holds it.
+fn lock_writer(audit_dir: &Path, wait_ms: u64) -> Result<File, AuditError> {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_millis(wait_ms);
+    loop {
+        match try_lock_writer(audit_dir) {
+            Err(AuditError::Locked) if std::time::Instant::now() < deadline => {
+                std::thread::sleep(std::time::Duration::from_millis(2));
+            }
+            other => return other,
+        }
+    }
+}
+
+fn try_lock_writer(audit_dir: &Path) -> Result<File, AuditError> {
     let file = OpenOptions::new()
         .read(true)
         .write(true)
@@ -952,6 +1073,12 @@ impl AppendFile {
 
     /// One `write` of the whole line, then `sync_data`.
     fn append_line(&mut self, line: &[u8]) -> io::Result<()> {
+        self.write_line(line)?;
+        self.file.sync_data()
+    }
+
+    /// One `write` of the whole line, not yet synced.
+    fn write_line(&mut self, line: &[u8]) -> io::Result<()> {
         self.ensure_still_linked()?;
         let written = self.file.write(line)?;
         if written != line.len() {
@@ -960,7 +1087,6 @@ impl AppendFile {
                 format!("short write ({written} of {} bytes)", line.len()),
             ));
         }
-        self.file.sync_data()?;
         self.len += written as u64;
         Ok(())
     }
@@ -1091,6 +1217,38 @@ fn read_last_line(path: &Path) -> io::Result<LastLine> {
 // ---------------------------------------------------------------------------------------------
 
 /// Re-walks the whole log of `data_dir` against the public key in `keys/audit-signing.pub`.
+/// Entries with seq > `after`, oldest first, at most `limit`, as stored (for the auditor's API).
+/// Reads segment files only; it neither checks the chain (that is [`verify`]) nor takes the lock.
+pub fn read_entries(
+    data_dir: &Path,
+    after: u64,
+    limit: usize,
+) -> io::Result<Vec<serde_json::Value>> {
+    let dir = data_dir.join(AUDIT_DIR);
+    let mut out = Vec::new();
+    let segments = match list_segments(&dir) {
+        Ok(s) => s,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(out),
+        Err(e) => return Err(e),
+    };
+    for n in segments {
+        let f = File::open(dir.join(segment_name(n)))?;
+        for line in BufReader::new(f).lines() {
+            let line = line?;
+            let Ok(v) = serde_json::from_str::<serde_json::Value>(&line) else {
+                continue; // a torn tail; verify reports it
+            };
+            if v["seq"].as_u64().is_some_and(|s| s > after) {
+                out.push(v);
+                if out.len() >= limit {
+                    return Ok(out);
+                }
+            }
+        }
+    }
+    Ok(out)
+}
+
 pub fn verify(data_dir: &Path) -> Result<VerifyReport, VerifyError> {
     let key = load_public_key(data_dir)?;
     verify_with_key(data_dir, &key)
@@ -2101,10 +2259,65 @@ mod tests {
     fn second_writer_is_refused_while_the_first_is_open() {
         let dir = TempDir::new().unwrap();
         let first = open(dir.path());
-        let err = AuditLog::open(dir.path(), Arc::new(FixedClock::new(T0))).unwrap_err();
+        let no_wait = AuditOptions {
+            lock_wait_ms: 0,
+            ..AuditOptions::default()
+        };
+        let err =
+            AuditLog::open_with_options(dir.path(), Arc::new(FixedClock::new(T0)), no_wait.clone())
+                .unwrap_err();
         assert_eq!(err.code(), "audit.locked", "{err}");
-        drop(first);
-        drop(open(dir.path()));
+        // A writer that waits gets the log once the first lets go.
+        let releaser = std::thread::spawn(move || {
+            std::thread::sleep(std::time::Duration::from_millis(50));
+            drop(first);
+        });
+        let waited = AuditOptions {
+            lock_wait_ms: 5_000,
+            ..AuditOptions::default()
+        };
+        drop(
+            AuditLog::open_with_options(dir.path(), Arc::new(FixedClock::new(T0)), waited).unwrap(),
+        );
+        releaser.join().unwrap();
+        drop(
+            AuditLog::open_with_options(dir.path(), Arc::new(FixedClock::new(T0)), no_wait)
+                .unwrap(),
+        );
+    }
+
+    #[test]
+    fn a_group_is_chained_like_single_appends_and_verifies() {
+        let dir = TempDir::new().unwrap();
+        let opts = AuditOptions {
+            segment_max_bytes: 700,
+            ..AuditOptions::default()
+        };
+        let mut log = open_with(dir.path(), opts);
+        log.append(entry(1)).unwrap();
+        let group: Vec<NewEntry> = (2..=9).map(entry).collect();
+        let appended = log.append_group(&group).unwrap();
+        assert_eq!(
+            appended.iter().map(|a| a.seq).collect::<Vec<_>>(),
+            (2..=9).collect::<Vec<u64>>()
+        );
+        assert_eq!(log.head(), (9, appended[7].hash.clone()));
+        assert!(
+            list_segments(&dir.path().join(AUDIT_DIR)).unwrap().len() > 1,
+            "rolled mid-group"
+        );
+        log.append(entry(10)).unwrap();
+        drop(log);
+        let report = verify(dir.path()).unwrap();
+        assert_eq!(report.entries, 10);
+        // A failed group leaves nothing usable: the log refuses until reopened.
+        let mut log = open(dir.path());
+        let bad = vec![entry(11), NewEntry::default()];
+        assert_eq!(
+            log.append_group(&bad).unwrap_err().code(),
+            "audit.invalid_entry"
+        );
+        assert_eq!(log.head().0, 10, "an invalid group writes nothing");
     }
 
     #[test]

@@ -1,10 +1,14 @@
 //! tdr: traffic-data retention and disclosure appliance. See DESIGN.md for the module map.
 
+pub mod api;
 pub mod audit;
+pub mod auditor;
 pub mod clock;
 pub mod config;
+pub mod identity;
 pub mod ingest;
 pub mod legal;
+pub mod report;
 pub mod retention;
 pub mod serve;
 pub mod store;

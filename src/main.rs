@@ -5,25 +5,23 @@
 #[global_allocator]
 static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-use std::io::{BufRead, BufReader, Write};
-use std::net::IpAddr;
-use std::path::{Path, PathBuf};
+use std::io::Write;
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 
 use clap::{Parser, Subcommand};
 use serde_json::json;
-use sha2::{Digest, Sha256};
+
+mod cli;
 
 use tdr::audit::{self, AuditLog, NewEntry};
 use tdr::clock::{Clock, SystemClock};
 use tdr::config::Config;
 use tdr::ingest::import::{ImportStats, Importer};
 use tdr::legal::Purpose;
-use tdr::model::parse_time;
 use tdr::parse::Format;
 use tdr::retention;
-use tdr::store::lookup::{Answer, Attributor, Scope};
 use tdr::store::Store;
 
 #[derive(Parser)]
@@ -101,10 +99,9 @@ enum Cmd {
         /// Window end, RFC 3339 with UTC offset.
         #[arg(long)]
         to: String,
-        #[arg(long, value_enum)]
-        purpose: Purpose,
-        /// The case (request or investigation) this query belongs to.
-        #[arg(long, value_name = "REF")]
+        /// The approved case whose scope names the number and window (its request type sets
+        /// the purpose: law_enforcement, or abuse with pseudonyms).
+        #[arg(long, value_name = "ID")]
         case: String,
         /// Print the answer as JSON.
         #[arg(long)]
@@ -129,10 +126,12 @@ enum Cmd {
         /// One query a line: {"addr":…,"port":…,"at":…}; prints one JSON answer a line.
         #[arg(long, value_name = "FILE")]
         batch: Option<PathBuf>,
+        /// ipred or law-enforcement: `--case` is an approved case whose scope names the
+        /// query; abuse (security role): `--case` is the abuse ticket.
         #[arg(long, value_enum)]
         purpose: Purpose,
-        /// The case (court order, request or investigation) this lookup belongs to.
-        #[arg(long, value_name = "REF")]
+        /// The case id (C-YYYY-NNNN), or for abuse the ticket reference.
+        #[arg(long, value_name = "ID")]
         case: String,
         /// Print the answer as JSON.
         #[arg(long)]
@@ -147,6 +146,21 @@ enum Cmd {
     },
     /// Check a configuration file and list every problem in it.
     CheckConfig { file: PathBuf },
+    /// Users and their bearer tokens.
+    User {
+        #[command(subcommand)]
+        cmd: cli::UserCmd,
+    },
+    /// The identity register (imported from the CRM).
+    Identity {
+        #[command(subcommand)]
+        cmd: cli::IdentityCmd,
+    },
+    /// Legal requests: register, approve, execute, report (authenticate with TDR_TOKEN).
+    Case {
+        #[command(subcommand)]
+        cmd: cli::CaseCmd,
+    },
 }
 
 #[derive(Subcommand)]
@@ -214,17 +228,17 @@ fn main() -> ExitCode {
     }
 }
 
-enum Failure {
+pub(crate) enum Failure {
     BadInput(String),
     Operational(String),
     BrokenPipe,
 }
 
-fn op<E: std::fmt::Display>(what: &'static str) -> impl Fn(E) -> Failure {
+pub(crate) fn op<E: std::fmt::Display>(what: &'static str) -> impl Fn(E) -> Failure {
     move |e| Failure::Operational(format!("{what}: {e}"))
 }
 
-fn out_err(e: std::io::Error) -> Failure {
+pub(crate) fn out_err(e: std::io::Error) -> Failure {
     if e.kind() == std::io::ErrorKind::BrokenPipe {
         Failure::BrokenPipe
     } else {
@@ -342,50 +356,9 @@ fn run(cli: Cli) -> Result<ExitCode, Failure> {
             number,
             from,
             to,
-            purpose,
             case,
             json,
-        } => {
-            if case.trim().is_empty() {
-                return Err(Failure::BadInput("--case must name the case".into()));
-            }
-            if purpose == Purpose::Ipred {
-                return Err(Failure::BadInput(
-                    "an IPRED order covers who held an IP address, not call records: use \
-                     --purpose law-enforcement or abuse"
-                        .into(),
-                ));
-            }
-            let norm = tdr::store::cdr::normalize_number(&number);
-            if norm.is_empty() {
-                return Err(Failure::BadInput(format!("{number:?} is not a number")));
-            }
-            let f =
-                parse_time(from.trim()).map_err(|e| Failure::BadInput(format!("--from: {e}")))?;
-            let t = parse_time(to.trim()).map_err(|e| Failure::BadInput(format!("--to: {e}")))?;
-            if t < f {
-                return Err(Failure::BadInput("--to is before --from".into()));
-            }
-            let store = Store::open_read_only(&cfg).map_err(op("store"))?;
-            let mut audit = AuditLog::open(&cfg.data_dir, clock.clone()).map_err(op("audit"))?;
-            let result = cdr_query(
-                &store,
-                &cfg,
-                &mut audit,
-                CdrQuery {
-                    number: &number,
-                    from: f,
-                    to: t,
-                    given: json!({"number": number, "from": from, "to": to}),
-                    purpose,
-                    case: &case,
-                    now: clock.now(),
-                },
-                json,
-            );
-            audit.checkpoint().map_err(op("audit"))?;
-            result
-        }
+        } => cli::cdrs(&cfg, &number, &from, &to, &case, json),
         Cmd::Quarantine {
             cmd: QuarantineCmd::List { json },
         } => {
@@ -490,41 +463,21 @@ fn run(cli: Cli) -> Result<ExitCode, Failure> {
             purpose,
             case,
             json,
-        } => {
-            if case.trim().is_empty() {
-                return Err(Failure::BadInput("--case must name the case".into()));
-            }
-            // Every query is validated before anything is opened or answered: a court order's
-            // list is answered whole or not at all.
-            let queries = match &batch {
-                Some(file) => read_batch(file)?,
-                None => {
-                    let addr = addr.unwrap_or_default();
-                    let at = at.unwrap_or_default();
-                    let (ip, t) = parse_query(&addr, &at).map_err(Failure::BadInput)?;
-                    vec![Query {
-                        given: json!({"addr": addr, "port": port, "at": at}),
-                        ip,
-                        port,
-                        at: t,
-                    }]
-                }
-            };
-            let store = Store::open_read_only(&cfg).map_err(op("store"))?;
-            let mut audit = AuditLog::open(&cfg.data_dir, clock.clone()).map_err(op("audit"))?;
-            let mut ctx = LookupCtx {
-                store: &store,
-                cfg: &cfg,
-                audit: &mut audit,
+        } => cli::lookup(
+            &cfg,
+            cli::LookupArgs {
+                addr,
+                port,
+                at,
+                batch,
                 purpose,
-                case: &case,
-                actor: actor(),
-                now: clock.now(),
-            };
-            let result = ctx.run(queries, batch.is_some(), json);
-            audit.checkpoint().map_err(op("audit"))?;
-            result
-        }
+                case,
+                json,
+            },
+        ),
+        Cmd::User { cmd } => cli::user(&cfg, cmd),
+        Cmd::Identity { cmd } => cli::identity(&cfg, cmd),
+        Cmd::Case { cmd } => cli::case(&cfg, cmd),
         Cmd::Expire => {
             let store = Store::open(&cfg).map_err(op("store"))?;
             let mut audit = AuditLog::open(&cfg.data_dir, clock.clone()).map_err(op("audit"))?;
@@ -564,161 +517,13 @@ fn run(cli: Cli) -> Result<ExitCode, Failure> {
     }
 }
 
-struct LookupCtx<'a> {
-    store: &'a Store,
-    cfg: &'a Config,
-    audit: &'a mut AuditLog,
-    purpose: Purpose,
-    case: &'a str,
-    actor: String,
-    now: i64,
-}
-
-/// One lookup as asked (kept verbatim for the audit entry) and as parsed.
-struct Query {
-    given: serde_json::Value,
-    ip: IpAddr,
-    port: Option<u16>,
-    at: i64,
-}
-
-/// Parses a query's address and time; errors name the problem.
-fn parse_query(addr: &str, at: &str) -> Result<(IpAddr, i64), String> {
-    let ip: IpAddr = addr
-        .trim()
-        .parse()
-        .map_err(|_| format!("{addr:?} is not an IPv4 or IPv6 address"))?;
-    let t = parse_time(at.trim()).map_err(|e| e.to_string())?;
-    Ok((ip, t))
-}
-
-fn read_batch(file: &Path) -> Result<Vec<Query>, Failure> {
-    let f = std::fs::File::open(file)
-        .map_err(|e| Failure::BadInput(format!("cannot read {}: {e}", file.display())))?;
-    let mut queries = Vec::new();
-    for (i, line) in BufReader::new(f).lines().enumerate() {
-        let bad = |e: String| Failure::BadInput(format!("{} line {}: {e}", file.display(), i + 1));
-        let line = line.map_err(|e| bad(e.to_string()))?;
-        if line.trim().is_empty() {
-            continue;
-        }
-        let q: BatchQuery = serde_json::from_str(&line).map_err(|e| bad(e.to_string()))?;
-        let (ip, at) = parse_query(&q.addr, &q.at).map_err(bad)?;
-        queries.push(Query {
-            given: json!({"addr": q.addr, "port": q.port, "at": q.at}),
-            ip,
-            port: q.port,
-            at,
-        });
-    }
-    Ok(queries)
-}
-
-impl LookupCtx<'_> {
-    /// Runs one lookup and audits it; returns the rendered JSON answer only once the audit
-    /// entry is durable.
-    fn answer(&mut self, q: &Query, action: &str) -> Result<(serde_json::Value, String), Failure> {
-        let scope = Scope::new(self.cfg, self.purpose.readable_classes(), self.now);
-        let attributor = Attributor {
-            store: self.store,
-            cfg: self.cfg,
-        };
-        let mut answer = attributor
-            .lookup(q.ip, q.port, q.at, &scope)
-            .map_err(|e| Failure::Operational(format!("[{}] {e}", e.code())))?;
-        if !self.purpose.reveals_subscriber_id() {
-            for m in &mut answer.matches {
-                m.subscriber = self.audit.pseudonym(&m.subscriber);
-            }
-        }
-        let rendered = render(&q.given, &answer);
-        // Serialized once: the digest in the audit entry is of exactly the bytes printed.
-        let text = rendered.to_string();
-        let digest = hex::encode(Sha256::digest(text.as_bytes()));
-        audit_first(
-            self.audit,
-            NewEntry {
-                actor: self.actor.clone(),
-                role: "cli".into(),
-                action: action.into(),
-                case: Some(self.case.to_string()),
-                legal_basis: Some(self.purpose.as_str().into()),
-                query: q.given.clone(),
-                outcome: answer.status.as_str().into(),
-                result_count: answer.matches.len() as u64,
-                result_digest: Some(digest),
-            },
-            "no answer is given",
-        )?;
-        Ok((rendered, text))
-    }
-
-    fn run(
-        &mut self,
-        queries: Vec<Query>,
-        batch: bool,
-        as_json: bool,
-    ) -> Result<ExitCode, Failure> {
-        let action = if batch { "lookup_batch_item" } else { "lookup" };
-        let mut out = std::io::BufWriter::new(std::io::stdout().lock());
-        for q in &queries {
-            let (rendered, text) = self.answer(q, action)?;
-            if batch || as_json {
-                writeln!(out, "{text}").map_err(out_err)?;
-            } else {
-                write_human(&mut out, &rendered).map_err(out_err)?;
-            }
-            // Each answer leaves as soon as it is audited.
-            out.flush().map_err(out_err)?;
-        }
-        Ok(ExitCode::SUCCESS)
-    }
-}
-
-#[derive(serde::Deserialize)]
-#[serde(deny_unknown_fields)]
-struct BatchQuery {
-    addr: String,
-    #[serde(default)]
-    port: Option<u16>,
-    at: String,
-}
-
-fn render(query: &serde_json::Value, a: &Answer) -> serde_json::Value {
-    json!({
-        "query": query,
-        "status": a.status,
-        "matches": a.matches,
-        "sharing": a.sharing,
-    })
-}
-
-/// What each status means for the person who has to act on it.
-fn explain(status: &str) -> &'static str {
-    match status {
-        "found" => "one subscriber held the address at that time, confirmed by the logs",
-        "end_inferred" => {
-            "one candidate, but the logs do not confirm the binding at that time (its end was \
-             inferred, e.g. a lost Stop): do not disclose on this alone"
-        }
-        "ambiguous" => "more than one subscriber within the clock tolerance: no name may be given",
-        "not_found" => "no subscriber held the address at that time while data was being logged",
-        "no_coverage" => "no log data around that time (ingest gap): tdr cannot say who held it",
-        "port_required" => {
-            "a shared CGNAT address: the source port is needed to tell subscribers apart"
-        }
-        "outside_retention" => "the time is past the retention period: the data no longer exists",
-        "not_our_address" => "the address is not in this ISP's address space",
-        "no_data_for_this_purpose" => {
-            "data exists only in retention classes this purpose may not read"
-        }
-        _ => "",
-    }
-}
-
-fn write_human(out: &mut impl Write, r: &serde_json::Value) -> std::io::Result<()> {
+pub(crate) fn write_human(out: &mut impl Write, r: &serde_json::Value) -> std::io::Result<()> {
     let status = r["status"].as_str().unwrap_or("");
-    writeln!(out, "status: {status}  ({})", explain(status))?;
+    writeln!(
+        out,
+        "status: {status}  ({})",
+        tdr::report::explain_status(status)
+    )?;
     if let Some(n) = r["sharing"].as_u64() {
         writeln!(
             out,
@@ -773,99 +578,4 @@ fn audit_first(audit: &mut AuditLog, entry: NewEntry, what: &str) -> Result<(), 
             e.code()
         ))
     })
-}
-
-struct CdrQuery<'a> {
-    number: &'a str,
-    from: i64,
-    to: i64,
-    given: serde_json::Value,
-    purpose: Purpose,
-    case: &'a str,
-    now: i64,
-}
-
-/// Runs a CDR query and audits it; prints the answer only once the audit entry is durable.
-fn cdr_query(
-    store: &Store,
-    cfg: &Config,
-    audit: &mut AuditLog,
-    q: CdrQuery<'_>,
-    as_json: bool,
-) -> Result<ExitCode, Failure> {
-    let scope = Scope::new(cfg, q.purpose.readable_classes(), q.now);
-    let tdr::store::cdr::CdrAnswer {
-        status,
-        calls: readable,
-    } = tdr::store::cdr::answer(store, &scope, q.number, q.from, q.to)
-        .map_err(|e| Failure::Operational(format!("[{}] {e}", e.code())))?;
-    let me = tdr::store::cdr::normalize_number(q.number);
-    let calls: Vec<serde_json::Value> = readable
-        .iter()
-        .map(|c| {
-            let outgoing = tdr::store::cdr::normalize_number(&c.calling) == me;
-            let mut other = if outgoing {
-                c.called.clone()
-            } else {
-                c.calling.clone()
-            };
-            if !q.purpose.reveals_subscriber_id() {
-                other = audit.pseudonym(&other);
-            }
-            json!({
-                "direction": if outgoing { "outgoing" } else { "incoming" },
-                "other_party": other,
-                "start": tdr::model::fmt_time(c.start),
-                "answer": c.answer.map(tdr::model::fmt_time),
-                "end": tdr::model::fmt_time(c.end),
-                "duration": c.duration,
-                "billsec": c.billsec,
-                "disposition": c.disposition,
-                "call_id": c.call_id,
-                "source": c.source,
-                "class": c.class.as_str(),
-            })
-        })
-        .collect();
-    let rendered = json!({"query": q.given, "status": status, "calls": calls});
-    let text = rendered.to_string();
-    audit_first(
-        audit,
-        NewEntry {
-            actor: actor(),
-            role: "cli".into(),
-            action: "cdrs".into(),
-            case: Some(q.case.to_string()),
-            legal_basis: Some(q.purpose.as_str().into()),
-            query: q.given.clone(),
-            outcome: status.into(),
-            result_count: calls.len() as u64,
-            result_digest: Some(hex::encode(Sha256::digest(text.as_bytes()))),
-        },
-        "no answer is given",
-    )?;
-    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
-    if as_json {
-        writeln!(out, "{text}").map_err(out_err)?;
-    } else {
-        writeln!(out, "status: {status}  ({} call(s))", calls.len()).map_err(out_err)?;
-        for c in &calls {
-            let s = |k: &str| c[k].as_str().unwrap_or("-").to_string();
-            writeln!(
-                out,
-                "  {} .. {}  {:<8} {}  {}s  {}  (source {}, class {})",
-                s("start"),
-                s("end"),
-                s("direction"),
-                s("other_party"),
-                c["duration"],
-                s("disposition"),
-                s("source"),
-                s("class")
-            )
-            .map_err(out_err)?;
-        }
-    }
-    out.flush().map_err(out_err)?;
-    Ok(ExitCode::SUCCESS)
 }

@@ -15,6 +15,9 @@ pub enum ExpireError {
     Store(#[from] crate::store::StoreError),
     #[error("audit: {0}")]
     Audit(String),
+    /// The preservation holds could not be read: nothing is dropped.
+    #[error("preservation holds unreadable: {0}")]
+    Holds(String),
 }
 
 impl ExpireError {
@@ -22,17 +25,25 @@ impl ExpireError {
         match self {
             ExpireError::Store(e) => e.code(),
             ExpireError::Audit(_) => "audit.write_failed",
+            ExpireError::Holds(_) => "legal.read_failed",
         }
     }
 }
 
-/// Partitions whose whole day is older than the longest retention period at `now`.
+/// Partitions whose whole day is older than the longest retention period at `now`, except
+/// those an active preservation order holds.
 pub fn expired_days(store: &Store, cfg: &Config, now: UnixSecs) -> Result<Vec<i64>, ExpireError> {
     let floor = cfg.retention.floor(now);
+    let holds =
+        crate::legal::holds(&cfg.data_dir, now).map_err(|e| ExpireError::Holds(e.to_string()))?;
     Ok(store
         .partitions()?
         .into_iter()
         .filter(|day| (day + 1) * 86_400 <= floor)
+        .filter(|day| {
+            let (lo, hi) = (day * 86_400, (day + 1) * 86_400 - 1);
+            !holds.iter().any(|(f, t)| *f <= hi && lo <= *t)
+        })
         .collect())
 }
 

@@ -1,18 +1,25 @@
-//! The `tdr` binary as a user runs it: import, lookups (single and batch), exit codes and
-//! messages for bad input, fail-closed auditing, audit tamper detection, config checking.
+//! The `tdr` binary as a user runs it: import, lookups (single and batch) inside approved
+//! cases, scope, four-eyes and authentication refusals (each audited), exit codes and messages
+//! for bad input, fail-closed auditing, audit tamper detection, config checking.
+
+mod common;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+use common::{audit_entries, legal_case, officers, open_case, tdr_as, user};
+use serde_json::json;
+
 const BIN: &str = env!("CARGO_BIN_EXE_tdr");
 
+/// `tdr` without a token.
 fn tdr(data: &Path, args: &[&str]) -> Output {
-    Command::new(BIN)
-        .arg("--data-dir")
-        .arg(data)
-        .args(args)
-        .output()
-        .unwrap()
+    tdr_as(BIN, data, None, args)
+}
+
+/// `tdr` as the holder of `token`.
+fn tdr_with(data: &Path, token: &str, args: &[&str]) -> Output {
+    tdr_as(BIN, data, Some(token), args)
 }
 
 fn stdout(o: &Output) -> String {
@@ -101,21 +108,47 @@ fn import_counts_quarantines_and_is_idempotent() {
     assert_eq!(q, q2);
 }
 
-#[test]
-fn lookups_answer_and_are_audited_first() {
-    let d = tempfile::tempdir().unwrap();
-    let data = d.path().join("data");
-    let (file, day) = fixture(d.path());
+fn import_fixture(d: &Path) -> (PathBuf, String) {
+    let data = d.join("data");
+    let (file, day) = fixture(d);
     assert!(tdr(
         &data,
         &["import", "--format", "events", file.to_str().unwrap()]
     )
     .status
     .success());
+    (data, day)
+}
+
+#[test]
+fn lookups_answer_and_are_audited_first() {
+    let d = tempfile::tempdir().unwrap();
+    let (data, day) = import_fixture(d.path());
 
     let at = format!("{day}T10:30:00+00:00");
-    let o = tdr(
+    let o = officers(BIN, &data);
+    let (officer, token) = (&o[0].0, &o[0].1);
+    let ipred = open_case(
+        BIN,
         &data,
+        &o,
+        "ipred",
+        json!([{"addr": "192.0.2.10", "at": at}]),
+    );
+    // No port in the item: any port of the address at that time is in scope.
+    let le = open_case(
+        BIN,
+        &data,
+        &o,
+        "law_enforcement",
+        json!([{"addr": "203.0.113.9", "at": at}]),
+    );
+    let analyst = user(BIN, &data, "analyst", "security");
+    let setup = audit_entries(&data).len();
+
+    let o = tdr_with(
+        &data,
+        token,
         &[
             "lookup",
             "192.0.2.10",
@@ -124,7 +157,7 @@ fn lookups_answer_and_are_audited_first() {
             "--purpose",
             "ipred",
             "--case",
-            "PMT 123-26",
+            &ipred,
             "--json",
         ],
     );
@@ -135,8 +168,9 @@ fn lookups_answer_and_are_audited_first() {
     assert_eq!(a["matches"][0]["end_kind"], "stop");
 
     // Human form explains the status.
-    let o = tdr(
+    let o = tdr_with(
         &data,
+        token,
         &[
             "lookup",
             "192.0.2.10",
@@ -145,7 +179,7 @@ fn lookups_answer_and_are_audited_first() {
             "--purpose",
             "ipred",
             "--case",
-            "PMT 123-26",
+            &ipred,
         ],
     );
     let text = stdout(&o);
@@ -153,8 +187,9 @@ fn lookups_answer_and_are_audited_first() {
     assert!(text.contains("alice"));
 
     // CGNAT without a port, then with.
-    let o = tdr(
+    let o = tdr_with(
         &data,
+        token,
         &[
             "lookup",
             "203.0.113.9",
@@ -163,7 +198,7 @@ fn lookups_answer_and_are_audited_first() {
             "--purpose",
             "law-enforcement",
             "--case",
-            "K-1",
+            &le,
             "--json",
         ],
     );
@@ -171,8 +206,9 @@ fn lookups_answer_and_are_audited_first() {
     assert_eq!(a["status"], "port_required");
     assert_eq!(a["sharing"], 1);
     assert!(!stdout(&o).contains("bob"));
-    let o = tdr(
+    let o = tdr_with(
         &data,
+        token,
         &[
             "lookup",
             "203.0.113.9",
@@ -183,7 +219,7 @@ fn lookups_answer_and_are_audited_first() {
             "--purpose",
             "law-enforcement",
             "--case",
-            "K-1",
+            &le,
             "--json",
         ],
     );
@@ -192,9 +228,11 @@ fn lookups_answer_and_are_audited_first() {
     assert_eq!(a["matches"][0]["subscriber"], "bob");
     assert_eq!(a["matches"][0]["via"]["inside"], "100.64.0.7");
 
-    // Abuse purpose: a pseudonym, never the identifier.
-    let o = tdr(
+    // Abuse purpose (security role, a ticket reference, no case): a pseudonym, never the
+    // identifier.
+    let o = tdr_with(
         &data,
+        &analyst,
         &[
             "lookup",
             "192.0.2.10",
@@ -207,41 +245,63 @@ fn lookups_answer_and_are_audited_first() {
             "--json",
         ],
     );
+    assert!(o.status.success(), "{}", stderr(&o));
     let a: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
     assert_eq!(a["status"], "found");
     let pseudo = a["matches"][0]["subscriber"].as_str().unwrap();
     assert_ne!(pseudo, "alice");
     assert!(!stdout(&o).contains("alice"));
 
-    // Every lookup above is in the audit log, with the case and the purpose, and no
-    // subscriber identifier in clear.
-    let log = std::fs::read_to_string(data.join("audit/audit-000001.log")).unwrap();
-    let entries: Vec<serde_json::Value> = log
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
+    // Every lookup above is in the audit log, with the case, the purpose and who asked, and
+    // no subscriber identifier in clear. A case lookup reads its case first (itself audited).
+    let entries = audit_entries(&data);
+    let ran = &entries[setup..];
+    let lookups: Vec<&serde_json::Value> = ran
+        .iter()
+        .filter(|e| e["action"] == "case_lookup" || e["action"] == "abuse_lookup")
         .collect();
-    assert_eq!(entries.len(), 5);
-    assert_eq!(entries[0]["case"], "PMT 123-26");
-    assert_eq!(entries[0]["legal_basis"], "ipred");
-    assert_eq!(entries[0]["outcome"], "found");
-    assert_eq!(entries[2]["outcome"], "port_required");
+    assert_eq!(lookups.len(), 5, "{ran:?}");
+    assert_eq!(lookups[0]["case"], ipred.as_str());
+    assert_eq!(lookups[0]["legal_basis"], "ipred");
+    assert_eq!(lookups[0]["outcome"], "found");
+    assert_eq!(lookups[0]["actor"], officer.as_str());
+    assert_eq!(lookups[0]["role"], "cli:legal");
+    assert_eq!(lookups[2]["case"], le.as_str());
+    assert_eq!(lookups[2]["legal_basis"], "law_enforcement");
+    assert_eq!(lookups[2]["outcome"], "port_required");
+    assert_eq!(lookups[4]["action"], "abuse_lookup");
+    assert_eq!(lookups[4]["case"], "ABUSE-9");
+    assert_eq!(lookups[4]["legal_basis"], "abuse");
+    assert_eq!(lookups[4]["actor"], "analyst");
+    assert_eq!(lookups[4]["role"], "cli:security");
+    // Nothing else was read: one entry per answer.
+    assert_eq!(ran.len(), 5, "{ran:?}");
+    let log = std::fs::read_to_string(data.join("audit/audit-000001.log")).unwrap();
     assert!(!log.contains("alice") && !log.contains("bob"));
     let o = tdr(&data, &["audit", "verify"]);
     assert!(o.status.success(), "{}", stderr(&o));
-    assert!(stdout(&o).contains("5 entries"), "{}", stdout(&o));
+    assert!(
+        stdout(&o).contains(&format!("{} entries", entries.len())),
+        "{}",
+        stdout(&o)
+    );
 }
 
 #[test]
 fn batch_answers_in_order_and_audits_each() {
     let d = tempfile::tempdir().unwrap();
-    let data = d.path().join("data");
-    let (file, day) = fixture(d.path());
-    assert!(tdr(
+    let (data, day) = import_fixture(d.path());
+    let (token, case) = legal_case(
+        BIN,
         &data,
-        &["import", "--format", "events", file.to_str().unwrap()]
-    )
-    .status
-    .success());
+        "law_enforcement",
+        json!([
+            {"addr": "192.0.2.10", "at": format!("{day}T10:30:00Z")},
+            {"addr": "192.0.2.99", "at": format!("{day}T23:58:00Z")},
+            {"addr": "203.0.113.9", "port": 1024, "at": format!("{day}T12:00:00+01:00")},
+        ]),
+    );
+    let setup = audit_entries(&data).len();
     let q = d.path().join("q.jsonl");
     std::fs::write(
         &q,
@@ -250,8 +310,9 @@ fn batch_answers_in_order_and_audits_each() {
         ),
     )
     .unwrap();
-    let o = tdr(
+    let o = tdr_with(
         &data,
+        &token,
         &[
             "lookup",
             "--batch",
@@ -259,7 +320,7 @@ fn batch_answers_in_order_and_audits_each() {
             "--purpose",
             "law-enforcement",
             "--case",
-            "K-2",
+            &case,
         ],
     );
     assert!(o.status.success(), "{}", stderr(&o));
@@ -273,15 +334,17 @@ fn batch_answers_in_order_and_audits_each() {
         .collect();
     assert_eq!(statuses, ["found", "not_found", "found"]);
     assert_eq!(lines[1]["query"]["addr"], "192.0.2.99");
-    let log = std::fs::read_to_string(data.join("audit/audit-000001.log")).unwrap();
-    assert_eq!(log.lines().count(), 3);
-    assert!(log
-        .lines()
-        .all(|l| l.contains("\"lookup_batch_item\"") && l.contains("K-2")));
+    // Each item is one case_lookup entry.
+    let entries = audit_entries(&data);
+    let ran = &entries[setup..];
+    assert_eq!(ran.len(), 3, "{ran:?}");
+    let items = ran;
+    assert!(items
+        .iter()
+        .all(|e| e["action"] == "case_lookup" && e["case"] == case.as_str()));
     // Each entry's digest is of exactly the line that was printed.
     let printed = stdout(&o);
-    for (line, entry) in printed.lines().zip(log.lines()) {
-        let entry: serde_json::Value = serde_json::from_str(entry).unwrap();
+    for (line, entry) in printed.lines().zip(items) {
         use sha2::Digest;
         let digest = hex::encode(sha2::Sha256::digest(line.as_bytes()));
         assert_eq!(entry["result_digest"], digest.as_str());
@@ -292,6 +355,7 @@ fn batch_answers_in_order_and_audits_each() {
 fn bad_input_is_refused_with_a_message_and_exit_2() {
     let d = tempfile::tempdir().unwrap();
     let data = d.path().join("data");
+    let token = user(BIN, &data, "officer", "legal");
     let cases: &[(&[&str], &str)] = &[
         (
             &[
@@ -302,7 +366,7 @@ fn bad_input_is_refused_with_a_message_and_exit_2() {
                 "--purpose",
                 "ipred",
                 "--case",
-                "X",
+                "C-2026-0001",
             ],
             "no UTC offset",
         ),
@@ -315,7 +379,7 @@ fn bad_input_is_refused_with_a_message_and_exit_2() {
                 "--purpose",
                 "ipred",
                 "--case",
-                "X",
+                "C-2026-0001",
             ],
             "not an IPv4 or IPv6 address",
         ),
@@ -334,14 +398,15 @@ fn bad_input_is_refused_with_a_message_and_exit_2() {
         ),
     ];
     for (args, needle) in cases {
-        let o = tdr(&data, args);
+        let o = tdr_with(&data, &token, args);
         assert_eq!(o.status.code(), Some(2), "{args:?}: {}", stderr(&o));
         assert!(stderr(&o).contains(needle), "{args:?}: {}", stderr(&o));
         assert!(stdout(&o).is_empty());
     }
     // A missing --case is a usage error from the argument parser.
-    let o = tdr(
+    let o = tdr_with(
         &data,
+        &token,
         &[
             "lookup",
             "192.0.2.1",
@@ -356,8 +421,9 @@ fn bad_input_is_refused_with_a_message_and_exit_2() {
     // A batch with one bad line runs no lookup at all.
     let q = d.path().join("q.jsonl");
     std::fs::write(&q, "{\"addr\":\"192.0.2.1\",\"at\":\"2026-11-20T10:00:00Z\"}\n{\"addr\":\"192.0.2.1\",\"at\":\"2026-11-20\"}\n").unwrap();
-    let o = tdr(
+    let o = tdr_with(
         &data,
+        &token,
         &[
             "lookup",
             "--batch",
@@ -365,7 +431,7 @@ fn bad_input_is_refused_with_a_message_and_exit_2() {
             "--purpose",
             "ipred",
             "--case",
-            "X",
+            "C-2026-0001",
         ],
     );
     assert_eq!(o.status.code(), Some(2));
@@ -381,23 +447,23 @@ fn bad_input_is_refused_with_a_message_and_exit_2() {
 #[test]
 fn no_answer_without_an_audit_entry() {
     let d = tempfile::tempdir().unwrap();
-    let data = d.path().join("data");
-    let (file, day) = fixture(d.path());
-    assert!(tdr(
+    let (data, day) = import_fixture(d.path());
+    let at = format!("{day}T10:30:00Z");
+    let (token, case) = legal_case(
+        BIN,
         &data,
-        &["import", "--format", "events", file.to_str().unwrap()]
-    )
-    .status
-    .success());
+        "ipred",
+        json!([{"addr": "192.0.2.10", "at": at}]),
+    );
     // The audit directory is replaced by a file: nothing can be appended (this holds for root too).
     let audit = data.join("audit");
     if audit.exists() {
         std::fs::remove_dir_all(&audit).unwrap();
     }
     std::fs::write(&audit, b"not a directory").unwrap();
-    let at = format!("{day}T10:30:00Z");
-    let o = tdr(
+    let o = tdr_with(
         &data,
+        &token,
         &[
             "lookup",
             "192.0.2.10",
@@ -406,7 +472,7 @@ fn no_answer_without_an_audit_entry() {
             "--purpose",
             "ipred",
             "--case",
-            "X",
+            &case,
             "--json",
         ],
     );
@@ -415,19 +481,624 @@ fn no_answer_without_an_audit_entry() {
     assert!(!stderr(&o).contains("alice"));
 }
 
-fn audited_data_dir(d: &Path) -> PathBuf {
-    let data = d.join("data");
-    let (file, day) = fixture(d);
-    assert!(tdr(
+/// Runs `tdr lookup ADDR [--port P] --at AT --purpose law-enforcement --case CASE --json`.
+fn le_lookup(
+    data: &Path,
+    token: &str,
+    case: &str,
+    addr: &str,
+    port: Option<&str>,
+    at: &str,
+) -> Output {
+    let mut args = vec!["lookup", addr, "--at", at];
+    if let Some(p) = port {
+        args.extend(["--port", p]);
+    }
+    args.extend(["--purpose", "law-enforcement", "--case", case, "--json"]);
+    tdr_with(data, token, &args)
+}
+
+/// The entries a command added to the audit log since `before` entries.
+fn added(data: &Path, before: usize) -> Vec<serde_json::Value> {
+    audit_entries(data).split_off(before)
+}
+
+#[test]
+fn scope_escapes_through_the_cli_are_refused_and_audited() {
+    let d = tempfile::tempdir().unwrap();
+    let (data, day) = import_fixture(d.path());
+    let ts = |hms: &str| format!("{day}T{hms}Z");
+    let o = officers(BIN, &data);
+    let (officer, token) = (o[0].0.as_str(), o[0].1.as_str());
+    let a = open_case(
+        BIN,
         &data,
-        &["import", "--format", "events", file.to_str().unwrap()]
+        &o,
+        "law_enforcement",
+        json!([
+            {"addr": "192.0.2.10", "at": ts("10:30:00")},
+            {"addr": "203.0.113.9", "port": 1500, "from": ts("09:00:00"), "to": ts("12:00:00")},
+        ]),
+    );
+    let b = open_case(
+        BIN,
+        &data,
+        &o,
+        "law_enforcement",
+        json!([{"addr": "192.0.2.11", "from": ts("00:00:00"), "to": ts("23:59:59")}]),
+    );
+    // In scope: answered (a point item exactly, a window item at any time inside it).
+    let ok = le_lookup(&data, token, &a, "192.0.2.10", None, &ts("10:30:00"));
+    assert!(ok.status.success(), "{}", stderr(&ok));
+    assert!(
+        stdout(&ok).contains(r#""subscriber":"alice""#),
+        "{}",
+        stdout(&ok)
+    );
+    for t in ["09:00:00", "10:00:00", "12:00:00"] {
+        let ok = le_lookup(&data, token, &a, "203.0.113.9", Some("1500"), &ts(t));
+        assert!(ok.status.success(), "{t}: {}", stderr(&ok));
+        assert!(
+            stdout(&ok).contains(r#""subscriber":"bob""#),
+            "{}",
+            stdout(&ok)
+        );
+    }
+    let ok = le_lookup(&data, token, &b, "192.0.2.11", Some("7"), &ts("18:00:00"));
+    assert!(ok.status.success(), "{}", stderr(&ok));
+
+    let escapes: &[(&str, &str, &str, Option<&str>, String)] = &[
+        ("another address", &a, "192.0.2.11", None, ts("10:30:00")),
+        (
+            "another port",
+            &a,
+            "203.0.113.9",
+            Some("1501"),
+            ts("10:00:00"),
+        ),
+        (
+            "the item's port dropped",
+            &a,
+            "203.0.113.9",
+            None,
+            ts("10:00:00"),
+        ),
+        (
+            "a time off the item's instant",
+            &a,
+            "192.0.2.10",
+            None,
+            ts("10:30:01"),
+        ),
+        (
+            "a time before the item's window",
+            &a,
+            "203.0.113.9",
+            Some("1500"),
+            ts("08:59:59"),
+        ),
+        (
+            "a time after the item's window",
+            &a,
+            "203.0.113.9",
+            Some("1500"),
+            ts("12:00:01"),
+        ),
+        (
+            "case A's item under case B",
+            &b,
+            "192.0.2.10",
+            None,
+            ts("10:30:00"),
+        ),
+        (
+            "case A's port item under case B",
+            &b,
+            "203.0.113.9",
+            Some("1500"),
+            ts("10:00:00"),
+        ),
+    ];
+    for (what, case, addr, port, at) in escapes {
+        let before = audit_entries(&data).len();
+        let o = le_lookup(&data, token, case, addr, *port, at);
+        assert_eq!(o.status.code(), Some(2), "{what}: {}", stdout(&o));
+        assert!(
+            stderr(&o).contains("[case.out_of_scope]"),
+            "{what}: {}",
+            stderr(&o)
+        );
+        assert!(stdout(&o).is_empty(), "{what}: answered {}", stdout(&o));
+        assert!(!stderr(&o).contains("alice") && !stderr(&o).contains("bob"));
+        let new = added(&data, before);
+        let refused: Vec<&serde_json::Value> = new
+            .iter()
+            .filter(|e| e["outcome"].as_str().unwrap().starts_with("refused:"))
+            .collect();
+        assert_eq!(refused.len(), 1, "{what}: {new:?}");
+        let e = refused[0];
+        assert_eq!(e["action"], "case_lookup", "{what}");
+        assert_eq!(e["outcome"], "refused:case.out_of_scope", "{what}");
+        assert_eq!(e["case"], *case, "{what}");
+        assert_eq!(e["actor"], officer, "{what}");
+        assert_eq!(e["role"], "cli:legal", "{what}");
+        assert_eq!(e["query"]["addr"], *addr, "{what}");
+        assert_eq!(e["query"]["at"], at.as_str(), "{what}");
+        assert_eq!(e["result_count"], 0, "{what}");
+        assert!(
+            new.iter()
+                .all(|e| e["action"] != "case_lookup" || e["outcome"] != "found"),
+            "{what}: {new:?}"
+        );
+    }
+
+    // A batch with an escape in it: the whole batch is refused before its first lookup, and the
+    // escape is audited.
+    let q = d.path().join("q.jsonl");
+    std::fs::write(
+        &q,
+        format!(
+            "{{\"addr\":\"192.0.2.10\",\"at\":\"{}\"}}\n{{\"addr\":\"192.0.2.10\",\"at\":\"{}\"}}\n",
+            ts("10:30:00"),
+            ts("10:31:00")
+        ),
     )
-    .status
-    .success());
+    .unwrap();
+    let before = audit_entries(&data).len();
+    let o = tdr_with(
+        &data,
+        token,
+        &[
+            "lookup",
+            "--batch",
+            q.to_str().unwrap(),
+            "--purpose",
+            "law-enforcement",
+            "--case",
+            &a,
+        ],
+    );
+    assert_eq!(o.status.code(), Some(2), "{}", stdout(&o));
+    assert!(stderr(&o).contains("[case.out_of_scope]"), "{}", stderr(&o));
+    assert!(stdout(&o).is_empty(), "nothing of the batch is answered");
+    let new = added(&data, before);
+    assert_eq!(new.len(), 1, "{new:?}");
+    assert_eq!(new[0]["outcome"], "refused:case.out_of_scope");
+    assert_eq!(new[0]["query"]["at"], ts("10:31:00"));
+
+    // The purpose must be the case's: an IPRED lookup under a law-enforcement case is refused
+    // (and audited).
+    let before = audit_entries(&data).len();
+    let o = tdr_with(
+        &data,
+        token,
+        &[
+            "lookup",
+            "192.0.2.10",
+            "--at",
+            &ts("10:30:00"),
+            "--purpose",
+            "ipred",
+            "--case",
+            &a,
+        ],
+    );
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("[case.purpose_mismatch]"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(stdout(&o).is_empty());
+    let new = added(&data, before);
+    assert_eq!(new.len(), 1, "{new:?}");
+    assert_eq!(new[0]["outcome"], "refused:case.purpose_mismatch");
+
+    // An unknown case id is refused and audited.
+    let before = audit_entries(&data).len();
+    let o = le_lookup(
+        &data,
+        token,
+        "C-1999-0001",
+        "192.0.2.10",
+        None,
+        &ts("10:30:00"),
+    );
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("[case.not_found]"), "{}", stderr(&o));
+    assert!(stdout(&o).is_empty());
+    let new = added(&data, before);
+    assert!(
+        new.iter().any(|e| e["outcome"] == "refused:case.not_found"),
+        "{new:?}"
+    );
+
+    // Once the case is reported (disclosed), its lookups are over.
+    let o = tdr_with(&data, token, &["case", "execute", &a]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let o = tdr_with(&data, token, &["case", "report", &a]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let before = audit_entries(&data).len();
+    let o = le_lookup(&data, token, &a, "192.0.2.10", None, &ts("10:30:00"));
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("[case.wrong_state]"), "{}", stderr(&o));
+    assert!(stdout(&o).is_empty());
+    let new = added(&data, before);
+    assert!(
+        new.iter()
+            .any(|e| e["action"] == "case_lookup" && e["outcome"] == "refused:case.wrong_state"),
+        "{new:?}"
+    );
+    assert!(tdr(&data, &["audit", "verify"]).status.success());
+}
+
+#[test]
+fn self_approval_is_refused_and_audited() {
+    let d = tempfile::tempdir().unwrap();
+    let (data, day) = import_fixture(d.path());
+    let at = format!("{day}T10:30:00Z");
+    let o = officers(BIN, &data);
+    let req = common::case_request("law_enforcement", json!([{"addr": "192.0.2.10", "at": at}]));
+    let c = common::create_case(BIN, &data, &o[0].1, &req);
+    assert!(c.status.success(), "{}", stderr(&c));
+    let case: serde_json::Value = serde_json::from_slice(&c.stdout).unwrap();
+    let id = case["id"].as_str().unwrap().to_string();
+    assert!(id.starts_with("C-") && id.ends_with("-0001"), "{id}");
+    assert_eq!(case["created_by"], o[0].0.as_str());
+
+    // The creator cannot approve their own case.
+    let before = audit_entries(&data).len();
+    let r = tdr_with(&data, &o[0].1, &["case", "approve", &id]);
+    assert_eq!(r.status.code(), Some(2), "{}", stdout(&r));
+    assert!(stderr(&r).contains("[case.four_eyes]"), "{}", stderr(&r));
+    let new = added(&data, before);
+    let e = new.last().unwrap();
+    assert_eq!(e["action"], "case_approve");
+    assert_eq!(e["outcome"], "refused:case.four_eyes");
+    assert_eq!(e["case"], id.as_str());
+    assert_eq!(e["actor"], o[0].0.as_str());
+
+    // Still registered: no lookup runs under it.
+    let before = audit_entries(&data).len();
+    let r = le_lookup(&data, &o[0].1, &id, "192.0.2.10", None, &at);
+    assert_eq!(r.status.code(), Some(2));
+    assert!(stderr(&r).contains("[case.wrong_state]"), "{}", stderr(&r));
+    assert!(stdout(&r).is_empty());
+    assert!(added(&data, before)
+        .iter()
+        .any(|e| e["outcome"] == "refused:case.wrong_state"));
+
+    // A second officer approves; then it runs.
+    let r = tdr_with(&data, &o[1].1, &["case", "approve", &id]);
+    assert!(r.status.success(), "{}", stderr(&r));
+    let approved: serde_json::Value = serde_json::from_slice(&r.stdout).unwrap();
+    assert_eq!(approved["state"], "approved");
+    let r = le_lookup(&data, &o[0].1, &id, "192.0.2.10", None, &at);
+    assert!(r.status.success(), "{}", stderr(&r));
+    assert!(tdr(&data, &["audit", "verify"]).status.success());
+}
+
+#[test]
+fn missing_forged_and_revoked_tokens_are_refused_and_audited() {
+    let d = tempfile::tempdir().unwrap();
+    let (data, day) = import_fixture(d.path());
+    let at = format!("{day}T10:30:00Z");
+    let (_, case) = legal_case(
+        BIN,
+        &data,
+        "law_enforcement",
+        json!([{"addr": "192.0.2.10", "at": at}]),
+    );
+    let analyst = user(BIN, &data, "analyst", "security");
+    let leaver = user(BIN, &data, "leaver", "legal");
+    let o = tdr(&data, &["user", "revoke", "leaver"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let forged = format!("tdr_{}", "0f".repeat(32));
+
+    let tries: &[(&str, Option<&str>, &str, &str, &str)] = &[
+        (
+            "no token",
+            None,
+            "auth.missing_token",
+            "unauthenticated",
+            "cli:none",
+        ),
+        (
+            "a forged token",
+            Some(&forged),
+            "auth.invalid_token",
+            "unauthenticated",
+            "cli:none",
+        ),
+        (
+            "a revoked token",
+            Some(&leaver),
+            "auth.revoked_token",
+            "unauthenticated",
+            "cli:none",
+        ),
+        (
+            "a security token",
+            Some(&analyst),
+            "auth.forbidden",
+            "analyst",
+            "cli:security",
+        ),
+    ];
+    for (what, token, code, actor, role) in tries {
+        let before = audit_entries(&data).len();
+        let o = tdr_as(
+            BIN,
+            &data,
+            *token,
+            &[
+                "lookup",
+                "192.0.2.10",
+                "--at",
+                &at,
+                "--purpose",
+                "law-enforcement",
+                "--case",
+                &case,
+                "--json",
+            ],
+        );
+        assert_eq!(o.status.code(), Some(2), "{what}: {}", stdout(&o));
+        assert!(
+            stderr(&o).contains(&format!("[{code}]")),
+            "{what}: {}",
+            stderr(&o)
+        );
+        assert!(stdout(&o).is_empty(), "{what}: answered {}", stdout(&o));
+        assert!(!stderr(&o).contains("alice"));
+        let new = added(&data, before);
+        assert_eq!(new.len(), 1, "{what}: {new:?}");
+        let e = &new[0];
+        assert_eq!(e["action"], "case_lookup", "{what}: {e}");
+        assert_eq!(e["outcome"], format!("refused:{code}"), "{what}");
+        assert_eq!(e["case"], case.as_str(), "{what}");
+        assert_eq!(e["actor"], *actor, "{what}");
+        assert_eq!(e["role"], *role, "{what}");
+    }
+
+    // The same for the other commands: abuse lookups by a legal officer or without a token,
+    // an approval with a forged token, calls without a token, a registration with a forged one.
+    let officer = user(BIN, &data, "officer", "legal");
+    /// What is tried, as whom, the command, the refusal code and the audited action.
+    type Try<'a> = (&'a str, Option<&'a str>, Vec<&'a str>, &'a str, &'a str);
+    let tries: &[Try] = &[
+        (
+            "abuse lookup as legal",
+            Some(&officer),
+            vec![
+                "lookup",
+                "192.0.2.10",
+                "--at",
+                &at,
+                "--purpose",
+                "abuse",
+                "--case",
+                "T-1",
+            ],
+            "auth.forbidden",
+            "abuse_lookup",
+        ),
+        (
+            "abuse lookup without a token",
+            None,
+            vec![
+                "lookup",
+                "192.0.2.10",
+                "--at",
+                &at,
+                "--purpose",
+                "abuse",
+                "--case",
+                "T-1",
+            ],
+            "auth.missing_token",
+            "abuse_lookup",
+        ),
+        (
+            "approve with a forged token",
+            Some(&forged),
+            vec!["case", "approve", &case],
+            "auth.invalid_token",
+            "case_approve",
+        ),
+        (
+            "cdrs without a token",
+            None,
+            vec![
+                "cdrs",
+                "--number",
+                "+46701234567",
+                "--from",
+                &at,
+                "--to",
+                &at,
+                "--case",
+                &case,
+            ],
+            "auth.missing_token",
+            "case_lookup",
+        ),
+    ];
+    for (what, token, args, code, action) in tries {
+        let before = audit_entries(&data).len();
+        let o = tdr_as(BIN, &data, *token, args);
+        assert_eq!(o.status.code(), Some(2), "{what}: {}", stdout(&o));
+        assert!(
+            stderr(&o).contains(&format!("[{code}]")),
+            "{what}: {}",
+            stderr(&o)
+        );
+        assert!(stdout(&o).is_empty(), "{what}: {}", stdout(&o));
+        let new = added(&data, before);
+        assert_eq!(new.len(), 1, "{what}: {new:?}");
+        assert_eq!(new[0]["action"], *action, "{what}");
+        assert_eq!(new[0]["outcome"], format!("refused:{code}"), "{what}");
+    }
+    let before = audit_entries(&data).len();
+    let req = common::case_request("law_enforcement", json!([{"addr": "192.0.2.10", "at": at}]));
+    let o = common::create_case(BIN, &data, &forged, &req);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("[auth.invalid_token]"),
+        "{}",
+        stderr(&o)
+    );
+    let new = added(&data, before);
+    assert_eq!(new.len(), 1, "{new:?}");
+    assert_eq!(new[0]["action"], "case_create");
+    assert_eq!(new[0]["outcome"], "refused:auth.invalid_token");
+    assert!(tdr(&data, &["audit", "verify"]).status.success());
+}
+
+#[test]
+fn cdrs_outside_the_number_window_are_refused_and_audited() {
+    let d = tempfile::tempdir().unwrap();
+    let data = d.path().join("data");
+    let day = (chrono::Utc::now().date_naive() - chrono::Days::new(1)).to_string();
+    let ts = |hms: &str| format!("{day}T{hms}Z");
+    let cdr = |start: &str, end: &str, calling: &str, called: &str| {
+        format!(
+            r#"{{"kind":"cdr","time":"{}","answer":"{}","end":"{}","duration":60,"billsec":60,"calling":"{calling}","called":"{called}","disposition":"ANSWERED","call_id":"{calling}-{start}","source":"pbx1","class":"statutory"}}"#,
+            ts(start),
+            ts(start),
+            ts(end)
+        )
+    };
+    let file = d.path().join("cdrs.jsonl");
+    std::fs::write(
+        &file,
+        [
+            cdr("10:00:00", "10:01:00", "+46701234567", "0812345"),
+            cdr("11:00:00", "11:01:00", "0812345", "0046701234567"),
+            cdr("13:00:00", "13:01:00", "+46701234567", "0899999"),
+            cdr("10:30:00", "10:31:00", "+46709999999", "0812345"),
+        ]
+        .join("\n")
+            + "\n",
+    )
+    .unwrap();
+    let o = tdr(
+        &data,
+        &["import", "--format", "events", file.to_str().unwrap()],
+    );
+    assert!(stdout(&o).contains("4 accepted"), "{}", stdout(&o));
+    let o = officers(BIN, &data);
+    let (officer, token) = (o[0].0.as_str(), o[0].1.as_str());
+    let case = open_case(
+        BIN,
+        &data,
+        &o,
+        "law_enforcement",
+        json!([{"number": "+46701234567", "from": ts("09:00:00"), "to": ts("12:00:00")}]),
+    );
+    let addr_case = open_case(
+        BIN,
+        &data,
+        &o,
+        "law_enforcement",
+        json!([{"addr": "192.0.2.10", "from": ts("00:00:00"), "to": ts("23:59:59")}]),
+    );
+    let q = |case: &str, number: &str, from: &str, to: &str| {
+        tdr_with(
+            &data,
+            token,
+            &[
+                "cdrs",
+                "--number",
+                number,
+                "--from",
+                &ts(from),
+                "--to",
+                &ts(to),
+                "--case",
+                case,
+                "--json",
+            ],
+        )
+    };
+    // The item's window and any window inside it, in any notation of the number.
+    for (number, from, to, n) in [
+        ("+46701234567", "09:00:00", "12:00:00", 2),
+        ("tel:+46 70-123 45 67", "10:30:00", "11:00:30", 1),
+    ] {
+        let r = q(&case, number, from, to);
+        assert!(r.status.success(), "{}", stderr(&r));
+        let v: serde_json::Value = serde_json::from_str(stdout(&r).trim()).unwrap();
+        assert_eq!(v["calls"].as_array().unwrap().len(), n, "{v}");
+    }
+    let escapes = [
+        (
+            "an earlier start",
+            &case,
+            "+46701234567",
+            "08:59:59",
+            "12:00:00",
+        ),
+        ("a later end", &case, "+46701234567", "09:00:00", "12:00:01"),
+        (
+            "the whole day",
+            &case,
+            "+46701234567",
+            "00:00:00",
+            "23:59:59",
+        ),
+        (
+            "another number",
+            &case,
+            "+46709999999",
+            "09:00:00",
+            "12:00:00",
+        ),
+        (
+            "a case naming only addresses",
+            &addr_case,
+            "+46701234567",
+            "09:00:00",
+            "12:00:00",
+        ),
+    ];
+    for (what, case, number, from, to) in escapes {
+        let before = audit_entries(&data).len();
+        let r = q(case, number, from, to);
+        assert_eq!(r.status.code(), Some(2), "{what}: {}", stdout(&r));
+        assert!(
+            stderr(&r).contains("[case.out_of_scope]"),
+            "{what}: {}",
+            stderr(&r)
+        );
+        assert!(stdout(&r).is_empty(), "{what}: answered {}", stdout(&r));
+        let new = added(&data, before);
+        assert_eq!(new.len(), 1, "{what}: {new:?}");
+        let e = &new[0];
+        assert_eq!(e["action"], "case_lookup", "{what}: {e}");
+        assert_eq!(e["outcome"], "refused:case.out_of_scope", "{what}");
+        assert_eq!(e["case"], case.as_str(), "{what}");
+        assert_eq!(e["actor"], officer, "{what}");
+        assert_eq!(e["query"]["from"], ts(from), "{what}");
+    }
+    let log = std::fs::read_to_string(data.join("audit/audit-000001.log")).unwrap();
+    assert!(!log.contains("0812345") && !log.contains("0899999"));
+    assert!(tdr(&data, &["audit", "verify"]).status.success());
+}
+
+fn audited_data_dir(d: &Path) -> PathBuf {
+    let (data, day) = import_fixture(d);
+    let (token, case) = legal_case(
+        BIN,
+        &data,
+        "ipred",
+        json!([{"addr": "192.0.2.10", "from": format!("{day}T10:00:00Z"), "to": format!("{day}T11:00:00Z")}]),
+    );
     for h in ["10:10:00", "10:20:00", "10:30:00", "10:40:00"] {
         let at = format!("{day}T{h}Z");
-        let o = tdr(
+        let o = tdr_with(
             &data,
+            &token,
             &[
                 "lookup",
                 "192.0.2.10",
@@ -436,10 +1107,10 @@ fn audited_data_dir(d: &Path) -> PathBuf {
                 "--purpose",
                 "ipred",
                 "--case",
-                "X",
+                &case,
             ],
         );
-        assert!(o.status.success());
+        assert!(o.status.success(), "{}", stderr(&o));
     }
     assert!(tdr(&data, &["audit", "verify"]).status.success());
     data

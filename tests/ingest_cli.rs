@@ -1,19 +1,43 @@
 //! Ingest and the record commands as a user runs them: held-back tails, `.gz` input,
-//! `tdr quarantine list|show`, CDR storage and `tdr cdrs` (audited, purpose-checked).
+//! `tdr quarantine list|show`, CDR storage and `tdr cdrs` (inside an approved case, audited,
+//! purpose-checked).
+
+mod common;
 
 use std::io::Write;
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Output;
+
+use common::{legal_case, open_case, tdr_as};
+use serde_json::json;
 
 const BIN: &str = env!("CARGO_BIN_EXE_tdr");
 
+/// `tdr` without a token.
 fn tdr(data: &Path, args: &[&str]) -> Output {
-    Command::new(BIN)
-        .arg("--data-dir")
-        .arg(data)
-        .args(args)
-        .output()
-        .unwrap()
+    tdr_as(BIN, data, None, args)
+}
+
+/// `tdr lookup ADDR --at AT --purpose ipred --case … --json` under a new approved IPRED case
+/// naming exactly that address and time.
+fn ipred_lookup(data: &Path, addr: &str, at: &str) -> Output {
+    let (token, case) = legal_case(BIN, data, "ipred", json!([{"addr": addr, "at": at}]));
+    tdr_as(
+        BIN,
+        data,
+        Some(&token),
+        &[
+            "lookup",
+            addr,
+            "--at",
+            at,
+            "--purpose",
+            "ipred",
+            "--case",
+            &case,
+            "--json",
+        ],
+    )
 }
 
 fn stdout(o: &Output) -> String {
@@ -142,20 +166,7 @@ fn gzip_files_import_like_plain_ones_and_only_once() {
         "{}",
         stdout(&o)
     );
-    let o = tdr(
-        &data,
-        &[
-            "lookup",
-            "192.0.2.29",
-            "--at",
-            &format!("{day}T10:30:00Z"),
-            "--purpose",
-            "ipred",
-            "--case",
-            "T-1",
-            "--json",
-        ],
-    );
+    let o = ipred_lookup(&data, "192.0.2.29", &format!("{day}T10:30:00Z"));
     assert!(stdout(&o).contains(r#""subscriber":"d""#), "{}", stdout(&o));
 }
 
@@ -289,9 +300,30 @@ fn cdrs_are_found_by_either_number_in_any_notation_and_audited() {
         ],
     );
 
-    let q = |number: &str, purpose: &str, from: &str, to: &str| {
-        tdr(
+    // The purpose comes from the case: a law-enforcement case and an abuse case, each naming
+    // its numbers over the day.
+    let whole_day = |n: &str| json!({"number": n, "from": format!("{day}T00:00:00Z"), "to": format!("{day}T23:59:59Z")});
+    let officers = common::officers(BIN, &data);
+    let token = officers[0].1.clone();
+    let le = open_case(
+        BIN,
+        &data,
+        &officers,
+        "law_enforcement",
+        json!([whole_day("+46701234567"), whole_day("+4670000000")]),
+    );
+    let abuse = open_case(
+        BIN,
+        &data,
+        &officers,
+        "abuse",
+        json!([whole_day("+46701234567"), whole_day("+46709999999")]),
+    );
+    let q = |number: &str, case: &str, from: &str, to: &str| {
+        tdr_as(
+            BIN,
             &data,
+            Some(&token),
             &[
                 "cdrs",
                 "--number",
@@ -300,20 +332,13 @@ fn cdrs_are_found_by_either_number_in_any_notation_and_audited() {
                 &format!("{day}T{from}Z"),
                 "--to",
                 &format!("{day}T{to}Z"),
-                "--purpose",
-                purpose,
                 "--case",
-                "LE-2026-1",
+                case,
                 "--json",
             ],
         )
     };
-    let o = q(
-        "+46 70-123 45 67",
-        "law-enforcement",
-        "00:00:00",
-        "23:59:59",
-    );
+    let o = q("+46 70-123 45 67", &le, "00:00:00", "23:59:59");
     assert!(o.status.success(), "{}", stderr(&o));
     let v: serde_json::Value = serde_json::from_str(stdout(&o).trim()).unwrap();
     assert_eq!(v["status"], "found");
@@ -325,39 +350,66 @@ fn cdrs_are_found_by_either_number_in_any_notation_and_audited() {
     assert_eq!(calls[2]["other_party"], "112");
 
     // The window: only calls overlapping it.
-    let o = q("+46701234567", "law-enforcement", "10:30:00", "11:00:30");
+    let o = q("+46701234567", &le, "10:30:00", "11:00:30");
     let v: serde_json::Value = serde_json::from_str(stdout(&o).trim()).unwrap();
     assert_eq!(v["calls"].as_array().unwrap().len(), 1, "{v}");
 
     // Abuse reads only the security class, and never sees the other party's number.
-    let o = q("+46701234567", "abuse", "00:00:00", "23:59:59");
+    let o = q("+46701234567", &abuse, "00:00:00", "23:59:59");
+    assert!(o.status.success(), "{}", stderr(&o));
     let v: serde_json::Value = serde_json::from_str(stdout(&o).trim()).unwrap();
     let calls = v["calls"].as_array().unwrap();
     assert_eq!(calls.len(), 1, "{v}");
     assert_ne!(calls[0]["other_party"], "112");
 
     // Statutory-only data is not for this purpose; an unknown number is not found.
-    let o = q("+46709999999", "abuse", "00:00:00", "23:59:59");
+    let o = q("+46709999999", &abuse, "00:00:00", "23:59:59");
     assert!(
         stdout(&o).contains(r#""status":"no_data_for_this_purpose""#),
         "{}",
         stdout(&o)
     );
-    let o = q("+4670000000", "law-enforcement", "00:00:00", "23:59:59");
+    let o = q("+4670000000", &le, "00:00:00", "23:59:59");
     assert!(
         stdout(&o).contains(r#""status":"not_found""#),
         "{}",
         stdout(&o)
     );
 
-    // An IPRED order does not cover call records.
-    let o = q("+46701234567", "ipred", "00:00:00", "23:59:59");
+    // An IPRED order does not cover call records: an IPRED case naming a number is not even
+    // registered, and an IPRED case (addresses only) answers no calls.
+    let req = common::case_request("ipred", json!([whole_day("+46701234567")]));
+    let o = common::create_case(BIN, &data, &token, &req);
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("IPRED"), "{}", stderr(&o));
+    let ipred = open_case(
+        BIN,
+        &data,
+        &officers,
+        "ipred",
+        json!([{"addr": "192.0.2.10", "at": format!("{day}T10:00:00Z")}]),
+    );
+    let o = q("+46701234567", &ipred, "00:00:00", "23:59:59");
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("[case.out_of_scope]"), "{}", stderr(&o));
+    assert!(stdout(&o).is_empty());
 
     // Every answered query is in the audit log with its case, and the chain verifies.
     let audit = std::fs::read_to_string(data.join("audit/audit-000001.log")).unwrap();
-    assert_eq!(audit.matches(r#""action":"cdrs""#).count(), 5, "{audit}");
+    let answered: Vec<serde_json::Value> = common::audit_entries(&data)
+        .into_iter()
+        .filter(|e| {
+            e["action"] == "case_lookup" && !e["outcome"].as_str().unwrap().starts_with("refused")
+        })
+        .collect();
+    assert_eq!(answered.len(), 5, "{audit}");
+    let cases: Vec<&str> = answered
+        .iter()
+        .map(|e| e["case"].as_str().unwrap())
+        .collect();
+    assert_eq!(cases, [&le, &le, &abuse, &abuse, &le], "{audit}");
+    assert_eq!(answered[2]["legal_basis"], "abuse");
+    assert_eq!(answered[0]["legal_basis"], "law_enforcement");
     assert!(
         !audit.contains("0812345"),
         "the answer is digested, not copied: {audit}"
@@ -409,20 +461,7 @@ fn a_resumed_kea_csv_import_still_knows_its_columns() {
     let at = chrono::DateTime::from_timestamp(base + 31 * 60 + 10, 0)
         .unwrap()
         .to_rfc3339();
-    let o = tdr(
-        &data,
-        &[
-            "lookup",
-            "192.0.2.31",
-            "--at",
-            &at,
-            "--purpose",
-            "ipred",
-            "--case",
-            "K-1",
-            "--json",
-        ],
-    );
+    let o = ipred_lookup(&data, "192.0.2.31", &at);
     assert!(
         stdout(&o).contains(r#""subscriber":"00:1b:2c:3d:4e:1f""#),
         "{}",
@@ -511,20 +550,7 @@ fn real_radius_detail_file_imports_and_answers() {
             .to_rfc3339()
     };
     for addr in ["198.51.100.42", "2001:db8:4200:ff::1"] {
-        let o = tdr(
-            &data,
-            &[
-                "lookup",
-                addr,
-                "--at",
-                &at(1800),
-                "--purpose",
-                "ipred",
-                "--case",
-                "R-1",
-                "--json",
-            ],
-        );
+        let o = ipred_lookup(&data, addr, &at(1800));
         let v: serde_json::Value = serde_json::from_str(stdout(&o).trim()).unwrap();
         assert_eq!(v["status"], "found", "{v}");
         assert_eq!(v["matches"][0]["subscriber"], "user42@isp.example");
@@ -565,20 +591,27 @@ fn cdrs_past_retention_are_not_stored_and_not_shown() {
         "{}",
         stdout(&o)
     );
-    let o = tdr(
+    let (from, to) = (format!("{old}T00:00:00Z"), format!("{old}T23:59:59Z"));
+    let (token, case) = legal_case(
+        BIN,
         &data,
+        "law_enforcement",
+        json!([{"number": "+46701234567", "from": from, "to": to}]),
+    );
+    let o = tdr_as(
+        BIN,
+        &data,
+        Some(&token),
         &[
             "cdrs",
             "--number",
             "+46701234567",
             "--from",
-            &format!("{old}T00:00:00Z"),
+            &from,
             "--to",
-            &format!("{old}T23:59:59Z"),
-            "--purpose",
-            "law-enforcement",
+            &to,
             "--case",
-            "LE-9",
+            &case,
             "--json",
         ],
     );

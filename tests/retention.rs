@@ -148,3 +148,93 @@ fn import_refuses_events_already_past_retention() {
         .unwrap();
     assert_eq!((s.accepted, s.expired), (1, 1));
 }
+
+/// A preservation order (RB 27 kap. 16 a §) keeps the partitions around its items past their
+/// retention until its date, and law enforcement may read them meanwhile; once the date has
+/// passed they are dropped like any other.
+#[test]
+fn a_preservation_hold_keeps_its_days_until_its_date() {
+    use tdr::legal::case::{Case, NewCase, ScopeItem, State};
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = config(dir.path());
+    let mut store = Store::open(&cfg).unwrap();
+    feed(
+        &mut store,
+        &[
+            session("start", "2026-05-10T10:00:00Z", "alice", "s1", "192.0.2.1"),
+            session("stop", "2026-05-10T11:00:00Z", "alice", "s1", "192.0.2.1"),
+            tick("2026-05-12T12:00:00Z"),
+        ],
+    );
+    let at = "2026-05-10T10:30:00Z";
+    let hold = |state: State| {
+        let request = NewCase {
+            request_type: "preservation".into(),
+            authority: "Åklagarmyndigheten".into(),
+            case_number: "AM-1-26".into(),
+            decision_date: Some("2026-11-01".into()),
+            order_sha256: "cd".repeat(32),
+            scope: vec![ScopeItem {
+                addr: Some("192.0.2.1".into()),
+                at: Some(at.into()),
+                ..ScopeItem::default()
+            }],
+            preserve_until: Some("2026-12-31".into()),
+            ..NewCase::default()
+        };
+        assert!(request.validate().is_ok());
+        tdr::legal::register::create(dir.path(), 2026, |id| Case {
+            id,
+            request,
+            state,
+            created_by: "anna".into(),
+            created_at: 0,
+            steps: vec![],
+            hold: None,
+            override_fields: None,
+            results: vec![],
+            audit_seqs: vec![],
+            report_json: None,
+            report_seq: None,
+            disclosed_at: None,
+        })
+        .unwrap()
+    };
+    // A registered (unapproved) order holds nothing.
+    hold(State::Registered);
+    let now = t("2026-11-20T00:00:00Z");
+    assert!(tdr::legal::holds(dir.path(), now).unwrap().is_empty());
+    hold(State::Approved);
+    let held = tdr::legal::holds(dir.path(), now).unwrap();
+    assert_eq!(held.len(), 1);
+
+    let clock = Arc::new(FixedClock::new(now));
+    let mut log = AuditLog::open(dir.path(), clock.clone()).unwrap();
+    let dropped = retention::expire(&store, &mut log, &cfg, now, "test").unwrap();
+    assert!(dropped.is_empty(), "held: {dropped:?}");
+    assert!(store
+        .partitions()
+        .unwrap()
+        .contains(&tdr::model::day_of(t(at))));
+    // Past retention, the held time answers for law enforcement only.
+    assert_eq!(
+        lookup(&store, &cfg, "192.0.2.1", None, at, now).status,
+        Status::OutsideRetention
+    );
+    let mut scope = tdr::store::lookup::Scope::new(&cfg, ALL, now);
+    scope.held = held;
+    let a = tdr::store::lookup::Attributor {
+        store: &store,
+        cfg: &cfg,
+    }
+    .lookup("192.0.2.1".parse().unwrap(), None, t(at), &scope)
+    .unwrap();
+    assert_eq!(a.status, Status::Found);
+
+    // After preserve_until the day goes.
+    let later = t("2027-01-01T00:00:00Z");
+    assert!(tdr::legal::holds(dir.path(), later).unwrap().is_empty());
+    let dropped = retention::expire(&store, &mut log, &cfg, later, "test").unwrap();
+    assert_eq!(dropped.len(), 1);
+    assert_eq!(dropped[0].name, "d20260510");
+}

@@ -8,6 +8,10 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
+mod common;
+
+use common::{legal_case, tdr_as, user};
+
 const BIN: &str = env!("CARGO_BIN_EXE_tdr");
 
 /// A port free for both TCP and UDP on 127.0.0.1 (as far as can be known before binding).
@@ -128,12 +132,7 @@ fn get(port: u16, path: &str) -> Option<(u16, String)> {
 }
 
 fn tdr(data: &Path, args: &[&str]) -> Output {
-    Command::new(BIN)
-        .arg("--data-dir")
-        .arg(data)
-        .args(args)
-        .output()
-        .unwrap()
+    tdr_as(BIN, data, None, args)
 }
 
 fn now() -> i64 {
@@ -156,19 +155,29 @@ fn start_line(t: i64, i: u32) -> String {
     )
 }
 
-/// Who `tdr lookup` says held 10.9.x.y at `t` (`None` unless found).
+/// Who `tdr lookup` says held 10.9.x.y at `t` (`None` unless found), asked under a new
+/// approved law-enforcement case naming exactly that address and time.
 fn holder(data: &Path, i: u32, t: i64) -> Option<String> {
-    let o = tdr(
+    let addr = format!("10.9.{}.{}", i / 256, i % 256);
+    let (token, case) = legal_case(
+        BIN,
         data,
+        "law_enforcement",
+        serde_json::json!([{"addr": addr, "at": fmt(t)}]),
+    );
+    let o = tdr_as(
+        BIN,
+        data,
+        Some(&token),
         &[
             "lookup",
-            &format!("10.9.{}.{}", i / 256, i % 256),
+            &addr,
             "--at",
             &fmt(t),
             "--purpose",
             "law-enforcement",
             "--case",
-            "TEST-1",
+            &case,
             "--json",
         ],
     );
@@ -520,8 +529,11 @@ fn a_tampered_audit_log_makes_the_daemon_not_ready() {
     // An audited action, then one byte of the log changed.
     let o = tdr(&data, &["expire"]);
     assert!(o.status.success());
-    let o = tdr(
+    let analyst = user(BIN, &data, "analyst", "security");
+    let o = tdr_as(
+        BIN,
         &data,
+        Some(&analyst),
         &[
             "lookup",
             "192.0.2.1",

@@ -125,6 +125,11 @@ pub struct Serve {
     pub flush_interval_ms: u64,
     /// How often expired partitions are dropped.
     pub retention_interval_secs: u64,
+    /// HTTPS for the API, `/metrics` and `/health`: PEM certificate chain and key. Without
+    /// them the listener speaks plain HTTP, which is allowed on a loopback address only.
+    pub tls: Option<(PathBuf, PathBuf)>,
+    /// The operator's name as disclosure reports give it (the CSP id).
+    pub operator: String,
 }
 
 impl Serve {
@@ -135,6 +140,8 @@ impl Serve {
             poll_interval_ms: 1000,
             flush_interval_ms: 200,
             retention_interval_secs: 3600,
+            tls: None,
+            operator: "Junet AB".into(),
         }
     }
 }
@@ -185,9 +192,46 @@ pub(super) fn parse(
                 "poll_interval_ms",
                 "flush_interval_ms",
                 "retention_interval_secs",
+                "tls_cert",
+                "tls_key",
+                "operator",
             ],
             errs,
         );
+        let readable = |key: &str, errs: &mut Vec<String>| -> Option<PathBuf> {
+            match t.get(key) {
+                None => None,
+                Some(toml::Value::String(p)) => match std::fs::File::open(p) {
+                    Ok(_) => Some(PathBuf::from(p)),
+                    Err(e) => {
+                        errs.push(format!("`serve.{key}`: cannot read {p}: {e}"));
+                        None
+                    }
+                },
+                Some(_) => {
+                    errs.push(format!("`serve.{key}` must be the path of a PEM file"));
+                    None
+                }
+            }
+        };
+        let cert = readable("tls_cert", errs);
+        let key = readable("tls_key", errs);
+        match (t.contains_key("tls_cert"), t.contains_key("tls_key")) {
+            (true, false) => {
+                errs.push("`serve.tls_key` is missing: `serve.tls_cert` needs it".into())
+            }
+            (false, true) => {
+                errs.push("`serve.tls_cert` is missing: `serve.tls_key` needs it".into())
+            }
+            _ => {}
+        }
+        serve.tls = cert.zip(key);
+        if let Some(v) = t.get("operator") {
+            match v.as_str().map(str::trim) {
+                Some(s) if !s.is_empty() => serve.operator = s.to_string(),
+                _ => errs.push("`serve.operator` must be the operator's name".into()),
+            }
+        }
         if let Some(v) = t.get("http_listen") {
             match v.as_str().and_then(|s| s.parse().ok()) {
                 Some(a) => serve.http_listen = a,
@@ -226,6 +270,15 @@ pub(super) fn parse(
         }
     }
     serve.spool = spool;
+    let tls_asked =
+        matches!(table.get("serve"), Some(toml::Value::Table(t)) if t.contains_key("tls_cert"));
+    if !serve.http_listen.ip().is_loopback() && !tls_asked {
+        errs.push(format!(
+            "`serve.http_listen` {} is not a loopback address: plain HTTP is refused there; \
+             set `serve.tls_cert` and `serve.tls_key` for HTTPS",
+            serve.http_listen
+        ));
+    }
 
     let mut names = BTreeSet::new();
     if !table.contains_key("syslog") {

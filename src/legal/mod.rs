@@ -1,8 +1,18 @@
-//! Legal requests: the request types the law allows and the purpose matrix saying which
-//! retention classes each may read (invariant 6). Cases, scope and four-eyes approval build on
-//! this; HTTP lives in `api/`.
+//! Legal requests: the request types the law allows, the purpose matrix saying which
+//! retention classes each may read (invariant 6), cases with scope and four-eyes approval,
+//! users and roles, and the disclosure service that joins traffic and identity data for an
+//! approved case only (invariant 5). HTTP lives in `api/`.
 
-use crate::model::Class;
+pub mod case;
+pub mod files;
+pub mod policy;
+pub mod register;
+pub mod service;
+pub mod users;
+
+use std::path::Path;
+
+use crate::model::{Class, UnixSecs};
 
 /// Why data is being read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, clap::ValueEnum, serde::Serialize)]
@@ -39,6 +49,43 @@ impl Purpose {
     pub fn reveals_subscriber_id(self) -> bool {
         !matches!(self, Purpose::Abuse)
     }
+}
+
+/// The time ranges active preservation orders hold: every address or number item of an
+/// approved (or executed) preservation case whose `preserve_until` date has not passed, widened
+/// by a day on each side so the partitions around an item are kept whole.
+pub fn holds(
+    data_dir: &Path,
+    now: UnixSecs,
+) -> Result<Vec<(UnixSecs, UnixSecs)>, files::RegisterError> {
+    let mut out = Vec::new();
+    for c in register::list(data_dir)? {
+        if c.request_type() != case::RequestType::Preservation
+            || !matches!(c.state, case::State::Approved | case::State::Executed)
+        {
+            continue;
+        }
+        let until = c
+            .request
+            .preserve_until
+            .as_deref()
+            .and_then(|d| chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d").ok())
+            .and_then(|d| d.and_hms_opt(23, 59, 59))
+            .map(|d| d.and_utc().timestamp());
+        if until.is_none_or(|u| u < now) {
+            continue;
+        }
+        for item in &c.request.scope {
+            let range = match item.parse() {
+                Ok(case::Parsed::Address(case::Target::Point { at, .. })) => (at, at),
+                Ok(case::Parsed::Address(case::Target::Window { from, to, .. }))
+                | Ok(case::Parsed::Calls { from, to, .. }) => (from, to),
+                Err(_) => continue,
+            };
+            out.push((range.0 - 86_400, range.1 + 86_400));
+        }
+    }
+    Ok(out)
 }
 
 #[cfg(test)]

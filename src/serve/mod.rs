@@ -221,7 +221,24 @@ pub fn run(cfg: Config) -> Result<(), ServeError> {
                 stop_rx.clone(),
             )));
         }
-        let http_task = tokio::spawn(http_server(http, shared.clone(), stop_rx.clone()));
+        let api = crate::api::ApiState {
+            cfg: Arc::new(cfg.clone()),
+            store: shared.store.clone(),
+            auditor: crate::auditor::Auditor::start(&cfg.data_dir, Arc::new(crate::clock::SystemClock))
+                .unwrap_or_else(|e| {
+                    tracing::error!(code = e.code(), "audit log unusable: every API data request is refused");
+                    crate::auditor::Auditor::failed()
+                }),
+            users: Arc::new(crate::api::UsersCache::new(cfg.data_dir.clone())),
+        };
+        let http = match &cfg.serve.tls {
+            Some((cert, key)) => {
+                let tls = syslog::tls_config(cert, key).map_err(ServeError::Start)?;
+                Http::Tls(crate::api::tls::TlsListener::new(http, tls).map_err(|e| ServeError::Start(format!("https: {e}")))?)
+            }
+            None => Http::Plain(http),
+        };
+        let http_task = tokio::spawn(http_server(http, shared.clone(), api, stop_rx.clone()));
         let tick_tx = tx.clone();
         let flush = Duration::from_millis(cfg.serve.flush_interval_ms);
         let mut tick_stop = stop_rx.clone();
@@ -318,9 +335,15 @@ async fn watchdog(shared: Arc<Shared>, mut stop: watch::Receiver<bool>) {
     }
 }
 
+enum Http {
+    Plain(tokio::net::TcpListener),
+    Tls(crate::api::tls::TlsListener),
+}
+
 async fn http_server(
-    listener: tokio::net::TcpListener,
+    listener: Http,
     shared: Arc<Shared>,
+    api: crate::api::ApiState,
     mut stop: watch::Receiver<bool>,
 ) {
     use axum::http::{header, StatusCode};
@@ -379,9 +402,12 @@ async fn http_server(
                 }
             }),
         );
-    let _ = axum::serve(listener, app)
-        .with_graceful_shutdown(async move {
-            let _ = stop.changed().await;
-        })
-        .await;
+    let app = app.merge(crate::api::router(api));
+    let stopped = async move {
+        let _ = stop.changed().await;
+    };
+    let _ = match listener {
+        Http::Plain(l) => axum::serve(l, app).with_graceful_shutdown(stopped).await,
+        Http::Tls(l) => axum::serve(l, app).with_graceful_shutdown(stopped).await,
+    };
 }

@@ -150,7 +150,7 @@ pub async fn bind(src: &SyslogSource) -> Result<Bound, String> {
     })
 }
 
-fn tls_config(
+pub(crate) fn tls_config(
     cert: &std::path::Path,
     key: &std::path::Path,
 ) -> Result<rustls::ServerConfig, String> {

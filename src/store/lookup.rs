@@ -106,6 +106,8 @@ pub struct Scope {
     /// (class, oldest time still retained) for every class.
     pub cutoffs: Vec<(Class, UnixSecs)>,
     pub now: UnixSecs,
+    /// Time ranges an active preservation order keeps readable past their retention.
+    pub held: Vec<(UnixSecs, UnixSecs)>,
 }
 
 impl Scope {
@@ -117,6 +119,7 @@ impl Scope {
                 .map(|c| (*c, cfg.retention.of(*c).cutoff(now)))
                 .collect(),
             now,
+            held: Vec::new(),
         }
     }
 
@@ -124,10 +127,14 @@ impl Scope {
         self.cutoffs
             .iter()
             .any(|(c, cut)| *c == class && at >= *cut)
+            || self.held.iter().any(|(f, t)| (*f..=*t).contains(&at))
     }
 
     /// Whether any class this scope may read is still retained at `at`.
     pub fn any_retained(&self, at: UnixSecs) -> bool {
+        if self.held.iter().any(|(f, t)| (*f..=*t).contains(&at)) {
+            return true;
+        }
         self.allowed.iter().any(|c| self.retained(*c, at))
     }
 }
@@ -189,6 +196,76 @@ impl Attributor<'_> {
             }));
         }
         Ok(decide(&allowed, at, tol, None))
+    }
+
+    /// Every time inside `from..=to` at which a binding of `addr` (or, for a CGNAT address, a
+    /// port block holding `port`, and the bindings of its inside addresses) starts or ends:
+    /// the times at which the holder can change. A window is answered at each of them.
+    pub fn boundaries(
+        &self,
+        addr: IpAddr,
+        port: Option<u16>,
+        from: UnixSecs,
+        to: UnixSecs,
+    ) -> Result<Vec<UnixSecs>, StoreError> {
+        let tol = self.cfg.tolerance_secs;
+        let horizon = self.store.watermark()?.unwrap_or(i64::MIN);
+        let rules = self.store.rules();
+        let mut out = Vec::new();
+        let mut push = |ev: &Evidence| {
+            for t in [Some(ev.start), ev.end, ev.confirmed_until]
+                .into_iter()
+                .flatten()
+            {
+                for t in [t - tol - 1, t, t + tol + 1] {
+                    if (from..=to).contains(&t) {
+                        out.push(t);
+                    }
+                }
+            }
+        };
+        let mut addrs = vec![addr];
+        let public16 = ip16(addr);
+        let (lower, upper) = match port {
+            Some(p) => nat_port_range(public16, p.saturating_sub(self.store.max_nat_span()?), p),
+            None => {
+                let pre = nat_prefix(public16).to_vec();
+                let up = super::keys::prefix_upper_bound(&pre);
+                (pre, up)
+            }
+        };
+        for (_, facts) in self
+            .store
+            .candidates_in(&lower, &upper, from - tol, to + tol)?
+        {
+            if port.is_some_and(|p| p > facts.port_hi) {
+                continue;
+            }
+            push(&facts.evidence(&rules, horizon));
+            addrs.extend(facts.inside);
+        }
+        addrs.sort();
+        addrs.dedup();
+        for a in addrs {
+            let host = Target::host(a);
+            let mut targets = vec![host];
+            if !host.v4 {
+                for plen in self.store.prefix_lens()? {
+                    targets.push(Target::v6_prefix_of(host.addr, plen));
+                }
+            }
+            for t in targets {
+                for (_, facts) in
+                    self.store
+                        .candidates(&binding_prefix(&t), from - tol, to + tol)?
+                {
+                    push(&facts.evidence(&rules, horizon));
+                }
+            }
+        }
+        out.sort_unstable();
+        out.dedup();
+        Ok(out)
     }
 
     /// Bindings of `addr` covering `at`: for IPv6 the longest delegated prefix that has any.

@@ -707,6 +707,84 @@ impl Store {
         Ok(out)
     }
 
+    /// Every address binding of `subscriber` that `scope` still retains (all classes the scope
+    /// allows), oldest first, as a data-subject access extract lists them. A full scan: it is
+    /// for the rare GDPR art. 15 request, not for lookups.
+    pub fn bindings_of(
+        &self,
+        subscriber: &str,
+        scope: &lookup::Scope,
+    ) -> Result<Vec<serde_json::Value>, StoreError> {
+        let rules = self.rules();
+        let horizon = self.watermark()?.unwrap_or(i64::MIN);
+        let mut found: std::collections::BTreeMap<BindingKey, Facts> = Default::default();
+        let mut cfs: Vec<(String, bool)> = vec![(CF_LIVE.to_string(), true)];
+        cfs.extend(
+            self.partitions()?
+                .into_iter()
+                .map(|d| (partition_name(d), false)),
+        );
+        for (name, live) in cfs {
+            let Some(cf) = self.db.cf_handle(&name) else {
+                continue;
+            };
+            let mut ro = ReadOptions::default();
+            ro.set_total_order_seek(true);
+            for item in self.db.iterator_cf_opt(&cf, ro, IteratorMode::Start) {
+                let (k, v) = item.map_err(read_err)?;
+                let Some(key) = BindingKey::decode(&k) else {
+                    continue;
+                };
+                if key.tag != keys::TAG_BINDING {
+                    continue;
+                }
+                let facts = if live {
+                    engine::decode_live(key.start, &v).map(|(f, _)| f)
+                } else {
+                    Facts::decode(key.start, &v)
+                };
+                let Some(f) = facts else { continue };
+                if f.subject != subscriber || !scope.allowed.contains(&f.class) {
+                    continue;
+                }
+                match found.get_mut(&key) {
+                    Some(have) => have.merge_same(&f),
+                    None => {
+                        found.insert(key, f);
+                    }
+                }
+            }
+        }
+        let mut out: Vec<(i64, serde_json::Value)> = found
+            .into_iter()
+            .filter_map(|(key, f)| {
+                let ev = f.evidence(&rules, horizon);
+                let last = ev.end.unwrap_or(scope.now);
+                scope.retained(f.class, last).then(|| {
+                    let v4 = key.addr.to_ipv4_mapped().is_some();
+                    let target = crate::model::Target {
+                        addr: key.addr,
+                        plen: key.plen_or_lo as u8,
+                        v4,
+                    };
+                    (
+                        ev.start,
+                        serde_json::json!({
+                            "target": target.to_string(),
+                            "start": crate::model::fmt_time(ev.start),
+                            "end": ev.end.map(crate::model::fmt_time),
+                            "end_kind": ev.end_kind,
+                            "source": f.source,
+                            "class": f.class,
+                        }),
+                    )
+                })
+            })
+            .collect();
+        out.sort_by_key(|(t, _)| *t);
+        Ok(out.into_iter().map(|(_, v)| v).collect())
+    }
+
     // ---- partitions & retention ---------------------------------------------------------------
 
     /// The day partitions present, oldest first.

@@ -22,6 +22,7 @@ use serde::{Deserialize, Serialize};
 #[path = "../synth.rs"]
 mod synth;
 
+mod api;
 mod feed;
 mod live;
 
@@ -161,6 +162,38 @@ enum Cmd {
     Dump {
         #[arg(long)]
         data_dir: PathBuf,
+    },
+    /// Audited abuse lookups against a running daemon's HTTP API: CLIENTS keep-alive
+    /// connections, queries drawn like `lookups` from a `build` store's metadata (or from a
+    /// file of request bodies); prints throughput and latency percentiles as JSON.
+    Api {
+        /// http://host:port or https://host:port
+        #[arg(long)]
+        url: String,
+        /// PEM certificate(s) to trust for https.
+        #[arg(long)]
+        ca: Option<PathBuf>,
+        /// File holding a security-role bearer token.
+        #[arg(long)]
+        token_file: PathBuf,
+        /// A `build` data directory (its bench-meta.json sets the address pool and times).
+        #[arg(long, conflicts_with = "queries")]
+        meta_dir: Option<PathBuf>,
+        /// One JSON request body a line.
+        #[arg(long)]
+        queries: Option<PathBuf>,
+        #[arg(long, default_value_t = 8)]
+        clients: usize,
+        #[arg(long, default_value_t = 10.0)]
+        seconds: f64,
+        /// Stop after this many requests in total.
+        #[arg(long, default_value_t = u64::MAX >> 2)]
+        requests: u64,
+    },
+    /// Write a self-signed certificate for `localhost` (cert.pem, key.pem) into DIR.
+    Cert {
+        #[arg(long)]
+        dir: PathBuf,
     },
     Lookups {
         #[arg(long)]
@@ -524,6 +557,88 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             for line in store.logical_dump_for_tests()? {
                 writeln!(out, "{line}")?;
             }
+        }
+        Cmd::Api {
+            url,
+            ca,
+            token_file,
+            meta_dir,
+            queries,
+            clients,
+            seconds,
+            requests,
+        } => {
+            let token = std::fs::read_to_string(&token_file)?.trim().to_string();
+            let bodies: Vec<String> = match (meta_dir, queries) {
+                (_, Some(f)) => std::fs::read_to_string(f)?
+                    .lines()
+                    .filter(|l| !l.trim().is_empty())
+                    .map(str::to_string)
+                    .collect(),
+                (Some(d), None) => {
+                    let meta: Meta =
+                        serde_json::from_str(&std::fs::read_to_string(d.join("bench-meta.json"))?)?;
+                    let mut rng = rand::rngs::StdRng::seed_from_u64(11);
+                    (0..100_000)
+                        .map(|i| {
+                            let at = tdr::model::fmt_time(rng.gen_range(meta.start..meta.end));
+                            let kind = rng.gen_range(0..100);
+                            let (ip, port): (std::net::Ipv4Addr, Option<u16>) = if kind < 6 {
+                                (
+                                    std::net::Ipv4Addr::from(0xCB00_7100u32 + rng.gen_range(0..16)),
+                                    (kind < 5).then(|| rng.gen_range(1024..65535)),
+                                )
+                            } else {
+                                (
+                                    std::net::Ipv4Addr::from(
+                                        0xC612_0000u32 + rng.gen_range(0..meta.pool),
+                                    ),
+                                    None,
+                                )
+                            };
+                            serde_json::json!({"addr": ip.to_string(), "port": port, "at": at,
+                                               "reference": format!("BENCH-{i}")})
+                            .to_string()
+                        })
+                        .collect()
+                }
+                (None, None) => return Err("give --meta-dir or --queries".into()),
+            };
+            let out = api::run(
+                &url,
+                ca.as_deref(),
+                &token,
+                bodies,
+                clients,
+                seconds,
+                requests,
+            )
+            .map_err(|e| e.to_string())?;
+            let mut lat = out.latencies_ms;
+            let n = lat.len();
+            let (p50, p99, max) = if n == 0 {
+                (0.0, 0.0, 0.0)
+            } else {
+                (
+                    percentile(&mut lat, 0.5),
+                    percentile(&mut lat, 0.99),
+                    percentile(&mut lat, 1.0),
+                )
+            };
+            println!(
+                "{}",
+                serde_json::json!({
+                    "requests": n, "clients": clients, "seconds": out.seconds,
+                    "per_second": n as f64 / out.seconds.max(1e-9),
+                    "p50_ms": p50, "p99_ms": p99, "max_ms": max,
+                    "statuses": out.statuses,
+                })
+            );
+        }
+        Cmd::Cert { dir } => {
+            let ck = rcgen::generate_simple_self_signed(vec!["localhost".to_string()])?;
+            std::fs::write(dir.join("cert.pem"), ck.cert.pem())?;
+            std::fs::write(dir.join("key.pem"), ck.key_pair.serialize_pem())?;
         }
         Cmd::Lookups { data_dir, n } => {
             let meta: Meta =

@@ -1,0 +1,71 @@
+//! The OpenAPI 3.1 document served at `/v1/openapi.json`, generated from [`super::ROUTES`] so
+//! it cannot drift from the router; each operation lists the roles allowed to call it.
+
+use serde_json::{json, Map, Value};
+
+use super::ROUTES;
+
+fn error_response(description: &str) -> Value {
+    json!({"description": description,
+           "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}})
+}
+
+/// The document.
+pub fn document() -> Value {
+    let mut paths: Map<String, Value> = Map::new();
+    for r in ROUTES {
+        let roles: Vec<&str> = r.op.roles().iter().map(|r| r.as_str()).collect();
+        let mut params = Vec::new();
+        if r.path.contains("{id}") {
+            params.push(json!({"name": "id", "in": "path", "required": true,
+                               "schema": {"type": "string", "example": "C-2026-0001"}}));
+        }
+        let op = json!({
+            "operationId": r.op.as_str(),
+            "summary": r.summary,
+            "description": format!("Allowed roles: {}. Audited before any data is returned.", roles.join(", ")),
+            "x-roles": roles,
+            "parameters": params,
+            "security": [{"bearer": []}],
+            "responses": {
+                "200": {"description": "OK", "content": {"application/json": {}}},
+                "400": error_response("request.invalid, case.invalid: the message names the problem"),
+                "401": error_response("auth.missing_token, auth.invalid_token, auth.revoked_token"),
+                "403": error_response("auth.forbidden, case.four_eyes, case.out_of_scope"),
+                "404": error_response("case.not_found"),
+                "409": error_response("case.wrong_state, case.held_protected_identity, case.not_in_force"),
+                "503": error_response("audit.*: the audit entry could not be written, so nothing is returned"),
+            }
+        });
+        let entry = paths
+            .entry(r.path.to_string())
+            .or_insert_with(|| Value::Object(Map::new()));
+        entry[r.method.to_ascii_lowercase()] = op;
+    }
+    json!({
+        "openapi": "3.1.0",
+        "info": {
+            "title": "tdr disclosure API",
+            "version": env!("CARGO_PKG_VERSION"),
+            "description": "Cases, four-eyes approval, audited lookups and disclosure reports. \
+                            Every timestamp carries a UTC offset (RFC 3339)."
+        },
+        "paths": paths,
+        "components": {
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+            "schemas": {
+                "Error": {"type": "object", "required": ["error"], "properties": {"error": {
+                    "type": "object", "required": ["code", "message"],
+                    "properties": {"code": {"type": "string"}, "message": {"type": "string"},
+                                   "problems": {"type": "array", "items": {"type": "object",
+                                       "properties": {"field": {"type": "string"}, "reason": {"type": "string"}}}}}}}},
+                "ScopeItem": {"type": "object", "properties": {
+                    "addr": {"type": "string"}, "port": {"type": "integer"},
+                    "at": {"type": "string", "format": "date-time"},
+                    "from": {"type": "string", "format": "date-time"},
+                    "to": {"type": "string", "format": "date-time"},
+                    "number": {"type": "string"}}},
+            }
+        }
+    })
+}

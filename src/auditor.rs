@@ -1,0 +1,206 @@
+//! The daemon's audit writer: one thread that owns the [`AuditLog`] for every request the HTTP
+//! API serves, commits the entries that arrive together with one fsync (group commit), and lets
+//! go of the log when idle so that CLI commands (`tdr lookup`, `tdr case …`) can append too.
+//!
+//! It decides nothing: callers build the entry, wait for [`Auditor::append`], and return data
+//! only when it succeeded (fail-closed). A failed write fails every entry of its group and drops
+//! the log; the next entry reopens it, which fails again while the cause remains.
+
+use std::path::{Path, PathBuf};
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::audit::{Appended, AuditError, AuditLog, AuditOptions, NewEntry, Pseudonymizer};
+use crate::clock::Clock;
+
+/// Entries committed together at most.
+const GROUP_MAX: usize = 256;
+/// Idle time after which the log is checkpointed and released.
+const RELEASE_AFTER: Duration = Duration::from_millis(250);
+
+type Reply = tokio::sync::oneshot::Sender<Result<Appended, String>>;
+
+struct Job {
+    entry: NewEntry,
+    reply: Reply,
+}
+
+/// Handle to the writer thread; cheap to clone.
+#[derive(Clone)]
+pub struct Auditor {
+    tx: Sender<Job>,
+    pseudonyms: Pseudonymizer,
+}
+
+/// Why an entry was not written: the stable code and the detail (never personal data).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditFailure {
+    pub code: &'static str,
+    pub detail: String,
+}
+
+impl Auditor {
+    /// Opens the log once (creating keys on a first start, and proving it is writable), then
+    /// releases it and starts the writer thread.
+    pub fn start(data_dir: &Path, clock: Arc<dyn Clock>) -> Result<Auditor, AuditError> {
+        let log = AuditLog::open(data_dir, clock.clone())?;
+        let pseudonyms = log.pseudonymizer();
+        drop(log);
+        let (tx, rx) = mpsc::channel();
+        let dir = data_dir.to_path_buf();
+        std::thread::Builder::new()
+            .name("tdr-audit".into())
+            .spawn(move || writer(dir, clock, rx))
+            .map_err(AuditError::WriteFailed)?;
+        Ok(Auditor { tx, pseudonyms })
+    }
+
+    /// An auditor whose log could not be opened: every append fails, so every data request is
+    /// refused (fail-closed) while the daemon goes on ingesting.
+    pub fn failed() -> Auditor {
+        let (tx, _) = mpsc::channel();
+        Auditor {
+            tx,
+            pseudonyms: Pseudonymizer::throwaway(),
+        }
+    }
+
+    /// Appends `entry`; resolves once it is durable, or with the reason it is not.
+    pub async fn append(&self, entry: NewEntry) -> Result<Appended, AuditFailure> {
+        let (reply, rx) = tokio::sync::oneshot::channel();
+        if self.tx.send(Job { entry, reply }).is_err() {
+            return Err(stopped());
+        }
+        outcome(rx.await)
+    }
+
+    /// Blocking form of [`Auditor::append`] for threads outside the async runtime.
+    pub fn append_blocking(&self, entry: NewEntry) -> Result<Appended, AuditFailure> {
+        let (reply, rx) = tokio::sync::oneshot::channel();
+        if self.tx.send(Job { entry, reply }).is_err() {
+            return Err(stopped());
+        }
+        outcome(rx.blocking_recv())
+    }
+
+    pub fn pseudonym(&self, subscriber: &str) -> String {
+        self.pseudonyms.pseudonym(subscriber)
+    }
+}
+
+fn stopped() -> AuditFailure {
+    AuditFailure {
+        code: "audit.write_failed",
+        detail: "the audit writer has stopped".into(),
+    }
+}
+
+fn outcome(
+    r: Result<Result<Appended, String>, tokio::sync::oneshot::error::RecvError>,
+) -> Result<Appended, AuditFailure> {
+    match r {
+        Ok(Ok(a)) => Ok(a),
+        Ok(Err(code_detail)) => {
+            let (code, detail) = code_detail.split_once(' ').unwrap_or(("", ""));
+            Err(AuditFailure {
+                code: static_code(code),
+                detail: detail.to_string(),
+            })
+        }
+        Err(_) => Err(stopped()),
+    }
+}
+
+/// The codes an [`AuditError`] can carry, as `'static` strings.
+fn static_code(code: &str) -> &'static str {
+    const CODES: [&str; 9] = [
+        "audit.write_failed",
+        "audit.read_failed",
+        "audit.corrupt",
+        "audit.key_unreadable",
+        "audit.key_write_failed",
+        "audit.key_mismatch",
+        "audit.locked",
+        "audit.invalid_entry",
+        "audit.encode_failed",
+    ];
+    CODES
+        .into_iter()
+        .find(|c| *c == code)
+        .unwrap_or("audit.write_failed")
+}
+
+fn writer(dir: PathBuf, clock: Arc<dyn Clock>, rx: Receiver<Job>) {
+    let mut log: Option<AuditLog> = None;
+    loop {
+        let first = if log.is_some() {
+            match rx.recv_timeout(RELEASE_AFTER) {
+                Ok(job) => job,
+                Err(RecvTimeoutError::Timeout) => {
+                    release(&mut log);
+                    continue;
+                }
+                Err(RecvTimeoutError::Disconnected) => break,
+            }
+        } else {
+            match rx.recv() {
+                Ok(job) => job,
+                Err(_) => break,
+            }
+        };
+        let mut jobs = vec![first];
+        while jobs.len() < GROUP_MAX {
+            match rx.try_recv() {
+                Ok(job) => jobs.push(job),
+                Err(_) => break,
+            }
+        }
+        let result = commit(&dir, &clock, &mut log, &jobs);
+        match result {
+            Ok(appended) => {
+                for (job, a) in jobs.into_iter().zip(appended) {
+                    let _ = job.reply.send(Ok(a));
+                }
+            }
+            Err(e) => {
+                tracing::error!(
+                    code = e.code(),
+                    entries = jobs.len(),
+                    "audit group not written"
+                );
+                log = None;
+                let msg = format!("{} {e}", e.code());
+                for job in jobs {
+                    let _ = job.reply.send(Err(msg.clone()));
+                }
+            }
+        }
+    }
+    release(&mut log);
+}
+
+fn commit(
+    dir: &Path,
+    clock: &Arc<dyn Clock>,
+    log: &mut Option<AuditLog>,
+    jobs: &[Job],
+) -> Result<Vec<Appended>, AuditError> {
+    if log.is_none() {
+        *log = Some(AuditLog::open_with_options(
+            dir,
+            clock.clone(),
+            AuditOptions::default(),
+        )?);
+    }
+    let entries: Vec<NewEntry> = jobs.iter().map(|j| j.entry.clone()).collect();
+    log.as_mut().expect("opened above").append_group(&entries)
+}
+
+fn release(log: &mut Option<AuditLog>) {
+    if let Some(mut l) = log.take() {
+        if let Err(e) = l.checkpoint() {
+            tracing::warn!(code = e.code(), "audit checkpoint on release failed");
+        }
+    }
+}

@@ -1,0 +1,784 @@
+//! A legal request (case): what the order says, what it allows to be looked up (its scope), and
+//! where it stands (`registered → approved → executed → disclosed`, or `rejected`). Pure rules:
+//! validation that names every bad field at once, the state machine, four-eyes, and the scope
+//! check every lookup must pass. Storage is in `register.rs`, lookups in `disclose.rs`.
+
+use std::net::IpAddr;
+
+use serde::{Deserialize, Serialize};
+
+use crate::model::{parse_time, UnixSecs};
+
+/// The kinds of request the law allows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RequestType {
+    /// Court order under the Copyright Act (1960:729) 53 c § (informationsföreläggande).
+    Ipred,
+    /// Law-enforcement request: LEK (2022:482) ch. 9, RB ch. 27.
+    LawEnforcement,
+    /// A hold that keeps the scoped records past their retention until a set date.
+    Preservation,
+    /// The ISP's own abuse investigation: pseudonyms only, never identity.
+    Abuse,
+}
+
+impl RequestType {
+    pub const ALL: [RequestType; 4] = [
+        RequestType::Ipred,
+        RequestType::LawEnforcement,
+        RequestType::Preservation,
+        RequestType::Abuse,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RequestType::Ipred => "ipred",
+            RequestType::LawEnforcement => "law_enforcement",
+            RequestType::Preservation => "preservation",
+            RequestType::Abuse => "abuse",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<RequestType> {
+        RequestType::ALL.into_iter().find(|t| t.as_str() == s)
+    }
+
+    /// The statute, as printed on a report.
+    pub fn legal_basis(self) -> &'static str {
+        match self {
+            RequestType::Ipred => "Upphovsrättslagen (1960:729) 53 c §",
+            RequestType::LawEnforcement => "LEK (2022:482) 9 kap.; RB 27 kap.",
+            RequestType::Preservation => "RB 27 kap. 16 a § (bevarandeföreläggande)",
+            RequestType::Abuse => "GDPR art. 6.1 f (network and information security)",
+        }
+    }
+
+    /// The purpose whose retention classes this request may read.
+    pub fn purpose(self) -> super::Purpose {
+        match self {
+            RequestType::Ipred => super::Purpose::Ipred,
+            RequestType::LawEnforcement | RequestType::Preservation => {
+                super::Purpose::LawEnforcement
+            }
+            RequestType::Abuse => super::Purpose::Abuse,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum State {
+    Registered,
+    Approved,
+    Executed,
+    Disclosed,
+    Rejected,
+}
+
+impl State {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            State::Registered => "registered",
+            State::Approved => "approved",
+            State::Executed => "executed",
+            State::Disclosed => "disclosed",
+            State::Rejected => "rejected",
+        }
+    }
+}
+
+/// One thing the order names, as the order gives it. Exactly one of: an address (and port) at a
+/// time, an address (and port) during a window, or a telephone number during a window.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScopeItem {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub addr: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub port: Option<u16>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub at: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub from: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub to: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub number: Option<String>,
+}
+
+/// A scope item, checked and parsed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Target {
+    Point {
+        ip: IpAddr,
+        port: Option<u16>,
+        at: UnixSecs,
+    },
+    Window {
+        ip: IpAddr,
+        port: Option<u16>,
+        from: UnixSecs,
+        to: UnixSecs,
+    },
+}
+
+/// A parsed item: an address target, or a number and its window.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Parsed {
+    Address(Target),
+    Calls {
+        number: String,
+        from: UnixSecs,
+        to: UnixSecs,
+    },
+}
+
+/// Longest window an item may name: an order naming more is a request for bulk data.
+pub const MAX_WINDOW_SECS: i64 = 31 * 86_400;
+
+impl ScopeItem {
+    /// Parses the item; the error says what is wrong (no personal data in it).
+    pub fn parse(&self) -> Result<Parsed, String> {
+        let time = |field: &str, v: &Option<String>| -> Result<Option<UnixSecs>, String> {
+            v.as_deref()
+                .map(|s| parse_time(s.trim()).map_err(|e| format!("{field}: {e}")))
+                .transpose()
+        };
+        let at = time("at", &self.at)?;
+        let from = time("from", &self.from)?;
+        let to = time("to", &self.to)?;
+        let window = match (from, to) {
+            (Some(f), Some(t)) if t < f => return Err("`to` is before `from`".into()),
+            (Some(f), Some(t)) if t - f > MAX_WINDOW_SECS => {
+                return Err(format!(
+                    "the window is longer than {} days",
+                    MAX_WINDOW_SECS / 86_400
+                ))
+            }
+            (Some(f), Some(t)) => Some((f, t)),
+            (None, None) => None,
+            _ => return Err("a window needs both `from` and `to`".into()),
+        };
+        match (&self.addr, &self.number) {
+            (Some(_), Some(_)) => Err("give `addr` or `number`, not both".into()),
+            (None, None) => Err("an item needs `addr` (with `at` or a window) or `number`".into()),
+            (Some(a), None) => {
+                let ip: IpAddr = a
+                    .trim()
+                    .parse()
+                    .map_err(|_| "addr is not an IPv4 or IPv6 address".to_string())?;
+                match (at, window) {
+                    (Some(at), None) => Ok(Parsed::Address(Target::Point {
+                        ip,
+                        port: self.port,
+                        at,
+                    })),
+                    (None, Some((from, to))) => Ok(Parsed::Address(Target::Window {
+                        ip,
+                        port: self.port,
+                        from,
+                        to,
+                    })),
+                    (Some(_), Some(_)) => Err("give `at` or a window, not both".into()),
+                    (None, None) => Err("an address item needs `at` or `from`/`to`".into()),
+                }
+            }
+            (None, Some(n)) => {
+                if self.port.is_some() || at.is_some() {
+                    return Err("a number item takes `from` and `to` only".into());
+                }
+                let norm = crate::store::cdr::normalize_number(n);
+                if norm.is_empty() {
+                    return Err("number is not a telephone number".into());
+                }
+                let (from, to) = window.ok_or("a number item needs `from` and `to`")?;
+                Ok(Parsed::Calls {
+                    number: norm,
+                    from,
+                    to,
+                })
+            }
+        }
+    }
+}
+
+/// What a legal officer registers.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewCase {
+    pub request_type: String,
+    pub authority: String,
+    pub case_number: String,
+    #[serde(default)]
+    pub decision_date: Option<String>,
+    #[serde(default)]
+    pub legal_force_date: Option<String>,
+    #[serde(default)]
+    pub deadline: Option<String>,
+    /// SHA-256 (hex) of the scanned order.
+    #[serde(default)]
+    pub order_sha256: String,
+    #[serde(default)]
+    pub notes: String,
+    pub scope: Vec<ScopeItem>,
+    /// Preservation only: keep the scoped records until this date (YYYY-MM-DD).
+    #[serde(default)]
+    pub preserve_until: Option<String>,
+}
+
+/// A problem with one field of a request; every problem is reported at once.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FieldProblem {
+    pub field: String,
+    pub reason: String,
+}
+
+fn date_ok(s: &str) -> bool {
+    chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").is_ok()
+}
+
+/// Items one case may name at most.
+pub const MAX_ITEMS: usize = 1_000;
+
+impl NewCase {
+    /// Checks every field; returns the request type and parsed items, or every problem.
+    pub fn validate(&self) -> Result<(RequestType, Vec<Parsed>), Vec<FieldProblem>> {
+        let mut problems = Vec::new();
+        let mut bad = |field: &str, reason: &str| {
+            problems.push(FieldProblem {
+                field: field.into(),
+                reason: reason.into(),
+            })
+        };
+        let kind = RequestType::parse(&self.request_type);
+        if kind.is_none() {
+            bad(
+                "request_type",
+                "must be ipred, law_enforcement, preservation or abuse",
+            );
+        }
+        if self.authority.trim().is_empty() {
+            bad("authority", "name the issuing authority");
+        }
+        if self.case_number.trim().is_empty() {
+            bad("case_number", "give the authority's case number");
+        }
+        for (field, v) in [
+            ("decision_date", &self.decision_date),
+            ("legal_force_date", &self.legal_force_date),
+            ("deadline", &self.deadline),
+            ("preserve_until", &self.preserve_until),
+        ] {
+            if let Some(d) = v {
+                if !date_ok(d) {
+                    bad(field, "must be a date YYYY-MM-DD");
+                }
+            }
+        }
+        let external = !matches!(kind, Some(RequestType::Abuse));
+        if external {
+            if self.decision_date.is_none() {
+                bad("decision_date", "an order has a decision date");
+            }
+            let h = self.order_sha256.trim();
+            if h.len() != 64 || !h.bytes().all(|b| b.is_ascii_hexdigit()) {
+                bad(
+                    "order_sha256",
+                    "must be the 64-hex-digit SHA-256 of the scanned order",
+                );
+            }
+        }
+        if kind == Some(RequestType::Preservation) && self.preserve_until.is_none() {
+            bad("preserve_until", "a preservation order says until when");
+        }
+        if kind != Some(RequestType::Preservation) && self.preserve_until.is_some() {
+            bad("preserve_until", "only a preservation order has this");
+        }
+        if self.scope.is_empty() {
+            bad("scope", "name at least one item");
+        }
+        if self.scope.len() > MAX_ITEMS {
+            bad("scope", "more than 1000 items");
+        }
+        let mut parsed = Vec::new();
+        for (i, item) in self.scope.iter().enumerate() {
+            match item.parse() {
+                Ok(p) => {
+                    if kind == Some(RequestType::Ipred) && matches!(p, Parsed::Calls { .. }) {
+                        bad(
+                            &format!("scope[{i}]"),
+                            "an IPRED order covers IP addresses, not call records",
+                        );
+                    }
+                    parsed.push(p);
+                }
+                Err(reason) => bad(&format!("scope[{i}]"), &reason),
+            }
+        }
+        match (kind, problems.is_empty()) {
+            (Some(k), true) => Ok((k, parsed)),
+            _ => Err(problems),
+        }
+    }
+}
+
+/// An audited override of the fields an IPRED disclosure shows.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Override {
+    /// Extra identity fields: any of `personal_number`, `customer_id`.
+    pub fields: Vec<String>,
+    pub reason: String,
+}
+
+pub const OVERRIDE_FIELDS: [&str; 2] = ["personal_number", "customer_id"];
+
+/// One step in a case's life: who, when, and why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Step {
+    pub action: String,
+    pub by: String,
+    pub at: UnixSecs,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+/// A case as stored.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Case {
+    pub id: String,
+    pub request: NewCase,
+    pub state: State,
+    pub created_by: String,
+    pub created_at: UnixSecs,
+    pub steps: Vec<Step>,
+    /// Set while protected identities in the answer wait for a second approval.
+    #[serde(default)]
+    pub hold: Option<String>,
+    #[serde(default)]
+    pub override_fields: Option<Override>,
+    /// The executed answers (the disclosure), one per scope item.
+    #[serde(default)]
+    pub results: Vec<crate::report::ReportItem>,
+    /// Audit sequence numbers of the lookups behind `results`.
+    #[serde(default)]
+    pub audit_seqs: Vec<u64>,
+    /// The report as first disclosed (canonical JSON), so every later copy is the same document.
+    #[serde(default)]
+    pub report_json: Option<String>,
+    #[serde(default)]
+    pub report_seq: Option<u64>,
+    #[serde(default)]
+    pub disclosed_at: Option<UnixSecs>,
+}
+
+/// Why a case operation was refused. `code()` is stable.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CaseError {
+    #[error("the request is invalid: {}", list(.0))]
+    Invalid(Vec<FieldProblem>),
+    #[error("no case {0}")]
+    NotFound(String),
+    #[error("the case is {0}; this needs it {1}")]
+    WrongState(&'static str, &'static str),
+    #[error("four-eyes: the officer who {0} the case cannot also {1} it")]
+    FourEyes(&'static str, &'static str),
+    #[error("the item is outside the case's scope: {0}")]
+    OutOfScope(String),
+    #[error("the order has not gained legal force (legal_force_date {0})")]
+    NotInForce(String),
+    #[error("protected identity in the answer: a second legal officer must release it first")]
+    Held,
+    #[error("this request type does not allow {0}")]
+    NotForThisType(&'static str),
+    #[error("the case is a {0} request: its purpose is {1}")]
+    PurposeMismatch(&'static str, &'static str),
+}
+
+fn list(p: &[FieldProblem]) -> String {
+    p.iter()
+        .map(|p| format!("{}: {}", p.field, p.reason))
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+impl CaseError {
+    pub fn code(&self) -> &'static str {
+        match self {
+            CaseError::Invalid(_) => "case.invalid",
+            CaseError::NotFound(_) => "case.not_found",
+            CaseError::WrongState(..) => "case.wrong_state",
+            CaseError::FourEyes(..) => "case.four_eyes",
+            CaseError::OutOfScope(_) => "case.out_of_scope",
+            CaseError::NotInForce(_) => "case.not_in_force",
+            CaseError::Held => "case.held_protected_identity",
+            CaseError::NotForThisType(_) => "case.not_for_this_type",
+            CaseError::PurposeMismatch(..) => "case.purpose_mismatch",
+        }
+    }
+}
+
+impl Case {
+    pub fn request_type(&self) -> RequestType {
+        RequestType::parse(&self.request.request_type).unwrap_or(RequestType::Abuse)
+    }
+
+    fn last_by(&self, action: &str) -> Option<&str> {
+        self.steps
+            .iter()
+            .rev()
+            .find(|s| s.action == action)
+            .map(|s| s.by.as_str())
+    }
+
+    fn step(&mut self, action: &str, by: &str, at: UnixSecs, reason: Option<String>) {
+        self.steps.push(Step {
+            action: action.into(),
+            by: by.into(),
+            at,
+            reason,
+        });
+    }
+
+    /// Four-eyes approval: a legal officer other than the creator.
+    pub fn approve(&mut self, by: &str, at: UnixSecs) -> Result<(), CaseError> {
+        if self.state != State::Registered {
+            return Err(CaseError::WrongState(self.state.as_str(), "registered"));
+        }
+        if by == self.created_by {
+            return Err(CaseError::FourEyes("registered", "approve"));
+        }
+        self.state = State::Approved;
+        self.step("approved", by, at, None);
+        Ok(())
+    }
+
+    pub fn reject(&mut self, by: &str, at: UnixSecs, reason: String) -> Result<(), CaseError> {
+        if self.state != State::Registered {
+            return Err(CaseError::WrongState(self.state.as_str(), "registered"));
+        }
+        if by == self.created_by {
+            return Err(CaseError::FourEyes("registered", "reject"));
+        }
+        self.state = State::Rejected;
+        self.step("rejected", by, at, Some(reason));
+        Ok(())
+    }
+
+    /// Whether lookups may run now: approved (or executed and not yet disclosed), and for an
+    /// external order, in force.
+    pub fn check_runnable(&self, today: chrono::NaiveDate) -> Result<(), CaseError> {
+        if !matches!(self.state, State::Approved | State::Executed) {
+            return Err(CaseError::WrongState(self.state.as_str(), "approved"));
+        }
+        if self.request_type() == RequestType::Preservation {
+            return Err(CaseError::NotForThisType(
+                "lookups (a preservation order only holds data)",
+            ));
+        }
+        if self.request_type() == RequestType::Ipred {
+            match &self.request.legal_force_date {
+                Some(d) => {
+                    let in_force = chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d")
+                        .map(|d| d <= today)
+                        .unwrap_or(false);
+                    if !in_force {
+                        return Err(CaseError::NotInForce(d.clone()));
+                    }
+                }
+                None => return Err(CaseError::NotInForce("not set".into())),
+            }
+        }
+        Ok(())
+    }
+
+    /// Records the execution; `held` when a protected identity waits for release.
+    pub fn executed(
+        &mut self,
+        by: &str,
+        at: UnixSecs,
+        results: Vec<crate::report::ReportItem>,
+        seqs: Vec<u64>,
+        held: bool,
+    ) {
+        self.results = results;
+        self.audit_seqs = seqs;
+        self.state = State::Executed;
+        self.hold = held.then(|| "protected_identity".to_string());
+        self.step("executed", by, at, None);
+    }
+
+    /// Second approval for a held answer: a legal officer other than the one who executed it.
+    pub fn release(&mut self, by: &str, at: UnixSecs) -> Result<(), CaseError> {
+        if self.state != State::Executed || self.hold.is_none() {
+            return Err(CaseError::WrongState(
+                self.state.as_str(),
+                "executed and held",
+            ));
+        }
+        if Some(by) == self.last_by("executed") {
+            return Err(CaseError::FourEyes("executed", "release"));
+        }
+        self.hold = None;
+        self.step("released", by, at, None);
+        Ok(())
+    }
+
+    /// Whether the case's scope names this address lookup.
+    pub fn covers(&self, ip: IpAddr, port: Option<u16>, at: UnixSecs) -> Result<(), CaseError> {
+        for item in &self.request.scope {
+            let Ok(Parsed::Address(t)) = item.parse() else {
+                continue;
+            };
+            let (iip, iport, from, to) = match t {
+                Target::Point { ip, port, at } => (ip, port, at, at),
+                Target::Window { ip, port, from, to } => (ip, port, from, to),
+            };
+            if iip == ip && (iport.is_none() || iport == port) && (from..=to).contains(&at) {
+                return Ok(());
+            }
+        }
+        Err(CaseError::OutOfScope(
+            "no scope item names this address, port and time".into(),
+        ))
+    }
+
+    /// Whether the case's scope names these calls (the number, within an item's window).
+    pub fn covers_calls(
+        &self,
+        number: &str,
+        from: UnixSecs,
+        to: UnixSecs,
+    ) -> Result<(), CaseError> {
+        let n = crate::store::cdr::normalize_number(number);
+        for item in &self.request.scope {
+            if let Ok(Parsed::Calls {
+                number,
+                from: f,
+                to: t,
+            }) = item.parse()
+            {
+                if number == n && f <= from && to <= t {
+                    return Ok(());
+                }
+            }
+        }
+        Err(CaseError::OutOfScope(
+            "no scope item names this number and window".into(),
+        ))
+    }
+
+    /// The approvals as a report lists them.
+    pub fn approvals(&self) -> Vec<crate::report::Approval> {
+        let mut v = vec![crate::report::Approval {
+            action: "registered".into(),
+            by: self.created_by.clone(),
+            at: self.created_at,
+            reason: None,
+        }];
+        v.extend(self.steps.iter().map(|s| crate::report::Approval {
+            action: s.action.clone(),
+            by: s.by.clone(),
+            at: s.at,
+            reason: s.reason.clone(),
+        }));
+        v
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    pub(crate) fn ipred() -> NewCase {
+        NewCase {
+            request_type: "ipred".into(),
+            authority: "Patent- och marknadsdomstolen".into(),
+            case_number: "PMÄ 1234-26".into(),
+            decision_date: Some("2026-11-02".into()),
+            legal_force_date: Some("2026-11-16".into()),
+            deadline: Some("2026-12-01".into()),
+            order_sha256: "ab".repeat(32),
+            notes: String::new(),
+            scope: vec![ScopeItem {
+                addr: Some("203.0.113.7".into()),
+                port: Some(40000),
+                at: Some("2026-11-20T10:15:00+01:00".into()),
+                ..ScopeItem::default()
+            }],
+            preserve_until: None,
+        }
+    }
+
+    fn case(req: NewCase) -> Case {
+        Case {
+            id: "C-2026-0001".into(),
+            request: req,
+            state: State::Registered,
+            created_by: "alice".into(),
+            created_at: 0,
+            steps: vec![],
+            hold: None,
+            override_fields: None,
+            results: vec![],
+            audit_seqs: vec![],
+            report_json: None,
+            report_seq: None,
+            disclosed_at: None,
+        }
+    }
+
+    #[test]
+    fn every_bad_field_is_named_at_once() {
+        let req = NewCase {
+            request_type: "fishing".into(),
+            authority: " ".into(),
+            case_number: String::new(),
+            decision_date: Some("20/11/2026".into()),
+            order_sha256: "xyz".into(),
+            scope: vec![
+                ScopeItem {
+                    addr: Some("203.0.113.300".into()),
+                    at: Some("2026-11-20T10:00:00Z".into()),
+                    ..ScopeItem::default()
+                },
+                ScopeItem {
+                    addr: Some("203.0.113.1".into()),
+                    at: Some("2026-11-20 10:00:00".into()),
+                    ..ScopeItem::default()
+                },
+                ScopeItem {
+                    number: Some("+46701234567".into()),
+                    from: Some("2026-11-20T10:00:00Z".into()),
+                    to: Some("2026-11-19T10:00:00Z".into()),
+                    ..ScopeItem::default()
+                },
+            ],
+            ..NewCase::default()
+        };
+        let fields: Vec<String> = req
+            .validate()
+            .unwrap_err()
+            .into_iter()
+            .map(|p| p.field)
+            .collect();
+        for f in [
+            "request_type",
+            "authority",
+            "case_number",
+            "decision_date",
+            "order_sha256",
+            "scope[0]",
+            "scope[1]",
+            "scope[2]",
+        ] {
+            assert!(fields.iter().any(|x| x == f), "{f} missing from {fields:?}");
+        }
+    }
+
+    #[test]
+    fn ipred_may_not_name_call_records_and_preservation_needs_an_end() {
+        let mut req = ipred();
+        req.scope.push(ScopeItem {
+            number: Some("070-123 45 67".into()),
+            from: Some("2026-11-20T10:00:00Z".into()),
+            to: Some("2026-11-20T11:00:00Z".into()),
+            ..ScopeItem::default()
+        });
+        let p = req.validate().unwrap_err();
+        assert_eq!(p[0].field, "scope[1]");
+        let mut pres = ipred();
+        pres.request_type = "preservation".into();
+        assert_eq!(pres.validate().unwrap_err()[0].field, "preserve_until");
+        assert!(ipred().validate().is_ok());
+    }
+
+    #[test]
+    fn four_eyes_and_the_state_machine() {
+        let mut c = case(ipred());
+        assert_eq!(c.approve("alice", 1).unwrap_err().code(), "case.four_eyes");
+        assert_eq!(
+            c.reject("alice", 1, "x".into()).unwrap_err().code(),
+            "case.four_eyes"
+        );
+        c.approve("bob", 2).unwrap();
+        assert_eq!(
+            c.approve("carol", 3).unwrap_err().code(),
+            "case.wrong_state"
+        );
+        let today = chrono::NaiveDate::from_ymd_opt(2026, 11, 21).unwrap();
+        c.check_runnable(today).unwrap();
+        c.executed("alice", 4, vec![], vec![], true);
+        assert_eq!(c.release("alice", 5).unwrap_err().code(), "case.four_eyes");
+        c.release("bob", 5).unwrap();
+        assert!(c.hold.is_none());
+        assert_eq!(
+            c.release("carol", 6).unwrap_err().code(),
+            "case.wrong_state"
+        );
+    }
+
+    #[test]
+    fn an_ipred_order_runs_only_once_in_force() {
+        let mut c = case(ipred());
+        c.approve("bob", 1).unwrap();
+        let before = chrono::NaiveDate::from_ymd_opt(2026, 11, 15).unwrap();
+        assert_eq!(
+            c.check_runnable(before).unwrap_err().code(),
+            "case.not_in_force"
+        );
+        let mut registered = case(ipred());
+        let after = chrono::NaiveDate::from_ymd_opt(2026, 11, 30).unwrap();
+        assert_eq!(
+            registered.check_runnable(after).unwrap_err().code(),
+            "case.wrong_state"
+        );
+        registered
+            .reject("bob", 1, "no legal basis".into())
+            .unwrap();
+        assert_eq!(registered.state, State::Rejected);
+    }
+
+    #[test]
+    fn scope_is_exact_address_port_and_time() {
+        let mut req = ipred();
+        req.scope.push(ScopeItem {
+            addr: Some("198.51.100.9".into()),
+            from: Some("2026-11-20T10:00:00Z".into()),
+            to: Some("2026-11-20T11:00:00Z".into()),
+            ..ScopeItem::default()
+        });
+        let c = case(req);
+        let ip = |s: &str| s.parse::<IpAddr>().unwrap();
+        let t = |s: &str| parse_time(s).unwrap();
+        let at = t("2026-11-20T09:15:00Z");
+        assert!(c.covers(ip("203.0.113.7"), Some(40000), at).is_ok());
+        assert!(
+            c.covers(ip("203.0.113.8"), Some(40000), at).is_err(),
+            "other address"
+        );
+        assert!(
+            c.covers(ip("203.0.113.7"), Some(40001), at).is_err(),
+            "other port"
+        );
+        assert!(
+            c.covers(ip("203.0.113.7"), None, at).is_err(),
+            "port dropped"
+        );
+        assert!(
+            c.covers(ip("203.0.113.7"), Some(40000), at + 1).is_err(),
+            "other time"
+        );
+        let w = ip("198.51.100.9");
+        assert!(c.covers(w, None, t("2026-11-20T10:30:00Z")).is_ok());
+        assert!(
+            c.covers(w, Some(5), t("2026-11-20T10:30:00Z")).is_ok(),
+            "any port in an address item without port"
+        );
+        assert!(
+            c.covers(w, None, t("2026-11-20T11:00:01Z")).is_err(),
+            "widened window"
+        );
+    }
+}

@@ -1,0 +1,206 @@
+//! Users and their bearer tokens. A token is shown once, when the user is added; only its
+//! SHA-256 is stored (`<data_dir>/legal/users.json`, mode 0600). Tokens are 256 random bits, so
+//! a plain hash is enough (no password stretching needed). Revoked users stay listed, with the
+//! time of revocation, so the audit trail's actors remain known.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use rand::RngCore;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use super::files::{self, RegisterError};
+use crate::model::UnixSecs;
+
+/// What a user may do (DESIGN.md "Users").
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    /// Registers, approves, executes and discloses cases.
+    Legal,
+    /// Abuse lookups: pseudonyms only.
+    Security,
+    /// Reads and verifies the audit trail and statistics.
+    Auditor,
+    /// Runs the appliance: health and metrics only.
+    Ops,
+}
+
+impl Role {
+    pub const ALL: [Role; 4] = [Role::Legal, Role::Security, Role::Auditor, Role::Ops];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Legal => "legal",
+            Role::Security => "security",
+            Role::Auditor => "auditor",
+            Role::Ops => "ops",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct User {
+    pub role: Role,
+    /// Hex SHA-256 of the token.
+    pub token_sha256: String,
+    pub created_at: UnixSecs,
+    #[serde(default)]
+    pub revoked_at: Option<UnixSecs>,
+}
+
+/// Who is asking, once authenticated.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Principal {
+    pub name: String,
+    pub role: Role,
+}
+
+/// Why a token was not accepted. `code()` is stable.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum AuthError {
+    #[error("no bearer token was given")]
+    Missing,
+    #[error("the token is not known")]
+    Unknown,
+    #[error("the token was revoked")]
+    Revoked,
+}
+
+impl AuthError {
+    pub fn code(self) -> &'static str {
+        match self {
+            AuthError::Missing => "auth.missing_token",
+            AuthError::Unknown => "auth.invalid_token",
+            AuthError::Revoked => "auth.revoked_token",
+        }
+    }
+}
+
+const USERS_FILE: &str = "users.json";
+
+/// The user table as stored.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Users {
+    pub users: BTreeMap<String, User>,
+}
+
+pub fn token_hash(token: &str) -> String {
+    hex::encode(Sha256::digest(token.as_bytes()))
+}
+
+fn valid_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 64
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"._-@".contains(&b))
+}
+
+impl Users {
+    pub fn load(data_dir: &Path) -> Result<Users, RegisterError> {
+        Ok(files::read_json(&files::legal_dir(data_dir).join(USERS_FILE))?.unwrap_or_default())
+    }
+
+    /// Adds a user and returns their token (shown once, never stored).
+    pub fn add(
+        data_dir: &Path,
+        name: &str,
+        role: Role,
+        now: UnixSecs,
+    ) -> Result<String, RegisterError> {
+        if !valid_name(name) {
+            return Err(RegisterError::Invalid(
+                "a user name is 1-64 characters of letters, digits, . _ - @".into(),
+            ));
+        }
+        let _lock = files::lock(data_dir)?;
+        let mut users = Users::load(data_dir)?;
+        if users.users.contains_key(name) {
+            return Err(RegisterError::Invalid(format!("user {name} exists")));
+        }
+        let mut raw = [0u8; 32];
+        rand::rngs::OsRng.fill_bytes(&mut raw);
+        let token = format!("tdr_{}", hex::encode(raw));
+        users.users.insert(
+            name.to_string(),
+            User {
+                role,
+                token_sha256: token_hash(&token),
+                created_at: now,
+                revoked_at: None,
+            },
+        );
+        files::write_json(&files::legal_dir(data_dir).join(USERS_FILE), &users)?;
+        Ok(token)
+    }
+
+    pub fn revoke(data_dir: &Path, name: &str, now: UnixSecs) -> Result<(), RegisterError> {
+        let _lock = files::lock(data_dir)?;
+        let mut users = Users::load(data_dir)?;
+        let Some(u) = users.users.get_mut(name) else {
+            return Err(RegisterError::Invalid(format!("no user {name}")));
+        };
+        if u.revoked_at.is_none() {
+            u.revoked_at = Some(now);
+        }
+        files::write_json(&files::legal_dir(data_dir).join(USERS_FILE), &users)
+    }
+
+    /// The user a bearer token belongs to.
+    pub fn authenticate(&self, token: Option<&str>) -> Result<Principal, AuthError> {
+        let token = token.map(str::trim).filter(|t| !t.is_empty());
+        let Some(token) = token else {
+            return Err(AuthError::Missing);
+        };
+        let h = token_hash(token);
+        let (name, user) = self
+            .users
+            .iter()
+            .find(|(_, u)| u.token_sha256 == h)
+            .ok_or(AuthError::Unknown)?;
+        if user.revoked_at.is_some() {
+            return Err(AuthError::Revoked);
+        }
+        Ok(Principal {
+            name: name.clone(),
+            role: user.role,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_token_authenticates_until_revoked_and_only_its_hash_is_stored() {
+        let d = tempfile::tempdir().unwrap();
+        let t = Users::add(d.path(), "anna", Role::Legal, 1).unwrap();
+        assert!(t.starts_with("tdr_") && t.len() == 68);
+        let stored = std::fs::read_to_string(d.path().join("legal/users.json")).unwrap();
+        assert!(
+            !stored.contains(&t[4..]),
+            "the token itself is never stored"
+        );
+        let u = Users::load(d.path()).unwrap();
+        assert_eq!(
+            u.authenticate(Some(&t)).unwrap(),
+            Principal {
+                name: "anna".into(),
+                role: Role::Legal
+            }
+        );
+        assert_eq!(u.authenticate(None), Err(AuthError::Missing));
+        assert_eq!(u.authenticate(Some("tdr_forged")), Err(AuthError::Unknown));
+        assert!(
+            Users::add(d.path(), "anna", Role::Ops, 2).is_err(),
+            "names are unique"
+        );
+        assert!(Users::add(d.path(), "bad name", Role::Ops, 2).is_err());
+        Users::revoke(d.path(), "anna", 3).unwrap();
+        let u = Users::load(d.path()).unwrap();
+        assert_eq!(u.authenticate(Some(&t)), Err(AuthError::Revoked));
+    }
+}

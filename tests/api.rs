@@ -1,0 +1,792 @@
+//! The HTTP API through its router (no socket, `tower::ServiceExt::oneshot`), over a real
+//! RocksDB store, a real identity register and a real audit log: the role × endpoint matrix,
+//! authentication failures, scope escapes, four-eyes, the disclosure flow with its reports, and
+//! fail-closed auditing.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use http_body_util::BodyExt;
+use serde_json::{json, Value};
+use sha2::{Digest, Sha256};
+use tower::ServiceExt;
+
+use tdr::api::{router, ApiState, UsersCache, ROUTES};
+use tdr::auditor::Auditor;
+use tdr::clock::SystemClock;
+use tdr::config::Config;
+use tdr::legal::policy::Op;
+use tdr::legal::users::{Role, Users};
+use tdr::store::Store;
+
+const TDR: &str = env!("CARGO_BIN_EXE_tdr");
+
+struct Fixture {
+    _dir: tempfile::TempDir,
+    data: PathBuf,
+    app: axum::Router,
+    tokens: HashMap<&'static str, String>,
+    day: String,
+}
+
+fn import(data: &Path, file: &Path, class: &str) {
+    let o = std::process::Command::new(TDR)
+        .args([
+            "--data-dir",
+            data.to_str().unwrap(),
+            "import",
+            "--format",
+            "events",
+        ])
+        .args(["--class", class])
+        .arg(file)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+}
+
+/// Yesterday: alice then bob on 192.0.2.10; carol on 192.0.2.20 in billing data only; the
+/// line circuit-17 on 192.0.2.30 all day, whose owner changes at 12:00 UTC.
+fn fixture() -> Fixture {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let day = (chrono::Utc::now().date_naive() - chrono::Days::new(1)).to_string();
+    let ev = |op: &str, t: &str, sub: &str, sess: &str, addr: &str| {
+        format!(
+            r#"{{"kind":"session","op":"{op}","time":"{day}T{t}Z","subscriber":"{sub}","session":"{sess}","addr":"{addr}","nas":"bng1","source":"radius"}}"#
+        )
+    };
+    let security = [
+        ev("start", "10:00:00", "alice", "a1", "192.0.2.10"),
+        ev("stop", "11:00:00", "alice", "a1", "192.0.2.10"),
+        ev("start", "11:30:00", "bob", "b1", "192.0.2.10"),
+        ev("stop", "12:30:00", "bob", "b1", "192.0.2.10"),
+        ev("start", "00:10:00", "circuit-17", "c1", "192.0.2.30"),
+        ev("stop", "23:50:00", "circuit-17", "c1", "192.0.2.30"),
+    ];
+    let billing = [
+        ev("start", "10:00:00", "carol", "k1", "192.0.2.20"),
+        ev("stop", "11:00:00", "carol", "k1", "192.0.2.20"),
+    ];
+    std::fs::create_dir_all(&data).unwrap();
+    let f = dir.path().join("security.jsonl");
+    std::fs::write(&f, security.join("\n") + "\n").unwrap();
+    import(&data, &f, "security");
+    let f = dir.path().join("billing.jsonl");
+    std::fs::write(&f, billing.join("\n") + "\n").unwrap();
+    import(&data, &f, "billing");
+
+    let crm = format!(
+        "subscriber,customer_id,name,street,postal_code,city,personal_number,protected_identity,valid_from,valid_to\n\
+         alice,K-1,Åsa Öberg,Storgatan 1,114 55,Stockholm,19800101-0000,false,2020-01-01T00:00:00Z,\n\
+         bob,K-2,Bo Ek,Gatan 2,111 22,Uppsala,19700101-0000,true,2020-01-01T00:00:00Z,\n\
+         circuit-17,K-3,Karin Ahl,Vägen 3,411 01,Göteborg,19900101-0000,false,2020-01-01T00:00:00Z,{day}T12:00:00Z\n\
+         circuit-17,K-4,Nils Berg,Vägen 3,411 01,Göteborg,19850101-0000,false,{day}T12:00:00Z,\n"
+    );
+    let f = dir.path().join("crm.csv");
+    std::fs::write(&f, crm).unwrap();
+    let reg = tdr::identity::IdentityRegister::open(&data).unwrap();
+    reg.import_csv(&f, 0).unwrap();
+    drop(reg);
+
+    let mut tokens = HashMap::new();
+    for (name, role) in [
+        ("anna", Role::Legal),
+        ("bert", Role::Legal),
+        ("sam", Role::Security),
+        ("aud", Role::Auditor),
+        ("otto", Role::Ops),
+        ("rita", Role::Legal),
+    ] {
+        tokens.insert(name, Users::add(&data, name, role, 0).unwrap());
+    }
+    Users::revoke(&data, "rita", 1).unwrap();
+
+    let mut cfg = Config::default();
+    cfg.set_data_dir(&data);
+    let store = Arc::new(Store::open(&cfg).unwrap());
+    let auditor = Auditor::start(&data, Arc::new(SystemClock)).unwrap();
+    let app = router(ApiState {
+        cfg: Arc::new(cfg),
+        store,
+        auditor,
+        users: Arc::new(UsersCache::new(data.clone())),
+    });
+    Fixture {
+        _dir: dir,
+        data,
+        app,
+        tokens,
+        day,
+    }
+}
+
+impl Fixture {
+    async fn call(
+        &self,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> (StatusCode, Value, String) {
+        let mut b = Request::builder().method(method).uri(path);
+        if let Some(t) = token {
+            b = b.header("authorization", format!("Bearer {t}"));
+        }
+        let body = body
+            .map(|v| Body::from(v.to_string()))
+            .unwrap_or_else(Body::empty);
+        let resp = self
+            .app
+            .clone()
+            .oneshot(b.body(body).unwrap())
+            .await
+            .unwrap();
+        let status = resp.status();
+        let bytes = resp.into_body().collect().await.unwrap().to_bytes();
+        let text = String::from_utf8_lossy(&bytes).into_owned();
+        let v = serde_json::from_str(&text).unwrap_or(Value::Null);
+        (status, v, text)
+    }
+
+    async fn as_user(
+        &self,
+        user: &str,
+        method: &str,
+        path: &str,
+        body: Option<Value>,
+    ) -> (StatusCode, Value, String) {
+        let t = self.tokens[user].clone();
+        self.call(method, path, Some(&t), body).await
+    }
+
+    fn t(&self, hms: &str) -> String {
+        format!("{}T{hms}Z", self.day)
+    }
+
+    fn ipred(&self, scope: Value) -> Value {
+        json!({
+            "request_type": "ipred",
+            "authority": "Patent- och marknadsdomstolen",
+            "case_number": "PMÄ 1234-26",
+            "decision_date": "2026-01-02",
+            "legal_force_date": "2026-01-20",
+            "order_sha256": hex::encode(Sha256::digest(b"the scanned order")),
+            "scope": scope,
+        })
+    }
+
+    /// A case created by `creator` and approved by `approver`; returns its id.
+    async fn approved(&self, creator: &str, approver: &str, req: Value) -> String {
+        let (s, v, text) = self.as_user(creator, "POST", "/v1/cases", Some(req)).await;
+        assert_eq!(s, StatusCode::CREATED, "{text}");
+        let id = v["id"].as_str().unwrap().to_string();
+        let (s, _, text) = self
+            .as_user(approver, "POST", &format!("/v1/cases/{id}/approve"), None)
+            .await;
+        assert_eq!(s, StatusCode::OK, "{text}");
+        id
+    }
+
+    fn audit(&self) -> Vec<Value> {
+        tdr::audit::read_entries(&self.data, 0, usize::MAX).unwrap()
+    }
+}
+
+/// A request body a route accepts (for the matrix, only authorization matters).
+fn body_for(op: Op, f: &Fixture) -> Option<Value> {
+    match op {
+        Op::CaseCreate => Some(f.ipred(json!([{"addr": "192.0.2.10", "at": f.t("10:30:00")}]))),
+        Op::CaseReject => Some(json!({"reason": "not a valid order"})),
+        Op::CaseExecute => Some(json!({})),
+        Op::CaseLookup => Some(json!({"addr": "192.0.2.10", "at": f.t("10:30:00")})),
+        Op::AbuseLookup => {
+            Some(json!({"addr": "192.0.2.10", "at": f.t("10:30:00"), "reference": "ABUSE-1"}))
+        }
+        Op::AccessExtract => Some(json!({"subscriber": "alice", "reference": "DSR-1"})),
+        _ => None,
+    }
+}
+
+fn path_for(route: &str, id: &str) -> String {
+    let p = route.replace("{id}", id);
+    if p.ends_with("/report") {
+        p + "?format=json"
+    } else {
+        p
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_role_endpoint_cell_is_allowed_or_refused_as_the_matrix_says() {
+    let f = fixture();
+    let id = f
+        .approved(
+            "anna",
+            "bert",
+            f.ipred(json!([{"addr": "192.0.2.10", "at": f.t("10:30:00")}])),
+        )
+        .await;
+    let users = [
+        ("anna", Role::Legal),
+        ("sam", Role::Security),
+        ("aud", Role::Auditor),
+        ("otto", Role::Ops),
+    ];
+    let mut refused = 0;
+    for r in ROUTES {
+        for (user, role) in users {
+            let (status, v, text) = f
+                .as_user(user, r.method, &path_for(r.path, &id), body_for(r.op, &f))
+                .await;
+            let code = v["error"]["code"].as_str().unwrap_or("");
+            if r.op.allows(role) {
+                assert!(
+                    status != StatusCode::UNAUTHORIZED && code != "auth.forbidden",
+                    "{} {} as {role:?}: {status} {text}",
+                    r.method,
+                    r.path
+                );
+            } else {
+                refused += 1;
+                assert_eq!(
+                    status,
+                    StatusCode::FORBIDDEN,
+                    "{} {} as {role:?}: {text}",
+                    r.method,
+                    r.path
+                );
+                assert_eq!(code, "auth.forbidden", "{text}");
+                assert!(!text.contains("alice") && !text.contains("Öberg"), "{text}");
+            }
+        }
+    }
+    // The matrix has cells of both kinds, and every refusal is in the audit log.
+    assert!(refused >= 30, "{refused}");
+    let audited = f
+        .audit()
+        .into_iter()
+        .filter(|e| e["outcome"] == "refused:auth.forbidden")
+        .count();
+    assert_eq!(audited, refused);
+    // Health and metrics are not API routes: the daemon serves them to everyone (ops too).
+    assert!(Op::Health.allows(Role::Ops) && Op::Metrics.allows(Role::Ops));
+    // The OpenAPI document lists every route with its roles.
+    let (s, doc, _) = f.call("GET", "/v1/openapi.json", None, None).await;
+    assert_eq!(s, StatusCode::OK);
+    for r in ROUTES {
+        let op = &doc["paths"][r.path][r.method.to_ascii_lowercase()];
+        assert_eq!(op["operationId"], r.op.as_str(), "{}", r.path);
+        let roles: Vec<&str> = r.op.roles().iter().map(|x| x.as_str()).collect();
+        assert_eq!(op["x-roles"], json!(roles));
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn missing_forged_and_revoked_tokens_are_refused_everywhere_and_audited() {
+    let f = fixture();
+    let forged = format!("tdr_{}", "0".repeat(64));
+    let revoked = f.tokens["rita"].clone();
+    let mut n = 0;
+    for r in ROUTES {
+        let path = path_for(r.path, "C-2026-0001");
+        for (token, code) in [
+            (None, "auth.missing_token"),
+            (Some(forged.as_str()), "auth.invalid_token"),
+            (Some(revoked.as_str()), "auth.revoked_token"),
+        ] {
+            let (s, v, text) = f.call(r.method, &path, token, body_for(r.op, &f)).await;
+            assert_eq!(s, StatusCode::UNAUTHORIZED, "{} {path}: {text}", r.method);
+            assert_eq!(v["error"]["code"], code, "{text}");
+            n += 1;
+        }
+    }
+    let audit = f.audit();
+    for code in [
+        "auth.missing_token",
+        "auth.invalid_token",
+        "auth.revoked_token",
+    ] {
+        let k = audit
+            .iter()
+            .filter(|e| e["outcome"] == format!("refused:{code}"))
+            .count();
+        assert_eq!(k, ROUTES.len(), "{code}");
+    }
+    assert_eq!(n, 3 * ROUTES.len());
+    // A malformed Authorization header is a missing token, not a crash.
+    let resp = f
+        .app
+        .clone()
+        .oneshot(
+            Request::builder()
+                .uri("/v1/cases")
+                .header("authorization", "Basic YWxhZGRpbjpvcGVuc2VzYW1l")
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn scope_escapes_and_self_approval_are_refused_and_audited() {
+    let f = fixture();
+    let a = f
+        .approved(
+            "anna",
+            "bert",
+            f.ipred(json!([
+                {"addr": "192.0.2.10", "port": 40000, "at": f.t("10:30:00")},
+                {"addr": "192.0.2.30", "from": f.t("09:00:00"), "to": f.t("10:00:00")},
+            ])),
+        )
+        .await;
+    // Self-approval.
+    let (s, v, _) = f
+        .as_user(
+            "anna",
+            "POST",
+            "/v1/cases",
+            Some(f.ipred(json!([{"addr": "192.0.2.20", "at": f.t("10:30:00")}]))),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED);
+    let b = v["id"].as_str().unwrap().to_string();
+    let (s, v, _) = f
+        .as_user("anna", "POST", &format!("/v1/cases/{b}/approve"), None)
+        .await;
+    assert_eq!(
+        (s, v["error"]["code"].as_str()),
+        (StatusCode::FORBIDDEN, Some("case.four_eyes"))
+    );
+    let (s, _, _) = f
+        .as_user("bert", "POST", &format!("/v1/cases/{b}/approve"), None)
+        .await;
+    assert_eq!(s, StatusCode::OK);
+
+    let inside = json!({"addr": "192.0.2.10", "port": 40000, "at": f.t("10:30:00")});
+    let escapes = [
+        (
+            a.clone(),
+            json!({"addr": "192.0.2.11", "port": 40000, "at": f.t("10:30:00")}),
+            "other address",
+        ),
+        (
+            a.clone(),
+            json!({"addr": "192.0.2.10", "port": 40001, "at": f.t("10:30:00")}),
+            "other port",
+        ),
+        (
+            a.clone(),
+            json!({"addr": "192.0.2.10", "at": f.t("10:30:00")}),
+            "port left out",
+        ),
+        (
+            a.clone(),
+            json!({"addr": "192.0.2.10", "port": 40000, "at": f.t("10:30:01")}),
+            "other time",
+        ),
+        (
+            a.clone(),
+            json!({"addr": "192.0.2.30", "at": f.t("10:00:01")}),
+            "widened window",
+        ),
+        (b.clone(), inside.clone(), "another case's id"),
+    ];
+    for (id, q, what) in &escapes {
+        let (s, v, text) = f
+            .as_user(
+                "anna",
+                "POST",
+                &format!("/v1/cases/{id}/lookup"),
+                Some(q.clone()),
+            )
+            .await;
+        assert_eq!(s, StatusCode::FORBIDDEN, "{what}: {text}");
+        assert_eq!(v["error"]["code"], "case.out_of_scope", "{what}");
+        assert!(
+            v.get("matches").is_none() && !text.contains("alice"),
+            "{what}: {text}"
+        );
+    }
+    let refused: Vec<Value> = f
+        .audit()
+        .into_iter()
+        .filter(|e| e["outcome"] == "refused:case.out_of_scope")
+        .collect();
+    assert_eq!(refused.len(), escapes.len());
+    assert!(refused
+        .iter()
+        .all(|e| e["actor"] == "anna" && e["role"] == "api:legal"));
+    assert_eq!(
+        f.audit()
+            .iter()
+            .filter(|e| e["outcome"] == "refused:case.four_eyes")
+            .count(),
+        1
+    );
+    // Inside the scope it answers, and the window item allows any time within it.
+    let (s, v, text) = f
+        .as_user(
+            "anna",
+            "POST",
+            &format!("/v1/cases/{a}/lookup"),
+            Some(json!({"addr": "192.0.2.30", "at": f.t("09:30:00")})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{text}");
+    assert_eq!(v["status"], "found");
+    assert_eq!(v["matches"][0]["subscriber"], "circuit-17");
+    // A registered (unapproved) case runs nothing.
+    let (_, v, _) = f
+        .as_user(
+            "bert",
+            "POST",
+            "/v1/cases",
+            Some(f.ipred(json!([inside.clone()]))),
+        )
+        .await;
+    let c = v["id"].as_str().unwrap();
+    let (s, v, _) = f
+        .as_user(
+            "bert",
+            "POST",
+            &format!("/v1/cases/{c}/lookup"),
+            Some(inside),
+        )
+        .await;
+    assert_eq!(
+        (s, v["error"]["code"].as_str()),
+        (StatusCode::CONFLICT, Some("case.wrong_state"))
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_ipred_disclosure_names_the_owner_at_the_time_and_holds_a_protected_identity() {
+    let f = fixture();
+    let id = f
+        .approved(
+            "anna",
+            "bert",
+            f.ipred(json!([
+                {"addr": "192.0.2.10", "at": f.t("10:30:00")},
+                {"addr": "192.0.2.10", "at": f.t("12:00:00")},
+                {"addr": "192.0.2.30", "at": f.t("11:00:00")},
+                {"addr": "192.0.2.30", "at": f.t("13:00:00")},
+                {"addr": "192.0.2.20", "at": f.t("10:30:00")},
+                {"addr": "192.0.2.10", "from": f.t("10:15:00"), "to": f.t("12:00:00")},
+            ])),
+        )
+        .await;
+    let (s, c, text) = f
+        .as_user(
+            "anna",
+            "POST",
+            &format!("/v1/cases/{id}/execute"),
+            Some(json!({})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{text}");
+    let r = &c["results"];
+    assert_eq!(r[0]["status"], "found");
+    assert_eq!(r[0]["identity"]["name"], "Åsa Öberg");
+    assert_eq!(
+        r[0]["identity"]["personal_number"],
+        Value::Null,
+        "IPRED: name and address only"
+    );
+    assert_eq!(r[1]["identity"]["name"], "Bo Ek");
+    assert_eq!(r[1]["identity"]["protected_identity"], true);
+    // The line changed owner at 12:00: each time gets the owner of that time.
+    assert_eq!(r[2]["identity"]["name"], "Karin Ahl");
+    assert_eq!(r[3]["identity"]["name"], "Nils Berg");
+    // Billing data: readable by IPRED (own purpose); identity unknown → partial.
+    assert_eq!(r[4]["status"], "found");
+    assert_eq!(r[4]["record_status"], "partial");
+    // A window with two holders names nobody; its evidence numbers the candidates.
+    assert_eq!(r[5]["status"], "ambiguous");
+    assert_eq!(r[5]["identity"], Value::Null);
+    assert!(!r[5].to_string().contains("alice"), "{}", r[5]);
+    assert_eq!(c["hold"], "protected_identity");
+
+    let report = format!("/v1/cases/{id}/report?format=json");
+    let (s, v, _) = f.as_user("anna", "GET", &report, None).await;
+    assert_eq!(
+        (s, v["error"]["code"].as_str()),
+        (StatusCode::CONFLICT, Some("case.held_protected_identity"))
+    );
+    let (s, v, _) = f
+        .as_user("anna", "POST", &format!("/v1/cases/{id}/release"), None)
+        .await;
+    assert_eq!(
+        (s, v["error"]["code"].as_str()),
+        (StatusCode::FORBIDDEN, Some("case.four_eyes"))
+    );
+    let (s, _, _) = f
+        .as_user("bert", "POST", &format!("/v1/cases/{id}/release"), None)
+        .await;
+    assert_eq!(s, StatusCode::OK);
+
+    let (s, rep, json_text) = f.as_user("anna", "GET", &report, None).await;
+    assert_eq!(s, StatusCode::OK, "{json_text}");
+    assert_eq!(rep["request_id"], id.as_str());
+    assert_eq!(rep["items"].as_array().unwrap().len(), 6);
+    let sha = hex::encode(Sha256::digest(json_text.as_bytes()));
+    // The disclosure's audit entry holds the digest of exactly this document.
+    let entry = f
+        .audit()
+        .into_iter()
+        .find(|e| e["action"] == "case_report" && e["outcome"] == "disclosed")
+        .expect("disclosure audited");
+    assert_eq!(entry["result_digest"], sha.as_str());
+    for fmt in ["xml", "html"] {
+        let (s, _, text) = f
+            .as_user(
+                "bert",
+                "GET",
+                &format!("/v1/cases/{id}/report?format={fmt}"),
+                None,
+            )
+            .await;
+        assert_eq!(s, StatusCode::OK);
+        assert!(text.contains(&sha), "{fmt} carries the report's SHA-256");
+        assert!(
+            text.contains(&entry["seq"].to_string()),
+            "{fmt} names the disclosure's audit seq"
+        );
+    }
+    // A later copy is the same document.
+    let (_, _, again) = f.as_user("bert", "GET", &report, None).await;
+    assert_eq!(again, json_text);
+    let (_, c, _) = f
+        .as_user("anna", "GET", &format!("/v1/cases/{id}"), None)
+        .await;
+    assert_eq!(c["state"], "disclosed");
+    // Disclosed: no more lookups.
+    let (s, _, _) = f
+        .as_user(
+            "anna",
+            "POST",
+            &format!("/v1/cases/{id}/lookup"),
+            Some(json!({"addr": "192.0.2.10", "at": f.t("10:30:00")})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CONFLICT);
+
+    // The auditor sees it in the statistics and the chain verifies.
+    let (s, st, _) = f.as_user("aud", "GET", "/v1/statistics", None).await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(st["by_type_and_outcome"]["ipred"]["disclosed"], 1);
+    assert_eq!(st["disclosed"], 1);
+    let (_, v, _) = f.as_user("aud", "GET", "/v1/audit/verify", None).await;
+    assert_eq!(v["intact"], true, "{v}");
+    let (_, v, _) = f
+        .as_user("aud", "GET", "/v1/audit?after=0&limit=5", None)
+        .await;
+    assert_eq!(v["entries"].as_array().unwrap().len(), 5);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_ipred_override_is_audited_and_law_enforcement_sees_every_field() {
+    let f = fixture();
+    let item = json!([{"addr": "192.0.2.10", "at": f.t("10:30:00")}]);
+    let id = f.approved("anna", "bert", f.ipred(item.clone())).await;
+    let bad = json!({"override": {"fields": ["shoe_size"], "reason": ""}});
+    let (s, v, _) = f
+        .as_user(
+            "anna",
+            "POST",
+            &format!("/v1/cases/{id}/execute"),
+            Some(bad),
+        )
+        .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    let fields: Vec<&str> = v["error"]["problems"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["field"].as_str().unwrap())
+        .collect();
+    assert_eq!(fields, ["override.reason", "override.fields"]);
+    let ok = json!({"override": {"fields": ["personal_number"], "reason": "the court asked for it, p. 3"}});
+    let (s, c, _) = f
+        .as_user("anna", "POST", &format!("/v1/cases/{id}/execute"), Some(ok))
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(
+        c["results"][0]["identity"]["personal_number"],
+        "19800101-0000"
+    );
+    assert_eq!(c["results"][0]["identity"]["customer_id"], Value::Null);
+    assert!(f
+        .audit()
+        .iter()
+        .any(|e| e["action"] == "disclosure_override" && e["case"] == id.as_str()));
+
+    let mut le = f.ipred(item);
+    le["request_type"] = json!("law_enforcement");
+    le["authority"] = json!("Polismyndigheten");
+    let id = f.approved("bert", "anna", le).await;
+    let (_, c, _) = f
+        .as_user(
+            "bert",
+            "POST",
+            &format!("/v1/cases/{id}/execute"),
+            Some(json!({})),
+        )
+        .await;
+    assert_eq!(
+        c["results"][0]["identity"]["personal_number"],
+        "19800101-0000"
+    );
+    assert_eq!(c["results"][0]["identity"]["customer_id"], "K-1");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn abuse_lookups_see_security_data_only_and_never_an_identifier() {
+    let f = fixture();
+    let q = |addr: &str| json!({"addr": addr, "at": f.t("10:30:00"), "reference": "ABUSE-7"});
+    let (s, v, text) = f
+        .as_user("sam", "POST", "/v1/abuse/lookup", Some(q("192.0.2.10")))
+        .await;
+    assert_eq!(s, StatusCode::OK, "{text}");
+    assert_eq!(v["status"], "found");
+    let p = v["matches"][0]["subscriber"].as_str().unwrap();
+    assert_eq!(p.len(), 32, "a pseudonym");
+    assert!(!text.contains("alice"));
+    // carol's binding is billing data only: abuse may not read it.
+    let (_, v, _) = f
+        .as_user("sam", "POST", "/v1/abuse/lookup", Some(q("192.0.2.20")))
+        .await;
+    assert_eq!(v["status"], "no_data_for_this_purpose");
+    assert!(!v.to_string().contains("carol"));
+    // Without a ticket reference it is refused.
+    let (s, v, _) = f
+        .as_user(
+            "sam",
+            "POST",
+            "/v1/abuse/lookup",
+            Some(json!({"addr": "192.0.2.10", "at": f.t("10:30:00")})),
+        )
+        .await;
+    assert_eq!(
+        (s, v["error"]["code"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("request.invalid"))
+    );
+    // A time without an offset is refused with a message naming it.
+    let (s, v, _) = f
+        .as_user(
+            "sam",
+            "POST",
+            "/v1/abuse/lookup",
+            Some(json!({"addr": "192.0.2.10", "at": "2026-11-20 10:00:00", "reference": "A"})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    assert!(
+        v["error"]["message"].as_str().unwrap().contains("offset"),
+        "{v}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_access_extract_lists_identity_history_and_bindings() {
+    let f = fixture();
+    let (s, v, text) = f
+        .as_user(
+            "anna",
+            "POST",
+            "/v1/subscribers/access-extract",
+            Some(json!({"subscriber": "circuit-17", "reference": "DSR-2026-3"})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{text}");
+    assert_eq!(v["identity"]["current"].as_array().unwrap().len(), 2);
+    assert_eq!(v["bindings"].as_array().unwrap().len(), 1);
+    assert_eq!(v["bindings"][0]["target"], "192.0.2.30");
+    let e = f
+        .audit()
+        .into_iter()
+        .find(|e| e["action"] == "access_extract")
+        .unwrap();
+    assert_eq!(
+        e["result_digest"],
+        hex::encode(Sha256::digest(text.as_bytes()))
+    );
+    assert!(
+        !e.to_string().contains("circuit-17"),
+        "the audit entry holds a pseudonym"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_the_audit_log_unwritable_every_data_endpoint_refuses_and_returns_nothing() {
+    let f = fixture();
+    let id = f
+        .approved(
+            "anna",
+            "bert",
+            f.ipred(json!([{"addr": "192.0.2.10", "at": f.t("10:30:00")}])),
+        )
+        .await;
+    // The audit directory is replaced by a file (this holds for root too); the writer has the
+    // log open or not — both must fail.
+    let audit = f.data.join("audit");
+    std::fs::remove_dir_all(&audit).unwrap();
+    std::fs::write(&audit, b"not a directory").unwrap();
+    let who = |op: Op| match op.roles()[0] {
+        Role::Legal => "anna",
+        Role::Security => "sam",
+        Role::Auditor => "aud",
+        Role::Ops => "otto",
+    };
+    for r in ROUTES {
+        let (s, v, text) = f
+            .as_user(
+                who(r.op),
+                r.method,
+                &path_for(r.path, &id),
+                body_for(r.op, &f),
+            )
+            .await;
+        if r.op == Op::CaseReport {
+            // The case is not executed: refused for its state before anything is read.
+            assert_eq!(v["error"]["code"], "case.wrong_state", "{text}");
+        } else {
+            assert_eq!(
+                s,
+                StatusCode::SERVICE_UNAVAILABLE,
+                "{} {}: {text}",
+                r.method,
+                r.path
+            );
+            assert!(
+                v["error"]["code"].as_str().unwrap().starts_with("audit."),
+                "{text}"
+            );
+        }
+        for leak in [
+            "alice",
+            "Öberg",
+            "192.0.2.10\"",
+            "matches",
+            "results",
+            "entries",
+        ] {
+            assert!(
+                !text.contains(leak),
+                "{} {} leaked {leak}: {text}",
+                r.method,
+                r.path
+            );
+        }
+    }
+    // The case did not move: the refused execute changed nothing.
+    let case = tdr::legal::register::get(&f.data, &id).unwrap();
+    assert_eq!(case.state, tdr::legal::case::State::Approved);
+}
