@@ -4,7 +4,8 @@
 # 127.0.0.1:5514 UDP+TCP, the spool folder ./tdr-data/incoming/, /metrics and /health on
 # 127.0.0.1:9514). To show it working at once, a synthetic day of a 2 000-subscriber ISP is
 # dropped into the spool, and once it is committed a few audited lookups are answered from it
-# while the daemon runs. The daemon then keeps running until Ctrl-C.
+# while the daemon runs, inside a law-enforcement case that one demo legal officer registers
+# and another approves. The daemon then keeps running until Ctrl-C.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/tdr-target}"
@@ -40,8 +41,37 @@ until [ "$("$BENCH" metric --http $HTTP tdr_checkpoint_offset_bytes 'source="spo
 done
 "$BENCH" metric --http $HTTP tdr_events_total | sed 's/^/events applied: /'
 "$GEN" queries --truth "$demo/truth.jsonl" --n 5 --seed 1 --out "$demo/queries.jsonl" --expect "$demo/expect.jsonl"
-echo "--- five audited lookups while the daemon runs (case DEMO-1, purpose law-enforcement) ---"
-"$TDR" lookup --batch "$demo/queries.jsonl" --purpose law-enforcement --case DEMO-1
+
+# Lookups run inside an approved case, by authenticated legal officers: one registers the case,
+# a second approves it (four-eyes). Their tokens are shown once, when they are added, so they
+# are kept in ./tdr-data/demo-tokens (mode 0600) for the next run on this data directory.
+tokens=./tdr-data/demo-tokens
+if [ ! -s "$tokens" ]; then
+  suffix=""
+  # Users stay listed for the audit trail: if the demo officers exist but their tokens are
+  # lost, add new ones under other names.
+  "$TDR" user list | cut -f1 | grep -qx demo-registrar && suffix="-$(date +%s)"
+  registrar=$("$TDR" user add "demo-registrar$suffix" --role legal)
+  approver=$("$TDR" user add "demo-approver$suffix" --role legal)
+  (umask 077 && printf 'demo-registrar%s %s\ndemo-approver%s %s\n' \
+    "$suffix" "$registrar" "$suffix" "$approver" >"$tokens.tmp")
+  mv "$tokens.tmp" "$tokens"
+  echo "(the demo officers' tokens are kept in $tokens)"
+fi
+chmod 600 "$tokens"
+registrar=$(sed -n '1s/^[^ ]* //p' "$tokens")
+approver=$(sed -n '2s/^[^ ]* //p' "$tokens")
+# The case's scope names exactly the demo queries: a query line {"addr","port","at"} is also a
+# scope item (a null port means any port of the address at that time).
+order_sha=$(printf 'demo order %s\n' "$(date -u +%FT%TZ)" | sha256sum | cut -d' ' -f1)
+printf '{"request_type":"law_enforcement","authority":"Polismyndigheten","case_number":"DEMO-1","decision_date":"%s","order_sha256":"%s","scope":[%s]}\n' \
+  "$(date -u +%F)" "$order_sha" "$(grep -v '^[[:space:]]*$' "$demo/queries.jsonl" | paste -sd, -)" >"$demo/request.json"
+case_id=$(TDR_TOKEN=$registrar "$TDR" case create --file "$demo/request.json" |
+  grep -m 1 -o '"id": *"[^"]*"' | cut -d'"' -f4)
+[ -n "$case_id" ] || { echo "run.sh: the demo case was not registered" >&2; exit 1; }
+TDR_TOKEN=$approver "$TDR" case approve "$case_id" >/dev/null
+echo "--- five audited lookups while the daemon runs (case $case_id, purpose law-enforcement) ---"
+TDR_TOKEN=$registrar "$TDR" lookup --batch "$demo/queries.jsonl" --purpose law-enforcement --case "$case_id"
 "$TDR" audit verify
 cat <<EOF
 --- tdr serve is running (pid $SERVE) ---
