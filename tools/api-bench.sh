@@ -24,7 +24,9 @@ fi
 python3 -c "import json;m=json.load(open('$dir/bench-meta.json'));print('== store:', m['bindings'], 'bindings,', m['events'], 'events')"
 
 work="$(mktemp -d)"
-trap 'kill "${pid:-0}" 2>/dev/null || true; wait "${pid:-0}" 2>/dev/null || true; rm -rf "$work"' EXIT
+pid=
+stop_daemon() { if [ -n "$pid" ]; then kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; pid=; fi; }
+trap 'stop_daemon; rm -rf "$work"' EXIT
 "$bench" cert --dir "$work"
 port=$(python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])')
 cat > "$work/tdr.toml" <<EOF
@@ -48,7 +50,7 @@ done
 echo "== $clients clients, ${seconds}s, https://localhost:$port"
 "$bench" api --url "https://localhost:$port" --ca "$work/cert.pem" --token-file "$work/token" \
     --meta-dir "$dir" --clients "$clients" --seconds "$seconds" | tee "$work/result.json"
-kill "$pid"; wait "$pid" || true; pid=
+stop_daemon
 "$tdr" --data-dir "$dir" user revoke "$user" >/dev/null
 echo "== audit"
 "$tdr" --data-dir "$dir" audit verify
