@@ -258,7 +258,7 @@ fn load_config(cli: &Cli) -> Result<Config, Failure> {
 }
 
 /// Who is running this command, for the audit log.
-fn actor() -> String {
+pub(crate) fn actor() -> String {
     let user = std::env::var("USER").unwrap_or_else(|_| "unknown".into());
     // SAFETY: getuid has no preconditions and cannot fail.
     let uid = unsafe { libc::getuid() };

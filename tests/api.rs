@@ -282,6 +282,10 @@ async fn every_role_endpoint_cell_is_allowed_or_refused_as_the_matrix_says() {
         assert_eq!(op["operationId"], r.op.as_str(), "{}", r.path);
         let roles: Vec<&str> = r.op.roles().iter().map(|x| x.as_str()).collect();
         assert_eq!(op["x-roles"], json!(roles));
+        // Every operation that takes a body documents it.
+        if body_for(r.op, &f).is_some() {
+            assert!(op["requestBody"].is_object(), "{}", r.path);
+        }
     }
 }
 

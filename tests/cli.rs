@@ -436,11 +436,13 @@ fn bad_input_is_refused_with_a_message_and_exit_2() {
     );
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("line 2"), "{}", stderr(&o));
+    // Nothing was read, so nothing but the set-up (adding users) is in the audit log.
     assert!(
-        !data.join("audit/audit-000001.log").exists()
-            || std::fs::read_to_string(data.join("audit/audit-000001.log"))
-                .unwrap()
-                .is_empty()
+        audit_entries(&data)
+            .iter()
+            .all(|e| e["action"] == "user_add"),
+        "{:?}",
+        audit_entries(&data)
     );
 }
 
@@ -1204,4 +1206,48 @@ fn expire_on_a_fresh_store_drops_nothing() {
     let o = tdr(&data, &["expire"]);
     assert!(o.status.success(), "{}", stderr(&o));
     assert!(stdout(&o).contains("no partition is past its retention period"));
+}
+
+#[test]
+fn adding_and_revoking_users_and_importing_identities_are_audited_first() {
+    let d = tempfile::tempdir().unwrap();
+    let (events, _) = fixture(d.path());
+    let data = d.path().join("data");
+    assert!(tdr(
+        &data,
+        &["import", "--format", "events", events.to_str().unwrap()]
+    )
+    .status
+    .success());
+    let token = user(BIN, &data, "ulla", "legal");
+    let o = tdr(&data, &["user", "revoke", "ulla"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let csv = d.path().join("crm.csv");
+    std::fs::write(
+        &csv,
+        "subscriber,customer_id,name,street,postal_code,city,personal_number,protected_identity,valid_from,valid_to\n\
+         alice,K1,Åsa Öberg,Storgatan 1,114 55,Stockholm,19800101-0000,false,2020-01-01T00:00:00Z,\n",
+    )
+    .unwrap();
+    let o = tdr(&data, &["identity", "import", csv.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let e = audit_entries(&data);
+    let actions: Vec<&str> = e.iter().map(|e| e["action"].as_str().unwrap()).collect();
+    assert_eq!(actions, ["user_add", "user_revoke", "identity_import"]);
+    assert_eq!(e[0]["query"]["user"], "ulla");
+    assert_eq!(e[0]["query"]["role"], "legal");
+    assert_eq!(e[0]["role"], "cli:admin");
+    let log = std::fs::read_to_string(data.join("audit/audit-000001.log")).unwrap();
+    assert!(!log.contains(&token[4..]), "the token is never logged");
+    assert!(
+        !log.contains("Öberg"),
+        "identity data is not in the audit log"
+    );
+    // The revoked token no longer works.
+    let o = tdr_with(&data, &token, &["case", "list"]);
+    assert!(
+        stderr(&o).contains("[auth.revoked_token]"),
+        "{}",
+        stderr(&o)
+    );
 }

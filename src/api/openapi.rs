@@ -4,6 +4,31 @@
 use serde_json::{json, Map, Value};
 
 use super::ROUTES;
+use crate::legal::policy::Op;
+
+/// The JSON body an operation takes, if any.
+fn request_body(op: Op) -> Option<Value> {
+    let schema = match op {
+        Op::CaseCreate => json!({"$ref": "#/components/schemas/NewCase"}),
+        Op::CaseReject => json!({"type": "object", "required": ["reason"],
+                                 "properties": {"reason": {"type": "string"}}}),
+        Op::CaseExecute => json!({"type": "object", "properties": {"override": {
+            "type": "object", "required": ["fields", "reason"],
+            "description": "IPRED only: disclose more than name and address (audited)",
+            "properties": {"fields": {"type": "array", "items": {"enum": ["personal_number", "customer_id"]}},
+                           "reason": {"type": "string"}}}}}),
+        Op::CaseLookup => json!({"description": "an address at a time, or a number in a window",
+                                 "$ref": "#/components/schemas/ScopeItem"}),
+        Op::AbuseLookup => json!({"type": "object", "required": ["addr", "at", "reference"],
+            "properties": {"addr": {"type": "string"}, "port": {"type": "integer"},
+                           "at": {"type": "string", "format": "date-time"},
+                           "reference": {"type": "string", "description": "the abuse ticket"}}}),
+        Op::AccessExtract => json!({"type": "object", "required": ["subscriber", "reference"],
+            "properties": {"subscriber": {"type": "string"}, "reference": {"type": "string"}}}),
+        _ => return None,
+    };
+    Some(json!({"required": true, "content": {"application/json": {"schema": schema}}}))
+}
 
 fn error_response(description: &str) -> Value {
     json!({"description": description,
@@ -37,6 +62,10 @@ pub fn document() -> Value {
                 "503": error_response("audit.*: the audit entry could not be written, so nothing is returned"),
             }
         });
+        let mut op = op;
+        if let Some(b) = request_body(r.op) {
+            op["requestBody"] = b;
+        }
         let entry = paths
             .entry(r.path.to_string())
             .or_insert_with(|| Value::Object(Map::new()));
@@ -59,6 +88,18 @@ pub fn document() -> Value {
                     "properties": {"code": {"type": "string"}, "message": {"type": "string"},
                                    "problems": {"type": "array", "items": {"type": "object",
                                        "properties": {"field": {"type": "string"}, "reason": {"type": "string"}}}}}}}},
+                "NewCase": {"type": "object",
+                    "required": ["request_type", "authority", "case_number", "scope"],
+                    "properties": {
+                        "request_type": {"enum": ["ipred", "law_enforcement", "preservation", "abuse"]},
+                        "authority": {"type": "string"}, "case_number": {"type": "string"},
+                        "decision_date": {"type": "string", "format": "date"},
+                        "legal_force_date": {"type": "string", "format": "date"},
+                        "deadline": {"type": "string", "format": "date"},
+                        "order_sha256": {"type": "string", "pattern": "^[0-9a-fA-F]{64}$"},
+                        "notes": {"type": "string"},
+                        "preserve_until": {"type": "string", "format": "date"},
+                        "scope": {"type": "array", "items": {"$ref": "#/components/schemas/ScopeItem"}}}},
                 "ScopeItem": {"type": "object", "properties": {
                     "addr": {"type": "string"}, "port": {"type": "integer"},
                     "at": {"type": "string", "format": "date-time"},

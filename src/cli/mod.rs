@@ -137,20 +137,49 @@ fn print_json(v: &Value) -> Result<ExitCode, Failure> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// Appends an administrative entry (user and register changes) before the change is made:
+/// who changes who may read what must be provable too.
+fn audit_admin(cfg: &Config, action: &str, query: Value) -> Result<(), Failure> {
+    let mut audit = AuditLog::open(&cfg.data_dir, Arc::new(SystemClock)).map_err(op("audit"))?;
+    audit
+        .append(tdr::audit::NewEntry {
+            actor: crate::actor(),
+            role: "cli:admin".into(),
+            action: action.into(),
+            query,
+            outcome: "requested".into(),
+            ..tdr::audit::NewEntry::default()
+        })
+        .map_err(|e| {
+            Failure::Operational(format!(
+                "[{}] the audit entry could not be written, so nothing was changed: {e}",
+                e.code()
+            ))
+        })?;
+    audit.checkpoint().map_err(op("audit"))
+}
+
 pub fn user(cfg: &Config, cmd: UserCmd) -> Result<ExitCode, Failure> {
     let now = SystemClock.now();
     match cmd {
         UserCmd::Add { name, role } => {
+            audit_admin(
+                cfg,
+                "user_add",
+                json!({"user": name, "role": role.as_str()}),
+            )?;
             let token = Users::add(&cfg.data_dir, &name, role, now)
                 .map_err(|e| Failure::BadInput(format!("[{}] {e}", e.code())))?;
             println!("{token}");
             eprintln!(
-                "user {name} added with role {}; the token above is shown only now",
+                "user {name} added with role {}; its token (above) is not stored and cannot be \
+                 shown again",
                 role.as_str()
             );
             Ok(ExitCode::SUCCESS)
         }
         UserCmd::Revoke { name } => {
+            audit_admin(cfg, "user_revoke", json!({"user": name}))?;
             Users::revoke(&cfg.data_dir, &name, now)
                 .map_err(|e| Failure::BadInput(format!("[{}] {e}", e.code())))?;
             println!("user {name} revoked");
@@ -177,6 +206,11 @@ pub fn user(cfg: &Config, cmd: UserCmd) -> Result<ExitCode, Failure> {
 pub fn identity(cfg: &Config, cmd: IdentityCmd) -> Result<ExitCode, Failure> {
     match cmd {
         IdentityCmd::Import { file } => {
+            audit_admin(
+                cfg,
+                "identity_import",
+                json!({"file": file.display().to_string()}),
+            )?;
             let reg = IdentityRegister::open(&cfg.data_dir)
                 .map_err(|e| Failure::Operational(format!("[{}] {e}", e.code())))?;
             let r = reg
