@@ -183,20 +183,10 @@ fn a_preservation_hold_keeps_its_days_until_its_date() {
             ..NewCase::default()
         };
         assert!(request.validate().is_ok());
-        tdr::legal::register::create(dir.path(), 2026, |id| Case {
-            id,
-            request,
-            state,
-            created_by: "anna".into(),
-            created_at: 0,
-            steps: vec![],
-            hold: None,
-            override_fields: None,
-            results: vec![],
-            audit_seqs: vec![],
-            report_json: None,
-            report_seq: None,
-            disclosed_at: None,
+        tdr::legal::register::create(dir.path(), 2026, |id| {
+            let mut c = Case::registered(id, request, "anna", 0);
+            c.state = state;
+            c
         })
         .unwrap()
     };

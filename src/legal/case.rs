@@ -420,6 +420,25 @@ impl CaseError {
 }
 
 impl Case {
+    /// A newly registered case.
+    pub fn registered(id: String, request: NewCase, by: &str, at: UnixSecs) -> Case {
+        Case {
+            id,
+            request,
+            state: State::Registered,
+            created_by: by.to_string(),
+            created_at: at,
+            steps: Vec::new(),
+            hold: None,
+            override_fields: None,
+            results: Vec::new(),
+            audit_seqs: Vec::new(),
+            report_json: None,
+            report_seq: None,
+            disclosed_at: None,
+        }
+    }
+
     pub fn request_type(&self) -> RequestType {
         RequestType::parse(&self.request.request_type).unwrap_or(RequestType::Abuse)
     }
@@ -612,21 +631,7 @@ mod tests {
     }
 
     fn case(req: NewCase) -> Case {
-        Case {
-            id: "C-2026-0001".into(),
-            request: req,
-            state: State::Registered,
-            created_by: "alice".into(),
-            created_at: 0,
-            steps: vec![],
-            hold: None,
-            override_fields: None,
-            results: vec![],
-            audit_seqs: vec![],
-            report_json: None,
-            report_seq: None,
-            disclosed_at: None,
-        }
+        Case::registered("C-2026-0001".into(), req, "alice", 0)
     }
 
     #[test]

@@ -246,20 +246,8 @@ impl Env<'_> {
             .map(|d| chrono::Datelike::year(&d))
             .unwrap_or(1970);
         let now = self.now;
-        let case = register::create(self.data_dir(), year, |id| Case {
-            id,
-            request: req,
-            state: State::Registered,
-            created_by: who.name.clone(),
-            created_at: now,
-            steps: Vec::new(),
-            hold: None,
-            override_fields: None,
-            results: Vec::new(),
-            audit_seqs: Vec::new(),
-            report_json: None,
-            report_seq: None,
-            disclosed_at: None,
+        let case = register::create(self.data_dir(), year, |id| {
+            Case::registered(id, req, &who.name, now)
         })?;
         let mut e = self.entry(caller, Op::CaseCreate, Some(&case.id), query);
         e.legal_basis = Some(case.request_type().as_str().into());
