@@ -321,6 +321,15 @@ async fn missing_forged_and_revoked_tokens_are_refused_everywhere_and_audited() 
         assert_eq!(k, ROUTES.len(), "{code}");
     }
     assert_eq!(n, 3 * ROUTES.len());
+    // A revoked token is refused in the name of the user it belonged to.
+    assert!(audit
+        .iter()
+        .filter(|e| e["outcome"] == "refused:auth.revoked_token")
+        .all(|e| e["actor"] == "rita"));
+    assert!(audit
+        .iter()
+        .filter(|e| e["outcome"] == "refused:auth.invalid_token")
+        .all(|e| e["actor"] == "unauthenticated"));
     // A malformed Authorization header is a missing token, not a crash.
     let resp = f
         .app

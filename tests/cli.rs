@@ -816,7 +816,8 @@ fn missing_forged_and_revoked_tokens_are_refused_and_audited() {
             "a revoked token",
             Some(&leaver),
             "auth.revoked_token",
-            "unauthenticated",
+            // Refused in the name of the user it belonged to.
+            "leaver",
             "cli:none",
         ),
         (

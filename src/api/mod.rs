@@ -23,7 +23,7 @@ use crate::config::Config;
 use crate::legal::case::{NewCase, Override};
 use crate::legal::policy::Op;
 use crate::legal::service::{AddrQuery, Caller, Env, LegalError};
-use crate::legal::users::{AuthError, Principal, Users};
+use crate::legal::users::Users;
 use crate::model::parse_time;
 use crate::store::Store;
 
@@ -161,12 +161,12 @@ impl UsersCache {
         c.1.clone()
     }
 
-    pub fn authenticate(&self, headers: &HeaderMap) -> Result<Principal, AuthError> {
+    pub fn caller(&self, headers: &HeaderMap) -> Caller {
         let token = headers
             .get(header::AUTHORIZATION)
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.strip_prefix("Bearer "));
-        self.current().authenticate(token)
+        self.current().caller(token, "api")
     }
 }
 
@@ -271,10 +271,7 @@ async fn call<T: Send + 'static>(
     headers: &HeaderMap,
     f: impl FnOnce(&mut Env<'_>, &Caller) -> Result<T, LegalError> + Send + 'static,
 ) -> Result<T, ApiError> {
-    let caller = Caller {
-        who: st.users.authenticate(headers),
-        channel: "api",
-    };
+    let caller = st.users.caller(headers);
     let st = st.clone();
     tokio::task::spawn_blocking(move || {
         let mut auditor = st.auditor.clone();

@@ -94,10 +94,7 @@ fn with_env<T>(
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let users = Users::load(&cfg.data_dir).map_err(op("users"))?;
     let token = std::env::var("TDR_TOKEN").ok();
-    let caller = Caller {
-        who: users.authenticate(token.as_deref()),
-        channel: "cli",
-    };
+    let caller = users.caller(token.as_deref(), "cli");
     let store = Store::open_read_only(cfg).map_err(op("store"))?;
     let mut audit = AuditLog::open(&cfg.data_dir, clock.clone()).map_err(op("audit"))?;
     let mut env = Env {

@@ -124,6 +124,8 @@ pub struct AddrQuery {
 pub struct Caller {
     /// `Err` when authentication failed: the operation is refused and audited as such.
     pub who: Result<Principal, AuthError>,
+    /// The user a refused token belonged to (a revoked one), for the audit entry.
+    pub claimed: Option<String>,
     pub channel: &'static str,
 }
 
@@ -139,7 +141,13 @@ impl Env<'_> {
     fn entry(&self, caller: &Caller, op: Op, case: Option<&str>, query: Value) -> NewEntry {
         let (actor, role) = match &caller.who {
             Ok(p) => (p.name.clone(), p.role.as_str().to_string()),
-            Err(_) => ("unauthenticated".to_string(), "none".to_string()),
+            Err(_) => (
+                caller
+                    .claimed
+                    .clone()
+                    .unwrap_or_else(|| "unauthenticated".to_string()),
+                "none".to_string(),
+            ),
         };
         NewEntry {
             actor,

@@ -148,6 +148,27 @@ impl Users {
         files::write_json(&files::legal_dir(data_dir).join(USERS_FILE), &users)
     }
 
+    /// Who is calling: the user a bearer token belongs to, or why it is refused, with the name
+    /// of a known user whose token was revoked (so the audit entry of the refusal names them).
+    pub fn caller(&self, token: Option<&str>, channel: &'static str) -> super::service::Caller {
+        let who = self.authenticate(token);
+        let claimed = match &who {
+            Err(AuthError::Revoked) => token.and_then(|t| {
+                let h = token_hash(t.trim());
+                self.users
+                    .iter()
+                    .find(|(_, u)| u.token_sha256 == h)
+                    .map(|(n, _)| n.clone())
+            }),
+            _ => None,
+        };
+        super::service::Caller {
+            who,
+            claimed,
+            channel,
+        }
+    }
+
     /// The user a bearer token belongs to.
     pub fn authenticate(&self, token: Option<&str>) -> Result<Principal, AuthError> {
         let token = token.map(str::trim).filter(|t| !t.is_empty());
