@@ -513,8 +513,14 @@ async fn an_ipred_disclosure_names_the_owner_at_the_time_and_holds_a_protected_i
         Value::Null,
         "IPRED: name and address only"
     );
-    assert_eq!(r[1]["identity"]["name"], "Bo Ek");
+    // The protected identity is withheld from everyone, the executor included, until released.
+    assert_eq!(r[1]["status"], "found");
     assert_eq!(r[1]["identity"]["protected_identity"], true);
+    assert_eq!(r[1]["identity"].get("name"), None, "{}", r[1]);
+    assert!(
+        !text.contains("Bo Ek") && !text.contains("Gatan 2"),
+        "{text}"
+    );
     // The line changed owner at 12:00: each time gets the owner of that time.
     assert_eq!(r[2]["identity"]["name"], "Karin Ahl");
     assert_eq!(r[3]["identity"]["name"], "Nils Berg");
@@ -540,10 +546,11 @@ async fn an_ipred_disclosure_names_the_owner_at_the_time_and_holds_a_protected_i
         (s, v["error"]["code"].as_str()),
         (StatusCode::FORBIDDEN, Some("case.four_eyes"))
     );
-    let (s, _, _) = f
+    let (s, c, _) = f
         .as_user("bert", "POST", &format!("/v1/cases/{id}/release"), None)
         .await;
     assert_eq!(s, StatusCode::OK);
+    assert_eq!(c["results"][1]["identity"]["name"], "Bo Ek", "released");
 
     let (s, rep, json_text) = f.as_user("anna", "GET", &report, None).await;
     assert_eq!(s, StatusCode::OK, "{json_text}");

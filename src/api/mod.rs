@@ -340,7 +340,10 @@ async fn case_create(
 ) -> Result<Response, ApiError> {
     let req: NewCase = body(&b)?;
     let c = call(&st, &h, move |env, who| env.create_case(who, req)).await?;
-    Ok(ok_json(StatusCode::CREATED, &case_json(&c)))
+    Ok(ok_json(
+        StatusCode::CREATED,
+        &crate::legal::service::case_view(&c),
+    ))
 }
 
 async fn case_list(State(st): State<ApiState>, h: HeaderMap) -> Result<Response, ApiError> {
@@ -354,7 +357,10 @@ async fn case_get(
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
     let c = call(&st, &h, move |env, who| env.get_case(who, &id)).await?;
-    Ok(ok_json(StatusCode::OK, &case_json(&c)))
+    Ok(ok_json(
+        StatusCode::OK,
+        &crate::legal::service::case_view(&c),
+    ))
 }
 
 async fn case_approve(
@@ -363,7 +369,10 @@ async fn case_approve(
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
     let c = call(&st, &h, move |env, who| env.approve(who, &id)).await?;
-    Ok(ok_json(StatusCode::OK, &case_json(&c)))
+    Ok(ok_json(
+        StatusCode::OK,
+        &crate::legal::service::case_view(&c),
+    ))
 }
 
 #[derive(serde::Deserialize)]
@@ -381,7 +390,10 @@ async fn case_reject(
 ) -> Result<Response, ApiError> {
     let r: Reason = body(&b)?;
     let c = call(&st, &h, move |env, who| env.reject(who, &id, &r.reason)).await?;
-    Ok(ok_json(StatusCode::OK, &case_json(&c)))
+    Ok(ok_json(
+        StatusCode::OK,
+        &crate::legal::service::case_view(&c),
+    ))
 }
 
 #[derive(serde::Deserialize)]
@@ -399,7 +411,10 @@ async fn case_execute(
 ) -> Result<Response, ApiError> {
     let x: Execute = body(&b)?;
     let c = call(&st, &h, move |env, who| env.execute(who, &id, x.over)).await?;
-    Ok(ok_json(StatusCode::OK, &case_json(&c)))
+    Ok(ok_json(
+        StatusCode::OK,
+        &crate::legal::service::case_view(&c),
+    ))
 }
 
 async fn case_release(
@@ -408,7 +423,10 @@ async fn case_release(
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
     let c = call(&st, &h, move |env, who| env.release(who, &id)).await?;
-    Ok(ok_json(StatusCode::OK, &case_json(&c)))
+    Ok(ok_json(
+        StatusCode::OK,
+        &crate::legal::service::case_view(&c),
+    ))
 }
 
 async fn case_report(
@@ -569,14 +587,4 @@ async fn statistics(
     let to = t("to", i64::MAX / 2)?;
     let v = call(&st, &h, move |env, who| env.statistics(who, from, to)).await?;
     Ok(ok_json(StatusCode::OK, &v))
-}
-
-/// A case as the API returns it.
-fn case_json(c: &crate::legal::case::Case) -> Value {
-    let mut v = serde_json::to_value(c).unwrap_or(Value::Null);
-    if let Some(o) = v.as_object_mut() {
-        // The stored report is fetched through /report (audited as a disclosure).
-        o.remove("report_json");
-    }
-    v
 }

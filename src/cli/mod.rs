@@ -245,14 +245,6 @@ fn read_request(file: &Path) -> Result<NewCase, Failure> {
         .map_err(|e| Failure::BadInput(format!("{}: not a case request: {e}", file.display())))
 }
 
-fn case_view(c: &tdr::legal::case::Case) -> Value {
-    let mut v = serde_json::to_value(c).unwrap_or(Value::Null);
-    if let Some(o) = v.as_object_mut() {
-        o.remove("report_json");
-    }
-    v
-}
-
 pub fn case(cfg: &Config, cmd: CaseCmd) -> Result<ExitCode, Failure> {
     match cmd {
         CaseCmd::Create { file } => {
@@ -262,15 +254,15 @@ pub fn case(cfg: &Config, cmd: CaseCmd) -> Result<ExitCode, Failure> {
                 "case {} registered; a second legal officer must approve it",
                 c.id
             );
-            print_json(&case_view(&c))
+            print_json(&tdr::legal::service::case_view(&c))
         }
         CaseCmd::Approve { id } => {
             let c = with_env(cfg, |env, who| env.approve(who, &id))?;
-            print_json(&case_view(&c))
+            print_json(&tdr::legal::service::case_view(&c))
         }
         CaseCmd::Reject { id, reason } => {
             let c = with_env(cfg, |env, who| env.reject(who, &id, &reason))?;
-            print_json(&case_view(&c))
+            print_json(&tdr::legal::service::case_view(&c))
         }
         CaseCmd::Execute {
             id,
@@ -296,11 +288,11 @@ pub fn case(cfg: &Config, cmd: CaseCmd) -> Result<ExitCode, Failure> {
                      must release it (tdr case release {id}) before the report"
                 );
             }
-            print_json(&case_view(&c))
+            print_json(&tdr::legal::service::case_view(&c))
         }
         CaseCmd::Release { id } => {
             let c = with_env(cfg, |env, who| env.release(who, &id))?;
-            print_json(&case_view(&c))
+            print_json(&tdr::legal::service::case_view(&c))
         }
         CaseCmd::Report { id, format, out } => {
             let operator = cfg.serve.operator.clone();
@@ -318,7 +310,7 @@ pub fn case(cfg: &Config, cmd: CaseCmd) -> Result<ExitCode, Failure> {
         }
         CaseCmd::Show { id } => {
             let c = with_env(cfg, |env, who| env.get_case(who, &id))?;
-            print_json(&case_view(&c))
+            print_json(&tdr::legal::service::case_view(&c))
         }
         CaseCmd::List => {
             let v = with_env(cfg, |env, who| env.list_cases(who))?;

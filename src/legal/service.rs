@@ -1144,6 +1144,25 @@ fn case_info(c: &Case) -> report::CaseInfo {
     }
 }
 
+/// A case as the API and the CLI show it. The stored report is left out (it is fetched through
+/// `report`, audited as a disclosure), and while a protected identity waits for its second
+/// approval its identity fields are withheld here too, from everyone, the executor included.
+pub fn case_view(c: &Case) -> Value {
+    let mut v = serde_json::to_value(c).unwrap_or(Value::Null);
+    if let Some(o) = v.as_object_mut() {
+        o.remove("report_json");
+    }
+    if c.hold.is_some() {
+        for item in v["results"].as_array_mut().into_iter().flatten() {
+            if item["identity"]["protected_identity"] == true {
+                item["identity"] = json!({"protected_identity": true,
+                                          "withheld": "until a second legal officer releases it"});
+            }
+        }
+    }
+    v
+}
+
 /// A case as a list shows it: no scope contents, no results.
 pub fn summary(c: &Case) -> Value {
     json!({
