@@ -1252,3 +1252,39 @@ fn adding_and_revoking_users_and_importing_identities_are_audited_first() {
         stderr(&o)
     );
 }
+
+#[test]
+fn a_subscriber_access_extract_runs_from_the_cli_too_and_is_audited() {
+    let d = tempfile::tempdir().unwrap();
+    let (events, day) = fixture(d.path());
+    let data = d.path().join("data");
+    assert!(tdr(
+        &data,
+        &["import", "--format", "events", events.to_str().unwrap()]
+    )
+    .status
+    .success());
+    let token = user(BIN, &data, "dpo", "legal");
+    let o = tdr_with(
+        &data,
+        &token,
+        &["case", "extract", "alice", "--reference", "DSR-7"],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert_eq!(v["bindings"].as_array().unwrap().len(), 1, "{v}");
+    assert_eq!(v["bindings"][0]["start"], format!("{day}T10:00:00Z"));
+    let e = audit_entries(&data);
+    let last = e.last().unwrap();
+    assert_eq!(last["action"], "access_extract");
+    assert_eq!(last["case"], "DSR-7");
+    assert!(!last.to_string().contains("alice"), "pseudonymised: {last}");
+    // Without a reference it is refused.
+    let o = tdr_with(
+        &data,
+        &token,
+        &["case", "extract", "alice", "--reference", " "],
+    );
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("[request.invalid]"), "{}", stderr(&o));
+}

@@ -84,6 +84,13 @@ pub enum CaseCmd {
     Show { id: String },
     /// Every case, without scope contents or results.
     List,
+    /// GDPR art. 15: everything held about one subscriber identifier (identity rows, current
+    /// and superseded, and its address bindings), under the data-subject request's reference.
+    Extract {
+        subscriber: String,
+        #[arg(long)]
+        reference: String,
+    },
 }
 
 /// Runs `f` with an [`Env`] over a read-only store and this process's own audit log.
@@ -315,6 +322,15 @@ pub fn case(cfg: &Config, cmd: CaseCmd) -> Result<ExitCode, Failure> {
         CaseCmd::List => {
             let v = with_env(cfg, |env, who| env.list_cases(who))?;
             print_json(&json!({"cases": v}))
+        }
+        CaseCmd::Extract {
+            subscriber,
+            reference,
+        } => {
+            let v = with_env(cfg, |env, who| {
+                env.access_extract(who, &subscriber, &reference)
+            })?;
+            print_json(&v)
         }
     }
 }
