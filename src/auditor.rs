@@ -168,23 +168,24 @@ fn writer(dir: PathBuf, clock: Arc<dyn Clock>, rx: Receiver<Job>) {
         if log.is_none() {
             held_since = std::time::Instant::now();
         }
-        let result = commit(&dir, &clock, &mut log, &jobs);
-        match result {
+        let (entries, replies): (Vec<NewEntry>, Vec<Reply>) =
+            jobs.into_iter().map(|j| (j.entry, j.reply)).unzip();
+        match commit(&dir, &clock, &mut log, &entries) {
             Ok(appended) => {
-                for (job, a) in jobs.into_iter().zip(appended) {
-                    let _ = job.reply.send(Ok(a));
+                for (reply, a) in replies.into_iter().zip(appended) {
+                    let _ = reply.send(Ok(a));
                 }
             }
             Err(e) => {
                 tracing::error!(
                     code = e.code(),
-                    entries = jobs.len(),
+                    entries = entries.len(),
                     "audit group not written"
                 );
                 log = None;
                 let msg = format!("{} {e}", e.code());
-                for job in jobs {
-                    let _ = job.reply.send(Err(msg.clone()));
+                for reply in replies {
+                    let _ = reply.send(Err(msg.clone()));
                 }
             }
         }
@@ -196,7 +197,7 @@ fn commit(
     dir: &Path,
     clock: &Arc<dyn Clock>,
     log: &mut Option<AuditLog>,
-    jobs: &[Job],
+    entries: &[NewEntry],
 ) -> Result<Vec<Appended>, AuditError> {
     if log.is_none() {
         *log = Some(AuditLog::open_with_options(
@@ -205,8 +206,7 @@ fn commit(
             AuditOptions::default(),
         )?);
     }
-    let entries: Vec<NewEntry> = jobs.iter().map(|j| j.entry.clone()).collect();
-    log.as_mut().expect("opened above").append_group(&entries)
+    log.as_mut().expect("opened above").append_group(entries)
 }
 
 fn release(log: &mut Option<AuditLog>) {

@@ -191,6 +191,24 @@ impl Fixture {
         id
     }
 
+    /// Asserts that the call is refused with `status` and error `code`.
+    async fn expect_refusal(
+        &self,
+        status: StatusCode,
+        code: &str,
+        user: &str,
+        method: &str,
+        path: &str,
+        body: Option<Value>,
+    ) {
+        let (s, v, text) = self.as_user(user, method, path, body).await;
+        assert_eq!(
+            (s, v["error"]["code"].as_str()),
+            (status, Some(code)),
+            "{text}"
+        );
+    }
+
     fn audit(&self) -> Vec<Value> {
         tdr::audit::read_entries(&self.data, 0, usize::MAX).unwrap()
     }
@@ -370,13 +388,15 @@ async fn scope_escapes_and_self_approval_are_refused_and_audited() {
         .await;
     assert_eq!(s, StatusCode::CREATED);
     let b = v["id"].as_str().unwrap().to_string();
-    let (s, v, _) = f
-        .as_user("anna", "POST", &format!("/v1/cases/{b}/approve"), None)
-        .await;
-    assert_eq!(
-        (s, v["error"]["code"].as_str()),
-        (StatusCode::FORBIDDEN, Some("case.four_eyes"))
-    );
+    f.expect_refusal(
+        StatusCode::FORBIDDEN,
+        "case.four_eyes",
+        "anna",
+        "POST",
+        &format!("/v1/cases/{b}/approve"),
+        None,
+    )
+    .await;
     let (s, _, _) = f
         .as_user("bert", "POST", &format!("/v1/cases/{b}/approve"), None)
         .await;
@@ -465,18 +485,15 @@ async fn scope_escapes_and_self_approval_are_refused_and_audited() {
         )
         .await;
     let c = v["id"].as_str().unwrap();
-    let (s, v, _) = f
-        .as_user(
-            "bert",
-            "POST",
-            &format!("/v1/cases/{c}/lookup"),
-            Some(inside),
-        )
-        .await;
-    assert_eq!(
-        (s, v["error"]["code"].as_str()),
-        (StatusCode::CONFLICT, Some("case.wrong_state"))
-    );
+    f.expect_refusal(
+        StatusCode::CONFLICT,
+        "case.wrong_state",
+        "bert",
+        "POST",
+        &format!("/v1/cases/{c}/lookup"),
+        Some(inside),
+    )
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -534,18 +551,24 @@ async fn an_ipred_disclosure_names_the_owner_at_the_time_and_holds_a_protected_i
     assert_eq!(c["hold"], "protected_identity");
 
     let report = format!("/v1/cases/{id}/report?format=json");
-    let (s, v, _) = f.as_user("anna", "GET", &report, None).await;
-    assert_eq!(
-        (s, v["error"]["code"].as_str()),
-        (StatusCode::CONFLICT, Some("case.held_protected_identity"))
-    );
-    let (s, v, _) = f
-        .as_user("anna", "POST", &format!("/v1/cases/{id}/release"), None)
-        .await;
-    assert_eq!(
-        (s, v["error"]["code"].as_str()),
-        (StatusCode::FORBIDDEN, Some("case.four_eyes"))
-    );
+    f.expect_refusal(
+        StatusCode::CONFLICT,
+        "case.held_protected_identity",
+        "anna",
+        "GET",
+        &report,
+        None,
+    )
+    .await;
+    f.expect_refusal(
+        StatusCode::FORBIDDEN,
+        "case.four_eyes",
+        "anna",
+        "POST",
+        &format!("/v1/cases/{id}/release"),
+        None,
+    )
+    .await;
     let (s, c, _) = f
         .as_user("bert", "POST", &format!("/v1/cases/{id}/release"), None)
         .await;
@@ -686,18 +709,15 @@ async fn abuse_lookups_see_security_data_only_and_never_an_identifier() {
     assert_eq!(v["status"], "no_data_for_this_purpose");
     assert!(!v.to_string().contains("carol"));
     // Without a ticket reference it is refused.
-    let (s, v, _) = f
-        .as_user(
-            "sam",
-            "POST",
-            "/v1/abuse/lookup",
-            Some(json!({"addr": "192.0.2.10", "at": f.t("10:30:00")})),
-        )
-        .await;
-    assert_eq!(
-        (s, v["error"]["code"].as_str()),
-        (StatusCode::BAD_REQUEST, Some("request.invalid"))
-    );
+    f.expect_refusal(
+        StatusCode::BAD_REQUEST,
+        "request.invalid",
+        "sam",
+        "POST",
+        "/v1/abuse/lookup",
+        Some(json!({"addr": "192.0.2.10", "at": f.t("10:30:00")})),
+    )
+    .await;
     // A time without an offset is refused with a message naming it.
     let (s, v, _) = f
         .as_user(

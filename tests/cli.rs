@@ -1196,14 +1196,7 @@ fn check_config_lists_every_problem() {
 #[test]
 fn expire_on_a_fresh_store_drops_nothing() {
     let d = tempfile::tempdir().unwrap();
-    let data = d.path().join("data");
-    let (file, _) = fixture(d.path());
-    assert!(tdr(
-        &data,
-        &["import", "--format", "events", file.to_str().unwrap()]
-    )
-    .status
-    .success());
+    let (data, _) = import_fixture(d.path());
     let o = tdr(&data, &["expire"]);
     assert!(o.status.success(), "{}", stderr(&o));
     assert!(stdout(&o).contains("no partition is past its retention period"));
@@ -1212,14 +1205,7 @@ fn expire_on_a_fresh_store_drops_nothing() {
 #[test]
 fn adding_and_revoking_users_and_importing_identities_are_audited_first() {
     let d = tempfile::tempdir().unwrap();
-    let (events, _) = fixture(d.path());
-    let data = d.path().join("data");
-    assert!(tdr(
-        &data,
-        &["import", "--format", "events", events.to_str().unwrap()]
-    )
-    .status
-    .success());
+    let (data, _) = import_fixture(d.path());
     let token = user(BIN, &data, "ulla", "legal");
     let o = tdr(&data, &["user", "revoke", "ulla"]);
     assert!(o.status.success(), "{}", stderr(&o));
@@ -1256,14 +1242,7 @@ fn adding_and_revoking_users_and_importing_identities_are_audited_first() {
 #[test]
 fn a_subscriber_access_extract_runs_from_the_cli_too_and_is_audited() {
     let d = tempfile::tempdir().unwrap();
-    let (events, day) = fixture(d.path());
-    let data = d.path().join("data");
-    assert!(tdr(
-        &data,
-        &["import", "--format", "events", events.to_str().unwrap()]
-    )
-    .status
-    .success());
+    let (data, day) = import_fixture(d.path());
     let token = user(BIN, &data, "dpo", "legal");
     let o = tdr_with(
         &data,

@@ -473,17 +473,7 @@ fn parse_point(r: &LookupReq) -> Result<AddrQuery, ApiError> {
     let at =
         r.at.as_deref()
             .ok_or_else(|| ApiError::bad("at is missing"))?;
-    let ip = addr
-        .trim()
-        .parse()
-        .map_err(|_| ApiError::bad("addr is not an IPv4 or IPv6 address"))?;
-    let t = parse_time(at.trim()).map_err(|e| ApiError::bad(format!("at: {e}")))?;
-    Ok(AddrQuery {
-        given: json!({"addr": addr, "port": r.port, "at": at}),
-        ip,
-        port: r.port,
-        at: t,
-    })
+    AddrQuery::parse(addr, r.port, at).map_err(ApiError::bad)
 }
 
 async fn case_lookup(

@@ -335,20 +335,6 @@ pub fn case(cfg: &Config, cmd: CaseCmd) -> Result<ExitCode, Failure> {
     }
 }
 
-fn parse_query(addr: &str, port: Option<u16>, at: &str) -> Result<AddrQuery, String> {
-    let ip = addr
-        .trim()
-        .parse()
-        .map_err(|_| format!("{addr:?} is not an IPv4 or IPv6 address"))?;
-    let t = parse_time(at.trim()).map_err(|e| e.to_string())?;
-    Ok(AddrQuery {
-        given: json!({"addr": addr, "port": port, "at": at}),
-        ip,
-        port,
-        at: t,
-    })
-}
-
 #[derive(serde::Deserialize)]
 #[serde(deny_unknown_fields)]
 struct BatchQuery {
@@ -369,7 +355,7 @@ fn read_batch(file: &Path) -> Result<Vec<AddrQuery>, Failure> {
             continue;
         }
         let q: BatchQuery = serde_json::from_str(&line).map_err(|e| bad(e.to_string()))?;
-        queries.push(parse_query(&q.addr, q.port, &q.at).map_err(bad)?);
+        queries.push(AddrQuery::parse(&q.addr, q.port, &q.at).map_err(bad)?);
     }
     Ok(queries)
 }
@@ -393,7 +379,7 @@ pub fn lookup(cfg: &Config, a: LookupArgs) -> Result<ExitCode, Failure> {
     }
     let queries = match &a.batch {
         Some(file) => read_batch(file)?,
-        None => vec![parse_query(
+        None => vec![AddrQuery::parse(
             a.addr.as_deref().unwrap_or_default(),
             a.port,
             a.at.as_deref().unwrap_or_default(),

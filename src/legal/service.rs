@@ -119,6 +119,23 @@ pub struct AddrQuery {
     pub at: UnixSecs,
 }
 
+impl AddrQuery {
+    /// Parses an address query as a request gives it; the error names the bad field.
+    pub fn parse(addr: &str, port: Option<u16>, at: &str) -> Result<AddrQuery, String> {
+        let ip = addr
+            .trim()
+            .parse()
+            .map_err(|_| format!("addr {addr:?} is not an IPv4 or IPv6 address"))?;
+        let t = crate::model::parse_time(at.trim()).map_err(|e| format!("at: {e}"))?;
+        Ok(AddrQuery {
+            given: json!({"addr": addr, "port": port, "at": at}),
+            ip,
+            port,
+            at: t,
+        })
+    }
+}
+
 /// Who asked and through what (`api` or `cli`), as the audit log records it.
 #[derive(Debug, Clone)]
 pub struct Caller {
