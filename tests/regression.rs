@@ -437,3 +437,54 @@ fn a_late_nat_allocation_does_not_reopen_a_released_block() {
         (Status::Found, vec!["alice".to_string()])
     );
 }
+
+/// Found by the real-format ground-truth run: each NAS's detail folder imported one after
+/// another. bng2's newer logs came first, so the next holder's session was already final when
+/// bng1's backlog brought the previous holder's session, whose Stop was lost: the two never
+/// met in the engine, and the lookup named both (`ambiguous`) while only one held the address.
+#[test]
+fn a_lost_stop_on_one_nas_is_cut_by_the_next_holder_on_another_nas_imported_first() {
+    let on = |nas: &str, l: String| l.replace("\"nas\":\"bng1\"", &format!("\"nas\":\"{nas}\""));
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = config(dir.path());
+    let mut store = Store::open(&cfg).unwrap();
+    let addr = "198.18.0.118";
+    // bng2: the new holder, then a day of other traffic, so its session is final.
+    feed(
+        &mut store,
+        &[
+            on(
+                "bng2",
+                session("start", "2026-11-19T06:10:51Z", "new", "b", addr),
+            ),
+            on(
+                "bng2",
+                session("stop", "2026-11-19T06:21:56Z", "new", "b", addr),
+            ),
+            on("bng2", tick("2026-11-20T23:00:00Z")),
+        ],
+    );
+    // bng1's backlog: the old holder's session, its Stop lost after 05:56:47.
+    feed(
+        &mut store,
+        &[
+            session("start", "2026-11-19T02:21:47Z", "old", "a", addr),
+            session("interim", "2026-11-19T05:56:47Z", "old", "a", addr),
+            tick("2026-11-20T23:00:00Z"),
+        ],
+    );
+    assert_eq!(
+        who(&store, &cfg, addr, None, "2026-11-19T06:12:35Z"),
+        (Status::Found, vec!["new".into()])
+    );
+    // After the new holder left, the old one's inferred tail is cut at the new start: nobody.
+    assert_eq!(
+        who(&store, &cfg, addr, None, "2026-11-19T06:30:00Z").0,
+        Status::NotFound
+    );
+    // Before the new holder came, the old one's unlogged tail still names it.
+    assert_eq!(
+        who(&store, &cfg, addr, None, "2026-11-19T06:05:00Z"),
+        (Status::EndInferred, vec!["old".into()])
+    );
+}

@@ -5,8 +5,9 @@
 //! * A binding is *live* while later events may still change it: it is kept in memory and
 //!   persisted in the `live` column family (so a restart resumes exactly where the last batch
 //!   left off, and lookups see it at once).
-//! * It becomes *final* once the newest event time (the watermark) is past its end plus the
-//!   reorder window; then a complete copy is written into every UTC day partition it spans and
+//! * It becomes *final* once the newest event time of its clock (its source, and for sessions
+//!   its NAS: one producer's stream) is past its end plus the reorder window — or, for a clock
+//!   that fell silent, once the newest event time of all clocks is [`MAX_CLOCK_LAG`] past it; then a complete copy is written into every UTC day partition it spans and
 //!   its live record is deleted, in the same batch. A lookup at time T therefore reads only the
 //!   partitions of T (± tolerance) and the live family — a long session never pins an old
 //!   partition, and dropping a partition drops exactly that day.
@@ -79,9 +80,14 @@ pub struct Engine {
     by_nas: HashMap<String, HashSet<Slot>>,
     reboots: HashMap<String, BTreeSet<UnixSecs>>,
     new_reboots: Vec<(String, UnixSecs)>,
-    evict: BTreeSet<(UnixSecs, Slot)>,
+    /// Eviction deadlines per clock: a binding is finalised by its own producer's clock, so a
+    /// backlog of one NAS or source imported after another's newer logs is not treated as late.
+    evict: HashMap<Clock, BTreeSet<(UnixSecs, Slot)>>,
     dirty: HashSet<Slot>,
+    /// The newest event time of all sources.
     watermark: UnixSecs,
+    /// The newest event time of each clock, with its (source, NAS) names for persisting.
+    marks: HashMap<Clock, (UnixSecs, Box<(String, String)>)>,
     /// Coverage minutes marked since the last flush (merged into the stored bitmaps).
     coverage: HashMap<String, HashMap<i64, [u64; 23]>>,
     prefix_lens: BTreeSet<u8>,
@@ -96,6 +102,37 @@ pub struct Engine {
 }
 
 pub(crate) const META_WATERMARK: &[u8] = b"W";
+/// `w` + source + NUL + NAS (empty but for sessions): that clock's newest event time.
+pub(crate) const META_CLOCK_MARK: u8 = b'w';
+
+/// How far one clock (a source, or a NAS of a source) may fall behind the newest event of all
+/// before its bindings are finalised by the overall clock: a backlog may be imported up to
+/// this far behind other sources, and a producer that fell silent does not keep its bindings
+/// live for longer (far below the retention period, so the TTL holds).
+pub const MAX_CLOCK_LAG: i64 = 31 * 86_400;
+
+/// A producer's clock: its source name and, for sessions and reboots, its NAS.
+type Clock = u64;
+
+fn clock_of(source: &str, nas: &str) -> Clock {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for &b in source
+        .as_bytes()
+        .iter()
+        .chain(&[0xff])
+        .chain(nas.as_bytes())
+    {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x100_0000_01b3);
+    }
+    h
+}
+
+impl Facts {
+    fn clock(&self) -> Clock {
+        clock_of(&self.source, &self.nas)
+    }
+}
 pub(crate) const META_REBOOT: u8 = b'R';
 pub(crate) const META_COVERAGE: u8 = b'V';
 pub(crate) const META_PLEN: u8 = b'Q';
@@ -126,8 +163,9 @@ impl Engine {
             by_nas: HashMap::default(),
             reboots: HashMap::default(),
             new_reboots: Vec::new(),
-            evict: BTreeSet::new(),
+            evict: HashMap::default(),
             dirty: HashSet::default(),
+            marks: HashMap::default(),
             watermark: i64::MIN,
             coverage: HashMap::default(),
             prefix_lens: BTreeSet::new(),
@@ -150,6 +188,22 @@ impl Engine {
 
     pub fn restore_watermark(&mut self, w: UnixSecs) {
         self.watermark = w;
+    }
+
+    pub fn restore_clock_mark(&mut self, source: String, nas: String, w: UnixSecs) {
+        self.marks
+            .insert(clock_of(&source, &nas), (w, Box::new((source, nas))));
+    }
+
+    /// The newest event time of `clock` (the overall one for a clock not seen yet, as in a
+    /// store written before watermarks were kept per clock), but at most [`MAX_CLOCK_LAG`]
+    /// behind the overall one.
+    fn mark(&self, clock: Clock) -> UnixSecs {
+        let floor = self.watermark.saturating_sub(MAX_CLOCK_LAG);
+        self.marks
+            .get(&clock)
+            .map_or(self.watermark, |m| m.0)
+            .max(floor)
     }
 
     pub fn restore_reboot(&mut self, nas: String, t: UnixSecs) {
@@ -227,6 +281,19 @@ impl Engine {
         };
         if t > self.watermark {
             self.watermark = t;
+        }
+        let nas = match ev {
+            Event::Session { nas, .. } | Event::NasReboot { nas, .. } => nas.as_str(),
+            _ => "",
+        };
+        match self.marks.entry(clock_of(ev.source(), nas)) {
+            std::collections::hash_map::Entry::Occupied(mut m) => {
+                let m = &mut m.get_mut().0;
+                *m = (*m).max(t);
+            }
+            std::collections::hash_map::Entry::Vacant(v) => {
+                v.insert((t, Box::new((ev.source().to_string(), nas.to_string()))));
+            }
         }
         if changed {
             Applied::Changed
@@ -630,7 +697,7 @@ impl Engine {
     /// its start ends it, an earlier binding of another holder is superseded by its start, and
     /// it is superseded by a later one.
     fn insert(&mut self, key: BindingKey, facts: Facts, session: String) -> Slot {
-        let late = facts.start < self.watermark - 2 * self.params.reorder_window;
+        let late = facts.start < self.mark(facts.clock()) - 2 * self.params.reorder_window;
         let slot = self.index(key, facts, session);
         if late {
             self.late.push(slot);
@@ -767,17 +834,22 @@ impl Engine {
         match (r.queued, d) {
             (q, d) if q == d => {}
             (Some(old), Some(new)) if new > old => {}
-            (old, new) => {
-                if let Some(old) = old {
-                    self.evict.remove(&(old, slot));
-                }
-                if let Some(new) = new {
-                    self.evict.insert((new, slot));
-                }
-                if let Some(r) = self.slab.get_mut(&slot) {
-                    r.queued = new;
-                }
-            }
+            (old, new) => self.requeue(slot, old, new),
+        }
+    }
+
+    /// Moves the binding's queued eviction entry from `old` to `new`.
+    fn requeue(&mut self, slot: Slot, old: Option<UnixSecs>, new: Option<UnixSecs>) {
+        let Some(r) = self.slab.get_mut(&slot) else {
+            return;
+        };
+        r.queued = new;
+        let set = self.evict.entry(r.facts.clock()).or_default();
+        if let Some(old) = old {
+            set.remove(&(old, slot));
+        }
+        if let Some(new) = new {
+            set.insert((new, slot));
         }
     }
 
@@ -824,45 +896,56 @@ impl Engine {
         }
         let mut buf = Vec::with_capacity(64);
         let mut key_buf = Vec::with_capacity(32);
-        while let Some(&(d, slot)) = self.evict.first() {
-            if d >= self.watermark {
+        loop {
+            let mut due = Vec::new();
+            let marks: Vec<(Clock, UnixSecs)> =
+                self.evict.keys().map(|&c| (c, self.mark(c))).collect();
+            for (clock, mark) in marks {
+                let Some(set) = self.evict.get_mut(&clock) else {
+                    continue;
+                };
+                while let Some(&(d, slot)) = set.first() {
+                    if d >= mark {
+                        break;
+                    }
+                    set.pop_first();
+                    due.push((d, slot));
+                }
+            }
+            if due.is_empty() {
                 break;
             }
-            self.evict.pop_first();
-            let Some(r) = self.slab.get(&slot) else {
-                continue; // merged away or already final
-            };
-            let real = self.deadline(&r.facts);
-            if real != Some(d) {
-                // The deadline moved later since it was queued: queue it where it is now (it
-                // comes round again in this loop if that is still behind the watermark).
-                if let Some(x) = real {
-                    self.evict.insert((x, slot));
+            for (d, slot) in due {
+                let Some(r) = self.slab.get(&slot) else {
+                    continue; // merged away or already final
+                };
+                let real = self.deadline(&r.facts);
+                if real != Some(d) {
+                    // The deadline moved later since it was queued: queue it where it is now (it
+                    // comes round again in this loop if that is still behind the watermark).
+                    self.requeue(slot, None, real);
+                    continue;
                 }
-                if let Some(r) = self.slab.get_mut(&slot) {
-                    r.queued = real;
+                let Some(mut rec) = self.remove(slot) else {
+                    continue;
+                };
+                rec.facts.complete = true;
+                let end = rec
+                    .facts
+                    .span_end(&self.params.rules)
+                    .unwrap_or(rec.facts.start);
+                let first_day = day_of(rec.facts.start).max(day_of(retention_floor));
+                let key = rec.key.encode();
+                buf.clear();
+                rec.facts.encode(&mut buf);
+                for day in first_day..=day_of(end) {
+                    sink.put_copy(day, &key, &buf);
                 }
-                continue;
+                if let Some(p) = rec.persisted {
+                    sink.delete_live(&p.encode());
+                }
+                finalised += 1;
             }
-            let Some(mut rec) = self.remove(slot) else {
-                continue;
-            };
-            rec.facts.complete = true;
-            let end = rec
-                .facts
-                .span_end(&self.params.rules)
-                .unwrap_or(rec.facts.start);
-            let first_day = day_of(rec.facts.start).max(day_of(retention_floor));
-            let key = rec.key.encode();
-            buf.clear();
-            rec.facts.encode(&mut buf);
-            for day in first_day..=day_of(end) {
-                sink.put_copy(day, &key, &buf);
-            }
-            if let Some(p) = rec.persisted {
-                sink.delete_live(&p.encode());
-            }
-            finalised += 1;
         }
         for slot in std::mem::take(&mut self.dirty) {
             let Some(rec) = self.slab.get_mut(&slot) else {
@@ -900,9 +983,23 @@ impl Engine {
             self.nat_span.1 = false;
         }
         sink.put_meta(META_WATERMARK, &self.watermark.to_be_bytes());
-        let reboot_floor = self
-            .watermark
-            .saturating_sub(self.params.rules.session_timeout + self.params.reorder_window);
+        for (mark, names) in self.marks.values() {
+            let mut k = Vec::with_capacity(2 + names.0.len() + names.1.len());
+            k.push(META_CLOCK_MARK);
+            k.extend_from_slice(names.0.as_bytes());
+            k.push(0);
+            k.extend_from_slice(names.1.as_bytes());
+            sink.put_meta(&k, &mark.to_be_bytes());
+        }
+        // Reboots are kept while the slowest clock may still bring sessions they end.
+        let slowest = self
+            .marks
+            .keys()
+            .map(|&c| self.mark(c))
+            .min()
+            .unwrap_or(self.watermark);
+        let reboot_floor =
+            slowest.saturating_sub(self.params.rules.session_timeout + self.params.reorder_window);
         for set in self.reboots.values_mut() {
             while set.first().is_some_and(|&t| t < reboot_floor) && set.len() > 1 {
                 set.pop_first();
@@ -1339,5 +1436,119 @@ pub(crate) mod tests {
             };
             proptest::prop_assert_eq!(run(every_a), run(every_b));
         }
+    }
+
+    fn on_nas(mut ev: Event, nas_name: &str) -> Event {
+        if let Event::Session { nas, .. } = &mut ev {
+            *nas = nas_name.into();
+        }
+        ev
+    }
+
+    #[test]
+    fn one_nas_backlog_after_another_nas_newer_logs_still_merges() {
+        // bng1's three days are imported first; then bng2's first day, one batch at a time.
+        // bng2's session must stay one binding across the flushes, not be finalised by bng1's
+        // clock and split at every later Interim.
+        let day = 86_400;
+        let mut e = Engine::new(params());
+        let mut sink = VecSink::default();
+        for h in 0..72 {
+            e.apply(&session(
+                SessionOp::Interim,
+                h * 3600,
+                "u1",
+                "s1",
+                "192.0.2.1",
+            ));
+        }
+        e.flush(&mut sink, 0);
+        for h in 0..10 {
+            let op = if h == 0 {
+                SessionOp::Start
+            } else {
+                SessionOp::Interim
+            };
+            e.apply(&on_nas(
+                session(op, 1000 + h * 3600, "u2", "s2", "192.0.2.2"),
+                "bng2",
+            ));
+            e.flush(&mut sink, 0);
+        }
+        e.apply(&on_nas(
+            session(SessionOp::Stop, 1000 + 10 * 3600, "u2", "s2", "192.0.2.2"),
+            "bng2",
+        ));
+        let all = state(&mut e, &mut sink);
+        let of_u2: Vec<_> = all.iter().filter(|(_, f)| f.subject == "u2").collect();
+        assert_eq!(of_u2.len(), 1, "{of_u2:?}");
+        assert_eq!(of_u2[0].1.start, 1000);
+        assert_eq!(of_u2[0].1.end_logged.map(|e| e.0), Some(1000 + 10 * 3600));
+        assert!(e.watermark() >= 2 * day);
+    }
+
+    #[test]
+    fn a_silent_clock_is_finalised_by_the_overall_one_after_the_lag() {
+        let mut e = Engine::new(params());
+        let mut sink = VecSink::default();
+        e.apply(&on_nas(
+            session(SessionOp::Start, 1000, "u2", "s2", "192.0.2.2"),
+            "bng2",
+        ));
+        e.apply(&session(
+            SessionOp::Interim,
+            1000 + MAX_CLOCK_LAG,
+            "u1",
+            "s1",
+            "192.0.2.1",
+        ));
+        e.flush(&mut sink, 0);
+        assert_eq!(
+            e.live_count(),
+            2,
+            "within the lag bng2's session stays live"
+        );
+        e.apply(&session(
+            SessionOp::Interim,
+            1000 + MAX_CLOCK_LAG + 3 * 86_400,
+            "u1",
+            "s1",
+            "192.0.2.1",
+        ));
+        e.flush(&mut sink, 0);
+        assert_eq!(
+            e.live_count(),
+            1,
+            "bng2's session is finalised by the overall clock"
+        );
+    }
+
+    #[test]
+    fn clock_marks_survive_a_restart() {
+        let mut e = Engine::new(params());
+        let mut sink = VecSink::default();
+        e.apply(&on_nas(
+            session(SessionOp::Start, 5000, "u2", "s2", "192.0.2.2"),
+            "bng2",
+        ));
+        e.apply(&session(SessionOp::Start, 90_000, "u1", "s1", "192.0.2.1"));
+        e.flush(&mut sink, 0);
+        let mut r = Engine::new(params());
+        for (k, v) in &sink.meta {
+            if k.first() == Some(&META_CLOCK_MARK) {
+                let (src, nas) = std::str::from_utf8(&k[1..])
+                    .unwrap()
+                    .split_once('\0')
+                    .unwrap();
+                r.restore_clock_mark(
+                    src.into(),
+                    nas.into(),
+                    i64::from_be_bytes(v[..].try_into().unwrap()),
+                );
+            }
+        }
+        r.restore_watermark(90_000);
+        assert_eq!(r.mark(clock_of("radius", "bng2")), 5000);
+        assert_eq!(r.mark(clock_of("radius", "bng1")), 90_000);
     }
 }

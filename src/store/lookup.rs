@@ -323,7 +323,12 @@ impl Attributor<'_> {
         let rules = self.store.rules();
         let mut allowed = Vec::new();
         let mut forbidden = Vec::new();
-        for (key, facts) in self.store.candidates_in(lower, upper, at - tol, at + tol)? {
+        // Read back far enough to see every binding whose unlogged end could still reach `at`
+        // and every later start that cuts it short.
+        let from = at - tol - rules.session_timeout;
+        let mut cands = self.store.candidates_in(lower, upper, from, at + tol)?;
+        supersede_by_successors(&mut cands);
+        for (key, facts) in cands {
             let ev = facts.evidence(&rules, horizon);
             if !ev.covers(at, tol) {
                 continue;
@@ -483,6 +488,32 @@ struct NatBlocks {
 }
 
 /// The first port of a NAT block (it is part of the key).
+/// Ends each binding without a logged end at the next start of another holder of the same
+/// target, as the apply engine does when both are live together. Bindings finalised by
+/// different producers' clocks (one NAS's backlog imported after another's newer logs) never
+/// met in memory, so the read applies the same rule: an address is not held by two at once.
+/// `cands` is sorted by key, so by target and then by start.
+fn supersede_by_successors(cands: &mut [(BindingKey, Facts)]) {
+    let target = |k: &BindingKey| (k.tag, k.addr, k.plen_or_lo);
+    for i in 0..cands.len() {
+        if cands[i].1.end_logged.is_some() {
+            continue;
+        }
+        let (key, facts) = &cands[i];
+        let next = cands[i + 1..]
+            .iter()
+            .take_while(|(k, _)| target(k) == target(key))
+            .find(|(k, f)| {
+                k.start > key.start && (&f.subject, f.inside) != (&facts.subject, facts.inside)
+            })
+            .map(|(k, _)| k.start);
+        if let Some(n) = next {
+            let f = &mut cands[i].1;
+            f.superseded = Some(f.superseded.map_or(n, |s| s.min(n)));
+        }
+    }
+}
+
 fn block_lo(c: &Cand) -> u16 {
     c.key.plen_or_lo
 }

@@ -314,6 +314,18 @@ impl Store {
                         e.restore_watermark(i64::from_be_bytes(b));
                     }
                 }
+                Some(&engine::META_CLOCK_MARK) => {
+                    let names = std::str::from_utf8(&k[1..])
+                        .ok()
+                        .and_then(|n| n.split_once('\0'));
+                    if let (Some((source, nas)), Ok(b)) = (names, <[u8; 8]>::try_from(&v[..])) {
+                        e.restore_clock_mark(
+                            source.to_string(),
+                            nas.to_string(),
+                            i64::from_be_bytes(b),
+                        );
+                    }
+                }
                 Some(&engine::META_REBOOT) => {
                     if let Some((nas, t)) = engine::decode_reboot_key(&k) {
                         e.restore_reboot(nas, t);
