@@ -23,6 +23,7 @@ use serde::{Deserialize, Serialize};
 mod synth;
 
 mod api;
+mod baseline;
 mod feed;
 mod live;
 
@@ -200,6 +201,31 @@ enum Cmd {
         data_dir: PathBuf,
         #[arg(long, default_value_t = 100_000)]
         n: usize,
+    },
+    /// tdr's lookup path (no audit) over a file of queries (`tdr-gen queries` output): p50/p99
+    /// as JSON. The same queries tools/bench-vs-baselines gives PostgreSQL.
+    QueryLookups {
+        #[arg(long)]
+        data_dir: PathBuf,
+        #[arg(long)]
+        queries: PathBuf,
+        #[arg(long, default_value_t = usize::MAX)]
+        n: usize,
+    },
+    /// The raw RocksDB ceiling: RECORDS records of BYTES bytes in all into a bare RocksDB in
+    /// DIR, values cut from SAMPLE (log text), fsynced batches of BATCH records.
+    Rawdb {
+        #[arg(long)]
+        dir: PathBuf,
+        #[arg(long)]
+        records: u64,
+        #[arg(long)]
+        bytes: u64,
+        #[arg(long)]
+        sample: PathBuf,
+        /// tdr's importer commits 200 000 events a batch (`store.batch_events`).
+        #[arg(long, default_value_t = 200_000)]
+        batch: u64,
     },
 }
 
@@ -640,6 +666,18 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             std::fs::write(dir.join("cert.pem"), ck.cert.pem())?;
             std::fs::write(dir.join("key.pem"), ck.key_pair.serialize_pem())?;
         }
+        Cmd::QueryLookups {
+            data_dir,
+            queries,
+            n,
+        } => println!("{}", baseline::query_lookups(&data_dir, &queries, n)?),
+        Cmd::Rawdb {
+            dir,
+            records,
+            bytes,
+            sample,
+            batch,
+        } => println!("{}", baseline::rawdb(&dir, records, bytes, &sample, batch)?),
         Cmd::Lookups { data_dir, n } => {
             let meta: Meta =
                 serde_json::from_str(&std::fs::read_to_string(data_dir.join("bench-meta.json"))?)?;

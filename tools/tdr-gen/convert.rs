@@ -14,6 +14,7 @@ use rand::{Rng, SeedableRng};
 use tdr::model::{Event, LeaseOp, NatOp, SessionOp};
 
 use crate::error::{GenError, Result};
+use crate::real::kea_duration;
 
 #[derive(clap::Args, Debug)]
 pub struct ConvertArgs {
@@ -55,16 +56,6 @@ fn mac_of(s: &str) -> String {
         "02:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}",
         b[3], b[4], b[5], b[6], b[7]
     )
-}
-
-fn kea_duration(secs: i64) -> String {
-    let (d, r) = (secs / 86_400, secs % 86_400);
-    let (h, m, s) = (r / 3600, (r % 3600) / 60, r % 60);
-    if d > 0 {
-        format!("{d} days {h} hrs {m} mins {s} secs")
-    } else {
-        format!("{h} hrs {m} mins {s} secs")
-    }
 }
 
 pub fn convert(args: &ConvertArgs) -> Result<String> {

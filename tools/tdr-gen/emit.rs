@@ -8,6 +8,7 @@
 //! one bucket per second of their key and are written a second at a time.
 
 use crate::error::{GenError, Result};
+use crate::real::{RealFiles, Stream};
 use crate::timefmt::{self, DAY};
 use rand::rngs::StdRng;
 use rand::Rng;
@@ -47,6 +48,9 @@ pub enum Ev {
         sub: u32,
         session: u64,
         addr: u32,
+        /// The delegated IPv6 prefix the same session holds, if any (a second line in the
+        /// events format, a second attribute of the same RADIUS record).
+        v6: Option<u32>,
         nas: u16,
     },
     Lease {
@@ -87,6 +91,8 @@ pub struct Names {
     pub subscribers: Vec<Box<str>>,
     pub addrs: Vec<Box<str>>,
     pub nas: Vec<Box<str>>,
+    /// Seconds the CGNAT router's clock runs ahead of true time (its log times carry it).
+    pub cgnat_skew: i64,
 }
 
 pub const SOURCE_RADIUS: &str = "radius";
@@ -135,8 +141,45 @@ pub fn format_line(ev: &Ev, names: &Names, out: &mut Vec<u8>) {
             sub,
             session,
             addr,
+            v6,
             nas,
         } => {
+            for a in std::iter::once(addr).chain(v6) {
+                session_line(
+                    op,
+                    t,
+                    names.subscribers[sub as usize].as_bytes(),
+                    session,
+                    names.addrs[a as usize].as_bytes(),
+                    names.nas[nas as usize].as_bytes(),
+                    out,
+                );
+            }
+        }
+        Ev::Lease {
+            op,
+            t,
+            sub,
+            addr,
+            expires,
+        } => {
+            lease_line(op, t, names, sub, addr, expires, out);
+        }
+        Ev::Nat { .. } | Ev::Reboot { .. } => other_line(ev, names, out),
+    }
+}
+
+fn session_line(
+    op: SessOp,
+    t: i64,
+    subscriber: &[u8],
+    session: u64,
+    addr: &[u8],
+    nas: &[u8],
+    out: &mut Vec<u8>,
+) {
+    {
+        {
             out.extend_from_slice(b"{\"kind\":\"session\",\"op\":\"");
             out.extend_from_slice(match op {
                 SessOp::Start => b"start".as_slice(),
@@ -146,24 +189,31 @@ pub fn format_line(ev: &Ev, names: &Names, out: &mut Vec<u8>) {
             out.extend_from_slice(b"\",\"time\":\"");
             push_time(out, t);
             out.extend_from_slice(b"\",\"subscriber\":\"");
-            out.extend_from_slice(names.subscribers[sub as usize].as_bytes());
+            out.extend_from_slice(subscriber);
             out.extend_from_slice(b"\",\"session\":\"");
             push_hex16(out, session);
             out.extend_from_slice(b"\",\"addr\":\"");
-            out.extend_from_slice(names.addrs[addr as usize].as_bytes());
+            out.extend_from_slice(addr);
             out.extend_from_slice(b"\",\"nas\":\"");
-            out.extend_from_slice(names.nas[nas as usize].as_bytes());
+            out.extend_from_slice(nas);
             out.extend_from_slice(b"\",\"source\":\"");
             out.extend_from_slice(SOURCE_RADIUS.as_bytes());
             out.extend_from_slice(b"\"}\n");
         }
-        Ev::Lease {
-            op,
-            t,
-            sub,
-            addr,
-            expires,
-        } => {
+    }
+}
+
+fn lease_line(
+    op: LeaseOp,
+    t: i64,
+    names: &Names,
+    sub: u32,
+    addr: u32,
+    expires: Option<i64>,
+    out: &mut Vec<u8>,
+) {
+    {
+        {
             out.extend_from_slice(b"{\"kind\":\"lease\",\"op\":\"");
             out.extend_from_slice(match op {
                 LeaseOp::Assign => b"assign".as_slice(),
@@ -185,6 +235,12 @@ pub fn format_line(ev: &Ev, names: &Names, out: &mut Vec<u8>) {
             out.extend_from_slice(SOURCE_DHCP.as_bytes());
             out.extend_from_slice(b"\"}\n");
         }
+    }
+}
+
+fn other_line(ev: &Ev, names: &Names, out: &mut Vec<u8>) {
+    match *ev {
+        Ev::Session { .. } | Ev::Lease { .. } => {}
         Ev::Nat {
             op,
             t,
@@ -199,7 +255,7 @@ pub fn format_line(ev: &Ev, names: &Names, out: &mut Vec<u8>) {
                 NatOp::Release => b"release",
             });
             out.extend_from_slice(b"\",\"time\":\"");
-            push_time(out, t);
+            push_time(out, t + names.cgnat_skew);
             out.extend_from_slice(b"\",\"inside\":\"");
             out.extend_from_slice(names.addrs[inside as usize].as_bytes());
             out.extend_from_slice(b"\",\"public\":\"");
@@ -292,7 +348,17 @@ impl SinkCounts {
 
 enum Item {
     Ev(Ev),
-    Raw { t: i64, line: Box<[u8]> },
+    Raw {
+        t: i64,
+        stream: Option<Stream>,
+        line: Box<[u8]>,
+    },
+}
+
+/// What the sink writes: the events format, or the producers' own formats.
+pub enum Output {
+    Events(Files),
+    Real(Box<RealFiles>),
 }
 
 struct Queued {
@@ -302,7 +368,7 @@ struct Queued {
 }
 
 /// Where lines go: one file, or one file per UTC day of the line's event time.
-enum Files {
+pub enum Files {
     One {
         path: PathBuf,
         w: BufWriter<File>,
@@ -381,7 +447,7 @@ pub struct Sink {
     error: Option<GenError>,
     damage: Damage,
     rng: StdRng,
-    files: Files,
+    out: Output,
     line: Vec<u8>,
     pub counts: SinkCounts,
 }
@@ -389,7 +455,38 @@ pub struct Sink {
 impl Sink {
     /// Writes to `dir/events.jsonl`, or to `dir/events-YYYYMMDD.jsonl` with `split_days`.
     pub fn create(dir: &Path, split_days: bool, damage: Damage, rng: StdRng) -> Result<Self> {
-        let files = if split_days {
+        Ok(Self::new(
+            Output::Events(Files::create(dir, split_days)?),
+            damage,
+            rng,
+        ))
+    }
+
+    /// Writes the producers' formats through `real`.
+    pub fn real(real: RealFiles, damage: Damage, rng: StdRng) -> Self {
+        Self::new(Output::Real(Box::new(real)), damage, rng)
+    }
+
+    fn new(out: Output, damage: Damage, rng: StdRng) -> Self {
+        let slots = usize::try_from(damage.reorder_secs.max(0)).unwrap_or(0) + 2;
+        Sink {
+            buckets: (0..slots).map(|_| Vec::new()).collect(),
+            base: i64::MIN,
+            pending: 0,
+            seq: 0,
+            error: None,
+            damage,
+            rng,
+            out,
+            line: Vec::with_capacity(256),
+            counts: SinkCounts::default(),
+        }
+    }
+}
+
+impl Files {
+    fn create(dir: &Path, split_days: bool) -> Result<Self> {
+        Ok(if split_days {
             Files::PerDay {
                 dir: dir.to_path_buf(),
                 open: BTreeMap::new(),
@@ -402,22 +499,11 @@ impl Sink {
                 path,
                 w: BufWriter::with_capacity(BUF, file),
             }
-        };
-        let slots = usize::try_from(damage.reorder_secs.max(0)).unwrap_or(0) + 2;
-        Ok(Sink {
-            buckets: (0..slots).map(|_| Vec::new()).collect(),
-            base: i64::MIN,
-            pending: 0,
-            seq: 0,
-            error: None,
-            damage,
-            rng,
-            files,
-            line: Vec::with_capacity(256),
-            counts: SinkCounts::default(),
         })
     }
+}
 
+impl Sink {
     fn enqueue(&mut self, t: i64, item: Item) {
         let jitter = if self.damage.reorder_secs > 0 {
             self.rng.gen_range(0..self.damage.reorder_secs * 1000)
@@ -444,7 +530,7 @@ impl Sink {
             }
         }
         match ev {
-            Ev::Session { .. } => self.counts.session += 1,
+            Ev::Session { v6, .. } => self.counts.session += 1 + u64::from(v6.is_some()),
             Ev::Lease { .. } => self.counts.lease += 1,
             Ev::Nat { .. } => self.counts.nat_block += 1,
             Ev::Reboot { .. } => self.counts.nas_reboot += 1,
@@ -452,18 +538,37 @@ impl Sink {
         let t = ev.time();
         self.enqueue(t, Item::Ev(ev));
         if self.damage.dup > 0.0 && self.rng.gen_bool(self.damage.dup) {
-            self.counts.duplicates += 1;
+            // Counted in events, as the other counts are (a session with a prefix is two).
+            self.counts.duplicates += match ev {
+                Ev::Session { v6: Some(_), .. } => 2,
+                _ => 1,
+            };
             self.enqueue(t, Item::Ev(ev));
         }
         if self.damage.malformed > 0.0 && self.rng.gen_bool(self.damage.malformed) {
             self.counts.malformed += 1;
-            self.line.clear();
-            format_line(&ev, names, &mut self.line);
-            let bad = corrupt(&self.line, &mut self.rng);
+            let (stream, bad) = match &mut self.out {
+                Output::Events(_) => {
+                    self.line.clear();
+                    format_line(&ev, names, &mut self.line);
+                    // A session with a prefix has two lines: damage the first.
+                    let first = self
+                        .line
+                        .iter()
+                        .position(|&b| b == b'\n')
+                        .map_or(self.line.len(), |p| p + 1);
+                    (None, corrupt(&self.line[..first], &mut self.rng))
+                }
+                Output::Real(real) => {
+                    let (stream, _, bad) = real.damaged(&ev, names);
+                    (Some(stream), bad)
+                }
+            };
             self.enqueue(
                 t,
                 Item::Raw {
                     t,
+                    stream,
                     line: bad.into_boxed_slice(),
                 },
             );
@@ -495,15 +600,22 @@ impl Sink {
         for q in lines.drain(..) {
             self.counts.lines += 1;
             match q.item {
-                Item::Ev(ev) => {
-                    self.line.clear();
-                    format_line(&ev, names, &mut self.line);
-                    self.counts.bytes += self.line.len() as u64;
-                    self.files.write(ev.time(), &self.line)?;
-                }
-                Item::Raw { t, line } => {
+                Item::Ev(ev) => match &mut self.out {
+                    Output::Events(files) => {
+                        self.line.clear();
+                        format_line(&ev, names, &mut self.line);
+                        self.counts.bytes += self.line.len() as u64;
+                        files.write(ev.time(), &self.line)?;
+                    }
+                    Output::Real(real) => self.counts.bytes += real.write_event(&ev, names)?,
+                },
+                Item::Raw { t, stream, line } => {
                     self.counts.bytes += line.len() as u64;
-                    self.files.write(t, &line)?;
+                    match (&mut self.out, stream) {
+                        (Output::Events(files), _) => files.write(t, &line)?,
+                        (Output::Real(real), Some(stream)) => real.write_raw(stream, t, &line)?,
+                        (Output::Real(_), None) => {}
+                    }
                 }
             }
         }
@@ -520,7 +632,10 @@ impl Sink {
         while self.pending > 0 {
             self.write_second(names)?;
         }
-        self.files.flush()
+        match &mut self.out {
+            Output::Events(files) => files.flush(),
+            Output::Real(real) => real.finish(),
+        }
     }
 }
 
@@ -538,6 +653,7 @@ mod tests {
                 "203.0.113.2".into(),
             ],
             nas: vec!["bng1".into()],
+            cgnat_skew: 0,
         }
     }
 
@@ -551,6 +667,7 @@ mod tests {
                 sub: 0,
                 session: 0xabc,
                 addr: 1,
+                v6: None,
                 nas: 0,
             },
             Ev::Lease {
@@ -612,6 +729,7 @@ mod tests {
             sub: 0,
             session: 1,
             addr: 0,
+            v6: None,
             nas: 0,
         };
         let mut line = Vec::new();

@@ -13,7 +13,9 @@
 use crate::calendar::Calendar;
 use crate::emit::{self, Damage, Ev, LeaseOp, Names, NatOp, SessOp, Sink, SinkCounts};
 use crate::error::{GenError, Result};
+use crate::identity;
 use crate::pool::Pool;
+use crate::real::{self, RealFiles, RealOptions};
 use crate::timefmt::{self, DAY};
 use crate::truth::{EndCause, TruthKind, TruthRecord};
 use clap::Args;
@@ -121,6 +123,30 @@ pub struct GenArgs {
     /// address).
     #[arg(long, default_value_t = 0.001)]
     pub malformed: f64,
+    /// Seconds the CGNAT router's clock runs ahead of true time (its logged times carry it,
+    /// the truth does not; keep it within tdr's clock tolerance).
+    #[arg(long, default_value_t = 1, allow_hyphen_values = true)]
+    pub cgnat_skew_secs: i64,
+    /// What to write: `events` (tdr's JSON Lines) or `real` (the producers' own formats,
+    /// one file per producer and day, and identity.csv; see real.rs).
+    #[arg(long, value_enum, default_value_t = OutputKind::Events)]
+    pub output: OutputKind,
+    /// `real`: gzip every log file (as logrotate leaves rotated days).
+    #[arg(long)]
+    pub gzip: bool,
+    /// `real`: also write the events as CSV for the PostgreSQL baseline (pg/).
+    #[arg(long)]
+    pub pg_csv: bool,
+    /// `real`: one synthetic Asterisk call per this many events (0 = none).
+    #[arg(long, default_value_t = 20)]
+    pub events_per_call: u64,
+}
+
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OutputKind {
+    Events,
+    Real,
 }
 
 impl GenArgs {
@@ -165,6 +191,12 @@ impl GenArgs {
         }
         if !(0.0..=10.0).contains(&self.pool_slack) {
             problems.push("--pool-slack must be between 0 and 10".to_string());
+        }
+        if !(-60..=60).contains(&self.cgnat_skew_secs) {
+            problems.push("--cgnat-skew-secs must be between -60 and 60".to_string());
+        }
+        if self.output == OutputKind::Events && (self.gzip || self.pg_csv) {
+            problems.push("--gzip and --pg-csv need --output real".to_string());
         }
         if !(0..=600).contains(&self.reorder_secs) {
             problems.push("--reorder-secs must be between 0 and 600".to_string());
@@ -411,10 +443,17 @@ impl<'a> Sim<'a> {
             return Err(GenError::Usage(problems.join("; ")));
         }
 
+        let real = cfg.output == OutputKind::Real;
         let mut names = Names {
-            subscribers: (1..=cfg.subscribers)
-                .map(|i| format!("sub-{i:07}").into_boxed_str())
+            // In the real formats a DHCP subscriber is known by its device's MAC, the
+            // identifier both DHCP servers log.
+            subscribers: (0..cfg.subscribers)
+                .map(|i| match subs[i as usize].access {
+                    Access::Dhcp if real => real::mac_of(i).into_boxed_str(),
+                    _ => format!("sub-{:07}", i + 1).into_boxed_str(),
+                })
                 .collect(),
+            cgnat_skew: cfg.cgnat_skew_secs,
             addrs: Vec::new(),
             nas: (1..=cfg.nas)
                 .map(|i| format!("bng{i}").into_boxed_str())
@@ -461,7 +500,22 @@ impl<'a> Sim<'a> {
             dup: cfg.dup,
             malformed: cfg.malformed,
         };
-        let sink = Sink::create(&cfg.out, cfg.split_days, damage, sink_rng)?;
+        let sink = if real {
+            let opt = RealOptions {
+                gzip: cfg.gzip,
+                pg: cfg.pg_csv,
+                events_per_call: cfg.events_per_call,
+            };
+            let real_rng = StdRng::seed_from_u64(cfg.seed ^ 0x5851_F42D_4C95_7F2D);
+            identity::write(&cfg.out.join("identity.csv"), &names, t0, cfg.seed)?;
+            Sink::real(
+                RealFiles::create(&cfg.out, opt, real_rng)?,
+                damage,
+                sink_rng,
+            )
+        } else {
+            Sink::create(&cfg.out, cfg.split_days, damage, sink_rng)?
+        };
         let truth_path = cfg.out.join("truth.jsonl");
         let truth = File::create(&truth_path).map_err(|e| GenError::io(&truth_path, e))?;
 
@@ -656,24 +710,16 @@ impl<'a> Sim<'a> {
         let Some(sess) = sub.sess else { return };
         let (nas, access) = (sub.nas, sub.access);
         let v4 = self.v4_index(access, sess.v4);
+        let v6 = sess.v6.map(|p| self.bases.v6 + p);
         self.emit(Ev::Session {
             op,
             t,
             sub: s,
             session: sess.id,
             addr: v4,
+            v6,
             nas,
         });
-        if let Some(p) = sess.v6 {
-            self.emit(Ev::Session {
-                op,
-                t,
-                sub: s,
-                session: sess.id,
-                addr: self.bases.v6 + p,
-                nas,
-            });
-        }
     }
 
     fn interim(&mut self, t: i64, s: u32, g: u32) {
@@ -1214,7 +1260,8 @@ mod tests {
     #[test]
     fn every_event_lies_within_its_truth_binding() {
         let dir = tempfile::tempdir().unwrap();
-        let summary = run(dir.path(), &[]);
+        // The CGNAT router's clock on true time: its logged times are then real times.
+        let summary = run(dir.path(), &["--cgnat-skew-secs", "0"]);
         let truth = truth(dir.path());
         let (events, bad) = events(dir.path());
         assert_eq!(bad, summary.events.malformed);
