@@ -3,6 +3,7 @@
 # `tdr import` per producer, each with the options its format needs (all times are UTC; dhcpd
 # logs no lease time, so the generator's is given).
 # Usage: tools/import-generated.sh GEN_DIR DATA_DIR [DAY_GLOB=*]   (DAY_GLOB e.g. 20261115)
+# NO_CDR=1 leaves out the Asterisk CDRs (the baselines have no calls).
 set -euo pipefail
 gen="$1"; data="$2"; day="${3:-*}"
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/tdr-target}"
@@ -23,4 +24,5 @@ extra=(); run radius-detail radius "$gen"/radacct/*/detail-$day "$gen"/radacct/*
 extra=(--lease-time "$lease"); run dhcpd-syslog dhcpd "$gen"/dhcpd/dhcpd.log-$day "$gen"/dhcpd/dhcpd.log-$day.gz
 extra=(); run kea-legal kea "$gen"/kea/kea-legal.$day.txt "$gen"/kea/kea-legal.$day.txt.gz
 run juniper-nat cgnat "$gen"/cgnat/juniper-nat.log-$day "$gen"/cgnat/juniper-nat.log-$day.gz
+[ -n "${NO_CDR:-}" ] && exit 0
 extra=(--class billing); run asterisk-cdr pbx "$gen"/cdr-csv/Master.csv-$day "$gen"/cdr-csv/Master.csv-$day.gz
