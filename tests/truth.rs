@@ -107,7 +107,16 @@ fn every_answer_agrees_with_the_ground_truth() {
 #[test]
 fn every_answer_from_the_real_formats_agrees_with_the_ground_truth() {
     check_against_truth(
-        &["--seed", "8", "--output", "real", "--interim-secs", "1800"],
+        &[
+            "--seed",
+            "8",
+            "--output",
+            "real",
+            "--interim-secs",
+            "1800",
+            "--ipoe-share",
+            "0.3",
+        ],
         import_real,
     );
 }

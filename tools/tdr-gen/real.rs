@@ -53,6 +53,8 @@ pub struct RealOptions {
     pub pg: bool,
     /// One synthetic call per this many events (0 = no calls).
     pub events_per_call: u64,
+    /// Per mille of RADIUS subscribers on IPoE rather than PPPoE.
+    pub ipoe_permille: u32,
 }
 
 enum Out {
@@ -254,18 +256,35 @@ impl RealFiles {
                 };
                 let delay = self.rng.gen_range(0..3);
                 let ip = bad.unwrap_or(&names.addrs[addr as usize]);
+                // PPPoE: a virtual port and PPP framing. IPoE (a share of subscribers): the
+                // VLAN pair on an Ethernet port, no PPP, the user name from option 82.
+                let ipoe = self.opt.ipoe_permille > 0
+                    && (sub.wrapping_mul(2_654_435_761) >> 7) % 1000 < self.opt.ipoe_permille;
+                let port = if ipoe {
+                    format!(
+                        "\tNAS-Port-Type = Ethernet\n\tNAS-Port-Id = \"xe-1/0/{}.{}:{}-{}\"\n\
+                         \tService-Type = Framed-User\n",
+                        sub % 4,
+                        100 + sub % 400,
+                        100 + sub % 400,
+                        sub % 4000
+                    )
+                } else {
+                    format!(
+                        "\tNAS-Port-Type = Virtual\n\tNAS-Port-Id = \"0/1/0/{}\"\n\
+                         \tService-Type = Framed-User\n\tFramed-Protocol = PPP\n",
+                        sub % 4000
+                    )
+                };
                 let _ = write!(
                     rec,
                     "{}\n\tAcct-Session-Id = \"{session:016x}\"\n\tAcct-Status-Type = {status}\n\
                      \tUser-Name = \"{}\"\n\tNAS-IP-Address = 10.255.0.{}\n\
-                     \tNAS-Identifier = \"{}\"\n\tNAS-Port-Type = Virtual\n\
-                     \tNAS-Port-Id = \"0/1/0/{}\"\n\tService-Type = Framed-User\n\
-                     \tFramed-Protocol = PPP\n\tFramed-IP-Address = {ip}\n",
+                     \tNAS-Identifier = \"{}\"\n{port}\tFramed-IP-Address = {ip}\n",
                     fmt_time(t + delay, "%a %b %e %H:%M:%S %Y"),
                     names.subscribers[sub as usize],
                     nas + 1,
                     names.nas[nas as usize],
-                    sub % 4000,
                 );
                 if let Some(p) = v6 {
                     let _ = writeln!(rec, "\tDelegated-IPv6-Prefix = {}", names.addrs[p as usize]);
@@ -548,6 +567,7 @@ mod tests {
             gzip: false,
             pg: false,
             events_per_call: 0,
+            ipoe_permille: 0,
         };
         let dir = std::env::temp_dir();
         RealFiles::create(&dir, opt, StdRng::seed_from_u64(1)).unwrap()
@@ -572,8 +592,15 @@ mod tests {
     /// stands for; every damaged copy is rejected rather than read as another binding.
     #[test]
     fn records_parse_back_and_damaged_copies_are_rejected() {
+        for ipoe in [0, 1000] {
+            records_parse_back(ipoe);
+        }
+    }
+
+    fn records_parse_back(ipoe_permille: u32) {
         let n = names();
         let mut w = writer();
+        w.opt.ipoe_permille = ipoe_permille;
         let cases = [
             Ev::Session {
                 op: SessOp::Start,
@@ -626,6 +653,11 @@ mod tests {
         ];
         for ev in cases {
             let (stream, _) = w.format(&ev, &n, None);
+            if let Ev::Session { .. } = ev {
+                let ipoe = w.rec.contains("NAS-Port-Type = Ethernet");
+                assert_eq!(ipoe, ipoe_permille == 1000, "{}", w.rec);
+                assert_eq!(!ipoe, w.rec.contains("Framed-Protocol = PPP"), "{}", w.rec);
+            }
             let (events, errors) = parse(stream, w.rec.as_bytes());
             assert_eq!(errors, 0, "{ev:?}: {}", w.rec);
             let first = events

@@ -140,6 +140,10 @@ pub struct GenArgs {
     /// `real`: one synthetic Asterisk call per this many events (0 = none).
     #[arg(long, default_value_t = 20)]
     pub events_per_call: u64,
+    /// `real`: share of the RADIUS subscribers on IPoE (an Ethernet VLAN port, no PPP) rather
+    /// than PPPoE. Default 0, so the benchmark figures in the README reproduce.
+    #[arg(long, default_value_t = 0.0)]
+    pub ipoe_share: f64,
 }
 
 #[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -163,6 +167,7 @@ impl GenArgs {
             ("--lost-stop", self.lost_stop),
             ("--dup", self.dup),
             ("--malformed", self.malformed),
+            ("--ipoe-share", self.ipoe_share),
         ] {
             if !(0.0..=1.0).contains(&v) {
                 problems.push(format!("{name} must be between 0 and 1, not {v}"));
@@ -505,6 +510,7 @@ impl<'a> Sim<'a> {
                 gzip: cfg.gzip,
                 pg: cfg.pg_csv,
                 events_per_call: cfg.events_per_call,
+                ipoe_permille: (cfg.ipoe_share * 1000.0).round() as u32,
             };
             let real_rng = StdRng::seed_from_u64(cfg.seed ^ 0x5851_F42D_4C95_7F2D);
             identity::write(&cfg.out.join("identity.csv"), &names, t0, cfg.seed)?;
