@@ -20,7 +20,12 @@ use crate::percentile;
 
 type Res<T> = Result<T, Box<dyn std::error::Error>>;
 
-pub fn query_lookups(data_dir: &Path, queries: &Path, limit: usize) -> Res<serde_json::Value> {
+pub fn query_lookups(
+    data_dir: &Path,
+    queries: &Path,
+    limit: usize,
+    slowest: usize,
+) -> Res<serde_json::Value> {
     let cfg = Config {
         data_dir: data_dir.to_path_buf(),
         ..Config::default()
@@ -34,11 +39,14 @@ pub fn query_lookups(data_dir: &Path, queries: &Path, limit: usize) -> Res<serde
     };
     let (mut all, mut addr, mut port) = (Vec::new(), Vec::new(), Vec::new());
     let mut statuses = std::collections::BTreeMap::<String, u64>::new();
+    let mut slow: Vec<(f64, String, &'static str)> = Vec::new();
+    let mut by_status = std::collections::BTreeMap::<&'static str, Vec<f64>>::new();
     for line in std::io::BufReader::new(std::fs::File::open(queries)?).lines() {
         if all.len() >= limit {
             break;
         }
-        let q: serde_json::Value = serde_json::from_str(&line?)?;
+        let line = line?;
+        let q: serde_json::Value = serde_json::from_str(&line)?;
         let ip: std::net::IpAddr = q["addr"].as_str().ok_or("query without addr")?.parse()?;
         let p = q["port"].as_u64().map(|p| p as u16);
         let at = chrono::DateTime::parse_from_rfc3339(q["at"].as_str().ok_or("query without at")?)?
@@ -53,7 +61,17 @@ pub fn query_lookups(data_dir: &Path, queries: &Path, limit: usize) -> Res<serde
             addr.push(ms)
         }
         *statuses.entry(a.status.as_str().to_string()).or_default() += 1;
+        by_status.entry(a.status.as_str()).or_default().push(ms);
+        if slowest > 0 {
+            slow.push((ms, line, a.status.as_str()));
+            if slow.len() > 4 * slowest {
+                slow.sort_by(|a, b| b.0.total_cmp(&a.0));
+                slow.truncate(slowest);
+            }
+        }
     }
+    slow.sort_by(|a, b| b.0.total_cmp(&a.0));
+    slow.truncate(slowest);
     let pct = |v: &mut Vec<f64>| {
         if v.is_empty() {
             serde_json::json!(null)
@@ -66,6 +84,8 @@ pub fn query_lookups(data_dir: &Path, queries: &Path, limit: usize) -> Res<serde
         "address_ms": pct(&mut addr),
         "cgnat_port_ms": pct(&mut port),
         "statuses": statuses,
+        "by_status_ms": by_status.iter_mut().map(|(k, v)| (k.to_string(), pct(v))).collect::<serde_json::Map<_, _>>(),
+        "slowest": slow.iter().map(|(ms, q, st)| serde_json::json!({"ms": ms, "status": st, "query": q})).collect::<Vec<_>>(),
     }))
 }
 

@@ -211,6 +211,9 @@ enum Cmd {
         queries: PathBuf,
         #[arg(long, default_value_t = usize::MAX)]
         n: usize,
+        /// Also list this many slowest queries with their status.
+        #[arg(long, default_value_t = 0)]
+        slowest: usize,
     },
     /// The raw RocksDB ceiling: RECORDS records of BYTES bytes in all into a bare RocksDB in
     /// DIR, values cut from SAMPLE (log text), fsynced batches of BATCH records.
@@ -670,7 +673,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             data_dir,
             queries,
             n,
-        } => println!("{}", baseline::query_lookups(&data_dir, &queries, n)?),
+            slowest,
+        } => println!(
+            "{}",
+            baseline::query_lookups(&data_dir, &queries, n, slowest)?
+        ),
         Cmd::Rawdb {
             dir,
             records,
