@@ -14,7 +14,7 @@ use rand::{Rng, SeedableRng};
 use tdr::model::{Event, LeaseOp, NatOp, SessionOp};
 
 use crate::error::{GenError, Result};
-use crate::real::kea_duration;
+use crate::real::{call_line, kea_duration};
 
 #[derive(clap::Args, Debug)]
 pub struct ConvertArgs {
@@ -214,26 +214,8 @@ pub fn convert(args: &ConvertArgs) -> Result<String> {
         }
         if n % args.events_per_call == 0 {
             calls += 1;
-            let t = ev.time();
-            let answered = rng.gen_bool(0.7);
-            let ring = rng.gen_range(1..20);
-            let talk = if answered { rng.gen_range(5..1800) } else { 0 };
-            let a = format!("+4670{:07}", rng.gen_range(0..10_000_000));
-            let b = format!("08{:06}", rng.gen_range(0..1_000_000));
-            rec.clear();
-            let _ = writeln!(
-                rec,
-                "\"\",\"{a}\",\"{b}\",\"from-internal\",\"\"\"{a}\"\" <{a}>\",\"PJSIP/{a}-{calls:08x}\",\"PJSIP/trunk-{:08x}\",\"Dial\",\"PJSIP/{b}@trunk,60\",\"{}\",{},\"{}\",{},{},\"{}\",\"DOCUMENTATION\",\"{}.{calls}\",\"\"",
-                calls + 1,
-                ymd_hms(t),
-                if answered { format!("\"{}\"", ymd_hms(t + ring)) } else { String::new() },
-                ymd_hms(t + ring + talk),
-                ring + talk,
-                talk,
-                if answered { "ANSWERED" } else { "NO ANSWER" },
-                t,
-            );
-            cdr.write_all(rec.as_bytes()).map_err(io(&args.out))?;
+            let line = call_line(&mut rng, calls, ev.time());
+            cdr.write_all(line.as_bytes()).map_err(io(&args.out))?;
         }
     }
     for w in [&mut radius, &mut kea, &mut nat, &mut cdr] {

@@ -510,33 +510,34 @@ impl RealFiles {
     /// it (no truth: calls are load, not attribution).
     fn call(&mut self, t: i64) -> Result<()> {
         self.calls += 1;
-        let answered = self.rng.gen_bool(0.7);
-        let ring = self.rng.gen_range(1..20);
-        let talk = if answered {
-            self.rng.gen_range(5..1800)
-        } else {
-            0
-        };
-        let a = format!("+4670{:07}", self.rng.gen_range(0..10_000_000));
-        let b = format!("08{:06}", self.rng.gen_range(0..1_000_000));
-        let ymd = |t: i64| fmt_time(t, "%Y-%m-%d %H:%M:%S");
-        let c = self.calls;
-        let line = format!(
-            "\"\",\"{a}\",\"{b}\",\"from-internal\",\"\"\"{a}\"\" <{a}>\",\"PJSIP/{a}-{c:08x}\",\"PJSIP/trunk-{:08x}\",\"Dial\",\"PJSIP/{b}@trunk,60\",\"{}\",{},\"{}\",{},{},\"{}\",\"DOCUMENTATION\",\"{t}.{c}\",\"\"\n",
-            c + 1,
-            ymd(t),
-            if answered {
-                format!("\"{}\"", ymd(t + ring))
-            } else {
-                String::new()
-            },
-            ymd(t + ring + talk),
-            ring + talk,
-            talk,
-            if answered { "ANSWERED" } else { "NO ANSWER" },
-        );
+        let line = call_line(&mut self.rng, self.calls, t);
         self.write(Stream::Asterisk, t, line.as_bytes())
     }
+}
+
+/// Call number `c` at `t`, between a subscriber line and the PSTN, as one `Master.csv` line
+/// of Asterisk's cdr_csv (70 % answered).
+pub fn call_line(rng: &mut StdRng, c: u64, t: i64) -> String {
+    let answered = rng.gen_bool(0.7);
+    let ring = rng.gen_range(1..20);
+    let talk = if answered { rng.gen_range(5..1800) } else { 0 };
+    let a = format!("+4670{:07}", rng.gen_range(0..10_000_000));
+    let b = format!("08{:06}", rng.gen_range(0..1_000_000));
+    let ymd = |t: i64| fmt_time(t, "%Y-%m-%d %H:%M:%S");
+    format!(
+        "\"\",\"{a}\",\"{b}\",\"from-internal\",\"\"\"{a}\"\" <{a}>\",\"PJSIP/{a}-{c:08x}\",\"PJSIP/trunk-{:08x}\",\"Dial\",\"PJSIP/{b}@trunk,60\",\"{}\",{},\"{}\",{},{},\"{}\",\"DOCUMENTATION\",\"{t}.{c}\",\"\"\n",
+        c + 1,
+        ymd(t),
+        if answered {
+            format!("\"{}\"", ymd(t + ring))
+        } else {
+            String::new()
+        },
+        ymd(t + ring + talk),
+        ring + talk,
+        talk,
+        if answered { "ANSWERED" } else { "NO ANSWER" },
+    )
 }
 
 #[cfg(test)]
