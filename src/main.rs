@@ -565,6 +565,34 @@ pub(crate) fn write_human(out: &mut impl Write, r: &serde_json::Value) -> std::i
                 v["end_kind"].as_str().unwrap_or("-"),
             )?;
         }
+        if let Some(o) = m["origin"].as_str() {
+            writeln!(out, "  origin       {o}")?;
+        }
+    }
+    for v in r["nat_blocks"].as_array().into_iter().flatten() {
+        writeln!(
+            out,
+            "  NAT block    {} ports {} -> {} from {} to {} ({}), source {}; holder of {} unknown",
+            v["public"].as_str().unwrap_or("-"),
+            v["ports"].as_str().unwrap_or("-"),
+            v["inside"].as_str().unwrap_or("-"),
+            v["start"].as_str().unwrap_or("-"),
+            v["end"].as_str().unwrap_or("open"),
+            v["end_kind"].as_str().unwrap_or("-"),
+            v["source"].as_str().unwrap_or("-"),
+            v["inside"].as_str().unwrap_or("-"),
+        )?;
+    }
+    for f in r["free_states"].as_array().into_iter().flatten() {
+        writeln!(
+            out,
+            "  lease state  {} {} from {} until {}, source {}",
+            f["target"].as_str().unwrap_or("-"),
+            f["state"].as_str().unwrap_or("-"),
+            f["from"].as_str().unwrap_or("-"),
+            f["until"].as_str().unwrap_or("-"),
+            f["source"].as_str().unwrap_or("-"),
+        )?;
     }
     Ok(())
 }

@@ -105,12 +105,13 @@ fn lost_stop_gives_end_inferred_after_the_last_interim() {
         (tail.status, subjects(&tail)),
         (Status::EndInferred, vec!["alice"])
     );
-    assert_eq!(tail.matches[0].end_kind, EndKind::InterimTimeout);
+    assert_eq!(tail.matches[0].end_kind, EndKind::NextAssignment);
     assert_eq!(
         tail.matches[0].confirmed_until.as_deref(),
         Some("2026-11-20T10:30:00Z")
     );
-    // After the timeout (2 h after the last interim) and before bob: nobody.
+    // After the timeout (2 h after the last interim) and before bob: still alice, unconfirmed.
+    // Nothing logged the address free (issue 13: an inferred end is not a release).
     let gap = lookup(
         &store,
         &cfg,
@@ -119,7 +120,11 @@ fn lost_stop_gives_end_inferred_after_the_last_interim() {
         "2026-11-20T12:45:00Z",
         t(NOW),
     );
-    assert_eq!(gap.status, Status::NotFound, "{gap:?}");
+    assert_eq!(
+        (gap.status, subjects(&gap)),
+        (Status::EndInferred, vec!["alice"]),
+        "{gap:?}"
+    );
     let bob = lookup(
         &store,
         &cfg,
@@ -476,7 +481,18 @@ fn cgnat_needs_a_port_and_resolves_in_two_hops() {
         "2026-11-20T10:00:00Z",
         t(NOW),
     );
-    assert_eq!(none.status, Status::NotFound);
+    // No block holds port 5000, but the CGNAT log wrote nothing within the coverage gap of
+    // 10:00 (its records are at 09:00 and 11:59): it cannot show the port free then.
+    assert_eq!(none.status, Status::NoCoverage, "{none:?}");
+    let at_alloc = lookup(
+        &store,
+        &cfg,
+        "203.0.113.1",
+        Some(5000),
+        "2026-11-20T09:05:00Z",
+        t(NOW),
+    );
+    assert_eq!(at_alloc.status, Status::NotFound, "{at_alloc:?}");
 }
 
 #[test]

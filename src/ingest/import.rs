@@ -264,16 +264,26 @@ impl<'a> Importer<'a> {
                         match item.outcome {
                             Outcome::Events(0) => stats.ignored += 1,
                             Outcome::Events(n) => {
+                                // Events that only mark coverage (a DHCPDISCOVER) are applied
+                                // for it; a frame of nothing else counts as ignored.
+                                let mut records = false;
                                 for ev in events.by_ref().take(n) {
+                                    records |= ev.is_record();
                                     if ev.time() < floor {
-                                        stats.expired += 1;
+                                        if ev.is_record() {
+                                            stats.expired += 1;
+                                        }
                                         continue;
                                     }
                                     match engine.apply(&ev) {
+                                        _ if !ev.is_record() => {}
                                         Applied::Changed => stats.accepted += 1,
                                         Applied::Duplicate => stats.duplicate += 1,
                                     }
                                     pending += 1;
+                                }
+                                if !records {
+                                    stats.ignored += 1;
                                 }
                             }
                             Outcome::AlreadyQuarantined => {

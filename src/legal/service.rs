@@ -598,6 +598,17 @@ impl Env<'_> {
             });
             item.evidence.push(v);
         }
+        // What the logs show without a holder: a port block whose inside address nobody is
+        // known to have held, a lease database's free state.
+        for b in &answer.nat_blocks {
+            item.evidence
+                .push(json!({"via": b, "inside_holder": "unknown to tdr"}));
+        }
+        for f in &answer.free_states {
+            item.evidence
+                .push(json!({"target": f.target, "lease_state": f.state,
+                                      "start": f.from, "end": f.until, "source": f.source}));
+        }
         match answer.status {
             Status::Found => {
                 let sub = single.expect("found has one subscriber");
@@ -644,6 +655,14 @@ impl Env<'_> {
             Status::Ambiguous => {
                 item.warnings.push(
                     "more than one subscriber within the clock tolerance: no name may be given"
+                        .into(),
+                );
+                item.record_status = RecordStatus::Partial;
+            }
+            Status::InsideUnknown => {
+                item.warnings.push(
+                    "the CGNAT log shows the port in use by an inside address whose holder is \
+                     not in the logs tdr holds: this is not \"no subscriber\""
                         .into(),
                 );
                 item.record_status = RecordStatus::Partial;
@@ -780,8 +799,7 @@ impl Env<'_> {
                     m.subscriber = self.audit.pseudonym(&m.subscriber);
                 }
             }
-            let out = json!({"query": q.given, "status": answer.status, "matches": answer.matches,
-                             "sharing": answer.sharing});
+            let out = answer.to_json(q.given.clone());
             let mut e = self.entry(caller, Op::CaseLookup, Some(id), q.given.clone());
             e.legal_basis = Some(purpose.as_str().into());
             e.outcome = answer.status.as_str().into();
@@ -869,8 +887,7 @@ impl Env<'_> {
         for m in &mut answer.matches {
             m.subscriber = self.audit.pseudonym(&m.subscriber);
         }
-        let out = json!({"query": given, "status": answer.status, "matches": answer.matches,
-                         "sharing": answer.sharing});
+        let out = answer.to_json(given.clone());
         let text = out.to_string();
         let mut e = self.entry(caller, Op::AbuseLookup, Some(reference), given);
         e.legal_basis = Some("abuse".into());
@@ -1088,6 +1105,7 @@ fn combine(answers: Vec<Answer>) -> Answer {
         Status::OutsideRetention,
         Status::NoDataForThisPurpose,
         Status::PortRequired,
+        Status::InsideUnknown,
         Status::NoCoverage,
         Status::NotFound,
     ];
@@ -1109,10 +1127,16 @@ fn combine(answers: Vec<Answer>) -> Answer {
     let mut matches: Vec<_> = answers.iter().flat_map(|a| a.matches.clone()).collect();
     matches.sort_by(|a, b| (&a.start, &a.subscriber).cmp(&(&b.start, &b.subscriber)));
     matches.dedup();
+    let mut nat_blocks: Vec<_> = answers.iter().flat_map(|a| a.nat_blocks.clone()).collect();
+    nat_blocks.dedup();
+    let mut free_states: Vec<_> = answers.iter().flat_map(|a| a.free_states.clone()).collect();
+    free_states.dedup();
     Answer {
         status,
         matches,
         sharing: answers.iter().find_map(|a| a.sharing),
+        nat_blocks,
+        free_states,
     }
 }
 

@@ -328,14 +328,16 @@ fn evidence_table(h: &mut String, n: usize, e: &Value) {
         };
         row(h, "Start", &format!("{}{how}", evidence_time(&s)));
     }
-    row(
-        h,
-        "End",
-        &match text("end") {
-            Some(s) => evidence_time(&s),
-            None => "none yet (open as far as the logs go)".to_string(),
-        },
-    );
+    if m.contains_key("start") {
+        row(
+            h,
+            "End",
+            &match text("end") {
+                Some(s) => evidence_time(&s),
+                None => "none yet (open as far as the logs go)".to_string(),
+            },
+        );
+    }
     if let Some(k) = text("end_kind") {
         row(h, "End kind", &end_kind_text(&k));
     }
@@ -563,7 +565,7 @@ fn end_kind_text(k: &str) -> String {
         "lease_expiry" => "logged: the lease ran out",
         "next_assignment" => "inferred: the address was next assigned to someone else",
         "nas_reboot" => "inferred: the access server restarted",
-        "interim_timeout" => "inferred: no keep-alive within the session timeout",
+        "interim_timeout" => "none logged: no keep-alive within the session timeout; the session may have ended any time after it was last confirmed",
         "open" => "still open as far as the logs go",
         _ => "",
     };

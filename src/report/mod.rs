@@ -166,8 +166,11 @@ pub fn explain_status(status: &str) -> &'static str {
             "one candidate, but the logs do not confirm the binding at that time; not disclosed"
         }
         "ambiguous" => "more than one subscriber within the clock tolerance; no name may be given",
-        "not_found" => "no subscriber held the address at that time",
+        "not_found" => "the logs show the address free at that time: no subscriber held it",
         "no_coverage" => "no log data around that time; tdr cannot say who held it",
+        "inside_unknown" => {
+            "the CGNAT log shows the port in use by an inside address whose holder tdr does not know; not \"nobody\""
+        }
         "port_required" => "shared CGNAT address; the source port is needed",
         "outside_retention" => "the time is past the retention period; the data is no longer held",
         "not_our_address" => "the address is not in this operator's address space",
@@ -317,6 +320,7 @@ mod tests {
             "ambiguous",
             "not_found",
             "no_coverage",
+            "inside_unknown",
             "port_required",
             "outside_retention",
             "not_our_address",

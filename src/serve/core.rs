@@ -339,18 +339,25 @@ fn apply(
         match &item.outcome {
             Outcome::Events(0) => c.0[4] += 1,
             Outcome::Events(n) => {
-                c.0[3] += 1;
+                // A frame whose events only mark coverage (a DHCPDISCOVER) carries nothing
+                // to retain: counted as ignored, applied for its coverage.
+                let mut records = false;
                 for ev in events.by_ref().take(*n) {
+                    records |= ev.is_record();
                     if ev.time() < floor {
-                        c.0[2] += 1;
+                        if ev.is_record() {
+                            c.0[2] += 1;
+                        }
                         continue;
                     }
                     match engine.apply(ev) {
+                        _ if !ev.is_record() => {}
                         Applied::Changed => c.0[0] += 1,
                         Applied::Duplicate => c.0[1] += 1,
                     }
                     pending += 1;
                 }
+                c.0[if records { 3 } else { 4 }] += 1;
             }
             Outcome::Rejected(r) => {
                 c.0[5] += 1;

@@ -16,6 +16,11 @@ pub enum Kind {
     Session = 0,
     Lease = 1,
     Nat = 2,
+    /// A lease database's statement that nobody held the address (a `free`, `expired`,
+    /// `released` or `backup` lease) or that an unknown device used it (`abandoned`); the
+    /// state is the subject. From its start until `last_seen` (the latest time the database
+    /// is known to say so), or the next holder's start.
+    Free = 3,
 }
 
 /// How a binding's end is known.
@@ -32,7 +37,10 @@ pub enum EndKind {
     NextAssignment = 3,
     /// Inferred: the NAS rebooted (Accounting-On/Off).
     NasReboot = 4,
-    /// Inferred: no interim update for longer than the session timeout.
+    /// No interim update for longer than the session timeout, and no end logged: the session
+    /// may have ended any time after it was last seen, or still be running. Not an end: the
+    /// binding still covers later times (as not confirmed) until another holder's start, a NAS
+    /// reboot or a late Stop ends it.
     InterimTimeout = 5,
     /// Still open as far as the data goes.
     Open = 6,
@@ -83,14 +91,14 @@ pub struct Facts {
     /// True once the binding is final and this copy holds everything known about it. A copy
     /// that is not complete may be stale: the live record in `meta` has the newest facts.
     pub complete: bool,
-    /// The subscriber (empty for NAT blocks).
+    /// The subscriber (empty for NAT blocks and free states).
     pub subject: String,
     /// NAT blocks: the inside address the block belongs to.
     pub inside: Option<IpAddr>,
     /// NAT blocks: the last port of the block (the first is in the key).
     pub port_hi: u16,
     pub source: String,
-    /// Sessions: the NAS that reported it.
+    /// Sessions: the NAS that reported it. Free states: the state (`free`, `backup`, …).
     pub nas: String,
     pub start: UnixSecs,
     pub start_logged: bool,
@@ -103,6 +111,9 @@ pub struct Facts {
     pub superseded: Option<UnixSecs>,
     /// Sessions: earliest reboot of the NAS after the start.
     pub reboot: Option<UnixSecs>,
+    /// Leases: an administrator made (part of) it (Kea `lease_cmds`), not the client's DHCP
+    /// exchange.
+    pub admin: bool,
 }
 
 /// Knobs of the derivation.
@@ -161,6 +172,7 @@ impl Facts {
             };
         }
         let mut end = min_opt(None, self.superseded, EndKind::NextAssignment);
+        let mut open_kind = EndKind::Open;
         match self.kind {
             Kind::Session => {
                 // A reboot that happened before the session was last seen alive is contradicted
@@ -169,10 +181,15 @@ impl Facts {
                     .reboot
                     .filter(|r| *r + rules.tolerance >= self.last_seen);
                 end = min_opt(end, reboot, EndKind::NasReboot);
-                let timeout = self.last_seen.saturating_add(rules.session_timeout);
-                if timeout <= horizon {
-                    end = min_opt(end, Some(timeout), EndKind::InterimTimeout);
+                // No interim for longer than the timeout is not a release: the session is
+                // still the last thing known of the address (invariant 8), only unconfirmed.
+                if self.last_seen.saturating_add(rules.session_timeout) <= horizon {
+                    open_kind = EndKind::InterimTimeout;
                 }
+            }
+            Kind::Free => {
+                // Known free until the database was last seen saying so.
+                end = min_opt(end, Some(self.last_seen), EndKind::Open);
             }
             Kind::Lease => {
                 // The server guaranteed the lease until its expiry: a next assignment only
@@ -197,7 +214,7 @@ impl Facts {
             start: self.start,
             confirmed_until,
             end: end.map(|(t, _)| t),
-            end_kind: end.map_or(EndKind::Open, |(_, k)| k),
+            end_kind: end.map_or(open_kind, |(_, k)| k),
         }
     }
 
@@ -210,14 +227,15 @@ impl Facts {
 
     /// Like [`Facts::span_end`], but ignoring ends inferred from other events (a later holder,
     /// a NAS reboot): the end the binding has from its own facts.
-    pub fn own_span_end(&self, rules: &Rules) -> Option<UnixSecs> {
+    pub fn own_span_end(&self) -> Option<UnixSecs> {
         if let Some((t, _)) = self.end_logged {
             return Some(t.max(self.start));
         }
         match self.kind {
-            Kind::Session => Some(self.last_seen.saturating_add(rules.session_timeout)),
+            // A session without a logged end has none of its own (see `evidence`).
+            Kind::Session | Kind::Nat => None,
             Kind::Lease => self.expires.map(|e| e.max(self.start)),
-            Kind::Nat => None,
+            Kind::Free => Some(self.last_seen),
         }
     }
 
@@ -245,6 +263,7 @@ impl Facts {
         };
         self.superseded = earliest(self.superseded, o.superseded);
         self.reboot = earliest(self.reboot, o.reboot);
+        self.admin |= o.admin;
     }
 
     // ---- codec ----------------------------------------------------------------------------
@@ -269,6 +288,9 @@ impl Facts {
         if self.reboot.is_some() {
             flags |= 32;
         }
+        if self.admin {
+            flags |= 64;
+        }
         out.push((self.kind as u8) | (self.class.code() << 4));
         out.push(flags);
         put_var(out, zigzag(self.last_seen - self.start));
@@ -285,7 +307,7 @@ impl Facts {
         put_str(out, &self.subject);
         put_str(out, &self.source);
         match self.kind {
-            Kind::Session => put_str(out, &self.nas),
+            Kind::Session | Kind::Free => put_str(out, &self.nas),
             Kind::Lease => {}
             Kind::Nat => {
                 out.extend_from_slice(&self.port_hi.to_be_bytes());
@@ -303,6 +325,7 @@ impl Facts {
             0 => Kind::Session,
             1 => Kind::Lease,
             2 => Kind::Nat,
+            3 => Kind::Free,
             _ => return None,
         };
         let class = Class::from_code(kc >> 4)?;
@@ -327,7 +350,7 @@ impl Facts {
         let subject = r.string()?;
         let source = r.string()?;
         let (nas, port_hi, inside) = match kind {
-            Kind::Session => (r.string()?, 0, None),
+            Kind::Session | Kind::Free => (r.string()?, 0, None),
             Kind::Lease => (String::new(), 0, None),
             Kind::Nat => {
                 let hi = u16::from_be_bytes(r.take(2)?.try_into().ok()?);
@@ -351,6 +374,7 @@ impl Facts {
             expires,
             superseded,
             reboot,
+            admin: flags & 64 != 0,
         })
     }
 }
@@ -432,6 +456,7 @@ mod tests {
             expires: None,
             superseded: None,
             reboot: None,
+            admin: false,
         }
     }
 
@@ -447,6 +472,7 @@ mod tests {
         f.superseded = Some(990);
         f.reboot = Some(2000);
         f.complete = true;
+        f.admin = true;
         let mut v = Vec::new();
         f.encode(&mut v);
         assert_eq!(Facts::decode(1000, &v), Some(f));
@@ -478,17 +504,48 @@ mod tests {
     }
 
     #[test]
-    fn lost_stop_is_confirmed_only_until_last_seen() {
+    fn an_inferred_end_is_not_a_release() {
+        // Issue 13, case 4: no interim for longer than the session timeout used to end the
+        // session at last-seen + timeout, and a lookup after that answered `not_found`.
         let f = session(0, 100);
         let e = f.evidence(&RULES, 1_000_000);
-        assert_eq!(e.end, Some(7300));
-        assert_eq!(e.end_kind, EndKind::InterimTimeout);
+        assert_eq!((e.end, e.end_kind), (None, EndKind::InterimTimeout));
         assert!(e.confirms(100, 0));
         assert!(!e.confirms(101, 0));
         assert!(e.covers(5000, 0));
-        // Before the timeout has passed in the data the session is still open.
+        assert!(
+            e.covers(1_000_000, 0),
+            "still the last thing known of the address"
+        );
+        assert_eq!(f.span_end(&RULES), None);
+        // Before the timeout has passed in the data the session is simply open.
         let open = f.evidence(&RULES, 200);
         assert_eq!((open.end, open.end_kind), (None, EndKind::Open));
+        // Another holder's start ends it.
+        let mut g = f.clone();
+        g.superseded = Some(90_000);
+        let e = g.evidence(&RULES, 1_000_000);
+        assert_eq!((e.end, e.end_kind), (Some(90_000), EndKind::NextAssignment));
+        assert_eq!(e.confirmed_until, Some(100));
+    }
+
+    #[test]
+    fn a_free_state_covers_until_last_seen_or_the_next_holder() {
+        let mut f = Facts {
+            kind: Kind::Free,
+            subject: String::new(),
+            nas: "free".into(),
+            ..session(1000, 5000)
+        };
+        let e = f.evidence(&RULES, 0);
+        assert_eq!((e.start, e.end), (1000, Some(5000)));
+        assert!(e.covers(3000, 0) && !e.covers(5001, 0));
+        f.superseded = Some(2000);
+        let e = f.evidence(&RULES, 0);
+        assert_eq!(e.end, Some(2000));
+        let mut v = Vec::new();
+        f.encode(&mut v);
+        assert_eq!(Facts::decode(1000, &v), Some(f));
     }
 
     #[test]

@@ -21,7 +21,9 @@ use std::net::{IpAddr, Ipv6Addr};
 
 use super::binding::{put_str, EndKind, Facts, Kind, Reader, Rules};
 use super::keys::{BindingKey, TAG_BINDING, TAG_NAT};
-use crate::model::{day_of, ip16, Class, Event, LeaseOp, NatOp, SessionOp, Target, UnixSecs};
+use crate::model::{
+    day_of, ip16, Class, Domain, Event, FreeState, LeaseOp, NatOp, SessionOp, Target, UnixSecs,
+};
 
 /// Engine settings.
 #[derive(Debug, Clone, Copy)]
@@ -88,8 +90,9 @@ pub struct Engine {
     watermark: UnixSecs,
     /// The newest event time of each clock, with its (source, NAS) names for persisting.
     marks: HashMap<Clock, (UnixSecs, Box<(String, String)>)>,
-    /// Coverage minutes marked since the last flush (merged into the stored bitmaps).
-    coverage: HashMap<String, HashMap<i64, [u64; 23]>>,
+    /// Coverage minutes marked since the last flush, per domain and source (merged into the
+    /// stored bitmaps).
+    coverage: HashMap<(Domain, String), HashMap<i64, [u64; 23]>>,
     prefix_lens: BTreeSet<u8>,
     new_prefix_lens: Vec<u8>,
     /// The widest NAT block seen (last − first port); `changed` when it grew since the flush.
@@ -110,6 +113,12 @@ pub(crate) const META_CLOCK_MARK: u8 = b'w';
 /// this far behind other sources, and a producer that fell silent does not keep its bindings
 /// live for longer (far below the retention period, so the TTL holds).
 pub const MAX_CLOCK_LAG: i64 = 31 * 86_400;
+
+/// How long a binding with no end at all (a session whose Stop never came, a NAT block never
+/// released) stays live after it was last seen: it is the last thing known of its address
+/// until another holder's start ends it, so it must stay where every lookup reads it; past
+/// this (longer than the default six months' retention) its last record is expired anyway.
+pub const MAX_OPEN: i64 = 184 * 86_400;
 
 /// A producer's clock: its source name and, for sessions and reboots, its NAS.
 type Clock = u64;
@@ -135,6 +144,8 @@ impl Facts {
 }
 pub(crate) const META_REBOOT: u8 = b'R';
 pub(crate) const META_COVERAGE: u8 = b'V';
+/// Coverage of NAT producers (CGNAT port blocks, NAT64/NAT44 mappings), apart from addresses.
+pub(crate) const META_NAT_COVERAGE: u8 = b'v';
 pub(crate) const META_PLEN: u8 = b'Q';
 pub(crate) const META_NAT_SPAN: &[u8] = b"Z";
 
@@ -244,7 +255,9 @@ impl Engine {
             return Applied::Changed;
         }
         let t = ev.time();
-        self.mark_coverage(t, ev.source());
+        if let Some(domain) = ev.domain() {
+            self.mark_coverage(t, domain, ev.source());
+        }
         let changed = match ev {
             Event::Session {
                 op,
@@ -259,6 +272,7 @@ impl Engine {
                 *op, *time, subscriber, session, *target, nas, source, *class,
             ),
             Event::Lease {
+                admin,
                 op,
                 time,
                 subscriber,
@@ -266,7 +280,9 @@ impl Engine {
                 expires,
                 source,
                 class,
-            } => self.apply_lease(*op, *time, subscriber, *target, *expires, source, *class),
+            } => self.apply_lease(
+                *op, *time, subscriber, *target, *expires, *admin, source, *class,
+            ),
             Event::NatBlock {
                 op,
                 time,
@@ -277,6 +293,16 @@ impl Engine {
                 class,
             } => self.apply_nat(*op, *time, *inside, *public, *ports, source, *class),
             Event::NasReboot { time, nas, .. } => self.apply_reboot(*time, nas),
+            // Coverage only (marked above), and the producer's clock moves.
+            Event::Seen { .. } => false,
+            Event::Free {
+                time,
+                until,
+                target,
+                state,
+                source,
+                class,
+            } => self.apply_free(*time, *until, *target, *state, source, *class),
             Event::Cdr(_) => false,
         };
         if t > self.watermark {
@@ -302,15 +328,22 @@ impl Engine {
         }
     }
 
-    fn mark_coverage(&mut self, t: UnixSecs, source: &str) {
+    fn mark_coverage(&mut self, t: UnixSecs, domain: Domain, source: &str) {
         let day = day_of(t);
         let minute = ((t - day * 86_400) / 60) as usize;
-        if !self.coverage.contains_key(source) {
-            self.coverage.insert(source.to_string(), HashMap::default());
-        }
-        if let Some(days) = self.coverage.get_mut(source) {
-            days.entry(day).or_insert([0u64; 23])[minute / 64] |= 1 << (minute % 64);
-        }
+        // Looked up by reference first: one allocation per source, not per event.
+        let days = match self
+            .coverage
+            .iter_mut()
+            .find(|((d, s), _)| *d == domain && s == source)
+        {
+            Some((_, days)) => days,
+            None => self
+                .coverage
+                .entry((domain, source.to_string()))
+                .or_default(),
+        };
+        days.entry(day).or_insert([0u64; 23])[minute / 64] |= 1 << (minute % 64);
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -414,6 +447,7 @@ impl Engine {
                     expires: None,
                     superseded: None,
                     reboot: None,
+                    admin: false,
                 };
                 let key = BindingKey {
                     tag: TAG_BINDING,
@@ -436,6 +470,7 @@ impl Engine {
         subscriber: &str,
         target: Target,
         expires: Option<UnixSecs>,
+        admin: bool,
         source: &str,
         class: Class,
     ) -> bool {
@@ -453,7 +488,9 @@ impl Engine {
                     let f = &self.slab[s].facts;
                     let exp = f.expires.unwrap_or(f.last_seen);
                     f.kind == Kind::Lease
-                        && f.subject == subscriber
+                        // A release naming no client (an administrator deleted the lease by
+                        // address) ends whichever lease holds the address.
+                        && (f.subject == subscriber || subscriber.is_empty())
                         && t >= f.start - w
                         && within_reach(f, t, &self.params)
                         && match op {
@@ -483,6 +520,10 @@ impl Engine {
                 let f = &mut self.slab.get_mut(&slot).expect("indexed slot").facts;
                 let (old_start, old_logged) = (f.start, f.start_logged);
                 let mut changed = false;
+                if admin && !f.admin {
+                    f.admin = true;
+                    changed = true;
+                }
                 match op {
                     LeaseOp::Assign | LeaseOp::Renew => {
                         if t < f.start {
@@ -525,6 +566,7 @@ impl Engine {
                 }
                 changed
             }
+            None if subscriber.is_empty() => false,
             None => {
                 let ended = match op {
                     LeaseOp::Release => Some((t, EndKind::Release)),
@@ -547,6 +589,7 @@ impl Engine {
                     expires: if ended.is_some() { None } else { expires },
                     superseded: None,
                     reboot: None,
+                    admin,
                 };
                 let key = BindingKey {
                     tag: TAG_BINDING,
@@ -652,6 +695,7 @@ impl Engine {
                     expires: None,
                     superseded: None,
                     reboot: None,
+                    admin: false,
                 };
                 let key = BindingKey {
                     tag: TAG_NAT,
@@ -659,6 +703,68 @@ impl Engine {
                     plen_or_lo: lo,
                     start: t,
                     id: id_hash(&[&ip16(inside).octets(), &hi.to_be_bytes()]),
+                };
+                self.insert(key, facts, String::new());
+                true
+            }
+        }
+    }
+
+    /// A lease database's free (or abandoned) state of `target` from `t` until `until`. One
+    /// binding per (target, start, state): the database rewritten later repeats it with a
+    /// later `until`, which extends it. Its start ends an earlier holder's binding whose end was
+    /// not logged (the server took the address back), and a later holder's start ends it.
+    fn apply_free(
+        &mut self,
+        t: UnixSecs,
+        until: UnixSecs,
+        target: Target,
+        state: FreeState,
+        source: &str,
+        class: Class,
+    ) -> bool {
+        let tk = (TAG_BINDING, target.addr, u16::from(target.plen));
+        let found = self.by_target.get(&tk).and_then(|slots| {
+            slots.iter().copied().find(|s| {
+                let f = &self.slab[s].facts;
+                f.kind == Kind::Free && f.start == t && f.nas == state.as_str()
+            })
+        });
+        match found {
+            Some(slot) => {
+                let f = &mut self.slab.get_mut(&slot).expect("indexed slot").facts;
+                if until <= f.last_seen {
+                    return false;
+                }
+                f.last_seen = until;
+                self.touched(slot);
+                true
+            }
+            None => {
+                let facts = Facts {
+                    kind: Kind::Free,
+                    class,
+                    complete: false,
+                    subject: String::new(),
+                    inside: None,
+                    port_hi: 0,
+                    source: source.to_string(),
+                    nas: state.as_str().to_string(),
+                    start: t,
+                    start_logged: true,
+                    last_seen: until.max(t),
+                    end_logged: None,
+                    expires: None,
+                    superseded: None,
+                    reboot: None,
+                    admin: false,
+                };
+                let key = BindingKey {
+                    tag: TAG_BINDING,
+                    addr: target.addr,
+                    plen_or_lo: u16::from(target.plen),
+                    start: t,
+                    id: id_hash(&[b"free", state.as_str().as_bytes()]),
                 };
                 self.insert(key, facts, String::new());
                 true
@@ -677,10 +783,9 @@ impl Engine {
             .get(nas)
             .map(|s| s.iter().copied().collect())
             .unwrap_or_default();
-        let rules = self.params.rules;
         for slot in slots {
             let f = &mut self.slab.get_mut(&slot).expect("indexed slot").facts;
-            if f.start < t && f.reboot.is_none_or(|r| t < r) && ends_no_earlier(f, t, &rules) {
+            if f.start < t && f.reboot.is_none_or(|r| t < r) && ends_no_earlier(f, t) {
                 f.reboot = Some(t);
                 self.touched(slot);
             }
@@ -712,7 +817,6 @@ impl Engine {
     /// same address, and its own start as the end of earlier holders. Ends only ever move
     /// earlier (minimum), so linking again is harmless.
     fn link(&mut self, slot: Slot) {
-        let rules = self.params.rules;
         let Some(rec) = self.slab.get(&slot) else {
             return;
         };
@@ -722,7 +826,7 @@ impl Engine {
         if facts.kind == Kind::Session {
             if let Some(rs) = self.reboots.get(&facts.nas) {
                 if let Some(&r) = rs.range(facts.start + 1..).next() {
-                    if facts.reboot.is_none_or(|x| r < x) && ends_no_earlier(facts, r, &rules) {
+                    if facts.reboot.is_none_or(|x| r < x) && ends_no_earlier(facts, r) {
                         reboot = Some(r);
                     }
                 }
@@ -742,13 +846,13 @@ impl Engine {
                 && of.start_logged
                 && facts.superseded.is_none_or(|s| of.start < s)
                 && superseded.is_none_or(|s| of.start < s)
-                && ends_no_earlier(facts, of.start, &rules)
+                && ends_no_earlier(facts, of.start)
             {
                 superseded = Some(of.start);
             } else if of.start < facts.start
                 && facts.start_logged
                 && of.superseded.is_none_or(|s| facts.start < s)
-                && ends_no_earlier(of, facts.start, &rules)
+                && ends_no_earlier(of, facts.start)
             {
                 superseded_others.push(o);
             }
@@ -818,7 +922,11 @@ impl Engine {
     /// still merge into it (see [`within_reach`]) has a time within one window of its end, and
     /// arrives at most one window late, so it arrives before this — whatever the batch timing.
     fn deadline(&self, f: &Facts) -> Option<UnixSecs> {
-        reach_end(f, &self.params).map(|e| e.saturating_add(2 * self.params.reorder_window))
+        Some(
+            reach_end(f, &self.params).map_or(f.last_seen.saturating_add(MAX_OPEN), |e| {
+                e.saturating_add(2 * self.params.reorder_window)
+            }),
+        )
     }
 
     /// Queues the binding's eviction deadline. The queue holds one entry per live binding, at
@@ -938,8 +1046,19 @@ impl Engine {
                 let key = rec.key.encode();
                 buf.clear();
                 rec.facts.encode(&mut buf);
+                let sharer = match (rec.facts.kind, rec.facts.inside) {
+                    (Kind::Nat, Some(inside)) => Some(super::keys::sharer_key(
+                        rec.key.addr,
+                        ip16(inside),
+                        rec.facts.class.code(),
+                    )),
+                    _ => None,
+                };
                 for day in first_day..=day_of(end) {
                     sink.put_copy(day, &key, &buf);
+                    if let Some(s) = &sharer {
+                        sink.put_copy(day, s, b"");
+                    }
                 }
                 if let Some(p) = rec.persisted {
                     sink.delete_live(&p.encode());
@@ -963,13 +1082,13 @@ impl Engine {
             sink.put_live(&key_buf, &buf);
             rec.persisted = Some(rec.key);
         }
-        for (source, days) in self.coverage.iter_mut() {
+        for ((domain, source), days) in self.coverage.iter_mut() {
             for (day, bits) in days.drain() {
                 let mut v = Vec::with_capacity(23 * 8);
                 for w in bits.iter() {
                     v.extend_from_slice(&w.to_le_bytes());
                 }
-                sink.merge_coverage(&coverage_key(day, source), &v);
+                sink.merge_coverage(&coverage_key(day, *domain, source), &v);
             }
         }
         for (nas, t) in self.new_reboots.drain(..) {
@@ -1085,12 +1204,15 @@ fn reach_end(f: &Facts, p: &Params) -> Option<UnixSecs> {
 /// it has anyway. Only such ends are recorded: recording others would change nothing a lookup
 /// sees, but would make the stored facts depend on whether `f` was already final when the
 /// event came (that is, on batch timing), and stores built from the same input must be equal.
-fn ends_no_earlier(f: &Facts, t: UnixSecs, rules: &Rules) -> bool {
-    f.own_span_end(rules).is_none_or(|e| t <= e)
+fn ends_no_earlier(f: &Facts, t: UnixSecs) -> bool {
+    f.own_span_end().is_none_or(|e| t <= e)
 }
 
-pub(crate) fn coverage_key(day: i64, source: &str) -> Vec<u8> {
-    let mut k = vec![META_COVERAGE];
+pub(crate) fn coverage_key(day: i64, domain: Domain, source: &str) -> Vec<u8> {
+    let mut k = vec![match domain {
+        Domain::Address => META_COVERAGE,
+        Domain::Nat => META_NAT_COVERAGE,
+    }];
     k.extend_from_slice(&(day as i32).to_be_bytes());
     k.extend_from_slice(source.as_bytes());
     k
@@ -1354,6 +1476,7 @@ pub(crate) mod tests {
     #[test]
     fn an_end_within_tolerance_of_two_starts_belongs_to_the_earlier_binding() {
         let lease = |op, t, exp: Option<i64>| Event::Lease {
+            admin: false,
             op,
             time: t,
             subscriber: "c".into(),
@@ -1491,8 +1614,14 @@ pub(crate) mod tests {
     fn a_silent_clock_is_finalised_by_the_overall_one_after_the_lag() {
         let mut e = Engine::new(params());
         let mut sink = VecSink::default();
+        // A closed session on a NAS that then falls silent (an open one is never finalised
+        // before another holder's start: its end is unknown).
         e.apply(&on_nas(
             session(SessionOp::Start, 1000, "u2", "s2", "192.0.2.2"),
+            "bng2",
+        ));
+        e.apply(&on_nas(
+            session(SessionOp::Stop, 1100, "u2", "s2", "192.0.2.2"),
             "bng2",
         ));
         e.apply(&session(

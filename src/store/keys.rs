@@ -3,6 +3,9 @@
 //!
 //! * address binding: `B` ‖ addr16 ‖ plen ‖ start ‖ id
 //! * NAT port block:  `N` ‖ public16 ‖ 0 ‖ port_lo ‖ start ‖ id
+//! * NAT sharer mark: `S` ‖ public16 ‖ 0 ‖ inside16 ‖ class — in every day a block of that
+//!   inside address on that public address touched, so `port_required` counts the sharers
+//!   with a few reads instead of reading every block of the day
 //!
 //! `start` is big-endian with the sign bit flipped so keys sort by time; `id` is a 4-byte hash of
 //! the binding's identity that separates bindings starting in the same second.
@@ -14,6 +17,7 @@ use crate::model::{day_of, Target, UnixSecs};
 pub const PREFIX_LEN: usize = 18;
 pub const TAG_BINDING: u8 = b'B';
 pub const TAG_NAT: u8 = b'N';
+pub const TAG_SHARER: u8 = b'S';
 
 /// Name of the column family holding UTC day `day` (days since epoch): `d20261121`.
 pub fn partition_name(day: i64) -> String {
@@ -56,6 +60,31 @@ pub fn nat_prefix(public: Ipv6Addr) -> [u8; PREFIX_LEN] {
     k[0] = TAG_NAT;
     k[1..17].copy_from_slice(&public.octets());
     k
+}
+
+/// The lookup prefix of the sharer marks of a public address.
+pub fn sharer_prefix(public: Ipv6Addr) -> [u8; PREFIX_LEN] {
+    let mut k = [0u8; PREFIX_LEN];
+    k[0] = TAG_SHARER;
+    k[1..17].copy_from_slice(&public.octets());
+    k
+}
+
+/// The mark that `inside` used a port block of `public` (of retention class `class`).
+pub fn sharer_key(public: Ipv6Addr, inside: Ipv6Addr, class: u8) -> Vec<u8> {
+    let mut k = sharer_prefix(public).to_vec();
+    k.extend_from_slice(&inside.octets());
+    k.push(class);
+    k
+}
+
+/// Back from a sharer mark: (inside address, class code).
+pub fn decode_sharer(k: &[u8]) -> Option<(Ipv6Addr, u8)> {
+    if k.len() != PREFIX_LEN + 17 || k[0] != TAG_SHARER {
+        return None;
+    }
+    let a: [u8; 16] = k[PREFIX_LEN..PREFIX_LEN + 16].try_into().ok()?;
+    Some((Ipv6Addr::from(a), k[PREFIX_LEN + 16]))
 }
 
 /// The key range of NAT blocks of `public` whose first port is in `lo..=hi`.
@@ -174,6 +203,16 @@ mod tests {
         };
         assert_eq!(BindingKey::decode(&n.encode()), Some(n));
         assert!(n.encode().starts_with(&nat_prefix(t.addr)));
+    }
+
+    #[test]
+    fn sharer_marks_round_trip_under_their_prefix() {
+        let p: Ipv6Addr = "::ffff:203.0.113.1".parse().unwrap();
+        let i: Ipv6Addr = "::ffff:100.64.0.9".parse().unwrap();
+        let k = sharer_key(p, i, 2);
+        assert!(k.starts_with(&sharer_prefix(p)));
+        assert_eq!(decode_sharer(&k), Some((i, 2)));
+        assert_eq!(BindingKey::decode(&k), None, "not a binding");
     }
 
     #[test]

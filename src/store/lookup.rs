@@ -6,11 +6,13 @@ use std::net::IpAddr;
 
 use serde::Serialize;
 
-use super::binding::{EndKind, Evidence, Facts};
+use std::collections::BTreeSet;
+
+use super::binding::{EndKind, Evidence, Facts, Kind};
 use super::keys::{binding_prefix, nat_port_range, nat_prefix, BindingKey};
 use super::{Store, StoreError};
 use crate::config::Config;
-use crate::model::{fmt_time, ip16, Class, Target, UnixSecs};
+use crate::model::{fmt_time, ip16, Class, Domain, Target, UnixSecs};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -22,10 +24,16 @@ pub enum Status {
     EndInferred,
     /// More than one subscriber within the clock tolerance: no name may be given.
     Ambiguous,
-    /// The address was not held by anyone at that time while data was flowing.
+    /// The logs show the address (and port) free at that time: a producer of its kind was
+    /// logging around it and nothing held it, or a lease database said it was free.
     NotFound,
-    /// No data from any source around that time (ingest gap, or no data yet).
+    /// No data from any producer of its kind around that time (ingest gap, or no data yet),
+    /// or a lease database found an unknown device using it (`abandoned`): tdr cannot say.
     NoCoverage,
+    /// The CGNAT log shows the port in a block of an inside address, but nothing in the store
+    /// says who held that inside address then (its assignment log is not fed, or has a gap).
+    /// The block is the evidence (`nat_blocks`); no name, and not "nobody".
+    InsideUnknown,
     /// A shared CGNAT public address was asked without a port.
     PortRequired,
     /// The time is older than the retention period: the data no longer exists for this purpose.
@@ -44,6 +52,7 @@ impl Status {
             Status::Ambiguous => "ambiguous",
             Status::NotFound => "not_found",
             Status::NoCoverage => "no_coverage",
+            Status::InsideUnknown => "inside_unknown",
             Status::PortRequired => "port_required",
             Status::OutsideRetention => "outside_retention",
             Status::NotOurAddress => "not_our_address",
@@ -76,15 +85,37 @@ pub struct Match {
     pub confirmed_until: Option<String>,
     pub source: String,
     pub class: Class,
+    /// `admin` when an administrator made (part of) the binding (Kea `lease_cmds`), not the
+    /// client's own DHCP exchange.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub origin: Option<&'static str>,
     pub via: Option<Via>,
+}
+
+/// A lease database's statement about an address nobody held: evidence for `not_found`
+/// (`free`, `expired`, `released`, `backup`) or for `no_coverage` (`abandoned`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FreeState {
+    pub target: String,
+    pub state: String,
+    pub from: String,
+    pub until: String,
+    pub source: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Answer {
     pub status: Status,
     pub matches: Vec<Match>,
-    /// `port_required`: how many inside addresses share the public address at that time.
+    /// `port_required`: how many inside addresses shared the public address that UTC day.
     pub sharing: Option<u32>,
+    /// Port blocks holding the port whose inside address has no known holder
+    /// (`inside_unknown`, or among the candidates of `ambiguous`): the CGNAT log's evidence.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub nat_blocks: Vec<Via>,
+    /// Lease database states covering the time (`not_found`, `no_coverage`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub free_states: Vec<FreeState>,
 }
 
 impl Answer {
@@ -93,7 +124,22 @@ impl Answer {
             status,
             matches: Vec::new(),
             sharing: None,
+            nat_blocks: Vec::new(),
+            free_states: Vec::new(),
         }
+    }
+
+    /// The answer as the API, the CLI and the audit digest show it, after `query`.
+    pub fn to_json(&self, query: serde_json::Value) -> serde_json::Value {
+        let mut out = serde_json::json!({"query": query, "status": self.status,
+                                         "matches": self.matches, "sharing": self.sharing});
+        if !self.nat_blocks.is_empty() {
+            out["nat_blocks"] = serde_json::json!(self.nat_blocks);
+        }
+        if !self.free_states.is_empty() {
+            out["free_states"] = serde_json::json!(self.free_states);
+        }
+        out
     }
 }
 
@@ -145,6 +191,17 @@ struct Cand {
     ev: Evidence,
 }
 
+/// What the store holds about one address at one time, for one scope.
+#[derive(Default)]
+struct Held {
+    /// Holders' bindings this scope may read.
+    allowed: Vec<Cand>,
+    /// Holders' bindings of classes this scope may not read.
+    forbidden: Vec<Cand>,
+    /// Lease database states this scope may read.
+    free: Vec<Cand>,
+}
+
 pub struct Attributor<'a> {
     pub store: &'a Store,
     pub cfg: &'a Config,
@@ -167,35 +224,94 @@ impl Attributor<'_> {
         let tol = self.cfg.tolerance_secs;
         let horizon = self.store.watermark()?.unwrap_or(i64::MIN);
 
-        // CGNAT: a public address with port blocks around that time needs the port.
-        let nat = self.nat_blocks(addr, port, at, horizon, scope)?;
-        if !nat.allowed.is_empty() || self.cfg.is_cgnat_public(addr) {
-            return self.via_nat(addr, port, at, scope, nat, horizon);
-        }
-        if !nat.forbidden.is_empty() {
-            return Ok(Answer::bare(Status::NoDataForThisPurpose));
-        }
-        if port.is_some() {
-            // No block holds this port. If the address had a readable port block at that time
-            // at all, it is a CGNAT address and the answer is a plain "nobody".
-            match self.any_nat_block(addr, at, horizon, scope)? {
-                Some(true) => return Ok(Answer::bare(Status::NotFound)),
-                Some(false) => return Ok(Answer::bare(Status::NoDataForThisPurpose)),
-                None => {}
+        // CGNAT: a public address that had port blocks that day needs the port.
+        match port {
+            None => {
+                let (sharers, forbidden) = self.nat_sharers(addr, at, scope)?;
+                if !sharers.is_empty() || self.cfg.is_cgnat_public(addr) {
+                    return Ok(Answer {
+                        sharing: Some(sharers.len() as u32),
+                        ..Answer::bare(Status::PortRequired)
+                    });
+                }
+                if forbidden {
+                    return Ok(Answer::bare(Status::NoDataForThisPurpose));
+                }
+            }
+            Some(p) => {
+                let nat = self.nat_blocks(addr, p, at, horizon, scope)?;
+                if !nat.allowed.is_empty() {
+                    return self.via_nat(addr, at, scope, nat.allowed, horizon);
+                }
+                if !nat.forbidden.is_empty() {
+                    return Ok(Answer::bare(Status::NoDataForThisPurpose));
+                }
+                // No block holds this port. On a CGNAT address that is "nobody" only when the
+                // CGNAT log was being written then.
+                let (sharers, forbidden) = self.nat_sharers(addr, at, scope)?;
+                if !sharers.is_empty() || self.cfg.is_cgnat_public(addr) {
+                    return Ok(Answer::bare(self.empty_status(at, scope, Domain::Nat)?));
+                }
+                if forbidden {
+                    return Ok(Answer::bare(Status::NoDataForThisPurpose));
+                }
             }
         }
 
-        let (allowed, forbidden) = self.holders(addr, at, horizon, scope)?;
-        if allowed.is_empty() {
-            return Ok(Answer::bare(if !forbidden.is_empty() {
-                Status::NoDataForThisPurpose
-            } else if at > scope.now + tol || !self.store.covered(at, self.cfg.coverage_gap_secs)? {
-                Status::NoCoverage
-            } else {
-                Status::NotFound
-            }));
+        let held = self.holders(addr, at, horizon, scope)?;
+        if held.allowed.is_empty() {
+            if !held.forbidden.is_empty() {
+                return Ok(Answer::bare(Status::NoDataForThisPurpose));
+            }
+            return self.nobody(at, scope, held.free);
         }
-        Ok(decide(&allowed, at, tol, None))
+        Ok(decide(&held.allowed, at, tol, None))
+    }
+
+    /// The answer when nothing held the address: `not_found` only when the logs show it free
+    /// — a lease database's free state, or a producer of addresses logging around that time —
+    /// else `no_coverage`. An `abandoned` state (an unknown device used the address) is never
+    /// "nobody".
+    fn nobody(&self, at: UnixSecs, scope: &Scope, free: Vec<Cand>) -> Result<Answer, StoreError> {
+        let free_states: Vec<FreeState> = free
+            .iter()
+            .map(|c| FreeState {
+                target: target_of(&c.key),
+                state: c.facts.nas.clone(),
+                from: fmt_time(c.ev.start),
+                until: fmt_time(c.ev.end.unwrap_or(c.facts.last_seen)),
+                source: c.facts.source.clone(),
+            })
+            .collect();
+        let abandoned = free_states.iter().any(|f| f.state == "abandoned");
+        let status = if abandoned {
+            Status::NoCoverage
+        } else if !free_states.is_empty() {
+            Status::NotFound
+        } else {
+            self.empty_status(at, scope, Domain::Address)?
+        };
+        Ok(Answer {
+            free_states,
+            ..Answer::bare(status)
+        })
+    }
+
+    /// `not_found` when a producer of `domain` logged something within the coverage gap of
+    /// `at` (and `at` is not in the future), else `no_coverage`.
+    fn empty_status(
+        &self,
+        at: UnixSecs,
+        scope: &Scope,
+        domain: Domain,
+    ) -> Result<Status, StoreError> {
+        let covered = at <= scope.now + self.cfg.tolerance_secs
+            && self.store.covered(at, self.cfg.coverage_gap_secs, domain)?;
+        Ok(if covered {
+            Status::NotFound
+        } else {
+            Status::NoCoverage
+        })
     }
 
     /// Every time inside `from..=to` at which a binding of `addr` (or, for a CGNAT address, a
@@ -268,15 +384,15 @@ impl Attributor<'_> {
         Ok(out)
     }
 
-    /// Bindings of `addr` covering `at`: for IPv6 the longest delegated prefix that has any.
-    /// Returns (allowed for this scope, of forbidden classes only).
+    /// Bindings of `addr` covering `at`: for IPv6 the longest delegated prefix that has any
+    /// holder; lease database states of the address and of every prefix holding it.
     fn holders(
         &self,
         addr: IpAddr,
         at: UnixSecs,
         horizon: UnixSecs,
         scope: &Scope,
-    ) -> Result<(Vec<Cand>, Vec<Cand>), StoreError> {
+    ) -> Result<Held, StoreError> {
         let host = Target::host(addr);
         let mut targets = vec![host];
         if !host.v4 {
@@ -284,33 +400,26 @@ impl Attributor<'_> {
                 targets.push(Target::v6_prefix_of(host.addr, plen));
             }
         }
-        let mut forbidden_any = Vec::new();
+        let mut out = Held::default();
         for target in targets {
-            let (allowed, forbidden) =
-                self.covering(&binding_prefix(&target), at, horizon, scope)?;
-            if !allowed.is_empty() {
-                return Ok((allowed, Vec::new()));
+            let prefix = binding_prefix(&target);
+            let upper = super::keys::prefix_upper_bound(&prefix);
+            let held = self.covering_in(&prefix, &upper, at, horizon, scope)?;
+            out.free.extend(held.free);
+            if !held.allowed.is_empty() {
+                out.allowed = held.allowed;
+                out.forbidden.clear();
+                return Ok(out);
             }
-            if forbidden_any.is_empty() {
-                forbidden_any = forbidden;
+            if out.forbidden.is_empty() {
+                out.forbidden = held.forbidden;
             }
         }
-        Ok((Vec::new(), forbidden_any))
-    }
-
-    fn covering(
-        &self,
-        prefix: &[u8],
-        at: UnixSecs,
-        horizon: UnixSecs,
-        scope: &Scope,
-    ) -> Result<(Vec<Cand>, Vec<Cand>), StoreError> {
-        let upper = super::keys::prefix_upper_bound(prefix);
-        self.covering_in(prefix, &upper, at, horizon, scope)
+        Ok(out)
     }
 
     /// Bindings in a key range that cover `at` (± tolerance) and are still retained, split
-    /// into those the scope may read and those of forbidden classes.
+    /// into those the scope may read, those of forbidden classes, and lease database states.
     fn covering_in(
         &self,
         lower: &[u8],
@@ -318,13 +427,13 @@ impl Attributor<'_> {
         at: UnixSecs,
         horizon: UnixSecs,
         scope: &Scope,
-    ) -> Result<(Vec<Cand>, Vec<Cand>), StoreError> {
+    ) -> Result<Held, StoreError> {
         let tol = self.cfg.tolerance_secs;
         let rules = self.store.rules();
-        let mut allowed = Vec::new();
-        let mut forbidden = Vec::new();
+        let mut out = Held::default();
         // Read back far enough to see every binding whose unlogged end could still reach `at`
-        // and every later start that cuts it short.
+        // and every later start that cuts it short. (A binding with no end at all is live
+        // until another holder's start ends it, and the live family is always read.)
         let from = at - tol - rules.session_timeout;
         let mut cands = self.store.candidates_in(lower, upper, from, at + tol)?;
         supersede_by_successors(&mut cands);
@@ -336,110 +445,92 @@ impl Attributor<'_> {
             if !scope.retained(facts.class, at) {
                 continue;
             }
+            let readable = scope.allowed.contains(&facts.class);
             let c = Cand { key, facts, ev };
-            if scope.allowed.contains(&c.facts.class) {
-                allowed.push(c);
+            match (c.facts.kind, readable) {
+                (Kind::Free, true) => out.free.push(c),
+                (Kind::Free, false) => {}
+                (_, true) => out.allowed.push(c),
+                (_, false) => out.forbidden.push(c),
+            }
+        }
+        Ok(out)
+    }
+
+    /// The NAT blocks of `public` covering `at` that can hold `port`: only blocks whose first
+    /// port is within the widest block size below it are read.
+    fn nat_blocks(
+        &self,
+        public: IpAddr,
+        port: u16,
+        at: UnixSecs,
+        horizon: UnixSecs,
+        scope: &Scope,
+    ) -> Result<Held, StoreError> {
+        let span = self.store.max_nat_span()?;
+        let (lower, upper) = nat_port_range(ip16(public), port.saturating_sub(span), port);
+        let mut held = self.covering_in(&lower, &upper, at, horizon, scope)?;
+        held.allowed
+            .retain(|c| block_lo(c) <= port && port <= c.facts.port_hi);
+        held.forbidden
+            .retain(|c| block_lo(c) <= port && port <= c.facts.port_hi);
+        Ok(held)
+    }
+
+    /// The inside addresses that shared `public` in the UTC day of `at` and this scope may
+    /// read, and whether blocks of forbidden classes did too: the day's sharer marks (written
+    /// as blocks are finalised) and the blocks still live. A few keys per sharer, however
+    /// many blocks the day had.
+    fn nat_sharers(
+        &self,
+        public: IpAddr,
+        at: UnixSecs,
+        scope: &Scope,
+    ) -> Result<(BTreeSet<IpAddr>, bool), StoreError> {
+        let day = crate::model::day_of(at);
+        let (day_from, day_to) = (day * 86_400, day * 86_400 + 86_399);
+        let rules = self.store.rules();
+        let mut marks = self.store.nat_sharers(ip16(public), day)?;
+        for (_, f) in self.store.live_nat_blocks(ip16(public))? {
+            let ev = f.evidence(&rules, UnixSecs::MAX);
+            if ev.start <= day_to && ev.end.is_none_or(|e| e >= day_from) {
+                if let Some(inside) = f.inside {
+                    marks.push((inside, f.class));
+                }
+            }
+        }
+        let mut allowed = BTreeSet::new();
+        let mut forbidden = false;
+        for (inside, class) in marks {
+            if !scope.retained(class, at) {
+                continue;
+            }
+            if scope.allowed.contains(&class) {
+                allowed.insert(inside);
             } else {
-                forbidden.push(c);
+                forbidden = true;
             }
         }
         Ok((allowed, forbidden))
     }
 
-    /// The NAT blocks of `public` covering `at`. With a port, only blocks that can hold it are
-    /// read: those whose first port is within the widest block size below it.
-    fn nat_blocks(
-        &self,
-        public: IpAddr,
-        port: Option<u16>,
-        at: UnixSecs,
-        horizon: UnixSecs,
-        scope: &Scope,
-    ) -> Result<NatBlocks, StoreError> {
-        let public16 = ip16(public);
-        let (allowed, forbidden) = match port {
-            None => self.covering(&nat_prefix(public16), at, horizon, scope)?,
-            Some(p) => {
-                let span = self.store.max_nat_span()?;
-                let (lower, upper) = nat_port_range(public16, p.saturating_sub(span), p);
-                self.covering_in(&lower, &upper, at, horizon, scope)?
-            }
-        };
-        Ok(NatBlocks { allowed, forbidden })
-    }
-
-    /// Whether `public` had any port block covering `at`: `Some(true)` for one this scope may
-    /// read (stops at the first), `Some(false)` for forbidden classes only, `None` for none.
-    fn any_nat_block(
-        &self,
-        public: IpAddr,
-        at: UnixSecs,
-        horizon: UnixSecs,
-        scope: &Scope,
-    ) -> Result<Option<bool>, StoreError> {
-        let tol = self.cfg.tolerance_secs;
-        let rules = self.store.rules();
-        let prefix = nat_prefix(ip16(public));
-        let upper = super::keys::prefix_upper_bound(&prefix);
-        let mut found = None;
-        self.store
-            .visit_candidates(&prefix, &upper, at - tol, at + tol, |_, facts| {
-                if !facts.evidence(&rules, horizon).covers(at, tol)
-                    || !scope.retained(facts.class, at)
-                {
-                    return true;
-                }
-                if scope.allowed.contains(&facts.class) {
-                    found = Some(true);
-                    return false;
-                }
-                found = Some(false);
-                true
-            })?;
-        Ok(found)
-    }
-
+    /// The second hop: who held the inside address of each block holding the port. A block
+    /// whose inside address has no known holder is evidence, never "nobody".
     fn via_nat(
         &self,
         public: IpAddr,
-        port: Option<u16>,
         at: UnixSecs,
         scope: &Scope,
-        nat: NatBlocks,
+        blocks: Vec<Cand>,
         horizon: UnixSecs,
     ) -> Result<Answer, StoreError> {
         let tol = self.cfg.tolerance_secs;
-        let Some(port) = port else {
-            let mut inside: Vec<IpAddr> =
-                nat.allowed.iter().filter_map(|c| c.facts.inside).collect();
-            inside.sort();
-            inside.dedup();
-            return Ok(Answer {
-                status: Status::PortRequired,
-                matches: Vec::new(),
-                sharing: Some(inside.len() as u32),
-            });
-        };
-        let blocks: Vec<&Cand> = nat
-            .allowed
-            .iter()
-            .filter(|c| block_lo(c) <= port && port <= c.facts.port_hi)
-            .collect();
-        if blocks.is_empty() {
-            // Without any block holding the port it depends on whether data was flowing.
-            let covered =
-                at <= scope.now + tol && self.store.covered(at, self.cfg.coverage_gap_secs)?;
-            return Ok(Answer::bare(if covered {
-                Status::NotFound
-            } else {
-                Status::NoCoverage
-            }));
-        }
         let mut insides: Vec<IpAddr> = blocks.iter().filter_map(|c| c.facts.inside).collect();
         insides.sort();
         insides.dedup();
         let mut matches = Vec::new();
         let mut statuses = Vec::new();
+        let mut unknown = Vec::new();
         for b in &blocks {
             let Some(inside) = b.facts.inside else {
                 continue;
@@ -453,8 +544,17 @@ impl Attributor<'_> {
                 end_kind: b.ev.end_kind,
                 source: b.facts.source.clone(),
             };
-            let (held, _) = self.holders(inside, at, horizon, scope)?;
-            let mut inner = decide(&held, at, tol, Some(via));
+            let held = self.holders(inside, at, horizon, scope)?;
+            if held.allowed.is_empty() {
+                statuses.push(if held.forbidden.is_empty() {
+                    Status::InsideUnknown
+                } else {
+                    Status::NoDataForThisPurpose
+                });
+                unknown.push(via);
+                continue;
+            }
+            let mut inner = decide(&held.allowed, at, tol, Some(via));
             if inner.status == Status::Found && !b.ev.confirms(at, tol) {
                 inner.status = Status::EndInferred;
             }
@@ -464,27 +564,26 @@ impl Attributor<'_> {
         let mut subjects: Vec<&str> = matches.iter().map(|m| m.subscriber.as_str()).collect();
         subjects.sort_unstable();
         subjects.dedup();
-        let status = if insides.len() > 1 || subjects.len() > 1 {
-            Status::Ambiguous
-        } else if statuses.contains(&Status::Found) {
-            Status::Found
-        } else if statuses.contains(&Status::EndInferred) {
-            Status::EndInferred
-        } else {
-            // The block is known but its inside address has no holder.
-            Status::NotFound
-        };
+        let status =
+            if insides.len() > 1 || subjects.len() > 1 || statuses.contains(&Status::Ambiguous) {
+                Status::Ambiguous
+            } else if statuses.contains(&Status::Found) {
+                Status::Found
+            } else if statuses.contains(&Status::EndInferred) {
+                Status::EndInferred
+            } else if statuses.contains(&Status::InsideUnknown) {
+                Status::InsideUnknown
+            } else {
+                Status::NoDataForThisPurpose
+            };
         Ok(Answer {
             status,
             matches,
             sharing: None,
+            nat_blocks: unknown,
+            free_states: Vec::new(),
         })
     }
-}
-
-struct NatBlocks {
-    allowed: Vec<Cand>,
-    forbidden: Vec<Cand>,
 }
 
 /// The first port of a NAT block (it is part of the key).
@@ -556,6 +655,7 @@ fn decide(cands: &[Cand], at: UnixSecs, tol: i64, via: Option<Via>) -> Answer {
             confirmed_until: c.ev.confirmed_until.map(fmt_time),
             source: c.facts.source.clone(),
             class: c.facts.class,
+            origin: c.facts.admin.then_some("admin"),
             via: via.clone(),
         })
         .collect();
@@ -563,6 +663,6 @@ fn decide(cands: &[Cand], at: UnixSecs, tol: i64, via: Option<Via>) -> Answer {
     Answer {
         status,
         matches,
-        sharing: None,
+        ..Answer::bare(status)
     }
 }

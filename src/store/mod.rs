@@ -22,7 +22,7 @@ use rocksdb::{
 };
 
 use crate::config::Config;
-use crate::model::{day_of, UnixSecs};
+use crate::model::{day_of, Domain, UnixSecs};
 use binding::{Facts, Rules};
 use engine::{Engine, Params, Sink};
 use keys::{partition_day, partition_name, BindingKey};
@@ -525,9 +525,14 @@ impl Store {
         Ok(out)
     }
 
-    /// Per-source minute bitmaps of the UTC day `day`.
-    pub fn coverage_of_day(&self, day: i64) -> Result<Vec<(String, [u64; 23])>, StoreError> {
-        let prefix = engine::coverage_key(day, "");
+    /// Per-source minute bitmaps of the UTC day `day`, of one domain (address assignments or
+    /// NAT).
+    pub fn coverage_of_day(
+        &self,
+        day: i64,
+        domain: Domain,
+    ) -> Result<Vec<(String, [u64; 23])>, StoreError> {
+        let prefix = engine::coverage_key(day, domain, "");
         let mut out = Vec::new();
         let mut ro = ReadOptions::default();
         ro.set_iterate_upper_bound(keys::prefix_upper_bound(&prefix));
@@ -548,11 +553,12 @@ impl Store {
         Ok(out)
     }
 
-    /// Whether any source has an event within `gap` seconds of `t`.
-    pub fn covered(&self, t: UnixSecs, gap: i64) -> Result<bool, StoreError> {
+    /// Whether any source of `domain` logged a record (of any kind: an assignment, a
+    /// DHCPDISCOVER, a NAT session line) within `gap` seconds of `t`.
+    pub fn covered(&self, t: UnixSecs, gap: i64, domain: Domain) -> Result<bool, StoreError> {
         let (from, to) = (t - gap, t + gap);
         for day in day_of(from)..=day_of(to) {
-            for (_, bits) in self.coverage_of_day(day)? {
+            for (_, bits) in self.coverage_of_day(day, domain)? {
                 let lo = (from.max(day * 86_400) - day * 86_400) / 60;
                 let hi = (to.min(day * 86_400 + 86_399) - day * 86_400) / 60;
                 if (lo..=hi).any(|m| bits[(m / 64) as usize] & (1 << (m % 64)) != 0) {
@@ -602,6 +608,61 @@ impl Store {
             }
         }
         Ok(merged)
+    }
+
+    /// The sharer marks of `public` in the partition of `day`: (inside address, class) of every
+    /// finalised port block that touched that day.
+    pub fn nat_sharers(
+        &self,
+        public: std::net::Ipv6Addr,
+        day: i64,
+    ) -> Result<Vec<(std::net::IpAddr, crate::model::Class)>, StoreError> {
+        let Some(cf) = self.db.cf_handle(&partition_name(day)) else {
+            return Ok(Vec::new());
+        };
+        let prefix = keys::sharer_prefix(public);
+        let mut ro = ReadOptions::default();
+        ro.set_iterate_upper_bound(keys::prefix_upper_bound(&prefix));
+        ro.set_prefix_same_as_start(true);
+        let mut out = Vec::new();
+        for item in
+            self.db
+                .iterator_cf_opt(&cf, ro, IteratorMode::From(&prefix, Direction::Forward))
+        {
+            let (k, _) = item.map_err(read_err)?;
+            let Some((inside, class)) = keys::decode_sharer(&k) else {
+                return Err(StoreError::Read("undecodable sharer mark".into()));
+            };
+            let class = crate::model::Class::from_code(class)
+                .ok_or_else(|| StoreError::Read("sharer mark of an unknown class".into()))?;
+            out.push((crate::model::ip_from16(inside), class));
+        }
+        Ok(out)
+    }
+
+    /// The port blocks of `public` still live (open, or closed within the last minutes).
+    pub fn live_nat_blocks(
+        &self,
+        public: std::net::Ipv6Addr,
+    ) -> Result<Vec<(BindingKey, Facts)>, StoreError> {
+        let prefix = keys::nat_prefix(public);
+        let mut ro = ReadOptions::default();
+        ro.set_iterate_upper_bound(keys::prefix_upper_bound(&prefix));
+        ro.set_prefix_same_as_start(true);
+        let mut out = Vec::new();
+        for item in self.db.iterator_cf_opt(
+            &self.live(),
+            ro,
+            IteratorMode::From(&prefix, Direction::Forward),
+        ) {
+            let (k, v) = item.map_err(read_err)?;
+            let key = BindingKey::decode(&k)
+                .ok_or_else(|| StoreError::Read("undecodable binding key".into()))?;
+            let (facts, _) = engine::decode_live(key.start, &v)
+                .ok_or_else(|| StoreError::Read("undecodable binding record".into()))?;
+            out.push((key, facts));
+        }
+        Ok(out)
     }
 
     /// The final copy of binding `key` in the partition of its start day, if there is one.
@@ -829,11 +890,13 @@ impl Store {
         if self.db.cf_handle(&name).is_some() {
             self.db.drop_cf(&name).map_err(write_err)?;
         }
-        let prefix = engine::coverage_key(day, "");
         let meta = self.meta();
-        self.db
-            .delete_range_cf(&meta, &prefix, &keys::prefix_upper_bound(&prefix))
-            .map_err(write_err)?;
+        for domain in [Domain::Address, Domain::Nat] {
+            let prefix = engine::coverage_key(day, domain, "");
+            self.db
+                .delete_range_cf(&meta, &prefix, &keys::prefix_upper_bound(&prefix))
+                .map_err(write_err)?;
+        }
         Ok(())
     }
 

@@ -38,18 +38,34 @@
 //!   release time).
 //! * `expired`, and `free` with an identifier (a lease that expired and went back to the pool
 //!   keeps its last client, `starts` and `ends`) → `Renew` (starts → ends), then `Expire` at
-//!   `ends`. `free` without an identifier is a pool entry never handed out: nothing.
+//!   `ends`. `free` without an identifier is a pool entry: no lease event.
 //! * `abandoned` (declined or answered a ping: whoever uses the address is not the client
 //!   named), `backup` (a failover pool entry owned by the secondary; its identifier, if any,
-//!   is stale and the binding itself is recorded in its active state), `reset` (an
-//!   administrator's failover reset), `bootp` and `reserved` (failover protocol flags, not
-//!   states dhcpd 4.x stores; BOOTP leases are written `active` with `dynamic-bootp;`) →
-//!   nothing.
+//!   is stale and the binding itself is recorded in its active state) → no lease event.
+//!   `reset` (an administrator's failover reset), `bootp` and `reserved` (failover protocol
+//!   flags, not states dhcpd 4.x stores; BOOTP leases are written `active` with
+//!   `dynamic-bootp;`) → nothing at all.
+//!
+//! Free states (invariant 8: `not_found` needs positive evidence that nobody held the
+//! address). Besides the events above, a statement in state `free`, `expired`, `released`,
+//! `backup` (each proves the address free) or `abandoned` (an unknown device used it: not
+//! free, kept as evidence) yields one `Free` event for its address, identifier or not:
+//! * `time` = when the state began: the dated `ends` (for free, expired and released dhcpd
+//!   sets `ends` to when the lease ended, and keeps it when it moves a free lease to
+//!   `backup`), else the dated `starts`. For `abandoned` the other way round, `starts` first:
+//!   `abandon_lease()` sets `ends` to the abandonment plus `abandon-lease-time` (a day), after
+//!   the state began, and the unknown use must not be cut short. No dated time → no `Free`.
+//! * `until` = the later of `time` and the stream's reference (the file's modification
+//!   time): the database said so at least until then. A later statement for the same
+//!   address supersedes it in the store.
 //!
 //! IPv6: `ia-na`/`ia-ta`/`ia-pd` → subscriber = `duid:` + the DUID (the IA string after its
 //! 4-byte IAID) in colon hex; time = the IA's `cltt`; per `iaaddr` (target the address) or
 //! `iaprefix` (target the prefix) one event set by its binding state as above, with its
-//! `ends`.
+//! `ends`, and its `Free` event by the rules above with the IA's `cltt` in place of `starts`.
+//!
+//! Coverage: a lease database is not a log, so no statement yields `Seen`: its dates are when
+//! leases started and ended, not when dhcpd was writing.
 //!
 //! `host`, `failover peer`, `server-duid`, `authoring-byte-order`, `db-time-format`, `class`,
 //! `subclass` and `group` statements yield nothing. Unknown statements inside a block are
@@ -71,12 +87,14 @@ use nom::sequence::{pair, preceded, tuple};
 use nom::IResult;
 
 use crate::ident::{format_hex, normalize_mac};
-use crate::model::{Class, Event, LeaseOp, Target, UnixSecs};
+use crate::model::{Class, Event, FreeState, LeaseOp, Target, UnixSecs};
 use crate::{Context, ParseError, Parser};
 
 pub struct DhcpdLeases {
     source: String,
     class: Class,
+    /// The file's modification time: the database said what it says at least until then.
+    reference: UnixSecs,
 }
 
 impl DhcpdLeases {
@@ -84,6 +102,7 @@ impl DhcpdLeases {
         DhcpdLeases {
             source: ctx.source.clone(),
             class: ctx.class,
+            reference: ctx.reference,
         }
     }
 }
@@ -396,8 +415,34 @@ enum State {
     Released,
     Expired,
     Free,
-    /// abandoned, backup, reset, bootp, reserved: no binding to report (module doc).
+    /// A failover pool entry the secondary may hand out: no binding, but free.
+    Backup,
+    /// Used by a device dhcpd did not give it to: no binding, and not free.
+    Abandoned,
+    /// reset, bootp, reserved: nothing to report (module doc).
     None,
+}
+
+impl State {
+    /// Whether the state reports a binding of the client the statement names.
+    fn binds(self) -> bool {
+        matches!(
+            self,
+            State::Active | State::Released | State::Expired | State::Free
+        )
+    }
+
+    /// The `Free` event's state, for the states that say nobody known held the address.
+    fn free_state(self) -> Option<FreeState> {
+        match self {
+            State::Free => Some(FreeState::Free),
+            State::Expired => Some(FreeState::Expired),
+            State::Released => Some(FreeState::Released),
+            State::Backup => Some(FreeState::Backup),
+            State::Abandoned => Some(FreeState::Abandoned),
+            State::Active | State::None => None,
+        }
+    }
 }
 
 fn state(w: &[u8]) -> Result<State, ParseError> {
@@ -406,7 +451,9 @@ fn state(w: &[u8]) -> Result<State, ParseError> {
         b"released" => State::Released,
         b"expired" => State::Expired,
         b"free" => State::Free,
-        b"abandoned" | b"backup" | b"reset" | b"bootp" | b"reserved" => State::None,
+        b"backup" => State::Backup,
+        b"abandoned" => State::Abandoned,
+        b"reset" | b"bootp" | b"reserved" => State::None,
         _ => {
             return Err(err(
                 "parse.dhcpd_leases.bad_binding_state",
@@ -446,6 +493,7 @@ impl DhcpdLeases {
         expires: Option<UnixSecs>,
     ) -> Event {
         Event::Lease {
+            admin: false,
             op,
             time,
             subscriber,
@@ -484,9 +532,9 @@ impl DhcpdLeases {
             (_, When::At(e)) => Some(e),
         };
         let last = match state {
-            State::Active | State::None => None,
             State::Released => Some(LeaseOp::Release),
             State::Expired | State::Free => Some(LeaseOp::Expire),
+            State::Active | State::Backup | State::Abandoned | State::None => None,
         };
         if let (Some(op), Some(e)) = (last, ends) {
             out.push(self.lease_event(LeaseOp::Renew, start, subscriber.clone(), target, ends));
@@ -495,6 +543,39 @@ impl DhcpdLeases {
             out.push(self.lease_event(LeaseOp::Renew, start, subscriber, target, ends));
         }
         Ok(())
+    }
+
+    /// The `Free` event of a statement in `state` (module doc), `None` for the other states
+    /// and when the statement has no usable time.
+    fn free_event(
+        &self,
+        state: State,
+        starts: Option<When>,
+        ends: Option<When>,
+        target: Target,
+    ) -> Option<Event> {
+        let free = state.free_state()?;
+        let at = |w: Option<When>| match w {
+            Some(When::At(t)) => Some(t),
+            _ => None,
+        };
+        // When the state began. dhcpd sets `ends` to when a lease ended (expiry, release)
+        // and keeps it through `free` and `backup`; `abandon_lease()` instead sets `ends` to
+        // the abandonment plus `abandon-lease-time` (a day), a time after the state began:
+        // there the (earlier) start is taken, so the unknown device's use is not cut short.
+        let time = if free == FreeState::Abandoned {
+            at(starts).or(at(ends))
+        } else {
+            at(ends).or(at(starts))
+        }?;
+        Some(Event::Free {
+            time,
+            until: time.max(self.reference),
+            target,
+            state: free,
+            source: self.source.clone(),
+            class: self.class,
+        })
     }
 
     /// `lease <ipv4> { … }` after `lease`.
@@ -560,12 +641,16 @@ impl DhcpdLeases {
             )
         })?;
         let subscriber = mac.or_else(|| uid.map(|u| format!("id:{}", format_hex(&u, ':'))));
+        let target = Target::host(IpAddr::V4(ip));
         match (st, subscriber) {
-            (State::None, _) | (State::Free, None) => Ok(()),
-            (_, None) => Err(err(
-                "parse.dhcpd_leases.no_identifier",
-                "the lease has neither a hardware address nor a uid",
-            )),
+            (st, _) if !st.binds() => {}
+            (State::Free, None) => {} // a pool entry: only its Free event below
+            (_, None) => {
+                return Err(err(
+                    "parse.dhcpd_leases.no_identifier",
+                    "the lease has neither a hardware address nor a uid",
+                ))
+            }
             (st, Some(sub)) => {
                 let start = match starts {
                     Some(When::At(t)) => t,
@@ -576,9 +661,11 @@ impl DhcpdLeases {
                         ))
                     }
                 };
-                self.binding(st, start, ends, sub, Target::host(IpAddr::V4(ip)), out)
+                self.binding(st, start, ends, sub, target, out)?;
             }
         }
+        out.extend(self.free_event(st, starts, ends, target));
+        Ok(())
     }
 
     /// `iaaddr <ipv6> { … }` / `iaprefix <ipv6>/<len> { … }` after the keyword.
@@ -645,25 +732,30 @@ impl DhcpdLeases {
                     "an IA address has no `binding state`",
                 )
             })?;
-            if st == State::None {
-                continue;
+            if st.binds() {
+                let start = match cltt {
+                    Some(When::At(t)) => t,
+                    _ => {
+                        return Err(err(
+                            "parse.dhcpd_leases.no_cltt",
+                            "the IA has no `cltt` time",
+                        ))
+                    }
+                };
+                self.binding(st, start, sub.ends, duid.clone(), sub.target, out)?;
             }
-            let start = match cltt {
-                Some(When::At(t)) => t,
-                _ => {
-                    return Err(err(
-                        "parse.dhcpd_leases.no_cltt",
-                        "the IA has no `cltt` time",
-                    ))
-                }
-            };
-            self.binding(st, start, sub.ends, duid.clone(), sub.target, out)?;
+            // An iaaddr has no `starts`: the IA's `cltt` stands in for it.
+            out.extend(self.free_event(st, cltt, sub.ends, sub.target));
         }
         Ok(())
     }
 }
 
 impl Parser for DhcpdLeases {
+    fn set_reference(&mut self, reference: UnixSecs) {
+        self.reference = reference;
+    }
+
     fn parse(&mut self, frame: &[u8], out: &mut Vec<Event>) -> Result<(), ParseError> {
         let mut cur = Cursor { rest: frame };
         let first = match cur.next()? {
@@ -700,7 +792,12 @@ mod tests {
     use proptest::prelude::*;
 
     fn run(text: &str) -> Result<Vec<String>, &'static str> {
-        let mut p = DhcpdLeases::new(&Context::new("test", 0));
+        run_at(text, 0)
+    }
+
+    /// Like [`run`] with the file's modification time `reference`.
+    fn run_at(text: &str, reference: UnixSecs) -> Result<Vec<String>, &'static str> {
+        let mut p = DhcpdLeases::new(&Context::new("test", reference));
         let mut out = Vec::new();
         p.parse(text.as_bytes(), &mut out).map_err(|e| e.code)?;
         Ok(out
@@ -719,6 +816,19 @@ mod tests {
                     expires
                         .map(|e| format!(" {}", fmt_time(e)))
                         .unwrap_or_default()
+                ),
+                Event::Free {
+                    time,
+                    until,
+                    target,
+                    state,
+                    source,
+                    class: Class::Security,
+                } if source == "test" => format!(
+                    "Free {} {}..{} {target}",
+                    state.as_str(),
+                    fmt_time(*time),
+                    fmt_time(*until)
                 ),
                 other => format!("{other:?}"),
             })
@@ -746,16 +856,35 @@ mod tests {
             Ok(vec![
                 "Renew 2026-11-18T10:00:00Z 00:1b:2c:3d:4e:5f 192.0.2.10 2026-11-18T22:00:00Z"
                     .into(),
-                "Release 2026-11-18T22:00:00Z 00:1b:2c:3d:4e:5f 192.0.2.10".into()
+                "Release 2026-11-18T22:00:00Z 00:1b:2c:3d:4e:5f 192.0.2.10".into(),
+                "Free released 2026-11-18T22:00:00Z..2026-11-18T22:00:00Z 192.0.2.10".into(),
             ])
         );
         for s in ["expired", "free"] {
+            let got = run(&lease(&format!("{T}  binding state {s};\n{hw}"))).unwrap();
             assert_eq!(
-                run(&lease(&format!("{T}  binding state {s};\n{hw}"))).unwrap()[1],
+                got[1],
                 "Expire 2026-11-18T22:00:00Z 00:1b:2c:3d:4e:5f 192.0.2.10"
             );
+            assert_eq!(
+                got[2],
+                format!("Free {s} 2026-11-18T22:00:00Z..2026-11-18T22:00:00Z 192.0.2.10")
+            );
         }
-        for s in ["abandoned", "backup", "reset", "bootp", "reserved"] {
+        // No binding of the client named; the free state itself (abandoned: from starts).
+        assert_eq!(
+            run(&lease(&format!("{T}  binding state backup;\n{hw}"))),
+            Ok(vec![
+                "Free backup 2026-11-18T22:00:00Z..2026-11-18T22:00:00Z 192.0.2.10".into()
+            ])
+        );
+        assert_eq!(
+            run(&lease(&format!("{T}  binding state abandoned;\n{hw}"))),
+            Ok(vec![
+                "Free abandoned 2026-11-18T10:00:00Z..2026-11-18T10:00:00Z 192.0.2.10".into()
+            ])
+        );
+        for s in ["reset", "bootp", "reserved"] {
             assert_eq!(
                 run(&lease(&format!("{T}  binding state {s};\n{hw}"))),
                 Ok(vec![]),
@@ -764,11 +893,226 @@ mod tests {
         }
         assert_eq!(
             run(&lease(&format!("{T}  binding state free;"))),
-            Ok(vec![])
+            Ok(vec![
+                "Free free 2026-11-18T22:00:00Z..2026-11-18T22:00:00Z 192.0.2.10".into()
+            ])
         );
         assert_eq!(
             run(&lease("  starts 3 2026/11/18 10:00:00;\n  ends never;\n  binding state active;\n  uid 1:2:a;")),
             Ok(vec!["Renew 2026-11-18T10:00:00Z id:01:02:0a 192.0.2.10".into()])
+        );
+    }
+
+    /// Reference of the tests below: 2026-11-19T12:00:00Z, the lease file's mtime.
+    const MTIME: UnixSecs = 1_795_089_600;
+
+    /// The real debian7 file in /work/shared/samples/isc-dhcpd-leases
+    /// (python-isc-dhcp-leases test_files, written by isc-dhcp-4.2.2): a lease that expired
+    /// and went back to the pool with its last client.
+    #[test]
+    fn a_free_lease_statement_is_evidence_the_address_was_free() {
+        let text = r#"lease 10.0.0.10 {
+  starts 2 2013/12/10 12:57:04;
+  ends 2 2013/12/10 13:07:04;
+  tstp 2 2013/12/10 13:07:04;
+  cltt 2 2013/12/10 12:57:04;
+  binding state free;
+  hardware ethernet 60:a4:4c:b5:6a:dd;
+  uid "\377\000\000\000\002\000\001\000\001\0321\301\300\000#\213\360F\350";
+  set vendor-class-identifier = "Some Vendor Identifier";
+}"#;
+        assert_eq!(
+            run_at(text, MTIME),
+            Ok(vec![
+                "Renew 2013-12-10T12:57:04Z 60:a4:4c:b5:6a:dd 10.0.0.10 2013-12-10T13:07:04Z"
+                    .into(),
+                "Expire 2013-12-10T13:07:04Z 60:a4:4c:b5:6a:dd 10.0.0.10".into(),
+                // Free from when it ended until the file's mtime.
+                "Free free 2013-12-10T13:07:04Z..2026-11-19T12:00:00Z 10.0.0.10".into(),
+            ])
+        );
+    }
+
+    /// The debian7 file's abandoned lease: dhcpd cleared its client. Kept as evidence that
+    /// an unknown device used the address, from its `starts`.
+    #[test]
+    fn an_abandoned_lease_is_not_free() {
+        let text = "lease 10.0.0.17 {\n  starts 2 2008/01/08 18:09:46;\n  ends 2 2008/01/08 18:09:46;\n  tstp 2 2008/01/08 18:09:46;\n  binding state abandoned;\n  next binding state free;\n}";
+        let mut p = DhcpdLeases::new(&Context::new("test", MTIME));
+        let mut out = Vec::new();
+        p.parse(text.as_bytes(), &mut out).unwrap();
+        assert_eq!(out.len(), 1, "{out:?}");
+        match &out[0] {
+            Event::Free {
+                state,
+                time,
+                until,
+                target,
+                ..
+            } => {
+                assert_eq!(*state, FreeState::Abandoned);
+                assert!(!state.proves_free());
+                assert_eq!(fmt_time(*time), "2008-01-08T18:09:46Z");
+                assert_eq!(*until, MTIME);
+                assert_eq!(target.to_string(), "10.0.0.17");
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    /// `abandon_lease()` sets `ends` to the abandonment plus a day: `starts` is when the
+    /// state can have begun at the earliest.
+    #[test]
+    fn an_abandoned_lease_counts_from_its_start_not_its_future_end() {
+        let text = lease("  starts 4 2026/11/19 10:00:00;\n  ends 5 2026/11/20 10:00:05;\n  tstp 5 2026/11/20 10:00:05;\n  binding state abandoned;\n  next binding state free;");
+        assert_eq!(
+            run_at(&text, MTIME),
+            Ok(vec![
+                "Free abandoned 2026-11-19T10:00:00Z..2026-11-19T12:00:00Z 192.0.2.10".into()
+            ])
+        );
+        // Without starts, the end is all there is.
+        let text = lease("  ends 5 2026/11/20 10:00:05;\n  binding state abandoned;");
+        assert_eq!(
+            run_at(&text, MTIME),
+            Ok(vec![
+                "Free abandoned 2026-11-20T10:00:05Z..2026-11-20T10:00:05Z 192.0.2.10".into()
+            ])
+        );
+    }
+
+    /// The real epoch file (python-isc-dhcp-leases, a pfSense-style `db-time-format local`
+    /// file): failover `backup` leases, one with `ends` and a stale client, one without.
+    #[test]
+    fn a_backup_lease_is_evidence_the_address_was_free() {
+        let with_ends = r#"lease 10.0.0.1 {
+  starts epoch 1507216949; # Thu Oct 05 15:22:29 2017
+  ends epoch 1508141363; # Mon Oct 16 08:09:23 2017
+  tstp epoch 1508141363; # Mon Oct 16 08:09:23 2017
+  tsfp epoch 1508141363; # Mon Oct 16 08:09:23 2017
+  atsfp epoch 1508141363; # Mon Oct 16 08:09:23 2017
+  cltt epoch 1508167349; # Thu Oct 05 15:22:29 2017
+  binding state backup;
+  hardware ethernet 2a:b2:2a:b2:2a:b2;
+  uid "\001\000!\314\006\224\351";
+}"#;
+        assert_eq!(
+            run_at(with_ends, MTIME),
+            Ok(vec![
+                "Free backup 2017-10-16T08:09:23Z..2026-11-19T12:00:00Z 10.0.0.1".into()
+            ])
+        );
+        let no_ends = r#"lease 10.0.0.2 {
+  starts epoch 1507637114; # Tue Oct 1012:05:14 2017
+  tstp epoch 1507637114; # Tue Oct 1012:05:14 2017
+  tsfp epoch 1507637114; # Tue Oct 1012:05:14 2017
+  atsfp epoch 1507637114; # Tue Oct 1012:05:14 2017
+  binding state backup;
+}"#;
+        assert_eq!(
+            run_at(no_ends, MTIME),
+            Ok(vec![
+                "Free backup 2017-10-10T12:05:14Z..2026-11-19T12:00:00Z 10.0.0.2".into()
+            ])
+        );
+    }
+
+    #[test]
+    fn a_released_lease_is_free_from_its_release() {
+        let text = lease("  starts 4 2026/11/19 09:00:00;\n  ends 4 2026/11/19 09:30:00;\n  binding state released;\n  uid 1:2:3;");
+        assert_eq!(
+            run_at(&text, MTIME),
+            Ok(vec![
+                "Renew 2026-11-19T09:00:00Z id:01:02:03 192.0.2.10 2026-11-19T09:30:00Z".into(),
+                "Release 2026-11-19T09:30:00Z id:01:02:03 192.0.2.10".into(),
+                "Free released 2026-11-19T09:30:00Z..2026-11-19T12:00:00Z 192.0.2.10".into(),
+            ])
+        );
+    }
+
+    #[test]
+    fn a_pool_entry_without_client_is_free_when_it_has_a_time() {
+        assert_eq!(
+            run_at(
+                &lease("  starts 4 2026/11/19 08:00:00;\n  binding state free;"),
+                MTIME
+            ),
+            Ok(vec![
+                "Free free 2026-11-19T08:00:00Z..2026-11-19T12:00:00Z 192.0.2.10".into()
+            ])
+        );
+        // `ends never` and no starts: no usable time, no event.
+        assert_eq!(
+            run_at(&lease("  ends never;\n  binding state free;"), MTIME),
+            Ok(vec![])
+        );
+        assert_eq!(run_at(&lease("  binding state free;"), MTIME), Ok(vec![]));
+    }
+
+    #[test]
+    fn until_is_the_file_mtime_or_the_state_start_if_later() {
+        // A file whose mtime is before the statement's time (a clock step): known at its
+        // own time only.
+        let early = 1_795_000_000;
+        assert_eq!(
+            run_at(&lease(&format!("{T}  binding state free;")), early),
+            Ok(vec![
+                "Free free 2026-11-18T22:00:00Z..2026-11-18T22:00:00Z 192.0.2.10".into()
+            ])
+        );
+        // A followed file: the reference moves on.
+        let mut p = DhcpdLeases::new(&Context::new("test", early));
+        p.set_reference(MTIME);
+        let mut out = Vec::new();
+        p.parse(
+            lease(&format!("{T}  binding state free;")).as_bytes(),
+            &mut out,
+        )
+        .unwrap();
+        assert!(
+            matches!(out[0], Event::Free { until: MTIME, .. }),
+            "{out:?}"
+        );
+    }
+
+    #[test]
+    fn active_and_non_free_states_give_no_free_event() {
+        let hw = "  hardware ethernet 00:1b:2c:3d:4e:5f;";
+        for s in ["active", "reset", "bootp", "reserved"] {
+            let got = run_at(&lease(&format!("{T}  binding state {s};\n{hw}")), MTIME).unwrap();
+            assert!(got.iter().all(|e| !e.starts_with("Free")), "{s}: {got:?}");
+        }
+    }
+
+    #[test]
+    fn an_error_in_a_free_statement_still_refuses_it() {
+        // A free lease with a client but no `ends` (the real static sample): still refused.
+        assert_eq!(
+            run_at(
+                &lease("  starts 4 2015/09/10 00:29:00;\n  binding state free;\n  hardware ethernet 2a:b2:2a:b2:2a:b2;"),
+                MTIME
+            ),
+            Err("parse.dhcpd_leases.no_ends")
+        );
+        // An expired lease without any client: still an error.
+        assert_eq!(
+            run_at(&lease(&format!("{T}  binding state expired;")), MTIME),
+            Err("parse.dhcpd_leases.no_identifier")
+        );
+    }
+
+    #[test]
+    fn an_ipv6_prefix_in_a_free_state_is_free() {
+        let pd = "ia-pd 00:00:00:01:00:03:00:01:0a:00:27:00:00:01 {\n  cltt 4 2026/11/19 08:00:00;\n  iaprefix 2001:db8:500::/56 {\n    binding state expired;\n    ends 4 2026/11/19 09:00:00;\n  }\n  iaprefix 2001:db8:600::/56 {\n    binding state backup;\n  }\n}";
+        assert_eq!(
+            run_at(pd, MTIME),
+            Ok(vec![
+                "Renew 2026-11-19T08:00:00Z duid:00:03:00:01:0a:00:27:00:00:01 2001:db8:500::/56 2026-11-19T09:00:00Z".into(),
+                "Expire 2026-11-19T09:00:00Z duid:00:03:00:01:0a:00:27:00:00:01 2001:db8:500::/56".into(),
+                "Free expired 2026-11-19T09:00:00Z..2026-11-19T12:00:00Z 2001:db8:500::/56".into(),
+                // backup without ends: from the IA's cltt.
+                "Free backup 2026-11-19T08:00:00Z..2026-11-19T12:00:00Z 2001:db8:600::/56".into(),
+            ])
         );
     }
 
@@ -822,6 +1166,9 @@ mod tests {
                 format!("Renew 2015-08-18T16:55:37Z {duid} 2001:db8::60 2015-08-18T17:05:37Z"),
                 format!("Renew 2015-08-18T16:55:37Z {duid} 2001:db8::61 2015-08-18T17:00:00Z"),
                 format!("Expire 2015-08-18T17:00:00Z {duid} 2001:db8::61"),
+                "Free expired 2015-08-18T17:00:00Z..2015-08-18T17:00:00Z 2001:db8::61".into(),
+                // Abandoned: from the IA's cltt (an iaaddr has no starts).
+                "Free abandoned 2015-08-18T16:55:37Z..2015-08-18T16:55:37Z 2001:db8::62".into(),
             ])
         );
         let pd = "ia-pd 00:00:00:01:00:03:00:01:0a:00:27:00:00:01 {\n  cltt 2 2015/08/18 16:55:40;\n  iaprefix 2001:db8:500:fff::/56 {\n    binding state active;\n    ends 2 2015/08/18 17:05:40;\n  }\n}\n";
@@ -1001,14 +1348,19 @@ mod tests {
                 None => format!("id:{}", format_hex(&uid, ':')),
             };
             let target = Target::host(IpAddr::V4(Ipv4Addr::from(ip)));
-            let mut want = vec![Event::Lease {
+            let mut want = vec![Event::Lease { admin: false,
                 op: LeaseOp::Renew, time: starts, subscriber: sub.clone(), target,
                 expires: Some(ends), source: "test".into(), class: Class::Security,
             }];
             if st > 0 {
-                want.push(Event::Lease {
+                want.push(Event::Lease { admin: false,
                     op: if st == 1 { LeaseOp::Release } else { LeaseOp::Expire },
                     time: ends, subscriber: sub, target, expires: None,
+                    source: "test".into(), class: Class::Security,
+                });
+                want.push(Event::Free {
+                    time: ends, until: ends, target,
+                    state: if st == 1 { FreeState::Released } else { FreeState::Expired },
                     source: "test".into(), class: Class::Security,
                 });
             }

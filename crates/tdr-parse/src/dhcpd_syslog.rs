@@ -39,15 +39,22 @@
 //! per-stream state: address → (identifier, time) of the last OFFER or SELECTING REQUEST,
 //! bounded to 65 536 entries (oldest evicted); an ACK, NAK, DECLINE, RELEASE or non-selecting
 //! REQUEST for the address clears it. `DHCPRELEASE … (found)` → `Release`; `(not found)`
-//! changed nothing in dhcpd and yields nothing. Subscriber: the MAC normalised
+//! changed nothing in dhcpd and yields only coverage (below). Subscriber: the MAC normalised
 //! (`aa:bb:cc:dd:ee:ff`); a client identifier as `id:` + its octets in colon hex (the form the
 //! dhcpd-leases parser gives a `uid`). A six-octet client identifier printed in hex cannot be
 //! told from a MAC and is taken as one.
 //!
-//! Everything else dhcpd logs (DISCOVER, OFFER, REQUEST, NAK, DECLINE, INFORM, BOOTP, DDNS,
-//! start-up and failover chatter, `Abandoning IP address`, `no free leases`, `Wrote N leases`,
-//! `last message repeated`, DHCPv6 exchanges of `dhcpd -6`) yields nothing, but must parse as
-//! what it is; an unknown dhcpd message is an error. Lines of other programs yield nothing.
+//! `DHCPDECLINE` of a named client → `Release` (the decliner's lease ends).
+//!
+//! Coverage: every other dhcpd message (DISCOVER, OFFER, REQUEST, NAK, INFORM, a DECLINE
+//! without identifier, `RELEASE … (not found)`, BOOTP, DDNS, start-up and failover chatter,
+//! `Abandoning IP address`, `no free leases`, `Wrote N leases`, `last message repeated`,
+//! DHCPv6 exchanges of `dhcpd -6`) carries no binding but shows that dhcpd was logging at the
+//! header's time: it yields one `Seen` (domain address), so a lookup near it is answered from
+//! the data instead of `no_coverage`. It must still parse as what it is: an unknown or
+//! malformed dhcpd message is an error, not a `Seen`. A header time that does not resolve (a
+//! DST fold) gives such a line no `Seen` and no error (it used to be accepted). Lines of
+//! other programs (another TAG) yield nothing: they say nothing about dhcpd.
 
 use std::collections::{HashMap, VecDeque};
 use std::net::{IpAddr, Ipv4Addr};
@@ -60,7 +67,7 @@ use nom::IResult;
 
 use crate::framing::find;
 use crate::ident::{format_hex, normalize_hex_id, normalize_mac};
-use crate::model::{Event, LeaseOp, Target, UnixSecs};
+use crate::model::{Domain, Event, LeaseOp, Target, UnixSecs};
 use crate::syslog::{self, HeaderTime};
 use crate::{Context, ParseError, Parser};
 
@@ -150,6 +157,7 @@ impl DhcpdSyslog {
 
     fn lease(&self, op: LeaseOp, time: UnixSecs, subscriber: String, ip: Ipv4Addr) -> Event {
         Event::Lease {
+            admin: false,
             op,
             time,
             subscriber,
@@ -704,9 +712,12 @@ impl Parser for DhcpdSyslog {
             }
             Msg::Decline { ip, hw } => {
                 self.pending.remove(ip);
-                if let Ok(sub) = subscriber(hw) {
-                    let time = self.time(ht)?;
-                    out.push(self.lease(LeaseOp::Release, time, sub, ip));
+                match subscriber(hw) {
+                    Ok(sub) => {
+                        let time = self.time(ht)?;
+                        out.push(self.lease(LeaseOp::Release, time, sub, ip));
+                    }
+                    Err(_) => self.seen(ht, out),
                 }
             }
             Msg::Release { ip, hw, found } => {
@@ -715,6 +726,8 @@ impl Parser for DhcpdSyslog {
                     let sub = subscriber(hw)?;
                     let time = self.time(ht)?;
                     out.push(self.lease(LeaseOp::Release, time, sub, ip));
+                } else {
+                    self.seen(ht, out);
                 }
             }
             Msg::Offer { ip, hw }
@@ -729,6 +742,7 @@ impl Parser for DhcpdSyslog {
                     (Some(k), Ok(t)) => self.pending.insert(ip, k, t),
                     _ => self.pending.remove(ip),
                 }
+                self.seen(ht, out);
             }
             Msg::Request {
                 ip,
@@ -737,10 +751,26 @@ impl Parser for DhcpdSyslog {
             }
             | Msg::Forget { ip } => {
                 self.pending.remove(ip);
+                self.seen(ht, out);
             }
-            Msg::Nothing => {}
+            Msg::Nothing => self.seen(ht, out),
         }
         Ok(())
+    }
+}
+
+impl DhcpdSyslog {
+    /// Coverage for a dhcpd message without a binding: dhcpd was logging at the header's
+    /// time. A time that does not resolve (a DST fold, no zone) yields nothing rather than
+    /// refusing a line that carries no binding.
+    fn seen(&mut self, ht: HeaderTime, out: &mut Vec<Event>) {
+        if let Ok(time) = self.time(ht) {
+            out.push(Event::Seen {
+                time,
+                domain: Domain::Address,
+                source: self.ctx.source.clone(),
+            });
+        }
     }
 }
 
@@ -776,6 +806,11 @@ mod tests {
                     fmt_time(*time),
                     expires.map(fmt_time).unwrap_or_default()
                 ),
+                Event::Seen {
+                    time,
+                    domain: Domain::Address,
+                    source,
+                } if source == "test" => format!("Seen {}", fmt_time(*time)),
                 other => format!("{other:?}"),
             })
             .collect())
@@ -793,7 +828,8 @@ mod tests {
             "Jan  3 10:00:00 gw dhcpd[7]: DHCPOFFER on 192.0.2.10 to 00:1b:2c:3d:4e:5f (pc one) via eth0",
             "Jan  3 10:00:01 gw dhcpd[7]: DHCPREQUEST for 192.0.2.10 (192.0.2.1) from 00:1b:2c:3d:4e:5f (pc one) via eth0",
         ] {
-            assert_eq!(run_with(&mut p, l), Ok(vec![]), "{l}");
+            let seen = format!("Seen 2027-01-03T09:00:0{}Z", &l[14..15]);
+            assert_eq!(run_with(&mut p, l), Ok(vec![seen]), "{l}");
         }
         assert_eq!(
             run_with(&mut p, "Jan  3 10:00:01 gw dhcpd[7]: DHCPACK on 192.0.2.10 to 00:1b:2c:3d:4e:5f (pc one) via eth0"),
@@ -928,7 +964,7 @@ mod tests {
         );
         assert_eq!(
             run("Jan  3 10:00:01 gw dhcpd: DHCPRELEASE of 192.0.2.10 from 00:1b:2c:3d:4e:5f (x) via eth0 (not found)"),
-            Ok(vec![])
+            Ok(vec!["Seen 2027-01-03T09:00:01Z".into()])
         );
     }
 
@@ -977,14 +1013,15 @@ mod tests {
             run("Jan  3 10:00:01 gw dhcpd[7]: DHCPDECLINE of 192.0.2.10 from 00:1b:2c:3d:4e:5f via eth0: abandoned"),
             Ok(vec!["Release 2027-01-03T09:00:01Z 00:1b:2c:3d:4e:5f 192.0.2.10 ".to_string()])
         );
+        // Without an identifier there is no lease to end: the line marks coverage only.
         assert_eq!(
             run("Jan  3 10:00:01 gw dhcpd[7]: DHCPDECLINE of 192.0.2.10 from <no identifier> via eth0"),
-            Ok(vec![])
+            Ok(vec!["Seen 2027-01-03T09:00:01Z".into()])
         );
     }
 
     #[test]
-    fn messages_without_a_binding() {
+    fn messages_without_a_binding_mark_coverage() {
         for m in [
             "DHCPDISCOVER from 00:1b:2c:3d:4e:5f via eth0: network lan: no free leases",
             "DHCPREQUEST for 192.0.2.10 (192.0.2.1) from 00:1b:2c:3d:4e:5f via eth0: wrong network.",
@@ -1004,9 +1041,13 @@ mod tests {
             "Solicit message from fe80::1 port 546, transaction ID 0x1",
             "info DHCPDISCOVER from 00:1b:2c:3d:4e:5f via eth0",
         ] {
-            assert_eq!(run(&format!("Jan  3 10:00:01 gw dhcpd[7]: {m}")), Ok(vec![]), "{m}");
+            assert_eq!(
+                run(&format!("Jan  3 10:00:01 gw dhcpd[7]: {m}")),
+                Ok(vec!["Seen 2027-01-03T09:00:01Z".to_string()]),
+                "{m}"
+            );
         }
-        // Other programs, whatever they say.
+        // Other programs, whatever they say: they tell nothing about dhcpd.
         assert_eq!(
             run("Jan  3 10:00:01 gw named[7]: DHCPACK on nonsense"),
             Ok(vec![])
@@ -1055,6 +1096,115 @@ mod tests {
         assert!(
             !e.reason.contains("zz") && !e.reason.contains("192.0.2"),
             "{e}"
+        );
+    }
+
+    /// The real capture in /work/shared/samples/isc-dhcpd-syslog (Ubuntu, with hostname and
+    /// pid): the DISCOVER carries no binding but shows dhcpd logging at 18:18:06.
+    #[test]
+    fn a_dhcpdiscover_marks_coverage() {
+        assert_eq!(
+            run("Nov 19 18:18:06 dhcp dhcpd[384]: DHCPDISCOVER from 08:00:27:24:2a:56 via eth1"),
+            Ok(vec!["Seen 2026-11-19T17:18:06Z".into()])
+        );
+        let mut p = DhcpdSyslog::new(&ctx());
+        let mut out = Vec::new();
+        p.parse(
+            b"Nov 19 18:18:06 dhcp dhcpd[384]: DHCPDISCOVER from 08:00:27:24:2a:56 via eth1",
+            &mut out,
+        )
+        .unwrap();
+        assert_eq!(
+            out,
+            vec![Event::Seen {
+                time: 1_795_108_686,
+                domain: Domain::Address,
+                source: "test".into(),
+            }]
+        );
+    }
+
+    /// The same capture's OFFER and selecting REQUEST: coverage, and the ACK after them is
+    /// still a new lease; the ACK itself yields only its lease.
+    #[test]
+    fn an_offer_and_a_request_mark_coverage_and_still_make_the_ack_an_assign() {
+        let mut p = DhcpdSyslog::new(&ctx());
+        for l in [
+            "Nov 19 18:18:07 dhcp dhcpd[384]: DHCPOFFER on 192.168.58.100 to 08:00:27:24:2a:56 (c1) via eth1",
+            "Nov 19 18:18:07 dhcp dhcpd[384]: DHCPREQUEST for 192.168.58.100 (192.168.58.30) from 08:00:27:24:2a:56 (c1) via eth1",
+            "Nov 19 18:18:07 dhcp dhcpd[384]: Added new forward map from c1.serafin.test. to 192.168.58.100",
+        ] {
+            assert_eq!(
+                run_with(&mut p, l),
+                Ok(vec!["Seen 2026-11-19T17:18:07Z".into()]),
+                "{l}"
+            );
+        }
+        assert_eq!(
+            run_with(&mut p, "Nov 19 18:18:07 dhcp dhcpd[384]: DHCPACK on 192.168.58.100 to 08:00:27:24:2a:56 (c1) via eth1"),
+            Ok(vec!["Assign 2026-11-19T17:18:07Z 08:00:27:24:2a:56 192.168.58.100 2026-11-20T05:18:07Z".into()])
+        );
+    }
+
+    /// The xcat capture's decline loop: a DECLINE of a named client ends its lease (no Seen
+    /// beside it), a NAK and an INFORM mark coverage.
+    #[test]
+    fn a_decline_nak_and_inform_mark_coverage_or_end_the_lease() {
+        let mut c = ctx();
+        c.tz = Some("America/New_York".parse().unwrap());
+        let mut p = DhcpdSyslog::new(&c);
+        assert_eq!(
+            run_with(&mut p, "   Mar  2 01:59:10 c656ems2 dhcpd: DHCPDECLINE of 9.114.39.101 from 00:0a:f7:73:7d:d0 via eth0: not found"),
+            Ok(vec!["Release 2026-03-02T06:59:10Z 00:0a:f7:73:7d:d0 9.114.39.101 ".into()])
+        );
+        for m in [
+            "DHCPNAK on 9.114.39.101 to 00:0a:f7:73:7d:d0 via eth0",
+            "DHCPINFORM from 9.114.39.101 via eth0",
+        ] {
+            assert_eq!(
+                run_with(&mut p, &format!("Mar  2 01:59:10 c656ems2 dhcpd: {m}")),
+                Ok(vec!["Seen 2026-03-02T06:59:10Z".into()]),
+                "{m}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_message_without_binding_in_a_dst_fold_yields_nothing_and_no_error() {
+        // 02:30 on 25 October 2026 happened twice in Stockholm: a DISCOVER then cannot be
+        // placed, but it used to be accepted and carries no binding.
+        assert_eq!(
+            run("Oct 25 02:30:00 gw dhcpd[7]: DHCPDISCOVER from 00:1b:2c:3d:4e:5f via eth0"),
+            Ok(vec![])
+        );
+        assert_eq!(
+            run("Oct 25 02:30:00 gw dhcpd[7]: Wrote 12 leases to leases file."),
+            Ok(vec![])
+        );
+        // An ACK at that time still is an error (it was before).
+        assert_eq!(
+            run("Oct 25 02:30:00 gw dhcpd[7]: DHCPACK on 192.0.2.10 to 00:1b:2c:3d:4e:5f via eth0"),
+            Err("time.ambiguous_local")
+        );
+    }
+
+    #[test]
+    fn a_malformed_or_unknown_dhcpd_message_is_an_error_not_coverage() {
+        assert_eq!(
+            run("Jan  3 10:00:01 gw dhcpd[7]: DHCPNAK on 192.0.2.10 to 00:1b:2c:3d:4e:5f"),
+            Err("parse.dhcpd_syslog.bad_message")
+        );
+        assert_eq!(
+            run("Jan  3 10:00:01 gw dhcpd[7]: DHCPOFFER on 192.0.2 to 00:1b:2c:3d:4e:5f via eth0"),
+            Err("parse.dhcpd_syslog.bad_message")
+        );
+        assert_eq!(
+            run("Jan  3 10:00:01 gw dhcpd[7]: something odd happened"),
+            Err("parse.dhcpd_syslog.unknown_message")
+        );
+        assert_eq!(
+            run("DHCPDISCOVER from 00:1b:2c:3d:4e:5f via eth0"),
+            Err("parse.dhcpd_syslog.no_time")
         );
     }
 

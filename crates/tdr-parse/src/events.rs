@@ -8,7 +8,8 @@ use serde::Deserialize;
 
 use super::ParseError;
 use crate::model::{
-    fmt_time, parse_time, Cdr, Class, Event, LeaseOp, NatOp, SessionOp, Target, TimeError,
+    fmt_time, parse_time, Cdr, Class, Domain, Event, FreeState, LeaseOp, NatOp, SessionOp, Target,
+    TimeError,
 };
 
 #[derive(Deserialize)]
@@ -56,6 +57,18 @@ struct Raw<'a> {
     disposition: Option<Cow<'a, str>>,
     #[serde(borrow, default)]
     call_id: Option<Cow<'a, str>>,
+    /// `lease`: true when an administrator made the change.
+    #[serde(default)]
+    admin: bool,
+    /// `seen`: `address` or `nat`.
+    #[serde(borrow, default)]
+    domain: Option<Cow<'a, str>>,
+    /// `free`: the lease database's state.
+    #[serde(borrow, default)]
+    state: Option<Cow<'a, str>>,
+    /// `free`: until when the state is known.
+    #[serde(borrow, default)]
+    until: Option<Cow<'a, str>>,
 }
 
 /// The `events` format as a [`Parser`](crate::Parser).
@@ -119,6 +132,7 @@ pub fn to_line(ev: &Event) -> String {
             (source, class)
         }
         Event::Lease {
+            admin,
             op,
             time,
             subscriber,
@@ -138,11 +152,41 @@ pub fn to_line(ev: &Event) -> String {
                 }),
             );
             put("time", json!(fmt_time(*time)));
-            put("subscriber", json!(subscriber));
+            if !subscriber.is_empty() {
+                put("subscriber", json!(subscriber));
+            }
             put("addr", json!(target.to_string()));
             if let Some(e) = expires {
                 put("expires", json!(fmt_time(*e)));
             }
+            if *admin {
+                put("admin", json!(true));
+            }
+            (source, class)
+        }
+        Event::Seen {
+            time,
+            domain,
+            source,
+        } => {
+            put("kind", json!("seen"));
+            put("time", json!(fmt_time(*time)));
+            put("domain", json!(domain.as_str()));
+            (source, &Class::Security)
+        }
+        Event::Free {
+            time,
+            until,
+            target,
+            state,
+            source,
+            class,
+        } => {
+            put("kind", json!("free"));
+            put("time", json!(fmt_time(*time)));
+            put("until", json!(fmt_time(*until)));
+            put("addr", json!(target.to_string()));
+            put("state", json!(state.as_str()));
             (source, class)
         }
         Event::NatBlock {
@@ -293,10 +337,17 @@ pub fn parse_line_with(
                     _ => {}
                 }
             }
+            // A release or expiry may name no subscriber: it ends whichever lease holds the
+            // address (an administrator deleted it by address).
+            let subscriber = match (&raw.subscriber, op) {
+                (None, LeaseOp::Release | LeaseOp::Expire) => String::new(),
+                _ => required_id("subscriber", &raw.subscriber)?,
+            };
             Ok(Event::Lease {
+                admin: raw.admin,
                 op,
                 time,
-                subscriber: required_id("subscriber", &raw.subscriber)?,
+                subscriber,
                 target: target_field(required("addr", &raw.addr)?)?,
                 expires,
                 source,
@@ -371,9 +422,49 @@ pub fn parse_line_with(
                 class,
             })))
         }
+        "seen" => Ok(Event::Seen {
+            time,
+            domain: match raw.domain.as_deref() {
+                Some("address") => Domain::Address,
+                Some("nat") => Domain::Nat,
+                _ => {
+                    return Err(ParseError::new(
+                        "parse.events.bad_domain",
+                        "a seen event needs `domain`: address or nat",
+                    ))
+                }
+            },
+            source,
+        }),
+        "free" => {
+            let until = time_field("until", required("until", &raw.until)?)?;
+            if until < time {
+                return Err(ParseError::new(
+                    "parse.events.bad_time",
+                    "`until` is before `time`",
+                ));
+            }
+            Ok(Event::Free {
+                time,
+                until,
+                target: target_field(required("addr", &raw.addr)?)?,
+                state: raw
+                    .state
+                    .as_deref()
+                    .and_then(FreeState::parse)
+                    .ok_or_else(|| {
+                        ParseError::new(
+                            "parse.events.bad_state",
+                            "state must be free, expired, released, backup or abandoned",
+                        )
+                    })?,
+                source,
+                class,
+            })
+        }
         _ => Err(ParseError::new(
             "parse.events.bad_kind",
-            "kind must be session, lease, nat_block, nas_reboot or cdr",
+            "kind must be session, lease, nat_block, nas_reboot, cdr, seen or free",
         )),
     }
 }
@@ -609,6 +700,111 @@ mod tests {
         assert_eq!(
             code(r#"{"kind":"cdr","time":"2026-11-21T10:00:00Z","end":"2026-11-21T09:00:00Z"}"#),
             "parse.events.bad_time"
+        );
+    }
+
+    /// `to_line` then `parse_line_with` gives the event back, field for field (a line that
+    /// names no class is `security`, the class `to_line` leaves out).
+    fn round_trip(ev: Event) {
+        let line = to_line(&ev);
+        let back = parse_line_with(line.as_bytes(), "other", Class::Security)
+            .unwrap_or_else(|e| panic!("{line}: {e}"));
+        assert_eq!(back, ev, "{line}");
+    }
+
+    #[test]
+    fn a_seen_event_round_trips() {
+        for domain in [Domain::Address, Domain::Nat] {
+            round_trip(Event::Seen {
+                time: 1_795_255_200,
+                domain,
+                source: "dhcp1".into(),
+            });
+        }
+        assert_eq!(
+            to_line(&Event::Seen {
+                time: 1_795_255_200,
+                domain: Domain::Nat,
+                source: "cgn".into(),
+            }),
+            r#"{"kind":"seen","time":"2026-11-21T10:00:00Z","domain":"nat","source":"cgn"}"#
+        );
+    }
+
+    #[test]
+    fn a_free_event_round_trips_in_every_state() {
+        for (state, target, class) in [
+            (FreeState::Free, "192.0.2.7", Class::Security),
+            (FreeState::Expired, "192.0.2.7", Class::Billing),
+            (FreeState::Released, "2001:db8::7", Class::Statutory),
+            (FreeState::Backup, "2001:db8:100::/56", Class::Security),
+            (FreeState::Abandoned, "192.0.2.8", Class::Security),
+        ] {
+            round_trip(Event::Free {
+                time: 1_795_255_200,
+                until: 1_795_258_800,
+                target: target_field(target).unwrap(),
+                state,
+                source: "leases".into(),
+                class,
+            });
+        }
+        // A statement known at one instant only.
+        round_trip(Event::Free {
+            time: 1_795_255_200,
+            until: 1_795_255_200,
+            target: target_field("192.0.2.9").unwrap(),
+            state: FreeState::Free,
+            source: "leases".into(),
+            class: Class::Security,
+        });
+    }
+
+    #[test]
+    fn an_admin_lease_round_trips_and_admin_false_is_not_written() {
+        let lease = |admin| Event::Lease {
+            op: LeaseOp::Assign,
+            time: 1_795_255_200,
+            subscriber: "aa:bb:cc:dd:ee:ff".into(),
+            target: target_field("192.0.2.7").unwrap(),
+            expires: Some(1_795_341_600),
+            admin,
+            source: "kea".into(),
+            class: Class::Security,
+        };
+        round_trip(lease(true));
+        round_trip(lease(false));
+        assert!(to_line(&lease(true)).contains(r#""admin":true"#));
+        assert!(!to_line(&lease(false)).contains("admin"));
+    }
+
+    #[test]
+    fn a_free_ending_before_it_starts_and_a_seen_without_domain_are_refused() {
+        assert_eq!(
+            code(
+                r#"{"kind":"free","time":"2026-11-21T10:00:00Z","until":"2026-11-21T09:59:59Z","addr":"192.0.2.7","state":"free"}"#
+            ),
+            "parse.events.bad_time"
+        );
+        assert_eq!(
+            code(r#"{"kind":"seen","time":"2026-11-21T10:00:00Z"}"#),
+            "parse.events.bad_domain"
+        );
+        assert_eq!(
+            code(r#"{"kind":"seen","time":"2026-11-21T10:00:00Z","domain":"voice"}"#),
+            "parse.events.bad_domain"
+        );
+        assert_eq!(
+            code(
+                r#"{"kind":"free","time":"2026-11-21T10:00:00Z","until":"2026-11-21T11:00:00Z","addr":"192.0.2.7","state":"taken"}"#
+            ),
+            "parse.events.bad_state"
+        );
+        assert_eq!(
+            code(
+                r#"{"kind":"free","time":"2026-11-21T10:00:00Z","addr":"192.0.2.7","state":"free"}"#
+            ),
+            "parse.events.missing_field"
         );
     }
 

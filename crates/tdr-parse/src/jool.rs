@@ -25,6 +25,11 @@
 //! Lines without the marker carry no binding (other kernel messages, Jool's own start-up
 //! messages) and yield nothing, except a `Jool: [instance] Y/M/D …` line that lost its marker
 //! (truncated), which is an error.
+//!
+//! Coverage: Jool writes its own time only on BIB and session records, and each of those is a
+//! `NatBlock` (or an error), so this format yields no `Seen`: a line without a record has only
+//! the collector's syslog time or a dmesg uptime, and Jool's start-up messages do not show
+//! that BIB/session logging is switched on.
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 

@@ -30,8 +30,15 @@
 //! material, so the block is read from the human-readable MSG text after the SD, which Junos
 //! structured syslog keeps; the SD is only checked to be well-formed.
 //!
-//! Lines without a port-block tag (RT_FLOW, JSERVICES_NAT_RULE_MATCH, …) carry no block and
-//! yield nothing. A port-block line whose tail does not parse is an error.
+//! Coverage: other messages of the NAT services (a tag starting `ASP_`, `JSERVICES_` or
+//! `RT_FLOW_`: `JSERVICES_NAT_RULE_MATCH`, `ASP_SFW_RULE_ACCEPT`, `RT_FLOW_SESSION_CREATE`, …)
+//! carry no block but show that the NAT device was logging: each yields one `Seen` (domain
+//! nat) at its time, found as for a port-block line (structured: the header time; plain: the
+//! last device time before the tag in `ctx.tz`, else the syslog header time). If that time
+//! cannot be worked out (no zone, a DST fold, no time at all) the line yields nothing, as it
+//! did before. Lines of other programs (the routing engine's `mgd`, `UI_COMMIT`, …) yield
+//! nothing: they do not show the NAT logging is alive (the services card may log on its own
+//! path). A port-block line whose tail does not parse is an error.
 
 use std::net::{IpAddr, Ipv4Addr};
 
@@ -43,7 +50,7 @@ use nom::sequence::{separated_pair, tuple};
 use nom::IResult;
 
 use crate::framing::find;
-use crate::model::{Event, NatOp, UnixSecs};
+use crate::model::{Domain, Event, NatOp, UnixSecs};
 use crate::syslog::{self, HeaderTime};
 use crate::{localtime, Context, ParseError, Parser};
 
@@ -234,6 +241,68 @@ impl JuniperNat {
     }
 }
 
+/// Tag prefixes of the NAT services' messages (service PIC / card, SRX flow).
+const SERVICE_TAGS: [&[u8]; 3] = [b"JSERVICES_", b"ASP_", b"RT_FLOW_"];
+
+/// The first services message tag in `b`: its start and its text (`[A-Z0-9_]+`), not part of
+/// a longer word on the left.
+fn service_tag(b: &[u8]) -> Option<(usize, &[u8])> {
+    let is_tag_byte = |c: u8| c.is_ascii_uppercase() || c.is_ascii_digit() || c == b'_';
+    SERVICE_TAGS
+        .iter()
+        .filter_map(|p| {
+            let mut from = 0;
+            while let Some(i) = find(&b[from..], p) {
+                let at = from + i;
+                let clean_left =
+                    at == 0 || !(b[at - 1].is_ascii_alphanumeric() || b[at - 1] == b'_');
+                let named = b.get(at + p.len()).is_some_and(|c| c.is_ascii_uppercase());
+                if clean_left && named {
+                    let len = b[at..].iter().take_while(|&&c| is_tag_byte(c)).count();
+                    return Some((at, &b[at..at + len]));
+                }
+                from = at + 1;
+            }
+            None
+        })
+        .min_by_key(|(at, _)| *at)
+}
+
+impl JuniperNat {
+    /// Coverage for a services message without a port block (module doc). Never an error.
+    fn seen_service_line(&self, frame: &[u8], out: &mut Vec<Event>) {
+        let Some((at, tag)) = service_tag(frame) else {
+            return;
+        };
+        let hdr = (frame.first() == Some(&b'<')).then(|| syslog::split(frame));
+        let time = match hdr
+            .as_ref()
+            .filter(|h| h.msgid.map(str::as_bytes) == Some(tag))
+        {
+            Some(h) => match h.time {
+                Some(HeaderTime::Utc(t)) => Some(t),
+                _ => None,
+            },
+            None => match last_device_time(&frame[..at]) {
+                Some(t) => device_time(t)
+                    .ok()
+                    .zip(self.ctx.tz)
+                    .and_then(|(naive, tz)| localtime::to_utc(tz, naive).ok()),
+                None => self
+                    .header_time(hdr.as_ref().unwrap_or(&syslog::split(frame)))
+                    .ok(),
+            },
+        };
+        if let Some(time) = time {
+            out.push(Event::Seen {
+                time,
+                domain: Domain::Nat,
+                source: self.ctx.source.clone(),
+            });
+        }
+    }
+}
+
 impl Parser for JuniperNat {
     fn set_reference(&mut self, reference: UnixSecs) {
         self.ctx.reference = reference;
@@ -241,6 +310,7 @@ impl Parser for JuniperNat {
 
     fn parse(&mut self, frame: &[u8], out: &mut Vec<Event>) -> Result<(), ParseError> {
         let Some(k) = find(frame, KEY) else {
+            self.seen_service_line(frame, out);
             return Ok(());
         };
         let unknown = || {
@@ -436,15 +506,53 @@ mod tests {
         );
     }
 
+    /// The times of the `Seen` events a line yields (and nothing else).
+    fn seen_tz(tz: Tz, line: &str) -> Result<Vec<UnixSecs>, ParseError> {
+        let mut p = JuniperNat::new(&ctx(tz));
+        let mut out = Vec::new();
+        p.parse(line.as_bytes(), &mut out)?;
+        Ok(out
+            .into_iter()
+            .map(|e| match e {
+                Event::Seen {
+                    time,
+                    domain: Domain::Nat,
+                    source,
+                } if source == "test" => time,
+                e => panic!("not a nat Seen: {e:?}"),
+            })
+            .collect())
+    }
+
+    /// Real lines from public material (tests/data/juniper-nat/SOURCE.md): an SRX flow
+    /// session (Juniper's structured-syslog documentation), a CGNAT rule match and a service
+    /// PIC firewall accept. They carry no port block but show the NAT device logging.
     #[test]
-    fn other_lines_yield_nothing() {
+    fn a_nat_service_line_without_a_block_marks_coverage() {
+        for (line, want) in [
+            // Header time with its offset: 2018-06-27T00:23:06Z.
+            ("<14>1 2018-06-26T17:23:06.269-07:00 booklet RT_FLOW - RT_FLOW_SESSION_CREATE_USF [junos@2636.1.1.1.2.25 source-address=\"50.0.0.10\"] session created", 1_530_058_986),
+            // The device time before the tag, in ctx.tz (UTC here).
+            ("2026-07-19T16:13:02.123456+00:00 <158>2026-07-19 16:13:02: CGN-KTA{CGN_VRF0_LOG}[jservices-nat]: JSERVICES_NAT_RULE_MATCH: proto 17 (UDP) application: any, xe-2/0/0.32767:10.20.0.5:28760 -> 162.4.32.33:53, Match NAT rule-set: (null), rule: CGN_PLUS_0, term: 1", 1_784_477_582),
+            // Only the syslog header's time (no year: the reference's, 2026).
+            ("Oct 25 16:11:37 (FPC Slot 3, PIC Slot 2) {svc_set}[FWNAT]: ASP_SFW_RULE_ACCEPT: proto 6 (TCP) application: rtsp, ge-2/0/1.0:1.1.1.2:35595 -> 2.2.2.2:554, Match SFW accept rule-set: , rule: allow_rtsp, term: 0", 1_792_944_697),
+        ] {
+            assert_eq!(seen_tz(Tz::UTC, line).unwrap(), vec![want], "{line}");
+        }
+    }
+
+    #[test]
+    fn lines_of_other_programs_and_untimed_lines_yield_nothing() {
         for line in [
             "",
-            "<14>1 2018-06-26T17:23:06.269-07:00 booklet RT_FLOW - RT_FLOW_SESSION_CREATE_USF [junos@2636.1.1.1.2.25 source-address=\"50.0.0.10\"] session created",
-            "2026-07-19T16:13:02.123456+00:00 <158>2026-07-19 16:13:02: CGN-KTA{CGN_VRF0_LOG}[jservices-nat]: JSERVICES_NAT_RULE_MATCH: proto 17 (UDP) application: any, xe-2/0/0.32767:10.20.0.5:28760 -> 162.4.32.33:53, Match NAT rule-set: (null), rule: CGN_PLUS_0, term: 1",
-            "Oct 25 16:11:37 (FPC Slot 3, PIC Slot 2) {svc_set}[FWNAT]: ASP_SFW_RULE_ACCEPT: proto 6 (TCP) application: rtsp, ge-2/0/1.0:1.1.1.2:35595 -> 2.2.2.2:554, Match SFW accept rule-set: , rule: allow_rtsp, term: 0",
+            "Nov 21 11:57:00 mx960-cgn1 mgd[4711]: UI_COMMIT: User 'noc' requested 'commit' operation",
+            "Nov 21 11:57:00 mx960-cgn1 kernel: WASP_THING happened",
+            // A services line whose time cannot be worked out: nothing, no error.
+            "JSERVICES_NAT_RULE_MATCH: proto 17 (UDP) application: any",
+            "x (FPC Slot 1, PIC Slot 0) 2026-10-25 02:30:00 [FWNAT]:ASP_SFW_RULE_ACCEPT: proto 6",
+            "x (FPC Slot 1, PIC Slot 0) 2026-02-30 10:00:00 [FWNAT]:ASP_SFW_RULE_ACCEPT: proto 6",
         ] {
-            assert_eq!(run_tz(Tz::UTC, line).unwrap(), vec![], "{line}");
+            assert_eq!(seen_tz(Tz::Europe__Stockholm, line).unwrap(), Vec::<UnixSecs>::new(), "{line}");
         }
     }
 

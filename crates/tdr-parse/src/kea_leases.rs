@@ -13,9 +13,14 @@
 //! kea-lfc rewrites it, so the store merges the rows into one binding); 2 (expired-reclaimed) →
 //! renew, then expire at `expire`; 3 (released) → renew, then release at `expire`; 1
 //! (declined: the address was not usable, no client holds it) and 4 (v6 registered: an
-//! address the client configured itself and only registered) → no event. `valid_lifetime` 0 is
-//! Kea's record of a deleted lease (`expire` = its cltt) → release at `expire` when the row
-//! still names the client, else nothing. A lifetime of 0xffffffff (infinite) gives no expiry.
+//! address the client configured itself and only registered) → no binding. `valid_lifetime` 0
+//! is Kea's record of a deleted lease (`expire` = its cltt) → release at `expire` when the row
+//! still names the client. A lifetime of 0xffffffff (infinite) gives no expiry.
+//!
+//! Coverage: a row that yields no binding (states 1 and 4, a deleted lease that names no
+//! client) still shows Kea writing its lease file at the row's cltt: it yields one `Seen`
+//! (domain address) at cltt. The header line, blank lines and malformed rows yield no `Seen`
+//! (the latter stay errors).
 //! Subscriber: v4 the hardware address when it is a 6-octet MAC (not all zero), else
 //! `id:<client_id>`; v6 `duid:<duid>`. v6 `lease_type` 0 (NA) / 1 (TA) → the address, 2 (PD)
 //! → `address/prefix_len`.
@@ -27,7 +32,7 @@ use nom::combinator::all_consuming;
 use nom::IResult;
 
 use crate::ident::{device_mac, normalize_hex_id, prefixed_hex_id};
-use crate::model::{Class, Event, LeaseOp, Target, UnixSecs};
+use crate::model::{Class, Domain, Event, LeaseOp, Target, UnixSecs};
 use crate::{Context, ParseError, Parser};
 
 const C_NOHDR: &str = "parse.kea_leases.no_header";
@@ -80,6 +85,15 @@ impl KeaLeases {
         }
     }
 
+    /// Coverage for a row without a binding: Kea wrote it at `time` (its cltt).
+    fn seen(&self, time: UnixSecs) -> Event {
+        Event::Seen {
+            time,
+            domain: Domain::Address,
+            source: self.source.clone(),
+        }
+    }
+
     fn lease(
         &self,
         op: LeaseOp,
@@ -89,6 +103,7 @@ impl KeaLeases {
         expires: Option<UnixSecs>,
     ) -> Event {
         Event::Lease {
+            admin: false,
             op,
             time,
             subscriber,
@@ -340,8 +355,9 @@ impl Parser for KeaLeases {
 
         if valid == 0 {
             // A deleted lease.
-            if let Some(s) = subscriber()? {
-                out.push(self.lease(LeaseOp::Release, expire, s, target, None));
+            match subscriber()? {
+                Some(s) => out.push(self.lease(LeaseOp::Release, expire, s, target, None)),
+                None => out.push(self.seen(expire)),
             }
             return Ok(());
         }
@@ -351,7 +367,7 @@ impl Parser for KeaLeases {
                 let s = need(subscriber()?)?;
                 out.push(self.lease(LeaseOp::Renew, start, s, target, expires));
             }
-            1 | 4 => {}
+            1 | 4 => out.push(self.seen(start)),
             2 | 3 => {
                 let s = need(subscriber()?)?;
                 out.push(self.lease(LeaseOp::Renew, start, s.clone(), target, expires));
@@ -422,11 +438,13 @@ mod tests {
             lines(&ev),
             vec![
                 r#"{"kind":"lease","op":"renew","time":"2026-11-21T10:00:00Z","subscriber":"00:1b:2c:3d:4e:5f","addr":"192.0.2.1","expires":"2026-11-21T11:00:00Z","source":"test"}"#,
+                r#"{"kind":"seen","time":"2026-11-21T10:00:00Z","domain":"address","source":"test"}"#,
                 r#"{"kind":"lease","op":"renew","time":"2026-11-21T10:00:00Z","subscriber":"00:1b:2c:3d:4e:60","addr":"192.0.2.3","expires":"2026-11-21T11:00:00Z","source":"test"}"#,
                 r#"{"kind":"lease","op":"expire","time":"2026-11-21T11:00:00Z","subscriber":"00:1b:2c:3d:4e:60","addr":"192.0.2.3","source":"test"}"#,
                 r#"{"kind":"lease","op":"renew","time":"2026-11-21T10:00:00Z","subscriber":"id:33:30","addr":"192.0.2.4","expires":"2026-11-21T11:00:00Z","source":"test"}"#,
                 r#"{"kind":"lease","op":"release","time":"2026-11-21T11:00:00Z","subscriber":"id:33:30","addr":"192.0.2.4","source":"test"}"#,
                 r#"{"kind":"lease","op":"release","time":"2026-11-21T10:00:00Z","subscriber":"00:1b:2c:3d:4e:61","addr":"192.0.2.5","source":"test"}"#,
+                r#"{"kind":"seen","time":"2026-11-21T10:00:00Z","domain":"address","source":"test"}"#,
             ]
         );
     }
@@ -450,6 +468,7 @@ mod tests {
             lines(&ev),
             vec![
                 r#"{"kind":"lease","op":"renew","time":"2026-11-21T10:00:00Z","subscriber":"duid:00:01:00:01:aa:bb","addr":"2001:db8::10","expires":"2026-11-21T11:00:00Z","source":"test"}"#,
+                r#"{"kind":"seen","time":"2026-11-21T10:00:00Z","domain":"address","source":"test"}"#,
                 r#"{"kind":"lease","op":"renew","time":"2026-11-21T10:00:00Z","subscriber":"duid:00:01:00:01:aa:bb","addr":"2001:db8:200::/48","source":"test"}"#,
                 r#"{"kind":"lease","op":"renew","time":"2026-11-21T10:00:00Z","subscriber":"duid:0a:0b","addr":"2001:db8:300::/56","expires":"2026-11-21T11:00:00Z","source":"test"}"#,
                 r#"{"kind":"lease","op":"renew","time":"2026-11-21T10:00:00Z","subscriber":"aa:bb:cc:dd:ee:ff","addr":"10.0.0.1","expires":"2026-11-21T10:01:00Z","source":"test"}"#,
@@ -595,6 +614,51 @@ mod tests {
         );
     }
 
+    /// The declined rows of the real dumps in /work/shared/samples/kea-leases-csv
+    /// (isc-projects/kea src/bin/admin/tests/data/lease{4,6}_dump_test.reference.csv): Kea
+    /// wrote each at its cltt (expire − valid_lifetime), but no client holds the address.
+    #[test]
+    fn a_declined_lease_row_marks_coverage_at_its_cltt() {
+        let (ev, res) = run(&[
+            H4,
+            "0.0.0.11,,31:32:33,40,1643210000,50,1,1,,1,{  },0",
+            H6,
+            "::11,32:31:33,30,1643210000,40,50,0,60,128,1,1,,38:30,1,{  },90,1,0",
+        ]);
+        assert!(res.iter().all(Result::is_ok), "{res:?}");
+        assert_eq!(
+            lines(&ev),
+            vec![
+                r#"{"kind":"seen","time":"2022-01-26T15:12:40Z","domain":"address","source":"test"}"#,
+                r#"{"kind":"seen","time":"2022-01-26T15:12:50Z","domain":"address","source":"test"}"#,
+            ]
+        );
+    }
+
+    #[test]
+    fn a_deleted_lease_without_client_marks_coverage_and_with_one_releases() {
+        let (ev, res) = run(&[
+            H4,
+            "192.0.2.6,,,0,1795255200,1,0,0,,0,,0",
+            "192.0.2.5,00:1b:2c:3d:4e:61,,0,1795255200,1,0,0,,0,,0",
+        ]);
+        assert!(res.iter().all(Result::is_ok), "{res:?}");
+        assert_eq!(
+            lines(&ev),
+            vec![
+                r#"{"kind":"seen","time":"2026-11-21T10:00:00Z","domain":"address","source":"test"}"#,
+                r#"{"kind":"lease","op":"release","time":"2026-11-21T10:00:00Z","subscriber":"00:1b:2c:3d:4e:61","addr":"192.0.2.5","source":"test"}"#,
+            ]
+        );
+    }
+
+    #[test]
+    fn headers_and_blank_lines_mark_no_coverage() {
+        let (ev, res) = run(&[H4, "", H6]);
+        assert!(res.iter().all(Result::is_ok));
+        assert!(ev.is_empty());
+    }
+
     #[test]
     fn reasons_carry_no_personal_data() {
         let (_, res) = run(&[H4, "10.9.8.7,zz:bb,,60,1795255260,1,0,0,secret,0,,0"]);
@@ -658,12 +722,13 @@ mod tests {
             let (ev, res) = run(&[H4, &row]);
             let sub = if hw.len() == 6 { Some(hexdump(&hw)) } else { cid.as_deref().map(|c| format!("id:{}", hexdump(c))) };
             let target = Target::host(IpAddr::V4(Ipv4Addr::from(ip)));
-            let mk = |op, time, s: &str, expires| Event::Lease { op, time, subscriber: s.to_string(), target, expires, source: "test".into(), class: Class::Security };
+            let mk = |op, time, s: &str, expires| Event::Lease { admin: false, op, time, subscriber: s.to_string(), target, expires, source: "test".into(), class: Class::Security };
             let expires = (valid != u32::MAX).then_some(expire);
+            let seen = |time| Event::Seen { time, domain: Domain::Address, source: "test".into() };
             let want: Result<Vec<Event>, &str> = match (valid, state, &sub) {
-                (0, _, None) => Ok(vec![]),
+                (0, _, None) => Ok(vec![seen(expire)]),
                 (0, _, Some(s)) => Ok(vec![mk(LeaseOp::Release, expire, s, None)]),
-                (_, 1, _) => Ok(vec![]),
+                (_, 1, _) => Ok(vec![seen(cltt)]),
                 (_, _, None) => Err(C_NOID),
                 (_, 0, Some(s)) => Ok(vec![mk(LeaseOp::Renew, cltt, s, expires)]),
                 (_, 2, Some(s)) => Ok(vec![mk(LeaseOp::Renew, cltt, s, expires), mk(LeaseOp::Expire, expire, s, None)]),
@@ -692,7 +757,7 @@ mod tests {
             let row = format!("{addr_text},{},{valid},{expire},1,{valid},{lt},9,{plen},0,0,,,0,,0,0,0", hexdump(&duid));
             let (ev, res) = run(&[H6, &row]);
             prop_assert!(res[1].is_ok(), "{:?}", res[1]);
-            prop_assert_eq!(ev, vec![Event::Lease { op: LeaseOp::Renew, time: cltt, subscriber: format!("duid:{}", hexdump(&duid)), target, expires: Some(expire), source: "test".into(), class: Class::Security }]);
+            prop_assert_eq!(ev, vec![Event::Lease { admin: false, op: LeaseOp::Renew, time: cltt, subscriber: format!("duid:{}", hexdump(&duid)), target, expires: Some(expire), source: "test".into(), class: Class::Security }]);
         }
     }
 

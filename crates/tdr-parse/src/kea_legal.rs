@@ -20,7 +20,27 @@
 //! prefix target). `expires` is absent for `infinite duration`; a custom format that logs no
 //! lifetime gets `ctx.lease_time` if set, else no expiry. Subscriber: the MAC when `hwtype=1`
 //! with 6 octets (not all zero), else `id:<client-id>` (v4); `duid:<duid>` (v6).
-//! `Administrator …` / `HA partner …` lines (lease commands) yield no event.
+//!
+//! Administrator lines (the `lease_cmds` hook's commands, written by the forensic log hook's
+//! `command_processed` callout; grammar at `admin_body`): `Administrator added a lease of
+//! address|prefix: …` → lease assign, `… updated information on the lease of …` → lease renew,
+//! both with `admin` set (evidence that a person, not the client's DHCP exchange, made it),
+//! target the address or prefix, subscriber normalised as above (v4: the hardware address when
+//! it is a 6-octet MAC, else `id:<client-id>`; v6: `duid:<duid>`; the administrator's text of
+//! an identifier, plain or colon hex, is decoded as Kea decodes it), `expires` = time + the
+//! logged lifetime (Kea logs the `valid-lft` given, or the `expire` given as the time left);
+//! when the line logs none (Kea applied the subnet's lifetime), `ctx.lease_time` if set, else
+//! none, as for a custom format without lifetime. `Administrator deleted the lease for address: <ip>`
+//! names no client: it is a `Release` with an empty subscriber (the store ends whichever lease
+//! holds the address); `… deleted a lease for a device identified by: <type> of <id>` names no
+//! address, so no lease can be ended from it alone: it is checked and yields a `Seen`.
+//! A malformed administrator line is an error (`parse.kea_legal.bad_admin`, or the address
+//! and identifier codes above).
+//!
+//! Coverage: an entry without a binding, i.e. an `HA partner …` line (the partner server's
+//! synchronised updates; that server logs the client's own exchange) or an administrator's
+//! delete, yields one `Seen` (domain address) at its timestamp. Its timestamp must resolve
+//! like any other entry's (it always had to).
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
@@ -33,9 +53,9 @@ use nom::combinator::opt;
 use nom::sequence::preceded;
 use nom::IResult;
 
-use crate::ident::{device_mac, prefixed_hex_id};
+use crate::ident::{device_mac, format_hex, prefixed_hex_id};
 use crate::localtime;
-use crate::model::{Class, Event, LeaseOp, Target, UnixSecs};
+use crate::model::{Class, Domain, Event, LeaseOp, Target, UnixSecs};
 use crate::{Context, ParseError, Parser, SetupError};
 
 /// Longest entry (continuation lines joined) held, in bytes.
@@ -56,6 +76,7 @@ const C_NOID: &str = "parse.kea_legal.no_identifier";
 const C_IDLEN: &str = "parse.kea_legal.id_too_long";
 const C_LONG: &str = "parse.kea_legal.entry_too_long";
 const C_BROKEN: &str = "parse.kea_legal.broken_continuation";
+const C_ADMIN: &str = "parse.kea_legal.bad_admin";
 
 type Res<'a, T> = IResult<&'a [u8], T>;
 
@@ -506,13 +527,23 @@ impl KeaLegal {
 
     /// Parses one complete entry's text.
     fn entry(&self, text: &[u8], time: UnixSecs, out: &mut Vec<Event>) -> Result<(), ParseError> {
-        let Some(l) = parse_body(text)? else {
-            return Ok(());
+        let l = match parse_body(text)? {
+            Body::Lease(l) => l,
+            Body::Coverage => {
+                out.push(Event::Seen {
+                    time,
+                    domain: Domain::Address,
+                    source: self.source.clone(),
+                });
+                return Ok(());
+            }
         };
         let expires = match (l.op, l.dur) {
             (LeaseOp::Release, _) | (_, Dur::Infinite) => None,
-            // A custom format that logged no lifetime: the operator's `lease_time` if given,
-            // else open-ended (the next holder's assignment ends it).
+            // A custom format that logged no lifetime, or an administrator's command that
+            // gave none (Kea then applied the subnet's valid lifetime, which the line does
+            // not say): the operator's `lease_time` if given, else open-ended (the next
+            // holder's assignment ends it).
             (_, Dur::Unknown) => self.lease_time.map(|l| time.saturating_add(i64::from(l))),
             (_, Dur::Secs(s)) => Some(
                 time.checked_add(s)
@@ -520,6 +551,7 @@ impl KeaLegal {
             ),
         };
         out.push(Event::Lease {
+            admin: l.admin,
             op: l.op,
             time,
             subscriber: l.subscriber,
@@ -690,6 +722,17 @@ struct LeaseLine {
     dur: Dur,
     target: Target,
     subscriber: String,
+    /// An administrator's `lease_cmds` command, not the client's exchange.
+    admin: bool,
+}
+
+/// What one entry says.
+#[derive(Debug)]
+enum Body {
+    Lease(LeaseLine),
+    /// A well-formed entry without a binding (an `HA partner` line, an administrator's
+    /// delete): it only shows the server was logging.
+    Coverage,
 }
 
 fn is_hexc(c: u8) -> bool {
@@ -876,10 +919,15 @@ fn check_len(s: String) -> Result<String, ParseError> {
     }
 }
 
-/// Parses one entry's text: `Ok(None)` for admin/HA lines, the lease otherwise.
-fn parse_body(text: &[u8]) -> Result<Option<LeaseLine>, ParseError> {
-    if text.starts_with(b"Administrator ") || text.starts_with(b"HA partner ") {
-        return Ok(None);
+/// Parses one entry's text.
+fn parse_body(text: &[u8]) -> Result<Body, ParseError> {
+    if let Some(r) = text.strip_prefix(b"Administrator ") {
+        return admin_body(r);
+    }
+    if text.starts_with(b"HA partner ") {
+        // The partner server's lease updates, synchronised: that server logs the client's
+        // own exchange. Coverage only, as before unchecked.
+        return Ok(Body::Coverage);
     }
     let head: Res<'_, &[u8]> = alt((tag("Address:"), tag("Prefix:")))(text);
     let Ok((i, kind)) = head else {
@@ -992,11 +1040,250 @@ fn parse_body(text: &[u8]) -> Result<Option<LeaseLine>, ParseError> {
             ))
         }
     };
-    Ok(Some(LeaseLine {
+    Ok(Body::Lease(LeaseLine {
         op,
         dur,
         target,
         subscriber,
+        admin: false,
+    }))
+}
+
+// ---------------------------------------------------------------------------------------------
+// Administrator lines (lease_cmds)
+
+fn admin_err(what: &str) -> ParseError {
+    ParseError::new(C_ADMIN, format!("malformed administrator entry: {what}"))
+}
+
+/// The text up to the first of `delims` (or all of it), and the rest from that delimiter.
+fn until_first<'a>(i: &'a [u8], delims: &[&[u8]]) -> (&'a [u8], &'a [u8]) {
+    let end = delims
+        .iter()
+        .filter_map(|d| crate::framing::find(i, d))
+        .min()
+        .unwrap_or(i.len());
+    i.split_at(end)
+}
+
+/// An identifier as Kea's `IdentifierType::fromText` (`util::str::decodeFormattedHexString`)
+/// reads what the administrator typed: octets of one or two hex digits separated by `:`, or
+/// by spaces, or a plain hex string (optionally `0x`-prefixed; an odd length gets a leading
+/// 0). `None` if it is not that, or empty.
+fn formatted_hex(t: &[u8]) -> Option<Vec<u8>> {
+    let sep = if t.contains(&b':') {
+        Some(b':')
+    } else if t.contains(&b' ') {
+        Some(b' ')
+    } else {
+        None
+    };
+    let out = match sep {
+        Some(sep) => {
+            let mut out = Vec::new();
+            for part in t.split(|&c| c == sep) {
+                let v = match part {
+                    [a] => hexval(*a)?,
+                    [a, b] => hexval(*a)? * 16 + hexval(*b)?,
+                    _ => return None,
+                };
+                out.push(v);
+            }
+            out
+        }
+        None => {
+            let body = match t.strip_prefix(b"0x") {
+                Some(b) if t.len() > 2 => b,
+                _ => t,
+            };
+            let mut digits = Vec::with_capacity(body.len() + 1);
+            if !t.len().is_multiple_of(2) {
+                digits.push(0);
+            }
+            for &c in body {
+                digits.push(hexval(c)?);
+            }
+            if !digits.len().is_multiple_of(2) {
+                return None;
+            }
+            digits.chunks(2).map(|d| d[0] * 16 + d[1]).collect()
+        }
+    };
+    (!out.is_empty()).then_some(out)
+}
+
+/// ` for <duration>` and `, context: <json>`, both optional, and nothing else.
+fn admin_tail(i: &[u8]) -> Result<Dur, ParseError> {
+    let (i, dur) = match i.strip_prefix(b" for ") {
+        Some(r) => duration(r).map_err(|_| admin_err("unreadable lease duration"))?,
+        None => (i, Dur::Unknown),
+    };
+    if !(i.is_empty() || i.starts_with(b", context: ")) {
+        return Err(admin_err("unexpected text after the device"));
+    }
+    Ok(dur)
+}
+
+/// An administrator's (or, with `origin: ha-partner`, the HA partner's) lease command as the
+/// forensic log hook writes it (isc-projects/kea
+/// `src/hooks/dhcp/forensic_log/command_callouts.cc`, `handleLease4Cmds` /
+/// `handleLease6Cmds`), after `Administrator `. Every value is the command's argument text as
+/// given (Kea refused the command, and logged nothing, unless it parsed):
+///
+/// ```text
+/// (added a lease of | updated information on the lease of) address: <ip> to a device with hardware address: <hw>[, client-id: <id>[ (<printable>)]][ for <dur>][, context: <json>]
+/// (added a lease of | updated information on the lease of) (address: <ip6> | prefix: <ip6>/<len>) to a device with DUID: <duid>[, hardware address: <hw>][ for <dur>][, context: <json>]
+/// deleted the lease for address: <ip>
+/// deleted a lease for a device identified by: (hw-address | client-id | duid) of <id>
+/// ```
+///
+/// `<dur>` (`genDurationString`) is the `valid-lft` given, else the `expire` given minus the
+/// time of the command, and is omitted when neither was given (or it is not positive).
+fn admin_body(i: &[u8]) -> Result<Body, ParseError> {
+    if let Some(a) = i.strip_prefix(b"deleted the lease for address: ") {
+        // Names no client: a release of whatever lease holds the address (an empty
+        // subscriber; the store ends the holder's lease, and creates nothing if none).
+        let Some(ip) = std::str::from_utf8(a)
+            .ok()
+            .and_then(|a| a.parse::<IpAddr>().ok())
+        else {
+            return Err(ParseError::new(
+                C_ADDR,
+                "the deleted lease's address is not an IP address",
+            ));
+        };
+        return Ok(Body::Lease(LeaseLine {
+            op: LeaseOp::Release,
+            subscriber: String::new(),
+            target: Target::host(ip),
+            dur: Dur::Unknown,
+            admin: true,
+        }));
+    }
+    if let Some(r) = i.strip_prefix(b"deleted a lease for a device identified by: ") {
+        // Names no address: which binding it ended is not known from the line (coverage).
+        let ok = if let Some(id) = r.strip_prefix(b"hw-address of ") {
+            !id.is_empty() && id.iter().all(|&c| is_hexc(c)) && formatted_hex(id).is_some()
+        } else if let Some(id) = r
+            .strip_prefix(b"client-id of ")
+            .or_else(|| r.strip_prefix(b"duid of "))
+        {
+            formatted_hex(id).is_some()
+        } else {
+            false
+        };
+        if !ok {
+            return Err(admin_err(
+                "expected '<hw-address|client-id|duid> of <hex identifier>'",
+            ));
+        }
+        return Ok(Body::Coverage);
+    }
+    let (r, op) = if let Some(r) = i.strip_prefix(b"added a lease of ") {
+        (r, LeaseOp::Assign)
+    } else if let Some(r) = i.strip_prefix(b"updated information on the lease of ") {
+        (r, LeaseOp::Renew)
+    } else {
+        return Err(admin_err(
+            "expected 'added a lease of', 'updated information on the lease of' or 'deleted'",
+        ));
+    };
+    let (r, prefix) = if let Some(r) = r.strip_prefix(b"address: ") {
+        (r, false)
+    } else if let Some(r) = r.strip_prefix(b"prefix: ") {
+        (r, true)
+    } else {
+        return Err(admin_err("expected 'address:' or 'prefix:'"));
+    };
+    let sp = r.iter().position(|&c| c == b' ').unwrap_or(r.len());
+    let (addr, r) = r.split_at(sp);
+    let r = r
+        .strip_prefix(b" to a device with ")
+        .ok_or_else(|| admin_err("expected 'to a device with'"))?;
+    let addr = std::str::from_utf8(addr).unwrap_or("");
+
+    if let Some(r) = r.strip_prefix(b"hardware address: ") {
+        // DHCPv4: `hw-address` (colon hex, Ethernet) and the optional `client-id`.
+        let n = r.iter().take_while(|&&c| is_hexc(c)).count();
+        let (hw, mut r) = r.split_at(n);
+        let mut cid = None;
+        if let Some(c) = r.strip_prefix(b", client-id: ") {
+            let (text, rest) = until_first(c, &[b" (", b" for ", b", context: "]);
+            let bytes = formatted_hex(text).ok_or_else(|| admin_err("client-id is not hex"))?;
+            r = rest;
+            // Its rendering when every byte is printable (`LegalLogMgr::vectorDump`).
+            if let Some(after) = r.strip_prefix(b" (") {
+                if bytes.iter().all(|b| (0x20..=0x7e).contains(b))
+                    && after.starts_with(&bytes)
+                    && after.get(bytes.len()) == Some(&b')')
+                {
+                    r = &after[bytes.len() + 1..];
+                }
+            }
+            cid = Some(bytes);
+        }
+        let dur = admin_tail(r)?;
+        if prefix {
+            return Err(ParseError::new(
+                C_ADDR,
+                "a prefix entry must name the client by DUID",
+            ));
+        }
+        let a = ipv4(addr.as_bytes()).ok_or_else(|| {
+            ParseError::new(
+                C_ADDR,
+                "the address of a hardware-address entry is not IPv4",
+            )
+        })?;
+        if !hw.is_empty() && formatted_hex(hw).is_none() {
+            return Err(admin_err("hardware address is not hex octets"));
+        }
+        let subscriber = match (device_mac(hw), cid) {
+            (Some(m), _) => m,
+            (None, Some(c)) => format!("id:{}", format_hex(&c, ':')),
+            (None, None) => {
+                return Err(ParseError::new(
+                    C_NOID,
+                    "no Ethernet hardware address and no client-id to name the client",
+                ))
+            }
+        };
+        return Ok(Body::Lease(LeaseLine {
+            op,
+            dur,
+            target: Target::host(IpAddr::V4(a)),
+            subscriber: check_len(subscriber)?,
+            admin: true,
+        }));
+    }
+    let Some(r) = r.strip_prefix(b"DUID: ") else {
+        return Err(admin_err("expected 'hardware address:' or 'DUID:'"));
+    };
+    // DHCPv6: `duid` and the optional `hw-address`.
+    let (text, mut r) = until_first(r, &[b", hardware address: ", b" for ", b", context: "]);
+    let duid = formatted_hex(text).ok_or_else(|| admin_err("DUID is not hex"))?;
+    if let Some(h) = r.strip_prefix(b", hardware address: ") {
+        let n = h.iter().take_while(|&&c| is_hexc(c)).count();
+        r = &h[n..];
+    }
+    let dur = admin_tail(r)?;
+    let target = if prefix {
+        let n: ipnet::Ipv6Net = addr
+            .parse()
+            .map_err(|_| ParseError::new(C_ADDR, "the prefix is not IPv6 <address>/<length>"))?;
+        Target::prefix(n)
+    } else {
+        let a: Ipv6Addr = addr
+            .parse()
+            .map_err(|_| ParseError::new(C_ADDR, "the address of a DUID entry is not IPv6"))?;
+        Target::host(IpAddr::V6(a))
+    };
+    Ok(Body::Lease(LeaseLine {
+        op,
+        dur,
+        target,
+        subscriber: check_len(format!("duid:{}", format_hex(&duid, ':')))?,
+        admin: true,
     }))
 }
 
@@ -1178,15 +1465,270 @@ mod tests {
         );
     }
 
+    /// An administrator's lease: (op, time, subscriber, target, expires, admin).
+    fn admin_lease(ev: &Event) -> (LeaseOp, i64, &str, String, Option<i64>, bool) {
+        match ev {
+            Event::Lease {
+                op,
+                time,
+                subscriber,
+                target,
+                expires,
+                admin,
+                ..
+            } => (
+                *op,
+                *time,
+                subscriber.as_str(),
+                target.to_string(),
+                *expires,
+                *admin,
+            ),
+            other => panic!("not a lease: {other:?}"),
+        }
+    }
+
+    fn seen_at(t: i64) -> Vec<Event> {
+        vec![Event::Seen {
+            time: t,
+            domain: Domain::Address,
+            source: "test".into(),
+        }]
+    }
+
+    /// The Kea ARM's example (doc/sphinx/arm/hooks-legal-log.rst, isc-projects/kea
+    /// d179a1e3), also in command_log_unittests.cc.
     #[test]
-    fn admin_and_ha_lines_yield_nothing() {
+    fn kea_admin_added_lease_is_an_assignment_with_admin_origin() {
+        let c = ctx_with(STHLM, None);
+        let ev = one(&c, "2018-01-06 01:02:03 CET Administrator added a lease of address: 192.0.2.202 to a device with hardware address: 1a:1b:1c:1d:1e:1f for 1 days 0 hrs 0 mins 0 secs").unwrap();
+        assert_eq!(ev.len(), 1);
+        assert_eq!(
+            admin_lease(&ev[0]),
+            (
+                LeaseOp::Assign,
+                T0,
+                "1a:1b:1c:1d:1e:1f",
+                "192.0.2.202".to_string(),
+                Some(T0 + 86_400),
+                true
+            )
+        );
+        // v6, address and delegated prefix (the ARM's and the unit tests' lines).
+        let c6 = ctx_with("America/Los_Angeles", None);
+        let t = 1_515_229_323; // 2018-01-06 01:02:03 PST
+        let ev = one(&c6, "2018-01-06 01:02:03 PST Administrator added a lease of address: 2001:db8::3 to a device with DUID: 1a:1b:1c:1d:1e:1f:20:21:22:23:24 for 1 days 0 hrs 0 mins 0 secs").unwrap();
+        assert_eq!(
+            admin_lease(&ev[0]),
+            (
+                LeaseOp::Assign,
+                t,
+                "duid:1a:1b:1c:1d:1e:1f:20:21:22:23:24",
+                "2001:db8::3".to_string(),
+                Some(t + 86_400),
+                true
+            )
+        );
+        let ev = one(&c6, "2018-01-06 01:02:03 PST Administrator added a lease of prefix: 2001:db8:abcd::/48 to a device with DUID: 1a:1b:1c:1d:1e:1f:20:21:22:23:24").unwrap();
+        assert_eq!(
+            admin_lease(&ev[0]),
+            (
+                LeaseOp::Assign,
+                t,
+                "duid:1a:1b:1c:1d:1e:1f:20:21:22:23:24",
+                "2001:db8:abcd::/48".to_string(),
+                None,
+                true
+            )
+        );
+    }
+
+    /// The ARM's update example: the client-id as the administrator typed it (plain hex),
+    /// no lifetime logged.
+    #[test]
+    fn kea_admin_updated_lease_is_a_renewal_with_admin_origin() {
+        let c = ctx_with(STHLM, None);
+        let line = "2018-01-06 01:02:03 CET Administrator updated information on the lease of address: 192.0.2.202 to a device with hardware address: 1a:1b:1c:1d:1e:1f, client-id: 1234567890";
+        let ev = one(&c, line).unwrap();
+        assert_eq!(
+            admin_lease(&ev[0]),
+            (
+                LeaseOp::Renew,
+                T0,
+                "1a:1b:1c:1d:1e:1f",
+                "192.0.2.202".to_string(),
+                None,
+                true
+            )
+        );
+        // With the operator's lease time, as for custom formats without a lifetime.
+        let mut c2 = c.clone();
+        c2.lease_time = Some(600);
+        assert_eq!(admin_lease(&one(&c2, line).unwrap()[0]).4, Some(T0 + 600));
+        // v6 with the optional hardware address (unit test line).
+        let ev = one(&c, "2018-01-06 01:02:03 CET Administrator updated information on the lease of address: 2001:db8::3 to a device with DUID: 68:6f:77:64:79 for 1 days 0 hrs 0 mins 0 secs").unwrap();
+        assert_eq!(
+            admin_lease(&ev[0]),
+            (
+                LeaseOp::Renew,
+                T0,
+                "duid:68:6f:77:64:79",
+                "2001:db8::3".to_string(),
+                Some(T0 + 86_400),
+                true
+            )
+        );
+        let ev = one(&c, "2018-01-06 01:02:03 CET Administrator updated information on the lease of address: 2001:db8::3 to a device with DUID: 1a:1b:1c:1d:1e:1f:20:21:22:23:24, hardware address: 1a:1b:1c:1d:1e:1f, context: { \"comment\": \"Fred's box\" }").unwrap();
+        assert_eq!(
+            admin_lease(&ev[0]).2,
+            "duid:1a:1b:1c:1d:1e:1f:20:21:22:23:24"
+        );
+    }
+
+    #[test]
+    fn kea_admin_client_ids_are_normalised_like_the_clients_own() {
+        let c = ctx_with(STHLM, None);
+        let head = "2018-01-06 01:02:03 CET Administrator added a lease of address: 192.0.2.202 to a device with hardware address:";
+        // Not a 6-octet MAC: the client-id names the client, in whatever form it was typed,
+        // with its printable rendering skipped (unit test: `686f776479 (howdy)`).
+        for (hw_cid, want) in [
+            (
+                " 01:02:03:04:05:06:07:08, client-id: 686f776479 (howdy)",
+                "id:68:6f:77:64:79",
+            ),
+            (
+                " 00:00:00:00:00:00, client-id: 68:6F:77:64:79 (howdy) for 0 hrs 1 mins 0 secs",
+                "id:68:6f:77:64:79",
+            ),
+            (" , client-id: 0x123", "id:01:23"),
+            (" , client-id: 1 2 a", "id:01:02:0a"),
+        ] {
+            let ev =
+                one(&c, &format!("{head}{hw_cid}")).unwrap_or_else(|e| panic!("{hw_cid}: {e}"));
+            assert_eq!(admin_lease(&ev[0]).2, want, "{hw_cid}");
+        }
+        // A MAC in any case or padding is the MAC.
+        let ev = one(&c, &format!("{head} 1A:B:1c:1d:1e:1f")).unwrap();
+        assert_eq!(admin_lease(&ev[0]).2, "1a:0b:1c:1d:1e:1f");
+        // The same client through its own DHCP exchange gets the same subscriber.
+        let own = one(&c, "2018-01-06 01:02:03 CET Address: 192.0.2.202 has been assigned for 0 hrs 1 mins 0 secs to a device with hardware address: hwtype=1 01:02:03:04:05:06:07:08, client-id: 68:6f:77:64:79 (howdy)").unwrap();
+        assert_eq!(lease(&own[0]).2, "id:68:6f:77:64:79");
+    }
+
+    /// The ARM's delete examples. The delete by address names no client: it releases whatever
+    /// lease holds the address (an empty subscriber). The delete by device names no address:
+    /// it only shows the server was logging.
+    #[test]
+    fn kea_admin_deleted_lease_is_a_release_of_the_address() {
+        let c = ctx_with(STHLM, None);
+        let ev = one(
+            &c,
+            "2018-01-06 01:02:03 CET Administrator deleted the lease for address: 192.0.2.202",
+        )
+        .unwrap();
+        assert!(
+            matches!(&ev[..], [Event::Lease { op: LeaseOp::Release, subscriber, admin: true, target, time, .. }
+                ] if subscriber.is_empty() && *time == T0 && target.to_string() == "192.0.2.202"),
+            "{ev:?}"
+        );
+        assert_eq!(
+            one(&c, "2018-01-06 01:02:12 CET Administrator deleted a lease for a device identified by: hw-address of 1a:1b:1c:1d:1e:1f").unwrap(),
+            seen_at(T0 + 9)
+        );
+        assert_eq!(
+            one(&c, "2018-01-06 01:02:12 CET Administrator deleted a lease for a device identified by: duid of 1a:1b:1c:1d:1e:1f:20:21:22:23:24").unwrap(),
+            seen_at(T0 + 9)
+        );
+        let v6 = one(
+            &c,
+            "2018-01-06 01:02:03 CET Administrator deleted the lease for address: 2001:db8:1::3",
+        )
+        .unwrap();
+        assert!(
+            matches!(
+                &v6[..],
+                [Event::Lease {
+                    op: LeaseOp::Release,
+                    admin: true,
+                    ..
+                }]
+            ),
+            "{v6:?}"
+        );
+    }
+
+    #[test]
+    fn ha_partner_lines_mark_coverage() {
         let c = ctx_with(STHLM, None);
         for l in [
-            "2018-01-06 01:02:03 CET Administrator added a lease of address: 192.0.2.202 to a device with hardware address: 1a:1b:1c:1d:1e:1f for 1 days 0 hrs 0 mins 0 secs",
-            "2018-01-06 01:02:12 CET Administrator deleted a lease for a device identified by: hw-address of 1a:1b:1c:1d:1e:1f",
-            "2018-01-06 01:02:12 CET HA partner updated information on the lease of address: 192.0.2.202 to a device with hardware address: 1a:1b:1c:1d:1e:1f",
+            "2018-01-06 01:02:03 CET HA partner updated information on the lease of address: 192.0.2.202 to a device with hardware address: 1a:1b:1c:1d:1e:1f",
+            "2018-01-06 01:02:03 CET HA partner added a lease of prefix: 2001:db8:abcd::/48 to a device with DUID: 1a:1b:1c:1d:1e:1f:20:21:22:23:24",
+            "2018-01-06 01:02:03 CET HA partner deleted the lease for address: 192.0.2.202",
         ] {
-            assert_eq!(one(&c, l).unwrap(), vec![], "{l}");
+            assert_eq!(one(&c, l).unwrap(), seen_at(T0), "{l}");
+        }
+        // Their timestamp must resolve like any entry's (it always had to).
+        assert_eq!(
+            code(
+                &c,
+                "2026-03-29 02:30:00 CET HA partner deleted the lease for address: 192.0.2.202"
+            ),
+            "time.nonexistent_local"
+        );
+    }
+
+    #[test]
+    fn malformed_admin_lines_are_errors() {
+        let c = ctx_with(STHLM, None);
+        let ts = "2018-01-06 01:02:03 CET Administrator";
+        for (body, want) in [
+            ("renamed a lease", C_ADMIN),
+            ("added a lease of subnet: 192.0.2.0/24 to a device with hardware address: 1a:1b:1c:1d:1e:1f", C_ADMIN),
+            ("added a lease of address: 192.0.2.202 for a device with hardware address: 1a:1b:1c:1d:1e:1f", C_ADMIN),
+            ("added a lease of address: 192.0.2.202 to a device with flex-id: 01", C_ADMIN),
+            ("added a lease of address: 192.0.2.202 to a device with hardware address: 1a:1b:1c:1d:1e:1f for ever", C_ADMIN),
+            ("added a lease of address: 192.0.2.202 to a device with hardware address: 1a:1b:1c:1d:1e:1f trailing", C_ADMIN),
+            ("added a lease of address: 192.0.2.202 to a device with hardware address: 1a:1b:1c:1d:1e:1f, client-id: xyz", C_ADMIN),
+            ("added a lease of address: 192.0.2.202 to a device with hardware address: 1a:1b:1c, client-id: 01:0203", C_ADMIN),
+            ("added a lease of address: 192.0.2.202 to a device with DUID: 1a:1b:1c:1d:1e:1f:20:21:22:23:2", C_ADDR),
+            ("added a lease of address: 192.0.2.202 to a device with DUID: zz", C_ADMIN),
+            ("added a lease of address: 192.0.2.2020 to a device with hardware address: 1a:1b:1c:1d:1e:1f", C_ADDR),
+            ("added a lease of prefix: 2001:db8::/48 to a device with hardware address: 1a:1b:1c:1d:1e:1f", C_ADDR),
+            ("added a lease of prefix: 2001:db8::/129 to a device with DUID: 01:02:03", C_ADDR),
+            ("added a lease of address: 192.0.2.202 to a device with hardware address: 1a:1b:1c", C_NOID),
+            ("deleted the lease for address: 192.0.2", C_ADDR),
+            ("deleted a lease for a device identified by: flex-id of 01:02", C_ADMIN),
+            ("deleted a lease for a device identified by: hw-address of 1a-1b-1c", C_ADMIN),
+            ("deleted a lease for a device identified by: duid of ", C_ADMIN),
+        ] {
+            assert_eq!(code(&c, &format!("{ts} {body}")), want, "{body}");
+        }
+        // Reasons carry no personal data.
+        let e = one(&c, &format!("{ts} added a lease of address: 10.9.8.7 to a device with hardware address: 0a:0b:0c:0d:0e:0f, client-id: xyz")).unwrap_err();
+        assert!(
+            !e.reason.contains("10.9.8.7") && !e.reason.contains("0a:0b"),
+            "{}",
+            e.reason
+        );
+    }
+
+    #[test]
+    fn formatted_hex_reads_ids_as_kea_does() {
+        assert_eq!(
+            formatted_hex(b"1234567890"),
+            Some(vec![0x12, 0x34, 0x56, 0x78, 0x90])
+        );
+        assert_eq!(formatted_hex(b"1:a:FF"), Some(vec![1, 10, 255]));
+        assert_eq!(formatted_hex(b"1 a FF"), Some(vec![1, 10, 255]));
+        assert_eq!(formatted_hex(b"0x0102"), Some(vec![1, 2]));
+        assert_eq!(formatted_hex(b"123"), Some(vec![1, 0x23]));
+        for bad in [&b""[..], b"1::2", b"123:4", b"zz", b"0x", b"1  2"] {
+            assert_eq!(
+                formatted_hex(bad),
+                None,
+                "{:?}",
+                String::from_utf8_lossy(bad)
+            );
         }
     }
 
@@ -1562,7 +2104,7 @@ mod tests {
             let ev = one(&c, &line).unwrap();
             let exp_op = [LeaseOp::Assign, LeaseOp::Renew, LeaseOp::Release][op as usize];
             let expires = if op < 2 && secs != u32::MAX { Some(t + i64::from(secs)) } else { None };
-            prop_assert_eq!(ev, vec![Event::Lease {
+            prop_assert_eq!(ev, vec![Event::Lease { admin: false,
                 op: exp_op,
                 time: t,
                 subscriber: hexdump(&mac),
@@ -1594,7 +2136,7 @@ mod tests {
             let line = format!("2026-01-15 00:00:00 CET {head}{mid} a device with DUID: {}", hexdump(&duid));
             let t = 1_768_431_600;
             let ev = one(&c, &line).unwrap();
-            prop_assert_eq!(ev, vec![Event::Lease {
+            prop_assert_eq!(ev, vec![Event::Lease { admin: false,
                 op: if released { LeaseOp::Release } else { LeaseOp::Assign },
                 time: t,
                 subscriber: format!("duid:{}", hexdump(&duid)),

@@ -162,6 +162,71 @@ pub enum NatOp {
     Release,
 }
 
+/// Which kind of producer a record shows to be logging. Coverage is kept apart for address
+/// assignments (RADIUS, DHCP) and for NAT, so a gap in the CGNAT log is not hidden by RADIUS
+/// traffic at the same time, nor the other way round.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Domain {
+    /// Address assignments: RADIUS accounting, DHCP.
+    Address,
+    /// NAT: CGNAT port blocks, NAT64 and NAT44 mappings.
+    Nat,
+}
+
+impl Domain {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Domain::Address => "address",
+            Domain::Nat => "nat",
+        }
+    }
+}
+
+/// The state a DHCP server's lease database gives an address that nobody holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum FreeState {
+    /// `free`: back in the pool.
+    Free,
+    /// `expired`: the lease ran out (it goes to `free` next).
+    Expired,
+    /// `released`: the client released it.
+    Released,
+    /// `backup`: a failover pool entry the secondary server may hand out.
+    Backup,
+    /// `abandoned`: the server found the address in use by a device it did not give it to
+    /// (a ping answered, or a DHCPDECLINE). Not free: somebody unknown used it.
+    Abandoned,
+}
+
+impl FreeState {
+    pub const ALL: [FreeState; 5] = [
+        FreeState::Free,
+        FreeState::Expired,
+        FreeState::Released,
+        FreeState::Backup,
+        FreeState::Abandoned,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FreeState::Free => "free",
+            FreeState::Expired => "expired",
+            FreeState::Released => "released",
+            FreeState::Backup => "backup",
+            FreeState::Abandoned => "abandoned",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<FreeState> {
+        FreeState::ALL.into_iter().find(|f| f.as_str() == s)
+    }
+
+    /// True when the state proves nobody held the address (every state but `abandoned`).
+    pub fn proves_free(self) -> bool {
+        self != FreeState::Abandoned
+    }
+}
+
 /// One normalised input event. Every parser yields these; the store builds bindings from them.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Event {
@@ -181,6 +246,9 @@ pub enum Event {
         subscriber: String,
         target: Target,
         expires: Option<UnixSecs>,
+        /// True when an administrator made the change (Kea `lease_cmds`), not the client's
+        /// DHCP exchange: kept as evidence.
+        admin: bool,
         source: String,
         class: Class,
     },
@@ -201,6 +269,26 @@ pub enum Event {
     },
     /// A call detail record (boxed: it is larger than the binding events).
     Cdr(Box<Cdr>),
+    /// A record that carries no binding but shows its producer was logging at `time` (a
+    /// DHCPDISCOVER, an accounting record without an address, a NAT session line): it marks
+    /// coverage only, so a time near it is not answered `no_coverage`.
+    Seen {
+        time: UnixSecs,
+        domain: Domain,
+        source: String,
+    },
+    /// A lease database's statement that nobody held `target` from `time` until `until` (a
+    /// `free`, `expired`, `released` or `backup` lease), or that an unknown device used it
+    /// (`abandoned`). `until` is the latest time the database is known to say so (the file's
+    /// modification time); a later binding of the address ends it earlier.
+    Free {
+        time: UnixSecs,
+        until: UnixSecs,
+        target: Target,
+        state: FreeState,
+        source: String,
+        class: Class,
+    },
 }
 
 /// One call, as a PBX's CDR writer records it. Times are UTC; numbers are kept as written
@@ -233,7 +321,9 @@ impl Event {
             Event::Session { time, .. }
             | Event::Lease { time, .. }
             | Event::NatBlock { time, .. }
-            | Event::NasReboot { time, .. } => *time,
+            | Event::NasReboot { time, .. }
+            | Event::Seen { time, .. }
+            | Event::Free { time, .. } => *time,
             Event::Cdr(c) => c.start,
         }
     }
@@ -243,8 +333,32 @@ impl Event {
             Event::Session { source, .. }
             | Event::Lease { source, .. }
             | Event::NatBlock { source, .. }
-            | Event::NasReboot { source, .. } => source,
+            | Event::NasReboot { source, .. }
+            | Event::Seen { source, .. }
+            | Event::Free { source, .. } => source,
             Event::Cdr(c) => &c.source,
+        }
+    }
+}
+
+impl Event {
+    /// True for events that are records to store (every kind but [`Event::Seen`], which only
+    /// marks coverage and is counted with the frames that carry nothing).
+    pub fn is_record(&self) -> bool {
+        !matches!(self, Event::Seen { .. })
+    }
+
+    /// The coverage domain the event shows logging in (`None` for CDRs: a PBX's clock says
+    /// nothing about addresses).
+    pub fn domain(&self) -> Option<Domain> {
+        match self {
+            Event::Session { .. }
+            | Event::Lease { .. }
+            | Event::NasReboot { .. }
+            | Event::Free { .. } => Some(Domain::Address),
+            Event::NatBlock { .. } => Some(Domain::Nat),
+            Event::Seen { domain, .. } => Some(*domain),
+            Event::Cdr(_) => None,
         }
     }
 }

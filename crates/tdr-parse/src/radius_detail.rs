@@ -3,7 +3,14 @@
 //! blank lines). Start / Interim-Update / Stop become one `Session` event per address the
 //! record carries (Framed-IP-Address, Framed-IPv6-Address, Framed-IPv6-Prefix,
 //! Delegated-IPv6-Prefix, in record order, duplicates once); Accounting-On/Off become
-//! `NasReboot`. Everything else is checked for syntax and ignored.
+//! `NasReboot`. An accounting record (one with `Acct-Status-Type`) that yields neither (a
+//! Start or Interim-Update before the NAS assigned an address, a Stop without one, an unknown
+//! or other status type such as Tunnel-Start or Failed) yields one `Seen` (domain address) at
+//! its time: it shows the server was logging accounting then (coverage), so a lookup near it
+//! is not answered `no_coverage`. If such a record's time cannot be worked out it yields
+//! nothing (no error: it carries no binding). Records without `Acct-Status-Type`
+//! (authentication packets, replies) are checked for syntax and yield nothing: they are not
+//! accounting and say nothing about it.
 //!
 //! Time: `Timestamp` (the server's receive time, Unix epoch) minus `Acct-Delay-Time`; without
 //! `Timestamp`, `Event-Timestamp` (epoch, RFC 3339, or v3 text in the server's zone `ctx.tz`,
@@ -29,7 +36,7 @@ use nom::combinator::{map_res, opt};
 use nom::sequence::{preceded, tuple};
 use nom::IResult;
 
-use crate::model::{Class, Event, SessionOp, Target, UnixSecs};
+use crate::model::{Class, Domain, Event, SessionOp, Target, UnixSecs};
 use crate::{localtime, Context, ParseError, Parser};
 
 /// A quoted value with no closing quote is tolerated (for attributes we ignore) only on lines
@@ -321,10 +328,14 @@ impl Parser for RadiusDetail {
                 });
                 return Ok(());
             }
-            Status::Other => return Ok(()),
+            Status::Other => {
+                self.seen(&rec, out); // an accounting record of another kind
+                return Ok(());
+            }
         };
         if self.targets.is_empty() {
-            return Ok(()); // no address assigned (yet): no binding
+            self.seen(&rec, out); // no address assigned (yet): no binding
+            return Ok(());
         }
         let subscriber = match rec.user {
             Some(v) => unescape(v, Key::UserName)?,
@@ -356,6 +367,19 @@ impl Parser for RadiusDetail {
 }
 
 impl RadiusDetail {
+    /// Coverage for an accounting record without a binding: the server was logging
+    /// accounting at the record's time. A record whose time cannot be worked out yields
+    /// nothing rather than an error (it carries no binding and used to be accepted).
+    fn seen(&self, rec: &Record<'_>, out: &mut Vec<Event>) {
+        if let Ok(time) = self.record_time(rec) {
+            out.push(Event::Seen {
+                time,
+                domain: Domain::Address,
+                source: self.source.clone(),
+            });
+        }
+    }
+
     /// When the record's event happened, UTC.
     fn record_time(&self, rec: &Record<'_>) -> Result<UnixSecs, ParseError> {
         let delay = match rec.delay {
@@ -1101,30 +1125,83 @@ mod tests {
         }
         for s in ["Tunnel-Start", "Failed", "15", "9"] {
             let rec = START.replace("= Start", &format!("= {s}"));
-            assert_eq!(run(None, &rec).unwrap(), Vec::<String>::new(), "{s}");
+            assert_eq!(run(None, &rec).unwrap(), vec![SEEN.to_string()], "{s}");
         }
     }
 
+    /// What an accounting record without a binding yields: coverage at its time.
+    const SEEN: &str =
+        r#"{"kind":"seen","time":"2026-11-21T10:00:00Z","domain":"address","source":"test"}"#;
+
     #[test]
-    fn records_without_status_or_address_yield_nothing() {
+    fn a_record_without_status_yields_nothing() {
+        // Not accounting (an authentication packet or a reply): no coverage either.
         let no_status = START.replace("\tAcct-Status-Type = Start\n", "");
         assert_eq!(run(None, &no_status).unwrap(), Vec::<String>::new());
+    }
+
+    #[test]
+    fn an_accounting_record_without_an_address_marks_coverage() {
         let no_addr = START.replace("\tFramed-IP-Address = 100.64.0.7\n", "");
-        assert_eq!(run(None, &no_addr).unwrap(), Vec::<String>::new());
-        // Nor does one without User-Name when there is nothing to bind.
+        assert_eq!(run(None, &no_addr).unwrap(), vec![SEEN.to_string()]);
+        // Also without User-Name: there is nothing to bind, so nobody to name.
         let neither = no_addr.replace("\tUser-Name = \"alice@isp\"\n", "");
-        assert_eq!(run(None, &neither).unwrap(), Vec::<String>::new());
+        assert_eq!(run(None, &neither).unwrap(), vec![SEEN.to_string()]);
         for special in ["0.0.0.0", "255.255.255.254", "255.255.255.255"] {
             let rec = START.replace("100.64.0.7", special);
-            assert_eq!(run(None, &rec).unwrap(), Vec::<String>::new(), "{special}");
+            assert_eq!(
+                run(None, &rec).unwrap(),
+                vec![SEEN.to_string()],
+                "{special}"
+            );
         }
         for special in ["::/0", "::/64", "2001:db8::/0"] {
             let rec = START.replace(
                 "Framed-IP-Address = 100.64.0.7",
                 &format!("Framed-IPv6-Prefix = {special}"),
             );
-            assert_eq!(run(None, &rec).unwrap(), Vec::<String>::new(), "{special}");
+            assert_eq!(
+                run(None, &rec).unwrap(),
+                vec![SEEN.to_string()],
+                "{special}"
+            );
         }
+    }
+
+    /// The real record in /work/shared/samples/freeradius-detail
+    /// (freeradius-src-tests-detail-one.txt, from FreeRADIUS src/tests): a Start without
+    /// Framed-IP-Address, received at Timestamp 1554226681.
+    #[test]
+    fn an_accounting_start_without_address_marks_coverage_at_its_timestamp() {
+        let rec = "Tue Sep 13 16:24:27 2011\n\
+            \tUser-Name = \"bob\"\n\
+            \tNAS-IP-Address = 10.10.0.179\n\
+            \tNAS-Port = 0\n\
+            \tNAS-Port-Type = Wireless-802.16\n\
+            \tCalling-Station-Id = \"0123456789\"\n\
+            \tAcct-Unique-Session-Id = \"ed8119f6919c6f6f\"\n\
+            \tAcct-Status-Type = Start\n\
+            \tTimestamp = 1554226681";
+        assert_eq!(
+            run(None, rec).unwrap(),
+            vec![r#"{"kind":"seen","time":"2019-04-02T17:38:01Z","domain":"address","source":"test"}"#.to_string()]
+        );
+    }
+
+    #[test]
+    fn a_record_without_binding_whose_time_is_unusable_yields_nothing() {
+        // Header time in the Stockholm DST fold, no Timestamp: no Seen, and no error (the
+        // record carries no binding; it used to be accepted).
+        let rec = START
+            .replace("Sat Nov 21 11:00:00 2026", "Sun Oct 25 02:30:00 2026")
+            .replace("\tTimestamp = 1795255200", "")
+            .replace("\tFramed-IP-Address = 100.64.0.7\n", "");
+        assert_eq!(
+            run(Some("Europe/Stockholm"), rec.trim_end()).unwrap(),
+            Vec::<String>::new()
+        );
+        // Without a zone for the header's local time, likewise.
+        assert_eq!(run(None, rec.trim_end()).unwrap(), Vec::<String>::new());
     }
 
     #[test]
@@ -1538,6 +1615,14 @@ mod tests {
             if !t.addr.is_unspecified() {
                 targets.push(t);
             }
+        }
+        if targets.is_empty() {
+            // No address: coverage only.
+            return vec![Event::Seen {
+                time,
+                domain: Domain::Address,
+                source: "test".into(),
+            }];
         }
         targets
             .into_iter()

@@ -21,12 +21,15 @@
 //! Time: the RFC 5424 header time, which VPP always writes in UTC with microseconds (`Z`);
 //! a nil (`-`) time is an error. No zone is needed.
 //!
-//! Other RFC 5424 messages (other APP-NAME or MSGID) yield nothing; a line that is not RFC 5424
+//! Coverage: every mapping and session message above yields its `NatBlock`. Another message
+//! of APP-NAME `NAT` (another MSGID) carries no binding but shows the NAT logging: it yields
+//! one `Seen` (domain nat) at its header time, or nothing when that time is nil. Messages of
+//! other APP-NAMEs yield nothing (they say nothing about the NAT); a line that is not RFC 5424
 //! at all is an error (VPP writes nothing else).
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
-use crate::model::{Class, Event, NatOp};
+use crate::model::{Class, Domain, Event, NatOp};
 use crate::syslog::{self, HeaderTime, SdElement};
 use crate::{Context, ParseError, Parser};
 
@@ -243,7 +246,17 @@ impl Parser for VppNat {
             "APMDEL" => (NatOp::Release, "napmap"),
             "SADD" => (NatOp::Alloc, "nsess"),
             "SDEL" => (NatOp::Release, "nsess"),
-            _ => return Ok(()),
+            _ => {
+                // Another NAT message: no binding, but the NAT was logging (coverage).
+                if let Some(HeaderTime::Utc(time)) = s.time {
+                    out.push(Event::Seen {
+                        time,
+                        domain: Domain::Nat,
+                        source: self.source.clone(),
+                    });
+                }
+                return Ok(());
+            }
         };
         let time = match s.time {
             Some(HeaderTime::Utc(t)) => t,
@@ -349,15 +362,45 @@ mod tests {
     }
 
     #[test]
-    fn other_messages_yield_nothing() {
+    fn other_programs_messages_yield_nothing() {
         for line in [
             "",
             "<180>1 2018-11-07T11:36:41.231759Z 172.16.1.1 test 10484 testMsg [exampleSDID@32473 eventID=\"1011\" eventSource=\"App\" iut=\"3\"] this is message",
-            "<134>1 2026-11-21T10:00:00Z 172.16.2.2 NAT 10484 QUOTA [nqexc x=\"1\"]",
             "<134>1 2026-11-21T10:00:00Z 172.16.2.2 - - - -",
+            "<134>1 - 172.16.2.2 NAT 10484 QUOTA [nqexc x=\"1\"]",
         ] {
             assert_eq!(run(line).unwrap(), vec![], "{line}");
         }
+    }
+
+    #[test]
+    fn another_nat_message_marks_coverage() {
+        let mut p = VppNat::new(&Context::new("cgn", 0));
+        let mut out = Vec::new();
+        p.parse(
+            b"<134>1 2026-11-21T10:00:00.5Z 172.16.2.2 NAT 10484 QUOTA [nqexc x=\"1\"]",
+            &mut out,
+        )
+        .unwrap();
+        assert_eq!(
+            out,
+            vec![Event::Seen {
+                time: 1_795_255_200,
+                domain: Domain::Nat,
+                source: "cgn".into(),
+            }]
+        );
+    }
+
+    /// The session lines of the draft's format (as VPP's nat_syslog.c writes them) are
+    /// bindings themselves: a NatBlock each, no Seen beside it.
+    #[test]
+    fn a_session_line_is_a_binding_not_only_coverage() {
+        let mut p = VppNat::new(&Context::new("cgn", 0));
+        let mut out = Vec::new();
+        p.parse(format!("{H} SADD [nsess SSUBIX=\"1\" SVLAN=\"10\" IATYP=\"IPv4\" ISADDR=\"10.0.0.4\" ISPORT=\"1234\" XATYP=\"IPv4\" XSADDR=\"198.51.100.3\" XSPORT=\"1025\" PROTO=\"17\" XDADDR=\"192.0.2.1\" XDPORT=\"53\"]").as_bytes(), &mut out).unwrap();
+        assert_eq!(out.len(), 1);
+        assert!(matches!(out[0], Event::NatBlock { .. }), "{:?}", out[0]);
     }
 
     #[test]
