@@ -486,3 +486,138 @@ fn kea_admin_lease_lines_are_assignments_and_releases_with_the_admin_origin() {
     );
     assert_eq!(after.status, Status::NotFound, "{after:?}");
 }
+
+/// Found by the ground-truth check (`--interim-secs 1800 --lost-stop 0.05`): a lost Stop's
+/// tail ran on past a whole session of another subscriber on another NAS (start and Stop both
+/// logged, imported first and already final), because the lookup read back only the session
+/// timeout and never saw that session's start.
+#[test]
+fn a_tail_ends_at_another_holders_whole_session_imported_from_another_nas() {
+    let (_d, cfg, mut store) = store();
+    let on =
+        |line: String, nas: &str| line.replace(r#""nas":"bng1""#, &format!(r#""nas":"{nas}""#));
+    // bng2's backlog first: bob's whole session, then hours more of bng2's logs.
+    let mut bng2 = vec![
+        on(
+            session("start", "2026-11-30T20:30:54Z", "bob", "b1", "198.18.1.17"),
+            "bng2",
+        ),
+        on(
+            session("stop", "2026-11-30T23:33:23Z", "bob", "b1", "198.18.1.17"),
+            "bng2",
+        ),
+    ];
+    bng2.extend(
+        ticks("2026-11-30T20:00:00Z", 12)
+            .into_iter()
+            .map(|l| on(l, "bng2")),
+    );
+    feed(&mut store, &bng2);
+    // Then bng1's: alice's session on the same address earlier that day, Stop lost.
+    let mut bng1 = vec![
+        session(
+            "start",
+            "2026-11-30T16:38:50Z",
+            "alice",
+            "a1",
+            "198.18.1.17",
+        ),
+        session(
+            "interim",
+            "2026-11-30T17:08:50Z",
+            "alice",
+            "a1",
+            "198.18.1.17",
+        ),
+    ];
+    bng1.extend(ticks("2026-11-30T16:00:00Z", 16));
+    feed(&mut store, &bng1);
+    let now = t("2026-12-02T00:00:00Z");
+    let tail = lookup(
+        &store,
+        &cfg,
+        "198.18.1.17",
+        None,
+        "2026-11-30T19:00:00Z",
+        now,
+    );
+    assert_eq!(
+        (tail.status, tail.matches[0].subscriber.as_str()),
+        (Status::EndInferred, "alice"),
+        "{tail:?}"
+    );
+    let a = lookup(
+        &store,
+        &cfg,
+        "198.18.1.17",
+        None,
+        "2026-12-01T02:25:33Z",
+        now,
+    );
+    assert_eq!(
+        a.status,
+        Status::NotFound,
+        "bob's logged session ended alice's tail; his Stop freed the address: {a:?}"
+    );
+}
+
+/// Found by the ground-truth check (`--interim-secs 1800 --lost-stop 0.05`): a lost Stop's
+/// tail ran on through the same subscriber's next session on the address (its own Start and
+/// Stop logged) and named them after that Stop, when the address was free.
+#[test]
+fn a_tail_ends_at_the_same_subscribers_next_session_on_the_address() {
+    let (_d, cfg, mut store) = store();
+    let mut lines = vec![
+        session(
+            "start",
+            "2026-11-30T00:16:29Z",
+            "sub-388",
+            "s1",
+            "198.18.2.117",
+        ),
+        session(
+            "interim",
+            "2026-12-01T00:16:29Z",
+            "sub-388",
+            "s1",
+            "198.18.2.117",
+        ),
+        // s1's Stop is lost; the same subscriber's next session gets the same address.
+        session(
+            "start",
+            "2026-12-01T00:58:45Z",
+            "sub-388",
+            "s2",
+            "198.18.2.117",
+        ),
+        session(
+            "stop",
+            "2026-12-01T06:04:21Z",
+            "sub-388",
+            "s2",
+            "198.18.2.117",
+        ),
+    ];
+    lines.extend(ticks("2026-11-30T00:00:00Z", 36));
+    feed(&mut store, &lines);
+    let now = t("2026-12-02T00:00:00Z");
+    let a = lookup(
+        &store,
+        &cfg,
+        "198.18.2.117",
+        None,
+        "2026-12-01T06:34:53Z",
+        now,
+    );
+    assert_eq!(a.status, Status::NotFound, "{a:?}");
+    let tail = lookup(
+        &store,
+        &cfg,
+        "198.18.2.117",
+        None,
+        "2026-12-01T00:40:00Z",
+        now,
+    );
+    assert_eq!(tail.status, Status::EndInferred, "{tail:?}");
+    assert_eq!(tail.matches[0].end.as_deref(), Some("2026-12-01T00:58:45Z"));
+}

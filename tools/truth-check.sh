@@ -2,9 +2,21 @@
 # Ground-truth check at any scale: generate an ISP in the producers' real formats, import it,
 # answer sampled lookups inside approved cases, compare every answer with the truth.
 # Usage: tools/truth-check.sh [SUBSCRIBERS=2000] [DAYS=3] [QUERIES=100000] [DIR=/tmp/tdr-truth]
-# Environment: GEN_ARGS (more tdr-gen generate options, e.g. "--interim-secs 3600 --gzip");
+# Environment: GEN_ARGS (more tdr-gen generate options, e.g. "--interim-secs 3600 --gzip"; the
+# gaps in the logs that must never make tdr say "nobody": "--cgnat-unattributed-share 0.1
+# --no-interim-share 0.2" leaves a tenth of the CGNAT subscribers' inside-address assignments
+# out of every log (their port blocks stay: a port in one is `inside_unknown`), and logs a
+# fifth of the RADIUS sessions with Start and Stop only, some lasting days and some of their
+# Stops arriving days late, by Acct-Delay-Time, in a later day's detail file);
 # GEN_DIR (use what an earlier `tdr-gen generate --output real` wrote there instead);
 # TOLERANCE (the checker's, default 3: tdr's 2 s plus the generator's 1 s CGNAT clock skew).
+# The check prints the confusion table (truth row by tdr's status) and four counts, each a
+# failure (exit status 1) when not 0: WRONG (a name the truth does not allow), UNJUSTIFIED (no
+# `found`, or no `inside_unknown`, where the truth is clear), FALSE_NOT_FOUND (`not_found`
+# where someone held the address, or the logs cannot exclude its last holder, or the port was
+# in a logged port block) and DROPPED_EVIDENCE (a logged port block holding the port missing
+# from the answer's vias and `nat_blocks`); the doc at the top of tools/tdr-gen/check.rs says
+# exactly when each counts.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/tdr-target}"
@@ -42,4 +54,7 @@ for chunk in "$dir/q"/chunk-*; do
 done
 awk -v s="$start" -v e="$(date +%s.%N)" -v n="$n" \
   'BEGIN { printf "%d lookups in %d cases (registered, approved, run): %.1f s\n", n, (n + 999) / 1000, e - s }'
-"$B/tdr-gen" check --tolerance "${TOLERANCE:-3}" --expect "$dir/q/expect.jsonl" --answers "$dir/answers.jsonl"
+# The report (also kept as DIR/check.txt) ends with the counts WRONG, UNJUSTIFIED,
+# FALSE_NOT_FOUND and DROPPED_EVIDENCE, then PASS or FAIL (and this script's exit status 1).
+"$B/tdr-gen" check --tolerance "${TOLERANCE:-3}" --expect "$dir/q/expect.jsonl" --answers "$dir/answers.jsonl" |
+  tee "$dir/check.txt"

@@ -793,11 +793,6 @@ impl Engine {
         true
     }
 
-    /// The subject that makes two bindings of one address "different holders".
-    fn holder(f: &Facts) -> (&str, Option<IpAddr>) {
-        (&f.subject, f.inside)
-    }
-
     /// Adds a new live binding and links it with what is known around it: a NAS reboot after
     /// its start ends it, an earlier binding of another holder is superseded by its start, and
     /// it is superseded by a later one.
@@ -834,9 +829,11 @@ impl Engine {
         }
         let mut superseded = None;
         let mut superseded_others = Vec::new();
+        let id = rec.key.id;
         for &o in self.by_target.get(&tk).into_iter().flatten() {
-            let of = &self.slab[&o].facts;
-            if o == slot || Self::holder(of) == Self::holder(facts) {
+            let other = &self.slab[&o];
+            let of = &other.facts;
+            if o == slot || !one_ends_the_other(of, other.key.id, facts, id) {
                 continue;
             }
             // Only a logged start ends another holder's binding: a start first seen through an
@@ -1151,6 +1148,17 @@ impl Engine {
         }
         Some(rec)
     }
+}
+
+/// Whether the later of two bindings of one address, by its start, ends the earlier one: a
+/// different holder's always; for sessions and NAT blocks also another session or allocation
+/// of the same holder (a NAS gives an address to one session at a time, a CGNAT a block to one
+/// allocation), so a lost Stop's tail ends at the holder's own next session on the address.
+/// Leases of one client merge by renewal and end by expiry instead. `a_id`, `b_id`: the
+/// bindings' key ids (one per session or allocation).
+pub(crate) fn one_ends_the_other(a: &Facts, a_id: u32, b: &Facts, b_id: u32) -> bool {
+    (a.subject.as_str(), a.inside) != (b.subject.as_str(), b.inside)
+        || (a.kind == b.kind && matches!(a.kind, Kind::Session | Kind::Nat) && a_id != b_id)
 }
 
 /// Whether a start-type event (assign, alloc) at `t` is the start of `f`: its logged start

@@ -436,6 +436,18 @@ impl Attributor<'_> {
         // until another holder's start ends it, and the live family is always read.)
         let from = at - tol - rules.session_timeout;
         let mut cands = self.store.candidates_in(lower, upper, from, at + tol)?;
+        // A binding with no logged end, last confirmed before that, reaches `at` unless
+        // another holder started in between: every start since its last confirmation must be
+        // seen to cut it. The engine links them when both are live together; one producer's
+        // backlog imported after another's (different clocks) meets only here.
+        let tail_from = cands
+            .iter()
+            .filter(|(_, f)| f.end_logged.is_none() && matches!(f.kind, Kind::Session | Kind::Nat))
+            .map(|(_, f)| f.last_seen)
+            .min();
+        if let Some(t) = tail_from.filter(|t| *t < from) {
+            cands = self.store.candidates_in(lower, upper, t, at + tol)?;
+        }
         supersede_by_successors(&mut cands);
         for (key, facts) in cands {
             let ev = facts.evidence(&rules, horizon);
@@ -588,7 +600,8 @@ impl Attributor<'_> {
 
 /// The first port of a NAT block (it is part of the key).
 /// Ends each binding without a logged end at the next start of another holder of the same
-/// target, as the apply engine does when both are live together. Bindings finalised by
+/// target (or, for sessions and NAT blocks, the same holder's next session or allocation:
+/// [`super::engine::one_ends_the_other`]), as the apply engine does when both are live together. Bindings finalised by
 /// different producers' clocks (one NAS's backlog imported after another's newer logs) never
 /// met in memory, so the read applies the same rule: an address is not held by two at once.
 /// `cands` is sorted by key, so by target and then by start.
@@ -603,7 +616,7 @@ fn supersede_by_successors(cands: &mut [(BindingKey, Facts)]) {
             .iter()
             .take_while(|(k, _)| target(k) == target(key))
             .find(|(k, f)| {
-                k.start > key.start && (&f.subject, f.inside) != (&facts.subject, facts.inside)
+                k.start > key.start && super::engine::one_ends_the_other(f, k.id, facts, key.id)
             })
             .map(|(k, _)| k.start);
         if let Some(n) = next {

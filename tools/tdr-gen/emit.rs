@@ -6,6 +6,10 @@
 //! each line gets a sort key of its time plus a random delay below `reorder_secs`, so a line
 //! can only be overtaken by lines less than `reorder_secs` older than itself. Lines wait in
 //! one bucket per second of their key and are written a second at a time.
+//!
+//! A late event (a RADIUS Stop a NAS retransmitted for days, [`Sink::push_late`]) is pushed
+//! when it arrives and written where a line arriving then goes: its time is still the real
+//! event time (the real formats say when it arrived and how late it is).
 
 use crate::error::{GenError, Result};
 use crate::real::{RealFiles, Stream};
@@ -336,6 +340,8 @@ pub struct SinkCounts {
     pub nas_reboot: u64,
     pub duplicates: u64,
     pub malformed: u64,
+    /// Late events (counted in their kind too).
+    pub late: u64,
     pub lines: u64,
     pub bytes: u64,
 }
@@ -348,6 +354,11 @@ impl SinkCounts {
 
 enum Item {
     Ev(Ev),
+    /// An event that reached its producer's log at `received`, after its time.
+    Late {
+        ev: Ev,
+        received: i64,
+    },
     Raw {
         t: i64,
         stream: Option<Stream>,
@@ -575,6 +586,26 @@ impl Sink {
         }
     }
 
+    /// Accepts an event that arrives at `received` (non-decreasing, as for `push`), later than
+    /// its time: a NAS's retransmitted Stop. Written as arriving then (the events format:
+    /// after the lines of `received`, into that day's file with `--split-days`; the real
+    /// formats: into the producer's file of that day, marked as delayed). No damage copies.
+    pub fn push_late(&mut self, ev: Ev, received: i64, names: &Names) {
+        if self.error.is_none() {
+            if let Err(e) = self.advance(received, names) {
+                self.error = Some(e);
+            }
+        }
+        match ev {
+            Ev::Session { v6, .. } => self.counts.session += 1 + u64::from(v6.is_some()),
+            Ev::Lease { .. } => self.counts.lease += 1,
+            Ev::Nat { .. } => self.counts.nat_block += 1,
+            Ev::Reboot { .. } => self.counts.nas_reboot += 1,
+        }
+        self.counts.late += 1;
+        self.enqueue(received, Item::Late { ev, received });
+    }
+
     /// Writes every queued line whose key lies before second `now` (no event at or after
     /// `now` can precede them).
     pub fn advance(&mut self, now: i64, names: &Names) -> Result<()> {
@@ -607,7 +638,20 @@ impl Sink {
                         self.counts.bytes += self.line.len() as u64;
                         files.write(ev.time(), &self.line)?;
                     }
-                    Output::Real(real) => self.counts.bytes += real.write_event(&ev, names)?,
+                    Output::Real(real) => {
+                        self.counts.bytes += real.write_event(&ev, names, None)?
+                    }
+                },
+                Item::Late { ev, received } => match &mut self.out {
+                    Output::Events(files) => {
+                        self.line.clear();
+                        format_line(&ev, names, &mut self.line);
+                        self.counts.bytes += self.line.len() as u64;
+                        files.write(received, &self.line)?;
+                    }
+                    Output::Real(real) => {
+                        self.counts.bytes += real.write_event(&ev, names, Some(received))?
+                    }
                 },
                 Item::Raw { t, stream, line } => {
                     self.counts.bytes += line.len() as u64;

@@ -7,7 +7,8 @@ use crate::truth::EndCause;
 use serde::{Deserialize, Serialize};
 
 /// The widest tolerance the checker accepts: expectations carry every binding within this
-/// many seconds of the query time (and any unlogged-end tail that may reach it).
+/// many seconds of the query time (and any unlogged-end tail that may reach it: one whose end
+/// the logs do not show, up to the next start of the address).
 pub const MAX_TOLERANCE: i64 = 60;
 
 /// One line of `queries.jsonl`, as `tdr lookup --batch` reads it.
@@ -42,8 +43,22 @@ pub struct ExpectBinding {
     pub end: String,
     pub confirmed_until: String,
     pub end_cause: EndCause,
-    /// Start of the next binding of the same target (by anyone), if any.
+    /// Start of the next binding of the same target (by anyone), if any. (The unattributed
+    /// CGNAT subscribers' inside addresses are a pool of their own, so the next binding of a
+    /// logged binding's target is logged too: its start is a logged event.)
     pub next_start: Option<String>,
+    /// For a binding whose end the logs do not show (lost Stop, Stop after the run): the
+    /// first reboot of its NAS after its real end, a logged event that ends it, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reboot_after: Option<String>,
+    /// No log shows this binding (an unattributed CGNAT subscriber's inside address): nobody
+    /// may be named from it.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub unlogged: bool,
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
 }
 
 /// A CGNAT port block covering the queried port near the query time, with the real
@@ -56,6 +71,10 @@ pub struct ExpectNat {
     pub start: String,
     pub end: String,
     pub end_cause: EndCause,
+    /// The inside address's assignment is logged nowhere (an unattributed CGNAT subscriber):
+    /// the right answer for a port in the block is `inside_unknown`, with the block.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub inside_unlogged: bool,
     pub holders: Vec<ExpectBinding>,
 }
 
@@ -67,7 +86,8 @@ pub struct Expect {
     pub query: Query,
     pub class: QueryClass,
     /// What the generator aimed at (informational): inside, boundary, gap, tail, v6,
-    /// cgnat_no_port, cgnat_port, unassigned, outside_retention.
+    /// no_interim, late_stop, cgnat_no_port, cgnat_port, cgnat_unattributed, unassigned,
+    /// outside_retention.
     pub intent: String,
     /// For address queries: the bindings of the address or prefix near the query time.
     pub bindings: Vec<ExpectBinding>,

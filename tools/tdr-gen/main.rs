@@ -3,8 +3,9 @@
 //! * `generate` simulates RADIUS/PPPoE, DHCP and CGNAT subscribers and writes the log events
 //!   tdr imports (`--format events`) together with the ground truth of who held what when;
 //! * `queries` turns the truth into lookup queries for `tdr lookup --batch` plus expectations;
-//! * `check` judges tdr's answers against the expectations (confusion table, WRONG and
-//!   UNJUSTIFIED counts; exit code 1 if either is non-zero).
+//! * `check` judges tdr's answers against the expectations (confusion table, WRONG,
+//!   UNJUSTIFIED, FALSE_NOT_FOUND and DROPPED_EVIDENCE counts; exit code 1 if any is
+//!   non-zero).
 
 mod calendar;
 mod check;
@@ -42,7 +43,8 @@ enum Cmd {
     Generate(sim::GenArgs),
     /// Write lookup queries for `tdr lookup --batch` and their expectations from a truth file.
     Queries(queries::QueryArgs),
-    /// Compare tdr's answers with the expectations; exit 1 on WRONG or UNJUSTIFIED answers.
+    /// Compare tdr's answers with the expectations; exit 1 on WRONG, UNJUSTIFIED,
+    /// FALSE_NOT_FOUND or DROPPED_EVIDENCE answers.
     Check(check::CheckArgs),
     /// Rewrite an events file as real log formats (RADIUS detail, Kea legal log, Juniper
     /// NAT, Asterisk CDR CSV).

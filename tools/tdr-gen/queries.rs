@@ -1,8 +1,11 @@
 //! `tdr-gen queries`: reads truth.jsonl and writes lookup queries (exactly the lines
 //! `tdr lookup --batch` reads) plus, line for line, the truth around each query time for the
 //! checker. The mix covers times well inside bindings, near boundaries, in gaps and in
-//! unlogged-end tails, IPv6 addresses inside delegated prefixes, CGNAT public addresses with
-//! and without port, unassigned addresses and times outside retention.
+//! unlogged-end tails (from the last logged event of a binding whose end is not logged up to
+//! the next logged event of the address), IPv6 addresses inside delegated prefixes, sessions
+//! logged without interims and those whose Stop arrived days late, CGNAT public addresses with
+//! and without port (also in blocks whose inside address's assignment is logged nowhere),
+//! unassigned addresses and times outside retention.
 
 use crate::error::{GenError, Result};
 use crate::expect::{Expect, ExpectBinding, ExpectNat, Query, QueryClass, MAX_TOLERANCE};
@@ -39,9 +42,6 @@ pub struct QueryArgs {
     /// Outside-retention queries are at least this many days before the first binding.
     #[arg(long, default_value_t = 200)]
     pub retention_days: i64,
-    /// Interim timeout assumed when choosing times in lost-stop tails (seconds).
-    #[arg(long, default_value_t = 7200)]
-    pub interim_timeout: i64,
 }
 
 /// A truth binding with parsed times.
@@ -58,6 +58,17 @@ pub struct Binding {
     pub end_cause: EndCause,
     /// Start of the next binding of the same target (sessions and leases only).
     pub next_start: Option<i64>,
+    /// Sessions: the NAS.
+    pub nas: Option<String>,
+    /// Sessions whose end is not logged (lost Stop, Stop after the run): the first reboot of
+    /// their NAS after their real end.
+    pub reboot_after: Option<i64>,
+    /// Sessions logged without interims; when a late Stop arrived.
+    pub no_interim: bool,
+    pub stop_received: Option<i64>,
+    /// No log shows the binding (sessions) or the holder of its inside address (nat).
+    pub unlogged: bool,
+    pub inside_unlogged: bool,
 }
 
 fn parse_ports(s: &str) -> Option<(u16, u16)> {
@@ -89,11 +100,41 @@ impl Binding {
             inside: r.inside,
             end_cause: r.end_cause,
             next_start: None,
+            nas: r.nas,
+            reboot_after: None,
+            no_interim: r.no_interim,
+            stop_received: match &r.stop_received {
+                Some(t) => Some(time(t)?),
+                None => None,
+            },
+            unlogged: r.unlogged,
+            inside_unlogged: r.inside_unlogged,
         })
     }
 
     fn is_v6(&self) -> bool {
         self.target.contains(':')
+    }
+
+    /// Whether the logs lack the end: after the last logged event, tdr can only infer it.
+    pub fn end_unlogged(&self) -> bool {
+        matches!(
+            self.end_cause,
+            EndCause::LostStop | EndCause::StopPending | EndCause::StillOpen
+        )
+    }
+
+    /// Until when the logs cannot show that the binding ended: for an end they lack, the
+    /// next logged event of the address (the next start, the next reboot of the NAS), `None`
+    /// if there is none; otherwise the real end.
+    pub fn tail_limit(&self) -> Option<i64> {
+        if !self.end_unlogged() {
+            return Some(self.end);
+        }
+        match (self.next_start, self.reboot_after) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
     }
 }
 
@@ -113,10 +154,16 @@ pub struct TruthIndex {
     v4: Vec<usize>,
     v6: Vec<usize>,
     nat: Vec<usize>,
-    /// Bindings with an unlogged end tail (lost stop, NAS reboot), public-facing.
+    /// Bindings with an unlogged end tail (lost stop, Stop after the run, NAS reboot),
+    /// public-facing.
     tails: Vec<usize>,
     /// Public-facing bindings whose target passes to the next binding within 5 s.
     handovers: Vec<usize>,
+    /// Public-facing sessions logged without interims; those whose Stop arrived late.
+    no_interim: Vec<usize>,
+    late_stops: Vec<usize>,
+    /// Nat blocks whose inside address's assignment is logged nowhere.
+    unattributed: Vec<usize>,
     pub run_start: i64,
     pub run_end: i64,
 }
@@ -163,14 +210,40 @@ impl TruthIndex {
                 bindings[list[w]].next_start = Some(bindings[list[w + 1]].start);
             }
         }
+        // A NAS reboot is logged and ends every session of the NAS the logs still show open:
+        // the reboots are the ends of the sessions they ended.
+        let mut reboots: BTreeMap<String, Vec<i64>> = BTreeMap::new();
+        for b in &bindings {
+            if let (EndCause::NasReboot, Some(nas)) = (b.end_cause, &b.nas) {
+                reboots.entry(nas.clone()).or_default().push(b.end);
+            }
+        }
+        for list in reboots.values_mut() {
+            list.sort_unstable();
+            list.dedup();
+        }
+        for b in &mut bindings {
+            if !matches!(b.end_cause, EndCause::LostStop | EndCause::StopPending) {
+                continue;
+            }
+            if let Some(list) = b.nas.as_ref().and_then(|n| reboots.get(n)) {
+                let i = list.partition_point(|&r| r < b.end);
+                b.reboot_after = list.get(i).copied();
+            }
+        }
         for (_, list) in by_block.values_mut() {
             list.sort_by_key(|&i| (bindings[i].start, i));
         }
         let (mut v4, mut v6, mut nat) = (Vec::new(), Vec::new(), Vec::new());
         let (mut tails, mut handovers) = (Vec::new(), Vec::new());
+        let (mut no_interim, mut late_stops, mut unattributed) =
+            (Vec::new(), Vec::new(), Vec::new());
         for (i, b) in bindings.iter().enumerate() {
             if b.kind == TruthKind::Nat {
                 nat.push(i);
+                if b.inside_unlogged {
+                    unattributed.push(i);
+                }
                 continue;
             }
             if b.is_v6() {
@@ -180,11 +253,20 @@ impl TruthIndex {
             } else {
                 continue;
             }
-            if matches!(b.end_cause, EndCause::LostStop | EndCause::NasReboot) {
+            if matches!(
+                b.end_cause,
+                EndCause::LostStop | EndCause::StopPending | EndCause::NasReboot
+            ) {
                 tails.push(i);
             }
             if b.next_start.is_some_and(|n| n - b.end <= 5) {
                 handovers.push(i);
+            }
+            if b.no_interim {
+                no_interim.push(i);
+            }
+            if b.end_cause == EndCause::Stop && b.stop_received.is_some() {
+                late_stops.push(i);
             }
         }
         let run_start = bindings.iter().map(|b| b.start).min().unwrap_or(0);
@@ -198,13 +280,17 @@ impl TruthIndex {
             nat,
             tails,
             handovers,
+            no_interim,
+            late_stops,
+            unattributed,
             run_start,
             run_end,
         }
     }
 
     /// Bindings of `target` that may matter at `t`: held within `MAX_TOLERANCE` of it, or
-    /// ended unlogged before it with no other binding of the target since.
+    /// ended unlogged before it with no other binding of the target since (however long
+    /// ago: the logs show no end).
     pub fn near(&self, target: &str, t: i64) -> Vec<&Binding> {
         let Some(list) = self.by_target.get(target) else {
             return Vec::new();
@@ -215,8 +301,7 @@ impl TruthIndex {
         for &i in list[..upto].iter().rev() {
             let b = &self.bindings[i];
             let next_after = b.next_start.is_none_or(|n| n >= t - w);
-            let unlogged = matches!(b.end_cause, EndCause::LostStop | EndCause::StillOpen);
-            if b.end >= t - w || (unlogged && next_after) {
+            if b.end >= t - w || (b.end_unlogged() && next_after) {
                 out.push(b);
             }
             if b.end < t - w && !next_after {
@@ -252,6 +337,8 @@ impl TruthIndex {
             confirmed_until: timefmt::rfc3339_string(b.confirmed_until),
             end_cause: b.end_cause,
             next_start: b.next_start.map(timefmt::rfc3339_string),
+            reboot_after: b.reboot_after.map(timefmt::rfc3339_string),
+            unlogged: b.unlogged,
         }
     }
 
@@ -293,6 +380,7 @@ impl TruthIndex {
                         start: timefmt::rfc3339_string(blk.start),
                         end: timefmt::rfc3339_string(blk.end),
                         end_cause: blk.end_cause,
+                        inside_unlogged: blk.inside_unlogged,
                     });
                 }
             }
@@ -320,14 +408,19 @@ struct Draft {
     target: Option<String>,
 }
 
-const MIX: [(&str, u32); 9] = [
-    ("inside", 26),
+/// Intents and their weights. Those whose bindings a run lacks (no_interim, late_stop,
+/// cgnat_unattributed without the generator's options) fall back to "inside".
+const MIX: [(&str, u32); 12] = [
+    ("inside", 22),
     ("boundary", 12),
     ("gap", 10),
     ("tail", 8),
     ("v6", 10),
+    ("no_interim", 4),
+    ("late_stop", 3),
     ("cgnat_no_port", 6),
-    ("cgnat_port", 16),
+    ("cgnat_port", 14),
+    ("cgnat_unattributed", 3),
     ("unassigned", 6),
     ("outside_retention", 6),
 ];
@@ -460,16 +553,38 @@ impl<'a> Gen<'a> {
                 None
             }
             "tail" => {
+                // Half in the part of the real holding the logs do not show, half after the
+                // real end up to the next logged event of the address (nobody held it, but
+                // the logs cannot tell).
                 let b = self.pick(&idx.tails)?;
-                let end = match b.end_cause {
-                    EndCause::NasReboot => b.end,
-                    _ => b
-                        .next_start
-                        .unwrap_or(idx.run_end)
-                        .min(b.confirmed_until + self.args.interim_timeout)
-                        .min(idx.run_end),
+                let limit = b.tail_limit().unwrap_or(idx.run_end).min(idx.run_end);
+                let held = (b.confirmed_until + 1, b.end);
+                let after = (b.end + 1, limit);
+                let t = if after.1 < after.0 || (held.0 <= held.1 && self.rng.gen_bool(0.5)) {
+                    self.uniform(held.0, held.1)
+                } else {
+                    self.uniform(after.0, after.1)
                 };
-                let t = self.uniform(b.confirmed_until + 1, end);
+                Some(self.address_draft(b, t, intent))
+            }
+            "no_interim" => {
+                let b = self.pick(&idx.no_interim)?;
+                let t = if self.rng.gen_bool(0.8) {
+                    self.uniform(b.start + 10, b.end - 10)
+                } else {
+                    self.time_boundary(b)
+                };
+                Some(self.address_draft(b, t, intent))
+            }
+            "late_stop" => {
+                // Inside (found only if the late Stop closed the session), at its end, and
+                // after it before the next holder (nobody: the late Stop says so).
+                let b = self.pick(&idx.late_stops)?;
+                let t = match self.rng.gen_range(0..10) {
+                    0..=5 => self.uniform(b.start + 10, b.end - 10),
+                    6 | 7 => b.end + self.rng.gen_range(-5..=5),
+                    _ => self.uniform(b.end + 1, b.next_start.unwrap_or(idx.run_end) - 1),
+                };
                 Some(self.address_draft(b, t, intent))
             }
             "v6" => {
@@ -493,8 +608,12 @@ impl<'a> Gen<'a> {
                     target: None,
                 })
             }
-            "cgnat_port" => {
-                let b = self.pick(&idx.nat)?;
+            "cgnat_port" | "cgnat_unattributed" => {
+                let b = if intent == "cgnat_port" {
+                    self.pick(&idx.nat)
+                } else {
+                    self.pick(&idx.unattributed)
+                }?;
                 let (lo, hi) = b.ports?;
                 let port = self.rng.gen_range(lo..=hi);
                 let t = if self.rng.gen_bool(0.75) {
@@ -605,9 +724,9 @@ impl<'a> Gen<'a> {
 
 /// `tdr-gen queries`. Returns a summary line.
 pub fn queries(args: &QueryArgs) -> Result<String> {
-    if args.retention_days < 1 || args.interim_timeout < 1 {
+    if args.retention_days < 1 {
         return Err(GenError::Usage(
-            "--retention-days and --interim-timeout must be positive".to_string(),
+            "--retention-days must be positive".to_string(),
         ));
     }
     let idx = TruthIndex::load(&args.truth)?;
@@ -676,6 +795,12 @@ mod tests {
             confirmed_until: if cause.end_logged() { end } else { end - 100 },
             end_cause: cause,
             next_start: None,
+            nas: Some("bng1".to_string()),
+            reboot_after: None,
+            no_interim: false,
+            stop_received: None,
+            unlogged: false,
+            inside_unlogged: false,
         }
     }
 
@@ -705,6 +830,147 @@ mod tests {
     }
 
     #[test]
+    fn tails_end_at_the_next_start_or_the_next_reboot_of_the_nas() {
+        let a = "198.18.0.1";
+        let mut reboot = binding("198.18.0.2", "R", 0, 4000, EndCause::NasReboot);
+        reboot.nas = Some("bng1".to_string());
+        let mut other_nas = binding("198.18.0.3", "S", 0, 3000, EndCause::NasReboot);
+        other_nas.nas = Some("bng2".to_string());
+        let idx = TruthIndex::build(vec![
+            binding(a, "A", 0, 1000, EndCause::LostStop),
+            binding(a, "B", 9000, 10_000, EndCause::StopPending),
+            reboot,
+            other_nas,
+        ]);
+        let (lost, pending) = (&idx.bindings[0], &idx.bindings[1]);
+        assert_eq!(lost.reboot_after, Some(4000));
+        assert_eq!(lost.tail_limit(), Some(4000));
+        assert_eq!(pending.reboot_after, None);
+        assert_eq!(pending.tail_limit(), None);
+        assert_eq!(idx.bindings[2].tail_limit(), Some(4000));
+        // Long after the last Interim, still the tail: no interim timeout.
+        assert_eq!(idx.near(a, 8000).len(), 1);
+        let e = idx.expectation(
+            0,
+            Query {
+                addr: a.to_string(),
+                port: None,
+                at: timefmt::rfc3339_string(3000),
+            },
+            QueryClass::Address,
+            "tail",
+            Some(a),
+            3000,
+        );
+        assert_eq!(e.bindings.len(), 1);
+        assert_eq!(
+            e.bindings[0].reboot_after.as_deref(),
+            Some(&*timefmt::rfc3339_string(4000))
+        );
+    }
+
+    /// The answer a tdr that gets everything right would give, from the checker's own truth.
+    fn oracle(e: &Expect, truth: &check::Truth) -> serde_json::Value {
+        use serde_json::json;
+        let via =
+            |b: &check::BlockRef| json!({"public": b.public, "ports": b.ports, "inside": b.inside});
+        let first_via = truth.blocks.first().map_or(serde_json::Value::Null, via);
+        let names = |set: &std::collections::BTreeSet<String>| -> Vec<serde_json::Value> {
+            set.iter()
+                .map(|s| json!({"subscriber": s, "via": first_via.clone()}))
+                .collect()
+        };
+        let (status, matches) = match truth.row {
+            Row::Inside | Row::BoundaryEdge | Row::CgnatPortInside => {
+                ("found", names(&truth.holders))
+            }
+            Row::BoundaryShared => ("ambiguous", names(&truth.holders)),
+            Row::LostStopTail | Row::RebootTail | Row::OpenTail => {
+                ("end_inferred", names(&truth.candidates))
+            }
+            Row::Gap | Row::Unassigned => ("not_found", Vec::new()),
+            Row::CgnatNoPort => ("port_required", Vec::new()),
+            Row::CgnatPortUnattributed => ("inside_unknown", Vec::new()),
+            Row::CgnatPortOther if !truth.candidates.is_empty() => {
+                ("ambiguous", names(&truth.candidates))
+            }
+            Row::CgnatPortOther if truth.held => ("inside_unknown", Vec::new()),
+            Row::CgnatPortOther => ("not_found", Vec::new()),
+            Row::OutsideRetention => ("outside_retention", Vec::new()),
+        };
+        let blocks: Vec<serde_json::Value> = truth.blocks.iter().map(via).collect();
+        json!({"query": e.query, "status": status, "matches": matches, "nat_blocks": blocks})
+    }
+
+    #[test]
+    fn queries_cover_the_gaps_in_the_logs_and_a_right_answer_passes() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut gen_args = crate::sim::tests_support::args(dir.path(), 400, 3);
+        gen_args.cgnat_unattributed_share = 0.2;
+        gen_args.no_interim_share = 0.3;
+        crate::sim::generate(&gen_args).unwrap();
+        let q = QueryArgs {
+            truth: dir.path().join("truth.jsonl"),
+            n: 6000,
+            seed: 4,
+            out: Some(dir.path().join("q.jsonl")),
+            expect: dir.path().join("e.jsonl"),
+            retention_days: 200,
+        };
+        let summary = queries(&q).unwrap();
+        for intent in ["late_stop", "no_interim", "cgnat_unattributed"] {
+            assert!(summary.contains(&format!("{intent} ")), "{summary}");
+        }
+        let es = std::fs::read_to_string(dir.path().join("e.jsonl")).unwrap();
+        let mut rows: BTreeMap<&str, u64> = BTreeMap::new();
+        let mut late_inside = (0, 0);
+        let mut report = check::Report::new(2);
+        for el in es.lines() {
+            let e: Expect = serde_json::from_str(el).unwrap();
+            let truth = check::classify(&e, 2).unwrap();
+            *rows.entry(truth.row.name()).or_default() += 1;
+            if e.intent == "cgnat_unattributed" {
+                assert!(e.nat.iter().any(|n| n.inside_unlogged), "{el}");
+                assert!(
+                    truth.holders.is_empty() && truth.candidates.is_empty(),
+                    "{el}"
+                );
+            }
+            if e.intent == "late_stop" {
+                late_inside.1 += 1;
+                late_inside.0 += u64::from(truth.row == Row::Inside);
+            }
+            let v = check::judge(&e, &oracle(&e, &truth), 2).unwrap();
+            report.add(&e, &v, 3);
+        }
+        assert!(!report.failed(), "{}", report.to_text());
+        assert!(rows["cgnat_port_unattributed"] > 20, "{rows:?}");
+        assert!(rows["lost_stop_tail"] > 100, "{rows:?}");
+        assert!(late_inside.0 * 2 > late_inside.1, "{late_inside:?}");
+        // The same answers with not_found where the logs cannot exclude a holder, and without
+        // the blocks, are counted.
+        let mut bad = check::Report::new(2);
+        for el in es.lines() {
+            let e: Expect = serde_json::from_str(el).unwrap();
+            let truth = check::classify(&e, 2).unwrap();
+            let mut a = oracle(&e, &truth);
+            if a["status"] == "end_inferred" {
+                a["status"] = "not_found".into();
+                a["matches"] = serde_json::json!([]);
+            }
+            if a["status"] == "inside_unknown" {
+                a["nat_blocks"] = serde_json::json!([]);
+            }
+            bad.add(&e, &check::judge(&e, &a, 2).unwrap(), 3);
+        }
+        assert!(
+            bad.false_not_found > 100 && bad.dropped_evidence > 20,
+            "{}",
+            bad.to_text()
+        );
+    }
+
+    #[test]
     fn generated_queries_match_their_truth() {
         let dir = tempfile::tempdir().unwrap();
         let gen_args = crate::sim::tests_support::args(dir.path(), 300, 2);
@@ -716,7 +982,6 @@ mod tests {
             out: Some(dir.path().join("q.jsonl")),
             expect: dir.path().join("e.jsonl"),
             retention_days: 200,
-            interim_timeout: 7200,
         };
         queries(&q).unwrap();
         let first = std::fs::read(dir.path().join("e.jsonl")).unwrap();
@@ -736,7 +1001,7 @@ mod tests {
             let e: Expect = serde_json::from_str(el).unwrap();
             assert_eq!(e.n, n as u64);
             assert_eq!(serde_json::to_value(&e.query).unwrap(), query);
-            let truth = check::classify(&e, 2, 7200).unwrap();
+            let truth = check::classify(&e, 2).unwrap();
             *rows.entry(truth.row.name()).or_default() += 1;
             if e.intent == "inside" {
                 inside_all += 1;
@@ -754,8 +1019,10 @@ mod tests {
             "{inside_ok}/{inside_all}"
         );
         for row in check::ROWS {
-            if row == Row::OpenTail {
-                continue; // rare: only just before the end of the run
+            if row == Row::OpenTail || row == Row::CgnatPortUnattributed {
+                // Open tails are rare (only just before the end of the run); unattributed
+                // blocks need --cgnat-unattributed-share.
+                continue;
             }
             assert!(rows.get(row.name()).is_some_and(|&n| n > 0), "{rows:?}");
         }

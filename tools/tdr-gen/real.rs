@@ -10,6 +10,11 @@
 //! | Juniper MX service PIC via syslog | `cgnat/juniper-nat.log-YYYYMMDD` | `juniper-nat` |
 //! | Asterisk `cdr_csv` (synthetic calls, no truth) | `cdr-csv/Master.csv-YYYYMMDD` | `asterisk-cdr` |
 //!
+//! A late RADIUS Stop (`--no-interim-share`: a NAS retransmitting it for days) is written
+//! when it arrives, into the detail file of that day: header and `Timestamp` the arrival,
+//! `Acct-Delay-Time` the delay, `Event-Timestamp` the real end (FreeRADIUS's reading,
+//! `Timestamp - Acct-Delay-Time`, gives the real end).
+//!
 //! All times are UTC (import with `--tz UTC`). The CGNAT router's clock runs `cgnat_skew`
 //! seconds ahead of true time (`Names::cgnat_skew`) (the truth keeps true time). DHCP subscribers are named by their
 //! MAC, as both DHCP servers log them. A damaged copy keeps the record's shape but carries an
@@ -204,20 +209,21 @@ impl RealFiles {
     }
 
     /// Writes `ev` as its producer logs it (and as CSV rows for PostgreSQL), plus a synthetic
-    /// call every `events_per_call` events.
-    pub fn write_event(&mut self, ev: &Ev, names: &Names) -> Result<u64> {
-        let (stream, t) = self.format(ev, names, None);
+    /// call every `events_per_call` events. `received`: the event reaches the log only then
+    /// (a late RADIUS Stop; other kinds ignore it).
+    pub fn write_event(&mut self, ev: &Ev, names: &Names, received: Option<i64>) -> Result<u64> {
+        let (stream, t) = self.format(ev, names, None, received);
         let rec = std::mem::take(&mut self.rec);
         let n = rec.len() as u64;
         let r = self.write(stream, t, rec.as_bytes());
         self.rec = rec;
         r?;
         if self.opt.pg {
-            self.pg_rows(ev, names)?;
+            self.pg_rows(ev, names, t)?;
         }
         self.events += 1;
         if self.opt.events_per_call > 0 && self.events.is_multiple_of(self.opt.events_per_call) {
-            self.call(ev.time())?;
+            self.call(t)?;
         }
         Ok(n)
     }
@@ -226,7 +232,7 @@ impl RealFiles {
     /// and bytes of a damaged copy.
     pub fn damaged(&mut self, ev: &Ev, names: &Names) -> (Stream, i64, Vec<u8>) {
         let bad = BAD_V4[self.rng.gen_range(0..BAD_V4.len())];
-        let (stream, t) = self.format(ev, names, Some(bad));
+        let (stream, t) = self.format(ev, names, Some(bad), None);
         (stream, t, self.rec.as_bytes().to_vec())
     }
 
@@ -234,8 +240,16 @@ impl RealFiles {
         self.write(stream, t, bytes)
     }
 
-    /// Formats `ev` into `self.rec`; `bad` replaces its (first) IPv4 address.
-    fn format(&mut self, ev: &Ev, names: &Names, bad: Option<&str>) -> (Stream, i64) {
+    /// Formats `ev` into `self.rec`; `bad` replaces its (first) IPv4 address; `received`
+    /// makes a session record one the server received then (its delay in `Acct-Delay-Time`).
+    /// Returns the stream and the time that picks the day's file.
+    fn format(
+        &mut self,
+        ev: &Ev,
+        names: &Names,
+        bad: Option<&str>,
+        received: Option<i64>,
+    ) -> (Stream, i64) {
         self.rec.clear();
         let rec = &mut self.rec;
         match *ev {
@@ -254,7 +268,10 @@ impl RealFiles {
                     SessOp::Interim => "Interim-Update",
                     SessOp::Stop => "Stop",
                 };
-                let delay = self.rng.gen_range(0..3);
+                let delay = match received {
+                    Some(r) => r - t,
+                    None => self.rng.gen_range(0..3),
+                };
                 let ip = bad.unwrap_or(&names.addrs[addr as usize]);
                 // PPPoE: a virtual port and PPP framing. IPoE (a share of subscribers): the
                 // VLAN pair on an Ethernet port, no PPP, the user name from option 82.
@@ -319,7 +336,7 @@ impl RealFiles {
                     self.acct_unique,
                     t + delay,
                 );
-                (Stream::Radius(nas), t)
+                (Stream::Radius(nas), received.unwrap_or(t))
             }
             Ev::Reboot { t, nas } => {
                 let _ = write!(
@@ -420,7 +437,8 @@ impl RealFiles {
         }
     }
 
-    fn pg_rows(&mut self, ev: &Ev, names: &Names) -> Result<()> {
+    /// The CSV rows of `ev` (its real time), into the file of the day of `day_of`.
+    fn pg_rows(&mut self, ev: &Ev, names: &Names, day_of: i64) -> Result<()> {
         self.rec.clear();
         let rec = &mut self.rec;
         let ts = |t: i64| timefmt::rfc3339_string(t);
@@ -501,7 +519,7 @@ impl RealFiles {
             }
         }
         let rec = std::mem::take(&mut self.rec);
-        let r = self.write(Stream::Pg, ev.time(), rec.as_bytes());
+        let r = self.write(Stream::Pg, day_of, rec.as_bytes());
         self.rec = rec;
         r
     }
@@ -547,7 +565,7 @@ mod tests {
     use tdr::model::{Event, Target};
     use tdr::parse::{parse_all, Context, Format};
 
-    const T: i64 = 1_793_700_000; // 2026-11-03T09:20:00Z
+    const T: i64 = 1_793_700_000; // 2026-11-03T10:00:00Z
 
     fn names() -> Names {
         Names {
@@ -586,7 +604,64 @@ mod tests {
         ctx.tz = Some(chrono_tz::UTC);
         ctx.lease_time = lease;
         let (events, errors) = parse_all(format, &ctx, bytes).unwrap();
-        (events, errors.len())
+        // Coverage marks (a DHCPDISCOVER shows the server logging) are no bindings.
+        let records = events.into_iter().filter(Event::is_record).collect();
+        (records, errors.len())
+    }
+
+    /// A Stop the NAS retransmitted for two days goes into the detail file of the day it
+    /// arrived, and reads back as the real end.
+    #[test]
+    fn a_late_stop_is_written_when_it_arrives_and_reads_as_the_real_end() {
+        let n = names();
+        let mut w = writer();
+        let stop = Ev::Session {
+            op: SessOp::Stop,
+            t: T,
+            sub: 0,
+            session: 7,
+            addr: 0,
+            v6: Some(1),
+            nas: 0,
+        };
+        let received = T + 2 * DAY + 17;
+        let (stream, day_of) = w.format(&stop, &n, None, Some(received));
+        assert_eq!((stream, day_of), (Stream::Radius(0), received));
+        assert!(w.rec.contains("\tAcct-Delay-Time = 172817\n"), "{}", w.rec);
+        assert!(
+            w.rec.contains(&format!("\tTimestamp = {received}\n")),
+            "{}",
+            w.rec
+        );
+        assert!(w.rec.starts_with("Thu Nov  5 10:00:17 2026\n"), "{}", w.rec);
+        let (events, errors) = parse(stream, w.rec.as_bytes());
+        assert_eq!(errors, 0, "{}", w.rec);
+        assert_eq!(events.len(), 2);
+        for e in &events {
+            assert!(matches!(
+                e,
+                Event::Session {
+                    op: tdr::model::SessionOp::Stop,
+                    ..
+                }
+            ));
+            assert_eq!(e.time(), T);
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let opt = RealOptions {
+            gzip: false,
+            pg: true,
+            events_per_call: 0,
+            ipoe_permille: 0,
+        };
+        let mut files = RealFiles::create(dir.path(), opt, StdRng::seed_from_u64(1)).unwrap();
+        files.write_event(&stop, &n, Some(received)).unwrap();
+        files.finish().unwrap();
+        let detail = dir.path().join("radacct/10.255.0.1/detail-20261105");
+        let (events, _) = parse(Stream::Radius(0), &std::fs::read(detail).unwrap());
+        assert!(events.iter().all(|e| e.time() == T) && events.len() == 2);
+        let pg = std::fs::read_to_string(dir.path().join("pg/events-20261105.csv")).unwrap();
+        assert!(pg.contains("session,stop,2026-11-03T10:00:00Z,"), "{pg}");
     }
 
     /// Every record the writer produces parses, with the producer's parser, to the event it
@@ -653,7 +728,7 @@ mod tests {
             Ev::Reboot { t: T, nas: 0 },
         ];
         for ev in cases {
-            let (stream, _) = w.format(&ev, &n, None);
+            let (stream, _) = w.format(&ev, &n, None, None);
             if let Ev::Session { .. } = ev {
                 let ipoe = w.rec.contains("NAS-Port-Type = Ethernet");
                 assert_eq!(ipoe, ipoe_permille == 1000, "{}", w.rec);

@@ -7,8 +7,29 @@
 //!
 //! Address plan (all documentation, benchmarking or shared space, never routed):
 //! public IPv4 pools in 198.18.0.0/15 (PPPoE first, DHCP after it), CGNAT inside addresses in
-//! 100.64.0.0/10, CGNAT public addresses in 203.0.113.0/24, delegated prefixes /56 from
-//! 2001:db8:1000::/36.
+//! 100.64.0.0/10 (the unattributed subscribers' pool right after the logged one), CGNAT public
+//! addresses in 203.0.113.0/24, delegated prefixes /56 from 2001:db8:1000::/36.
+//!
+//! Gaps in the logs the truth checker must see tdr handle without a false "nobody":
+//! * `--cgnat-unattributed-share`: that share of CGNAT subscribers has its inside address
+//!   assigned by something whose logs tdr never gets (their RADIUS records are written
+//!   nowhere: not in the events, the detail files or the PostgreSQL CSV). They draw inside
+//!   addresses from a pool of their own, so a logged subscriber never holds one of those, and
+//!   get no delegated IPv6 prefix (it would travel in the same unwritten records). Their port
+//!   blocks are logged as everyone's. Truth: their sessions carry `unlogged`, their blocks
+//!   `inside_unlogged`.
+//! * `--no-interim-share`: that share of RADIUS sessions is logged with Start and Stop only.
+//!   Of those, a share lasts days ([`LONG_SESSION`]: half of those with a delegated prefix, a
+//!   fifth of the others), and the Stop of a share ([`LATE_STOP_SHARE`]) reaches the RADIUS
+//!   server days late ([`LATE_STOP_DELAY`]), as a NAS retransmitting it would: it is written
+//!   when it arrives (the detail file of that day, `Timestamp` the arrival and
+//!   `Acct-Delay-Time` the delay, so `Timestamp - Acct-Delay-Time` is the real end; in the
+//!   events format a line with the real end as `time`, written at the arrival: with
+//!   `--split-days` into that day's file). A Stop that would arrive after the run is not
+//!   written (truth `stop_pending`). Truth: `no_interim`, `stop_received`.
+//!
+//! Both default to 0, and draw from a random stream of their own, so a run without them is
+//! byte for byte what it was before they existed.
 
 use crate::calendar::Calendar;
 use crate::emit::{self, Damage, Ev, LeaseOp, Names, NatOp, SessOp, Sink, SinkCounts};
@@ -36,6 +57,17 @@ pub const V6_PREFIXES: u32 = 1 << 20; // /56s in the /36
 pub const V6_PREFIX_LEN: u8 = 56;
 pub const PORT_FIRST: u32 = 1024;
 pub const PORT_COUNT: u32 = 65536 - PORT_FIRST;
+/// `--no-interim-share` sessions lasting days: the share of those with a delegated prefix,
+/// the share of the others, and the range of their length.
+pub const LONG_SESSION: (f64, f64, std::ops::RangeInclusive<i64>) = (0.5, 0.2, DAY..=3 * DAY);
+/// Share of `--no-interim-share` sessions whose (logged) Stop arrives late, and the range of
+/// the delay.
+pub const LATE_STOP_SHARE: f64 = 0.25;
+pub const LATE_STOP_DELAY: std::ops::RangeInclusive<i64> = DAY / 2..=2 * DAY;
+
+fn is_zero(v: &f64) -> bool {
+    *v == 0.0
+}
 
 /// Options of `tdr-gen generate`.
 #[derive(Args, Debug, Clone, Serialize)]
@@ -144,6 +176,18 @@ pub struct GenArgs {
     /// than PPPoE. Default 0, so the benchmark figures in the README reproduce.
     #[arg(long, default_value_t = 0.0)]
     pub ipoe_share: f64,
+    /// Share of CGNAT subscribers whose inside address's assignment is logged nowhere (their
+    /// RADIUS records are not written), while their port blocks are: a port in such a block
+    /// can only be answered `inside_unknown`. Default 0 (then absent from meta.json).
+    #[arg(long, default_value_t = 0.0)]
+    #[serde(skip_serializing_if = "is_zero")]
+    pub cgnat_unattributed_share: f64,
+    /// Share of RADIUS sessions logged without Interim-Updates (Start and Stop only); some of
+    /// them last days, and some of their Stops arrive days late (`Acct-Delay-Time`). Default 0
+    /// (then absent from meta.json).
+    #[arg(long, default_value_t = 0.0)]
+    #[serde(skip_serializing_if = "is_zero")]
+    pub no_interim_share: f64,
 }
 
 #[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -168,6 +212,8 @@ impl GenArgs {
             ("--dup", self.dup),
             ("--malformed", self.malformed),
             ("--ipoe-share", self.ipoe_share),
+            ("--cgnat-unattributed-share", self.cgnat_unattributed_share),
+            ("--no-interim-share", self.no_interim_share),
         ] {
             if !(0.0..=1.0).contains(&v) {
                 problems.push(format!("{name} must be between 0 and 1, not {v}"));
@@ -250,6 +296,10 @@ struct Session {
     start: i64,
     end: i64,
     lost_stop: bool,
+    /// Logged without Interim-Updates.
+    no_interim: bool,
+    /// Seconds after the end its Stop reaches the RADIUS server (a late Stop).
+    late_stop: Option<i64>,
     last_seen: i64,
     nat: Option<NatHold>,
 }
@@ -264,6 +314,8 @@ struct Lease {
 
 struct Sub {
     access: Access,
+    /// CGNAT only: the inside address's assignment is logged nowhere.
+    unattributed: bool,
     v6: bool,
     nas: u16,
     /// Incremented whenever a session or lease begins or ends; actions carry the value they
@@ -285,6 +337,8 @@ enum Action {
     Renew(u32, u32),
     Offline(u32, u32),
     Expire(u32, u32),
+    /// A late Stop reaches the RADIUS server: the key of its event in `Sim::late`.
+    LateStop(u32),
 }
 
 /// Where each pool's items sit in `Names::addrs`.
@@ -295,6 +349,9 @@ struct Bases {
     inside: u32,
     v6: u32,
     public: u32,
+    /// The unattributed subscribers' inside addresses (after the public ones, so the others
+    /// keep their places whether or not there are any).
+    dark: u32,
 }
 
 #[derive(Default, Debug, Clone, PartialEq, Eq)]
@@ -305,6 +362,12 @@ pub struct TruthCounts {
     pub lost_stop: u64,
     pub nas_reboot: u64,
     pub still_open: u64,
+    /// Sessions without Interim-Updates, late Stops written, Stops arriving after the run.
+    pub no_interim: u64,
+    pub late_stop: u64,
+    pub stop_pending: u64,
+    /// Sessions of unattributed CGNAT subscribers (logged nowhere).
+    pub unlogged: u64,
 }
 
 /// The outcome of a run, for the summary line.
@@ -346,13 +409,25 @@ impl std::fmt::Display for GenSummary {
             self.seconds,
             rate,
             self.out.display()
-        )
+        )?;
+        if t.no_interim + t.unlogged > 0 {
+            write!(
+                f,
+                "; sessions without interims {} (late Stops {}, arriving after the run {}), \
+                 unattributed CGNAT sessions {}",
+                t.no_interim, t.late_stop, t.stop_pending, t.unlogged
+            )?;
+        }
+        Ok(())
     }
 }
 
 struct Sim<'a> {
     cfg: &'a GenArgs,
     rng: StdRng,
+    /// The draws of `--cgnat-unattributed-share` and `--no-interim-share` (a stream of their
+    /// own, so `rng`'s is unchanged when they are 0).
+    xrng: StdRng,
     t1: i64,
     names: Names,
     bases: Bases,
@@ -361,11 +436,15 @@ struct Sim<'a> {
     pppoe: Pool,
     dhcp: Pool,
     inside: Pool,
+    dark: Pool,
     v6: Pool,
     blocks: Pool,
     blocks_per_ip: u32,
     reboots: Vec<(i64, u16)>,
     actions: Calendar<Action>,
+    /// Late Stops on their way, by key.
+    late: std::collections::BTreeMap<u32, Ev>,
+    late_seq: u32,
     sink: Sink,
     truth: BufWriter<File>,
     truth_path: PathBuf,
@@ -409,6 +488,7 @@ impl<'a> Sim<'a> {
             }
             subs.push(Sub {
                 access,
+                unattributed: false,
                 v6,
                 nas,
                 gen: 0,
@@ -419,9 +499,27 @@ impl<'a> Sim<'a> {
             });
         }
 
+        let mut xrng = StdRng::seed_from_u64(cfg.seed ^ 0xD1B5_4A32_D192_ED03);
+        let mut n_dark = 0u32;
+        if cfg.cgnat_unattributed_share > 0.0 {
+            for sub in subs.iter_mut().filter(|s| s.access == Access::Cgnat) {
+                if xrng.gen_bool(cfg.cgnat_unattributed_share) {
+                    sub.unattributed = true;
+                    n_dark += 1;
+                    n_v6 -= u32::from(sub.v6);
+                    sub.v6 = false;
+                }
+            }
+        }
+
         let slack = cfg.pool_slack;
         let (pppoe_n, dhcp_n) = (pool_size(n_pppoe, slack), pool_size(n_dhcp, slack));
-        let inside_n = pool_size(n_cgnat, slack);
+        let inside_n = pool_size(n_cgnat - n_dark, slack);
+        let dark_n = if n_dark > 0 {
+            pool_size(n_dark, slack)
+        } else {
+            0
+        };
         let v6_n = pool_size(n_v6, slack);
         let blocks_per_ip = PORT_COUNT / cfg.port_block;
         let block_n = pool_size(n_cgnat, slack);
@@ -434,7 +532,8 @@ impl<'a> Sim<'a> {
                 V4_SPACE.1
             ));
         }
-        if inside_n > INSIDE_SPACE.1 || v6_n > V6_PREFIXES {
+        if u64::from(inside_n) + u64::from(dark_n) > u64::from(INSIDE_SPACE.1) || v6_n > V6_PREFIXES
+        {
             problems.push("too many CGNAT or IPv6 subscribers for the address plan".to_string());
         }
         if public_n > PUBLIC_SPACE.1 {
@@ -471,6 +570,7 @@ impl<'a> Sim<'a> {
             inside: pppoe_n + dhcp_n,
             v6: pppoe_n + dhcp_n + inside_n,
             public: pppoe_n + dhcp_n + inside_n + v6_n,
+            dark: pppoe_n + dhcp_n + inside_n + v6_n + public_n,
         };
         names.addrs.extend((0..pppoe_n).map(|i| v4(V4_SPACE.0, i)));
         names
@@ -487,6 +587,9 @@ impl<'a> Sim<'a> {
         names
             .addrs
             .extend((0..public_n).map(|i| v4(PUBLIC_SPACE.0, i)));
+        names
+            .addrs
+            .extend((0..dark_n).map(|i| v4(INSIDE_SPACE.0, inside_n + i)));
 
         let mut reboots = Vec::new();
         for _ in 0..cfg.nas_reboots {
@@ -528,6 +631,7 @@ impl<'a> Sim<'a> {
         let mut sim = Sim {
             cfg,
             rng,
+            xrng,
             t1,
             names,
             bases,
@@ -536,11 +640,14 @@ impl<'a> Sim<'a> {
             pppoe: Pool::new(pppoe_n),
             dhcp: Pool::new(dhcp_n),
             inside: Pool::new(inside_n),
+            dark: Pool::new(dark_n),
             v6: Pool::new(v6_n),
             blocks: Pool::new(public_n * blocks_per_ip),
             blocks_per_ip,
             reboots: reboots.clone(),
             actions: Calendar::new(t0, 8192),
+            late: std::collections::BTreeMap::new(),
+            late_seq: 0,
             sink,
             truth: BufWriter::with_capacity(1 << 20, truth),
             truth_path,
@@ -630,6 +737,11 @@ impl<'a> Sim<'a> {
                     self.schedule(t + gap, Action::Connect(s));
                 }
             }
+            Action::LateStop(k) => {
+                if let Some(ev) = self.late.remove(&k) {
+                    self.sink.push_late(ev, t, &self.names);
+                }
+            }
         }
         Ok(())
     }
@@ -660,10 +772,11 @@ impl<'a> Sim<'a> {
         let cfg = self.cfg;
         let sub = &self.subs[s as usize];
         let (access, want_v6, prev_v4, prev_v6) = (sub.access, sub.v6, sub.prev_v4, sub.prev_v6);
-        let pool = if access == Access::Pppoe {
-            &mut self.pppoe
-        } else {
-            &mut self.inside
+        let unattributed = sub.unattributed;
+        let pool = match access {
+            Access::Pppoe => &mut self.pppoe,
+            _ if unattributed => &mut self.dark,
+            _ => &mut self.inside,
         };
         let Some(v4) = pool.take(&mut self.rng, cfg.quick_reuse, prev_v4) else {
             let d = self.rng.gen_range(60..=300);
@@ -675,10 +788,25 @@ impl<'a> Sim<'a> {
         } else {
             None
         };
-        let dur = (self.exp(cfg.session_hours * 3600.0) as i64).clamp(60, 3 * DAY);
+        let mut dur = (self.exp(cfg.session_hours * 3600.0) as i64).clamp(60, 3 * DAY);
         let id: u64 = self.rng.gen();
         let lost_stop = self.rng.gen_bool(cfg.lost_stop);
         let nat_delay = self.rng.gen_range(0..=2);
+        let (mut no_interim, mut late_stop) = (false, None);
+        if cfg.no_interim_share > 0.0 && !unattributed && self.xrng.gen_bool(cfg.no_interim_share) {
+            no_interim = true;
+            let long = if v6.is_some() {
+                LONG_SESSION.0
+            } else {
+                LONG_SESSION.1
+            };
+            if self.xrng.gen_bool(long) {
+                dur = self.xrng.gen_range(LONG_SESSION.2);
+            }
+            if !lost_stop && self.xrng.gen_bool(LATE_STOP_SHARE) {
+                late_stop = Some(self.xrng.gen_range(LATE_STOP_DELAY));
+            }
+        }
         let sub = &mut self.subs[s as usize];
         sub.gen += 1;
         let gen = sub.gen;
@@ -689,11 +817,13 @@ impl<'a> Sim<'a> {
             start: t,
             end: t + dur,
             lost_stop,
+            no_interim,
+            late_stop,
             last_seen: t,
             nat: None,
         });
         self.emit_session(SessOp::Start, t, s);
-        if t + cfg.interim_secs < t + dur {
+        if !no_interim && t + cfg.interim_secs < t + dur {
             self.schedule(t + cfg.interim_secs, Action::Interim(s, gen));
         }
         self.schedule(t + dur, Action::Disconnect(s, gen));
@@ -702,30 +832,38 @@ impl<'a> Sim<'a> {
         }
     }
 
-    fn v4_index(&self, access: Access, item: u32) -> u32 {
-        match access {
+    /// The index in `Names::addrs` of `s`'s IPv4 address `item` (of its pool).
+    fn v4_index(&self, s: u32, item: u32) -> u32 {
+        let sub = &self.subs[s as usize];
+        match sub.access {
             Access::Pppoe => self.bases.pppoe + item,
             Access::Dhcp => self.bases.dhcp + item,
+            Access::Cgnat if sub.unattributed => self.bases.dark + item,
             Access::Cgnat => self.bases.inside + item,
         }
     }
 
-    /// Emits one session event per address of `s`'s current session.
-    fn emit_session(&mut self, op: SessOp, t: i64, s: u32) {
+    /// The session event of `s`'s current session (both its addresses); `None` without a
+    /// session or for an unattributed subscriber, whose records are written nowhere.
+    fn session_ev(&self, op: SessOp, t: i64, s: u32) -> Option<Ev> {
         let sub = &self.subs[s as usize];
-        let Some(sess) = sub.sess else { return };
-        let (nas, access) = (sub.nas, sub.access);
-        let v4 = self.v4_index(access, sess.v4);
-        let v6 = sess.v6.map(|p| self.bases.v6 + p);
-        self.emit(Ev::Session {
+        let sess = sub.sess.filter(|_| !sub.unattributed)?;
+        Some(Ev::Session {
             op,
             t,
             sub: s,
             session: sess.id,
-            addr: v4,
-            v6,
-            nas,
-        });
+            addr: self.v4_index(s, sess.v4),
+            v6: sess.v6.map(|p| self.bases.v6 + p),
+            nas: sub.nas,
+        })
+    }
+
+    /// Emits one session event per address of `s`'s current session.
+    fn emit_session(&mut self, op: SessOp, t: i64, s: u32) {
+        if let Some(ev) = self.session_ev(op, t, s) {
+            self.emit(ev);
+        }
     }
 
     fn interim(&mut self, t: i64, s: u32, g: u32) {
@@ -756,7 +894,7 @@ impl<'a> Sim<'a> {
         if let Some(sess) = self.subs[s as usize].sess.as_mut() {
             sess.nat = Some(NatHold { block, start: t });
             let inside = sess.v4;
-            let ev = self.nat_event(NatOp::Alloc, t, inside, block);
+            let ev = self.nat_event(NatOp::Alloc, t, self.v4_index(s, inside), block);
             self.emit(ev);
         }
     }
@@ -768,12 +906,13 @@ impl<'a> Sim<'a> {
         (self.bases.public + ip, lo as u16, hi as u16)
     }
 
-    fn nat_event(&self, op: NatOp, t: i64, inside_item: u32, block: u32) -> Ev {
+    /// The event of `block` (to the inside address at index `inside` of `Names::addrs`).
+    fn nat_event(&self, op: NatOp, t: i64, inside: u32, block: u32) -> Ev {
         let (public, lo, hi) = self.block_ports(block);
         Ev::Nat {
             op,
             t,
-            inside: self.bases.inside + inside_item,
+            inside,
             public,
             lo,
             hi,
@@ -783,8 +922,26 @@ impl<'a> Sim<'a> {
     /// Ends `s`'s session at `t`: logs what `cause` lets the logs show, frees its addresses
     /// and port block, and writes its truth.
     fn end_session(&mut self, t: i64, s: u32, cause: EndCause) -> Result<()> {
+        let mut cause = cause;
+        let mut stop_received = None;
         if cause == EndCause::Stop {
-            self.emit_session(SessOp::Stop, t, s);
+            match self.subs[s as usize].sess.and_then(|x| x.late_stop) {
+                None => self.emit_session(SessOp::Stop, t, s),
+                Some(delay) => {
+                    // The NAS retransmits the Stop until the server takes it, `delay` later.
+                    stop_received = Some(t + delay);
+                    if t + delay < self.t1 {
+                        if let Some(ev) = self.session_ev(SessOp::Stop, t, s) {
+                            self.late_seq += 1;
+                            self.late.insert(self.late_seq, ev);
+                            self.schedule(t + delay, Action::LateStop(self.late_seq));
+                            self.tc.late_stop += 1;
+                        }
+                    } else {
+                        cause = EndCause::StopPending;
+                    }
+                }
+            }
         }
         let sub = &mut self.subs[s as usize];
         let Some(sess) = sub.sess.take() else {
@@ -793,19 +950,24 @@ impl<'a> Sim<'a> {
         sub.gen += 1;
         sub.prev_v4 = Some(sess.v4);
         sub.prev_v6 = sess.v6;
-        let (access, nas) = (sub.access, sub.nas);
+        let (access, nas, unattributed) = (sub.access, sub.nas, sub.unattributed);
+        self.tc.no_interim += u64::from(sess.no_interim);
+        self.tc.stop_pending += u64::from(cause == EndCause::StopPending);
+        self.tc.unlogged += u64::from(unattributed);
         let session = emit::session_id(sess.id);
-        let confirmed = if cause == EndCause::Stop {
+        let confirmed = if unattributed {
+            sess.start
+        } else if cause == EndCause::Stop {
             t
         } else {
             sess.last_seen
         };
-        let v4 = self.v4_index(access, sess.v4);
+        let v4 = self.v4_index(s, sess.v4);
         if let Some(hold) = sess.nat {
             let nat_cause = if cause == EndCause::StillOpen {
                 EndCause::StillOpen
             } else {
-                self.emit(self.nat_event(NatOp::Release, t, sess.v4, hold.block));
+                self.emit(self.nat_event(NatOp::Release, t, v4, hold.block));
                 EndCause::Release
             };
             let (public, lo, hi) = self.block_ports(hold.block);
@@ -825,6 +987,10 @@ impl<'a> Sim<'a> {
                 start_logged: true,
                 end_logged: nat_cause.end_logged(),
                 end_cause: nat_cause,
+                no_interim: false,
+                stop_received: None,
+                unlogged: false,
+                inside_unlogged: unattributed,
             };
             self.write_truth(&rec)?;
             self.blocks.release(hold.block);
@@ -846,14 +1012,19 @@ impl<'a> Sim<'a> {
                 start: timefmt::rfc3339_string(sess.start),
                 end: timefmt::rfc3339_string(t),
                 confirmed_until: timefmt::rfc3339_string(confirmed),
-                start_logged: true,
-                end_logged: cause.end_logged(),
+                start_logged: !unattributed,
+                end_logged: cause.end_logged() && !unattributed,
                 end_cause: cause,
+                no_interim: sess.no_interim,
+                stop_received: stop_received.map(timefmt::rfc3339_string),
+                unlogged: unattributed,
+                inside_unlogged: false,
             };
             self.write_truth(&rec)?;
         }
         match access {
             Access::Pppoe => self.pppoe.release(sess.v4),
+            Access::Cgnat if unattributed => self.dark.release(sess.v4),
             Access::Cgnat => self.inside.release(sess.v4),
             Access::Dhcp => {}
         }
@@ -997,6 +1168,10 @@ impl<'a> Sim<'a> {
             start_logged: true,
             end_logged: cause.end_logged(),
             end_cause: cause,
+            no_interim: false,
+            stop_received: None,
+            unlogged: false,
+            inside_unlogged: false,
         };
         self.write_truth(&rec)?;
         self.dhcp.release(lease.addr);
@@ -1024,7 +1199,7 @@ impl<'a> Sim<'a> {
     }
 
     fn write_meta(&self, t0: i64) -> Result<()> {
-        let last_public = self.names.addrs.len() as u32 - 1;
+        let last_public = self.bases.dark - 1;
         let publics: Vec<&str> = (self.bases.public..=last_public)
             .map(|i| &*self.names.addrs[i as usize])
             .collect();
@@ -1238,7 +1413,7 @@ mod tests {
         for r in truth(dir.path()) {
             let (s, e, cu) = (secs(&r.start), secs(&r.end), secs(&r.confirmed_until));
             assert!(s <= cu && cu <= e, "{r:?}");
-            assert_eq!(r.end_logged, r.end_cause.end_logged());
+            assert_eq!(r.end_logged, r.end_cause.end_logged() && !r.unlogged);
             assert_eq!(r.kind == TruthKind::Nat, r.subscriber.is_none());
             by_target
                 .entry((r.target.clone(), r.ports.clone()))
@@ -1403,6 +1578,242 @@ mod tests {
     }
 
     #[test]
+    fn the_new_knobs_at_zero_change_no_byte() {
+        let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+        run(a.path(), &[]);
+        run(
+            b.path(),
+            &["--cgnat-unattributed-share", "0", "--no-interim-share", "0"],
+        );
+        for f in ["events.jsonl", "truth.jsonl", "meta.json"] {
+            assert!(
+                read(&a.path().join(f)) == read(&b.path().join(f)),
+                "{f} differs"
+            );
+        }
+        let meta = String::from_utf8(read(&a.path().join("meta.json"))).unwrap();
+        assert!(!meta.contains("unattributed") && !meta.contains("no_interim"));
+    }
+
+    fn is_inside(a: &str) -> bool {
+        a.parse::<std::net::Ipv4Addr>()
+            .is_ok_and(|a| u32::from(a) & 0xFFC0_0000 == INSIDE_SPACE.0)
+    }
+
+    #[test]
+    fn unattributed_cgnat_subscribers_leave_only_their_port_blocks_in_the_logs() {
+        let extra = [
+            "--cgnat-unattributed-share",
+            "0.3",
+            "--cgnat-skew-secs",
+            "0",
+        ];
+        let dir = tempfile::tempdir().unwrap();
+        let summary = run(dir.path(), &extra);
+        assert!(summary.truth.unlogged > 20, "{summary}");
+        let truth = truth(dir.path());
+        let mut dark_subs = std::collections::BTreeSet::new();
+        let mut dark = std::collections::BTreeSet::new();
+        let mut lit = std::collections::BTreeSet::new();
+        for r in truth.iter().filter(|r| r.kind == TruthKind::Session) {
+            if r.unlogged {
+                assert!(is_inside(&r.target), "{r:?}");
+                assert!(!r.start_logged && !r.end_logged, "{r:?}");
+                assert_eq!(r.confirmed_until, r.start);
+                dark_subs.insert(r.subscriber.clone().unwrap());
+                dark.insert(r.target.clone());
+            } else if is_inside(&r.target) {
+                lit.insert(r.target.clone());
+            }
+        }
+        // A pool of their own, and no delegated prefix.
+        assert!(dark.is_disjoint(&lit) && !lit.is_empty());
+        for r in &truth {
+            if r.kind == TruthKind::Session && dark_subs.contains(r.subscriber.as_ref().unwrap()) {
+                assert!(r.unlogged, "{r:?}");
+            }
+            if r.kind == TruthKind::Nat {
+                let inside = r.inside.as_ref().unwrap();
+                assert_eq!(r.inside_unlogged, dark.contains(inside), "{r:?}");
+            }
+        }
+        let (events, _) = events(dir.path());
+        let mut dark_blocks = 0;
+        for (_, v) in &events {
+            match v["kind"].as_str().unwrap() {
+                "session" => {
+                    assert!(!dark.contains(v["addr"].as_str().unwrap()), "{v}");
+                    assert!(
+                        !dark_subs.contains(v["subscriber"].as_str().unwrap()),
+                        "{v}"
+                    );
+                }
+                "nat_block" => {
+                    dark_blocks += u32::from(dark.contains(v["inside"].as_str().unwrap()))
+                }
+                _ => {}
+            }
+        }
+        assert!(dark_blocks > 20);
+
+        // The same in the producers' formats: not a RADIUS record, but the port blocks.
+        let real = tempfile::tempdir().unwrap();
+        run(
+            real.path(),
+            &[&extra[..], &["--output", "real", "--pg-csv"][..]].concat(),
+        );
+        let text = |sub: &str| {
+            let mut all = String::new();
+            for entry in walk(&real.path().join(sub)) {
+                all.push_str(&String::from_utf8_lossy(&read(&entry)));
+            }
+            all
+        };
+        let (radius, juniper, pg) = (text("radacct"), text("cgnat"), text("pg"));
+        for a in &dark {
+            assert!(
+                !radius.contains(&format!("= {a}\n")),
+                "{a} in a detail file"
+            );
+            assert!(
+                juniper.contains(&format!("{a} -> ")),
+                "{a} not in the NAT log"
+            );
+        }
+        for line in pg.lines().filter(|l| l.starts_with("session,")) {
+            let addr = line.split(',').nth(4).unwrap();
+            assert!(!dark.contains(addr), "{line}");
+        }
+        for s in &dark_subs {
+            assert!(
+                !radius.contains(&format!("\"{s}\"")),
+                "{s} in a detail file"
+            );
+        }
+    }
+
+    /// Every file under `dir`.
+    fn walk(dir: &Path) -> Vec<PathBuf> {
+        let mut out = Vec::new();
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let p = entry.unwrap().path();
+            if p.is_dir() {
+                out.extend(walk(&p));
+            } else {
+                out.push(p);
+            }
+        }
+        out.sort();
+        out
+    }
+
+    #[test]
+    fn sessions_without_interims_last_days_and_their_stops_arrive_late() {
+        let dir = tempfile::tempdir().unwrap();
+        let summary = run(
+            dir.path(),
+            &[
+                "--no-interim-share",
+                "0.4",
+                "--days",
+                "4",
+                "--split-days",
+                "--cgnat-skew-secs",
+                "0",
+            ],
+        );
+        let t = &summary.truth;
+        assert!(
+            t.no_interim > 100 && t.late_stop > 10 && t.stop_pending > 5,
+            "{summary}"
+        );
+        assert_eq!(summary.events.late, t.late_stop);
+        let truth = truth(dir.path());
+        let sessions: Vec<&TruthRecord> = truth
+            .iter()
+            .filter(|r| r.kind == TruthKind::Session)
+            .collect();
+        let quiet: BTreeMap<&str, &TruthRecord> = sessions
+            .iter()
+            .filter(|r| r.no_interim)
+            .map(|r| (r.session.as_deref().unwrap(), *r))
+            .collect();
+        let long = quiet
+            .values()
+            .filter(|r| secs(&r.end) - secs(&r.start) >= DAY)
+            .count();
+        assert!(long > 20, "{long} sessions of a day or more");
+        let mut late = 0;
+        for r in &sessions {
+            match (r.end_cause, &r.stop_received) {
+                (EndCause::Stop, Some(at)) => {
+                    late += 1;
+                    assert!(r.no_interim && r.end_logged && r.confirmed_until == r.end);
+                    assert!(secs(at) - secs(&r.end) >= DAY / 2);
+                }
+                (EndCause::StopPending, Some(at)) => {
+                    assert!(r.no_interim && !r.end_logged);
+                    assert!(secs(at) >= secs("2026-11-05T00:00:00Z"));
+                    assert_eq!(r.confirmed_until, r.start);
+                }
+                (EndCause::StopPending, None) => panic!("{r:?}"),
+                (_, Some(_)) => panic!("{r:?}"),
+                _ => {}
+            }
+            if r.no_interim && r.end_cause != EndCause::Stop {
+                assert_eq!(r.confirmed_until, r.start, "{r:?}");
+            }
+        }
+        assert!(late > 10);
+        // Stops by session: the file they are in, and their time.
+        let mut stops: BTreeMap<String, Vec<(String, i64)>> = BTreeMap::new();
+        for f in event_files(dir.path()).unwrap() {
+            let day = f.file_name().unwrap().to_string_lossy()[7..15].to_string();
+            for line in std::fs::read_to_string(&f).unwrap().lines() {
+                let Ok(v) = serde_json::from_str::<serde_json::Value>(line) else {
+                    continue;
+                };
+                if v["kind"] != "session" {
+                    continue;
+                }
+                let (Some(id), Some(time)) = (v["session"].as_str(), v["time"].as_str()) else {
+                    continue;
+                };
+                let Some(t) = timefmt::parse_rfc3339(time) else {
+                    continue;
+                };
+                if quiet.contains_key(id) {
+                    assert_ne!(v["op"], "interim", "{v}");
+                    if v["op"] == "stop" {
+                        stops
+                            .entry(id.to_string())
+                            .or_default()
+                            .push((day.clone(), t));
+                    }
+                }
+            }
+        }
+        for (id, r) in &quiet {
+            let got = stops.get(*id).map(Vec::as_slice).unwrap_or(&[]);
+            match (r.end_cause, &r.stop_received) {
+                (EndCause::Stop, Some(at)) => {
+                    // Written on the day it arrived, with the real end as its time.
+                    let day = timefmt::day_stamp(secs(at));
+                    assert!(!got.is_empty(), "{r:?}");
+                    assert!(
+                        got.iter().all(|(d, t)| *d == day && *t == secs(&r.end)),
+                        "{got:?}"
+                    );
+                }
+                (EndCause::Stop, None) => {
+                    assert!(got.iter().all(|(_, t)| *t == secs(&r.end)) && !got.is_empty());
+                }
+                _ => assert!(got.is_empty(), "{r:?}: {got:?}"),
+            }
+        }
+    }
+
+    #[test]
     fn rejects_bad_arguments() {
         let dir = tempfile::tempdir().unwrap();
         let out = dir.path().to_str().unwrap();
@@ -1412,6 +1823,8 @@ mod tests {
             ["--pppoe-share", "0.9"],
             ["--start", "2026-13-01"],
             ["--subscribers", "0"],
+            ["--no-interim-share", "1.5"],
+            ["--cgnat-unattributed-share", "2"],
         ] {
             let mut argv = vec!["gen", "--out", out, "--dhcp-share", "0.25"];
             argv.extend_from_slice(&bad);

@@ -27,10 +27,14 @@ pub enum EndCause {
     LostStop,
     /// Still held when the run ended (`end` is the end of the run).
     StillOpen,
+    /// Session ended and its Stop was sent, but the RADIUS server receives it only after the
+    /// end of the run (`stop_received`): the logs do not have it (yet).
+    StopPending,
 }
 
 impl EndCause {
-    /// Whether the logs contain the exact end time.
+    /// Whether the logs contain the exact end time (for a binding the logs show at all: see
+    /// [`TruthRecord::unlogged`]).
     pub fn end_logged(self) -> bool {
         matches!(self, EndCause::Stop | EndCause::Release | EndCause::Expiry)
     }
@@ -61,4 +65,25 @@ pub struct TruthRecord {
     pub start_logged: bool,
     pub end_logged: bool,
     pub end_cause: EndCause,
+    /// Sessions logged without Interim-Updates (Start and Stop only; `--no-interim-share`).
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub no_interim: bool,
+    /// Sessions whose Stop reached the RADIUS server late (a NAS retransmitting it, with
+    /// `Acct-Delay-Time` the delay): when it did. Within the run the Stop is in the logs of
+    /// that day (`end_cause` `stop`), after it not (`end_cause` `stop_pending`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stop_received: Option<String>,
+    /// Sessions of an unattributed CGNAT subscriber's inside address
+    /// (`--cgnat-unattributed-share`): no log shows this binding at all (`start_logged` and
+    /// `end_logged` false, `confirmed_until` = `start`).
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub unlogged: bool,
+    /// Nat blocks whose inside address is such an unlogged one: the logs show the block but
+    /// nobody holding its inside address, so a port in it can only be `inside_unknown`.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub inside_unlogged: bool,
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
 }
