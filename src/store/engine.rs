@@ -14,7 +14,7 @@
 //! * Every merge is commutative and idempotent (min start, max last-seen, earliest logged end),
 //!   so duplicates and events reordered within the window give the same facts as ordered input.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 use std::net::{IpAddr, Ipv6Addr};
@@ -102,6 +102,9 @@ pub struct Engine {
     /// Bindings created by late events (start far behind the watermark) since the last flush:
     /// they may have a final copy in the store to merge with ([`Engine::revive_late`]).
     late: Vec<Slot>,
+    /// Live port blocks and the days (first, last) their sharer marks were written for: a
+    /// lookup without a port counts a day's sharers from the marks alone.
+    nat_marked: HashMap<Slot, (i64, i64)>,
 }
 
 pub(crate) const META_WATERMARK: &[u8] = b"W";
@@ -119,6 +122,9 @@ pub const MAX_CLOCK_LAG: i64 = 31 * 86_400;
 /// until another holder's start ends it, so it must stay where every lookup reads it; past
 /// this (longer than the default six months' retention) its last record is expired anyway.
 pub const MAX_OPEN: i64 = 184 * 86_400;
+
+/// Sharer records to write, per (day, public address).
+type Sharers = BTreeMap<(i64, Ipv6Addr), BTreeSet<[u8; super::keys::SHARER_RECORD]>>;
 
 /// A producer's clock: its source name and, for sessions and reboots, its NAS.
 type Clock = u64;
@@ -184,6 +190,7 @@ impl Engine {
             nat_span: (0, false),
             cdrs: Vec::new(),
             late: Vec::new(),
+            nat_marked: HashMap::default(),
         }
     }
 
@@ -880,6 +887,11 @@ impl Engine {
     fn index(&mut self, key: BindingKey, facts: Facts, session: String) -> Slot {
         let slot = self.next_slot;
         self.next_slot += 1;
+        if facts.kind == Kind::Nat {
+            // Nothing marked yet (a restored block's marks are written again: puts of the
+            // same keys).
+            self.nat_marked.insert(slot, (i64::MAX, i64::MIN));
+        }
         let tk = (key.tag, key.addr, key.plen_or_lo);
         if facts.kind == Kind::Session {
             self.by_session
@@ -1001,6 +1013,8 @@ impl Engine {
         }
         let mut buf = Vec::with_capacity(64);
         let mut key_buf = Vec::with_capacity(32);
+        // Sharer records per (day, public address), written once per flush.
+        let mut sharers: Sharers = BTreeMap::new();
         loop {
             let mut due = Vec::new();
             let marks: Vec<(Clock, UnixSecs)> =
@@ -1044,8 +1058,7 @@ impl Engine {
                 buf.clear();
                 rec.facts.encode(&mut buf);
                 let sharer = match (rec.facts.kind, rec.facts.inside) {
-                    (Kind::Nat, Some(inside)) => Some(super::keys::sharer_key(
-                        rec.key.addr,
+                    (Kind::Nat, Some(inside)) => Some(super::keys::sharer_record(
                         ip16(inside),
                         rec.facts.class.code(),
                     )),
@@ -1053,8 +1066,8 @@ impl Engine {
                 };
                 for day in first_day..=day_of(end) {
                     sink.put_copy(day, &key, &buf);
-                    if let Some(s) = &sharer {
-                        sink.put_copy(day, s, b"");
+                    if let Some(s) = sharer {
+                        sharers.entry((day, rec.key.addr)).or_default().insert(s);
                     }
                 }
                 if let Some(p) = rec.persisted {
@@ -1062,6 +1075,11 @@ impl Engine {
                 }
                 finalised += 1;
             }
+        }
+        self.mark_live_sharers(&mut sharers, retention_floor);
+        for ((day, public), records) in sharers {
+            let v: Vec<u8> = records.into_iter().flatten().collect();
+            sink.put_copy(day, &super::keys::sharer_key(public), &v);
         }
         for slot in std::mem::take(&mut self.dirty) {
             let Some(rec) = self.slab.get_mut(&slot) else {
@@ -1124,9 +1142,44 @@ impl Engine {
         finalised
     }
 
+    /// Writes the sharer marks of live port blocks: every day from the block's start to its
+    /// producer's clock less two reorder windows (no later than its end), the days a block
+    /// finalised later is written into anyway — so the marks never depend on when a batch
+    /// was cut. Days before `retention_floor` are expired.
+    fn mark_live_sharers(&mut self, sharers: &mut Sharers, retention_floor: UnixSecs) {
+        let w2 = 2 * self.params.reorder_window;
+        let floor = day_of(retention_floor);
+        let slots: Vec<(Slot, (i64, i64))> =
+            self.nat_marked.iter().map(|(s, r)| (*s, *r)).collect();
+        for (slot, (done_from, done_to)) in slots {
+            let Some(r) = self.slab.get(&slot) else {
+                continue;
+            };
+            let f = &r.facts;
+            let Some(inside) = f.inside else {
+                continue;
+            };
+            let from = day_of(f.start);
+            let mut to = day_of(self.mark(f.clock()).saturating_sub(w2)).max(from);
+            if let Some(e) = f.span_end(&self.params.rules) {
+                to = to.min(day_of(e));
+            }
+            if from >= done_from && to <= done_to {
+                continue;
+            }
+            let record = super::keys::sharer_record(ip16(inside), f.class.code());
+            for day in (from..=to).filter(|d| *d >= floor && !(done_from..=done_to).contains(d)) {
+                sharers.entry((day, r.key.addr)).or_default().insert(record);
+            }
+            self.nat_marked
+                .insert(slot, (from.min(done_from), to.max(done_to)));
+        }
+    }
+
     fn remove(&mut self, slot: Slot) -> Option<LiveRec> {
         let rec = self.slab.remove(&slot)?;
         self.dirty.remove(&slot);
+        self.nat_marked.remove(&slot);
         let tk = (rec.key.tag, rec.key.addr, rec.key.plen_or_lo);
         if let Some(v) = self.by_target.get_mut(&tk) {
             v.retain(|s| *s != slot);

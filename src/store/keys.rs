@@ -3,9 +3,9 @@
 //!
 //! * address binding: `B` ‖ addr16 ‖ plen ‖ start ‖ id
 //! * NAT port block:  `N` ‖ public16 ‖ 0 ‖ port_lo ‖ start ‖ id
-//! * NAT sharer mark: `S` ‖ public16 ‖ 0 ‖ inside16 ‖ class — in every day a block of that
-//!   inside address on that public address touched, so `port_required` counts the sharers
-//!   with a few reads instead of reading every block of the day
+//! * NAT sharers:     `S` ‖ public16 ‖ 0 → the set of (inside16 ‖ class) of every inside
+//!   address with a block of that public address that day, so `port_required` counts the
+//!   sharers with one read instead of reading every block of the day
 //!
 //! `start` is big-endian with the sign bit flipped so keys sort by time; `id` is a 4-byte hash of
 //! the binding's identity that separates bindings starting in the same second.
@@ -62,29 +62,42 @@ pub fn nat_prefix(public: Ipv6Addr) -> [u8; PREFIX_LEN] {
     k
 }
 
-/// The lookup prefix of the sharer marks of a public address.
-pub fn sharer_prefix(public: Ipv6Addr) -> [u8; PREFIX_LEN] {
+/// The key of the sharers of a public address in a day partition. Its value is the sorted set
+/// of [`sharer_record`]s of every inside address that used a port block of it that day
+/// (merged as a set union), so `port_required` counts them with one read.
+pub fn sharer_key(public: Ipv6Addr) -> [u8; PREFIX_LEN] {
     let mut k = [0u8; PREFIX_LEN];
     k[0] = TAG_SHARER;
     k[1..17].copy_from_slice(&public.octets());
     k
 }
 
-/// The mark that `inside` used a port block of `public` (of retention class `class`).
-pub fn sharer_key(public: Ipv6Addr, inside: Ipv6Addr, class: u8) -> Vec<u8> {
-    let mut k = sharer_prefix(public).to_vec();
-    k.extend_from_slice(&inside.octets());
-    k.push(class);
-    k
+/// Length of one sharer record: inside address (16 bytes) ‖ retention class code.
+pub const SHARER_RECORD: usize = 17;
+
+/// One sharer: `inside` used a block of the public address, in a record of class `class`.
+pub fn sharer_record(inside: Ipv6Addr, class: u8) -> [u8; SHARER_RECORD] {
+    let mut r = [0u8; SHARER_RECORD];
+    r[..16].copy_from_slice(&inside.octets());
+    r[16] = class;
+    r
 }
 
-/// Back from a sharer mark: (inside address, class code).
-pub fn decode_sharer(k: &[u8]) -> Option<(Ipv6Addr, u8)> {
-    if k.len() != PREFIX_LEN + 17 || k[0] != TAG_SHARER {
-        return None;
+/// Whether `key` is a sharer-set key.
+pub fn is_sharer_key(key: &[u8]) -> bool {
+    key.len() == PREFIX_LEN && key[0] == TAG_SHARER
+}
+
+/// The set union of sharer-set values, sorted and without duplicates (the partitions' merge of
+/// a sharer key).
+pub fn union_sharers<'a>(values: impl IntoIterator<Item = &'a [u8]>) -> Vec<u8> {
+    let mut set = std::collections::BTreeSet::new();
+    for v in values {
+        for r in v.chunks_exact(SHARER_RECORD) {
+            set.insert(r);
+        }
     }
-    let a: [u8; 16] = k[PREFIX_LEN..PREFIX_LEN + 16].try_into().ok()?;
-    Some((Ipv6Addr::from(a), k[PREFIX_LEN + 16]))
+    set.into_iter().flatten().copied().collect()
 }
 
 /// The key range of NAT blocks of `public` whose first port is in `lo..=hi`.
@@ -171,6 +184,20 @@ pub fn prefix_upper_bound(prefix: &[u8]) -> Vec<u8> {
 mod tests {
     use super::*;
 
+    /// The records of a sharer-set value: (inside address, class code); `None` if it is not a
+    /// whole number of records.
+    fn decode_sharers(v: &[u8]) -> Option<Vec<(Ipv6Addr, u8)>> {
+        if !v.len().is_multiple_of(SHARER_RECORD) {
+            return None;
+        }
+        v.chunks_exact(SHARER_RECORD)
+            .map(|r| {
+                let a: [u8; 16] = r[..16].try_into().ok()?;
+                Some((Ipv6Addr::from(a), r[16]))
+            })
+            .collect()
+    }
+
     #[test]
     fn partition_names_round_trip() {
         let day = day_of(1_795_255_200); // 2026-11-21
@@ -206,13 +233,17 @@ mod tests {
     }
 
     #[test]
-    fn sharer_marks_round_trip_under_their_prefix() {
-        let p: Ipv6Addr = "::ffff:203.0.113.1".parse().unwrap();
+    fn sharer_sets_merge_as_a_union() {
         let i: Ipv6Addr = "::ffff:100.64.0.9".parse().unwrap();
-        let k = sharer_key(p, i, 2);
-        assert!(k.starts_with(&sharer_prefix(p)));
-        assert_eq!(decode_sharer(&k), Some((i, 2)));
-        assert_eq!(BindingKey::decode(&k), None, "not a binding");
+        let j: Ipv6Addr = "::ffff:100.64.0.1".parse().unwrap();
+        let a = sharer_record(i, 0);
+        let b = sharer_record(j, 2);
+        let merged = union_sharers([&a[..], &b[..], &a[..]]);
+        assert_eq!(decode_sharers(&merged), Some(vec![(j, 2), (i, 0)]));
+        assert_eq!(union_sharers([&merged[..], &b[..]]), merged, "idempotent");
+        assert!(is_sharer_key(&sharer_key(i)));
+        assert_eq!(BindingKey::decode(&sharer_key(i)), None, "not a binding");
+        assert_eq!(decode_sharers(&merged[1..]), None);
     }
 
     #[test]

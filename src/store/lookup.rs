@@ -12,7 +12,7 @@ use super::binding::{EndKind, Evidence, Facts, Kind};
 use super::keys::{binding_prefix, nat_port_range, nat_prefix, BindingKey};
 use super::{Store, StoreError};
 use crate::config::Config;
-use crate::model::{fmt_time, ip16, Class, Domain, Target, UnixSecs};
+use crate::model::{day_of, fmt_time, ip16, Class, Domain, Target, UnixSecs};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -228,9 +228,9 @@ impl Attributor<'_> {
         match port {
             None => {
                 let (sharers, forbidden) = self.nat_sharers(addr, at, scope)?;
-                if !sharers.is_empty() || self.cfg.is_cgnat_public(addr) {
+                if sharers > 0 || self.cfg.is_cgnat_public(addr) {
                     return Ok(Answer {
-                        sharing: Some(sharers.len() as u32),
+                        sharing: Some(sharers as u32),
                         ..Answer::bare(Status::PortRequired)
                     });
                 }
@@ -249,7 +249,7 @@ impl Attributor<'_> {
                 // No block holds this port. On a CGNAT address that is "nobody" only when the
                 // CGNAT log was being written then.
                 let (sharers, forbidden) = self.nat_sharers(addr, at, scope)?;
-                if !sharers.is_empty() || self.cfg.is_cgnat_public(addr) {
+                if sharers > 0 || self.cfg.is_cgnat_public(addr) {
                     return Ok(Answer::bare(self.empty_status(at, scope, Domain::Nat)?));
                 }
                 if forbidden {
@@ -445,7 +445,8 @@ impl Attributor<'_> {
             .filter(|(_, f)| f.end_logged.is_none() && matches!(f.kind, Kind::Session | Kind::Nat))
             .map(|(_, f)| f.last_seen)
             .min();
-        if let Some(t) = tail_from.filter(|t| *t < from) {
+        // (The read covers whole day partitions: only an earlier day adds anything.)
+        if let Some(t) = tail_from.filter(|t| day_of(*t) < day_of(from)) {
             cands = self.store.candidates_in(lower, upper, t, at + tol)?;
         }
         supersede_by_successors(&mut cands);
@@ -489,41 +490,58 @@ impl Attributor<'_> {
         Ok(held)
     }
 
-    /// The inside addresses that shared `public` in the UTC day of `at` and this scope may
-    /// read, and whether blocks of forbidden classes did too: the day's sharer marks (written
-    /// as blocks are finalised) and the blocks still live. A few keys per sharer, however
-    /// many blocks the day had.
+    /// How many inside addresses shared `public` in the UTC day of `at` that this scope may
+    /// read, and whether blocks of forbidden classes did too: the day's sharer set (one read;
+    /// every day a block touches has it), or the live blocks when the day has none yet.
     fn nat_sharers(
         &self,
         public: IpAddr,
         at: UnixSecs,
         scope: &Scope,
-    ) -> Result<(BTreeSet<IpAddr>, bool), StoreError> {
-        let day = crate::model::day_of(at);
+    ) -> Result<(usize, bool), StoreError> {
+        let day = day_of(at);
+        let readable = |class: Class| -> Option<bool> {
+            scope
+                .retained(class, at)
+                .then(|| scope.allowed.contains(&class))
+        };
+        let mut count = 0;
+        let mut forbidden = false;
+        let mut last: Option<std::net::Ipv6Addr> = None;
+        // Records are sorted by inside address, then class: count each address once.
+        let found =
+            self.store
+                .visit_nat_sharers(ip16(public), day, |inside, class| match readable(class) {
+                    Some(true) if last != Some(inside) => {
+                        count += 1;
+                        last = Some(inside);
+                    }
+                    Some(false) => forbidden = true,
+                    _ => {}
+                })?;
+        if found {
+            return Ok((count, forbidden));
+        }
+        // Blocks still live are marked up to their producer's clock less two reorder windows:
+        // right after midnight, or after a pause of the CGNAT log, a day may have none yet.
+        // Then the live blocks themselves say whether the address is shared.
         let (day_from, day_to) = (day * 86_400, day * 86_400 + 86_399);
         let rules = self.store.rules();
-        let mut marks = self.store.nat_sharers(ip16(public), day)?;
+        let mut allowed = BTreeSet::new();
         for (_, f) in self.store.live_nat_blocks(ip16(public))? {
             let ev = f.evidence(&rules, UnixSecs::MAX);
-            if ev.start <= day_to && ev.end.is_none_or(|e| e >= day_from) {
-                if let Some(inside) = f.inside {
-                    marks.push((inside, f.class));
-                }
-            }
-        }
-        let mut allowed = BTreeSet::new();
-        let mut forbidden = false;
-        for (inside, class) in marks {
-            if !scope.retained(class, at) {
+            if ev.start > day_to || ev.end.is_some_and(|e| e < day_from) {
                 continue;
             }
-            if scope.allowed.contains(&class) {
-                allowed.insert(inside);
-            } else {
-                forbidden = true;
+            match (f.inside, readable(f.class)) {
+                (Some(inside), Some(true)) => {
+                    allowed.insert(inside);
+                }
+                (_, Some(false)) => forbidden = true,
+                _ => {}
             }
         }
-        Ok((allowed, forbidden))
+        Ok((allowed.len(), forbidden))
     }
 
     /// The second hop: who held the inside address of each block holding the port. A block

@@ -610,34 +610,35 @@ impl Store {
         Ok(merged)
     }
 
-    /// The sharer marks of `public` in the partition of `day`: (inside address, class) of every
-    /// finalised port block that touched that day.
-    pub fn nat_sharers(
+    /// Calls `f` with (inside address, class code) of every sharer of `public` in the
+    /// partition of `day` — every port block that touched that day — sorted by address, then
+    /// class. One read. Returns whether the day has a sharer set at all.
+    pub fn visit_nat_sharers(
         &self,
         public: std::net::Ipv6Addr,
         day: i64,
-    ) -> Result<Vec<(std::net::IpAddr, crate::model::Class)>, StoreError> {
+        mut f: impl FnMut(std::net::Ipv6Addr, crate::model::Class),
+    ) -> Result<bool, StoreError> {
         let Some(cf) = self.db.cf_handle(&partition_name(day)) else {
-            return Ok(Vec::new());
+            return Ok(false);
         };
-        let prefix = keys::sharer_prefix(public);
-        let mut ro = ReadOptions::default();
-        ro.set_iterate_upper_bound(keys::prefix_upper_bound(&prefix));
-        ro.set_prefix_same_as_start(true);
-        let mut out = Vec::new();
-        for item in
-            self.db
-                .iterator_cf_opt(&cf, ro, IteratorMode::From(&prefix, Direction::Forward))
-        {
-            let (k, _) = item.map_err(read_err)?;
-            let Some((inside, class)) = keys::decode_sharer(&k) else {
-                return Err(StoreError::Read("undecodable sharer mark".into()));
-            };
-            let class = crate::model::Class::from_code(class)
-                .ok_or_else(|| StoreError::Read("sharer mark of an unknown class".into()))?;
-            out.push((crate::model::ip_from16(inside), class));
+        let Some(v) = self
+            .db
+            .get_pinned_cf(&cf, keys::sharer_key(public))
+            .map_err(read_err)?
+        else {
+            return Ok(false);
+        };
+        if !v.len().is_multiple_of(keys::SHARER_RECORD) {
+            return Err(StoreError::Read("undecodable sharer set".into()));
         }
-        Ok(out)
+        for r in v.chunks_exact(keys::SHARER_RECORD) {
+            let a: [u8; 16] = r[..16].try_into().unwrap_or([0; 16]);
+            let class = crate::model::Class::from_code(r[16])
+                .ok_or_else(|| StoreError::Read("sharer of an unknown class".into()))?;
+            f(std::net::Ipv6Addr::from(a), class);
+        }
+        Ok(true)
     }
 
     /// The port blocks of `public` still live (open, or closed within the last minutes).
@@ -1160,13 +1161,16 @@ fn or_merge(
 
 /// Merge operator of the day partitions: copies of one final binding are merged
 /// ([`Facts::merge_same`]), so a copy written later from fewer facts (late events) adds to the
-/// stored binding instead of replacing it. Values that are not bindings (CDRs) keep the last
-/// write, as a put would.
+/// stored binding instead of replacing it. Sharer sets are unions. Other values (CDRs) keep
+/// the last write, as a put would.
 fn facts_merge(
     key: &[u8],
     existing: Option<&[u8]>,
     operands: &rocksdb::MergeOperands,
 ) -> Option<Vec<u8>> {
+    if keys::is_sharer_key(key) {
+        return Some(keys::union_sharers(existing.into_iter().chain(operands)));
+    }
     let start = BindingKey::decode(key).map(|k| k.start);
     let mut acc: Option<Vec<u8>> = existing.map(<[u8]>::to_vec);
     for op in operands {
