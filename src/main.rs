@@ -553,17 +553,7 @@ pub(crate) fn write_human(out: &mut impl Write, r: &serde_json::Value) -> std::i
         )?;
         writeln!(out, "  source       {} (class {})", s("source"), s("class"))?;
         if m["via"].is_object() {
-            let v = &m["via"];
-            writeln!(
-                out,
-                "  via NAT      {} ports {} -> {} from {} to {} ({})",
-                v["public"].as_str().unwrap_or("-"),
-                v["ports"].as_str().unwrap_or("-"),
-                v["inside"].as_str().unwrap_or("-"),
-                v["start"].as_str().unwrap_or("-"),
-                v["end"].as_str().unwrap_or("open"),
-                v["end_kind"].as_str().unwrap_or("-"),
-            )?;
+            writeln!(out, "  via NAT      {}", nat_block_text(&m["via"]))?;
         }
         if let Some(o) = m["origin"].as_str() {
             writeln!(out, "  origin       {o}")?;
@@ -572,13 +562,8 @@ pub(crate) fn write_human(out: &mut impl Write, r: &serde_json::Value) -> std::i
     for v in r["nat_blocks"].as_array().into_iter().flatten() {
         writeln!(
             out,
-            "  NAT block    {} ports {} -> {} from {} to {} ({}), source {}; holder of {} unknown",
-            v["public"].as_str().unwrap_or("-"),
-            v["ports"].as_str().unwrap_or("-"),
-            v["inside"].as_str().unwrap_or("-"),
-            v["start"].as_str().unwrap_or("-"),
-            v["end"].as_str().unwrap_or("open"),
-            v["end_kind"].as_str().unwrap_or("-"),
+            "  NAT block    {}, source {}; holder of {} unknown",
+            nat_block_text(v),
             v["source"].as_str().unwrap_or("-"),
             v["inside"].as_str().unwrap_or("-"),
         )?;
@@ -595,6 +580,20 @@ pub(crate) fn write_human(out: &mut impl Write, r: &serde_json::Value) -> std::i
         )?;
     }
     Ok(())
+}
+
+/// A port block as the human answer shows it: public address, ports, inside address, when.
+fn nat_block_text(v: &serde_json::Value) -> String {
+    let s = |k: &str, none: &'static str| v[k].as_str().unwrap_or(none).to_string();
+    format!(
+        "{} ports {} -> {} from {} to {} ({})",
+        s("public", "-"),
+        s("ports", "-"),
+        s("inside", "-"),
+        s("start", "-"),
+        s("end", "open"),
+        s("end_kind", "-"),
+    )
 }
 
 /// Appends `entry` before anything is shown: if the audit log cannot take it, the caller shows
