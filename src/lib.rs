@@ -12,6 +12,7 @@ pub mod report;
 pub mod retention;
 pub mod serve;
 pub mod store;
+pub mod telemetry;
 
 /// Normalised records and the parsers, in their own crate so they build (and fuzz) without
 /// RocksDB.

@@ -18,7 +18,7 @@ mod cli;
 use tdr::audit::{self, AuditLog, NewEntry};
 use tdr::clock::{Clock, SystemClock};
 use tdr::config::Config;
-use tdr::ingest::import::{ImportStats, Importer};
+use tdr::ingest::import::Importer;
 use tdr::legal::Purpose;
 use tdr::parse::Format;
 use tdr::retention;
@@ -57,12 +57,22 @@ enum Cmd {
         log_format: LogFormat,
     },
     /// Import log files into the store (idempotent: a file imported twice adds nothing).
+    /// Several files are read side by side (one per core), of one format or of several:
+    /// `tdr import --format radius-detail detail-*`, `tdr import radius-detail=detail-1
+    /// juniper-nat=nat.log`, or `tdr --config tdr.toml import --sources` (every file that a
+    /// `[[file]]` source of the configuration matches, with that source's name and options).
     Import {
+        /// The format of FILES given without one (`FORMAT=FILE` names its own).
         #[arg(long, value_enum)]
-        format: Format,
-        /// Source name for the records (the quarantine is kept per source).
-        #[arg(long, default_value = "import")]
-        source: String,
+        format: Option<Format>,
+        /// Source name for the records (the quarantine is kept per source). Default: `import`
+        /// for files of `--format`, the format's name for `FORMAT=FILE`.
+        #[arg(long)]
+        source: Option<String>,
+        /// Import every file matched by the configuration's `[[file]]` sources, each with its
+        /// source's name, format, class, time zone and options (rotated files included).
+        #[arg(long, conflicts_with_all = ["format", "source", "files"])]
+        sources: bool,
         /// The producer's time zone (IANA name, e.g. Europe/Stockholm), for formats that
         /// write local times without a zone. Overrides the config's `local_timezone`.
         #[arg(long, value_name = "ZONE")]
@@ -84,9 +94,10 @@ enum Cmd {
         /// than held back as one still being written. `.gz` files are always complete.
         #[arg(long)]
         complete: bool,
-        /// Files to import; `.gz` files are decompressed transparently.
-        #[arg(required = true)]
-        files: Vec<PathBuf>,
+        /// Files to import (`FILE` with `--format`, or `FORMAT=FILE`); `.gz` files are
+        /// decompressed transparently.
+        #[arg(required_unless_present = "sources")]
+        files: Vec<String>,
     },
     /// Calls to or from a number over a time window. Audited before anything is shown.
     Cdrs {
@@ -283,6 +294,7 @@ fn run(cli: Cli) -> Result<ExitCode, Failure> {
         Cmd::Import {
             format,
             source,
+            sources,
             tz,
             class,
             template,
@@ -291,37 +303,46 @@ fn run(cli: Cli) -> Result<ExitCode, Failure> {
             complete,
             files,
         } => {
-            let mut ctx = tdr::parse::Context::new(&source, clock.now());
-            ctx.class = tdr::model::Class::parse(&class).ok_or_else(|| {
-                Failure::BadInput(format!(
-                    "--class {class:?}: expected security, billing or statutory"
-                ))
-            })?;
-            let zone = tz.or_else(|| cfg.local_timezone.clone());
-            if let Some(z) = zone {
-                ctx.tz = Some(z.parse().map_err(|_| {
-                    Failure::BadInput(format!("{z:?} is not an IANA time zone name"))
-                })?);
-            }
-            ctx.template = template;
-            ctx.lease_time = lease_time;
-            ctx.timestamp_format = timestamp_format;
-            // Refuse bad options before opening anything.
-            tdr::parse::parser(format, &ctx).map_err(|e| Failure::BadInput(e.to_string()))?;
-            let opts = tdr::ingest::import::ImportOptions {
-                format,
-                ctx,
-                complete,
+            let jobs = if sources {
+                tdr::ingest::import::configured_jobs(&cfg, clock.now(), complete)
+                    .map_err(Failure::BadInput)?
+            } else {
+                let mut ctx = tdr::parse::Context::new("import", clock.now());
+                ctx.class = tdr::model::Class::parse(&class).ok_or_else(|| {
+                    Failure::BadInput(format!(
+                        "--class {class:?}: expected security, billing or statutory"
+                    ))
+                })?;
+                let zone = tz.or_else(|| cfg.local_timezone.clone());
+                if let Some(z) = zone {
+                    ctx.tz = Some(z.parse().map_err(|_| {
+                        Failure::BadInput(format!("{z:?} is not an IANA time zone name"))
+                    })?);
+                }
+                ctx.template = template;
+                ctx.lease_time = lease_time;
+                ctx.timestamp_format = timestamp_format;
+                given_jobs(&files, format, source.as_deref(), &ctx, complete)?
             };
+            // Refuse bad options before opening anything.
+            for j in &jobs {
+                tdr::parse::parser(j.format, &j.ctx)
+                    .map_err(|e| Failure::BadInput(format!("{}: {e}", j.path.display())))?;
+            }
             let mut store = Store::open(&cfg).map_err(op("store"))?;
             let mut importer =
                 Importer::new(&mut store, &cfg, clock.as_ref()).map_err(op("store"))?;
-            let mut total = ImportStats::default();
-            for f in &files {
-                let s = importer
-                    .import(f, &opts)
-                    .map_err(|e| Failure::Operational(format!("[{}] {e}", e.code())))?;
-                total.add(&s);
+            let report = importer
+                .import_all(jobs)
+                .map_err(|e| Failure::Operational(format!("[{}] {e}", e.code())))?;
+            let total = report.total;
+            if report.by_source.len() > 1 {
+                for (name, s) in &report.by_source {
+                    println!(
+                        "  {name}: {} file(s), {} accepted, {} duplicate, {} quarantined, {} expired, {} ignored",
+                        s.files, s.accepted, s.duplicate, s.quarantined, s.expired, s.ignored
+                    );
+                }
             }
             println!(
                 "imported {} file(s): {} accepted, {} duplicate, {} quarantined, {} expired, {} ignored{}",
@@ -605,4 +626,46 @@ fn audit_first(audit: &mut AuditLog, entry: NewEntry, what: &str) -> Result<(), 
             e.code()
         ))
     })
+}
+
+/// The import jobs of `tdr import [--format F] ITEM...`: an item is `FILE` (of `--format`) or
+/// `FORMAT=FILE`; every file gets the options given on the command line.
+fn given_jobs(
+    items: &[String],
+    format: Option<Format>,
+    source: Option<&str>,
+    ctx: &tdr::parse::Context,
+    complete: bool,
+) -> Result<Vec<tdr::ingest::import::ImportJob>, Failure> {
+    let mut jobs = Vec::with_capacity(items.len());
+    let mut bad = Vec::new();
+    for item in items {
+        let named = item
+            .split_once('=')
+            .and_then(|(f, p)| Format::from_name(f).map(|f| (f, p)));
+        let (fmt, path, default_source) = match (named, format) {
+            (Some((f, p)), _) => (f, p, f.name()),
+            (None, Some(f)) => (f, item.as_str(), "import"),
+            (None, None) => {
+                bad.push(format!(
+                    "{item:?}: no format (give --format, or FORMAT=FILE with one of: {})",
+                    Format::ALL.map(|f| f.name()).join(", ")
+                ));
+                continue;
+            }
+        };
+        let mut ctx = ctx.clone();
+        ctx.source = source.unwrap_or(default_source).to_string();
+        jobs.push(tdr::ingest::import::ImportJob {
+            path: PathBuf::from(path),
+            format: fmt,
+            ctx,
+            complete,
+        });
+    }
+    if bad.is_empty() {
+        Ok(jobs)
+    } else {
+        Err(Failure::BadInput(bad.join("; ")))
+    }
 }

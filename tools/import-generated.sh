@@ -1,28 +1,34 @@
 #!/usr/bin/env bash
-# Imports what `tdr-gen generate --output real` wrote into a tdr data directory, one
-# `tdr import` per producer, each with the options its format needs (all times are UTC; dhcpd
-# logs no lease time, so the generator's is given).
+# Imports what `tdr-gen generate --output real` wrote into a tdr data directory in ONE
+# `tdr import --sources` run: a configuration names one [[file]] source per producer, each with
+# the options its format needs (all times are UTC; dhcpd logs no lease time, so the
+# generator's is given), and the import reads the producers' files side by side.
 # Usage: tools/import-generated.sh GEN_DIR DATA_DIR [DAY_GLOB=*]   (DAY_GLOB e.g. 20261115)
 # NO_CDR=1 leaves out the Asterisk CDRs (the baselines have no calls).
+# The configuration is written to DATA_DIR/../import-<name>.toml (CONFIG=FILE: there instead),
+# so tools/import-ceiling.sh can parse the very same files.
 set -euo pipefail
-gen="$1"; data="$2"; day="${3:-*}"
+gen="$(cd "$1" && pwd)"; data="$2"; day="${3:-*}"
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/tdr-target}"
 tdr="${TDR:-$CARGO_TARGET_DIR/release/tdr}"
 lease=$(grep -m 1 -o '"lease_secs": *[0-9]*' "$gen/meta.json" | grep -o '[0-9]*$')
-imp() { "$tdr" --data-dir "$data" import --tz UTC --complete "$@"; }
-shopt -s nullglob
-# Existing files, each once (with DAY_GLOB=* the plain pattern matches the .gz files too).
-files() { local f; for f in "$@"; do [ -e "$f" ] && printf '%s\n' "$f"; done | sort -u; }
-run() {
-  local fmt="$1" src="$2"; shift 2
-  local list; mapfile -t list < <(files "$@")
-  [ ${#list[@]} -eq 0 ] && return 0
-  echo "== $fmt ($src): ${#list[@]} file(s)"
-  imp --format "$fmt" --source "$src" "${extra[@]}" "${list[@]}"
-}
-extra=(); run radius-detail radius "$gen"/radacct/*/detail-$day "$gen"/radacct/*/detail-$day.gz
-extra=(--lease-time "$lease"); run dhcpd-syslog dhcpd "$gen"/dhcpd/dhcpd.log-$day "$gen"/dhcpd/dhcpd.log-$day.gz
-extra=(); run kea-legal kea "$gen"/kea/kea-legal.$day.txt "$gen"/kea/kea-legal.$day.txt.gz
-run juniper-nat cgnat "$gen"/cgnat/juniper-nat.log-$day "$gen"/cgnat/juniper-nat.log-$day.gz
-[ -n "${NO_CDR:-}" ] && exit 0
-extra=(--class billing); run asterisk-cdr pbx "$gen"/cdr-csv/Master.csv-$day "$gen"/cdr-csv/Master.csv-$day.gz
+mkdir -p "$data"
+cfg="${CONFIG:-$(dirname "$data")/import-$(basename "$data").toml}"
+{
+  echo 'version = 1'
+  echo '[serve]'
+  echo 'spool = false'
+  src() { # NAME FORMAT GLOB [KEY = VALUE]...
+    printf '[[file]]\nname = "%s"\nformat = "%s"\npath = "%s"\ntimezone = "UTC"\n' "$1" "$2" "$3"
+    shift 3
+    for kv in "$@"; do echo "$kv"; done
+  }
+  src radius radius-detail "$gen/radacct/*/detail-$day"
+  src dhcpd dhcpd-syslog "$gen/dhcpd/dhcpd.log-$day" "lease_time = $lease"
+  src kea kea-legal "$gen/kea/kea-legal.$day.txt*"
+  src cgnat juniper-nat "$gen/cgnat/juniper-nat.log-$day"
+  [ -n "${NO_CDR:-}" ] || src pbx asterisk-cdr "$gen/cdr-csv/Master.csv-$day" 'class = "billing"'
+} > "$cfg"
+# With DAY_GLOB=* the plain patterns match the .gz files too; with a day, add them.
+if [ "$day" != "*" ]; then sed -i 's|^path = "\(.*\)"$|path = "\1*"|' "$cfg"; fi
+"$tdr" --data-dir "$data" --config "$cfg" import --sources --complete

@@ -1,12 +1,8 @@
 //! `tdr serve`: the ingest daemon. File followers and syslog listeners parse what they read
-//! and send it to one applier (see [`core`]), which commits events and checkpoints together.
-//! `/metrics` and `/health` are served over HTTP; systemd is told READY and fed the watchdog;
-//! SIGTERM or SIGINT stops reading, commits what was read, and exits 0.
-
-pub mod core;
-pub mod files;
-pub mod metrics;
-pub mod syslog;
+//! and send it to the one ingest pipeline ([`crate::ingest::pipeline`]), which commits events
+//! and checkpoints together. `/metrics` and `/health` are served over HTTP; systemd is told
+//! READY and fed the watchdog; SIGTERM or SIGINT stops reading, commits what was read, and
+//! exits 0.
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -18,34 +14,12 @@ use tokio::sync::{mpsc, watch};
 use crate::audit::AuditLog;
 use crate::clock::{Clock, SystemClock};
 use crate::config::{Config, Stream};
+use crate::ingest::pipeline::{self, ToCore};
+use crate::ingest::sources::{follow as files, syslog};
+pub use crate::ingest::Shared;
 use crate::parse::Format;
 use crate::store::Store;
-
-use self::metrics::Metrics;
-
-/// What every part of the daemon shares.
-pub struct Shared {
-    pub store: Arc<Store>,
-    pub metrics: Metrics,
-    pub data_dir: PathBuf,
-    /// Set on shutdown (or when ingest fails): readers stop.
-    pub stop: AtomicBool,
-    /// `None` while healthy; otherwise why not.
-    pub problem: Mutex<Option<String>>,
-}
-
-impl Shared {
-    pub fn fail(&self, why: &str) {
-        let mut p = self.problem.lock().expect("problem lock");
-        if p.is_none() {
-            *p = Some(why.to_string());
-        }
-    }
-
-    pub fn ready(&self) -> bool {
-        self.problem.lock().expect("problem lock").is_none()
-    }
-}
+use crate::telemetry::Metrics;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ServeError {
@@ -117,6 +91,7 @@ pub fn run(cfg: Config) -> Result<(), ServeError> {
     let shared = Arc::new(Shared {
         store: Arc::new(store),
         metrics: Metrics::new(),
+        clock: clock.clone(),
         data_dir: cfg.data_dir.clone(),
         stop: AtomicBool::new(false),
         problem: Mutex::new(None),
@@ -145,7 +120,7 @@ pub fn run(cfg: Config) -> Result<(), ServeError> {
         .enable_all()
         .build()
         .map_err(|e| start(format!("cannot start the runtime: {e}")))?;
-    let (tx, rx) = mpsc::channel::<core::ToCore>(16);
+    let (tx, rx) = mpsc::channel::<ToCore>(16);
     let (stop_tx, stop_rx) = watch::channel(false);
 
     // Bind everything first: a port in use is a start failure, reported before READY.
@@ -172,7 +147,29 @@ pub fn run(cfg: Config) -> Result<(), ServeError> {
     let core_cfg = cfg.clone();
     let applier = std::thread::Builder::new()
         .name("tdr-applier".into())
-        .spawn(move || core::run(core_shared, core_cfg, engine, rx))
+        .spawn(move || {
+            let (sh, c) = (core_shared.clone(), core_cfg.clone());
+            let failed = core_shared.clone();
+            let opts = pipeline::Options {
+                flush: Some(Duration::from_millis(core_cfg.serve.flush_interval_ms)),
+                housekeeping: Some((
+                    Duration::from_secs(core_cfg.serve.retention_interval_secs),
+                    Box::new(move || expire(&sh, &c)),
+                )),
+                on_failure: Some(Box::new(move |e: &str| failed.fail(e))),
+            };
+            let s = &core_shared;
+            pipeline::run(
+                &s.store,
+                &core_cfg,
+                s.clock.as_ref(),
+                Some(&s.metrics),
+                opts,
+                engine,
+                rx,
+            )
+            .map(drop)
+        })
         .map_err(|e| start(format!("cannot start the applier: {e}")))?;
 
     // File followers: one thread per configured source, one for the spool.
@@ -248,7 +245,7 @@ pub fn run(cfg: Config) -> Result<(), ServeError> {
                 tokio::select! {
                     _ = tick_stop.changed() => break,
                     _ = iv.tick() => {
-                        if tick_tx.send(core::ToCore::Tick).await.is_err() {
+                        if tick_tx.send(ToCore::Tick).await.is_err() {
                             break;
                         }
                     }
@@ -357,8 +354,7 @@ async fn http_server(
                 let s = metrics_shared.clone();
                 async move {
                     let text = tokio::task::spawn_blocking(move || {
-                        s.metrics
-                            .render(&s.store, s.ready(), chrono::Utc::now().timestamp())
+                        s.metrics.render(&s.store, s.ready(), s.clock.now())
                     })
                     .await
                     .unwrap_or_default();
@@ -410,4 +406,50 @@ async fn http_server(
         Http::Plain(l) => axum::serve(l, app).with_graceful_shutdown(stopped).await,
         Http::Tls(l) => axum::serve(l, app).with_graceful_shutdown(stopped).await,
     };
+}
+
+/// The daemon's retention, run on the pipeline's writer thread (partition drops are writes
+/// too): drops the partitions past retention, each drop audited. The audit log is opened only
+/// when there is something to drop, so `tdr lookup` (which writes to it) is not locked out
+/// while the daemon runs; if it is busy at that moment, the drop waits for the next run.
+fn expire(shared: &Shared, cfg: &Config) {
+    let m = &shared.metrics;
+    let now = shared.clock.now();
+    let due = match crate::retention::expired_days(&shared.store, cfg, now) {
+        Ok(days) => !days.is_empty(),
+        Err(e) => {
+            tracing::error!(code = e.code(), error = %e, "retention failed");
+            return;
+        }
+    };
+    if !due {
+        if let Err(e) = shared.store.prune_reboots(cfg.retention.floor(now)) {
+            tracing::error!(code = e.code(), error = %e, "retention failed");
+        }
+        return;
+    }
+    let mut audit = match AuditLog::open(&cfg.data_dir, shared.clock.clone()) {
+        Ok(a) => a,
+        Err(e) => {
+            tracing::warn!(error = %e, "retention postponed: the audit log cannot be opened now");
+            return;
+        }
+    };
+    match crate::retention::expire(&shared.store, &mut audit, cfg, now, "tdr-serve") {
+        Ok(dropped) => {
+            for p in &dropped {
+                tracing::info!(
+                    partition = %p.name,
+                    records = p.records,
+                    "retention: dropped an expired partition"
+                );
+            }
+            m.expired_partitions.inc_by(dropped.len() as u64);
+            if let Err(e) = audit.checkpoint() {
+                tracing::error!(error = %e, "audit checkpoint failed");
+            }
+        }
+        Err(e) => tracing::error!(code = e.code(), error = %e, "retention failed"),
+    }
+    m.audit_entries.store(audit.head().0, Ordering::Relaxed);
 }

@@ -159,6 +159,16 @@ enum Cmd {
         /// Only samples whose line contains this (a label, e.g. `source="tcp"`).
         label: Option<String>,
     },
+    /// The two-core ceiling of an import: inflates, frames and parses every file the
+    /// configuration's `[[file]]` sources match (as `tdr import --sources` would), on
+    /// `--readers` threads, through the same file reader as the import, and stores nothing
+    /// (the chunks are dropped). Prints the wall time and the readers' CPU time as JSON.
+    Ceiling {
+        #[arg(long)]
+        config: PathBuf,
+        #[arg(long, default_value_t = 2)]
+        readers: usize,
+    },
     /// Print what a store holds, independent of batching (see Store::logical_dump_for_tests).
     Dump {
         #[arg(long)]
@@ -575,6 +585,64 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         Cmd::Metric { http, name, label } => {
             let labels: Vec<&str> = label.iter().map(String::as_str).collect();
             println!("{:.0}", live::metric(&http, &name, &labels).unwrap_or(0.0));
+        }
+        Cmd::Ceiling { config, readers } => {
+            let cfg = Config::load(&config).map_err(|e| e.to_string())?;
+            let jobs = tdr::ingest::import::configured_jobs(&cfg, SystemClock.now(), true)?;
+            // An empty store in a scratch folder: every file is read from its start.
+            let scratch = std::env::temp_dir().join(format!("tdr-ceiling-{}", std::process::id()));
+            let store = Store::open(&Config {
+                data_dir: scratch.clone(),
+                ..Config::default()
+            })?;
+            let quarantine = tdr::ingest::quarantine::Quarantine::new(&scratch);
+            let (tx, mut rx) = tokio::sync::mpsc::channel::<tdr::ingest::pipeline::ToCore>(8);
+            let next = std::sync::Mutex::new(jobs.iter());
+            let stop = std::sync::atomic::AtomicBool::new(false);
+            let t0 = Instant::now();
+            let (frames, cpu_ms) = std::thread::scope(|scope| {
+                let drain = scope.spawn(move || {
+                    let mut frames = 0u64;
+                    while let Some(m) = rx.blocking_recv() {
+                        if let tdr::ingest::pipeline::ToCore::Data(i) = m {
+                            frames += i.chunk.items.len() as u64;
+                        }
+                    }
+                    frames
+                });
+                let workers: Vec<_> = (0..readers.max(1))
+                    .map(|_| {
+                        let tx = tx.clone();
+                        let (next, stop, store, quarantine) = (&next, &stop, &store, &quarantine);
+                        scope.spawn(move || -> Result<u64, String> {
+                            let mut cpu = 0;
+                            loop {
+                                let job = next.lock().expect("queue").next();
+                                let Some(job) = job else { return Ok(cpu) };
+                                let r = tdr::ingest::sources::file::read(
+                                    job, store, quarantine, &tx, stop,
+                                )
+                                .map_err(|e| e.to_string())?;
+                                cpu += r.cpu_ms;
+                            }
+                        })
+                    })
+                    .collect();
+                drop(tx);
+                let mut cpu = 0;
+                for w in workers {
+                    cpu += w.join().expect("reader")?;
+                }
+                Ok::<_, String>((drain.join().expect("drain"), cpu))
+            })?;
+            let secs = t0.elapsed().as_secs_f64();
+            drop(store);
+            let _ = std::fs::remove_dir_all(&scratch);
+            println!(
+                "{}",
+                serde_json::json!({"files": jobs.len(), "readers": readers, "frames": frames,
+                    "secs": secs, "reader_cpu_ms": cpu_ms})
+            );
         }
         Cmd::Dump { data_dir } => {
             let cfg = Config {

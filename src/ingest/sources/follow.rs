@@ -30,8 +30,10 @@ use crate::config::Stream;
 use crate::ingest::frames::{Chunk, FrameParser, Outcome};
 use crate::store::Store;
 
-use super::core::{Input, ToCore};
-use super::Shared;
+use crate::ingest::pipeline::{Input, ToCore};
+use crate::ingest::Shared;
+
+use super::{gunzip, is_gzip};
 
 const FP_BYTES: usize = 1024;
 /// A new compressed file is read once it has not changed for this long (a compressor may
@@ -120,14 +122,6 @@ fn archive_key(source: &str, fp: &[u8; 16]) -> Vec<u8> {
     k.push(0xff);
     k.extend_from_slice(fp);
     k
-}
-
-fn is_gzip(f: &mut File) -> std::io::Result<bool> {
-    let mut magic = [0u8; 2];
-    f.seek(SeekFrom::Start(0))?;
-    let n = f.read(&mut magic)?;
-    f.seek(SeekFrom::Start(0))?;
-    Ok(n == 2 && magic == [0x1f, 0x8b])
 }
 
 enum Reader {
@@ -438,8 +432,7 @@ impl Follower {
         t.skip.clear();
         // The new content gets a new stream id, so quarantine records of the old one are not
         // taken for its own.
-        t.stream_id =
-            Arc::from(format!("{}:{}:{}", k.1, k.2, chrono::Utc::now().timestamp()).as_str());
+        t.stream_id = Arc::from(format!("{}:{}:{}", k.1, k.2, self.shared.clock.now()).as_str());
         if let Reader::Plain(f) = &mut t.reader {
             f.seek(SeekFrom::Start(0))?;
         }
@@ -568,10 +561,7 @@ impl Follower {
             )
         };
         let reader = if gz {
-            let mut d = Box::new(MultiGzDecoder::new(std::io::BufReader::with_capacity(
-                1 << 20,
-                f,
-            )));
+            let mut d = Box::new(gunzip(f));
             if !done {
                 let copied = std::io::copy(&mut (&mut *d).take(start), &mut std::io::sink())?;
                 start = copied;

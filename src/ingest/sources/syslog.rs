@@ -18,26 +18,29 @@ use tokio::io::{AsyncRead, AsyncReadExt};
 use tokio::net::{TcpListener, UdpSocket};
 use tokio::sync::{mpsc::Sender, watch};
 
+use crate::clock::Clock;
 use crate::config::{SyslogSource, Transport};
 use crate::ingest::frames::{for_each_frame, Chunk, Rejected};
 use crate::parse::framing::{Frame, Framer, Framing, DEFAULT_MAX_FRAME};
 use crate::parse::{Format, Parser};
 
-use super::core::{Input, ToCore};
-use super::Shared;
+use crate::ingest::pipeline::{Input, ToCore};
+use crate::ingest::Shared;
 
 /// The parsers of one stream (a UDP listener or a TCP connection), one per format, made when
 /// first needed.
 struct Parsers {
     src: Arc<SyslogSource>,
+    clock: Arc<dyn Clock>,
     map: HashMap<Format, Box<dyn Parser>>,
     refreshed: Instant,
 }
 
 impl Parsers {
-    fn new(src: Arc<SyslogSource>) -> Parsers {
+    fn new(src: Arc<SyslogSource>, clock: Arc<dyn Clock>) -> Parsers {
         Parsers {
             src,
+            clock,
             map: HashMap::new(),
             refreshed: Instant::now(),
         }
@@ -52,7 +55,7 @@ impl Parsers {
         offset: u64,
         next: u64,
     ) {
-        let now = chrono::Utc::now().timestamp();
+        let now = self.clock.now();
         if self.refreshed.elapsed() >= Duration::from_secs(60) {
             for p in self.map.values_mut() {
                 p.set_reference(now);
@@ -233,7 +236,7 @@ async fn udp(
     tx: Sender<ToCore>,
     mut stop: watch::Receiver<bool>,
 ) {
-    let mut parsers = Parsers::new(src.clone());
+    let mut parsers = Parsers::new(src.clone(), shared.clock.clone());
     let origin: Arc<str> = Arc::from(format!("udp {}", src.listen).as_str());
     let source: Arc<str> = Arc::from(src.name.as_str());
     let messages = shared
@@ -299,10 +302,9 @@ async fn stream<S: AsyncRead + Unpin>(
     tx: Sender<ToCore>,
     mut stop: watch::Receiver<bool>,
 ) {
-    let mut parsers = Parsers::new(src.clone());
+    let mut parsers = Parsers::new(src.clone(), shared.clock.clone());
     let origin: Arc<str> = Arc::from(format!("{kind} {} from {peer}", src.listen).as_str());
-    let stream_id: Arc<str> =
-        Arc::from(format!("{kind}:{peer}:{}", chrono::Utc::now().timestamp()).as_str());
+    let stream_id: Arc<str> = Arc::from(format!("{kind}:{peer}:{}", shared.clock.now()).as_str());
     let source: Arc<str> = Arc::from(src.name.as_str());
     let messages = shared
         .metrics
