@@ -11,7 +11,7 @@ use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::audit::{Appended, AuditError, AuditLog, AuditOptions, NewEntry, Pseudonymizer};
+use super::{Appended, AuditError, AuditLog, AuditOptions, NewEntry, Pseudonymizer};
 use crate::clock::Clock;
 
 /// Entries committed together at most.
