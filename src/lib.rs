@@ -2,7 +2,6 @@
 
 pub mod api;
 pub mod audit;
-pub mod auditor;
 pub mod clock;
 pub mod config;
 pub mod identity;

@@ -15,7 +15,7 @@ use sha2::{Digest, Sha256};
 use tower::ServiceExt;
 
 use tdr::api::{router, ApiState, UsersCache, ROUTES};
-use tdr::auditor::Auditor;
+use tdr::audit::Auditor;
 use tdr::clock::SystemClock;
 use tdr::config::Config;
 use tdr::legal::policy::Op;

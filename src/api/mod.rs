@@ -18,7 +18,7 @@ use axum::routing::{get, post};
 use axum::Router;
 use serde_json::{json, Value};
 
-use crate::auditor::Auditor;
+use crate::audit::Auditor;
 use crate::config::Config;
 use crate::legal::case::{NewCase, Override};
 use crate::legal::policy::Op;

@@ -221,10 +221,10 @@ pub fn run(cfg: Config) -> Result<(), ServeError> {
         let api = crate::api::ApiState {
             cfg: Arc::new(cfg.clone()),
             store: shared.store.clone(),
-            auditor: crate::auditor::Auditor::start(&cfg.data_dir, Arc::new(crate::clock::SystemClock))
+            auditor: crate::audit::Auditor::start(&cfg.data_dir, Arc::new(crate::clock::SystemClock))
                 .unwrap_or_else(|e| {
                     tracing::error!(code = e.code(), "audit log unusable: every API data request is refused");
-                    crate::auditor::Auditor::failed()
+                    crate::audit::Auditor::failed()
                 }),
             users: Arc::new(crate::api::UsersCache::new(cfg.data_dir.clone())),
         };

@@ -11,7 +11,7 @@ use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::audit::{Appended, AuditError, AuditLog, AuditOptions, NewEntry, Pseudonymizer};
+use super::{Appended, AuditError, AuditLog, AuditOptions, NewEntry, Pseudonymizer};
 use crate::clock::Clock;
 
 /// Entries committed together at most.
@@ -23,7 +23,8 @@ const RELEASE_AFTER: Duration = Duration::from_millis(250);
 const HOLD_MAX: Duration = Duration::from_secs(1);
 const YIELD_FOR: Duration = Duration::from_millis(10);
 
-type Reply = tokio::sync::oneshot::Sender<Result<Appended, String>>;
+type Reply = tokio::sync::oneshot::Sender<Result<Appended, AuditFailure>>;
+type ReplyReceiver = tokio::sync::oneshot::Receiver<Result<Appended, AuditFailure>>;
 
 struct Job {
     entry: NewEntry,
@@ -42,6 +43,15 @@ pub struct Auditor {
 pub struct AuditFailure {
     pub code: &'static str,
     pub detail: String,
+}
+
+impl From<&AuditError> for AuditFailure {
+    fn from(e: &AuditError) -> AuditFailure {
+        AuditFailure {
+            code: e.code(),
+            detail: e.to_string(),
+        }
+    }
 }
 
 impl Auditor {
@@ -72,20 +82,21 @@ impl Auditor {
 
     /// Appends `entry`; resolves once it is durable, or with the reason it is not.
     pub async fn append(&self, entry: NewEntry) -> Result<Appended, AuditFailure> {
-        let (reply, rx) = tokio::sync::oneshot::channel();
-        if self.tx.send(Job { entry, reply }).is_err() {
-            return Err(stopped());
-        }
-        outcome(rx.await)
+        let rx = self.submit(entry)?;
+        rx.await.unwrap_or_else(|_| Err(stopped()))
     }
 
     /// Blocking form of [`Auditor::append`] for threads outside the async runtime.
     pub fn append_blocking(&self, entry: NewEntry) -> Result<Appended, AuditFailure> {
+        let rx = self.submit(entry)?;
+        rx.blocking_recv().unwrap_or_else(|_| Err(stopped()))
+    }
+
+    /// Hands `entry` to the writer thread; the receiver gets its outcome.
+    fn submit(&self, entry: NewEntry) -> Result<ReplyReceiver, AuditFailure> {
         let (reply, rx) = tokio::sync::oneshot::channel();
-        if self.tx.send(Job { entry, reply }).is_err() {
-            return Err(stopped());
-        }
-        outcome(rx.blocking_recv())
+        self.tx.send(Job { entry, reply }).map_err(|_| stopped())?;
+        Ok(rx)
     }
 
     pub fn pseudonym(&self, subscriber: &str) -> String {
@@ -98,41 +109,6 @@ fn stopped() -> AuditFailure {
         code: "audit.write_failed",
         detail: "the audit writer has stopped".into(),
     }
-}
-
-fn outcome(
-    r: Result<Result<Appended, String>, tokio::sync::oneshot::error::RecvError>,
-) -> Result<Appended, AuditFailure> {
-    match r {
-        Ok(Ok(a)) => Ok(a),
-        Ok(Err(code_detail)) => {
-            let (code, detail) = code_detail.split_once(' ').unwrap_or(("", ""));
-            Err(AuditFailure {
-                code: static_code(code),
-                detail: detail.to_string(),
-            })
-        }
-        Err(_) => Err(stopped()),
-    }
-}
-
-/// The codes an [`AuditError`] can carry, as `'static` strings.
-fn static_code(code: &str) -> &'static str {
-    const CODES: [&str; 9] = [
-        "audit.write_failed",
-        "audit.read_failed",
-        "audit.corrupt",
-        "audit.key_unreadable",
-        "audit.key_write_failed",
-        "audit.key_mismatch",
-        "audit.locked",
-        "audit.invalid_entry",
-        "audit.encode_failed",
-    ];
-    CODES
-        .into_iter()
-        .find(|c| *c == code)
-        .unwrap_or("audit.write_failed")
 }
 
 fn writer(dir: PathBuf, clock: Arc<dyn Clock>, rx: Receiver<Job>) {
@@ -183,9 +159,9 @@ fn writer(dir: PathBuf, clock: Arc<dyn Clock>, rx: Receiver<Job>) {
                     "audit group not written"
                 );
                 log = None;
-                let msg = format!("{} {e}", e.code());
+                let failure = AuditFailure::from(&e);
                 for reply in replies {
-                    let _ = reply.send(Err(msg.clone()));
+                    let _ = reply.send(Err(failure.clone()));
                 }
             }
         }
@@ -232,6 +208,25 @@ mod tests {
             outcome: "found".into(),
             ..NewEntry::default()
         }
+    }
+
+    #[test]
+    fn a_refused_entry_reports_the_code_and_reason_of_the_log() {
+        let dir = tempfile::tempdir().unwrap();
+        let auditor = Auditor::start(dir.path(), Arc::new(SystemClock)).unwrap();
+        let err = auditor.append_blocking(NewEntry::default()).unwrap_err();
+        assert_eq!(
+            err,
+            AuditFailure {
+                code: "audit.invalid_entry",
+                detail: "audit entry rejected: actor is empty".into(),
+            }
+        );
+        // The next entry reopens the log and is written.
+        assert_eq!(auditor.append_blocking(entry(1)).unwrap().seq, 1);
+
+        let err = Auditor::failed().append_blocking(entry(1)).unwrap_err();
+        assert_eq!(err.code, "audit.write_failed");
     }
 
     #[test]
