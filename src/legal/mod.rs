@@ -3,6 +3,7 @@
 //! users and roles, and the disclosure service that joins traffic and identity data for an
 //! approved case only (invariant 5). HTTP lives in `api/`.
 
+pub mod auth;
 pub mod case;
 pub mod files;
 pub mod policy;

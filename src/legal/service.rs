@@ -9,11 +9,11 @@ use std::path::Path;
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
+pub use super::auth::{AuthError, Caller, Principal};
 use super::case::{Case, CaseError, NewCase, Override, Parsed, State, Target, OVERRIDE_FIELDS};
 use super::files::RegisterError;
 use super::policy::Op;
 use super::register::{self, CaseStoreError};
-use super::users::{AuthError, Principal};
 use super::Purpose;
 use crate::audit::{AuditLog, NewEntry};
 use crate::auditor::{AuditFailure, Auditor};
@@ -134,16 +134,6 @@ impl AddrQuery {
             at: t,
         })
     }
-}
-
-/// Who asked and through what (`api` or `cli`), as the audit log records it.
-#[derive(Debug, Clone)]
-pub struct Caller {
-    /// `Err` when authentication failed: the operation is refused and audited as such.
-    pub who: Result<Principal, AuthError>,
-    /// The user a refused token belonged to (a revoked one), for the audit entry.
-    pub claimed: Option<String>,
-    pub channel: &'static str,
 }
 
 fn sha_hex(b: &[u8]) -> String {
