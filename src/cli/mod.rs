@@ -5,7 +5,7 @@
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use clap::Subcommand;
 use serde_json::{json, Value};
@@ -15,9 +15,10 @@ use tdr::clock::{Clock, SystemClock};
 use tdr::config::Config;
 use tdr::identity::IdentityRegister;
 use tdr::legal::case::{NewCase, Override};
-use tdr::legal::service::{AddrQuery, Caller, Env, LegalError};
+use tdr::legal::service::{AddrQuery, Caller, LegalError};
 use tdr::legal::users::{Role, Users};
 use tdr::legal::Purpose;
+use tdr::legal::Service;
 use tdr::model::parse_time;
 use tdr::store::Store;
 
@@ -93,25 +94,27 @@ pub enum CaseCmd {
     },
 }
 
-/// Runs `f` with an [`Env`] over a read-only store and this process's own audit log.
-fn with_env<T>(
+/// Runs `f` on a legal [`Service`] over a read-only store and this process's own audit log.
+fn with_service<T>(
     cfg: &Config,
-    f: impl FnOnce(&mut Env<'_>, &Caller) -> Result<T, LegalError>,
+    f: impl FnOnce(&Service, &Caller) -> Result<T, LegalError>,
 ) -> Result<T, Failure> {
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let users = Users::load(&cfg.data_dir).map_err(op("users"))?;
     let token = std::env::var("TDR_TOKEN").ok();
     let caller = users.caller(token.as_deref(), "cli");
     let store = Store::open_read_only(cfg).map_err(op("store"))?;
-    let mut audit = AuditLog::open(&cfg.data_dir, clock.clone()).map_err(op("audit"))?;
-    let mut env = Env {
-        cfg,
-        store: &store,
-        audit: &mut audit,
-        now: clock.now(),
-    };
-    let r = f(&mut env, &caller);
-    audit.checkpoint().map_err(op("audit"))?;
+    let audit = AuditLog::open(&cfg.data_dir, clock.clone()).map_err(op("audit"))?;
+    let service = Service::new(
+        Arc::new(cfg.clone()),
+        Arc::new(store),
+        Arc::new(Mutex::new(audit)),
+        clock,
+    );
+    let r = f(&service, &caller);
+    service
+        .checkpoint()
+        .map_err(|e| Failure::Operational(format!("audit: {}", e.detail)))?;
     r.map_err(failure)
 }
 
@@ -256,7 +259,7 @@ pub fn case(cfg: &Config, cmd: CaseCmd) -> Result<ExitCode, Failure> {
     match cmd {
         CaseCmd::Create { file } => {
             let req = read_request(&file)?;
-            let c = with_env(cfg, |env, who| env.create_case(who, req))?;
+            let c = with_service(cfg, |svc, who| svc.create_case(who, req))?;
             eprintln!(
                 "case {} registered; a second legal officer must approve it",
                 c.id
@@ -264,11 +267,11 @@ pub fn case(cfg: &Config, cmd: CaseCmd) -> Result<ExitCode, Failure> {
             print_json(&tdr::legal::service::case_view(&c))
         }
         CaseCmd::Approve { id } => {
-            let c = with_env(cfg, |env, who| env.approve(who, &id))?;
+            let c = with_service(cfg, |svc, who| svc.approve(who, &id))?;
             print_json(&tdr::legal::service::case_view(&c))
         }
         CaseCmd::Reject { id, reason } => {
-            let c = with_env(cfg, |env, who| env.reject(who, &id, &reason))?;
+            let c = with_service(cfg, |svc, who| svc.reject(who, &id, &reason))?;
             print_json(&tdr::legal::service::case_view(&c))
         }
         CaseCmd::Execute {
@@ -288,7 +291,7 @@ pub fn case(cfg: &Config, cmd: CaseCmd) -> Result<ExitCode, Failure> {
                     reason: r.unwrap_or_default(),
                 }),
             };
-            let c = with_env(cfg, |env, who| env.execute(who, &id, over))?;
+            let c = with_service(cfg, |svc, who| svc.execute(who, &id, over))?;
             if c.hold.is_some() {
                 eprintln!(
                     "case {id}: a protected identity is in the answer; a second legal officer \
@@ -298,12 +301,11 @@ pub fn case(cfg: &Config, cmd: CaseCmd) -> Result<ExitCode, Failure> {
             print_json(&tdr::legal::service::case_view(&c))
         }
         CaseCmd::Release { id } => {
-            let c = with_env(cfg, |env, who| env.release(who, &id))?;
+            let c = with_service(cfg, |svc, who| svc.release(who, &id))?;
             print_json(&tdr::legal::service::case_view(&c))
         }
         CaseCmd::Report { id, format, out } => {
-            let operator = cfg.serve.operator.clone();
-            let (text, _) = with_env(cfg, |env, who| env.report(who, &id, &format, &operator))?;
+            let (text, _) = with_service(cfg, |svc, who| svc.report(who, &id, &format))?;
             match out {
                 Some(p) => std::fs::write(&p, text.as_bytes()).map_err(|e| {
                     Failure::Operational(format!("cannot write {}: {e}", p.display()))
@@ -316,19 +318,19 @@ pub fn case(cfg: &Config, cmd: CaseCmd) -> Result<ExitCode, Failure> {
             Ok(ExitCode::SUCCESS)
         }
         CaseCmd::Show { id } => {
-            let c = with_env(cfg, |env, who| env.get_case(who, &id))?;
+            let c = with_service(cfg, |svc, who| svc.get_case(who, &id))?;
             print_json(&tdr::legal::service::case_view(&c))
         }
         CaseCmd::List => {
-            let v = with_env(cfg, |env, who| env.list_cases(who))?;
+            let v = with_service(cfg, |svc, who| svc.list_cases(who))?;
             print_json(&json!({"cases": v}))
         }
         CaseCmd::Extract {
             subscriber,
             reference,
         } => {
-            let v = with_env(cfg, |env, who| {
-                env.access_extract(who, &subscriber, &reference)
+            let v = with_service(cfg, |svc, who| {
+                svc.access_extract(who, &subscriber, &reference)
             })?;
             print_json(&v)
         }
@@ -387,7 +389,7 @@ pub fn lookup(cfg: &Config, a: LookupArgs) -> Result<ExitCode, Failure> {
         .map_err(Failure::BadInput)?],
     };
     let batch = a.batch.is_some();
-    with_env(cfg, |env, who| {
+    with_service(cfg, |svc, who| {
         let mut out = std::io::BufWriter::new(std::io::stdout().lock());
         // Each answer leaves as soon as it is audited; a closed pipe stops the batch.
         let mut print = |r: Value| {
@@ -400,14 +402,14 @@ pub fn lookup(cfg: &Config, a: LookupArgs) -> Result<ExitCode, Failure> {
         };
         if a.purpose == Purpose::Abuse {
             for q in queries {
-                let r = env.abuse_lookup(who, &a.case, q.given, q.ip, q.port, q.at)?;
+                let r = svc.abuse_lookup(who, &a.case, q.given, q.ip, q.port, q.at)?;
                 if !print(r) {
                     break;
                 }
             }
             Ok(())
         } else {
-            env.case_lookups(who, &a.case, &queries, Some(a.purpose), print)
+            svc.case_lookups(who, &a.case, &queries, Some(a.purpose), print)
         }
     })?;
     Ok(ExitCode::SUCCESS)
@@ -428,8 +430,8 @@ pub fn cdrs(
         return Err(Failure::BadInput("--to is before --from".into()));
     }
     let given = json!({"number": number, "from": from, "to": to});
-    let v = with_env(cfg, |env, who| {
-        env.case_calls(who, case, given, number, f, t)
+    let v = with_service(cfg, |svc, who| {
+        svc.case_calls(who, case, given, number, f, t)
     })?;
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     if as_json {

@@ -11,6 +11,8 @@ pub mod register;
 pub mod service;
 pub mod users;
 
+pub use service::Service;
+
 use std::path::Path;
 
 use crate::model::{Class, UnixSecs};

@@ -221,14 +221,19 @@ pub fn run(cfg: Config) -> Result<(), ServeError> {
                 stop_rx.clone(),
             )));
         }
+        let auditor = crate::auditor::Auditor::start(&cfg.data_dir, clock.clone())
+            .unwrap_or_else(|e| {
+                tracing::error!(code = e.code(), "audit log unusable: every API data request is refused");
+                crate::auditor::Auditor::failed()
+            });
+        let service = crate::legal::Service::new(
+            Arc::new(cfg.clone()),
+            shared.store.clone(),
+            Arc::new(auditor),
+            clock.clone(),
+        );
         let api = crate::api::ApiState {
-            cfg: Arc::new(cfg.clone()),
-            store: shared.store.clone(),
-            auditor: crate::auditor::Auditor::start(&cfg.data_dir, Arc::new(crate::clock::SystemClock))
-                .unwrap_or_else(|e| {
-                    tracing::error!(code = e.code(), "audit log unusable: every API data request is refused");
-                    crate::auditor::Auditor::failed()
-                }),
+            service: Arc::new(service),
             users: Arc::new(crate::api::UsersCache::new(cfg.data_dir.clone())),
         };
         let http = match &cfg.serve.tls {
