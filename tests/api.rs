@@ -16,10 +16,11 @@ use tower::ServiceExt;
 
 use tdr::api::{router, ApiState, UsersCache, ROUTES};
 use tdr::audit::Auditor;
-use tdr::clock::SystemClock;
+use tdr::clock::{FixedClock, SystemClock};
 use tdr::config::Config;
 use tdr::legal::policy::Op;
 use tdr::legal::users::{Role, Users};
+use tdr::legal::Service;
 use tdr::store::Store;
 
 const TDR: &str = env!("CARGO_BIN_EXE_tdr");
@@ -109,10 +110,11 @@ fn fixture() -> Fixture {
     cfg.set_data_dir(&data);
     let store = Arc::new(Store::open(&cfg).unwrap());
     let auditor = Auditor::start(&data, Arc::new(SystemClock)).unwrap();
+    // The service works at a fixed instant: the fixture's data is yesterday's.
+    let clock = Arc::new(FixedClock::new(chrono::Utc::now().timestamp()));
+    let service = Service::new(Arc::new(cfg), store, Arc::new(auditor), clock);
     let app = router(ApiState {
-        cfg: Arc::new(cfg),
-        store,
-        auditor,
+        service: Arc::new(service),
         users: Arc::new(UsersCache::new(data.clone())),
     });
     Fixture {

@@ -1,7 +1,8 @@
 //! The HTTP API (`/v1/…`), served by `tdr serve`: bearer-token authentication, JSON in and out,
 //! one error shape with a stable code, and an OpenAPI document generated from the same route
-//! table the role matrix is tested against. Business rules live in `legal::service`; a handler
-//! only parses the request, calls the service on a blocking thread, and maps the outcome.
+//! table the role matrix is tested against. Business rules live in the [`Service`] the daemon
+//! hands over; a handler only parses the request, calls the service on a blocking thread, and
+//! maps the outcome.
 
 pub mod openapi;
 pub mod tls;
@@ -18,14 +19,12 @@ use axum::routing::{get, post};
 use axum::Router;
 use serde_json::{json, Value};
 
-use crate::audit::Auditor;
-use crate::config::Config;
-use crate::legal::case::{NewCase, Override};
+use crate::legal::case::{CaseError, NewCase, Override};
 use crate::legal::policy::Op;
-use crate::legal::service::{AddrQuery, Caller, Env, LegalError};
+use crate::legal::service::{case_view, AddrQuery, Caller, LegalError};
 use crate::legal::users::Users;
+use crate::legal::Service;
 use crate::model::parse_time;
-use crate::store::Store;
 
 /// One route: method, path (axum syntax), the operation it performs, and a summary.
 pub struct Route {
@@ -170,12 +169,10 @@ impl UsersCache {
     }
 }
 
-/// What every handler shares.
+/// What every handler shares: the legal service the daemon built, and who its users are.
 #[derive(Clone)]
 pub struct ApiState {
-    pub cfg: Arc<Config>,
-    pub store: Arc<Store>,
-    pub auditor: Auditor,
+    pub service: Arc<Service>,
     pub users: Arc<UsersCache>,
 }
 
@@ -219,7 +216,7 @@ impl From<LegalError> for ApiError {
             _ => StatusCode::INTERNAL_SERVER_ERROR,
         };
         let problems = match &e {
-            LegalError::Case(crate::legal::case::CaseError::Invalid(p)) => Some(json!(p)),
+            LegalError::Case(CaseError::Invalid(p)) => Some(json!(p)),
             _ => None,
         };
         if status.is_server_error() {
@@ -265,32 +262,23 @@ fn ok_json(status: StatusCode, v: &Value) -> Response {
         .into_response()
 }
 
-/// Runs a service call on a blocking thread with a fresh [`Env`].
+/// Runs a service call on a blocking thread, for the caller the request's token names.
 async fn call<T: Send + 'static>(
     st: &ApiState,
     headers: &HeaderMap,
-    f: impl FnOnce(&mut Env<'_>, &Caller) -> Result<T, LegalError> + Send + 'static,
+    f: impl FnOnce(&Service, &Caller) -> Result<T, LegalError> + Send + 'static,
 ) -> Result<T, ApiError> {
     let caller = st.users.caller(headers);
-    let st = st.clone();
-    tokio::task::spawn_blocking(move || {
-        let mut auditor = st.auditor.clone();
-        let mut env = Env {
-            cfg: &st.cfg,
-            store: &st.store,
-            audit: &mut auditor,
-            now: chrono::Utc::now().timestamp(),
-        };
-        f(&mut env, &caller)
-    })
-    .await
-    .map_err(|_| ApiError {
-        status: StatusCode::INTERNAL_SERVER_ERROR,
-        code: "internal",
-        message: "the request failed".into(),
-        problems: None,
-    })?
-    .map_err(ApiError::from)
+    let service = st.service.clone();
+    tokio::task::spawn_blocking(move || f(&service, &caller))
+        .await
+        .map_err(|_| ApiError {
+            status: StatusCode::INTERNAL_SERVER_ERROR,
+            code: "internal",
+            message: "the request failed".into(),
+            problems: None,
+        })?
+        .map_err(ApiError::from)
 }
 
 fn body<T: serde::de::DeserializeOwned>(b: &Bytes) -> Result<T, ApiError> {
@@ -339,15 +327,12 @@ async fn case_create(
     b: Bytes,
 ) -> Result<Response, ApiError> {
     let req: NewCase = body(&b)?;
-    let c = call(&st, &h, move |env, who| env.create_case(who, req)).await?;
-    Ok(ok_json(
-        StatusCode::CREATED,
-        &crate::legal::service::case_view(&c),
-    ))
+    let c = call(&st, &h, move |svc, who| svc.create_case(who, req)).await?;
+    Ok(ok_json(StatusCode::CREATED, &case_view(&c)))
 }
 
 async fn case_list(State(st): State<ApiState>, h: HeaderMap) -> Result<Response, ApiError> {
-    let v = call(&st, &h, |env, who| env.list_cases(who)).await?;
+    let v = call(&st, &h, |svc, who| svc.list_cases(who)).await?;
     Ok(ok_json(StatusCode::OK, &json!({"cases": v})))
 }
 
@@ -356,11 +341,8 @@ async fn case_get(
     h: HeaderMap,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
-    let c = call(&st, &h, move |env, who| env.get_case(who, &id)).await?;
-    Ok(ok_json(
-        StatusCode::OK,
-        &crate::legal::service::case_view(&c),
-    ))
+    let c = call(&st, &h, move |svc, who| svc.get_case(who, &id)).await?;
+    Ok(ok_json(StatusCode::OK, &case_view(&c)))
 }
 
 async fn case_approve(
@@ -368,11 +350,8 @@ async fn case_approve(
     h: HeaderMap,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
-    let c = call(&st, &h, move |env, who| env.approve(who, &id)).await?;
-    Ok(ok_json(
-        StatusCode::OK,
-        &crate::legal::service::case_view(&c),
-    ))
+    let c = call(&st, &h, move |svc, who| svc.approve(who, &id)).await?;
+    Ok(ok_json(StatusCode::OK, &case_view(&c)))
 }
 
 #[derive(serde::Deserialize)]
@@ -389,11 +368,8 @@ async fn case_reject(
     b: Bytes,
 ) -> Result<Response, ApiError> {
     let r: Reason = body(&b)?;
-    let c = call(&st, &h, move |env, who| env.reject(who, &id, &r.reason)).await?;
-    Ok(ok_json(
-        StatusCode::OK,
-        &crate::legal::service::case_view(&c),
-    ))
+    let c = call(&st, &h, move |svc, who| svc.reject(who, &id, &r.reason)).await?;
+    Ok(ok_json(StatusCode::OK, &case_view(&c)))
 }
 
 #[derive(serde::Deserialize)]
@@ -410,11 +386,8 @@ async fn case_execute(
     b: Bytes,
 ) -> Result<Response, ApiError> {
     let x: Execute = body(&b)?;
-    let c = call(&st, &h, move |env, who| env.execute(who, &id, x.over)).await?;
-    Ok(ok_json(
-        StatusCode::OK,
-        &crate::legal::service::case_view(&c),
-    ))
+    let c = call(&st, &h, move |svc, who| svc.execute(who, &id, x.over)).await?;
+    Ok(ok_json(StatusCode::OK, &case_view(&c)))
 }
 
 async fn case_release(
@@ -422,11 +395,8 @@ async fn case_release(
     h: HeaderMap,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
-    let c = call(&st, &h, move |env, who| env.release(who, &id)).await?;
-    Ok(ok_json(
-        StatusCode::OK,
-        &crate::legal::service::case_view(&c),
-    ))
+    let c = call(&st, &h, move |svc, who| svc.release(who, &id)).await?;
+    Ok(ok_json(StatusCode::OK, &case_view(&c)))
 }
 
 async fn case_report(
@@ -437,11 +407,7 @@ async fn case_report(
 ) -> Result<Response, ApiError> {
     let q = q.map_err(|e| ApiError::bad(e.body_text()))?.0;
     let format = q.get("format").cloned().unwrap_or_else(|| "json".into());
-    let operator = st.cfg.serve.operator.clone();
-    let (text, ctype) = call(&st, &h, move |env, who| {
-        env.report(who, &id, &format, &operator)
-    })
-    .await?;
+    let (text, ctype) = call(&st, &h, move |svc, who| svc.report(who, &id, &format)).await?;
     Ok(([(header::CONTENT_TYPE, ctype)], text).into_response())
 }
 
@@ -491,14 +457,14 @@ async fn case_lookup(
         };
         let (from, to) = (t(&r.from, "from")?, t(&r.to, "to")?);
         let given = json!({"number": number, "from": r.from, "to": r.to});
-        let v = call(&st, &h, move |env, who| {
-            env.case_calls(who, &id, given, &number, from, to)
+        let v = call(&st, &h, move |svc, who| {
+            svc.case_calls(who, &id, given, &number, from, to)
         })
         .await?;
         return Ok(ok_json(StatusCode::OK, &v));
     }
     let q = parse_point(&r)?;
-    let v = call(&st, &h, move |env, who| env.case_lookup(who, &id, q)).await?;
+    let v = call(&st, &h, move |svc, who| svc.case_lookup(who, &id, q)).await?;
     Ok(ok_json(StatusCode::OK, &v))
 }
 
@@ -510,8 +476,8 @@ async fn abuse_lookup(
     let r: LookupReq = body(&b)?;
     let q = parse_point(&r)?;
     let reference = r.reference.clone().unwrap_or_default();
-    let v = call(&st, &h, move |env, who| {
-        env.abuse_lookup(who, &reference, q.given, q.ip, q.port, q.at)
+    let v = call(&st, &h, move |svc, who| {
+        svc.abuse_lookup(who, &reference, q.given, q.ip, q.port, q.at)
     })
     .await?;
     Ok(ok_json(StatusCode::OK, &v))
@@ -530,8 +496,8 @@ async fn access_extract(
     b: Bytes,
 ) -> Result<Response, ApiError> {
     let r: ExtractReq = body(&b)?;
-    let v = call(&st, &h, move |env, who| {
-        env.access_extract(who, &r.subscriber, &r.reference)
+    let v = call(&st, &h, move |svc, who| {
+        svc.access_extract(who, &r.subscriber, &r.reference)
     })
     .await?;
     Ok(ok_json(StatusCode::OK, &v))
@@ -553,12 +519,12 @@ async fn audit_read(
     };
     let after = num("after", 0)?;
     let limit = num("limit", 1000)?.clamp(1, 10_000) as usize;
-    let v = call(&st, &h, move |env, who| env.audit_read(who, after, limit)).await?;
+    let v = call(&st, &h, move |svc, who| svc.audit_read(who, after, limit)).await?;
     Ok(ok_json(StatusCode::OK, &json!({"entries": v})))
 }
 
 async fn audit_verify(State(st): State<ApiState>, h: HeaderMap) -> Result<Response, ApiError> {
-    let v = call(&st, &h, |env, who| env.audit_verify(who)).await?;
+    let v = call(&st, &h, |svc, who| svc.audit_verify(who)).await?;
     Ok(ok_json(StatusCode::OK, &v))
 }
 
@@ -575,6 +541,6 @@ async fn statistics(
     };
     let from = t("from", 0)?;
     let to = t("to", i64::MAX / 2)?;
-    let v = call(&st, &h, move |env, who| env.statistics(who, from, to)).await?;
+    let v = call(&st, &h, move |svc, who| svc.statistics(who, from, to)).await?;
     Ok(ok_json(StatusCode::OK, &v))
 }

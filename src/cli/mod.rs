@@ -1,117 +1,196 @@
-//! The CLI's legal commands: users, the identity register, cases, and the lookups that run
-//! inside a case. They call the same service as the HTTP API, authenticate with the same bearer
-//! token (from `TDR_TOKEN`), and are audited the same way (channel `cli`).
+//! The `tdr` command line: the arguments, one file per command group, and what they share —
+//! the exit-code mapping, the bearer token, output helpers and the legal service a legal
+//! command runs on. Exit codes: 0 success (any well-formed lookup answer, `not_found`
+//! included), 1 an operational failure (store, audit), 2 bad input.
+//!
+//! The legal commands call the same [`Service`] as the HTTP API, authenticate with the same
+//! bearer token (from `TDR_TOKEN`), and are audited the same way (channel `cli`).
 
-use std::io::{BufRead, BufReader, Write};
-use std::path::{Path, PathBuf};
+mod audit;
+mod case;
+mod config;
+mod expire;
+mod identity;
+mod import;
+mod lookup;
+mod quarantine;
+mod serve;
+mod user;
+
+use std::io::Write;
+use std::path::PathBuf;
 use std::process::ExitCode;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
-use clap::Subcommand;
-use serde_json::{json, Value};
+use clap::{Parser, Subcommand};
+use serde_json::Value;
 
-use tdr::audit::AuditLog;
+use tdr::audit::{AuditLog, NewEntry};
 use tdr::clock::{Clock, SystemClock};
 use tdr::config::Config;
-use tdr::identity::IdentityRegister;
-use tdr::legal::case::{NewCase, Override};
-use tdr::legal::service::{AddrQuery, Caller, Env, LegalError};
-use tdr::legal::users::{Role, Users};
-use tdr::legal::Purpose;
-use tdr::model::parse_time;
+use tdr::legal::service::{Caller, LegalError};
+use tdr::legal::users::Users;
+use tdr::legal::Service;
 use tdr::store::Store;
 
-use crate::{op, out_err, write_human, Failure};
+pub use self::serve::LogFormat;
 
-#[derive(Subcommand)]
-pub enum UserCmd {
-    /// Add a user; prints their bearer token once (only its hash is stored).
-    Add {
-        name: String,
-        #[arg(long, value_enum)]
-        role: Role,
-    },
-    /// Revoke a user's token (the user stays listed, for the audit trail).
-    Revoke { name: String },
-    /// List users, their roles and whether they are revoked.
-    List,
+#[derive(Parser)]
+#[command(
+    name = "tdr",
+    version,
+    about = "Traffic-data retention and disclosure appliance"
+)]
+pub struct Cli {
+    /// Data directory (store, audit log, keys, quarantine). Overrides the config's data_dir.
+    #[arg(long, global = true, value_name = "DIR")]
+    data_dir: Option<PathBuf>,
+    /// Configuration file (TOML). Without it tdr runs on its embedded defaults.
+    #[arg(long, global = true, value_name = "FILE")]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    pub cmd: Cmd,
 }
 
 #[derive(Subcommand)]
-pub enum IdentityCmd {
-    /// Import a CRM export (CSV with a header row); all rows or none.
-    Import { file: PathBuf },
-}
-
-#[derive(Subcommand)]
-pub enum CaseCmd {
-    /// Register a case from a JSON request (see README "Cases"); prints the case.
-    Create {
-        /// The request as JSON (`-` for standard input).
-        #[arg(long, value_name = "FILE")]
-        file: PathBuf,
+pub enum Cmd {
+    /// Run the ingest daemon: follow the configured files and the spool folder, listen for
+    /// syslog, serve /metrics and /health; stop cleanly on SIGTERM or SIGINT.
+    Serve(serve::Args),
+    /// Import log files into the store (idempotent: a file imported twice adds nothing).
+    Import(import::Args),
+    /// Calls to or from a number over a time window. Audited before anything is shown.
+    Cdrs(lookup::CdrsArgs),
+    /// What ingest rejected and why.
+    Quarantine {
+        #[command(subcommand)]
+        cmd: quarantine::QuarantineCmd,
     },
-    /// Approve a registered case (four-eyes: not its creator).
-    Approve { id: String },
-    /// Reject a registered case.
-    Reject {
-        id: String,
-        #[arg(long)]
-        reason: String,
+    /// Who held an address (and port) at a time. Audited before anything is shown.
+    Lookup(lookup::Args),
+    /// Drop day partitions whose data is past its retention period (audited).
+    Expire,
+    /// Audit log commands.
+    Audit {
+        #[command(subcommand)]
+        cmd: audit::AuditCmd,
     },
-    /// Run every scope item of an approved case and join identity.
-    Execute {
-        id: String,
-        /// IPRED only: also disclose these identity fields (personal_number, customer_id);
-        /// needs --reason and is audited.
-        #[arg(long, value_delimiter = ',')]
-        override_fields: Vec<String>,
-        #[arg(long)]
-        reason: Option<String>,
+    /// Check a configuration file and list every problem in it.
+    CheckConfig { file: PathBuf },
+    /// Users and their bearer tokens.
+    User {
+        #[command(subcommand)]
+        cmd: user::UserCmd,
     },
-    /// Second approval of an answer held for a protected identity.
-    Release { id: String },
-    /// The disclosure report.
-    Report {
-        id: String,
-        #[arg(long, default_value = "json", value_parser = ["json", "xml", "html"])]
-        format: String,
-        /// Write to this file instead of standard output.
-        #[arg(long, value_name = "FILE")]
-        out: Option<PathBuf>,
+    /// The identity register (imported from the CRM).
+    Identity {
+        #[command(subcommand)]
+        cmd: identity::IdentityCmd,
     },
-    /// One case with its steps and results.
-    Show { id: String },
-    /// Every case, without scope contents or results.
-    List,
-    /// GDPR art. 15: everything held about one subscriber identifier (identity rows, current
-    /// and superseded, and its address bindings), under the data-subject request's reference.
-    Extract {
-        subscriber: String,
-        #[arg(long)]
-        reference: String,
+    /// Legal requests: register, approve, execute, report (authenticate with TDR_TOKEN).
+    Case {
+        #[command(subcommand)]
+        cmd: case::CaseCmd,
     },
 }
 
-/// Runs `f` with an [`Env`] over a read-only store and this process's own audit log.
-fn with_env<T>(
-    cfg: &Config,
-    f: impl FnOnce(&mut Env<'_>, &Caller) -> Result<T, LegalError>,
-) -> Result<T, Failure> {
+/// Why a command failed, and so its exit code.
+pub enum Failure {
+    /// Exit 2.
+    BadInput(String),
+    /// Exit 1.
+    Operational(String),
+    /// The reader went away: nothing more to say, exit 0.
+    BrokenPipe,
+}
+
+pub fn op<E: std::fmt::Display>(what: &'static str) -> impl Fn(E) -> Failure {
+    move |e| Failure::Operational(format!("{what}: {e}"))
+}
+
+pub fn out_err(e: std::io::Error) -> Failure {
+    if e.kind() == std::io::ErrorKind::BrokenPipe {
+        Failure::BrokenPipe
+    } else {
+        Failure::Operational(format!("cannot write output: {e}"))
+    }
+}
+
+/// Runs the command and maps its outcome to the exit code, saying what went wrong.
+pub fn run(cli: Cli) -> ExitCode {
+    match dispatch(cli) {
+        Ok(code) => code,
+        Err(Failure::BadInput(m)) => {
+            eprintln!("tdr: {m}");
+            ExitCode::from(2)
+        }
+        Err(Failure::Operational(m)) => {
+            eprintln!("tdr: {m}");
+            ExitCode::from(1)
+        }
+        Err(Failure::BrokenPipe) => ExitCode::SUCCESS,
+    }
+}
+
+fn load_config(cli: &Cli) -> Result<Config, Failure> {
+    let mut cfg = match &cli.config {
+        Some(p) => Config::load(p).map_err(|e| Failure::BadInput(e.to_string()))?,
+        None => Config::default(),
+    };
+    if let Some(d) = &cli.data_dir {
+        cfg.set_data_dir(d);
+    }
+    Ok(cfg)
+}
+
+fn dispatch(cli: Cli) -> Result<ExitCode, Failure> {
+    let cfg = load_config(&cli)?;
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    match cli.cmd {
+        Cmd::Serve(_) => serve::run(cfg, clock.clone()),
+        Cmd::Import(args) => import::run(&cfg, &clock, args),
+        Cmd::Cdrs(args) => lookup::cdrs(&cfg, &clock, args),
+        Cmd::Quarantine { cmd } => quarantine::run(&cfg, &clock, cmd),
+        Cmd::Lookup(args) => lookup::run(&cfg, &clock, args),
+        Cmd::User { cmd } => user::run(&cfg, &clock, cmd),
+        Cmd::Identity { cmd } => identity::run(&cfg, &clock, cmd),
+        Cmd::Case { cmd } => case::run(&cfg, &clock, cmd),
+        Cmd::Expire => expire::run(&cfg, &clock),
+        Cmd::Audit { cmd } => audit::run(&cfg, cmd),
+        Cmd::CheckConfig { file } => config::check(&file),
+    }
+}
+
+/// Who is running this command, for the audit log.
+fn actor() -> String {
+    let user = std::env::var("USER").unwrap_or_else(|_| "unknown".into());
+    // SAFETY: getuid has no preconditions and cannot fail.
+    let uid = unsafe { libc::getuid() };
+    format!("{user} (uid {uid})")
+}
+
+/// Runs `f` on a legal [`Service`] over a read-only store and this process's own audit log,
+/// for the caller `TDR_TOKEN` names.
+fn with_service<T>(
+    cfg: &Config,
+    clock: &Arc<dyn Clock>,
+    f: impl FnOnce(&Service, &Caller) -> Result<T, LegalError>,
+) -> Result<T, Failure> {
     let users = Users::load(&cfg.data_dir).map_err(op("users"))?;
     let token = std::env::var("TDR_TOKEN").ok();
     let caller = users.caller(token.as_deref(), "cli");
     let store = Store::open_read_only(cfg).map_err(op("store"))?;
-    let mut audit = AuditLog::open(&cfg.data_dir, clock.clone()).map_err(op("audit"))?;
-    let mut env = Env {
-        cfg,
-        store: &store,
-        audit: &mut audit,
-        now: clock.now(),
-    };
-    let r = f(&mut env, &caller);
-    audit.checkpoint().map_err(op("audit"))?;
+    let audit = AuditLog::open(&cfg.data_dir, clock.clone()).map_err(op("audit"))?;
+    let service = Service::new(
+        Arc::new(cfg.clone()),
+        Arc::new(store),
+        Arc::new(Mutex::new(audit)),
+        clock.clone(),
+    );
+    let r = f(&service, &caller);
+    service
+        .checkpoint()
+        .map_err(|e| Failure::Operational(format!("audit: {}", e.detail)))?;
     r.map_err(failure)
 }
 
@@ -141,325 +220,39 @@ fn print_json(v: &Value) -> Result<ExitCode, Failure> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// Appends an administrative entry (user and register changes) before the change is made:
-/// who changes who may read what must be provable too.
-fn audit_admin(cfg: &Config, action: &str, query: Value) -> Result<(), Failure> {
-    let mut audit = AuditLog::open(&cfg.data_dir, Arc::new(SystemClock)).map_err(op("audit"))?;
-    audit
-        .append(tdr::audit::NewEntry {
-            actor: crate::actor(),
-            role: "cli:admin".into(),
-            action: action.into(),
-            query,
-            outcome: "requested".into(),
-            ..tdr::audit::NewEntry::default()
-        })
-        .map_err(|e| {
-            Failure::Operational(format!(
-                "[{}] the audit entry could not be written, so nothing was changed: {e}",
-                e.code()
-            ))
-        })?;
+/// Appends `entry` to the audit log (and checkpoints it) before anything is shown or changed:
+/// if the log cannot take it, the caller goes no further (`what` says what is withheld).
+fn audit_first(
+    cfg: &Config,
+    clock: &Arc<dyn Clock>,
+    entry: NewEntry,
+    what: &str,
+) -> Result<(), Failure> {
+    let mut audit = AuditLog::open(&cfg.data_dir, clock.clone()).map_err(op("audit"))?;
+    audit.append(entry).map_err(|e| {
+        Failure::Operational(format!(
+            "[{}] the audit entry could not be written, so {what}: {e}",
+            e.code()
+        ))
+    })?;
     audit.checkpoint().map_err(op("audit"))
 }
 
-pub fn user(cfg: &Config, cmd: UserCmd) -> Result<ExitCode, Failure> {
-    let now = SystemClock.now();
-    match cmd {
-        UserCmd::Add { name, role } => {
-            audit_admin(
-                cfg,
-                "user_add",
-                json!({"user": name, "role": role.as_str()}),
-            )?;
-            let token = Users::add(&cfg.data_dir, &name, role, now)
-                .map_err(|e| Failure::BadInput(format!("[{}] {e}", e.code())))?;
-            println!("{token}");
-            eprintln!(
-                "user {name} added with role {}; its token (above) is not stored and cannot be \
-                 shown again",
-                role.as_str()
-            );
-            Ok(ExitCode::SUCCESS)
-        }
-        UserCmd::Revoke { name } => {
-            audit_admin(cfg, "user_revoke", json!({"user": name}))?;
-            Users::revoke(&cfg.data_dir, &name, now)
-                .map_err(|e| Failure::BadInput(format!("[{}] {e}", e.code())))?;
-            println!("user {name} revoked");
-            Ok(ExitCode::SUCCESS)
-        }
-        UserCmd::List => {
-            let users = Users::load(&cfg.data_dir).map_err(op("users"))?;
-            for (name, u) in &users.users {
-                println!(
-                    "{name}\t{}\t{}",
-                    u.role.as_str(),
-                    if u.revoked_at.is_some() {
-                        "revoked"
-                    } else {
-                        "active"
-                    }
-                );
-            }
-            Ok(ExitCode::SUCCESS)
-        }
-    }
-}
-
-pub fn identity(cfg: &Config, cmd: IdentityCmd) -> Result<ExitCode, Failure> {
-    match cmd {
-        IdentityCmd::Import { file } => {
-            audit_admin(
-                cfg,
-                "identity_import",
-                json!({"file": file.display().to_string()}),
-            )?;
-            let reg = IdentityRegister::open(&cfg.data_dir)
-                .map_err(|e| Failure::Operational(format!("[{}] {e}", e.code())))?;
-            let r = reg
-                .import_csv(&file, SystemClock.now())
-                .map_err(|e| match e.code() {
-                    "identity.rejected_rows" | "identity.bad_file" => {
-                        Failure::BadInput(format!("{}: nothing imported: {e}", file.display()))
-                    }
-                    c => Failure::Operational(format!("[{c}] {e}")),
-                })?;
-            println!(
-                "{}: {} row(s): {} added, {} replaced (old versions kept as history), {} unchanged",
-                file.display(),
-                r.rows,
-                r.added,
-                r.replaced,
-                r.unchanged
-            );
-            Ok(ExitCode::SUCCESS)
-        }
-    }
-}
-
-fn read_request(file: &Path) -> Result<NewCase, Failure> {
-    let text = if file.as_os_str() == "-" {
-        let mut s = String::new();
-        std::io::Read::read_to_string(&mut std::io::stdin(), &mut s)
-            .map_err(|e| Failure::BadInput(format!("standard input: {e}")))?;
-        s
-    } else {
-        std::fs::read_to_string(file)
-            .map_err(|e| Failure::BadInput(format!("cannot read {}: {e}", file.display())))?
-    };
-    serde_json::from_str(&text)
-        .map_err(|e| Failure::BadInput(format!("{}: not a case request: {e}", file.display())))
-}
-
-pub fn case(cfg: &Config, cmd: CaseCmd) -> Result<ExitCode, Failure> {
-    match cmd {
-        CaseCmd::Create { file } => {
-            let req = read_request(&file)?;
-            let c = with_env(cfg, |env, who| env.create_case(who, req))?;
-            eprintln!(
-                "case {} registered; a second legal officer must approve it",
-                c.id
-            );
-            print_json(&tdr::legal::service::case_view(&c))
-        }
-        CaseCmd::Approve { id } => {
-            let c = with_env(cfg, |env, who| env.approve(who, &id))?;
-            print_json(&tdr::legal::service::case_view(&c))
-        }
-        CaseCmd::Reject { id, reason } => {
-            let c = with_env(cfg, |env, who| env.reject(who, &id, &reason))?;
-            print_json(&tdr::legal::service::case_view(&c))
-        }
-        CaseCmd::Execute {
-            id,
-            override_fields,
-            reason,
-        } => {
-            let over = match (override_fields.is_empty(), reason) {
-                (true, None) => None,
-                (true, Some(_)) => {
-                    return Err(Failure::BadInput(
-                        "--reason belongs to --override-fields".into(),
-                    ))
-                }
-                (false, r) => Some(Override {
-                    fields: override_fields,
-                    reason: r.unwrap_or_default(),
-                }),
-            };
-            let c = with_env(cfg, |env, who| env.execute(who, &id, over))?;
-            if c.hold.is_some() {
-                eprintln!(
-                    "case {id}: a protected identity is in the answer; a second legal officer \
-                     must release it (tdr case release {id}) before the report"
-                );
-            }
-            print_json(&tdr::legal::service::case_view(&c))
-        }
-        CaseCmd::Release { id } => {
-            let c = with_env(cfg, |env, who| env.release(who, &id))?;
-            print_json(&tdr::legal::service::case_view(&c))
-        }
-        CaseCmd::Report { id, format, out } => {
-            let operator = cfg.serve.operator.clone();
-            let (text, _) = with_env(cfg, |env, who| env.report(who, &id, &format, &operator))?;
-            match out {
-                Some(p) => std::fs::write(&p, text.as_bytes()).map_err(|e| {
-                    Failure::Operational(format!("cannot write {}: {e}", p.display()))
-                })?,
-                None => std::io::stdout()
-                    .lock()
-                    .write_all(text.as_bytes())
-                    .map_err(out_err)?,
-            }
-            Ok(ExitCode::SUCCESS)
-        }
-        CaseCmd::Show { id } => {
-            let c = with_env(cfg, |env, who| env.get_case(who, &id))?;
-            print_json(&tdr::legal::service::case_view(&c))
-        }
-        CaseCmd::List => {
-            let v = with_env(cfg, |env, who| env.list_cases(who))?;
-            print_json(&json!({"cases": v}))
-        }
-        CaseCmd::Extract {
-            subscriber,
-            reference,
-        } => {
-            let v = with_env(cfg, |env, who| {
-                env.access_extract(who, &subscriber, &reference)
-            })?;
-            print_json(&v)
-        }
-    }
-}
-
-#[derive(serde::Deserialize)]
-#[serde(deny_unknown_fields)]
-struct BatchQuery {
-    addr: String,
-    #[serde(default)]
-    port: Option<u16>,
-    at: String,
-}
-
-fn read_batch(file: &Path) -> Result<Vec<AddrQuery>, Failure> {
-    let f = std::fs::File::open(file)
-        .map_err(|e| Failure::BadInput(format!("cannot read {}: {e}", file.display())))?;
-    let mut queries = Vec::new();
-    for (i, line) in BufReader::new(f).lines().enumerate() {
-        let bad = |e: String| Failure::BadInput(format!("{} line {}: {e}", file.display(), i + 1));
-        let line = line.map_err(|e| bad(e.to_string()))?;
-        if line.trim().is_empty() {
-            continue;
-        }
-        let q: BatchQuery = serde_json::from_str(&line).map_err(|e| bad(e.to_string()))?;
-        queries.push(AddrQuery::parse(&q.addr, q.port, &q.at).map_err(bad)?);
-    }
-    Ok(queries)
-}
-
-/// The arguments of `tdr lookup`.
-pub struct LookupArgs {
-    pub addr: Option<String>,
-    pub port: Option<u16>,
-    pub at: Option<String>,
-    pub batch: Option<PathBuf>,
-    pub purpose: Purpose,
-    pub case: String,
-    pub json: bool,
-}
-
-/// `tdr lookup`: inside an approved case's scope (ipred, law enforcement), or under an abuse
-/// ticket (security role, pseudonyms). Every query is validated before the first runs.
-pub fn lookup(cfg: &Config, a: LookupArgs) -> Result<ExitCode, Failure> {
-    if a.case.trim().is_empty() {
-        return Err(Failure::BadInput("--case must name the case".into()));
-    }
-    let queries = match &a.batch {
-        Some(file) => read_batch(file)?,
-        None => vec![AddrQuery::parse(
-            a.addr.as_deref().unwrap_or_default(),
-            a.port,
-            a.at.as_deref().unwrap_or_default(),
-        )
-        .map_err(Failure::BadInput)?],
-    };
-    let batch = a.batch.is_some();
-    with_env(cfg, |env, who| {
-        let mut out = std::io::BufWriter::new(std::io::stdout().lock());
-        // Each answer leaves as soon as it is audited; a closed pipe stops the batch.
-        let mut print = |r: Value| {
-            let w = if batch || a.json {
-                writeln!(out, "{r}")
-            } else {
-                write_human(&mut out, &r)
-            };
-            w.and_then(|()| out.flush()).is_ok()
-        };
-        if a.purpose == Purpose::Abuse {
-            for q in queries {
-                let r = env.abuse_lookup(who, &a.case, q.given, q.ip, q.port, q.at)?;
-                if !print(r) {
-                    break;
-                }
-            }
-            Ok(())
-        } else {
-            env.case_lookups(who, &a.case, &queries, Some(a.purpose), print)
-        }
-    })?;
-    Ok(ExitCode::SUCCESS)
-}
-
-/// `tdr cdrs`: the calls of a number inside an approved case's scope.
-pub fn cdrs(
+/// Appends an administrative entry (user and register changes) before the change is made:
+/// who changes who may read what must be provable too.
+fn audit_admin(
     cfg: &Config,
-    number: &str,
-    from: &str,
-    to: &str,
-    case: &str,
-    as_json: bool,
-) -> Result<ExitCode, Failure> {
-    let f = parse_time(from.trim()).map_err(|e| Failure::BadInput(format!("--from: {e}")))?;
-    let t = parse_time(to.trim()).map_err(|e| Failure::BadInput(format!("--to: {e}")))?;
-    if t < f {
-        return Err(Failure::BadInput("--to is before --from".into()));
-    }
-    let given = json!({"number": number, "from": from, "to": to});
-    let v = with_env(cfg, |env, who| {
-        env.case_calls(who, case, given, number, f, t)
-    })?;
-    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
-    if as_json {
-        writeln!(out, "{v}").map_err(out_err)?;
-    } else {
-        let calls = v["calls"].as_array().cloned().unwrap_or_default();
-        writeln!(
-            out,
-            "status: {}  ({} call(s))",
-            v["status"].as_str().unwrap_or(""),
-            calls.len()
-        )
-        .map_err(out_err)?;
-        for c in &calls {
-            let s = |k: &str| c[k].as_str().unwrap_or("-").to_string();
-            writeln!(
-                out,
-                "  {} .. {}  {:<8} {}  {}s  {}  (source {}, class {})",
-                s("start"),
-                s("end"),
-                s("direction"),
-                s("other_party"),
-                c["duration"],
-                s("disposition"),
-                s("source"),
-                s("class")
-            )
-            .map_err(out_err)?;
-        }
-    }
-    out.flush().map_err(out_err)?;
-    Ok(ExitCode::SUCCESS)
+    clock: &Arc<dyn Clock>,
+    action: &str,
+    query: Value,
+) -> Result<(), Failure> {
+    let entry = NewEntry {
+        actor: actor(),
+        role: "cli:admin".into(),
+        action: action.into(),
+        query,
+        outcome: "requested".into(),
+        ..NewEntry::default()
+    };
+    audit_first(cfg, clock, entry, "nothing was changed")
 }

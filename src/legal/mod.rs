@@ -3,12 +3,15 @@
 //! users and roles, and the disclosure service that joins traffic and identity data for an
 //! approved case only (invariant 5). HTTP lives in `api/`.
 
+pub mod auth;
 pub mod case;
 pub mod files;
 pub mod policy;
 pub mod register;
 pub mod service;
 pub mod users;
+
+pub use service::Service;
 
 use std::path::Path;
 

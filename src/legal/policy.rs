@@ -1,7 +1,7 @@
 //! Who may do what: the role × operation matrix, in one table that the HTTP API, the CLI, the
 //! OpenAPI document and the tests all read.
 
-use super::users::Role;
+use super::auth::Role;
 
 /// Every operation a user can ask for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

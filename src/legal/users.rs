@@ -10,35 +10,10 @@ use rand::RngCore;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+use super::auth::Caller;
+pub use super::auth::{AuthError, Principal, Role};
 use super::files::{self, RegisterError};
 use crate::model::UnixSecs;
-
-/// What a user may do (DESIGN.md "Users").
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, clap::ValueEnum)]
-#[serde(rename_all = "snake_case")]
-pub enum Role {
-    /// Registers, approves, executes and discloses cases.
-    Legal,
-    /// Abuse lookups: pseudonyms only.
-    Security,
-    /// Reads and verifies the audit trail and statistics.
-    Auditor,
-    /// Runs the appliance: health and metrics only.
-    Ops,
-}
-
-impl Role {
-    pub const ALL: [Role; 4] = [Role::Legal, Role::Security, Role::Auditor, Role::Ops];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Role::Legal => "legal",
-            Role::Security => "security",
-            Role::Auditor => "auditor",
-            Role::Ops => "ops",
-        }
-    }
-}
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct User {
@@ -48,34 +23,6 @@ pub struct User {
     pub created_at: UnixSecs,
     #[serde(default)]
     pub revoked_at: Option<UnixSecs>,
-}
-
-/// Who is asking, once authenticated.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Principal {
-    pub name: String,
-    pub role: Role,
-}
-
-/// Why a token was not accepted. `code()` is stable.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
-pub enum AuthError {
-    #[error("no bearer token was given")]
-    Missing,
-    #[error("the token is not known")]
-    Unknown,
-    #[error("the token was revoked")]
-    Revoked,
-}
-
-impl AuthError {
-    pub fn code(self) -> &'static str {
-        match self {
-            AuthError::Missing => "auth.missing_token",
-            AuthError::Unknown => "auth.invalid_token",
-            AuthError::Revoked => "auth.revoked_token",
-        }
-    }
 }
 
 const USERS_FILE: &str = "users.json";
@@ -150,7 +97,7 @@ impl Users {
 
     /// Who is calling: the user a bearer token belongs to, or why it is refused, with the name
     /// of a known user whose token was revoked (so the audit entry of the refusal names them).
-    pub fn caller(&self, token: Option<&str>, channel: &'static str) -> super::service::Caller {
+    pub fn caller(&self, token: Option<&str>, channel: &'static str) -> Caller {
         let who = self.authenticate(token);
         let claimed = match &who {
             Err(AuthError::Revoked) => token.and_then(|t| {
@@ -162,7 +109,7 @@ impl Users {
             }),
             _ => None,
         };
-        super::service::Caller {
+        Caller {
             who,
             claimed,
             channel,

@@ -12,7 +12,7 @@ use std::time::Duration;
 use tokio::sync::{mpsc, watch};
 
 use crate::audit::AuditLog;
-use crate::clock::{Clock, SystemClock};
+use crate::clock::Clock;
 use crate::config::{Config, Stream};
 use crate::ingest::pipeline::{self, ToCore};
 use crate::ingest::sources::{follow as files, syslog};
@@ -62,7 +62,7 @@ fn spool_specs(cfg: &Config) -> Vec<files::Spec> {
 }
 
 /// Runs the daemon until SIGTERM or SIGINT.
-pub fn run(cfg: Config) -> Result<(), ServeError> {
+pub fn run(cfg: Config, clock: Arc<dyn Clock>) -> Result<(), ServeError> {
     let start = |e: String| ServeError::Start(e);
     std::fs::create_dir_all(&cfg.data_dir)
         .map_err(|e| start(format!("cannot create {}: {e}", cfg.data_dir.display())))?;
@@ -82,7 +82,6 @@ pub fn run(cfg: Config) -> Result<(), ServeError> {
         .open_engine()
         .map_err(|e| start(format!("[{}] store: {e}", e.code())))?;
     let engine = store.take_engine();
-    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     // The audit log is created if new, then released: the daemon opens it only to audit a
     // partition drop, so `tdr lookup` can write to it meanwhile. One that cannot be opened or
     // does not verify does not stop ingest (that would lose records): the daemon runs, says
@@ -218,14 +217,19 @@ pub fn run(cfg: Config) -> Result<(), ServeError> {
                 stop_rx.clone(),
             )));
         }
+        let auditor = crate::audit::Auditor::start(&cfg.data_dir, clock.clone())
+            .unwrap_or_else(|e| {
+                tracing::error!(code = e.code(), "audit log unusable: every API data request is refused");
+                crate::audit::Auditor::failed()
+            });
+        let service = crate::legal::Service::new(
+            Arc::new(cfg.clone()),
+            shared.store.clone(),
+            Arc::new(auditor),
+            clock.clone(),
+        );
         let api = crate::api::ApiState {
-            cfg: Arc::new(cfg.clone()),
-            store: shared.store.clone(),
-            auditor: crate::audit::Auditor::start(&cfg.data_dir, Arc::new(crate::clock::SystemClock))
-                .unwrap_or_else(|e| {
-                    tracing::error!(code = e.code(), "audit log unusable: every API data request is refused");
-                    crate::audit::Auditor::failed()
-                }),
+            service: Arc::new(service),
             users: Arc::new(crate::api::UsersCache::new(cfg.data_dir.clone())),
         };
         let http = match &cfg.serve.tls {

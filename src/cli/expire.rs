@@ -1,0 +1,27 @@
+//! `tdr expire`: drops the day partitions past their retention period, audited.
+
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use tdr::audit::AuditLog;
+use tdr::clock::Clock;
+use tdr::config::Config;
+use tdr::retention;
+use tdr::store::Store;
+
+use super::{actor, op, Failure};
+
+pub fn run(cfg: &Config, clock: &Arc<dyn Clock>) -> Result<ExitCode, Failure> {
+    let store = Store::open(cfg).map_err(op("store"))?;
+    let mut audit = AuditLog::open(&cfg.data_dir, clock.clone()).map_err(op("audit"))?;
+    let dropped = retention::expire(&store, &mut audit, cfg, clock.now(), &actor())
+        .map_err(|e| Failure::Operational(format!("[{}] {e}", e.code())))?;
+    audit.checkpoint().map_err(op("audit"))?;
+    if dropped.is_empty() {
+        println!("no partition is past its retention period");
+    }
+    for p in dropped {
+        println!("dropped {} ({} records)", p.name, p.records);
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,70 @@
+//! Who is asking: the roles, an authenticated principal, why a token was refused, and the
+//! caller an operation is run for. Users (`users.rs`), the policy matrix (`policy.rs`) and the
+//! service all read these; this module reads none of them, so the imports run one way.
+
+use serde::{Deserialize, Serialize};
+
+/// What a user may do (DESIGN.md "Users").
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    /// Registers, approves, executes and discloses cases.
+    Legal,
+    /// Abuse lookups: pseudonyms only.
+    Security,
+    /// Reads and verifies the audit trail and statistics.
+    Auditor,
+    /// Runs the appliance: health and metrics only.
+    Ops,
+}
+
+impl Role {
+    pub const ALL: [Role; 4] = [Role::Legal, Role::Security, Role::Auditor, Role::Ops];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Legal => "legal",
+            Role::Security => "security",
+            Role::Auditor => "auditor",
+            Role::Ops => "ops",
+        }
+    }
+}
+
+/// Who is asking, once authenticated.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Principal {
+    pub name: String,
+    pub role: Role,
+}
+
+/// Why a token was not accepted. `code()` is stable.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum AuthError {
+    #[error("no bearer token was given")]
+    Missing,
+    #[error("the token is not known")]
+    Unknown,
+    #[error("the token was revoked")]
+    Revoked,
+}
+
+impl AuthError {
+    pub fn code(self) -> &'static str {
+        match self {
+            AuthError::Missing => "auth.missing_token",
+            AuthError::Unknown => "auth.invalid_token",
+            AuthError::Revoked => "auth.revoked_token",
+        }
+    }
+}
+
+/// Who asked and through what (`api` or `cli`), as the audit log records it.
+#[derive(Debug, Clone)]
+pub struct Caller {
+    /// `Err` when authentication failed: the operation is refused and audited as such.
+    pub who: Result<Principal, AuthError>,
+    /// The user a refused token belonged to (a revoked one), for the audit entry.
+    pub claimed: Option<String>,
+    pub channel: &'static str,
+}

@@ -1,0 +1,327 @@
+//! Running a case: every scope item of an approved case is answered, identity is joined where
+//! the request type may see it (with its field limits and the audited IPRED override), and
+//! each answer is audited before it is kept.
+
+use serde_json::{json, Value};
+
+use super::lookups::render_calls;
+use super::{sha_hex, LegalError, Service};
+use crate::identity::{IdentityRecord, IdentityRegister};
+use crate::legal::auth::Caller;
+use crate::legal::case::{
+    Case, CaseError, FieldProblem, Override, Parsed, RequestType, State, Target, OVERRIDE_FIELDS,
+};
+use crate::legal::policy::Op;
+use crate::legal::register;
+use crate::legal::Purpose;
+use crate::model::UnixSecs;
+use crate::report::{DisclosedIdentity, RecordStatus, ReportItem};
+use crate::store::lookup::{Answer, Status};
+
+impl Service {
+    /// Runs every scope item of an approved case, joins identity where the request type may
+    /// see it, and stores the answers. Each item is audited before it is kept.
+    pub fn execute(
+        &self,
+        caller: &Caller,
+        id: &str,
+        over: Option<Override>,
+    ) -> Result<Case, LegalError> {
+        let now = self.clock.now();
+        let query = json!({"override": over});
+        let (who, case) =
+            self.load_case(caller, Op::CaseExecute, id, &query, now, |c, today| {
+                c.check_runnable(today)?;
+                if c.state != State::Approved {
+                    return Err(CaseError::WrongState(c.state.as_str(), "approved"));
+                }
+                check_override(c.request_type(), over.as_ref())
+            })?;
+        let kind = case.request_type();
+        if let Some(o) = &over {
+            let mut e = self.entry(caller, Op::CaseExecute, Some(id), json!({"override": o}));
+            e.action = "disclosure_override".into();
+            e.legal_basis = Some(kind.as_str().into());
+            self.commit(e)?;
+        }
+        let identity = if kind.purpose().reveals_subscriber_id() {
+            Some(self.identity()?)
+        } else {
+            None
+        };
+        let mut results = Vec::new();
+        let mut seqs = Vec::new();
+        let mut held = false;
+        for (i, item) in case.request.scope.iter().enumerate() {
+            let parsed = item
+                .parse()
+                .map_err(|r| LegalError::BadRequest("case.invalid", r))?;
+            let mut r = self.answer_item(kind, &parsed, identity.as_ref(), over.as_ref(), now)?;
+            r.number = i as u32 + 1;
+            r.asked = serde_json::to_value(item).unwrap_or(Value::Null);
+            held |= r.identity.as_ref().is_some_and(|d| d.protected_identity);
+            let text = serde_json::to_string(&r).unwrap_or_default();
+            let mut e = self.entry(caller, Op::CaseExecute, Some(id), r.asked.clone());
+            e.action = "case_item".into();
+            e.legal_basis = Some(kind.as_str().into());
+            e.outcome = r.status.clone();
+            e.result_count = r.evidence.len() as u64;
+            e.result_digest = Some(sha_hex(text.as_bytes()));
+            seqs.push(self.commit(e)?);
+            results.push(r);
+        }
+        let (case, ()) = register::update(self.data_dir(), id, |c| {
+            if c.state != State::Approved {
+                return Err(CaseError::WrongState(c.state.as_str(), "approved"));
+            }
+            c.override_fields = over;
+            c.executed(&who.name, now, results, seqs, held);
+            Ok(())
+        })?;
+        let mut e = self.entry(caller, Op::CaseExecute, Some(id), query);
+        e.legal_basis = Some(kind.as_str().into());
+        e.result_count = case.results.len() as u64;
+        if held {
+            e.outcome = "held:protected_identity".into();
+        }
+        self.commit(e)?;
+        Ok(case)
+    }
+
+    /// One scope item's answer, with identity joined as the request type allows.
+    fn answer_item(
+        &self,
+        kind: RequestType,
+        parsed: &Parsed,
+        identity: Option<&IdentityRegister>,
+        over: Option<&Override>,
+        now: UnixSecs,
+    ) -> Result<ReportItem, LegalError> {
+        let purpose = kind.purpose();
+        let earliest = match parsed {
+            Parsed::Address(Target::Point { at, .. }) => *at,
+            Parsed::Address(Target::Window { from, .. }) | Parsed::Calls { from, .. } => *from,
+        };
+        let scope = self.scope_for(purpose, earliest, now);
+        let mut item = ReportItem {
+            number: 0,
+            asked: Value::Null,
+            at_utc: None,
+            window: None,
+            status: String::new(),
+            record_status: RecordStatus::NoData,
+            subscriber: None,
+            identity: None,
+            evidence: Vec::new(),
+            warnings: Vec::new(),
+        };
+        match parsed {
+            Parsed::Address(Target::Point { ip, port, at }) => {
+                item.at_utc = Some(*at);
+                let answer = self.attribute(*ip, *port, *at, &scope)?;
+                self.fill(&mut item, answer, purpose, *at, identity, over)?;
+            }
+            Parsed::Address(Target::Window { ip, port, from, to }) => {
+                item.window = Some((*from, *to));
+                let (answer, held_at) = self.attribute_window(*ip, *port, *from, *to, &scope)?;
+                // Identity is joined at a moment the subscriber is known to have held it.
+                self.fill(
+                    &mut item,
+                    answer,
+                    purpose,
+                    held_at.unwrap_or(*from),
+                    identity,
+                    over,
+                )?;
+                if item.subscriber.is_some() {
+                    item.warnings.push(
+                        "a window: no other subscriber held the address during it; the evidence \
+                         shows when this one did"
+                            .into(),
+                    );
+                }
+            }
+            Parsed::Calls { number, from, to } => {
+                item.window = Some((*from, *to));
+                let a = crate::store::cdr::answer(&self.store, &scope, number, *from, *to)?;
+                item.status = a.status.to_string();
+                item.evidence = render_calls(number, &a.calls, |n| {
+                    if purpose.reveals_subscriber_id() {
+                        n.to_string()
+                    } else {
+                        self.audit.pseudonym(n)
+                    }
+                });
+                item.record_status = if a.calls.is_empty() {
+                    RecordStatus::NoData
+                } else {
+                    RecordStatus::Complete
+                };
+            }
+        }
+        Ok(item)
+    }
+
+    fn fill(
+        &self,
+        item: &mut ReportItem,
+        answer: Answer,
+        purpose: Purpose,
+        at: UnixSecs,
+        identity: Option<&IdentityRegister>,
+        over: Option<&Override>,
+    ) -> Result<(), LegalError> {
+        item.status = answer.status.as_str().to_string();
+        let single = {
+            let mut s: Vec<&str> = answer
+                .matches
+                .iter()
+                .map(|m| m.subscriber.as_str())
+                .collect();
+            s.sort_unstable();
+            s.dedup();
+            (s.len() == 1).then(|| s[0].to_string())
+        };
+        // Evidence names a subscriber only when the answer does: the candidates of an
+        // ambiguous or unconfirmed answer are numbered, never identified.
+        let mut candidates: Vec<&str> = Vec::new();
+        for m in &answer.matches {
+            let mut v = serde_json::to_value(m).unwrap_or(Value::Null);
+            v["subscriber"] = Value::String(if answer.status != Status::Found {
+                let n = match candidates.iter().position(|c| *c == m.subscriber) {
+                    Some(i) => i + 1,
+                    None => {
+                        candidates.push(&m.subscriber);
+                        candidates.len()
+                    }
+                };
+                format!("candidate {n}")
+            } else if purpose.reveals_subscriber_id() {
+                m.subscriber.clone()
+            } else {
+                self.audit.pseudonym(&m.subscriber)
+            });
+            item.evidence.push(v);
+        }
+        // What the logs show without a holder: a port block whose inside address nobody is
+        // known to have held, a lease database's free state.
+        for b in &answer.nat_blocks {
+            item.evidence
+                .push(json!({"via": b, "inside_holder": "unknown to tdr"}));
+        }
+        for f in &answer.free_states {
+            item.evidence
+                .push(json!({"target": f.target, "lease_state": f.state,
+                                      "start": f.from, "end": f.until, "source": f.source}));
+        }
+        match answer.status {
+            Status::Found => {
+                let sub = single.expect("found has one subscriber");
+                if !purpose.reveals_subscriber_id() {
+                    item.subscriber = Some(self.audit.pseudonym(&sub));
+                    item.record_status = RecordStatus::Complete;
+                    return Ok(());
+                }
+                let rec = match identity {
+                    Some(reg) => reg.at(&sub, at)?,
+                    None => None,
+                };
+                item.subscriber = Some(sub);
+                match rec {
+                    Some(r) => {
+                        if r.protected_identity {
+                            item.warnings.push(
+                                "protected identity (skyddad identitet): held for a second \
+                                 approval before release"
+                                    .into(),
+                            );
+                        }
+                        item.identity = Some(disclosed(&r, purpose, over));
+                        item.record_status = RecordStatus::Complete;
+                    }
+                    None => {
+                        item.warnings.push(
+                            "no identity register entry is valid at that time: the subscriber \
+                             identifier is known, the customer is not"
+                                .into(),
+                        );
+                        item.record_status = RecordStatus::Partial;
+                    }
+                }
+            }
+            Status::EndInferred => {
+                item.warnings.push(
+                    "the logs do not confirm the binding at that time (its end was inferred): \
+                     no identity is disclosed on this alone"
+                        .into(),
+                );
+                item.record_status = RecordStatus::Partial;
+            }
+            Status::Ambiguous => {
+                item.warnings.push(
+                    "more than one subscriber within the clock tolerance: no name may be given"
+                        .into(),
+                );
+                item.record_status = RecordStatus::Partial;
+            }
+            Status::InsideUnknown => {
+                item.warnings.push(
+                    "the CGNAT log shows the port in use by an inside address whose holder is \
+                     not in the logs tdr holds: this is not \"no subscriber\""
+                        .into(),
+                );
+                item.record_status = RecordStatus::Partial;
+            }
+            _ => item.record_status = RecordStatus::NoData,
+        }
+        Ok(())
+    }
+}
+
+fn check_override(kind: RequestType, over: Option<&Override>) -> Result<(), CaseError> {
+    let Some(o) = over else { return Ok(()) };
+    if kind != RequestType::Ipred {
+        return Err(CaseError::NotForThisType(
+            "a field override (only an IPRED disclosure is limited to name and address)",
+        ));
+    }
+    let mut problems = Vec::new();
+    if o.reason.trim().is_empty() {
+        problems.push(FieldProblem {
+            field: "override.reason".into(),
+            reason: "an override states its reason".into(),
+        });
+    }
+    if o.fields.is_empty()
+        || o.fields
+            .iter()
+            .any(|f| !OVERRIDE_FIELDS.contains(&f.as_str()))
+    {
+        problems.push(FieldProblem {
+            field: "override.fields".into(),
+            reason: "any of personal_number, customer_id".into(),
+        });
+    }
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(CaseError::Invalid(problems))
+    }
+}
+
+/// The identity fields a purpose may see: IPRED name and address (more only by an audited
+/// override), law enforcement everything, abuse nothing (it never gets here).
+fn disclosed(r: &IdentityRecord, purpose: Purpose, over: Option<&Override>) -> DisclosedIdentity {
+    let extra = |f: &str| {
+        purpose == Purpose::LawEnforcement || over.is_some_and(|o| o.fields.iter().any(|x| x == f))
+    };
+    DisclosedIdentity {
+        name: r.name.clone(),
+        street: Some(r.street.clone()),
+        postal_code: Some(r.postal_code.clone()),
+        city: Some(r.city.clone()),
+        customer_id: extra("customer_id").then(|| r.customer_id.clone()),
+        personal_number: extra("personal_number").then(|| r.personal_number.clone()),
+        protected_identity: r.protected_identity,
+    }
+}

@@ -1,0 +1,293 @@
+//! The disclosure service: every operation a legal officer, security analyst or auditor can
+//! ask for, the same for the HTTP API and the CLI. Each one checks the role against the policy
+//! matrix, the case's state and scope, writes its audit entry, and only then returns data;
+//! a refusal is audited too (invariant 1, fail-closed: no audit entry, no data).
+//!
+//! One [`Service`] holds what the operations need (configuration, store, audit sink, clock);
+//! the daemon and the CLI each build one and hand it to the API or the commands. Its methods
+//! are spread by job: [`cases`] (the case lifecycle), [`execute`] (running a case's scope),
+//! [`lookups`] (lookups inside a case or an abuse ticket), [`disclose`] (reports, access
+//! extracts) and [`oversight`] (the auditor's view).
+
+mod cases;
+mod disclose;
+mod execute;
+mod lookups;
+mod oversight;
+
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+
+use super::case::{Case, CaseError};
+use super::files::RegisterError;
+use super::policy::Op;
+use super::register::{self, CaseStoreError};
+use crate::audit::{AuditFailure, Auditor};
+use crate::audit::{AuditLog, NewEntry};
+use crate::clock::Clock;
+use crate::config::Config;
+use crate::identity::{IdentityError, IdentityRegister};
+use crate::model::UnixSecs;
+use crate::store::{Store, StoreError};
+
+pub use self::cases::{case_view, summary};
+pub use self::lookups::{render_calls, AddrQuery};
+pub use super::auth::{AuthError, Caller, Principal};
+
+/// Where entries go: the daemon's group-committing [`Auditor`] or a CLI's own [`AuditLog`].
+pub trait AuditSink: Send + Sync {
+    /// Appends an entry; its sequence number once it is durable.
+    fn append(&self, e: NewEntry) -> Result<u64, AuditFailure>;
+    fn pseudonym(&self, subscriber: &str) -> String;
+    /// Seals what was appended (a signed checkpoint) where the sink does not do so itself.
+    fn checkpoint(&self) -> Result<(), AuditFailure> {
+        Ok(())
+    }
+}
+
+fn failure(e: crate::audit::AuditError) -> AuditFailure {
+    AuditFailure {
+        code: e.code(),
+        detail: e.to_string(),
+    }
+}
+
+/// A CLI command's own audit log, held for the command's run.
+impl AuditSink for Mutex<AuditLog> {
+    fn append(&self, e: NewEntry) -> Result<u64, AuditFailure> {
+        let mut log = self.lock().expect("audit log lock");
+        AuditLog::append(&mut log, e)
+            .map(|a| a.seq)
+            .map_err(failure)
+    }
+    fn pseudonym(&self, subscriber: &str) -> String {
+        self.lock().expect("audit log lock").pseudonym(subscriber)
+    }
+    fn checkpoint(&self) -> Result<(), AuditFailure> {
+        self.lock()
+            .expect("audit log lock")
+            .checkpoint()
+            .map_err(failure)
+    }
+}
+
+impl AuditSink for Auditor {
+    fn append(&self, e: NewEntry) -> Result<u64, AuditFailure> {
+        self.append_blocking(e).map(|a| a.seq)
+    }
+    fn pseudonym(&self, subscriber: &str) -> String {
+        Auditor::pseudonym(self, subscriber)
+    }
+}
+
+/// Why an operation gave no data. `code()` is stable; the text names the problem and holds
+/// no personal data.
+#[derive(Debug, thiserror::Error)]
+pub enum LegalError {
+    #[error("{0}")]
+    Auth(AuthError),
+    #[error("the {role} role may not {op}")]
+    Forbidden {
+        role: &'static str,
+        op: &'static str,
+    },
+    #[error(transparent)]
+    Case(#[from] CaseError),
+    #[error(transparent)]
+    Register(#[from] RegisterError),
+    #[error("the audit entry could not be written, so nothing is returned: {}", .0.detail)]
+    Audit(AuditFailure),
+    #[error("store: {0}")]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Identity(#[from] IdentityError),
+    #[error("{1}")]
+    BadRequest(&'static str, String),
+}
+
+impl From<CaseStoreError> for LegalError {
+    fn from(e: CaseStoreError) -> Self {
+        match e {
+            CaseStoreError::Case(c) => LegalError::Case(c),
+            CaseStoreError::Register(r) => LegalError::Register(r),
+        }
+    }
+}
+
+impl LegalError {
+    pub fn code(&self) -> &'static str {
+        match self {
+            LegalError::Auth(a) => a.code(),
+            LegalError::Forbidden { .. } => "auth.forbidden",
+            LegalError::Case(c) => c.code(),
+            LegalError::Register(r) => r.code(),
+            LegalError::Audit(a) => a.code,
+            LegalError::Store(s) => s.code(),
+            LegalError::Identity(i) => i.code(),
+            LegalError::BadRequest(code, _) => code,
+        }
+    }
+}
+
+/// The legal service: configuration, the store (read only), the identity register (opened
+/// when an operation needs it), the audit sink and the clock. Cheap to share behind an `Arc`;
+/// every operation reads the clock once and works at that instant.
+pub struct Service {
+    cfg: Arc<Config>,
+    store: Arc<Store>,
+    audit: Arc<dyn AuditSink>,
+    clock: Arc<dyn Clock>,
+}
+
+fn sha_hex(b: &[u8]) -> String {
+    hex::encode(Sha256::digest(b))
+}
+
+/// The day `now` falls on in Sweden (orders are dated in Swedish time).
+fn today(now: UnixSecs) -> chrono::NaiveDate {
+    chrono::DateTime::from_timestamp(now, 0)
+        .map(|d| d.with_timezone(&chrono_tz::Europe::Stockholm).date_naive())
+        .unwrap_or_default()
+}
+
+impl Service {
+    pub fn new(
+        cfg: Arc<Config>,
+        store: Arc<Store>,
+        audit: Arc<dyn AuditSink>,
+        clock: Arc<dyn Clock>,
+    ) -> Service {
+        Service {
+            cfg,
+            store,
+            audit,
+            clock,
+        }
+    }
+
+    pub fn config(&self) -> &Config {
+        &self.cfg
+    }
+
+    /// Seals the entries appended so far (a CLI command's log, before it exits).
+    pub fn checkpoint(&self) -> Result<(), AuditFailure> {
+        self.audit.checkpoint()
+    }
+
+    fn data_dir(&self) -> &Path {
+        &self.cfg.data_dir
+    }
+
+    /// Opens the identity register, waiting briefly while an import holds it.
+    fn identity(&self) -> Result<IdentityRegister, LegalError> {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        loop {
+            match IdentityRegister::open(self.data_dir()) {
+                Ok(r) => return Ok(r),
+                Err(e)
+                    if std::time::Instant::now() < deadline
+                        && e.code() == "identity.open_failed" =>
+                {
+                    std::thread::sleep(std::time::Duration::from_millis(50));
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+    }
+
+    fn entry(&self, caller: &Caller, op: Op, case: Option<&str>, query: Value) -> NewEntry {
+        let (actor, role) = match &caller.who {
+            Ok(p) => (p.name.clone(), p.role.as_str().to_string()),
+            Err(_) => (
+                caller
+                    .claimed
+                    .clone()
+                    .unwrap_or_else(|| "unauthenticated".to_string()),
+                "none".to_string(),
+            ),
+        };
+        NewEntry {
+            actor,
+            role: format!("{}:{role}", caller.channel),
+            action: op.as_str().into(),
+            case: case.map(str::to_string),
+            legal_basis: None,
+            query,
+            outcome: "ok".into(),
+            result_count: 0,
+            result_digest: None,
+        }
+    }
+
+    /// Audits a refusal (best effort: the request is refused whether or not this lands).
+    fn refuse(
+        &self,
+        caller: &Caller,
+        op: Op,
+        case: Option<&str>,
+        query: Value,
+        err: LegalError,
+    ) -> LegalError {
+        let mut e = self.entry(caller, op, case, query);
+        e.outcome = format!("refused:{}", err.code());
+        if let Err(f) = self.audit.append(e) {
+            tracing::error!(
+                code = f.code,
+                "the audit entry of a refusal could not be written"
+            );
+        }
+        err
+    }
+
+    /// Authenticates and checks the role; a refusal is audited.
+    fn admit(
+        &self,
+        caller: &Caller,
+        op: Op,
+        case: Option<&str>,
+        query: &Value,
+    ) -> Result<Principal, LegalError> {
+        let who = match &caller.who {
+            Ok(p) => p.clone(),
+            Err(a) => {
+                return Err(self.refuse(caller, op, case, query.clone(), LegalError::Auth(*a)))
+            }
+        };
+        if !op.allows(who.role) {
+            let err = LegalError::Forbidden {
+                role: who.role.as_str(),
+                op: op.as_str(),
+            };
+            return Err(self.refuse(caller, op, case, query.clone(), err));
+        }
+        Ok(who)
+    }
+
+    /// Admits the caller, reads the case and applies `check` (given the day of `now`); any
+    /// refusal is audited.
+    fn load_case(
+        &self,
+        caller: &Caller,
+        op: Op,
+        id: &str,
+        query: &Value,
+        now: UnixSecs,
+        check: impl FnOnce(&Case, chrono::NaiveDate) -> Result<(), CaseError>,
+    ) -> Result<(Principal, Case), LegalError> {
+        let who = self.admit(caller, op, Some(id), query)?;
+        let case = register::get(self.data_dir(), id)
+            .map_err(LegalError::from)
+            .and_then(|c| check(&c, today(now)).map(|()| c).map_err(LegalError::from));
+        match case {
+            Ok(c) => Ok((who, c)),
+            Err(e) => Err(self.refuse(caller, op, Some(id), query.clone(), e)),
+        }
+    }
+
+    fn commit(&self, e: NewEntry) -> Result<u64, LegalError> {
+        self.audit.append(e).map_err(LegalError::Audit)
+    }
+}

@@ -1,0 +1,96 @@
+//! The auditor's view: reading and verifying the audit trail, and request statistics.
+
+use serde_json::{json, Value};
+
+use super::{LegalError, Service};
+use crate::legal::auth::Caller;
+use crate::legal::case::State;
+use crate::legal::policy::Op;
+use crate::legal::register;
+use crate::model::{fmt_time, UnixSecs};
+
+impl Service {
+    pub fn audit_read(
+        &self,
+        caller: &Caller,
+        after: u64,
+        limit: usize,
+    ) -> Result<Vec<Value>, LegalError> {
+        let query = json!({"after": after, "limit": limit});
+        self.admit(caller, Op::AuditRead, None, &query)?;
+        let entries = crate::audit::read_entries(self.data_dir(), after, limit).map_err(|e| {
+            LegalError::BadRequest(
+                "audit.read_failed",
+                format!("the audit log could not be read: {e}"),
+            )
+        })?;
+        let mut e = self.entry(caller, Op::AuditRead, None, query);
+        e.result_count = entries.len() as u64;
+        self.commit(e)?;
+        Ok(entries)
+    }
+
+    pub fn audit_verify(&self, caller: &Caller) -> Result<Value, LegalError> {
+        self.admit(caller, Op::AuditVerify, None, &Value::Null)?;
+        let out = match crate::audit::verify(self.data_dir()) {
+            Ok(r) => json!({"intact": true, "entries": r.entries, "checkpoints": r.checkpoints,
+                            "head_seq": r.head_seq, "head_hash": r.head_hash,
+                            "checkpointed_seq": r.checkpointed_seq}),
+            Err(v) => json!({"intact": false, "code": v.code, "file": v.file, "line": v.line,
+                             "seq": v.seq, "reason": v.reason}),
+        };
+        let mut e = self.entry(caller, Op::AuditVerify, None, Value::Null);
+        e.outcome = if out["intact"] == true {
+            "intact"
+        } else {
+            "broken"
+        }
+        .into();
+        self.commit(e)?;
+        Ok(out)
+    }
+
+    /// Requests by type and outcome registered in `from..to`, and the median time from
+    /// registration to disclosure.
+    pub fn statistics(
+        &self,
+        caller: &Caller,
+        from: UnixSecs,
+        to: UnixSecs,
+    ) -> Result<Value, LegalError> {
+        let query = json!({"from": fmt_time(from), "to": fmt_time(to)});
+        self.admit(caller, Op::Statistics, None, &query)?;
+        let cases = register::list(self.data_dir())?;
+        let mut by: std::collections::BTreeMap<String, std::collections::BTreeMap<String, u64>> =
+            Default::default();
+        let mut answer_secs = Vec::new();
+        let mut n = 0;
+        for c in cases.iter().filter(|c| (from..to).contains(&c.created_at)) {
+            n += 1;
+            let outcome = match (c.state, &c.hold) {
+                (State::Executed, Some(_)) => "held",
+                (s, _) => s.as_str(),
+            };
+            *by.entry(c.request.request_type.clone())
+                .or_default()
+                .entry(outcome.to_string())
+                .or_default() += 1;
+            if let Some(d) = c.disclosed_at {
+                answer_secs.push(d - c.created_at);
+            }
+        }
+        answer_secs.sort_unstable();
+        let median = match answer_secs.len() {
+            0 => None,
+            l if l % 2 == 1 => Some(answer_secs[l / 2] as f64),
+            l => Some((answer_secs[l / 2 - 1] + answer_secs[l / 2]) as f64 / 2.0),
+        };
+        let out = json!({"from": fmt_time(from), "to": fmt_time(to), "requests": n,
+                         "by_type_and_outcome": by, "disclosed": answer_secs.len(),
+                         "median_seconds_to_disclosure": median});
+        let mut e = self.entry(caller, Op::Statistics, None, query);
+        e.result_count = n;
+        self.commit(e)?;
+        Ok(out)
+    }
+}
