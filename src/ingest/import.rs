@@ -8,9 +8,9 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
-use super::pipeline::{self, Counts, ToCore};
+use super::pipeline::{self, Counts, Sequence, ToCore};
 use super::quarantine::Quarantine;
 use super::sources::file::{self, FileError, FileJob};
 use crate::clock::Clock;
@@ -22,6 +22,9 @@ pub use super::sources::file::FileJob as ImportJob;
 
 /// Chunks queued between the readers and the applier.
 const QUEUE: usize = 8;
+/// Chunks (of up to 4096 records each) of a source's later file that may wait in the applier
+/// while the file before it is applied: what bounds an import's memory.
+const SEQUENCE_AHEAD: usize = 64;
 
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 pub struct ImportStats {
@@ -156,8 +159,8 @@ impl<'a> Importer<'a> {
         Ok(self.import_all(vec![job])?.total)
     }
 
-    /// Imports every file of `jobs` into one pipeline: the sources are read side by side (up
-    /// to `readers` at once), each source's files one after another in the order given. Options are checked for every job before anything is
+    /// Imports every file of `jobs` into one pipeline: up to `readers` files are read side by
+    /// side, and each source's files are applied in the order given. Options are checked for every job before anything is
     /// read. On an error the files' committed parts stay committed (their checkpoints say
     /// so) and the error is returned once the pipeline has stopped.
     pub fn import_all(&mut self, jobs: Vec<FileJob>) -> Result<ImportReport, ImportError> {
@@ -178,10 +181,11 @@ impl<'a> Importer<'a> {
         let clock = self.clock;
         let quarantine = Quarantine::new(&cfg.data_dir);
         let (tx, rx) = tokio::sync::mpsc::channel::<ToCore>(QUEUE);
-        // The files of one source are read one after another, in the order given: a
-        // producer's records must reach the engine in about the order they were written
-        // (a session that spans two days' files would otherwise be cut in two). Sources are
-        // read side by side, the largest first.
+        // The files of one source are applied one after another, in the order given: a
+        // producer's records must reach the engine in about the order they were written (a
+        // session that spans two days' files would otherwise be cut in two). They are still
+        // read side by side: a reader parses ahead into the applier (at most SEQUENCE_AHEAD
+        // chunks) while the file before is applied. Largest source first.
         let mut groups: Vec<(u64, Vec<&FileJob>)> = Vec::new();
         for j in &jobs {
             let size = std::fs::metadata(&j.path).map_or(0, |m| m.len());
@@ -197,8 +201,17 @@ impl<'a> Importer<'a> {
             }
         }
         groups.sort_by_key(|(n, _)| std::cmp::Reverse(*n));
-        let readers = self.readers.clamp(1, groups.len().max(1));
-        let next = Mutex::new(groups.into_iter().flat_map(|(_, g)| [g]));
+        let queue: Vec<(Arc<Sequence>, usize, &FileJob)> = groups
+            .into_iter()
+            .flat_map(|(_, g)| {
+                let seq = Sequence::new(SEQUENCE_AHEAD);
+                g.into_iter()
+                    .enumerate()
+                    .map(move |(i, j)| (seq.clone(), i, j))
+            })
+            .collect();
+        let readers = self.readers.clamp(1, queue.len().max(1));
+        let next = Mutex::new(queue.into_iter());
         let stop = AtomicBool::new(false);
         let first_error: Mutex<Option<ImportError>> = Mutex::new(None);
         let reads: Mutex<Vec<(String, file::FileRead)>> = Mutex::new(Vec::new());
@@ -211,25 +224,23 @@ impl<'a> Importer<'a> {
                     let spawned = std::thread::Builder::new()
                         .name("tdr-reader".into())
                         .spawn_scoped(scope, move || loop {
-                            let group = next.lock().expect("job queue").next();
-                            let Some(group) = group else { break };
-                            for job in group {
-                                if stop.load(Ordering::Relaxed) {
-                                    return;
-                                }
-                                match file::read(job, store, quarantine, &tx, stop) {
-                                    Ok(r) => reads
+                            let job = next.lock().expect("job queue").next();
+                            let Some((seq, k, job)) = job else { break };
+                            if stop.load(Ordering::Relaxed) {
+                                break;
+                            }
+                            match file::read(job, store, quarantine, &tx, stop, Some((&seq, k))) {
+                                Ok(r) => reads
+                                    .lock()
+                                    .expect("reads")
+                                    .push((job.ctx.source.clone(), r)),
+                                Err(e) => {
+                                    stop.store(true, Ordering::Relaxed);
+                                    first_error
                                         .lock()
-                                        .expect("reads")
-                                        .push((job.ctx.source.clone(), r)),
-                                    Err(e) => {
-                                        stop.store(true, Ordering::Relaxed);
-                                        first_error
-                                            .lock()
-                                            .expect("first error")
-                                            .get_or_insert(e.into());
-                                        return;
-                                    }
+                                        .expect("first error")
+                                        .get_or_insert(e.into());
+                                    break;
                                 }
                             }
                         });

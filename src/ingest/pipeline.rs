@@ -9,8 +9,8 @@
 //! moment leaves the store at the end of some batch, with every file's checkpoint saying where
 //! that batch ended.
 
-use std::collections::HashMap;
-use std::sync::{mpsc, Arc};
+use std::collections::{HashMap, VecDeque};
+use std::sync::{mpsc, Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
 use tokio::sync::mpsc::Receiver;
@@ -42,8 +42,148 @@ pub struct Input {
     /// A followed file and the offset the checkpoint moves to, for the lag metric.
     pub file_offset: Option<(Arc<str>, u64)>,
     pub read_at: Instant,
+    /// Where the chunk stands in a [`Sequence`] (files of one source read side by side by
+    /// an import, applied in order); `None` for the daemon's sources.
+    pub place: Option<Place>,
 }
 
+/// The files of one source, read side by side by an import's readers but applied in the
+/// order given: a producer's records must reach the engine in about the order they were
+/// written. The reader of a later file parses ahead; its chunks wait in the applier until
+/// the files before it are applied, at most `limit` chunks of them (bounded memory), after
+/// which that reader waits.
+pub struct Sequence {
+    state: Mutex<SeqState>,
+    cv: Condvar,
+    limit: usize,
+}
+
+struct SeqState {
+    /// The file being applied.
+    head: usize,
+    /// Chunks of later files waiting in the applier.
+    held: usize,
+}
+
+/// A chunk's file in its sequence; `last` marks a file's final (possibly empty) input.
+pub struct Place {
+    pub seq: Arc<Sequence>,
+    pub file: usize,
+    pub last: bool,
+    /// Counted against the sequence's limit (sent while its file was not the head).
+    pub held: bool,
+}
+
+impl Sequence {
+    pub fn new(limit: usize) -> Arc<Sequence> {
+        Arc::new(Sequence {
+            state: Mutex::new(SeqState { head: 0, held: 0 }),
+            cv: Condvar::new(),
+            limit: limit.max(1),
+        })
+    }
+
+    /// Called by the reader of file `file` before it sends a chunk: while `file` is not
+    /// the head and `limit` chunks already wait, waits (or gives up when `stop` is set).
+    /// Returns the chunk's [`Place`], or `None` when stopped.
+    pub fn admit(
+        self: &Arc<Self>,
+        file: usize,
+        last: bool,
+        stop: &std::sync::atomic::AtomicBool,
+    ) -> Option<Place> {
+        let mut st = self.state.lock().expect("sequence lock");
+        while st.head != file && st.held >= self.limit {
+            if stop.load(std::sync::atomic::Ordering::Relaxed) {
+                return None;
+            }
+            st = self
+                .cv
+                .wait_timeout(st, Duration::from_millis(100))
+                .expect("sequence lock")
+                .0;
+        }
+        let held = st.head != file;
+        if held {
+            st.held += 1;
+        }
+        Some(Place {
+            seq: self.clone(),
+            file,
+            last,
+            held,
+        })
+    }
+
+    fn head(&self) -> usize {
+        self.state.lock().expect("sequence lock").head
+    }
+
+    fn advance(&self) -> usize {
+        let mut st = self.state.lock().expect("sequence lock");
+        st.head += 1;
+        self.cv.notify_all();
+        st.head
+    }
+
+    fn release(&self) {
+        let mut st = self.state.lock().expect("sequence lock");
+        st.held = st.held.saturating_sub(1);
+        self.cv.notify_all();
+    }
+}
+
+/// Puts inputs of sequences in their order: returns what can be applied now, in order, and
+/// holds the chunks of files whose turn has not come.
+#[derive(Default)]
+struct Orderer {
+    held: HashMap<usize, std::collections::BTreeMap<usize, VecDeque<Input>>>,
+}
+
+impl Orderer {
+    fn order(&mut self, input: Input, out: &mut Vec<Input>) {
+        let Some(place) = &input.place else {
+            out.push(input);
+            return;
+        };
+        let seq = place.seq.clone();
+        let key = Arc::as_ptr(&seq) as usize;
+        if place.file != seq.head() {
+            let file = place.file;
+            self.held
+                .entry(key)
+                .or_default()
+                .entry(file)
+                .or_default()
+                .push_back(input);
+            return;
+        }
+        let mut last = place.last;
+        out.push(input);
+        while last {
+            let head = seq.advance();
+            last = false;
+            let Some(files) = self.held.get_mut(&key) else {
+                break;
+            };
+            let Some(queue) = files.remove(&head) else {
+                break;
+            };
+            for i in queue {
+                if let Some(p) = &i.place {
+                    last |= p.last;
+                    if p.held {
+                        seq.release();
+                    }
+                }
+                out.push(i);
+            }
+        }
+    }
+}
+
+// Ticks are rare and chunks are big anyway: boxing each chunk would buy nothing.
+#[allow(clippy::large_enum_variant)]
 pub enum ToCore {
     Data(Input),
     /// Sent every flush interval by the daemon: commit what waits, run retention when due.
@@ -216,6 +356,8 @@ pub fn run(
             })
         };
         let mut last_housekeeping: Option<Instant> = None;
+        let mut orderer = Orderer::default();
+        let mut ready: Vec<Input> = Vec::new();
         let send = |prepared, files, oldest| {
             wtx.send(ToWriter::Batch {
                 prepared,
@@ -233,18 +375,22 @@ pub fn run(
             let result = match msg {
                 ToCore::Data(input) => {
                     let floor = cfg.retention.floor(now);
-                    let source = input.source.clone();
-                    let c = counts.entry(source).or_default();
-                    match batch.add(&mut engine, input, floor, now, c, metrics) {
-                        Err(e) => Err(e),
-                        Ok(())
-                            if batch.pending >= cfg.batch_events
-                                || due(&batch.oldest, rx.is_empty()) =>
-                        {
-                            batch.flush(&mut engine, store, floor, &send)
+                    orderer.order(input, &mut ready);
+                    let mut r = Ok(());
+                    for input in ready.drain(..) {
+                        if r.is_err() {
+                            continue;
                         }
-                        Ok(()) => Ok(()),
+                        let c = counts.entry(input.source.clone()).or_default();
+                        r = batch.add(&mut engine, input, floor, now, c, metrics);
+                        if r.is_ok() && batch.pending >= cfg.batch_events {
+                            r = batch.flush(&mut engine, store, floor, &send);
+                        }
                     }
+                    if r.is_ok() && due(&batch.oldest, rx.is_empty()) {
+                        r = batch.flush(&mut engine, store, floor, &send);
+                    }
+                    r
                 }
                 ToCore::Tick => {
                     let r = if due(&batch.oldest, rx.is_empty()) {

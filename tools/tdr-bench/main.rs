@@ -620,7 +620,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                                 let job = next.lock().expect("queue").next();
                                 let Some(job) = job else { return Ok(cpu) };
                                 let r = tdr::ingest::sources::file::read(
-                                    job, store, quarantine, &tx, stop,
+                                    job, store, quarantine, &tx, stop, None,
                                 )
                                 .map_err(|e| e.to_string())?;
                                 cpu += r.cpu_ms;

@@ -14,7 +14,7 @@ use sha2::{Digest, Sha256};
 use tokio::sync::mpsc::Sender;
 
 use crate::ingest::frames::{Chunk, FrameParser, Outcome};
-use crate::ingest::pipeline::{thread_cpu_ms, Input, ToCore};
+use crate::ingest::pipeline::{thread_cpu_ms, Input, Sequence, ToCore};
 use crate::ingest::quarantine::Quarantine;
 use crate::parse::framing::DEFAULT_MAX_FRAME;
 use crate::parse::{Context, Format, SetupError};
@@ -61,13 +61,43 @@ pub enum FileError {
 
 /// Reads `job`'s file from its checkpoint to its end and sends its chunks, each with the
 /// checkpoint just after its last whole record. Stops early (without error) when `stop` is
-/// set or the pipeline is gone.
+/// set or the pipeline is gone. In a sequence (`place`: the sequence and the file's index
+/// in it), the file's chunks carry their place, and a last (empty) input says the file is
+/// done, whatever was read.
 pub fn read(
     job: &FileJob,
     store: &Store,
     quarantine: &Quarantine,
     tx: &Sender<ToCore>,
     stop: &AtomicBool,
+    place: Option<(&Arc<Sequence>, usize)>,
+) -> Result<FileRead, FileError> {
+    let r = read_file(job, store, quarantine, tx, stop, place)?;
+    if let Some((seq, file)) = place {
+        if let Some(p) = seq.admit(file, true, stop) {
+            let end = Input {
+                source: Arc::from(job.ctx.source.as_str()),
+                origin: Arc::from(job.path.display().to_string().as_str()),
+                stream_id: Arc::from(""),
+                chunk: Chunk::new(),
+                checkpoint: None,
+                file_offset: None,
+                read_at: Instant::now(),
+                place: Some(p),
+            };
+            let _ = tx.blocking_send(ToCore::Data(end));
+        }
+    }
+    Ok(r)
+}
+
+fn read_file(
+    job: &FileJob,
+    store: &Store,
+    quarantine: &Quarantine,
+    tx: &Sender<ToCore>,
+    stop: &AtomicBool,
+    place: Option<(&Arc<Sequence>, usize)>,
 ) -> Result<FileRead, FileError> {
     let cpu0 = thread_cpu_ms();
     let path = job.path.as_path();
@@ -146,6 +176,13 @@ pub fn read(
         if let Some(s) = c.items.iter().rev().find_map(|i| i.safe_next) {
             safe = s;
         }
+        let place = match place {
+            Some((seq, file)) => match seq.admit(file, false, stop) {
+                Some(p) => Some(p),
+                None => return false,
+            },
+            None => None,
+        };
         let input = Input {
             source: source.clone(),
             origin: origin.clone(),
@@ -154,6 +191,7 @@ pub fn read(
             checkpoint: Some((ck_key.clone(), safe.to_be_bytes().to_vec())),
             file_offset: None,
             read_at: Instant::now(),
+            place,
         };
         !stop.load(Ordering::Relaxed) && tx.blocking_send(ToCore::Data(input)).is_ok()
     };

@@ -415,6 +415,7 @@ impl Follower {
             checkpoint: Some((archive_key(&source, &old.fp), old.encode())),
             file_offset: None,
             read_at: Instant::now(),
+            place: None,
         };
         let spec = &self.specs[k.0];
         t.fp = FrameParser::new(
@@ -679,6 +680,7 @@ impl Follower {
                 checkpoint: Some((key.clone(), ck.encode())),
                 file_offset: Some((label.clone(), *safe)),
                 read_at,
+                place: None,
             };
             if stop.load(Ordering::Relaxed) {
                 // Shutting down: what was read and not sent is read again at the next start.

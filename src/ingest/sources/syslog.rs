@@ -285,6 +285,7 @@ async fn udp(
             checkpoint: None,
             file_offset: None,
             read_at,
+            place: None,
         };
         if tx.send(ToCore::Data(input)).await.is_err() {
             break;
@@ -358,6 +359,7 @@ async fn stream<S: AsyncRead + Unpin>(
                 checkpoint: None,
                 file_offset: None,
                 read_at,
+                place: None,
             };
             // Waits while the store is behind: the sender is slowed, memory stays flat.
             if tx.send(ToCore::Data(input)).await.is_err() {
