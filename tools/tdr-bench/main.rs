@@ -10,7 +10,6 @@
 #[global_allocator]
 static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Instant;
@@ -159,7 +158,8 @@ enum Cmd {
         /// Only samples whose line contains this (a label, e.g. `source="tcp"`).
         label: Option<String>,
     },
-    /// Print what a store holds, independent of batching (see Store::logical_dump_for_tests).
+    /// Print what a store holds, independent of batching (see Store::logical_dump_for_tests;
+    /// only in a build with `--features testkit`).
     Dump {
         #[arg(long)]
         data_dir: PathBuf,
@@ -576,7 +576,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             let labels: Vec<&str> = label.iter().map(String::as_str).collect();
             println!("{:.0}", live::metric(&http, &name, &labels).unwrap_or(0.0));
         }
+        #[cfg(feature = "testkit")]
         Cmd::Dump { data_dir } => {
+            use std::io::Write;
             let cfg = Config {
                 data_dir,
                 ..Config::default()
@@ -586,6 +588,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             for line in store.logical_dump_for_tests()? {
                 writeln!(out, "{line}")?;
             }
+        }
+        #[cfg(not(feature = "testkit"))]
+        Cmd::Dump { .. } => {
+            return Err("tdr-bench dump needs a build with `--features testkit`".into());
         }
         Cmd::Api {
             url,
