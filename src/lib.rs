@@ -8,7 +8,7 @@ pub mod identity;
 pub mod ingest;
 pub mod legal;
 pub mod report;
-pub mod retention;
+pub use store::retention;
 pub mod serve;
 pub mod store;
 pub mod telemetry;

@@ -5,7 +5,7 @@ mod common;
 
 use common::*;
 use tdr::store::lookup::Status;
-use tdr::store::Store;
+use tdr::store::{Families, Family, Store};
 
 const NOW: &str = "2026-11-21T12:00:00Z";
 
@@ -362,12 +362,21 @@ fn a_late_duplicate_start_does_not_cut_short_a_final_session() {
     );
     assert_eq!(a.status, Status::Found);
     assert_eq!(a.matches[0].end.as_deref(), Some("2026-11-20T08:00:00Z"));
-    let live_copies = store
-        .raw_dump_for_tests()
-        .unwrap()
-        .into_iter()
-        .filter(|(cf, k, _)| cf == "live" && k.starts_with(b"B") && k[13..17] == [192, 0, 2, 10])
-        .count();
+    // Live records of 192.0.2.10 (any prefix length): 'B' ‖ its 16-byte form ‖ …
+    let mut lower = vec![b'B'];
+    lower.extend_from_slice(
+        &std::net::Ipv4Addr::new(192, 0, 2, 10)
+            .to_ipv6_mapped()
+            .octets(),
+    );
+    let upper = tdr::store::keys::prefix_upper_bound(&lower);
+    let mut live_copies = 0;
+    store
+        .scan(Family::Live, &lower, Some(&upper), &mut |_, _| {
+            live_copies += 1;
+            Ok(true)
+        })
+        .unwrap();
     assert_eq!(live_copies, 0, "the late copy is final now");
 }
 

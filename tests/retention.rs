@@ -42,10 +42,10 @@ fn a_record_past_retention_is_never_returned_and_its_day_is_dropped_and_audited(
     // (10:30:01 … 23:59:59), so it stays; it goes once the whole day is past.
     let clock = Arc::new(FixedClock::new(edge + 1));
     let mut log = AuditLog::open(dir.path(), clock.clone()).unwrap();
-    let dropped = retention::expire(&store, &mut log, &cfg, clock.now(), "test").unwrap();
+    let dropped = retention::expire(&store, &mut log, &cfg, clock.now(), "test", &[]).unwrap();
     assert!(dropped.is_empty(), "{dropped:?}");
     clock.set(t("2026-11-11T00:00:00Z"));
-    let dropped = retention::expire(&store, &mut log, &cfg, clock.now(), "test").unwrap();
+    let dropped = retention::expire(&store, &mut log, &cfg, clock.now(), "test", &[]).unwrap();
     assert_eq!(dropped.len(), 1);
     assert_eq!(dropped[0].name, "d20260510");
     assert_eq!(dropped[0].records, 1);
@@ -200,7 +200,7 @@ fn a_preservation_hold_keeps_its_days_until_its_date() {
 
     let clock = Arc::new(FixedClock::new(now));
     let mut log = AuditLog::open(dir.path(), clock.clone()).unwrap();
-    let dropped = retention::expire(&store, &mut log, &cfg, now, "test").unwrap();
+    let dropped = retention::expire(&store, &mut log, &cfg, now, "test", &held).unwrap();
     assert!(dropped.is_empty(), "held: {dropped:?}");
     assert!(store
         .partitions()
@@ -223,8 +223,9 @@ fn a_preservation_hold_keeps_its_days_until_its_date() {
 
     // After preserve_until the day goes.
     let later = t("2027-01-01T00:00:00Z");
-    assert!(tdr::legal::holds(dir.path(), later).unwrap().is_empty());
-    let dropped = retention::expire(&store, &mut log, &cfg, later, "test").unwrap();
+    let held = tdr::legal::holds(dir.path(), later).unwrap();
+    assert!(held.is_empty());
+    let dropped = retention::expire(&store, &mut log, &cfg, later, "test", &held).unwrap();
     assert_eq!(dropped.len(), 1);
     assert_eq!(dropped[0].name, "d20260510");
 }

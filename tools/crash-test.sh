@@ -11,7 +11,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/tdr-target}"
-cargo build --release --locked --bins >/dev/null 2>&1 || cargo build --release --locked --bins
+# `tdr-bench dump` (the store comparison) is a test helper: built with the testkit feature.
+cargo build --release --locked --features testkit --bins >/dev/null 2>&1 ||
+  cargo build --release --locked --features testkit --bins
 
 KILLS="${1:-20}"
 LINES="${2:-60000}"

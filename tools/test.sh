@@ -10,4 +10,6 @@ if ! dpkg -s libclang-dev >/dev/null 2>&1 || ! command -v clang >/dev/null; then
   $sudo_cmd apt-get update -qq
   $sudo_cmd env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq clang libclang-dev pkg-config
 fi
-cargo test --release --locked --workspace "$@"
+# `testkit`: the test-only store helpers (dumps, the in-memory store) that the crash and
+# regression tests use; never in the product build.
+cargo test --release --locked --workspace --features testkit "$@"

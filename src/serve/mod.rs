@@ -419,7 +419,16 @@ async fn http_server(
 fn expire(shared: &Shared, cfg: &Config) {
     let m = &shared.metrics;
     let now = shared.clock.now();
-    let due = match crate::retention::expired_days(&shared.store, cfg, now) {
+    // What preservation orders hold, read once for both steps: unreadable, nothing is dropped.
+    let holds = match crate::legal::holds(&cfg.data_dir, now) {
+        Ok(h) => h,
+        Err(e) => {
+            let e = crate::retention::ExpireError::Holds(e.to_string());
+            tracing::error!(code = e.code(), error = %e, "retention failed");
+            return;
+        }
+    };
+    let due = match crate::retention::expired_days(&shared.store, cfg, now, &holds) {
         Ok(days) => !days.is_empty(),
         Err(e) => {
             tracing::error!(code = e.code(), error = %e, "retention failed");
@@ -439,7 +448,7 @@ fn expire(shared: &Shared, cfg: &Config) {
             return;
         }
     };
-    match crate::retention::expire(&shared.store, &mut audit, cfg, now, "tdr-serve") {
+    match crate::retention::expire(&shared.store, &mut audit, cfg, now, "tdr-serve", &holds) {
         Ok(dropped) => {
             for p in &dropped {
                 tracing::info!(

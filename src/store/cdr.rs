@@ -77,7 +77,7 @@ pub struct CdrAnswer {
 /// here, at read time: a call past its class's period is invisible to every purpose, and a
 /// purpose reads only the classes the purpose matrix allows.
 pub fn answer(
-    store: &super::Store,
+    store: &dyn super::StoreRead,
     scope: &super::lookup::Scope,
     number: &str,
     from: UnixSecs,

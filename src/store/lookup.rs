@@ -10,7 +10,7 @@ use std::collections::BTreeSet;
 
 use super::binding::{EndKind, Evidence, Facts, Kind};
 use super::keys::{binding_prefix, nat_port_range, nat_prefix, BindingKey};
-use super::{Store, StoreError};
+use super::{StoreError, StoreRead};
 use crate::config::Config;
 use crate::model::{day_of, fmt_time, ip16, Class, Domain, Target, UnixSecs};
 
@@ -203,7 +203,8 @@ struct Held {
 }
 
 pub struct Attributor<'a> {
-    pub store: &'a Store,
+    /// Any store: RocksDB in the product, memory in tests.
+    pub store: &'a dyn StoreRead,
     pub cfg: &'a Config,
 }
 
@@ -510,15 +511,18 @@ impl Attributor<'_> {
         let mut last: Option<std::net::Ipv6Addr> = None;
         // Records are sorted by inside address, then class: count each address once.
         let found =
-            self.store
-                .visit_nat_sharers(ip16(public), day, |inside, class| match readable(class) {
+            self.store.visit_nat_sharers(
+                ip16(public),
+                day,
+                &mut |inside, class| match readable(class) {
                     Some(true) if last != Some(inside) => {
                         count += 1;
                         last = Some(inside);
                     }
                     Some(false) => forbidden = true,
                     _ => {}
-                })?;
+                },
+            )?;
         if found {
             return Ok((count, forbidden));
         }

@@ -10,7 +10,6 @@
 #[global_allocator]
 static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Instant;
@@ -169,7 +168,8 @@ enum Cmd {
         #[arg(long, default_value_t = 2)]
         readers: usize,
     },
-    /// Print what a store holds, independent of batching (see Store::logical_dump_for_tests).
+    /// Print what a store holds, independent of batching (see Store::logical_dump_for_tests;
+    /// only in a build with `--features testkit`).
     Dump {
         #[arg(long)]
         data_dir: PathBuf,
@@ -644,7 +644,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                     "secs": secs, "reader_cpu_ms": cpu_ms})
             );
         }
+        #[cfg(feature = "testkit")]
         Cmd::Dump { data_dir } => {
+            use std::io::Write;
             let cfg = Config {
                 data_dir,
                 ..Config::default()
@@ -654,6 +656,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             for line in store.logical_dump_for_tests()? {
                 writeln!(out, "{line}")?;
             }
+        }
+        #[cfg(not(feature = "testkit"))]
+        Cmd::Dump { .. } => {
+            return Err("tdr-bench dump needs a build with `--features testkit`".into());
         }
         Cmd::Api {
             url,

@@ -28,7 +28,7 @@ use tokio::sync::mpsc::Sender;
 
 use crate::config::Stream;
 use crate::ingest::frames::{Chunk, FrameParser, Outcome};
-use crate::store::Store;
+use crate::store::meta;
 
 use crate::ingest::pipeline::{Input, ToCore};
 use crate::ingest::Shared;
@@ -109,19 +109,13 @@ fn fingerprint(bytes: &[u8]) -> [u8; 16] {
 }
 
 fn ck_key(source: &str, dev: u64, ino: u64) -> Vec<u8> {
-    let mut k = Store::file_checkpoint_prefix(source);
-    k.extend_from_slice(&dev.to_be_bytes());
-    k.extend_from_slice(&ino.to_be_bytes());
-    k
+    meta::file_checkpoint_key(source, dev, ino)
 }
 
 /// Checkpoints of content no longer at their inode (a truncated file): kept for the copy
 /// that rotation made of it. 'F' ‖ source ‖ 0 ‖ 0xff ‖ fingerprint.
 fn archive_key(source: &str, fp: &[u8; 16]) -> Vec<u8> {
-    let mut k = Store::file_checkpoint_prefix(source);
-    k.push(0xff);
-    k.extend_from_slice(fp);
-    k
+    meta::file_archive_key(source, fp)
 }
 
 enum Reader {
@@ -524,7 +518,7 @@ impl Follower {
                         best = best.max(k.offset);
                     }
                 }
-                let prefix = Store::file_checkpoint_prefix(&spec.source);
+                let prefix = meta::file_checkpoint_prefix(&spec.source);
                 for (_, v) in store.meta_scan(&prefix).map_err(std::io::Error::other)? {
                     if let Some(c) = Checkpoint::decode(&v) {
                         if c.fp_len > 0 && c.matches(&head) {

@@ -143,7 +143,7 @@ impl Service {
             }
             Parsed::Calls { number, from, to } => {
                 item.window = Some((*from, *to));
-                let a = crate::store::cdr::answer(&self.store, &scope, number, *from, *to)?;
+                let a = crate::store::cdr::answer(self.store.as_ref(), &scope, number, *from, *to)?;
                 item.status = a.status.to_string();
                 item.evidence = render_calls(number, &a.calls, |n| {
                     if purpose.reveals_subscriber_id() {

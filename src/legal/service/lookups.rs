@@ -135,7 +135,7 @@ impl Service {
         })?;
         let purpose = case.request_type().purpose();
         let scope = self.scope_for(purpose, from, now);
-        let a = crate::store::cdr::answer(&self.store, &scope, number, from, to)?;
+        let a = crate::store::cdr::answer(self.store.as_ref(), &scope, number, from, to)?;
         let norm = crate::store::cdr::normalize_number(number);
         let calls = render_calls(&norm, &a.calls, |n| {
             if purpose.reveals_subscriber_id() {
@@ -209,7 +209,7 @@ impl Service {
         scope: &Scope,
     ) -> Result<Answer, LegalError> {
         Ok(Attributor {
-            store: &self.store,
+            store: self.store.as_ref(),
             cfg: &self.cfg,
         }
         .lookup(ip, port, at, scope)?)
@@ -226,7 +226,7 @@ impl Service {
         scope: &Scope,
     ) -> Result<(Answer, Option<UnixSecs>), LegalError> {
         let a = Attributor {
-            store: &self.store,
+            store: self.store.as_ref(),
             cfg: &self.cfg,
         };
         let mut times = a.boundaries(ip, port, from, to)?;

@@ -31,7 +31,7 @@ use crate::clock::Clock;
 use crate::config::Config;
 use crate::identity::{IdentityError, IdentityRegister};
 use crate::model::UnixSecs;
-use crate::store::{Store, StoreError};
+use crate::store::{StoreError, StoreRead};
 
 pub use self::cases::{case_view, summary};
 pub use self::lookups::{render_calls, AddrQuery};
@@ -137,7 +137,7 @@ impl LegalError {
 /// every operation reads the clock once and works at that instant.
 pub struct Service {
     cfg: Arc<Config>,
-    store: Arc<Store>,
+    store: Arc<dyn StoreRead + Send + Sync>,
     audit: Arc<dyn AuditSink>,
     clock: Arc<dyn Clock>,
 }
@@ -156,7 +156,7 @@ fn today(now: UnixSecs) -> chrono::NaiveDate {
 impl Service {
     pub fn new(
         cfg: Arc<Config>,
-        store: Arc<Store>,
+        store: Arc<dyn StoreRead + Send + Sync>,
         audit: Arc<dyn AuditSink>,
         clock: Arc<dyn Clock>,
     ) -> Service {

@@ -1,21 +1,25 @@
 //! Hard TTL, physical side: drops whole day partitions once every record in them is past its
 //! retention period, each drop audited with partition, time range and record count. (Read-time
 //! enforcement, which holds whether or not a drop has happened yet, is in the lookup scope.)
+//!
+//! Days a preservation order holds are kept: the caller passes the held time ranges (the store
+//! knows no cases; `legal::holds` says what is held).
 
 use serde_json::json;
 
+use super::{PartitionInfo, Store};
 use crate::audit::{AuditLog, NewEntry};
 use crate::config::Config;
 use crate::model::{fmt_time, UnixSecs};
-use crate::store::{PartitionInfo, Store};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ExpireError {
     #[error(transparent)]
-    Store(#[from] crate::store::StoreError),
+    Store(#[from] super::StoreError),
     #[error("audit: {0}")]
     Audit(String),
-    /// The preservation holds could not be read: nothing is dropped.
+    /// The preservation holds could not be read: nothing is dropped. (Raised by the caller,
+    /// which reads them.)
     #[error("preservation holds unreadable: {0}")]
     Holds(String),
 }
@@ -30,12 +34,18 @@ impl ExpireError {
     }
 }
 
+/// Time ranges (first, last second, inclusive) that preservation orders hold.
+pub type Held = [(UnixSecs, UnixSecs)];
+
 /// Partitions whose whole day is older than the longest retention period at `now`, except
-/// those an active preservation order holds.
-pub fn expired_days(store: &Store, cfg: &Config, now: UnixSecs) -> Result<Vec<i64>, ExpireError> {
+/// those that overlap a range in `holds`.
+pub fn expired_days(
+    store: &Store,
+    cfg: &Config,
+    now: UnixSecs,
+    holds: &Held,
+) -> Result<Vec<i64>, ExpireError> {
     let floor = cfg.retention.floor(now);
-    let holds =
-        crate::legal::holds(&cfg.data_dir, now).map_err(|e| ExpireError::Holds(e.to_string()))?;
     Ok(store
         .partitions()?
         .into_iter()
@@ -48,16 +58,18 @@ pub fn expired_days(store: &Store, cfg: &Config, now: UnixSecs) -> Result<Vec<i6
 }
 
 /// Drops every expired partition. The audit entry for a drop is written (and synced) before the
-/// partition is dropped; a drop that then fails gets a second entry saying so.
+/// partition is dropped; a drop that then fails gets a second entry saying so. `holds`: as for
+/// [`expired_days`].
 pub fn expire(
     store: &Store,
     audit: &mut AuditLog,
     cfg: &Config,
     now: UnixSecs,
     actor: &str,
+    holds: &Held,
 ) -> Result<Vec<PartitionInfo>, ExpireError> {
     let mut dropped = Vec::new();
-    for day in expired_days(store, cfg, now)? {
+    for day in expired_days(store, cfg, now, holds)? {
         let Some(info) = store.partition_info(day)? else {
             continue;
         };

@@ -1,0 +1,418 @@
+//! RocksDB under the store: opening (read-write or read-only), the families' options and merge
+//! operators, the schema check, the raw family reads ([`Families`]) and the engine's upkeep
+//! numbers (memory, disk, compaction).
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use rocksdb::{
+    BlockBasedOptions, BoundColumnFamily, Cache, ColumnFamilyDescriptor, DBCompressionType,
+    DBWithThreadMode, Direction, IteratorMode, MultiThreaded, Options, ReadOptions, SliceTransform,
+};
+
+use super::binding::Rules;
+use super::engine::{Engine, Params};
+use super::keys::{self, partition_day, partition_name};
+use super::read::Visit;
+use super::{merge, meta, read_err, write_err, Families, Family, StoreError};
+use crate::config::Config;
+
+pub(crate) type Db = DBWithThreadMode<MultiThreaded>;
+
+pub const SCHEMA_VERSION: u32 = 1;
+pub(crate) const CF_META: &str = "meta";
+pub(crate) const CF_LIVE: &str = "live";
+
+/// RocksDB's memory, in bytes.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct MemoryUsage {
+    pub memtables: u64,
+    pub block_cache: u64,
+    pub table_readers: u64,
+}
+
+impl std::fmt::Display for MemoryUsage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mib = |b: u64| b as f64 / (1 << 20) as f64;
+        write!(
+            f,
+            "memtables {:.0} MiB, block cache {:.0} MiB, table readers {:.0} MiB",
+            mib(self.memtables),
+            mib(self.block_cache),
+            mib(self.table_readers)
+        )
+    }
+}
+
+pub struct Store {
+    pub(super) db: Db,
+    path: PathBuf,
+    pub(super) params: Params,
+    pub(super) sync: bool,
+    /// One block cache shared by every partition, so memory stays bounded however many days.
+    cache: Cache,
+    /// Loaded only by writers (`open_engine`); lookups read RocksDB directly.
+    pub(super) engine: Option<Engine>,
+}
+
+pub(super) fn partition_options(cache: &Cache) -> Options {
+    let mut o = Options::default();
+    let mut t = BlockBasedOptions::default();
+    t.set_block_size(16 * 1024);
+    t.set_bloom_filter(10.0, false);
+    t.set_whole_key_filtering(false);
+    t.set_block_cache(cache);
+    t.set_cache_index_and_filter_blocks(true);
+    t.set_pin_l0_filter_and_index_blocks_in_cache(true);
+    t.set_format_version(5);
+    o.set_block_based_table_factory(&t);
+    o.set_prefix_extractor(SliceTransform::create_fixed_prefix(keys::PREFIX_LEN));
+    // Every day partition that receives a write has a memtable, and old days keep receiving a
+    // trickle of final copies (bindings that span midnight): so no memtable bloom filter
+    // (allocated up front) and small arena blocks, or a month of partitions costs hundreds of
+    // MiB of mostly empty memtables.
+    o.set_arena_block_size(1 << 20);
+    o.set_compression_type(DBCompressionType::Lz4);
+    o.set_bottommost_compression_type(DBCompressionType::Zstd);
+    o.set_write_buffer_size(64 << 20);
+    o.set_level_compaction_dynamic_level_bytes(true);
+    o.set_merge_operator_associative("merge_facts", facts_merge);
+    o
+}
+
+/// The live family holds only the bindings that may still change (open sessions and the
+/// last minutes' closed ones), rewritten on nearly every event: a small memtable keeps its
+/// skiplist in cache, which is where ingest spends its time at high event rates.
+fn live_options(cache: &Cache) -> Options {
+    let mut o = partition_options(cache);
+    o.set_write_buffer_size(8 << 20);
+    o.set_memtable_prefix_bloom_ratio(0.05);
+    o
+}
+
+fn meta_options() -> Options {
+    let mut o = Options::default();
+    o.set_merge_operator_associative("or_bitmaps", or_merge);
+    o
+}
+
+fn db_options() -> Options {
+    let mut o = Options::default();
+    o.create_if_missing(true);
+    o.create_missing_column_families(true);
+    o.increase_parallelism(2);
+    o.set_max_background_jobs(2);
+    // All memtables together, across the day partitions, stay under this.
+    o.set_db_write_buffer_size(256 << 20);
+    o.set_max_total_wal_size(512 << 20);
+    o.set_keep_log_file_num(5);
+    o.set_max_open_files(512);
+    o
+}
+
+/// RocksDB's merge operator of the `meta` family: [`merge::or_bitmaps`].
+fn or_merge(
+    _key: &[u8],
+    existing: Option<&[u8]>,
+    operands: &rocksdb::MergeOperands,
+) -> Option<Vec<u8>> {
+    Some(merge::or_bitmaps(existing, operands))
+}
+
+/// RocksDB's merge operator of the day partitions: [`merge::facts`].
+fn facts_merge(
+    key: &[u8],
+    existing: Option<&[u8]>,
+    operands: &rocksdb::MergeOperands,
+) -> Option<Vec<u8>> {
+    merge::facts(key, existing, operands)
+}
+
+impl Store {
+    /// Opens (creating on first use) the store under `<data_dir>/store` for reading and
+    /// writing. Only one process may hold it so.
+    pub fn open(cfg: &Config) -> Result<Store, StoreError> {
+        Self::open_mode(cfg, false)
+    }
+
+    /// Opens an existing store for reading only, beside a process that writes to it (a lookup
+    /// while an import runs). It sees the data as of the moment it was opened.
+    pub fn open_read_only(cfg: &Config) -> Result<Store, StoreError> {
+        Self::open_mode(cfg, true)
+    }
+
+    fn open_mode(cfg: &Config, read_only: bool) -> Result<Store, StoreError> {
+        let path = cfg.data_dir.join("store");
+        if read_only {
+            if !path.join("CURRENT").exists() {
+                return Err(StoreError::Open {
+                    path,
+                    reason: "no store here yet (import data first)".into(),
+                });
+            }
+        } else {
+            std::fs::create_dir_all(&path).map_err(|e| StoreError::Open {
+                path: path.clone(),
+                reason: e.to_string(),
+            })?;
+        }
+        let opts = db_options();
+        let cache = Cache::new_lru_cache(256 << 20);
+        let mut names = Db::list_cf(&opts, &path).unwrap_or_default();
+        if !read_only {
+            for n in [CF_META, CF_LIVE] {
+                if !names.iter().any(|x| x == n) {
+                    names.push(n.to_string());
+                }
+            }
+        }
+        let cfs: Vec<ColumnFamilyDescriptor> = names
+            .iter()
+            .map(|n| {
+                let o = if n == CF_META {
+                    meta_options()
+                } else if n == "default" {
+                    Options::default()
+                } else if n == CF_LIVE {
+                    live_options(&cache)
+                } else {
+                    partition_options(&cache)
+                };
+                ColumnFamilyDescriptor::new(n, o)
+            })
+            .collect();
+        let opened = if read_only {
+            Db::open_cf_descriptors_read_only(&opts, &path, cfs, false)
+        } else {
+            Db::open_cf_descriptors(&opts, &path, cfs)
+        };
+        let db = opened.map_err(|e| StoreError::Open {
+            path: path.clone(),
+            reason: e.to_string(),
+        })?;
+        let store = Store {
+            db,
+            path,
+            params: Params::from_config(cfg),
+            sync: cfg.sync_writes,
+            cache,
+            engine: None,
+        };
+        store.check_schema(read_only)?;
+        Ok(store)
+    }
+
+    fn check_schema(&self, read_only: bool) -> Result<(), StoreError> {
+        let meta = self.meta();
+        match self.db.get_cf(&meta, meta::SCHEMA).map_err(read_err)? {
+            Some(v) => {
+                let found = v.as_slice().try_into().map(u32::from_be_bytes).unwrap_or(0);
+                if found != SCHEMA_VERSION {
+                    return Err(StoreError::Schema { found });
+                }
+                Ok(())
+            }
+            None if read_only => Ok(()),
+            None => self
+                .db
+                .put_cf(&meta, meta::SCHEMA, SCHEMA_VERSION.to_be_bytes())
+                .map_err(write_err),
+        }
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    pub fn rules(&self) -> Rules {
+        self.params.rules
+    }
+
+    pub(super) fn meta(&self) -> Arc<BoundColumnFamily<'_>> {
+        self.db
+            .cf_handle(CF_META)
+            .expect("meta family opened at start")
+    }
+
+    pub(super) fn live(&self) -> Arc<BoundColumnFamily<'_>> {
+        self.db
+            .cf_handle(CF_LIVE)
+            .expect("live family opened at start")
+    }
+
+    /// The handle of a family, `None` for a day partition not created.
+    fn handle(&self, family: Family) -> Option<Arc<BoundColumnFamily<'_>>> {
+        match family {
+            Family::Meta => Some(self.meta()),
+            Family::Live => Some(self.live()),
+            Family::Day(day) => self.db.cf_handle(&partition_name(day)),
+        }
+    }
+
+    /// Creates the partition of `day` if it is not there yet, and returns its handle.
+    pub(super) fn day_handle(&self, day: i64) -> Result<Arc<BoundColumnFamily<'_>>, StoreError> {
+        let name = partition_name(day);
+        if self.db.cf_handle(&name).is_none() {
+            self.db
+                .create_cf(&name, &partition_options(&self.cache))
+                .map_err(write_err)?;
+        }
+        self.db
+            .cf_handle(&name)
+            .ok_or_else(|| StoreError::Write(format!("partition {name} vanished")))
+    }
+
+    /// Every family's name, as RocksDB lists them.
+    pub(super) fn family_names(&self) -> Result<Vec<String>, StoreError> {
+        Db::list_cf(&Options::default(), &self.path).map_err(read_err)
+    }
+
+    /// What RocksDB holds in memory: memtables and table readers over every family, and the
+    /// shared block cache.
+    pub fn memory_usage(&self) -> MemoryUsage {
+        let mut m = MemoryUsage {
+            block_cache: self.cache.get_usage() as u64,
+            ..MemoryUsage::default()
+        };
+        for n in self.family_names().unwrap_or_default() {
+            if let Some(cf) = self.db.cf_handle(&n) {
+                let prop = |p: &str| self.db.property_int_value_cf(&cf, p).ok().flatten();
+                m.memtables += prop("rocksdb.cur-size-all-mem-tables").unwrap_or(0);
+                m.table_readers += prop("rocksdb.estimate-table-readers-mem").unwrap_or(0);
+            }
+        }
+        m
+    }
+
+    /// Bytes of SST files on disk, all families.
+    pub fn disk_bytes(&self) -> u64 {
+        dir_size(&self.path)
+    }
+
+    /// Flushes memtables and compacts every family (benchmarks and tests measure the settled
+    /// size with it).
+    pub fn compact(&self) -> Result<(), StoreError> {
+        for n in self.family_names()? {
+            if let Some(cf) = self.db.cf_handle(&n) {
+                self.db.flush_cf(&cf).map_err(write_err)?;
+                self.db.compact_range_cf(&cf, None::<&[u8]>, None::<&[u8]>);
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Whether every key from `lower` to `upper` has `lower`'s lookup prefix, so a scan may use
+/// the partitions' prefix bloom filters.
+fn within_one_prefix(lower: &[u8], upper: &[u8]) -> bool {
+    let Some(prefix) = lower.get(..keys::PREFIX_LEN) else {
+        return false;
+    };
+    // `upper` ≤ the first key past the prefix ([`keys::prefix_upper_bound`]), compared
+    // without building it.
+    match prefix.iter().rposition(|&b| b != 0xff) {
+        None => true,
+        Some(i) => {
+            let past = prefix[..i].iter().copied().chain([prefix[i] + 1]);
+            upper.iter().copied().cmp(past) != std::cmp::Ordering::Greater
+        }
+    }
+}
+
+impl Families for Store {
+    fn binding_rules(&self) -> Rules {
+        self.params.rules
+    }
+
+    fn days(&self) -> Result<Vec<i64>, StoreError> {
+        let mut days: Vec<i64> = self
+            .family_names()?
+            .iter()
+            .filter_map(|n| partition_day(n))
+            .collect();
+        days.sort_unstable();
+        Ok(days)
+    }
+
+    fn get(
+        &self,
+        family: Family,
+        key: &[u8],
+        found: &mut dyn FnMut(&[u8]),
+    ) -> Result<bool, StoreError> {
+        let Some(cf) = self.handle(family) else {
+            return Ok(false);
+        };
+        match self.db.get_pinned_cf(&cf, key).map_err(read_err)? {
+            Some(v) => {
+                found(&v);
+                Ok(true)
+            }
+            None => Ok(false),
+        }
+    }
+
+    fn scan(
+        &self,
+        family: Family,
+        lower: &[u8],
+        upper: Option<&[u8]>,
+        visit: &mut Visit<'_>,
+    ) -> Result<(), StoreError> {
+        let Some(cf) = self.handle(family) else {
+            return Ok(());
+        };
+        let mut ro = ReadOptions::default();
+        match upper {
+            // A lookup's range within one prefix: the prefix bloom filters skip the files
+            // without it.
+            Some(u) if family != Family::Meta && within_one_prefix(lower, u) => {
+                ro.set_prefix_same_as_start(true)
+            }
+            _ => ro.set_total_order_seek(true),
+        }
+        if let Some(u) = upper {
+            ro.set_iterate_upper_bound(u.to_vec());
+        }
+        let it = self
+            .db
+            .iterator_cf_opt(&cf, ro, IteratorMode::From(lower, Direction::Forward));
+        for item in it {
+            let (k, v) = item.map_err(read_err)?;
+            if !visit(&k, &v)? {
+                break;
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+#[test]
+fn a_lookup_range_is_within_one_prefix() {
+    let public: std::net::Ipv6Addr = "::ffff:203.0.113.5".parse().unwrap();
+    let p = keys::nat_prefix(public);
+    let (lower, upper) = keys::nat_port_range(public, 1, 65535);
+    assert!(within_one_prefix(&lower, &upper));
+    assert!(within_one_prefix(&p, &keys::prefix_upper_bound(&p)));
+    let mut beyond = keys::prefix_upper_bound(&p);
+    beyond.push(0);
+    assert!(!within_one_prefix(&p, &beyond));
+    assert!(!within_one_prefix(
+        &p[..5],
+        &keys::prefix_upper_bound(&p[..5])
+    ));
+}
+
+fn dir_size(p: &Path) -> u64 {
+    let Ok(rd) = std::fs::read_dir(p) else {
+        return 0;
+    };
+    rd.flatten()
+        .map(|e| match e.metadata() {
+            Ok(m) if m.is_dir() => dir_size(&e.path()),
+            Ok(m) => m.len(),
+            Err(_) => 0,
+        })
+        .sum()
+}

@@ -1,0 +1,76 @@
+//! Day partitions: which there are, what one holds, and dropping them (with the coverage of
+//! their day) and the reboot records past retention. Which days to drop is decided by
+//! `retention.rs`.
+
+use rocksdb::WriteBatch;
+
+use super::keys::{self, partition_name};
+use super::{meta, read_err, write_err, Families, Family, Store, StoreError, StoreRead};
+use crate::model::{Domain, UnixSecs};
+
+/// A day partition and what it holds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PartitionInfo {
+    pub day: i64,
+    pub name: String,
+    pub records: u64,
+}
+
+impl Store {
+    /// The day partitions present, oldest first ([`StoreRead::partitions`], callable without
+    /// the trait in scope).
+    pub fn partitions(&self) -> Result<Vec<i64>, StoreError> {
+        StoreRead::partitions(self)
+    }
+
+    /// Counts the records of a partition (for the deletion audit entry).
+    pub fn partition_info(&self, day: i64) -> Result<Option<PartitionInfo>, StoreError> {
+        let name = partition_name(day);
+        if self.db.cf_handle(&name).is_none() {
+            return Ok(None);
+        }
+        let mut records = 0;
+        self.scan(Family::Day(day), &[], None, &mut |_, _| {
+            records += 1;
+            Ok(true)
+        })?;
+        Ok(Some(PartitionInfo { day, name, records }))
+    }
+
+    /// Drops a whole day partition and the coverage of that day.
+    pub fn drop_partition(&self, day: i64) -> Result<(), StoreError> {
+        let name = partition_name(day);
+        if self.db.cf_handle(&name).is_some() {
+            self.db.drop_cf(&name).map_err(write_err)?;
+        }
+        let cf = self.meta();
+        for domain in [Domain::Address, Domain::Nat] {
+            let prefix = meta::coverage_key(day, domain, "");
+            self.db
+                .delete_range_cf(&cf, &prefix, &keys::prefix_upper_bound(&prefix))
+                .map_err(write_err)?;
+        }
+        Ok(())
+    }
+
+    /// Deletes reboot records older than `floor` (they only matter to sessions of that time).
+    pub fn prune_reboots(&self, floor: UnixSecs) -> Result<u64, StoreError> {
+        let cf = self.meta();
+        let mut batch = WriteBatch::default();
+        let mut n = 0;
+        for item in self.db.prefix_iterator_cf(&cf, [meta::REBOOT]) {
+            let (k, _) = item.map_err(read_err)?;
+            if k.first() != Some(&meta::REBOOT) {
+                break;
+            }
+            if let Some((_, t)) = meta::decode_reboot_key(&k) {
+                if t < floor {
+                    batch.delete_cf(&cf, &k);
+                    n += 1;
+                }
+            }
+        }
+        self.db.write(batch).map_err(write_err)?;
+        Ok(n)
+    }
+}

@@ -1,0 +1,90 @@
+//! Whole-store dumps for tests that compare two stores (built only for tests and with the
+//! `testkit` feature: not in the product, where a dump would bypass the audit).
+
+use std::collections::BTreeMap;
+
+use super::binding::Facts;
+use super::db::CF_LIVE;
+use super::keys::{partition_day, BindingKey};
+use super::{engine, meta, read_err, Store, StoreError};
+
+/// One record of a raw dump: family, key, value.
+pub type RawRecord = (String, Vec<u8>, Vec<u8>);
+
+impl Store {
+    /// What the store knows, independent of how and in which batches it was written: see
+    /// [`logical_dump`]. For the crash test and `tdr-bench dump`.
+    pub fn logical_dump_for_tests(&self) -> Result<Vec<String>, StoreError> {
+        Ok(logical_dump(
+            self.raw_dump_for_tests()?,
+            meta::frame_counts(self)?,
+        ))
+    }
+
+    /// Every key and value of every family, sorted: for tests that compare two stores byte
+    /// for byte.
+    pub fn raw_dump_for_tests(&self) -> Result<Vec<RawRecord>, StoreError> {
+        let mut names = self.family_names()?;
+        names.sort();
+        let mut out = Vec::new();
+        for n in names {
+            let Some(cf) = self.db.cf_handle(&n) else {
+                continue;
+            };
+            let mut ro = rocksdb::ReadOptions::default();
+            ro.set_total_order_seek(true);
+            for item in self
+                .db
+                .iterator_cf_opt(&cf, ro, rocksdb::IteratorMode::Start)
+            {
+                let (k, v) = item.map_err(read_err)?;
+                out.push((n.clone(), k.to_vec(), v.to_vec()));
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// Every binding (copies and live record merged, without the `complete` flag, which says only
+/// whether a copy is final yet), every CDR record, and the serve frame counts; sorted. Two
+/// stores fed the same records give the same dump.
+pub(crate) fn logical_dump(raw: Vec<RawRecord>, frames: Vec<(String, u64)>) -> Vec<String> {
+    let mut bindings: BTreeMap<BindingKey, Facts> = Default::default();
+    let mut other = Vec::new();
+    for (cf, k, v) in raw {
+        let live = cf == CF_LIVE;
+        if !live && partition_day(&cf).is_none() {
+            continue;
+        }
+        let facts = BindingKey::decode(&k).and_then(|key| {
+            let f = if live {
+                engine::decode_live(key.start, &v).map(|(f, _)| f)
+            } else {
+                Facts::decode(key.start, &v)
+            };
+            f.map(|f| (key, f))
+        });
+        match facts {
+            Some((key, mut f)) => {
+                f.complete = false;
+                match bindings.get_mut(&key) {
+                    Some(have) => have.merge_same(&f),
+                    None => {
+                        bindings.insert(key, f);
+                    }
+                }
+            }
+            None => other.push(format!("record {} {}", hex::encode(&k), hex::encode(&v))),
+        }
+    }
+    let mut out: Vec<String> = bindings
+        .into_iter()
+        .map(|(k, f)| format!("{k:?} {f:?}"))
+        .collect();
+    other.sort();
+    out.extend(other);
+    for (source, n) in frames {
+        out.push(format!("frames {source} {n}"));
+    }
+    out
+}
