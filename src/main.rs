@@ -58,7 +58,7 @@ enum Cmd {
     },
     /// Import log files into the store (idempotent: a file imported twice adds nothing).
     Import {
-        #[arg(long, value_enum)]
+        #[arg(long, value_parser = tdr::format_arg())]
         format: Format,
         /// Source name for the records (the quarantine is kept per source).
         #[arg(long, default_value = "import")]

@@ -36,8 +36,9 @@ use nom::combinator::{map_res, opt};
 use nom::sequence::{preceded, tuple};
 use nom::IResult;
 
+use crate::common::localtime;
 use crate::model::{Class, Domain, Event, SessionOp, Target, UnixSecs};
-use crate::{localtime, Context, ParseError, Parser};
+use crate::{Context, ParseError, Parser};
 
 /// A quoted value with no closing quote is tolerated (for attributes we ignore) only on lines
 /// this long: FreeRADIUS prints each attribute line into a 1024-byte buffer and cuts longer
@@ -1008,7 +1009,7 @@ fn local_with_abbreviation(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::events;
+    use crate::format::events;
     use proptest::prelude::*;
     use std::net::Ipv6Addr;
 

@@ -86,7 +86,7 @@ use nom::multi::many0_count;
 use nom::sequence::{pair, preceded, tuple};
 use nom::IResult;
 
-use crate::ident::{format_hex, normalize_mac};
+use crate::common::ident::{format_hex, normalize_mac};
 use crate::model::{Class, Event, FreeState, LeaseOp, Target, UnixSecs};
 use crate::{Context, ParseError, Parser};
 

@@ -29,8 +29,8 @@
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
+use crate::common::syslog::{self, HeaderTime, SdElement};
 use crate::model::{Class, Domain, Event, NatOp};
-use crate::syslog::{self, HeaderTime, SdElement};
 use crate::{Context, ParseError, Parser};
 
 pub struct VppNat {

@@ -1,6 +1,6 @@
 //! dhcpd-syslog: ISC dhcpd (DHCPv4) log lines, one per line, as syslogd, rsyslog or journald
 //! write them: `[<PRI>]Mmm dd hh:mm:ss host dhcpd[pid]: <message>`, an RFC 5424 header, an
-//! rsyslog RFC 3339 file header, or no header (see [`crate::syslog::split`]).
+//! rsyslog RFC 3339 file header, or no header (see [`crate::common::syslog::split`]).
 //!
 //! Producer: isc-projects/dhcp `server/dhcp.c` (`dhcpdiscover`, `dhcprequest`, `dhcprelease`,
 //! `dhcpdecline`, `dhcpinform`, `nak_lease`, `dhcp_reply`) and `server/bootp.c`:
@@ -65,10 +65,10 @@ use nom::combinator::{map, map_opt, opt, value};
 use nom::sequence::{delimited, tuple};
 use nom::IResult;
 
+use crate::common::ident::{format_hex, normalize_hex_id, normalize_mac};
+use crate::common::syslog::{self, HeaderTime};
 use crate::framing::find;
-use crate::ident::{format_hex, normalize_hex_id, normalize_mac};
 use crate::model::{Domain, Event, LeaseOp, Target, UnixSecs};
-use crate::syslog::{self, HeaderTime};
 use crate::{Context, ParseError, Parser};
 
 /// dhcpd's `default-lease-time` when none is configured.

@@ -6,11 +6,11 @@ use std::net::IpAddr;
 
 use serde::Deserialize;
 
-use super::ParseError;
 use crate::model::{
     fmt_time, parse_time, Cdr, Class, Domain, Event, FreeState, LeaseOp, NatOp, SessionOp, Target,
     TimeError,
 };
+use crate::ParseError;
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -1,7 +1,7 @@
 //! juniper-nat: Juniper MX / M Series CGNAT port block allocation (PBA) syslog.
 //!
 //! Producers: the service PIC / card of Junos routers (MS-DPC and MS-PIC "ASP", MS-MPC /
-//! MS-MIC "JSERVICES"), through any syslog header (`crate::syslog::split`). Bodies seen in
+//! MS-MIC "JSERVICES"), through any syslog header (`crate::common::syslog::split`). Bodies seen in
 //! public material (sources in `tests/data/juniper-nat/SOURCE.md`):
 //!
 //! ```text
@@ -49,10 +49,11 @@ use nom::combinator::{all_consuming, map_res};
 use nom::sequence::{separated_pair, tuple};
 use nom::IResult;
 
+use crate::common::localtime;
+use crate::common::syslog::{self, HeaderTime};
 use crate::framing::find;
 use crate::model::{Domain, Event, NatOp, UnixSecs};
-use crate::syslog::{self, HeaderTime};
-use crate::{localtime, Context, ParseError, Parser};
+use crate::{Context, ParseError, Parser};
 
 pub struct JuniperNat {
     ctx: Context,

@@ -42,7 +42,7 @@ use chrono_tz::Tz;
 use nom::bytes::complete::take_till;
 use nom::IResult;
 
-use crate::localtime;
+use crate::common::localtime;
 use crate::model::{Cdr, Class, Event, UnixSecs};
 use crate::{Context, ParseError, Parser};
 

@@ -53,8 +53,8 @@ use nom::combinator::opt;
 use nom::sequence::preceded;
 use nom::IResult;
 
-use crate::ident::{device_mac, format_hex, prefixed_hex_id};
-use crate::localtime;
+use crate::common::ident::{device_mac, format_hex, prefixed_hex_id};
+use crate::common::localtime;
 use crate::model::{Class, Domain, Event, LeaseOp, Target, UnixSecs};
 use crate::{Context, ParseError, Parser, SetupError};
 

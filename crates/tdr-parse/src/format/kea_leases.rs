@@ -31,7 +31,7 @@ use nom::bytes::complete::take_while1;
 use nom::combinator::all_consuming;
 use nom::IResult;
 
-use crate::ident::{device_mac, normalize_hex_id, prefixed_hex_id};
+use crate::common::ident::{device_mac, normalize_hex_id, prefixed_hex_id};
 use crate::model::{Class, Domain, Event, LeaseOp, Target, UnixSecs};
 use crate::{Context, ParseError, Parser};
 
@@ -413,7 +413,7 @@ mod tests {
     }
 
     fn lines(ev: &[Event]) -> Vec<String> {
-        ev.iter().map(crate::events::to_line).collect()
+        ev.iter().map(crate::format::events::to_line).collect()
     }
 
     fn err(lines: &[&str]) -> &'static str {
