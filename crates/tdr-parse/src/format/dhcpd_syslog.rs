@@ -65,9 +65,9 @@ use nom::combinator::{map, map_opt, opt, value};
 use nom::sequence::{delimited, tuple};
 use nom::IResult;
 
+use crate::common::bytes::find;
 use crate::common::ident::{format_hex, normalize_hex_id, normalize_mac};
 use crate::common::syslog::{self, HeaderTime};
-use crate::framing::find;
 use crate::model::{Domain, Event, LeaseOp, Target, UnixSecs};
 use crate::{Context, ParseError, Parser};
 

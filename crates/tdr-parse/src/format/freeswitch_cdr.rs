@@ -54,9 +54,9 @@ use std::borrow::Cow;
 use chrono::{Datelike, NaiveDateTime};
 use chrono_tz::Tz;
 
+use crate::common::bytes::{find, rfind};
 use crate::common::localtime;
 use crate::format::asterisk_cdr::{check_id, parse_stamp, parse_u32};
-use crate::framing::{find, rfind};
 use crate::model::{Cdr, Class, Event, UnixSecs};
 use crate::{Context, ParseError, Parser, SetupError};
 

@@ -41,7 +41,7 @@ use nom::combinator::{all_consuming, map_res, value};
 use nom::sequence::{separated_pair, tuple};
 use nom::IResult;
 
-use crate::framing::{find, rfind};
+use crate::common::bytes::{find, rfind};
 use crate::model::{Class, Event, NatOp, UnixSecs};
 use crate::{Context, ParseError, Parser};
 

@@ -49,9 +49,9 @@ use nom::combinator::{all_consuming, map_res};
 use nom::sequence::{separated_pair, tuple};
 use nom::IResult;
 
+use crate::common::bytes::find;
 use crate::common::localtime;
 use crate::common::syslog::{self, HeaderTime};
-use crate::framing::find;
 use crate::model::{Domain, Event, NatOp, UnixSecs};
 use crate::{Context, ParseError, Parser};
 

@@ -1060,7 +1060,7 @@ fn admin_err(what: &str) -> ParseError {
 fn until_first<'a>(i: &'a [u8], delims: &[&[u8]]) -> (&'a [u8], &'a [u8]) {
     let end = delims
         .iter()
-        .filter_map(|d| crate::framing::find(i, d))
+        .filter_map(|d| crate::common::bytes::find(i, d))
         .min()
         .unwrap_or(i.len());
     i.split_at(end)
