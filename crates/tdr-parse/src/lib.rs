@@ -15,7 +15,7 @@ pub use {common::syslog, format::events};
 pub use chrono_tz::Tz;
 
 use framing::Framing;
-use model::{Class, Event, UnixSecs};
+use model::{Class, Event, Origin, UnixSecs};
 
 use std::fmt;
 
@@ -210,6 +210,11 @@ impl Context {
             lease_time: None,
             timestamp_format: None,
         }
+    }
+
+    /// The source and class the stream's events carry.
+    pub fn origin(&self) -> Origin {
+        Origin::new(self.source.as_str(), self.class)
     }
 }
 

@@ -42,19 +42,17 @@ use nom::sequence::{separated_pair, tuple};
 use nom::IResult;
 
 use crate::common::bytes::{find, rfind};
-use crate::model::{Class, Event, NatOp, UnixSecs};
+use crate::model::{Event, NatOp, Origin, UnixSecs};
 use crate::{Context, ParseError, Parser};
 
 pub struct Jool {
-    source: String,
-    class: Class,
+    origin: Origin,
 }
 
 impl Jool {
     pub fn new(ctx: &Context) -> Self {
         Jool {
-            source: ctx.source.clone(),
-            class: ctx.class,
+            origin: ctx.origin(),
         }
     }
 }
@@ -270,15 +268,14 @@ impl Parser for Jool {
             Action::Map | Action::AddSession => NatOp::Alloc,
             Action::Forget | Action::ForgetSession => NatOp::Release,
         };
-        out.push(Event::NatBlock {
+        out.push(Event::nat_block(
+            &self.origin,
             op,
             time,
-            inside: IpAddr::V6(inside),
-            public: IpAddr::V4(public),
-            ports: (pport, pport),
-            source: self.source.clone(),
-            class: self.class,
-        });
+            IpAddr::V6(inside),
+            IpAddr::V4(public),
+            (pport, pport),
+        ));
         Ok(())
     }
 }

@@ -52,16 +52,20 @@ use nom::IResult;
 use crate::common::bytes::find;
 use crate::common::localtime;
 use crate::common::syslog::{self, HeaderTime};
-use crate::model::{Domain, Event, NatOp, UnixSecs};
+use crate::model::{Domain, Event, NatOp, Origin, UnixSecs};
 use crate::{Context, ParseError, Parser};
 
 pub struct JuniperNat {
     ctx: Context,
+    origin: Origin,
 }
 
 impl JuniperNat {
     pub fn new(ctx: &Context) -> Self {
-        JuniperNat { ctx: ctx.clone() }
+        JuniperNat {
+            ctx: ctx.clone(),
+            origin: ctx.origin(),
+        }
     }
 }
 
@@ -230,15 +234,15 @@ impl JuniperNat {
         public: Ipv4Addr,
         ports: (u16, u16),
     ) {
-        out.push(Event::NatBlock {
+        let public = IpAddr::V4(public);
+        out.push(Event::nat_block(
+            &self.origin,
             op,
             time,
             inside,
-            public: IpAddr::V4(public),
+            public,
             ports,
-            source: self.ctx.source.clone(),
-            class: self.ctx.class,
-        });
+        ));
     }
 }
 
@@ -295,11 +299,7 @@ impl JuniperNat {
             },
         };
         if let Some(time) = time {
-            out.push(Event::Seen {
-                time,
-                domain: Domain::Nat,
-                source: self.ctx.source.clone(),
-            });
+            out.push(Event::seen(&self.origin, time, Domain::Nat));
         }
     }
 }

@@ -55,7 +55,7 @@ use nom::IResult;
 
 use crate::common::ident::{device_mac, format_hex, prefixed_hex_id};
 use crate::common::localtime;
-use crate::model::{Class, Domain, Event, LeaseOp, Target, UnixSecs};
+use crate::model::{Domain, Event, LeaseOp, Origin, Target, UnixSecs};
 use crate::{Context, ParseError, Parser, SetupError};
 
 /// Longest entry (continuation lines joined) held, in bytes.
@@ -417,8 +417,7 @@ struct Held {
 }
 
 pub struct KeaLegal {
-    source: String,
-    class: Class,
+    origin: Origin,
     tz: Tz,
     reference: UnixSecs,
     lease_time: Option<u32>,
@@ -438,8 +437,7 @@ impl KeaLegal {
             .filter(|f| !f.is_empty())
             .unwrap_or(DEFAULT_TIMESTAMP_FORMAT);
         Ok(KeaLegal {
-            source: ctx.source.clone(),
-            class: ctx.class,
+            origin: ctx.origin(),
             tz,
             reference: ctx.reference,
             lease_time: ctx.lease_time,
@@ -530,11 +528,7 @@ impl KeaLegal {
         let l = match parse_body(text)? {
             Body::Lease(l) => l,
             Body::Coverage => {
-                out.push(Event::Seen {
-                    time,
-                    domain: Domain::Address,
-                    source: self.source.clone(),
-                });
+                out.push(Event::seen(&self.origin, time, Domain::Address));
                 return Ok(());
             }
         };
@@ -550,16 +544,8 @@ impl KeaLegal {
                     .ok_or_else(|| ParseError::new(C_BODY, "lease lifetime out of range"))?,
             ),
         };
-        out.push(Event::Lease {
-            admin: l.admin,
-            op: l.op,
-            time,
-            subscriber: l.subscriber,
-            target: l.target,
-            expires,
-            source: self.source.clone(),
-            class: self.class,
-        });
+        let lease = Event::lease(&self.origin, l.op, time, l.subscriber, l.target, expires);
+        out.push(lease.by_admin(l.admin));
         Ok(())
     }
 }
@@ -2104,15 +2090,8 @@ mod tests {
             let ev = one(&c, &line).unwrap();
             let exp_op = [LeaseOp::Assign, LeaseOp::Renew, LeaseOp::Release][op as usize];
             let expires = if op < 2 && secs != u32::MAX { Some(t + i64::from(secs)) } else { None };
-            prop_assert_eq!(ev, vec![Event::Lease { admin: false,
-                op: exp_op,
-                time: t,
-                subscriber: hexdump(&mac),
-                target: Target::host(IpAddr::V4(addr)),
-                expires,
-                source: "test".into(),
-                class: Class::Security,
-            }]);
+            let target = Target::host(IpAddr::V4(addr));
+            prop_assert_eq!(ev, vec![Event::lease(&c.origin(), exp_op, t, hexdump(&mac), target, expires)]);
         }
 
         #[test]
@@ -2136,15 +2115,10 @@ mod tests {
             let line = format!("2026-01-15 00:00:00 CET {head}{mid} a device with DUID: {}", hexdump(&duid));
             let t = 1_768_431_600;
             let ev = one(&c, &line).unwrap();
-            prop_assert_eq!(ev, vec![Event::Lease { admin: false,
-                op: if released { LeaseOp::Release } else { LeaseOp::Assign },
-                time: t,
-                subscriber: format!("duid:{}", hexdump(&duid)),
-                target,
-                expires: if released { None } else { Some(t + i64::from(secs)) },
-                source: "test".into(),
-                class: Class::Security,
-            }]);
+            let op = if released { LeaseOp::Release } else { LeaseOp::Assign };
+            let sub = format!("duid:{}", hexdump(&duid));
+            let expires = if released { None } else { Some(t + i64::from(secs)) };
+            prop_assert_eq!(ev, vec![Event::lease(&c.origin(), op, t, sub, target, expires)]);
         }
     }
 }

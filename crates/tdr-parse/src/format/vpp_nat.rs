@@ -30,19 +30,17 @@
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use crate::common::syslog::{self, HeaderTime, SdElement};
-use crate::model::{Class, Domain, Event, NatOp};
+use crate::model::{Domain, Event, NatOp, Origin};
 use crate::{Context, ParseError, Parser};
 
 pub struct VppNat {
-    source: String,
-    class: Class,
+    origin: Origin,
 }
 
 impl VppNat {
     pub fn new(ctx: &Context) -> Self {
         VppNat {
-            source: ctx.source.clone(),
-            class: ctx.class,
+            origin: ctx.origin(),
         }
     }
 }
@@ -249,11 +247,7 @@ impl Parser for VppNat {
             _ => {
                 // Another NAT message: no binding, but the NAT was logging (coverage).
                 if let Some(HeaderTime::Utc(time)) = s.time {
-                    out.push(Event::Seen {
-                        time,
-                        domain: Domain::Nat,
-                        source: self.source.clone(),
-                    });
+                    out.push(Event::seen(&self.origin, time, Domain::Nat));
                 }
                 return Ok(());
             }
@@ -277,15 +271,15 @@ impl Parser for VppNat {
                 binding(e)?
             }
         };
-        out.push(Event::NatBlock {
+        let ports = (xsport, xsport);
+        out.push(Event::nat_block(
+            &self.origin,
             op,
             time,
             inside,
             public,
-            ports: (xsport, xsport),
-            source: self.source.clone(),
-            class: self.class,
-        });
+            ports,
+        ));
         Ok(())
     }
 }
