@@ -6,6 +6,8 @@ pub mod common;
 pub mod format;
 pub mod framing;
 pub mod model;
+#[cfg(test)]
+mod testing;
 
 /// The paths the formats had before they moved under [`format`] and [`common`], kept so code
 /// written against them still builds; new code uses the paths above.
@@ -336,5 +338,25 @@ pub fn fuzz_one(format: Format, data: &[u8]) {
         if let framing::Frame::Data(d) | framing::Frame::Tail(d) = f {
             assert!(d.len() <= 64, "a frame over its cap");
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn format_names_parse_back_and_an_unknown_one_lists_them() {
+        for f in Format::ALL {
+            assert_eq!(f.name().parse::<Format>(), Ok(f));
+            assert_eq!(f.to_string(), f.name());
+        }
+        let e = "radius".parse::<Format>().unwrap_err();
+        assert_eq!(e.given, "radius");
+        let msg = e.to_string();
+        assert!(
+            msg.starts_with("unknown format \"radius\"; expected one of: events, radius-detail, ")
+        );
+        assert!(msg.ends_with(", freeswitch-cdr"), "{msg}");
     }
 }

@@ -291,20 +291,10 @@ mod tests {
         p.parse(line.as_bytes(), &mut out).map(|_| out)
     }
 
-    fn one(line: &str) -> (NatOp, UnixSecs, IpAddr, IpAddr, (u16, u16)) {
+    fn one(line: &str) -> crate::testing::NatParts {
         let ev = run(line).unwrap();
         assert_eq!(ev.len(), 1, "{line}");
-        match &ev[0] {
-            Event::NatBlock {
-                op,
-                time,
-                inside,
-                public,
-                ports,
-                ..
-            } => (*op, *time, *inside, *public, *ports),
-            e => panic!("not a nat block: {e:?}"),
-        }
+        crate::testing::nat_block(&ev[0])
     }
 
     fn code(line: &str) -> &'static str {

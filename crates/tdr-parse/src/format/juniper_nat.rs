@@ -412,7 +412,7 @@ mod tests {
     use proptest::prelude::*;
     use std::net::Ipv6Addr;
 
-    type Got = (NatOp, UnixSecs, IpAddr, IpAddr, (u16, u16));
+    use crate::testing::{nat_block, NatParts as Got};
 
     fn ctx(tz: Tz) -> Context {
         let mut c = Context::new("test", 1_795_341_600); // 2026-11-22T10:00:00Z
@@ -424,20 +424,7 @@ mod tests {
         let mut p = JuniperNat::new(&ctx(tz));
         let mut out = Vec::new();
         p.parse(line.as_bytes(), &mut out)?;
-        Ok(out
-            .into_iter()
-            .map(|e| match e {
-                Event::NatBlock {
-                    op,
-                    time,
-                    inside,
-                    public,
-                    ports,
-                    ..
-                } => (op, time, inside, public, ports),
-                e => panic!("not a nat block: {e:?}"),
-            })
-            .collect())
+        Ok(out.iter().map(nat_block).collect())
     }
 
     fn one(line: &str) -> Got {

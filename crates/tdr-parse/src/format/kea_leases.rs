@@ -393,18 +393,7 @@ mod tests {
     const H6: &str = "address,duid,valid_lifetime,expire,subnet_id,pref_lifetime,lease_type,iaid,prefix_len,fqdn_fwd,fqdn_rev,hostname,hwaddr,state,user_context,hwtype,hwaddr_source,pool_id";
 
     fn run(lines: &[&str]) -> (Vec<Event>, Vec<Result<(), ParseError>>) {
-        let mut p = KeaLeases::new(&Context::new("test", 0));
-        let mut out = Vec::new();
-        let mut res = Vec::new();
-        for l in lines {
-            let keep = out.len();
-            let r = p.parse(l.as_bytes(), &mut out);
-            if r.is_err() {
-                out.truncate(keep);
-            }
-            res.push(r);
-        }
-        (out, res)
+        crate::testing::run_lines(&mut KeaLeases::new(&Context::new("test", 0)), lines)
     }
 
     fn lines(ev: &[Event]) -> Vec<String> {

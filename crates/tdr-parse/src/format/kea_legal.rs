@@ -1288,18 +1288,7 @@ mod tests {
     }
 
     fn run(ctx: &Context, lines: &[&str]) -> (Vec<Event>, Vec<Result<(), ParseError>>) {
-        let mut p = KeaLegal::new(ctx).unwrap();
-        let mut out = Vec::new();
-        let mut res = Vec::new();
-        for l in lines {
-            let keep = out.len();
-            let r = p.parse(l.as_bytes(), &mut out);
-            if r.is_err() {
-                out.truncate(keep);
-            }
-            res.push(r);
-        }
-        (out, res)
+        crate::testing::run_lines(&mut KeaLegal::new(ctx).unwrap(), lines)
     }
 
     fn one(ctx: &Context, line: &str) -> Result<Vec<Event>, ParseError> {

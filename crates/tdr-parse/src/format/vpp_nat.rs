@@ -287,29 +287,15 @@ impl Parser for VppNat {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::UnixSecs;
     use proptest::prelude::*;
 
-    type Got = (NatOp, UnixSecs, IpAddr, IpAddr, (u16, u16));
+    use crate::testing::{nat_block, NatParts as Got};
 
     fn run(line: &str) -> Result<Vec<Got>, ParseError> {
         let mut p = VppNat::new(&Context::new("test", 0));
         let mut out = Vec::new();
         p.parse(line.as_bytes(), &mut out)?;
-        Ok(out
-            .into_iter()
-            .map(|e| match e {
-                Event::NatBlock {
-                    op,
-                    time,
-                    inside,
-                    public,
-                    ports,
-                    ..
-                } => (op, time, inside, public, ports),
-                e => panic!("not a nat block: {e:?}"),
-            })
-            .collect())
+        Ok(out.iter().map(nat_block).collect())
     }
 
     fn one(line: &str) -> Got {
