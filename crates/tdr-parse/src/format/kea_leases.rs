@@ -31,7 +31,7 @@ use nom::bytes::complete::take_while1;
 use nom::combinator::all_consuming;
 use nom::IResult;
 
-use crate::common::ident::{device_mac, normalize_hex_id, prefixed_hex_id};
+use crate::common::ident::{check_subscriber_len, device_mac, normalize_hex_id, prefixed_hex_id};
 use crate::model::{Domain, Event, LeaseOp, Origin, Target, UnixSecs};
 use crate::{Context, ParseError, Parser};
 
@@ -42,9 +42,6 @@ const C_FIELD: &str = "parse.kea_leases.bad_field";
 const C_STATE: &str = "parse.kea_leases.bad_state";
 const C_NOID: &str = "parse.kea_leases.no_identifier";
 const C_IDLEN: &str = "parse.kea_leases.id_too_long";
-
-/// Longest subscriber string produced (the `events` format's identifier limit).
-const MAX_SUBSCRIBER: usize = 253;
 
 /// Most columns a header may name (Kea's current v6 schema has 18).
 const MAX_COLUMNS: usize = 64;
@@ -194,14 +191,7 @@ fn number(s: &[u8], r: Role, max: u64) -> Result<u64, ParseError> {
 }
 
 fn check_len(s: String) -> Result<String, ParseError> {
-    if s.len() > MAX_SUBSCRIBER {
-        Err(ParseError::new(
-            C_IDLEN,
-            "the client identifier is longer than 253 bytes",
-        ))
-    } else {
-        Ok(s)
-    }
+    check_subscriber_len(s, C_IDLEN)
 }
 
 impl Parser for KeaLeases {

@@ -53,16 +53,13 @@ use nom::combinator::opt;
 use nom::sequence::preceded;
 use nom::IResult;
 
-use crate::common::ident::{device_mac, format_hex, prefixed_hex_id};
+use crate::common::ident::{check_subscriber_len, device_mac, format_hex, prefixed_hex_id};
 use crate::common::localtime;
 use crate::model::{Domain, Event, LeaseOp, Origin, Target, UnixSecs};
 use crate::{Context, ParseError, Parser, SetupError};
 
 /// Longest entry (continuation lines joined) held, in bytes.
 pub const MAX_ENTRY: usize = 64 * 1024;
-
-/// Longest subscriber string produced (the `events` format's identifier limit).
-const MAX_SUBSCRIBER: usize = 253;
 
 /// Kea's default `timestamp-format`.
 pub const DEFAULT_TIMESTAMP_FORMAT: &str = "%Y-%m-%d %H:%M:%S %Z";
@@ -895,14 +892,7 @@ fn body_err(what: &str) -> ParseError {
 }
 
 fn check_len(s: String) -> Result<String, ParseError> {
-    if s.len() > MAX_SUBSCRIBER {
-        Err(ParseError::new(
-            C_IDLEN,
-            "the client identifier is longer than 253 bytes",
-        ))
-    } else {
-        Ok(s)
-    }
+    check_subscriber_len(s, C_IDLEN)
 }
 
 /// Parses one entry's text.
