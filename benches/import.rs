@@ -57,7 +57,7 @@ fn bench(c: &mut Criterion) {
         b.iter(|| {
             let mut ok = 0;
             for line in data.split(|c| *c == b'\n').filter(|l| !l.is_empty()) {
-                if tdr::parse::events::parse_line(line, "bench").is_ok() {
+                if tdr::parse::format::events::parse_line(line, "bench").is_ok() {
                     ok += 1;
                 }
             }

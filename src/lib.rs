@@ -17,3 +17,11 @@ pub mod telemetry;
 /// RocksDB.
 pub use tdr_parse as parse;
 pub use tdr_parse::model;
+
+/// The clap value parser of a `--format` argument: [`parse::Format`]'s names, each listed with
+/// what it reads in `--help` (`#[arg(long, value_parser = tdr::format_arg())]`).
+pub fn format_arg() -> impl clap::builder::TypedValueParser<Value = parse::Format> {
+    use clap::builder::{PossibleValue, PossibleValuesParser, TypedValueParser};
+    let names = parse::Format::ALL.map(|f| PossibleValue::new(f.name()).help(f.about()));
+    PossibleValuesParser::new(names).try_map(|name| name.parse::<parse::Format>())
+}

@@ -17,7 +17,7 @@ use super::{op, Failure};
 #[derive(clap::Args)]
 pub struct Args {
     /// The format of FILES given without one (`FORMAT=FILE` names its own).
-    #[arg(long, value_enum)]
+    #[arg(long, value_parser = tdr::format_arg())]
     pub format: Option<Format>,
     /// Source name for the records (the quarantine is kept per source). Default: `import`
     /// for files of `--format`, the format's name for `FORMAT=FILE`.

@@ -6,7 +6,7 @@ use std::path::Path;
 
 use tdr::config::Config;
 use tdr::model::{parse_time, Class};
-use tdr::parse::events::parse_line;
+use tdr::parse::format::events::parse_line;
 use tdr::store::lookup::{Answer, Attributor, Scope};
 use tdr::store::Store;
 

@@ -46,7 +46,7 @@ enum Cmd {
     /// Parse only: frames and parses FILES as FORMAT on one thread, nothing stored; prints
     /// bytes, records and events per second (files are read into memory first).
     Parse {
-        #[arg(long, value_enum)]
+        #[arg(long, value_parser = tdr::format_arg())]
         format: tdr::parse::Format,
         #[arg(long)]
         tz: Option<String>,

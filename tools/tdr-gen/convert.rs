@@ -86,7 +86,7 @@ pub fn convert(args: &ConvertArgs) -> Result<String> {
         if args.max_bytes > 0 && bytes > args.max_bytes {
             break;
         }
-        let Ok(ev) = tdr::parse::events::parse_line(line.as_bytes(), "gen") else {
+        let Ok(ev) = tdr::parse::format::events::parse_line(line.as_bytes(), "gen") else {
             continue;
         };
         n += 1;

@@ -7,7 +7,10 @@ use std::hint::black_box;
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use tdr_parse::framing::{Frame, Framer, Step, DEFAULT_MAX_FRAME};
-use tdr_parse::{parse_all, parser, testdata, Format};
+use tdr_parse::{parse_all, parser, Format};
+
+#[path = "../tests/testdata/mod.rs"]
+mod testdata;
 
 const CORPUS_BYTES: usize = 8 << 20;
 

@@ -315,7 +315,154 @@ pub struct Cdr {
     pub class: Class,
 }
 
+/// Where a stream's events come from: the source name and the retention class every event
+/// of the stream carries (a parser holds one, from [`Context::origin`](crate::Context::origin)).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Origin {
+    pub source: String,
+    pub class: Class,
+}
+
+impl Origin {
+    pub fn new(source: impl Into<String>, class: Class) -> Origin {
+        Origin {
+            source: source.into(),
+            class,
+        }
+    }
+}
+
+/// One constructor per kind, so a parser names only what its record says; the source and
+/// class come from the stream's [`Origin`].
 impl Event {
+    pub fn session(
+        origin: &Origin,
+        op: SessionOp,
+        time: UnixSecs,
+        subscriber: String,
+        session: String,
+        target: Target,
+        nas: String,
+    ) -> Event {
+        Event::Session {
+            op,
+            time,
+            subscriber,
+            session,
+            target,
+            nas,
+            source: origin.source.clone(),
+            class: origin.class,
+        }
+    }
+
+    /// A lease change made by the client's DHCP exchange (see [`Event::by_admin`]).
+    pub fn lease(
+        origin: &Origin,
+        op: LeaseOp,
+        time: UnixSecs,
+        subscriber: String,
+        target: Target,
+        expires: Option<UnixSecs>,
+    ) -> Event {
+        Event::Lease {
+            op,
+            time,
+            subscriber,
+            target,
+            expires,
+            admin: false,
+            source: origin.source.clone(),
+            class: origin.class,
+        }
+    }
+
+    /// The same lease change, made by an administrator when `admin` (no effect on other
+    /// kinds).
+    pub fn by_admin(mut self, admin: bool) -> Event {
+        if let Event::Lease { admin: a, .. } = &mut self {
+            *a = admin;
+        }
+        self
+    }
+
+    pub fn nat_block(
+        origin: &Origin,
+        op: NatOp,
+        time: UnixSecs,
+        inside: IpAddr,
+        public: IpAddr,
+        ports: (u16, u16),
+    ) -> Event {
+        Event::NatBlock {
+            op,
+            time,
+            inside,
+            public,
+            ports,
+            source: origin.source.clone(),
+            class: origin.class,
+        }
+    }
+
+    pub fn nas_reboot(origin: &Origin, time: UnixSecs, nas: String) -> Event {
+        Event::NasReboot {
+            time,
+            nas,
+            source: origin.source.clone(),
+            class: origin.class,
+        }
+    }
+
+    /// Coverage only: `origin`'s producer was logging in `domain` at `time` (a seen event
+    /// carries no class: it is no record).
+    pub fn seen(origin: &Origin, time: UnixSecs, domain: Domain) -> Event {
+        Event::Seen {
+            time,
+            domain,
+            source: origin.source.clone(),
+        }
+    }
+
+    pub fn free(
+        origin: &Origin,
+        time: UnixSecs,
+        until: UnixSecs,
+        target: Target,
+        state: FreeState,
+    ) -> Event {
+        Event::Free {
+            time,
+            until,
+            target,
+            state,
+            source: origin.source.clone(),
+            class: origin.class,
+        }
+    }
+
+    /// A call detail record (its source and class are in `cdr`).
+    pub fn cdr(cdr: Cdr) -> Event {
+        Event::Cdr(Box::new(cdr))
+    }
+}
+
+impl Event {
+    /// The kind's name in the `events` format (`session`, `lease`, `nat_block`, `nas_reboot`,
+    /// `cdr`, `seen`, `free`).
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Event::Session { .. } => "session",
+            Event::Lease { .. } => "lease",
+            Event::NatBlock { .. } => "nat_block",
+            Event::NasReboot { .. } => "nas_reboot",
+            Event::Cdr(_) => "cdr",
+            Event::Seen { .. } => "seen",
+            Event::Free { .. } => "free",
+        }
+    }
+
+    /// When it happened (a CDR: its start).
     pub fn time(&self) -> UnixSecs {
         match self {
             Event::Session { time, .. }
@@ -337,6 +484,19 @@ impl Event {
             | Event::Seen { source, .. }
             | Event::Free { source, .. } => source,
             Event::Cdr(c) => &c.source,
+        }
+    }
+
+    /// The retention class (a [`Event::Seen`], which is no record, counts as security).
+    pub fn class(&self) -> Class {
+        match self {
+            Event::Session { class, .. }
+            | Event::Lease { class, .. }
+            | Event::NatBlock { class, .. }
+            | Event::NasReboot { class, .. }
+            | Event::Free { class, .. } => *class,
+            Event::Seen { .. } => Class::Security,
+            Event::Cdr(c) => c.class,
         }
     }
 }

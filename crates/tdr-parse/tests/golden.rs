@@ -8,16 +8,19 @@
 
 use std::path::{Path, PathBuf};
 
-use tdr_parse::{events, parse_all, Context, Format};
+mod testdata;
+
+use tdr_parse::format::events;
+use tdr_parse::{parse_all, Context, Format};
 
 fn context(input: &Path) -> Context {
-    tdr_parse::testdata::context(input)
+    testdata::context(input)
 }
 
 /// Runs every golden case of `format`; returns how many there were.
 fn run(format: Format) -> usize {
     let mut cases = 0;
-    for input in tdr_parse::testdata::inputs(format) {
+    for input in testdata::inputs(format) {
         let expected_path = PathBuf::from(format!("{}.expected.jsonl", input.display()));
         cases += 1;
         let ctx = context(&input);

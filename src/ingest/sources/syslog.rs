@@ -66,7 +66,7 @@ impl Parsers {
             Frame::Data(d) | Frame::Tail(d) => d,
             Frame::TooLong { head, .. } | Frame::BadLength { head } => head,
         };
-        let header = crate::parse::syslog::split(data);
+        let header = crate::parse::common::syslog::split(data);
         let program = header.app;
         let Some(format) = self.src.format_of(program) else {
             let tag: String = program

@@ -6,11 +6,11 @@ use std::net::IpAddr;
 
 use serde::Deserialize;
 
-use super::ParseError;
 use crate::model::{
-    fmt_time, parse_time, Cdr, Class, Domain, Event, FreeState, LeaseOp, NatOp, SessionOp, Target,
-    TimeError,
+    fmt_time, parse_time, Cdr, Class, Domain, Event, FreeState, LeaseOp, NatOp, Origin, SessionOp,
+    Target, TimeError,
 };
+use crate::ParseError;
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -73,15 +73,13 @@ struct Raw<'a> {
 
 /// The `events` format as a [`Parser`](crate::Parser).
 pub struct EventsParser {
-    source: String,
-    class: Class,
+    origin: Origin,
 }
 
 impl EventsParser {
     pub fn new(ctx: &crate::Context) -> Self {
         EventsParser {
-            source: ctx.source.clone(),
-            class: ctx.class,
+            origin: ctx.origin(),
         }
     }
 }
@@ -91,7 +89,11 @@ impl crate::Parser for EventsParser {
         if frame.iter().all(u8::is_ascii_whitespace) {
             return Ok(());
         }
-        out.push(parse_line_with(frame, &self.source, self.class)?);
+        out.push(parse_line_with(
+            frame,
+            &self.origin.source,
+            self.origin.class,
+        )?);
         Ok(())
     }
 }
@@ -104,7 +106,8 @@ pub fn to_line(ev: &Event) -> String {
     let mut put = |k: &str, v: Value| {
         m.insert(k.to_string(), v);
     };
-    let (source, class) = match ev {
+    put("kind", json!(ev.kind()));
+    match ev {
         Event::Session {
             op,
             time,
@@ -112,10 +115,8 @@ pub fn to_line(ev: &Event) -> String {
             session,
             target,
             nas,
-            source,
-            class,
+            ..
         } => {
-            put("kind", json!("session"));
             put(
                 "op",
                 json!(match op {
@@ -129,7 +130,6 @@ pub fn to_line(ev: &Event) -> String {
             put("session", json!(session));
             put("addr", json!(target.to_string()));
             put("nas", json!(nas));
-            (source, class)
         }
         Event::Lease {
             admin,
@@ -138,10 +138,8 @@ pub fn to_line(ev: &Event) -> String {
             subscriber,
             target,
             expires,
-            source,
-            class,
+            ..
         } => {
-            put("kind", json!("lease"));
             put(
                 "op",
                 json!(match op {
@@ -162,32 +160,22 @@ pub fn to_line(ev: &Event) -> String {
             if *admin {
                 put("admin", json!(true));
             }
-            (source, class)
         }
-        Event::Seen {
-            time,
-            domain,
-            source,
-        } => {
-            put("kind", json!("seen"));
+        Event::Seen { time, domain, .. } => {
             put("time", json!(fmt_time(*time)));
             put("domain", json!(domain.as_str()));
-            (source, &Class::Security)
         }
         Event::Free {
             time,
             until,
             target,
             state,
-            source,
-            class,
+            ..
         } => {
-            put("kind", json!("free"));
             put("time", json!(fmt_time(*time)));
             put("until", json!(fmt_time(*until)));
             put("addr", json!(target.to_string()));
             put("state", json!(state.as_str()));
-            (source, class)
         }
         Event::NatBlock {
             op,
@@ -195,10 +183,8 @@ pub fn to_line(ev: &Event) -> String {
             inside,
             public,
             ports,
-            source,
-            class,
+            ..
         } => {
-            put("kind", json!("nat_block"));
             put(
                 "op",
                 json!(match op {
@@ -210,21 +196,12 @@ pub fn to_line(ev: &Event) -> String {
             put("inside", json!(inside.to_string()));
             put("public", json!(public.to_string()));
             put("ports", json!(format!("{}-{}", ports.0, ports.1)));
-            (source, class)
         }
-        Event::NasReboot {
-            time,
-            nas,
-            source,
-            class,
-        } => {
-            put("kind", json!("nas_reboot"));
+        Event::NasReboot { time, nas, .. } => {
             put("time", json!(fmt_time(*time)));
             put("nas", json!(nas));
-            (source, class)
         }
         Event::Cdr(c) => {
-            put("kind", json!("cdr"));
             put("time", json!(fmt_time(c.start)));
             if let Some(a) = c.answer {
                 put("answer", json!(fmt_time(a)));
@@ -238,12 +215,11 @@ pub fn to_line(ev: &Event) -> String {
             if let Some(id) = &c.call_id {
                 put("call_id", json!(id));
             }
-            (&c.source, &c.class)
         }
-    };
-    put("source", json!(source));
-    if *class != Class::Security {
-        put("class", json!(class.as_str()));
+    }
+    put("source", json!(ev.source()));
+    if ev.class() != Class::Security {
+        put("class", json!(ev.class().as_str()));
     }
     Value::Object(m).to_string()
 }
@@ -284,10 +260,14 @@ pub fn parse_line_with(
             )
         })?,
     };
-    let source = match raw.source.as_deref() {
-        Some(s) => id_field("source", s)?.to_string(),
-        None => default_source.to_string(),
+    let origin = Origin {
+        source: match raw.source.as_deref() {
+            Some(s) => id_field("source", s)?.to_string(),
+            None => default_source.to_string(),
+        },
+        class,
     };
+    let o = &origin;
     let op = raw.op.as_deref();
     match raw.kind.as_ref() {
         "session" => {
@@ -297,16 +277,15 @@ pub fn parse_line_with(
                 Some("stop") => SessionOp::Stop,
                 _ => return Err(bad_op("session", "start, interim or stop")),
             };
-            Ok(Event::Session {
+            Ok(Event::session(
+                o,
                 op,
                 time,
-                subscriber: required_id("subscriber", &raw.subscriber)?,
-                session: required_id("session", &raw.session)?,
-                target: target_field(required("addr", &raw.addr)?)?,
-                nas: required_id("nas", &raw.nas)?,
-                source,
-                class,
-            })
+                required_id("subscriber", &raw.subscriber)?,
+                required_id("session", &raw.session)?,
+                target_field(required("addr", &raw.addr)?)?,
+                required_id("nas", &raw.nas)?,
+            ))
         }
         "lease" => {
             let op = match op {
@@ -343,16 +322,8 @@ pub fn parse_line_with(
                 (None, LeaseOp::Release | LeaseOp::Expire) => String::new(),
                 _ => required_id("subscriber", &raw.subscriber)?,
             };
-            Ok(Event::Lease {
-                admin: raw.admin,
-                op,
-                time,
-                subscriber,
-                target: target_field(required("addr", &raw.addr)?)?,
-                expires,
-                source,
-                class,
-            })
+            let target = target_field(required("addr", &raw.addr)?)?;
+            Ok(Event::lease(o, op, time, subscriber, target, expires).by_admin(raw.admin))
         }
         "nat_block" => {
             let op = match op {
@@ -363,22 +334,9 @@ pub fn parse_line_with(
             let inside = ip_field("inside", required("inside", &raw.inside)?)?;
             let public = ip_field("public", required("public", &raw.public)?)?;
             let ports = ports_field(required("ports", &raw.ports)?)?;
-            Ok(Event::NatBlock {
-                op,
-                time,
-                inside,
-                public,
-                ports,
-                source,
-                class,
-            })
+            Ok(Event::nat_block(o, op, time, inside, public, ports))
         }
-        "nas_reboot" => Ok(Event::NasReboot {
-            time,
-            nas: required_id("nas", &raw.nas)?,
-            source,
-            class,
-        }),
+        "nas_reboot" => Ok(Event::nas_reboot(o, time, required_id("nas", &raw.nas)?)),
         "cdr" => {
             let end = time_field("end", required("end", &raw.end)?)?;
             let answer = match raw.answer.as_deref() {
@@ -403,7 +361,7 @@ pub fn parse_line_with(
                 }
                 Ok(v.to_string())
             };
-            Ok(Event::Cdr(Box::new(Cdr {
+            Ok(Event::cdr(Cdr {
                 start: time,
                 answer,
                 end,
@@ -418,13 +376,12 @@ pub fn parse_line_with(
                     Some(id) => Some(id_field("call_id", id)?.to_string()),
                     None => None,
                 },
-                source,
+                source: origin.source,
                 class,
-            })))
+            }))
         }
-        "seen" => Ok(Event::Seen {
-            time,
-            domain: match raw.domain.as_deref() {
+        "seen" => {
+            let domain = match raw.domain.as_deref() {
                 Some("address") => Domain::Address,
                 Some("nat") => Domain::Nat,
                 _ => {
@@ -433,9 +390,9 @@ pub fn parse_line_with(
                         "a seen event needs `domain`: address or nat",
                     ))
                 }
-            },
-            source,
-        }),
+            };
+            Ok(Event::seen(o, time, domain))
+        }
         "free" => {
             let until = time_field("until", required("until", &raw.until)?)?;
             if until < time {
@@ -444,12 +401,12 @@ pub fn parse_line_with(
                     "`until` is before `time`",
                 ));
             }
-            Ok(Event::Free {
+            Ok(Event::free(
+                o,
                 time,
                 until,
-                target: target_field(required("addr", &raw.addr)?)?,
-                state: raw
-                    .state
+                target_field(required("addr", &raw.addr)?)?,
+                raw.state
                     .as_deref()
                     .and_then(FreeState::parse)
                     .ok_or_else(|| {
@@ -458,9 +415,7 @@ pub fn parse_line_with(
                             "state must be free, expired, released, backup or abandoned",
                         )
                     })?,
-                source,
-                class,
-            })
+            ))
         }
         _ => Err(ParseError::new(
             "parse.events.bad_kind",

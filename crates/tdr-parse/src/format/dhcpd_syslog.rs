@@ -1,6 +1,6 @@
 //! dhcpd-syslog: ISC dhcpd (DHCPv4) log lines, one per line, as syslogd, rsyslog or journald
 //! write them: `[<PRI>]Mmm dd hh:mm:ss host dhcpd[pid]: <message>`, an RFC 5424 header, an
-//! rsyslog RFC 3339 file header, or no header (see [`crate::syslog::split`]).
+//! rsyslog RFC 3339 file header, or no header (see [`crate::common::syslog::split`]).
 //!
 //! Producer: isc-projects/dhcp `server/dhcp.c` (`dhcpdiscover`, `dhcprequest`, `dhcprelease`,
 //! `dhcpdecline`, `dhcpinform`, `nak_lease`, `dhcp_reply`) and `server/bootp.c`:
@@ -65,10 +65,10 @@ use nom::combinator::{map, map_opt, opt, value};
 use nom::sequence::{delimited, tuple};
 use nom::IResult;
 
-use crate::framing::find;
-use crate::ident::{format_hex, normalize_hex_id, normalize_mac};
-use crate::model::{Domain, Event, LeaseOp, Target, UnixSecs};
-use crate::syslog::{self, HeaderTime};
+use crate::common::bytes::find;
+use crate::common::ident::{format_hex, normalize_hex_id, normalize_mac};
+use crate::common::syslog::{self, HeaderTime};
+use crate::model::{Domain, Event, LeaseOp, Origin, Target, UnixSecs};
 use crate::{Context, ParseError, Parser};
 
 /// dhcpd's `default-lease-time` when none is configured.
@@ -85,6 +85,7 @@ const HEX_ID_LIMIT: usize = 20;
 
 pub struct DhcpdSyslog {
     ctx: Context,
+    origin: Origin,
     lease_time: i64,
     pending: Pending,
     /// The last header time resolved and its result (lines come in bursts per second).
@@ -98,6 +99,7 @@ impl DhcpdSyslog {
     pub fn new(ctx: &Context) -> Self {
         DhcpdSyslog {
             ctx: ctx.clone(),
+            origin: ctx.origin(),
             lease_time: i64::from(ctx.lease_time.unwrap_or(DEFAULT_LEASE_TIME)),
             pending: Pending::default(),
             time_cache: None,
@@ -156,17 +158,10 @@ impl DhcpdSyslog {
     }
 
     fn lease(&self, op: LeaseOp, time: UnixSecs, subscriber: String, ip: Ipv4Addr) -> Event {
-        Event::Lease {
-            admin: false,
-            op,
-            time,
-            subscriber,
-            target: Target::host(IpAddr::V4(ip)),
-            expires: matches!(op, LeaseOp::Assign | LeaseOp::Renew)
-                .then(|| time.saturating_add(self.lease_time)),
-            source: self.ctx.source.clone(),
-            class: self.ctx.class,
-        }
+        let expires = matches!(op, LeaseOp::Assign | LeaseOp::Renew)
+            .then(|| time.saturating_add(self.lease_time));
+        let target = Target::host(IpAddr::V4(ip));
+        Event::lease(&self.origin, op, time, subscriber, target, expires)
     }
 }
 
@@ -765,11 +760,7 @@ impl DhcpdSyslog {
     /// refusing a line that carries no binding.
     fn seen(&mut self, ht: HeaderTime, out: &mut Vec<Event>) {
         if let Ok(time) = self.time(ht) {
-            out.push(Event::Seen {
-                time,
-                domain: Domain::Address,
-                source: self.ctx.source.clone(),
-            });
+            out.push(Event::seen(&self.origin, time, Domain::Address));
         }
     }
 }

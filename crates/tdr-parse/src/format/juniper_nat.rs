@@ -1,7 +1,7 @@
 //! juniper-nat: Juniper MX / M Series CGNAT port block allocation (PBA) syslog.
 //!
 //! Producers: the service PIC / card of Junos routers (MS-DPC and MS-PIC "ASP", MS-MPC /
-//! MS-MIC "JSERVICES"), through any syslog header (`crate::syslog::split`). Bodies seen in
+//! MS-MIC "JSERVICES"), through any syslog header (`crate::common::syslog::split`). Bodies seen in
 //! public material (sources in `tests/data/juniper-nat/SOURCE.md`):
 //!
 //! ```text
@@ -49,18 +49,23 @@ use nom::combinator::{all_consuming, map_res};
 use nom::sequence::{separated_pair, tuple};
 use nom::IResult;
 
-use crate::framing::find;
-use crate::model::{Domain, Event, NatOp, UnixSecs};
-use crate::syslog::{self, HeaderTime};
-use crate::{localtime, Context, ParseError, Parser};
+use crate::common::bytes::find;
+use crate::common::localtime;
+use crate::common::syslog::{self, HeaderTime};
+use crate::model::{Domain, Event, NatOp, Origin, UnixSecs};
+use crate::{Context, ParseError, Parser};
 
 pub struct JuniperNat {
     ctx: Context,
+    origin: Origin,
 }
 
 impl JuniperNat {
     pub fn new(ctx: &Context) -> Self {
-        JuniperNat { ctx: ctx.clone() }
+        JuniperNat {
+            ctx: ctx.clone(),
+            origin: ctx.origin(),
+        }
     }
 }
 
@@ -229,15 +234,15 @@ impl JuniperNat {
         public: Ipv4Addr,
         ports: (u16, u16),
     ) {
-        out.push(Event::NatBlock {
+        let public = IpAddr::V4(public);
+        out.push(Event::nat_block(
+            &self.origin,
             op,
             time,
             inside,
-            public: IpAddr::V4(public),
+            public,
             ports,
-            source: self.ctx.source.clone(),
-            class: self.ctx.class,
-        });
+        ));
     }
 }
 
@@ -294,11 +299,7 @@ impl JuniperNat {
             },
         };
         if let Some(time) = time {
-            out.push(Event::Seen {
-                time,
-                domain: Domain::Nat,
-                source: self.ctx.source.clone(),
-            });
+            out.push(Event::seen(&self.origin, time, Domain::Nat));
         }
     }
 }
@@ -411,7 +412,7 @@ mod tests {
     use proptest::prelude::*;
     use std::net::Ipv6Addr;
 
-    type Got = (NatOp, UnixSecs, IpAddr, IpAddr, (u16, u16));
+    use crate::testing::{nat_block, NatParts as Got};
 
     fn ctx(tz: Tz) -> Context {
         let mut c = Context::new("test", 1_795_341_600); // 2026-11-22T10:00:00Z
@@ -423,20 +424,7 @@ mod tests {
         let mut p = JuniperNat::new(&ctx(tz));
         let mut out = Vec::new();
         p.parse(line.as_bytes(), &mut out)?;
-        Ok(out
-            .into_iter()
-            .map(|e| match e {
-                Event::NatBlock {
-                    op,
-                    time,
-                    inside,
-                    public,
-                    ports,
-                    ..
-                } => (op, time, inside, public, ports),
-                e => panic!("not a nat block: {e:?}"),
-            })
-            .collect())
+        Ok(out.iter().map(nat_block).collect())
     }
 
     fn one(line: &str) -> Got {

@@ -41,20 +41,18 @@ use nom::combinator::{all_consuming, map_res, value};
 use nom::sequence::{separated_pair, tuple};
 use nom::IResult;
 
-use crate::framing::{find, rfind};
-use crate::model::{Class, Event, NatOp, UnixSecs};
+use crate::common::bytes::{find, rfind};
+use crate::model::{Event, NatOp, Origin, UnixSecs};
 use crate::{Context, ParseError, Parser};
 
 pub struct Jool {
-    source: String,
-    class: Class,
+    origin: Origin,
 }
 
 impl Jool {
     pub fn new(ctx: &Context) -> Self {
         Jool {
-            source: ctx.source.clone(),
-            class: ctx.class,
+            origin: ctx.origin(),
         }
     }
 }
@@ -270,15 +268,14 @@ impl Parser for Jool {
             Action::Map | Action::AddSession => NatOp::Alloc,
             Action::Forget | Action::ForgetSession => NatOp::Release,
         };
-        out.push(Event::NatBlock {
+        out.push(Event::nat_block(
+            &self.origin,
             op,
             time,
-            inside: IpAddr::V6(inside),
-            public: IpAddr::V4(public),
-            ports: (pport, pport),
-            source: self.source.clone(),
-            class: self.class,
-        });
+            IpAddr::V6(inside),
+            IpAddr::V4(public),
+            (pport, pport),
+        ));
         Ok(())
     }
 }
@@ -294,20 +291,10 @@ mod tests {
         p.parse(line.as_bytes(), &mut out).map(|_| out)
     }
 
-    fn one(line: &str) -> (NatOp, UnixSecs, IpAddr, IpAddr, (u16, u16)) {
+    fn one(line: &str) -> crate::testing::NatParts {
         let ev = run(line).unwrap();
         assert_eq!(ev.len(), 1, "{line}");
-        match &ev[0] {
-            Event::NatBlock {
-                op,
-                time,
-                inside,
-                public,
-                ports,
-                ..
-            } => (*op, *time, *inside, *public, *ports),
-            e => panic!("not a nat block: {e:?}"),
-        }
+        crate::testing::nat_block(&ev[0])
     }
 
     fn code(line: &str) -> &'static str {

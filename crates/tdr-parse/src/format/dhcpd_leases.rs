@@ -86,13 +86,12 @@ use nom::multi::many0_count;
 use nom::sequence::{pair, preceded, tuple};
 use nom::IResult;
 
-use crate::ident::{format_hex, normalize_mac};
-use crate::model::{Class, Event, FreeState, LeaseOp, Target, UnixSecs};
+use crate::common::ident::{format_hex, normalize_mac};
+use crate::model::{Event, FreeState, LeaseOp, Origin, Target, UnixSecs};
 use crate::{Context, ParseError, Parser};
 
 pub struct DhcpdLeases {
-    source: String,
-    class: Class,
+    origin: Origin,
     /// The file's modification time: the database said what it says at least until then.
     reference: UnixSecs,
 }
@@ -100,8 +99,7 @@ pub struct DhcpdLeases {
 impl DhcpdLeases {
     pub fn new(ctx: &Context) -> Self {
         DhcpdLeases {
-            source: ctx.source.clone(),
-            class: ctx.class,
+            origin: ctx.origin(),
             reference: ctx.reference,
         }
     }
@@ -484,26 +482,6 @@ struct Sub {
 }
 
 impl DhcpdLeases {
-    fn lease_event(
-        &self,
-        op: LeaseOp,
-        time: UnixSecs,
-        subscriber: String,
-        target: Target,
-        expires: Option<UnixSecs>,
-    ) -> Event {
-        Event::Lease {
-            admin: false,
-            op,
-            time,
-            subscriber,
-            target,
-            expires,
-            source: self.source.clone(),
-            class: self.class,
-        }
-    }
-
     /// The events of one binding in `state` from `start` to `ends`.
     fn binding(
         &self,
@@ -537,10 +515,24 @@ impl DhcpdLeases {
             State::Active | State::Backup | State::Abandoned | State::None => None,
         };
         if let (Some(op), Some(e)) = (last, ends) {
-            out.push(self.lease_event(LeaseOp::Renew, start, subscriber.clone(), target, ends));
-            out.push(self.lease_event(op, e, subscriber, target, None));
+            out.push(Event::lease(
+                &self.origin,
+                LeaseOp::Renew,
+                start,
+                subscriber.clone(),
+                target,
+                ends,
+            ));
+            out.push(Event::lease(&self.origin, op, e, subscriber, target, None));
         } else {
-            out.push(self.lease_event(LeaseOp::Renew, start, subscriber, target, ends));
+            out.push(Event::lease(
+                &self.origin,
+                LeaseOp::Renew,
+                start,
+                subscriber,
+                target,
+                ends,
+            ));
         }
         Ok(())
     }
@@ -568,14 +560,13 @@ impl DhcpdLeases {
         } else {
             at(ends).or(at(starts))
         }?;
-        Some(Event::Free {
+        Some(Event::free(
+            &self.origin,
             time,
-            until: time.max(self.reference),
+            time.max(self.reference),
             target,
-            state: free,
-            source: self.source.clone(),
-            class: self.class,
-        })
+            free,
+        ))
     }
 
     /// `lease <ipv4> { … }` after `lease`.
@@ -823,7 +814,7 @@ mod tests {
                     target,
                     state,
                     source,
-                    class: Class::Security,
+                    class: crate::model::Class::Security,
                 } if source == "test" => format!(
                     "Free {} {}..{} {target}",
                     state.as_str(),
@@ -1348,21 +1339,13 @@ mod tests {
                 None => format!("id:{}", format_hex(&uid, ':')),
             };
             let target = Target::host(IpAddr::V4(Ipv4Addr::from(ip)));
-            let mut want = vec![Event::Lease { admin: false,
-                op: LeaseOp::Renew, time: starts, subscriber: sub.clone(), target,
-                expires: Some(ends), source: "test".into(), class: Class::Security,
-            }];
+            let o = &Context::new("test", 0).origin();
+            let mut want = vec![Event::lease(o, LeaseOp::Renew, starts, sub.clone(), target, Some(ends))];
             if st > 0 {
-                want.push(Event::Lease { admin: false,
-                    op: if st == 1 { LeaseOp::Release } else { LeaseOp::Expire },
-                    time: ends, subscriber: sub, target, expires: None,
-                    source: "test".into(), class: Class::Security,
-                });
-                want.push(Event::Free {
-                    time: ends, until: ends, target,
-                    state: if st == 1 { FreeState::Released } else { FreeState::Expired },
-                    source: "test".into(), class: Class::Security,
-                });
+                let op = if st == 1 { LeaseOp::Release } else { LeaseOp::Expire };
+                want.push(Event::lease(o, op, ends, sub, target, None));
+                let state = if st == 1 { FreeState::Released } else { FreeState::Expired };
+                want.push(Event::free(o, ends, ends, target, state));
             }
             prop_assert_eq!(out, want);
         }

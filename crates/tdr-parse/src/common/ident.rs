@@ -1,6 +1,23 @@
 //! Subscriber identifiers as producers print them, normalised so that one device is one
 //! string whichever log it came from.
 
+use crate::ParseError;
+
+/// Longest subscriber identifier a parser produces, in bytes (the `events` format's limit).
+pub const MAX_SUBSCRIBER: usize = 253;
+
+/// `id` if it is at most [`MAX_SUBSCRIBER`] bytes, else the parser's error `code`.
+pub fn check_subscriber_len(id: String, code: &'static str) -> Result<String, ParseError> {
+    if id.len() > MAX_SUBSCRIBER {
+        Err(ParseError::new(
+            code,
+            "the client identifier is longer than 253 bytes",
+        ))
+    } else {
+        Ok(id)
+    }
+}
+
 /// A MAC address in any of the forms seen in logs (`aa:bb:cc:dd:ee:ff`, `AA-BB-CC-DD-EE-FF`,
 /// `aabb.ccdd.eeff`, `aabbccddeeff`, unpadded `0:1b:2:3:4:5` from old dhcpd) as lower-case,
 /// colon-separated, zero-padded `aa:bb:cc:dd:ee:ff`. `None` if it is not a 6-octet MAC.

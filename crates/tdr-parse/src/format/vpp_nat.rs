@@ -29,20 +29,18 @@
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
-use crate::model::{Class, Domain, Event, NatOp};
-use crate::syslog::{self, HeaderTime, SdElement};
+use crate::common::syslog::{self, HeaderTime, SdElement};
+use crate::model::{Domain, Event, NatOp, Origin};
 use crate::{Context, ParseError, Parser};
 
 pub struct VppNat {
-    source: String,
-    class: Class,
+    origin: Origin,
 }
 
 impl VppNat {
     pub fn new(ctx: &Context) -> Self {
         VppNat {
-            source: ctx.source.clone(),
-            class: ctx.class,
+            origin: ctx.origin(),
         }
     }
 }
@@ -249,11 +247,7 @@ impl Parser for VppNat {
             _ => {
                 // Another NAT message: no binding, but the NAT was logging (coverage).
                 if let Some(HeaderTime::Utc(time)) = s.time {
-                    out.push(Event::Seen {
-                        time,
-                        domain: Domain::Nat,
-                        source: self.source.clone(),
-                    });
+                    out.push(Event::seen(&self.origin, time, Domain::Nat));
                 }
                 return Ok(());
             }
@@ -277,15 +271,15 @@ impl Parser for VppNat {
                 binding(e)?
             }
         };
-        out.push(Event::NatBlock {
+        let ports = (xsport, xsport);
+        out.push(Event::nat_block(
+            &self.origin,
             op,
             time,
             inside,
             public,
-            ports: (xsport, xsport),
-            source: self.source.clone(),
-            class: self.class,
-        });
+            ports,
+        ));
         Ok(())
     }
 }
@@ -293,29 +287,15 @@ impl Parser for VppNat {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::UnixSecs;
     use proptest::prelude::*;
 
-    type Got = (NatOp, UnixSecs, IpAddr, IpAddr, (u16, u16));
+    use crate::testing::{nat_block, NatParts as Got};
 
     fn run(line: &str) -> Result<Vec<Got>, ParseError> {
         let mut p = VppNat::new(&Context::new("test", 0));
         let mut out = Vec::new();
         p.parse(line.as_bytes(), &mut out)?;
-        Ok(out
-            .into_iter()
-            .map(|e| match e {
-                Event::NatBlock {
-                    op,
-                    time,
-                    inside,
-                    public,
-                    ports,
-                    ..
-                } => (op, time, inside, public, ports),
-                e => panic!("not a nat block: {e:?}"),
-            })
-            .collect())
+        Ok(out.iter().map(nat_block).collect())
     }
 
     fn one(line: &str) -> Got {

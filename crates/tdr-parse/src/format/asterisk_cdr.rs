@@ -42,8 +42,8 @@ use chrono_tz::Tz;
 use nom::bytes::complete::take_till;
 use nom::IResult;
 
-use crate::localtime;
-use crate::model::{Cdr, Class, Event, UnixSecs};
+use crate::common::localtime;
+use crate::model::{Cdr, Event, Origin, UnixSecs};
 use crate::{Context, ParseError, Parser};
 
 /// The most columns any `cdr_csv` configuration writes.
@@ -54,16 +54,14 @@ pub(crate) const MAX_ID: usize = 253;
 
 pub struct AsteriskCdr {
     tz: Option<Tz>,
-    source: String,
-    class: Class,
+    origin: Origin,
 }
 
 impl AsteriskCdr {
     pub fn new(ctx: &Context) -> Self {
         AsteriskCdr {
             tz: ctx.tz,
-            source: ctx.source.clone(),
-            class: ctx.class,
+            origin: ctx.origin(),
         }
     }
 }
@@ -334,7 +332,7 @@ impl Parser for AsteriskCdr {
             Some(i) if !f[i].raw.is_empty() => Some(owned(f[i], "uniqueid")?),
             _ => None,
         };
-        out.push(Event::Cdr(Box::new(Cdr {
+        out.push(Event::cdr(Cdr {
             start,
             answer,
             end,
@@ -344,9 +342,9 @@ impl Parser for AsteriskCdr {
             called: owned(f[2], "dst")?,
             disposition: owned(f[14], "disposition")?,
             call_id,
-            source: self.source.clone(),
-            class: self.class,
-        })));
+            source: self.origin.source.clone(),
+            class: self.origin.class,
+        }));
         Ok(())
     }
 }

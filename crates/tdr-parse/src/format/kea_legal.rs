@@ -53,16 +53,13 @@ use nom::combinator::opt;
 use nom::sequence::preceded;
 use nom::IResult;
 
-use crate::ident::{device_mac, format_hex, prefixed_hex_id};
-use crate::localtime;
-use crate::model::{Class, Domain, Event, LeaseOp, Target, UnixSecs};
+use crate::common::ident::{check_subscriber_len, device_mac, format_hex, prefixed_hex_id};
+use crate::common::localtime;
+use crate::model::{Domain, Event, LeaseOp, Origin, Target, UnixSecs};
 use crate::{Context, ParseError, Parser, SetupError};
 
 /// Longest entry (continuation lines joined) held, in bytes.
 pub const MAX_ENTRY: usize = 64 * 1024;
-
-/// Longest subscriber string produced (the `events` format's identifier limit).
-const MAX_SUBSCRIBER: usize = 253;
 
 /// Kea's default `timestamp-format`.
 pub const DEFAULT_TIMESTAMP_FORMAT: &str = "%Y-%m-%d %H:%M:%S %Z";
@@ -417,8 +414,7 @@ struct Held {
 }
 
 pub struct KeaLegal {
-    source: String,
-    class: Class,
+    origin: Origin,
     tz: Tz,
     reference: UnixSecs,
     lease_time: Option<u32>,
@@ -438,8 +434,7 @@ impl KeaLegal {
             .filter(|f| !f.is_empty())
             .unwrap_or(DEFAULT_TIMESTAMP_FORMAT);
         Ok(KeaLegal {
-            source: ctx.source.clone(),
-            class: ctx.class,
+            origin: ctx.origin(),
             tz,
             reference: ctx.reference,
             lease_time: ctx.lease_time,
@@ -530,11 +525,7 @@ impl KeaLegal {
         let l = match parse_body(text)? {
             Body::Lease(l) => l,
             Body::Coverage => {
-                out.push(Event::Seen {
-                    time,
-                    domain: Domain::Address,
-                    source: self.source.clone(),
-                });
+                out.push(Event::seen(&self.origin, time, Domain::Address));
                 return Ok(());
             }
         };
@@ -550,16 +541,8 @@ impl KeaLegal {
                     .ok_or_else(|| ParseError::new(C_BODY, "lease lifetime out of range"))?,
             ),
         };
-        out.push(Event::Lease {
-            admin: l.admin,
-            op: l.op,
-            time,
-            subscriber: l.subscriber,
-            target: l.target,
-            expires,
-            source: self.source.clone(),
-            class: self.class,
-        });
+        let lease = Event::lease(&self.origin, l.op, time, l.subscriber, l.target, expires);
+        out.push(lease.by_admin(l.admin));
         Ok(())
     }
 }
@@ -909,14 +892,7 @@ fn body_err(what: &str) -> ParseError {
 }
 
 fn check_len(s: String) -> Result<String, ParseError> {
-    if s.len() > MAX_SUBSCRIBER {
-        Err(ParseError::new(
-            C_IDLEN,
-            "the client identifier is longer than 253 bytes",
-        ))
-    } else {
-        Ok(s)
-    }
+    check_subscriber_len(s, C_IDLEN)
 }
 
 /// Parses one entry's text.
@@ -1060,7 +1036,7 @@ fn admin_err(what: &str) -> ParseError {
 fn until_first<'a>(i: &'a [u8], delims: &[&[u8]]) -> (&'a [u8], &'a [u8]) {
     let end = delims
         .iter()
-        .filter_map(|d| crate::framing::find(i, d))
+        .filter_map(|d| crate::common::bytes::find(i, d))
         .min()
         .unwrap_or(i.len());
     i.split_at(end)
@@ -1302,18 +1278,7 @@ mod tests {
     }
 
     fn run(ctx: &Context, lines: &[&str]) -> (Vec<Event>, Vec<Result<(), ParseError>>) {
-        let mut p = KeaLegal::new(ctx).unwrap();
-        let mut out = Vec::new();
-        let mut res = Vec::new();
-        for l in lines {
-            let keep = out.len();
-            let r = p.parse(l.as_bytes(), &mut out);
-            if r.is_err() {
-                out.truncate(keep);
-            }
-            res.push(r);
-        }
-        (out, res)
+        crate::testing::run_lines(&mut KeaLegal::new(ctx).unwrap(), lines)
     }
 
     fn one(ctx: &Context, line: &str) -> Result<Vec<Event>, ParseError> {
@@ -2104,15 +2069,8 @@ mod tests {
             let ev = one(&c, &line).unwrap();
             let exp_op = [LeaseOp::Assign, LeaseOp::Renew, LeaseOp::Release][op as usize];
             let expires = if op < 2 && secs != u32::MAX { Some(t + i64::from(secs)) } else { None };
-            prop_assert_eq!(ev, vec![Event::Lease { admin: false,
-                op: exp_op,
-                time: t,
-                subscriber: hexdump(&mac),
-                target: Target::host(IpAddr::V4(addr)),
-                expires,
-                source: "test".into(),
-                class: Class::Security,
-            }]);
+            let target = Target::host(IpAddr::V4(addr));
+            prop_assert_eq!(ev, vec![Event::lease(&c.origin(), exp_op, t, hexdump(&mac), target, expires)]);
         }
 
         #[test]
@@ -2136,15 +2094,10 @@ mod tests {
             let line = format!("2026-01-15 00:00:00 CET {head}{mid} a device with DUID: {}", hexdump(&duid));
             let t = 1_768_431_600;
             let ev = one(&c, &line).unwrap();
-            prop_assert_eq!(ev, vec![Event::Lease { admin: false,
-                op: if released { LeaseOp::Release } else { LeaseOp::Assign },
-                time: t,
-                subscriber: format!("duid:{}", hexdump(&duid)),
-                target,
-                expires: if released { None } else { Some(t + i64::from(secs)) },
-                source: "test".into(),
-                class: Class::Security,
-            }]);
+            let op = if released { LeaseOp::Release } else { LeaseOp::Assign };
+            let sub = format!("duid:{}", hexdump(&duid));
+            let expires = if released { None } else { Some(t + i64::from(secs)) };
+            prop_assert_eq!(ev, vec![Event::lease(&c.origin(), op, t, sub, target, expires)]);
         }
     }
 }

@@ -7,8 +7,9 @@ use std::borrow::Cow;
 
 use chrono::{DateTime, NaiveDate, NaiveDateTime};
 
+use crate::common::localtime;
 use crate::model::UnixSecs;
-use crate::{localtime, Context, ParseError};
+use crate::{Context, ParseError};
 
 /// The header's time, as precise as the header made it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -54,10 +54,10 @@ use std::borrow::Cow;
 use chrono::{Datelike, NaiveDateTime};
 use chrono_tz::Tz;
 
-use crate::asterisk_cdr::{check_id, parse_stamp, parse_u32};
-use crate::framing::{find, rfind};
-use crate::localtime;
-use crate::model::{Cdr, Class, Event, UnixSecs};
+use crate::common::bytes::{find, rfind};
+use crate::common::localtime;
+use crate::format::asterisk_cdr::{check_id, parse_stamp, parse_u32};
+use crate::model::{Cdr, Event, Origin, UnixSecs};
 use crate::{Context, ParseError, Parser, SetupError};
 
 /// The built-in template of `mod_cdr_csv.c`.
@@ -174,8 +174,7 @@ struct Template {
 
 pub struct FreeswitchCdr {
     tz: Option<Tz>,
-    source: String,
-    class: Class,
+    origin: Origin,
     tpl: Template,
 }
 
@@ -184,8 +183,7 @@ impl FreeswitchCdr {
         let text = template_text(ctx.template.as_deref())?;
         Ok(FreeswitchCdr {
             tz: ctx.tz,
-            source: ctx.source.clone(),
-            class: ctx.class,
+            origin: ctx.origin(),
             tpl: compile(&text)?,
         })
     }
@@ -617,7 +615,7 @@ impl Parser for FreeswitchCdr {
             Some(i) if !vals[i].is_empty() => Some(self.text(vals, Some(i))?),
             _ => None,
         };
-        out.push(Event::Cdr(Box::new(Cdr {
+        out.push(Event::cdr(Cdr {
             start,
             answer,
             end,
@@ -627,9 +625,9 @@ impl Parser for FreeswitchCdr {
             called: self.text(vals, t.called)?,
             disposition: self.text(vals, t.cause)?,
             call_id,
-            source: self.source.clone(),
-            class: self.class,
-        })));
+            source: self.origin.source.clone(),
+            class: self.origin.class,
+        }));
         Ok(())
     }
 }

@@ -31,8 +31,8 @@ use nom::bytes::complete::take_while1;
 use nom::combinator::all_consuming;
 use nom::IResult;
 
-use crate::ident::{device_mac, normalize_hex_id, prefixed_hex_id};
-use crate::model::{Class, Domain, Event, LeaseOp, Target, UnixSecs};
+use crate::common::ident::{check_subscriber_len, device_mac, normalize_hex_id, prefixed_hex_id};
+use crate::model::{Domain, Event, LeaseOp, Origin, Target, UnixSecs};
 use crate::{Context, ParseError, Parser};
 
 const C_NOHDR: &str = "parse.kea_leases.no_header";
@@ -42,9 +42,6 @@ const C_FIELD: &str = "parse.kea_leases.bad_field";
 const C_STATE: &str = "parse.kea_leases.bad_state";
 const C_NOID: &str = "parse.kea_leases.no_identifier";
 const C_IDLEN: &str = "parse.kea_leases.id_too_long";
-
-/// Longest subscriber string produced (the `events` format's identifier limit).
-const MAX_SUBSCRIBER: usize = 253;
 
 /// Most columns a header may name (Kea's current v6 schema has 18).
 const MAX_COLUMNS: usize = 64;
@@ -71,47 +68,21 @@ struct Header {
 }
 
 pub struct KeaLeases {
-    source: String,
-    class: Class,
+    origin: Origin,
     header: Option<Header>,
 }
 
 impl KeaLeases {
     pub fn new(ctx: &Context) -> Self {
         KeaLeases {
-            source: ctx.source.clone(),
-            class: ctx.class,
+            origin: ctx.origin(),
             header: None,
         }
     }
 
     /// Coverage for a row without a binding: Kea wrote it at `time` (its cltt).
     fn seen(&self, time: UnixSecs) -> Event {
-        Event::Seen {
-            time,
-            domain: Domain::Address,
-            source: self.source.clone(),
-        }
-    }
-
-    fn lease(
-        &self,
-        op: LeaseOp,
-        time: UnixSecs,
-        subscriber: String,
-        target: Target,
-        expires: Option<UnixSecs>,
-    ) -> Event {
-        Event::Lease {
-            admin: false,
-            op,
-            time,
-            subscriber,
-            target,
-            expires,
-            source: self.source.clone(),
-            class: self.class,
-        }
+        Event::seen(&self.origin, time, Domain::Address)
     }
 }
 
@@ -220,14 +191,7 @@ fn number(s: &[u8], r: Role, max: u64) -> Result<u64, ParseError> {
 }
 
 fn check_len(s: String) -> Result<String, ParseError> {
-    if s.len() > MAX_SUBSCRIBER {
-        Err(ParseError::new(
-            C_IDLEN,
-            "the client identifier is longer than 253 bytes",
-        ))
-    } else {
-        Ok(s)
-    }
+    check_subscriber_len(s, C_IDLEN)
 }
 
 impl Parser for KeaLeases {
@@ -356,7 +320,14 @@ impl Parser for KeaLeases {
         if valid == 0 {
             // A deleted lease.
             match subscriber()? {
-                Some(s) => out.push(self.lease(LeaseOp::Release, expire, s, target, None)),
+                Some(s) => out.push(Event::lease(
+                    &self.origin,
+                    LeaseOp::Release,
+                    expire,
+                    s,
+                    target,
+                    None,
+                )),
                 None => out.push(self.seen(expire)),
             }
             return Ok(());
@@ -365,18 +336,32 @@ impl Parser for KeaLeases {
         match state {
             0 => {
                 let s = need(subscriber()?)?;
-                out.push(self.lease(LeaseOp::Renew, start, s, target, expires));
+                out.push(Event::lease(
+                    &self.origin,
+                    LeaseOp::Renew,
+                    start,
+                    s,
+                    target,
+                    expires,
+                ));
             }
             1 | 4 => out.push(self.seen(start)),
             2 | 3 => {
                 let s = need(subscriber()?)?;
-                out.push(self.lease(LeaseOp::Renew, start, s.clone(), target, expires));
+                out.push(Event::lease(
+                    &self.origin,
+                    LeaseOp::Renew,
+                    start,
+                    s.clone(),
+                    target,
+                    expires,
+                ));
                 let op = if state == 2 {
                     LeaseOp::Expire
                 } else {
                     LeaseOp::Release
                 };
-                out.push(self.lease(op, expire, s, target, None));
+                out.push(Event::lease(&self.origin, op, expire, s, target, None));
             }
             _ => {
                 return Err(ParseError::new(
@@ -398,22 +383,11 @@ mod tests {
     const H6: &str = "address,duid,valid_lifetime,expire,subnet_id,pref_lifetime,lease_type,iaid,prefix_len,fqdn_fwd,fqdn_rev,hostname,hwaddr,state,user_context,hwtype,hwaddr_source,pool_id";
 
     fn run(lines: &[&str]) -> (Vec<Event>, Vec<Result<(), ParseError>>) {
-        let mut p = KeaLeases::new(&Context::new("test", 0));
-        let mut out = Vec::new();
-        let mut res = Vec::new();
-        for l in lines {
-            let keep = out.len();
-            let r = p.parse(l.as_bytes(), &mut out);
-            if r.is_err() {
-                out.truncate(keep);
-            }
-            res.push(r);
-        }
-        (out, res)
+        crate::testing::run_lines(&mut KeaLeases::new(&Context::new("test", 0)), lines)
     }
 
     fn lines(ev: &[Event]) -> Vec<String> {
-        ev.iter().map(crate::events::to_line).collect()
+        ev.iter().map(crate::format::events::to_line).collect()
     }
 
     fn err(lines: &[&str]) -> &'static str {
@@ -722,9 +696,10 @@ mod tests {
             let (ev, res) = run(&[H4, &row]);
             let sub = if hw.len() == 6 { Some(hexdump(&hw)) } else { cid.as_deref().map(|c| format!("id:{}", hexdump(c))) };
             let target = Target::host(IpAddr::V4(Ipv4Addr::from(ip)));
-            let mk = |op, time, s: &str, expires| Event::Lease { admin: false, op, time, subscriber: s.to_string(), target, expires, source: "test".into(), class: Class::Security };
+            let o = &Context::new("test", 0).origin();
+            let mk = |op, time, s: &str, expires| Event::lease(o, op, time, s.to_string(), target, expires);
             let expires = (valid != u32::MAX).then_some(expire);
-            let seen = |time| Event::Seen { time, domain: Domain::Address, source: "test".into() };
+            let seen = |time| Event::seen(o, time, Domain::Address);
             let want: Result<Vec<Event>, &str> = match (valid, state, &sub) {
                 (0, _, None) => Ok(vec![seen(expire)]),
                 (0, _, Some(s)) => Ok(vec![mk(LeaseOp::Release, expire, s, None)]),
@@ -757,7 +732,9 @@ mod tests {
             let row = format!("{addr_text},{},{valid},{expire},1,{valid},{lt},9,{plen},0,0,,,0,,0,0,0", hexdump(&duid));
             let (ev, res) = run(&[H6, &row]);
             prop_assert!(res[1].is_ok(), "{:?}", res[1]);
-            prop_assert_eq!(ev, vec![Event::Lease { admin: false, op: LeaseOp::Renew, time: cltt, subscriber: format!("duid:{}", hexdump(&duid)), target, expires: Some(expire), source: "test".into(), class: Class::Security }]);
+            let o = &Context::new("test", 0).origin();
+            let sub = format!("duid:{}", hexdump(&duid));
+            prop_assert_eq!(ev, vec![Event::lease(o, LeaseOp::Renew, cltt, sub, target, Some(expire))]);
         }
     }
 

@@ -36,8 +36,9 @@ use nom::combinator::{map_res, opt};
 use nom::sequence::{preceded, tuple};
 use nom::IResult;
 
-use crate::model::{Class, Domain, Event, SessionOp, Target, UnixSecs};
-use crate::{localtime, Context, ParseError, Parser};
+use crate::common::localtime;
+use crate::model::{Domain, Event, Origin, SessionOp, Target, UnixSecs};
+use crate::{Context, ParseError, Parser};
 
 /// A quoted value with no closing quote is tolerated (for attributes we ignore) only on lines
 /// this long: FreeRADIUS prints each attribute line into a 1024-byte buffer and cuts longer
@@ -45,8 +46,7 @@ use crate::{localtime, Context, ParseError, Parser};
 const WRITER_LINE_LIMIT: usize = 1000;
 
 pub struct RadiusDetail {
-    source: String,
-    class: Class,
+    origin: Origin,
     tz: Option<Tz>,
     /// Addresses of the record being parsed (reused between records).
     targets: Vec<Target>,
@@ -55,8 +55,7 @@ pub struct RadiusDetail {
 impl RadiusDetail {
     pub fn new(ctx: &Context) -> Self {
         RadiusDetail {
-            source: ctx.source.clone(),
-            class: ctx.class,
+            origin: ctx.origin(),
             tz: ctx.tz,
             targets: Vec::new(),
         }
@@ -320,12 +319,7 @@ impl Parser for RadiusDetail {
             Status::Reboot => {
                 let nas = nas_key(&rec)?;
                 let time = self.record_time(&rec)?;
-                out.push(Event::NasReboot {
-                    time,
-                    nas,
-                    source: self.source.clone(),
-                    class: self.class,
-                });
+                out.push(Event::nas_reboot(&self.origin, time, nas));
                 return Ok(());
             }
             Status::Other => {
@@ -351,16 +345,15 @@ impl Parser for RadiusDetail {
         let nas = nas_key(&rec)?;
         let time = self.record_time(&rec)?;
         for &target in &self.targets {
-            out.push(Event::Session {
+            out.push(Event::session(
+                &self.origin,
                 op,
                 time,
-                subscriber: subscriber.clone(),
-                session: session.clone(),
+                subscriber.clone(),
+                session.clone(),
                 target,
-                nas: nas.clone(),
-                source: self.source.clone(),
-                class: self.class,
-            });
+                nas.clone(),
+            ));
         }
         Ok(())
     }
@@ -372,11 +365,7 @@ impl RadiusDetail {
     /// nothing rather than an error (it carries no binding and used to be accepted).
     fn seen(&self, rec: &Record<'_>, out: &mut Vec<Event>) {
         if let Ok(time) = self.record_time(rec) {
-            out.push(Event::Seen {
-                time,
-                domain: Domain::Address,
-                source: self.source.clone(),
-            });
+            out.push(Event::seen(&self.origin, time, Domain::Address));
         }
     }
 
@@ -1008,7 +997,7 @@ fn local_with_abbreviation(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::events;
+    use crate::format::events;
     use proptest::prelude::*;
     use std::net::Ipv6Addr;
 
@@ -1597,13 +1586,9 @@ mod tests {
     fn expected(g: &Gen) -> Vec<Event> {
         let time = g.timestamp - i64::from(g.delay.unwrap_or(0));
         let nas = g.nas.to_string();
+        let o = &ctx(None).origin();
         if g.status == 3 {
-            return vec![Event::NasReboot {
-                time,
-                nas,
-                source: "test".into(),
-                class: Class::Security,
-            }];
+            return vec![Event::nas_reboot(o, time, nas)];
         }
         let op = [SessionOp::Start, SessionOp::Interim, SessionOp::Stop][g.status as usize];
         let mut targets = Vec::new();
@@ -1618,23 +1603,13 @@ mod tests {
         }
         if targets.is_empty() {
             // No address: coverage only.
-            return vec![Event::Seen {
-                time,
-                domain: Domain::Address,
-                source: "test".into(),
-            }];
+            return vec![Event::seen(o, time, Domain::Address)];
         }
         targets
             .into_iter()
-            .map(|target| Event::Session {
-                op,
-                time,
-                subscriber: g.user.clone(),
-                session: g.session.clone(),
-                target,
-                nas: nas.clone(),
-                source: "test".into(),
-                class: Class::Security,
+            .map(|target| {
+                let (sub, session) = (g.user.clone(), g.session.clone());
+                Event::session(o, op, time, sub, session, target, nas.clone())
             })
             .collect()
     }

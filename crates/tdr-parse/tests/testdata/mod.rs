@@ -1,11 +1,12 @@
 //! The golden test data under the repository's `tests/data/<format>/`, shared by the golden
-//! tests, the benches and the fuzz corpus. Not part of the parsing API.
+//! tests (`mod testdata;`) and the bench (`#[path]`). Kept out of the library so that its
+//! `toml` is only a dev-dependency; `tools/fuzz.sh` seeds the fuzz corpus from the same files.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use crate::model::{parse_time, Class};
-use crate::{Context, Format};
+use tdr_parse::model::{parse_time, Class};
+use tdr_parse::{Context, Format};
 
 /// `tests/data` of the repository.
 pub fn dir() -> PathBuf {

@@ -1,0 +1,7 @@
+//! What several formats' parsers share: byte searches ([`bytes`]), syslog headers ([`syslog`]), local times without an
+//! offset ([`localtime`]) and subscriber identifiers as producers print them ([`ident`]).
+
+pub mod bytes;
+pub mod ident;
+pub mod localtime;
+pub mod syslog;
