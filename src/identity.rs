@@ -17,6 +17,7 @@ use std::sync::Mutex;
 use rocksdb::{Direction, IteratorMode, Options, ReadOptions, WriteBatch, WriteOptions, DB};
 use serde::{Deserialize, Serialize};
 
+use crate::error::ErrorKind;
 use crate::model::{fmt_time, parse_time, TimeError, UnixSecs};
 
 const IDENTITY_DIR: &str = "identity";
@@ -125,15 +126,19 @@ fn rejected_text(problems: &[RowProblem]) -> String {
 }
 
 impl IdentityError {
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            IdentityError::Open(_) => ErrorKind::IdentityOpenFailed,
+            IdentityError::Read(_) => ErrorKind::IdentityReadFailed,
+            IdentityError::Write(_) => ErrorKind::IdentityWriteFailed,
+            IdentityError::Csv(_) => ErrorKind::IdentityBadFile,
+            IdentityError::Rejected(_) => ErrorKind::IdentityRejectedRows,
+        }
+    }
+
     /// Stable code for metrics labels, HTTP error bodies and CLI output.
     pub fn code(&self) -> &'static str {
-        match self {
-            IdentityError::Open(_) => "identity.open_failed",
-            IdentityError::Read(_) => "identity.read_failed",
-            IdentityError::Write(_) => "identity.write_failed",
-            IdentityError::Csv(_) => "identity.bad_file",
-            IdentityError::Rejected(_) => "identity.rejected_rows",
-        }
+        self.kind().code()
     }
 }
 

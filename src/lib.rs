@@ -4,6 +4,7 @@ pub mod api;
 pub mod audit;
 pub mod clock;
 pub mod config;
+pub mod error;
 pub mod identity;
 pub mod ingest;
 pub mod legal;

@@ -19,6 +19,7 @@ use axum::routing::{get, post};
 use axum::Router;
 use serde_json::{json, Value};
 
+use crate::error::ErrorKind;
 use crate::legal::case::{CaseError, NewCase, Override};
 use crate::legal::policy::Op;
 use crate::legal::service::{case_view, AddrQuery, Caller, LegalError};
@@ -176,55 +177,45 @@ pub struct ApiState {
     pub users: Arc<UsersCache>,
 }
 
-/// The error every endpoint answers with: a stable code and a message naming the problem.
+/// The error every endpoint answers with: a stable code (its HTTP status is the kind's) and a
+/// message naming the problem.
 pub struct ApiError {
-    status: StatusCode,
-    code: &'static str,
+    kind: ErrorKind,
     message: String,
     problems: Option<Value>,
 }
 
+/// The HTTP status of an answer failing with `kind`.
+pub fn status_of(kind: ErrorKind) -> StatusCode {
+    StatusCode::from_u16(kind.http_status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
+}
+
 impl ApiError {
-    fn bad(message: impl Into<String>) -> ApiError {
+    fn new(kind: ErrorKind, message: impl Into<String>) -> ApiError {
         ApiError {
-            status: StatusCode::BAD_REQUEST,
-            code: "request.invalid",
+            kind,
             message: message.into(),
             problems: None,
         }
+    }
+
+    fn bad(message: impl Into<String>) -> ApiError {
+        ApiError::new(ErrorKind::RequestInvalid, message)
     }
 }
 
 impl From<LegalError> for ApiError {
     fn from(e: LegalError) -> ApiError {
-        let code = e.code();
-        let status = match code {
-            "auth.missing_token" | "auth.invalid_token" | "auth.revoked_token" => {
-                StatusCode::UNAUTHORIZED
-            }
-            "auth.forbidden" | "case.four_eyes" | "case.out_of_scope" => StatusCode::FORBIDDEN,
-            "case.not_found" => StatusCode::NOT_FOUND,
-            "case.invalid" | "request.invalid" => StatusCode::BAD_REQUEST,
-            "case.wrong_state"
-            | "case.held_protected_identity"
-            | "case.not_in_force"
-            | "case.not_for_this_type"
-            | "case.purpose_mismatch"
-            | "legal.invalid" => StatusCode::CONFLICT,
-            "legal.busy" => StatusCode::SERVICE_UNAVAILABLE,
-            c if c.starts_with("audit.") => StatusCode::SERVICE_UNAVAILABLE,
-            _ => StatusCode::INTERNAL_SERVER_ERROR,
-        };
+        let kind = e.kind();
         let problems = match &e {
             LegalError::Case(CaseError::Invalid(p)) => Some(json!(p)),
             _ => None,
         };
-        if status.is_server_error() {
-            tracing::error!(code, "request failed");
+        if status_of(kind).is_server_error() {
+            tracing::error!(code = kind.code(), "request failed");
         }
         ApiError {
-            status,
-            code,
+            kind,
             message: e.to_string(),
             problems,
         }
@@ -233,17 +224,18 @@ impl From<LegalError> for ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let mut body = json!({"error": {"code": self.code, "message": self.message}});
+        let status = status_of(self.kind);
+        let mut body = json!({"error": {"code": self.kind.code(), "message": self.message}});
         if let Some(p) = self.problems {
             body["error"]["problems"] = p;
         }
         let mut r = (
-            self.status,
+            status,
             [(header::CONTENT_TYPE, "application/json")],
             body.to_string(),
         )
             .into_response();
-        if self.status == StatusCode::UNAUTHORIZED {
+        if status == StatusCode::UNAUTHORIZED {
             r.headers_mut().insert(
                 header::WWW_AUTHENTICATE,
                 header::HeaderValue::from_static("Bearer"),
@@ -272,12 +264,7 @@ async fn call<T: Send + 'static>(
     let service = st.service.clone();
     tokio::task::spawn_blocking(move || f(&service, &caller))
         .await
-        .map_err(|_| ApiError {
-            status: StatusCode::INTERNAL_SERVER_ERROR,
-            code: "internal",
-            message: "the request failed".into(),
-            problems: None,
-        })?
+        .map_err(|_| ApiError::new(ErrorKind::Internal, "the request failed"))?
         .map_err(ApiError::from)
 }
 
@@ -307,12 +294,10 @@ pub fn router(state: ApiState) -> Router {
         .route("/v1/audit/verify", get(audit_verify))
         .route("/v1/statistics", get(statistics))
         .fallback(|| async {
-            ApiError {
-                status: StatusCode::NOT_FOUND,
-                code: "request.no_such_endpoint",
-                message: "no such endpoint; see /v1/openapi.json".into(),
-                problems: None,
-            }
+            ApiError::new(
+                ErrorKind::RequestNoSuchEndpoint,
+                "no such endpoint; see /v1/openapi.json",
+            )
         })
         .with_state(state)
 }

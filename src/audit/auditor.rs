@@ -13,6 +13,7 @@ use std::time::Duration;
 
 use super::{Appended, AuditError, AuditLog, AuditOptions, NewEntry, Pseudonymizer};
 use crate::clock::Clock;
+use crate::error::ErrorKind;
 
 /// Entries committed together at most.
 const GROUP_MAX: usize = 256;
@@ -38,17 +39,24 @@ pub struct Auditor {
     pseudonyms: Pseudonymizer,
 }
 
-/// Why an entry was not written: the stable code and the detail (never personal data).
+/// Why an entry was not written: the kind of failure and the detail (never personal data).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AuditFailure {
-    pub code: &'static str,
+    pub kind: ErrorKind,
     pub detail: String,
+}
+
+impl AuditFailure {
+    /// The stable code of the failure.
+    pub fn code(&self) -> &'static str {
+        self.kind.code()
+    }
 }
 
 impl From<&AuditError> for AuditFailure {
     fn from(e: &AuditError) -> AuditFailure {
         AuditFailure {
-            code: e.code(),
+            kind: e.kind(),
             detail: e.to_string(),
         }
     }
@@ -106,7 +114,7 @@ impl Auditor {
 
 fn stopped() -> AuditFailure {
     AuditFailure {
-        code: "audit.write_failed",
+        kind: ErrorKind::AuditWriteFailed,
         detail: "the audit writer has stopped".into(),
     }
 }
@@ -218,15 +226,16 @@ mod tests {
         assert_eq!(
             err,
             AuditFailure {
-                code: "audit.invalid_entry",
+                kind: ErrorKind::AuditInvalidEntry,
                 detail: "audit entry rejected: actor is empty".into(),
             }
         );
+        assert_eq!(err.code(), "audit.invalid_entry");
         // The next entry reopens the log and is written.
         assert_eq!(auditor.append_blocking(entry(1)).unwrap().seq, 1);
 
         let err = Auditor::failed().append_blocking(entry(1)).unwrap_err();
-        assert_eq!(err.code, "audit.write_failed");
+        assert_eq!(err.code(), "audit.write_failed");
     }
 
     #[test]

@@ -8,6 +8,7 @@ use sha2::{Digest, Sha256};
 
 use super::error::AuditError;
 use crate::clock::UnixSecs;
+use crate::error::ErrorKind;
 
 /// `prev` of the first entry, and the head hash of an empty log.
 pub(super) const ZERO_HASH: Digest32 = [0; 32];
@@ -118,10 +119,10 @@ pub(super) enum LineFault {
 }
 
 impl LineFault {
-    pub(super) fn code(&self) -> &'static str {
+    pub(super) fn kind(&self) -> ErrorKind {
         match self {
-            LineFault::HashMismatch => "audit.hash_mismatch",
-            LineFault::Malformed(_) => "audit.malformed",
+            LineFault::HashMismatch => ErrorKind::AuditHashMismatch,
+            LineFault::Malformed(_) => ErrorKind::AuditMalformed,
         }
     }
 

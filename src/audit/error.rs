@@ -2,6 +2,8 @@
 
 use std::io;
 
+use crate::error::ErrorKind;
+
 /// Why the audit log could not be opened or extended. Any of these on `append` means the caller
 /// must not return data.
 #[derive(Debug, thiserror::Error)]
@@ -43,19 +45,23 @@ pub enum AuditError {
 }
 
 impl AuditError {
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            AuditError::WriteFailed(_) | AuditError::Poisoned => ErrorKind::AuditWriteFailed,
+            AuditError::ReadFailed(_) => ErrorKind::AuditReadFailed,
+            AuditError::Corrupt { .. } => ErrorKind::AuditCorrupt,
+            AuditError::KeyUnreadable { .. } => ErrorKind::AuditKeyUnreadable,
+            AuditError::KeyWriteFailed { .. } => ErrorKind::AuditKeyWriteFailed,
+            AuditError::KeyMismatch => ErrorKind::AuditKeyMismatch,
+            AuditError::Locked => ErrorKind::AuditLocked,
+            AuditError::InvalidEntry(_) => ErrorKind::AuditInvalidEntry,
+            AuditError::Encode(_) => ErrorKind::AuditEncodeFailed,
+        }
+    }
+
     /// Stable code for metrics labels, HTTP error bodies and CLI output.
     pub fn code(&self) -> &'static str {
-        match self {
-            AuditError::WriteFailed(_) | AuditError::Poisoned => "audit.write_failed",
-            AuditError::ReadFailed(_) => "audit.read_failed",
-            AuditError::Corrupt { .. } => "audit.corrupt",
-            AuditError::KeyUnreadable { .. } => "audit.key_unreadable",
-            AuditError::KeyWriteFailed { .. } => "audit.key_write_failed",
-            AuditError::KeyMismatch => "audit.key_mismatch",
-            AuditError::Locked => "audit.locked",
-            AuditError::InvalidEntry(_) => "audit.invalid_entry",
-            AuditError::Encode(_) => "audit.encode_failed",
-        }
+        self.kind().code()
     }
 }
 

@@ -18,6 +18,7 @@ use super::error::AuditError;
 use super::files::fsync_parent_dir;
 use super::verify::VerifyError;
 use super::KEYS_DIR;
+use crate::error::ErrorKind;
 
 const SIGNING_KEY_FILE: &str = "audit-signing.key";
 const PUBLIC_KEY_FILE: &str = "audit-signing.pub";
@@ -197,7 +198,7 @@ fn key_unreadable(name: &str, reason: impl Into<String>) -> AuditError {
 pub(super) fn load_public_key(data_dir: &Path) -> Result<VerifyingKey, VerifyError> {
     let label = key_file_label(PUBLIC_KEY_FILE);
     let unreadable =
-        |why: String| VerifyError::whole_file("audit.key_unreadable", &label, None, why);
+        |why: String| VerifyError::whole_file(ErrorKind::AuditKeyUnreadable, &label, None, why);
     let text = fs::read_to_string(data_dir.join(KEYS_DIR).join(PUBLIC_KEY_FILE))
         .map_err(|e| unreadable(e.to_string()))?;
     let mut bytes = [0u8; 32];

@@ -82,5 +82,5 @@ pub(super) fn verify_err(dir: &Path) -> VerifyError {
 }
 
 pub(super) fn where_(err: &VerifyError) -> (&'static str, &str, u64, Option<u64>) {
-    (err.code, err.file.as_str(), err.line, err.seq)
+    (err.code(), err.file.as_str(), err.line, err.seq)
 }

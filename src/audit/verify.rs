@@ -13,6 +13,7 @@ use super::entry::{check_entry_line, Digest32, ZERO_HASH};
 use super::keys::load_public_key;
 use super::segments::{list_segments, segment_name};
 use super::{AUDIT_DIR, CHECKPOINTS_FILE};
+use crate::error::ErrorKind;
 
 /// A log that verified: how much of it there is, and how much is covered by a signature.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -31,7 +32,7 @@ pub struct VerifyReport {
 /// checkpoint claims.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct VerifyError {
-    pub code: &'static str,
+    pub kind: ErrorKind,
     pub file: String,
     pub line: u64,
     pub seq: Option<u64>,
@@ -40,7 +41,7 @@ pub struct VerifyError {
 
 impl fmt::Display for VerifyError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}: {}", self.code, self.file)?;
+        write!(f, "{}: {}", self.code(), self.file)?;
         if self.line > 0 {
             write!(f, " line {}", self.line)?;
         }
@@ -72,7 +73,7 @@ pub fn verify_with_key(data_dir: &Path, key: &VerifyingKey) -> Result<VerifyRepo
     // written, so every checkpoint read here is reachable in the segments read next.
     let checkpoints = read_checkpoints(&audit_dir, key)?;
     let segments = list_segments(&audit_dir).map_err(|e| {
-        VerifyError::whole_file("audit.read_failed", AUDIT_DIR, None, e.to_string())
+        VerifyError::whole_file(ErrorKind::AuditReadFailed, AUDIT_DIR, None, e.to_string())
     })?;
     let mut walk = ChainWalk::new(checkpoints.as_deref().unwrap_or_default());
     for (expected, n) in (1..).zip(segments) {
@@ -85,14 +86,19 @@ pub fn verify_with_key(data_dir: &Path, key: &VerifyingKey) -> Result<VerifyRepo
 }
 
 impl VerifyError {
+    /// The stable code of the problem.
+    pub fn code(&self) -> &'static str {
+        self.kind.code()
+    }
+
     pub(super) fn whole_file(
-        code: &'static str,
+        kind: ErrorKind,
         file: impl Into<String>,
         seq: Option<u64>,
         reason: impl Into<String>,
     ) -> VerifyError {
         VerifyError {
-            code,
+            kind,
             file: file.into(),
             line: 0,
             seq,
@@ -115,7 +121,12 @@ fn read_checkpoints(
     key: &VerifyingKey,
 ) -> Result<Option<Vec<SignedCheckpoint>>, VerifyError> {
     let read_failed = |e: io::Error| {
-        VerifyError::whole_file("audit.read_failed", CHECKPOINTS_FILE, None, e.to_string())
+        VerifyError::whole_file(
+            ErrorKind::AuditReadFailed,
+            CHECKPOINTS_FILE,
+            None,
+            e.to_string(),
+        )
     };
     let file = match File::open(audit_dir.join(CHECKPOINTS_FILE)) {
         Ok(file) => file,
@@ -130,8 +141,8 @@ fn read_checkpoints(
         if reader.read_until(b'\n', &mut buf).map_err(read_failed)? == 0 {
             break;
         }
-        let bad = |code, seq, reason: String| VerifyError {
-            code,
+        let bad = |kind, seq, reason: String| VerifyError {
+            kind,
             file: CHECKPOINTS_FILE.to_string(),
             line: line_no,
             seq,
@@ -139,17 +150,21 @@ fn read_checkpoints(
         };
         let Some(line) = buf.strip_suffix(b"\n") else {
             let reason = "partial last line (no newline)".to_string();
-            return Err(bad("audit.checkpoint_malformed", None, reason));
+            return Err(bad(ErrorKind::AuditCheckpointMalformed, None, reason));
         };
         let cp = parse_checkpoint_line(line)
-            .map_err(|why| bad("audit.checkpoint_malformed", None, why))?;
+            .map_err(|why| bad(ErrorKind::AuditCheckpointMalformed, None, why))?;
         if !checkpoint_signature_ok(&cp, key) {
             let reason = "signature does not verify with the audit public key".to_string();
-            return Err(bad("audit.checkpoint_bad_signature", Some(cp.seq), reason));
+            return Err(bad(
+                ErrorKind::AuditCheckpointBadSignature,
+                Some(cp.seq),
+                reason,
+            ));
         }
         if let Some(before) = checkpoints.last().filter(|before| cp.seq <= before.seq) {
             let reason = format!("seq is not after the previous checkpoint's {}", before.seq);
-            return Err(bad("audit.checkpoint_order", Some(cp.seq), reason));
+            return Err(bad(ErrorKind::AuditCheckpointOrder, Some(cp.seq), reason));
         }
         checkpoints.push(SignedCheckpoint {
             seq: cp.seq,
@@ -185,7 +200,12 @@ impl<'a> ChainWalk<'a> {
     fn segment(&mut self, audit_dir: &Path, n: u64) -> Result<(), VerifyError> {
         let name = segment_name(n);
         let read_failed = |e: io::Error| {
-            VerifyError::whole_file("audit.read_failed", segment_name(n), None, e.to_string())
+            VerifyError::whole_file(
+                ErrorKind::AuditReadFailed,
+                segment_name(n),
+                None,
+                e.to_string(),
+            )
         };
         let mut reader = BufReader::new(File::open(audit_dir.join(&name)).map_err(read_failed)?);
         self.last_file = name;
@@ -204,16 +224,19 @@ impl<'a> ChainWalk<'a> {
     /// Checks one raw line (with its newline, if it has one) as the next entry of the chain.
     fn entry(&mut self, raw: &[u8]) -> Result<(), VerifyError> {
         let Some(line) = raw.strip_suffix(b"\n") else {
-            return Err(self.fault("audit.truncated", "partial last line (no newline)".into()));
+            return Err(self.fault(
+                ErrorKind::AuditTruncated,
+                "partial last line (no newline)".into(),
+            ));
         };
-        let entry = check_entry_line(line).map_err(|f| self.fault(f.code(), f.reason()))?;
+        let entry = check_entry_line(line).map_err(|f| self.fault(f.kind(), f.reason()))?;
         if entry.seq != self.next_seq {
             let reason = format!("expected seq {}, found {}", self.next_seq, entry.seq);
-            return Err(self.fault("audit.seq_mismatch", reason));
+            return Err(self.fault(ErrorKind::AuditSeqMismatch, reason));
         }
         if entry.prev != self.prev {
             let reason = "prev is not the hash of the entry before".to_string();
-            return Err(self.fault("audit.chain_broken", reason));
+            return Err(self.fault(ErrorKind::AuditChainBroken, reason));
         }
         if let Some(cp) = self.checkpoints.get(self.next_checkpoint) {
             if cp.seq == entry.seq {
@@ -223,7 +246,7 @@ impl<'a> ChainWalk<'a> {
                          this or an earlier entry was rewritten",
                         cp.line
                     );
-                    return Err(self.fault("audit.checkpoint_mismatch", reason));
+                    return Err(self.fault(ErrorKind::AuditCheckpointMismatch, reason));
                 }
                 self.next_checkpoint += 1;
             }
@@ -235,7 +258,7 @@ impl<'a> ChainWalk<'a> {
 
     fn missing_segment(&self, n: u64) -> VerifyError {
         VerifyError::whole_file(
-            "audit.segment_missing",
+            ErrorKind::AuditSegmentMissing,
             segment_name(n),
             Some(self.next_seq),
             "segment file is missing",
@@ -251,7 +274,7 @@ impl<'a> ChainWalk<'a> {
                 cp.line, cp.seq
             );
             return Err(VerifyError {
-                code: "audit.truncated",
+                kind: ErrorKind::AuditTruncated,
                 file: self.last_file,
                 line: self.last_file_lines + 1,
                 seq: Some(self.next_seq),
@@ -260,7 +283,7 @@ impl<'a> ChainWalk<'a> {
         }
         if !has_checkpoint_file && entries > 0 {
             return Err(VerifyError::whole_file(
-                "audit.checkpoints_missing",
+                ErrorKind::AuditCheckpointsMissing,
                 CHECKPOINTS_FILE,
                 None,
                 "the log has entries but no checkpoint file",
@@ -275,9 +298,9 @@ impl<'a> ChainWalk<'a> {
         })
     }
 
-    fn fault(&self, code: &'static str, reason: String) -> VerifyError {
+    fn fault(&self, kind: ErrorKind, reason: String) -> VerifyError {
         VerifyError {
-            code,
+            kind,
             file: self.last_file.clone(),
             line: self.last_file_lines,
             seq: Some(self.next_seq),
@@ -394,7 +417,7 @@ mod tests {
                 "byte {pos}: {err}"
             );
             assert!(
-                ["audit.hash_mismatch", "audit.malformed", "audit.truncated"].contains(&err.code),
+                ["audit.hash_mismatch", "audit.malformed", "audit.truncated"].contains(&err.code()),
                 "byte {pos}: {err}"
             );
         }
@@ -641,13 +664,13 @@ mod tests {
         let dir = TempDir::new().unwrap();
         write_log(dir.path(), 2, AuditOptions::default());
         fs::remove_file(checkpoints_path(dir.path())).unwrap();
-        assert_eq!(verify_err(dir.path()).code, "audit.checkpoints_missing");
+        assert_eq!(verify_err(dir.path()).code(), "audit.checkpoints_missing");
     }
 
     #[test]
     fn verify_error_names_the_place() {
         let err = VerifyError {
-            code: "audit.seq_mismatch",
+            kind: ErrorKind::AuditSeqMismatch,
             file: "audit-000001.log".into(),
             line: 3,
             seq: Some(3),

@@ -8,6 +8,7 @@ use clap::Subcommand;
 use serde_json::json;
 use tdr::clock::Clock;
 use tdr::config::Config;
+use tdr::error::ErrorKind;
 use tdr::identity::IdentityRegister;
 
 use super::{audit_admin, Failure};
@@ -31,11 +32,11 @@ pub fn run(cfg: &Config, clock: &Arc<dyn Clock>, cmd: IdentityCmd) -> Result<Exi
                 .map_err(|e| Failure::Operational(format!("[{}] {e}", e.code())))?;
             let r = reg
                 .import_csv(&file, clock.now())
-                .map_err(|e| match e.code() {
-                    "identity.rejected_rows" | "identity.bad_file" => {
+                .map_err(|e| match e.kind() {
+                    ErrorKind::IdentityRejectedRows | ErrorKind::IdentityBadFile => {
                         Failure::BadInput(format!("{}: nothing imported: {e}", file.display()))
                     }
-                    c => Failure::Operational(format!("[{c}] {e}")),
+                    kind => Failure::Operational(format!("[{kind}] {e}")),
                 })?;
             println!(
                 "{}: {} row(s): {} added, {} replaced (old versions kept as history), {} unchanged",

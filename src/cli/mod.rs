@@ -194,15 +194,16 @@ fn with_service<T>(
     r.map_err(failure)
 }
 
-/// Input problems exit 2, everything else 1; the message carries the stable code.
+/// The exit code is the error kind's (input problems 2, operational failures 1); the message
+/// carries the stable code.
 fn failure(e: LegalError) -> Failure {
-    let code = e.code();
-    let msg = if code.starts_with("auth.") {
-        format!("[{code}] {e} (set TDR_TOKEN to your token from `tdr user add`)")
+    let kind = e.kind();
+    let msg = if kind.is_auth() {
+        format!("[{kind}] {e} (set TDR_TOKEN to your token from `tdr user add`)")
     } else {
-        format!("[{code}] {e}")
+        format!("[{kind}] {e}")
     };
-    if code.starts_with("audit.") || code.starts_with("store.") || code.ends_with("_failed") {
+    if kind.is_operational() {
         Failure::Operational(msg)
     } else {
         Failure::BadInput(msg)

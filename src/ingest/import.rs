@@ -15,6 +15,7 @@ use super::quarantine::Quarantine;
 use super::sources::file::{self, FileError, FileJob};
 use crate::clock::Clock;
 use crate::config::Config;
+use crate::error::ErrorKind;
 use crate::parse::{Context, Format, SetupError};
 use crate::store::{Store, StoreError};
 
@@ -101,14 +102,18 @@ impl From<FileError> for ImportError {
 }
 
 impl ImportError {
-    pub fn code(&self) -> &'static str {
+    pub fn kind(&self) -> ErrorKind {
         match self {
-            ImportError::Read { .. } => "ingest.read_failed",
-            ImportError::Quarantine(_) => "ingest.quarantine_failed",
-            ImportError::Store(e) => e.code(),
-            ImportError::Ingest(_) => "store.write_failed",
-            ImportError::Setup(_) => "ingest.bad_options",
+            ImportError::Read { .. } => ErrorKind::IngestReadFailed,
+            ImportError::Quarantine(_) => ErrorKind::IngestQuarantineFailed,
+            ImportError::Store(e) => ErrorKind::of_store(e),
+            ImportError::Ingest(_) => ErrorKind::StoreWriteFailed,
+            ImportError::Setup(_) => ErrorKind::IngestBadOptions,
         }
+    }
+
+    pub fn code(&self) -> &'static str {
+        self.kind().code()
     }
 }
 

@@ -4,6 +4,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::error::ErrorKind;
+
 /// What a user may do (DESIGN.md "Users").
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "snake_case")]
@@ -50,12 +52,16 @@ pub enum AuthError {
 }
 
 impl AuthError {
-    pub fn code(self) -> &'static str {
+    pub fn kind(self) -> ErrorKind {
         match self {
-            AuthError::Missing => "auth.missing_token",
-            AuthError::Unknown => "auth.invalid_token",
-            AuthError::Revoked => "auth.revoked_token",
+            AuthError::Missing => ErrorKind::AuthMissingToken,
+            AuthError::Unknown => ErrorKind::AuthInvalidToken,
+            AuthError::Revoked => ErrorKind::AuthRevokedToken,
         }
+    }
+
+    pub fn code(self) -> &'static str {
+        self.kind().code()
     }
 }
 

@@ -7,6 +7,7 @@ use std::net::IpAddr;
 
 use serde::{Deserialize, Serialize};
 
+use crate::error::ErrorKind;
 use crate::model::{parse_time, UnixSecs};
 
 /// The kinds of request the law allows.
@@ -404,18 +405,22 @@ fn list(p: &[FieldProblem]) -> String {
 }
 
 impl CaseError {
-    pub fn code(&self) -> &'static str {
+    pub fn kind(&self) -> ErrorKind {
         match self {
-            CaseError::Invalid(_) => "case.invalid",
-            CaseError::NotFound(_) => "case.not_found",
-            CaseError::WrongState(..) => "case.wrong_state",
-            CaseError::FourEyes(..) => "case.four_eyes",
-            CaseError::OutOfScope(_) => "case.out_of_scope",
-            CaseError::NotInForce(_) => "case.not_in_force",
-            CaseError::Held => "case.held_protected_identity",
-            CaseError::NotForThisType(_) => "case.not_for_this_type",
-            CaseError::PurposeMismatch(..) => "case.purpose_mismatch",
+            CaseError::Invalid(_) => ErrorKind::CaseInvalid,
+            CaseError::NotFound(_) => ErrorKind::CaseNotFound,
+            CaseError::WrongState(..) => ErrorKind::CaseWrongState,
+            CaseError::FourEyes(..) => ErrorKind::CaseFourEyes,
+            CaseError::OutOfScope(_) => ErrorKind::CaseOutOfScope,
+            CaseError::NotInForce(_) => ErrorKind::CaseNotInForce,
+            CaseError::Held => ErrorKind::CaseHeldProtectedIdentity,
+            CaseError::NotForThisType(_) => ErrorKind::CaseNotForThisType,
+            CaseError::PurposeMismatch(..) => ErrorKind::CasePurposeMismatch,
         }
+    }
+
+    pub fn code(&self) -> &'static str {
+        self.kind().code()
     }
 }
 

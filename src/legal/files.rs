@@ -14,6 +14,8 @@ use std::time::{Duration, Instant};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
+use crate::error::ErrorKind;
+
 /// Why the register could not be read or changed. `code()` is stable.
 #[derive(Debug, thiserror::Error)]
 pub enum RegisterError {
@@ -28,13 +30,17 @@ pub enum RegisterError {
 }
 
 impl RegisterError {
-    pub fn code(&self) -> &'static str {
+    pub fn kind(&self) -> ErrorKind {
         match self {
-            RegisterError::Read(_) => "legal.read_failed",
-            RegisterError::Write(_) => "legal.write_failed",
-            RegisterError::Busy => "legal.busy",
-            RegisterError::Invalid(_) => "legal.invalid",
+            RegisterError::Read(_) => ErrorKind::LegalReadFailed,
+            RegisterError::Write(_) => ErrorKind::LegalWriteFailed,
+            RegisterError::Busy => ErrorKind::LegalBusy,
+            RegisterError::Invalid(_) => ErrorKind::LegalInvalid,
         }
+    }
+
+    pub fn code(&self) -> &'static str {
+        self.kind().code()
     }
 }
 

@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 
 use super::case::{Case, CaseError};
 use super::files::{self, RegisterError};
+use crate::error::ErrorKind;
 
 /// Either error a register operation can end in.
 #[derive(Debug, thiserror::Error)]
@@ -14,6 +15,19 @@ pub enum CaseStoreError {
     Case(#[from] CaseError),
     #[error(transparent)]
     Register(#[from] RegisterError),
+}
+
+impl CaseStoreError {
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            CaseStoreError::Case(c) => c.kind(),
+            CaseStoreError::Register(r) => r.kind(),
+        }
+    }
+
+    pub fn code(&self) -> &'static str {
+        self.kind().code()
+    }
 }
 
 fn case_path(data_dir: &Path, id: &str) -> Option<PathBuf> {

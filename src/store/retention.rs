@@ -10,6 +10,7 @@ use serde_json::json;
 use super::{PartitionInfo, Store};
 use crate::audit::{AuditLog, NewEntry};
 use crate::config::Config;
+use crate::error::ErrorKind;
 use crate::model::{fmt_time, UnixSecs};
 
 #[derive(Debug, thiserror::Error)]
@@ -25,12 +26,16 @@ pub enum ExpireError {
 }
 
 impl ExpireError {
-    pub fn code(&self) -> &'static str {
+    pub fn kind(&self) -> ErrorKind {
         match self {
-            ExpireError::Store(e) => e.code(),
-            ExpireError::Audit(_) => "audit.write_failed",
-            ExpireError::Holds(_) => "legal.read_failed",
+            ExpireError::Store(e) => ErrorKind::of_store(e),
+            ExpireError::Audit(_) => ErrorKind::AuditWriteFailed,
+            ExpireError::Holds(_) => ErrorKind::LegalReadFailed,
         }
+    }
+
+    pub fn code(&self) -> &'static str {
+        self.kind().code()
     }
 }
 

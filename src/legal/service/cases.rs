@@ -4,6 +4,7 @@
 use serde_json::{json, Value};
 
 use super::{LegalError, Service};
+use crate::error::ErrorKind;
 use crate::legal::auth::Caller;
 use crate::legal::case::{Case, CaseError, NewCase};
 use crate::legal::policy::Op;
@@ -97,7 +98,7 @@ impl Service {
     pub fn reject(&self, caller: &Caller, id: &str, reason: &str) -> Result<Case, LegalError> {
         if reason.trim().is_empty() {
             return Err(LegalError::BadRequest(
-                "request.invalid",
+                ErrorKind::RequestInvalid,
                 "a rejection gives its reason".into(),
             ));
         }

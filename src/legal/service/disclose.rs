@@ -4,6 +4,7 @@
 use serde_json::{json, Value};
 
 use super::{sha_hex, LegalError, Service};
+use crate::error::ErrorKind;
 use crate::legal::auth::Caller;
 use crate::legal::case::{Case, CaseError, State};
 use crate::legal::files::RegisterError;
@@ -33,8 +34,10 @@ impl Service {
             s => Err(CaseError::WrongState(s.as_str(), "executed")),
         })?;
         if !matches!(format, "json" | "xml" | "html") {
-            let err =
-                LegalError::BadRequest("request.invalid", "format is json, xml or html".into());
+            let err = LegalError::BadRequest(
+                ErrorKind::RequestInvalid,
+                "format is json, xml or html".into(),
+            );
             return Err(self.refuse(caller, Op::CaseReport, Some(id), query, err));
         }
         let kind = case.request_type();
@@ -108,7 +111,7 @@ impl Service {
         self.admit(caller, Op::AccessExtract, Some(reference), &query)?;
         if reference.trim().is_empty() || subscriber.is_empty() {
             let err = LegalError::BadRequest(
-                "request.invalid",
+                ErrorKind::RequestInvalid,
                 "give the subscriber and the request's reference".into(),
             );
             return Err(self.refuse(caller, Op::AccessExtract, None, query, err));

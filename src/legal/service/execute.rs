@@ -6,6 +6,7 @@ use serde_json::{json, Value};
 
 use super::lookups::render_calls;
 use super::{sha_hex, LegalError, Service};
+use crate::error::ErrorKind;
 use crate::identity::{IdentityRecord, IdentityRegister};
 use crate::legal::auth::Caller;
 use crate::legal::case::{
@@ -55,7 +56,7 @@ impl Service {
         for (i, item) in case.request.scope.iter().enumerate() {
             let parsed = item
                 .parse()
-                .map_err(|r| LegalError::BadRequest("case.invalid", r))?;
+                .map_err(|r| LegalError::BadRequest(ErrorKind::CaseInvalid, r))?;
             let mut r = self.answer_item(kind, &parsed, identity.as_ref(), over.as_ref(), now)?;
             r.number = i as u32 + 1;
             r.asked = serde_json::to_value(item).unwrap_or(Value::Null);

@@ -7,6 +7,7 @@ use std::net::IpAddr;
 use serde_json::{json, Value};
 
 use super::{sha_hex, LegalError, Service};
+use crate::error::ErrorKind;
 use crate::legal::auth::Caller;
 use crate::legal::case::CaseError;
 use crate::legal::policy::Op;
@@ -168,7 +169,7 @@ impl Service {
         self.admit(caller, Op::AbuseLookup, Some(reference), &given)?;
         if reference.trim().is_empty() {
             let err = LegalError::BadRequest(
-                "request.invalid",
+                ErrorKind::RequestInvalid,
                 "reference: name the abuse ticket".into(),
             );
             return Err(self.refuse(caller, Op::AbuseLookup, None, given, err));

@@ -29,6 +29,7 @@ use crate::audit::{AuditFailure, Auditor};
 use crate::audit::{AuditLog, NewEntry};
 use crate::clock::Clock;
 use crate::config::Config;
+use crate::error::ErrorKind;
 use crate::identity::{IdentityError, IdentityRegister};
 use crate::model::UnixSecs;
 use crate::store::{StoreError, StoreRead};
@@ -49,10 +50,7 @@ pub trait AuditSink: Send + Sync {
 }
 
 fn failure(e: crate::audit::AuditError) -> AuditFailure {
-    AuditFailure {
-        code: e.code(),
-        detail: e.to_string(),
-    }
+    AuditFailure::from(&e)
 }
 
 /// A CLI command's own audit log, held for the command's run.
@@ -105,7 +103,7 @@ pub enum LegalError {
     #[error(transparent)]
     Identity(#[from] IdentityError),
     #[error("{1}")]
-    BadRequest(&'static str, String),
+    BadRequest(ErrorKind, String),
 }
 
 impl From<CaseStoreError> for LegalError {
@@ -118,17 +116,21 @@ impl From<CaseStoreError> for LegalError {
 }
 
 impl LegalError {
-    pub fn code(&self) -> &'static str {
+    pub fn kind(&self) -> ErrorKind {
         match self {
-            LegalError::Auth(a) => a.code(),
-            LegalError::Forbidden { .. } => "auth.forbidden",
-            LegalError::Case(c) => c.code(),
-            LegalError::Register(r) => r.code(),
-            LegalError::Audit(a) => a.code,
-            LegalError::Store(s) => s.code(),
-            LegalError::Identity(i) => i.code(),
-            LegalError::BadRequest(code, _) => code,
+            LegalError::Auth(a) => a.kind(),
+            LegalError::Forbidden { .. } => ErrorKind::AuthForbidden,
+            LegalError::Case(c) => c.kind(),
+            LegalError::Register(r) => r.kind(),
+            LegalError::Audit(a) => a.kind,
+            LegalError::Store(s) => ErrorKind::of_store(s),
+            LegalError::Identity(i) => i.kind(),
+            LegalError::BadRequest(kind, _) => *kind,
         }
+    }
+
+    pub fn code(&self) -> &'static str {
+        self.kind().code()
     }
 }
 
@@ -189,7 +191,7 @@ impl Service {
                 Ok(r) => return Ok(r),
                 Err(e)
                     if std::time::Instant::now() < deadline
-                        && e.code() == "identity.open_failed" =>
+                        && e.kind() == ErrorKind::IdentityOpenFailed =>
                 {
                     std::thread::sleep(std::time::Duration::from_millis(50));
                 }
@@ -235,7 +237,7 @@ impl Service {
         e.outcome = format!("refused:{}", err.code());
         if let Err(f) = self.audit.append(e) {
             tracing::error!(
-                code = f.code,
+                code = f.code(),
                 "the audit entry of a refusal could not be written"
             );
         }

@@ -3,6 +3,7 @@
 use serde_json::{json, Value};
 
 use super::{LegalError, Service};
+use crate::error::ErrorKind;
 use crate::legal::auth::Caller;
 use crate::legal::case::State;
 use crate::legal::policy::Op;
@@ -20,7 +21,7 @@ impl Service {
         self.admit(caller, Op::AuditRead, None, &query)?;
         let entries = crate::audit::read_entries(self.data_dir(), after, limit).map_err(|e| {
             LegalError::BadRequest(
-                "audit.read_failed",
+                ErrorKind::AuditReadFailed,
                 format!("the audit log could not be read: {e}"),
             )
         })?;
@@ -36,7 +37,7 @@ impl Service {
             Ok(r) => json!({"intact": true, "entries": r.entries, "checkpoints": r.checkpoints,
                             "head_seq": r.head_seq, "head_hash": r.head_hash,
                             "checkpointed_seq": r.checkpointed_seq}),
-            Err(v) => json!({"intact": false, "code": v.code, "file": v.file, "line": v.line,
+            Err(v) => json!({"intact": false, "code": v.code(), "file": v.file, "line": v.line,
                              "seq": v.seq, "reason": v.reason}),
         };
         let mut e = self.entry(caller, Op::AuditVerify, None, Value::Null);
