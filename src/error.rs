@@ -8,15 +8,13 @@
 //! row's code never changes once released; add a row instead.
 //!
 //! The error enums of the modules keep their own variants (and messages) and name their kind
-//! with a `kind()` method; their `code()` is `self.kind().code()`. [`StoreError`] is mapped
-//! here by [`ErrorKind::of_store`].
+//! with a `kind()` method; their `code()` is `self.kind().code()` (the store's `StoreError`
+//! included: this module imports nothing, so any module may depend on it).
 //!
 //! Not in the catalogue: the quarantine codes the parsers of `tdr-parse` give a rejected line
 //! (`frame.truncated`, `radius.*`, `syslog.unknown_program`, …). They are data about input
 //! lines, stored with the line and counted per code, not the outcome of a request, and the
 //! parser crate builds without this one; they stay strings there.
-
-use crate::store::StoreError;
 
 /// CLI exit code of bad input or a refusal: the caller can fix it.
 pub const EXIT_BAD_INPUT: u8 = 2;
@@ -217,21 +215,6 @@ impl ErrorKind {
     pub const fn is_operational(self) -> bool {
         self.exit_code() == EXIT_OPERATIONAL
     }
-
-    /// The kind of a store error. The store (`src/store`) keeps its own `code()`; this reads
-    /// that code once, so the two cannot drift apart (the tests below cover every variant).
-    /// A code the catalogue lacks would be a bug; it is reported as [`ErrorKind::Internal`].
-    pub fn of_store(e: &StoreError) -> ErrorKind {
-        let kind = ErrorKind::from_code(e.code()).filter(|k| k.code().starts_with("store."));
-        debug_assert!(kind.is_some(), "store code {} is not catalogued", e.code());
-        kind.unwrap_or(ErrorKind::Internal)
-    }
-}
-
-impl From<&StoreError> for ErrorKind {
-    fn from(e: &StoreError) -> ErrorKind {
-        ErrorKind::of_store(e)
-    }
 }
 
 impl std::fmt::Display for ErrorKind {
@@ -307,34 +290,5 @@ mod tests {
             assert_eq!(k.is_auth(), code.starts_with("auth."), "{code}");
         }
         assert_eq!(ErrorKind::Internal.exit_code(), EXIT_OPERATIONAL);
-    }
-
-    #[test]
-    fn every_store_error_has_its_kind() {
-        let all = [
-            StoreError::Open {
-                path: "/x".into(),
-                reason: "r".into(),
-            },
-            StoreError::Schema { found: 9 },
-            StoreError::Write("IO error: No space left on device".into()),
-            StoreError::Write("w".into()),
-            StoreError::Read("r".into()),
-        ];
-        let mut kinds = HashSet::new();
-        for e in &all {
-            // Fails to compile when the store grows a variant: add it above, and its code to
-            // the catalogue.
-            match e {
-                StoreError::Open { .. }
-                | StoreError::Schema { .. }
-                | StoreError::Write(_)
-                | StoreError::Read(_) => {}
-            }
-            let kind = ErrorKind::of_store(e);
-            assert_eq!(kind.code(), e.code());
-            kinds.insert(kind);
-        }
-        assert_eq!(kinds.len(), all.len());
     }
 }

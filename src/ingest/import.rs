@@ -106,7 +106,7 @@ impl ImportError {
         match self {
             ImportError::Read { .. } => ErrorKind::IngestReadFailed,
             ImportError::Quarantine(_) => ErrorKind::IngestQuarantineFailed,
-            ImportError::Store(e) => ErrorKind::of_store(e),
+            ImportError::Store(e) => e.kind(),
             ImportError::Ingest(_) => ErrorKind::StoreWriteFailed,
             ImportError::Setup(_) => ErrorKind::IngestBadOptions,
         }

@@ -32,6 +32,7 @@ mod scan;
 #[cfg(any(test, feature = "testkit"))]
 mod testkit;
 
+use crate::error::ErrorKind;
 use std::path::PathBuf;
 
 pub use batch::Prepared;
@@ -59,16 +60,22 @@ pub enum StoreError {
 }
 
 impl StoreError {
-    pub fn code(&self) -> &'static str {
+    /// The error's entry in the catalogue.
+    pub fn kind(&self) -> ErrorKind {
         match self {
-            StoreError::Open { .. } => "store.open_failed",
-            StoreError::Schema { .. } => "store.schema_mismatch",
-            StoreError::Write(m) if m.contains("No space") => "store.no_space",
-            StoreError::Write(_) => "store.write_failed",
-            StoreError::Read(_) => "store.read_failed",
+            StoreError::Open { .. } => ErrorKind::StoreOpenFailed,
+            StoreError::Schema { .. } => ErrorKind::StoreSchemaMismatch,
+            StoreError::Write(m) if m.contains("No space") => ErrorKind::StoreNoSpace,
+            StoreError::Write(_) => ErrorKind::StoreWriteFailed,
+            StoreError::Read(_) => ErrorKind::StoreReadFailed,
         }
     }
+
+    pub fn code(&self) -> &'static str {
+        self.kind().code()
+    }
 }
+
 
 fn read_err(e: rocksdb::Error) -> StoreError {
     StoreError::Read(e.to_string())
@@ -119,5 +126,27 @@ impl Store {
         scope: &lookup::Scope,
     ) -> Result<Vec<serde_json::Value>, StoreError> {
         StoreRead::bindings_of(self, subscriber, scope)
+    }
+}
+
+#[cfg(test)]
+mod error_tests {
+    use super::*;
+
+    #[test]
+    fn every_store_error_has_its_own_kind() {
+        let all = [
+            StoreError::Open {
+                path: "/x".into(),
+                reason: "r".into(),
+            },
+            StoreError::Schema { found: 9 },
+            StoreError::Write("IO error: No space left on device".into()),
+            StoreError::Write("w".into()),
+            StoreError::Read("r".into()),
+        ];
+        let codes: std::collections::HashSet<_> = all.iter().map(|e| e.code()).collect();
+        assert_eq!(codes.len(), all.len());
+        assert!(codes.iter().all(|c| c.starts_with("store.")));
     }
 }

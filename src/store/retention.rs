@@ -28,7 +28,7 @@ pub enum ExpireError {
 impl ExpireError {
     pub fn kind(&self) -> ErrorKind {
         match self {
-            ExpireError::Store(e) => ErrorKind::of_store(e),
+            ExpireError::Store(e) => e.kind(),
             ExpireError::Audit(_) => ErrorKind::AuditWriteFailed,
             ExpireError::Holds(_) => ErrorKind::LegalReadFailed,
         }

@@ -14,6 +14,8 @@ mod disclose;
 mod execute;
 mod lookups;
 mod oversight;
+#[cfg(test)]
+mod tests;
 
 use std::path::Path;
 use std::sync::{Arc, Mutex};
@@ -123,7 +125,7 @@ impl LegalError {
             LegalError::Case(c) => c.kind(),
             LegalError::Register(r) => r.kind(),
             LegalError::Audit(a) => a.kind,
-            LegalError::Store(s) => ErrorKind::of_store(s),
+            LegalError::Store(s) => s.kind(),
             LegalError::Identity(i) => i.kind(),
             LegalError::BadRequest(kind, _) => *kind,
         }
