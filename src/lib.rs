@@ -1,4 +1,5 @@
-//! tdr: traffic-data retention and disclosure appliance. See DESIGN.md for the module map.
+//! tdr: traffic-data retention and disclosure appliance. ARCHITECTURE.md (at the root of the
+//! repository) is the map of these modules: what each owns, must not do, and how data flows.
 
 pub mod api;
 pub mod audit;
@@ -9,7 +10,6 @@ pub mod identity;
 pub mod ingest;
 pub mod legal;
 pub mod report;
-pub use store::retention;
 pub mod serve;
 pub mod store;
 pub mod telemetry;

@@ -9,8 +9,8 @@ use common::*;
 use tdr::audit::{self, AuditLog};
 use tdr::clock::{Clock, FixedClock};
 use tdr::config::Period;
-use tdr::retention;
 use tdr::store::lookup::Status;
+use tdr::store::retention;
 use tdr::store::Store;
 
 #[test]

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use tdr::audit::AuditLog;
 use tdr::clock::Clock;
 use tdr::config::Config;
-use tdr::retention;
+use tdr::store::retention;
 use tdr::store::Store;
 
 use super::{actor, op, Failure};

@@ -423,12 +423,12 @@ fn expire(shared: &Shared, cfg: &Config) {
     let holds = match crate::legal::holds(&cfg.data_dir, now) {
         Ok(h) => h,
         Err(e) => {
-            let e = crate::retention::ExpireError::Holds(e.to_string());
+            let e = crate::store::retention::ExpireError::Holds(e.to_string());
             tracing::error!(code = e.code(), error = %e, "retention failed");
             return;
         }
     };
-    let due = match crate::retention::expired_days(&shared.store, cfg, now, &holds) {
+    let due = match crate::store::retention::expired_days(&shared.store, cfg, now, &holds) {
         Ok(days) => !days.is_empty(),
         Err(e) => {
             tracing::error!(code = e.code(), error = %e, "retention failed");
@@ -448,7 +448,8 @@ fn expire(shared: &Shared, cfg: &Config) {
             return;
         }
     };
-    match crate::retention::expire(&shared.store, &mut audit, cfg, now, "tdr-serve", &holds) {
+    match crate::store::retention::expire(&shared.store, &mut audit, cfg, now, "tdr-serve", &holds)
+    {
         Ok(dropped) => {
             for p in &dropped {
                 tracing::info!(

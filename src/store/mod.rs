@@ -76,7 +76,6 @@ impl StoreError {
     }
 }
 
-
 fn read_err(e: rocksdb::Error) -> StoreError {
     StoreError::Read(e.to_string())
 }
