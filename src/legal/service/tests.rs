@@ -21,7 +21,7 @@ use crate::model::{Class, Event, Origin, SessionOp, Target};
 use crate::store::mem::MemStore;
 
 /// 2026-11-20T10:00:00Z.
-const T0: i64 = 1_795_658_400;
+const T0: i64 = 1_795_168_800;
 
 /// An audit sink that keeps the entries; `refuse` makes every append fail.
 #[derive(Default)]
@@ -78,24 +78,19 @@ fn fixture() -> Fixture {
             "nas-1".into(),
         )
     };
-    let events = [
-        session(Class::Security, "sub-1", "192.0.2.10", SessionOp::Start, T0),
-        session(
-            Class::Security,
-            "sub-1",
-            "192.0.2.10",
-            SessionOp::Stop,
-            T0 + 3600,
-        ),
-        session(Class::Billing, "sub-2", "192.0.2.20", SessionOp::Start, T0),
-        session(
-            Class::Billing,
-            "sub-2",
-            "192.0.2.20",
-            SessionOp::Stop,
-            T0 + 3600,
-        ),
-    ];
+    // Start, interims every 10 minutes (the logs cover the hour), Stop.
+    let mut events = Vec::new();
+    for (class, sub, ip) in [
+        (Class::Security, "sub-1", "192.0.2.10"),
+        (Class::Billing, "sub-2", "192.0.2.20"),
+    ] {
+        events.push(session(class, sub, ip, SessionOp::Start, T0));
+        for i in 1..6 {
+            events.push(session(class, sub, ip, SessionOp::Interim, T0 + i * 600));
+        }
+        events.push(session(class, sub, ip, SessionOp::Stop, T0 + 3600));
+    }
+    events.sort_by_key(|e| e.time());
     store.import(&events, 0);
     let audit = Arc::new(Recorder::default());
     let service = Service::new(
