@@ -2,13 +2,14 @@
 //! cases, scope, four-eyes and authentication refusals (each audited), exit codes and messages
 //! for bad input, fail-closed auditing, audit tamper detection, config checking.
 
-mod common;
-
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use common::{audit_entries, legal_case, officers, open_case, tdr_as, user};
 use serde_json::json;
+use tdr_testkit::cli::{
+    self, audit_entries, legal_case, officers, open_case, stderr, stdout, tdr_as, user,
+};
+use tdr_testkit::ev::yesterday;
 
 const BIN: &str = env!("CARGO_BIN_EXE_tdr");
 
@@ -22,16 +23,9 @@ fn tdr_with(data: &Path, token: &str, args: &[&str]) -> Output {
     tdr_as(BIN, data, Some(token), args)
 }
 
-fn stdout(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
-
 /// A small data set within retention of the real clock: yesterday's sessions.
 fn fixture(dir: &Path) -> (PathBuf, String) {
-    let day = chrono::Utc::now().date_naive() - chrono::Days::new(1);
+    let day = yesterday();
     let ts = |hms: &str| format!("{day}T{hms}Z");
     let lines = [
         format!(
@@ -66,7 +60,7 @@ fn fixture(dir: &Path) -> (PathBuf, String) {
     ];
     let p = dir.join("events.jsonl");
     std::fs::write(&p, lines.join("\n") + "\n").unwrap();
-    (p, day.to_string())
+    (p, day)
 }
 
 #[test]
@@ -740,8 +734,8 @@ fn self_approval_is_refused_and_audited() {
     let (data, day) = import_fixture(d.path());
     let at = format!("{day}T10:30:00Z");
     let o = officers(BIN, &data);
-    let req = common::case_request("law_enforcement", json!([{"addr": "192.0.2.10", "at": at}]));
-    let c = common::create_case(BIN, &data, &o[0].1, &req);
+    let req = cli::case_request("law_enforcement", json!([{"addr": "192.0.2.10", "at": at}]));
+    let c = cli::create_case(BIN, &data, &o[0].1, &req);
     assert!(c.status.success(), "{}", stderr(&c));
     let case: serde_json::Value = serde_json::from_slice(&c.stdout).unwrap();
     let id = case["id"].as_str().unwrap().to_string();
@@ -943,8 +937,8 @@ fn missing_forged_and_revoked_tokens_are_refused_and_audited() {
         assert_eq!(new[0]["outcome"], format!("refused:{code}"), "{what}");
     }
     let before = audit_entries(&data).len();
-    let req = common::case_request("law_enforcement", json!([{"addr": "192.0.2.10", "at": at}]));
-    let o = common::create_case(BIN, &data, &forged, &req);
+    let req = cli::case_request("law_enforcement", json!([{"addr": "192.0.2.10", "at": at}]));
+    let o = cli::create_case(BIN, &data, &forged, &req);
     assert_eq!(o.status.code(), Some(2));
     assert!(
         stderr(&o).contains("[auth.invalid_token]"),
@@ -962,7 +956,7 @@ fn missing_forged_and_revoked_tokens_are_refused_and_audited() {
 fn cdrs_outside_the_number_window_are_refused_and_audited() {
     let d = tempfile::tempdir().unwrap();
     let data = d.path().join("data");
-    let day = (chrono::Utc::now().date_naive() - chrono::Days::new(1)).to_string();
+    let day = yesterday();
     let ts = |hms: &str| format!("{day}T{hms}Z");
     let cdr = |start: &str, end: &str, calling: &str, called: &str| {
         format!(
