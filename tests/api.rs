@@ -22,7 +22,7 @@ use tdr::legal::policy::Op;
 use tdr::legal::users::{Role, Users};
 use tdr::legal::Service;
 use tdr::store::Store;
-use tdr_testkit::ev::yesterday;
+use tdr_testkit::ev::{session, yesterday};
 
 const TDR: &str = env!("CARGO_BIN_EXE_tdr");
 
@@ -57,9 +57,7 @@ fn fixture() -> Fixture {
     let data = dir.path().join("data");
     let day = yesterday();
     let ev = |op: &str, t: &str, sub: &str, sess: &str, addr: &str| {
-        format!(
-            r#"{{"kind":"session","op":"{op}","time":"{day}T{t}Z","subscriber":"{sub}","session":"{sess}","addr":"{addr}","nas":"bng1","source":"radius"}}"#
-        )
+        session(op, &format!("{day}T{t}Z"), sub, sess, addr)
     };
     let security = [
         ev("start", "10:00:00", "alice", "a1", "192.0.2.10"),

@@ -9,7 +9,7 @@ use serde_json::json;
 use tdr_testkit::cli::{
     self, audit_entries, legal_case, officers, open_case, stderr, stdout, tdr_as, user,
 };
-use tdr_testkit::ev::yesterday;
+use tdr_testkit::ev::{self, yesterday};
 
 const BIN: &str = env!("CARGO_BIN_EXE_tdr");
 
@@ -28,35 +28,20 @@ fn fixture(dir: &Path) -> (PathBuf, String) {
     let day = yesterday();
     let ts = |hms: &str| format!("{day}T{hms}Z");
     let lines = [
-        format!(
-            r#"{{"kind":"session","op":"start","time":"{}","subscriber":"alice","session":"a1","addr":"192.0.2.10","nas":"bng1","source":"radius"}}"#,
-            ts("10:00:00")
-        ),
-        format!(
-            r#"{{"kind":"session","op":"stop","time":"{}","subscriber":"alice","session":"a1","addr":"192.0.2.10","nas":"bng1","source":"radius"}}"#,
-            ts("11:00:00")
-        ),
+        ev::session("start", &ts("10:00:00"), "alice", "a1", "192.0.2.10"),
+        ev::session("stop", &ts("11:00:00"), "alice", "a1", "192.0.2.10"),
         "this is not json".to_string(),
-        format!(
-            r#"{{"kind":"session","op":"start","time":"{}","subscriber":"bob","session":"b1","addr":"100.64.0.7","nas":"bng1","source":"radius"}}"#,
-            ts("09:00:00")
+        ev::session("start", &ts("09:00:00"), "bob", "b1", "100.64.0.7"),
+        ev::nat(
+            "alloc",
+            &ts("09:00:01"),
+            "100.64.0.7",
+            "203.0.113.9",
+            "1024-2047",
         ),
-        format!(
-            r#"{{"kind":"nat_block","op":"alloc","time":"{}","inside":"100.64.0.7","public":"203.0.113.9","ports":"1024-2047","source":"cgnat"}}"#,
-            ts("09:00:01")
-        ),
-        format!(
-            r#"{{"kind":"session","op":"interim","time":"{}","subscriber":"bob","session":"b1","addr":"100.64.0.7","nas":"bng1","source":"radius"}}"#,
-            ts("12:00:00")
-        ),
-        format!(
-            r#"{{"kind":"session","op":"interim","time":"{}","subscriber":"zz","session":"z","addr":"192.0.2.250","nas":"bng1","source":"radius"}}"#,
-            ts("23:59:00")
-        ),
-        format!(
-            r#"{{"kind":"session","op":"start","time":"{}","subscriber":"carol","session":"c1","addr":"192.0.2.11","nas":"bng1","source":"radius"}}"#,
-            "2026-01-01T10:00:00"
-        ),
+        ev::session("interim", &ts("12:00:00"), "bob", "b1", "100.64.0.7"),
+        ev::session("interim", &ts("23:59:00"), "zz", "z", "192.0.2.250"),
+        ev::session("start", "2026-01-01T10:00:00", "carol", "c1", "192.0.2.11"),
     ];
     let p = dir.join("events.jsonl");
     std::fs::write(&p, lines.join("\n") + "\n").unwrap();
@@ -959,12 +944,7 @@ fn cdrs_outside_the_number_window_are_refused_and_audited() {
     let day = yesterday();
     let ts = |hms: &str| format!("{day}T{hms}Z");
     let cdr = |start: &str, end: &str, calling: &str, called: &str| {
-        format!(
-            r#"{{"kind":"cdr","time":"{}","answer":"{}","end":"{}","duration":60,"billsec":60,"calling":"{calling}","called":"{called}","disposition":"ANSWERED","call_id":"{calling}-{start}","source":"pbx1","class":"statutory"}}"#,
-            ts(start),
-            ts(start),
-            ts(end)
-        )
+        ev::cdr(&day, start, end, calling, called, "statutory")
     };
     let file = d.path().join("cdrs.jsonl");
     std::fs::write(

@@ -8,7 +8,7 @@ use std::process::Output;
 
 use serde_json::json;
 use tdr_testkit::cli::{self, legal_case, open_case, stderr, stdout, tdr_as};
-use tdr_testkit::ev::yesterday;
+use tdr_testkit::ev::{cdr, yesterday};
 
 const BIN: &str = env!("CARGO_BIN_EXE_tdr");
 
@@ -222,12 +222,6 @@ fn quarantine_list_and_show_name_source_position_and_reason_without_raw_bytes() 
         audit.contains("quarantine_show_raw") && audit.contains("OPS-7"),
         "{audit}"
     );
-}
-
-fn cdr(day: &str, start: &str, end: &str, calling: &str, called: &str, class: &str) -> String {
-    format!(
-        r#"{{"kind":"cdr","time":"{day}T{start}Z","answer":"{day}T{start}Z","end":"{day}T{end}Z","duration":60,"billsec":60,"calling":"{calling}","called":"{called}","disposition":"ANSWERED","call_id":"{calling}-{start}","source":"pbx1","class":"{class}"}}"#
-    )
 }
 
 #[test]

@@ -56,3 +56,11 @@ pub fn tick(time: &str) -> String {
 pub fn yesterday() -> String {
     (chrono::Utc::now().date_naive() - chrono::Days::new(1)).to_string()
 }
+
+/// An answered 60-second call on `day` (`YYYY-MM-DD`) from `start` to `end` (`HH:MM:SS`,
+/// UTC) between `calling` and `called`, from `pbx1`, of data class `class`.
+pub fn cdr(day: &str, start: &str, end: &str, calling: &str, called: &str, class: &str) -> String {
+    format!(
+        r#"{{"kind":"cdr","time":"{day}T{start}Z","answer":"{day}T{start}Z","end":"{day}T{end}Z","duration":60,"billsec":60,"calling":"{calling}","called":"{called}","disposition":"ANSWERED","call_id":"{calling}-{start}","source":"pbx1","class":"{class}"}}"#
+    )
+}
