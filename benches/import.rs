@@ -3,9 +3,6 @@
 
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
 
-#[path = "../tools/synth.rs"]
-mod synth;
-
 use tdr::clock::SystemClock;
 use tdr::config::Config;
 use tdr::ingest::import::Importer;
@@ -18,7 +15,7 @@ fn events_file() -> (tempfile::TempDir, std::path::PathBuf, u64) {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("events.jsonl");
     let start = chrono::Utc::now().timestamp() - 20 * 86_400;
-    let mut s = synth::Synth::new(1, 20_000, 50_000, start, 0.5);
+    let mut s = tdr_testkit::synth::Synth::new(1, 20_000, 50_000, start, 0.5);
     let mut buf = String::new();
     while (s.events as usize) < EVENTS {
         s.next_into(&mut buf);

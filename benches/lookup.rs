@@ -4,9 +4,6 @@
 use criterion::{criterion_group, criterion_main, Criterion};
 use rand::{Rng, SeedableRng};
 
-#[path = "../tools/synth.rs"]
-mod synth;
-
 use tdr::clock::SystemClock;
 use tdr::config::Config;
 use tdr::ingest::import::Importer;
@@ -23,7 +20,7 @@ fn bench(c: &mut Criterion) {
         ..Config::default()
     };
     let start = chrono::Utc::now().timestamp() - 30 * 86_400;
-    let mut s = synth::Synth::new(2, 60_000, 200_000, start, 2.0);
+    let mut s = tdr_testkit::synth::Synth::new(2, 60_000, 200_000, start, 2.0);
     let file = dir.path().join("events.jsonl");
     let mut buf = String::new();
     while s.bindings < 1_000_000 {

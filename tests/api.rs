@@ -22,6 +22,7 @@ use tdr::legal::policy::Op;
 use tdr::legal::users::{Role, Users};
 use tdr::legal::Service;
 use tdr::store::Store;
+use tdr_testkit::ev::{session, yesterday};
 
 const TDR: &str = env!("CARGO_BIN_EXE_tdr");
 
@@ -54,11 +55,9 @@ fn import(data: &Path, file: &Path, class: &str) {
 fn fixture() -> Fixture {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
-    let day = (chrono::Utc::now().date_naive() - chrono::Days::new(1)).to_string();
+    let day = yesterday();
     let ev = |op: &str, t: &str, sub: &str, sess: &str, addr: &str| {
-        format!(
-            r#"{{"kind":"session","op":"{op}","time":"{day}T{t}Z","subscriber":"{sub}","session":"{sess}","addr":"{addr}","nas":"bng1","source":"radius"}}"#
-        )
+        session(op, &format!("{day}T{t}Z"), sub, sess, addr)
     };
     let security = [
         ev("start", "10:00:00", "alice", "a1", "192.0.2.10"),

@@ -2,13 +2,15 @@
 //! real socket; concurrent clients' lookups are each audited once (group commit), a forged
 //! token gets 401, and plain HTTP on a non-loopback address is refused by the configuration.
 
-use std::net::TcpListener;
 use std::path::Path;
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
+use tdr_testkit::bins::tool_bin;
+use tdr_testkit::cli::{free_port, tdr_as};
+use tdr_testkit::ev::yesterday;
+
 const TDR: &str = env!("CARGO_BIN_EXE_tdr");
-const BENCH: &str = env!("CARGO_BIN_EXE_tdr-bench");
 
 struct Daemon(Child);
 
@@ -19,25 +21,15 @@ impl Drop for Daemon {
     }
 }
 
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 fn tdr(data: &Path, args: &[&str]) -> Output {
-    Command::new(TDR)
-        .arg("--data-dir")
-        .arg(data)
-        .args(args)
-        .output()
-        .unwrap()
+    tdr_as(TDR, data, None, args)
 }
 
 fn bench(args: &[&str]) -> serde_json::Value {
-    let o = Command::new(BENCH).args(args).output().unwrap();
+    let o = Command::new(tool_bin("tdr-bench"))
+        .args(args)
+        .output()
+        .unwrap();
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     serde_json::from_slice(&o.stdout).unwrap()
 }
@@ -47,7 +39,7 @@ fn https_lookups_are_answered_and_each_audited_once() {
     let d = tempfile::tempdir().unwrap();
     let data = d.path().join("data");
     std::fs::create_dir_all(&data).unwrap();
-    let day = (chrono::Utc::now().date_naive() - chrono::Days::new(1)).to_string();
+    let day = yesterday();
     let events = format!(
         "{{\"kind\":\"session\",\"op\":\"start\",\"time\":\"{day}T10:00:00Z\",\"subscriber\":\"alice\",\"session\":\"a\",\"addr\":\"192.0.2.10\",\"nas\":\"n\"}}\n\
          {{\"kind\":\"session\",\"op\":\"stop\",\"time\":\"{day}T11:00:00Z\",\"subscriber\":\"alice\",\"session\":\"a\",\"addr\":\"192.0.2.10\",\"nas\":\"n\"}}\n"
@@ -133,7 +125,7 @@ fn https_lookups_are_answered_and_each_audited_once() {
     let bad = common(&forged, "8");
     assert_eq!(bad["statuses"], serde_json::json!({"401": 8}), "{bad}");
     // Plain HTTP to the HTTPS port gets no answer.
-    let o = Command::new(BENCH)
+    let o = Command::new(tool_bin("tdr-bench"))
         .args([
             "api",
             "--url",

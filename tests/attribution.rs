@@ -1,23 +1,14 @@
 //! Attribution end to end on a real RocksDB store: every status a lookup can give, IPv6
 //! longest-prefix, CGNAT two-hop, carry-forward across days, and order independence.
 
-mod common;
-
-use common::*;
 use tdr::model::Class;
 use tdr::store::binding::EndKind;
 use tdr::store::lookup::Status;
 use tdr::store::Store;
+use tdr_testkit::ev::*;
+use tdr_testkit::store::*;
 
 const NOW: &str = "2026-11-21T12:00:00Z";
-
-fn setup(lines: &[String]) -> (tempfile::TempDir, tdr::config::Config, Store) {
-    let dir = tempfile::tempdir().unwrap();
-    let cfg = config(dir.path());
-    let mut store = Store::open(&cfg).unwrap();
-    feed(&mut store, lines);
-    (dir, cfg, store)
-}
 
 fn subjects(a: &tdr::store::lookup::Answer) -> Vec<&str> {
     a.matches.iter().map(|m| m.subscriber.as_str()).collect()
@@ -25,7 +16,7 @@ fn subjects(a: &tdr::store::lookup::Answer) -> Vec<&str> {
 
 #[test]
 fn found_with_logged_evidence() {
-    let (_d, cfg, store) = setup(&[
+    let (_d, cfg, store) = store_with(&[
         session("start", "2026-11-20T10:00:00Z", "alice", "s1", "192.0.2.10"),
         session(
             "interim",
@@ -67,7 +58,7 @@ fn found_with_logged_evidence() {
 
 #[test]
 fn lost_stop_gives_end_inferred_after_the_last_interim() {
-    let (_d, cfg, store) = setup(&[
+    let (_d, cfg, store) = store_with(&[
         session("start", "2026-11-20T10:00:00Z", "alice", "s1", "192.0.2.10"),
         session(
             "interim",
@@ -138,7 +129,7 @@ fn lost_stop_gives_end_inferred_after_the_last_interim() {
 
 #[test]
 fn next_assignment_ends_a_lost_stop_session() {
-    let (_d, cfg, store) = setup(&[
+    let (_d, cfg, store) = store_with(&[
         session("start", "2026-11-20T10:00:00Z", "alice", "s1", "192.0.2.10"),
         session(
             "interim",
@@ -177,7 +168,7 @@ fn next_assignment_ends_a_lost_stop_session() {
 
 #[test]
 fn nas_reboot_ends_open_sessions() {
-    let (_d, cfg, store) = setup(&[
+    let (_d, cfg, store) = store_with(&[
         session("start", "2026-11-20T10:00:00Z", "alice", "s1", "192.0.2.10"),
         session(
             "interim",
@@ -212,7 +203,7 @@ fn nas_reboot_ends_open_sessions() {
 
 #[test]
 fn two_holders_within_the_clock_tolerance_are_ambiguous() {
-    let (_d, cfg, store) = setup(&[
+    let (_d, cfg, store) = store_with(&[
         session("start", "2026-11-20T10:00:00Z", "alice", "s1", "192.0.2.10"),
         session("stop", "2026-11-20T11:00:00Z", "alice", "s1", "192.0.2.10"),
         session("start", "2026-11-20T11:00:01Z", "bob", "s2", "192.0.2.10"),
@@ -240,7 +231,7 @@ fn two_holders_within_the_clock_tolerance_are_ambiguous() {
     );
     assert_eq!((b.status, subjects(&b)), (Status::Found, vec!["bob"]));
     // The same subscriber on two overlapping bindings is one holder, not ambiguous.
-    let (_d2, cfg2, store2) = setup(&[
+    let (_d2, cfg2, store2) = store_with(&[
         session("start", "2026-11-20T10:00:00Z", "alice", "s1", "192.0.2.10"),
         session("stop", "2026-11-20T11:00:00Z", "alice", "s1", "192.0.2.10"),
         session("start", "2026-11-20T11:00:01Z", "alice", "s2", "192.0.2.10"),
@@ -261,7 +252,7 @@ fn two_holders_within_the_clock_tolerance_are_ambiguous() {
 
 #[test]
 fn not_found_versus_no_coverage() {
-    let (_d, cfg, store) = setup(&[
+    let (_d, cfg, store) = store_with(&[
         session("start", "2026-11-20T10:00:00Z", "alice", "s1", "192.0.2.10"),
         session("stop", "2026-11-20T11:00:00Z", "alice", "s1", "192.0.2.10"),
         tick("2026-11-20T11:10:00Z"),
@@ -327,7 +318,7 @@ fn address_space_and_retention_are_checked_first() {
 
 #[test]
 fn ipv6_longest_delegated_prefix_wins() {
-    let (_d, cfg, store) = setup(&[
+    let (_d, cfg, store) = store_with(&[
         session(
             "start",
             "2026-11-20T10:00:00Z",
@@ -404,7 +395,7 @@ fn ipv6_longest_delegated_prefix_wins() {
 
 #[test]
 fn cgnat_needs_a_port_and_resolves_in_two_hops() {
-    let (_d, cfg, store) = setup(&[
+    let (_d, cfg, store) = store_with(&[
         session("start", "2026-11-20T09:00:00Z", "erin", "s1", "100.64.0.5"),
         session("stop", "2026-11-20T12:00:00Z", "erin", "s1", "100.64.0.5"),
         session("start", "2026-11-20T09:00:00Z", "frank", "s2", "100.64.0.6"),
@@ -497,7 +488,7 @@ fn cgnat_needs_a_port_and_resolves_in_two_hops() {
 
 #[test]
 fn purpose_limits_classes() {
-    let (_d, cfg, store) = setup(&[
+    let (_d, cfg, store) = store_with(&[
         session_class(
             "start",
             "2026-11-20T10:00:00Z",
@@ -541,7 +532,7 @@ fn purpose_limits_classes() {
 
 #[test]
 fn leases_confirmed_until_expiry_released_early_or_taken_over() {
-    let (_d, cfg, store) = setup(&[
+    let (_d, cfg, store) = store_with(&[
         lease(
             "assign",
             "2026-11-20T10:00:00Z",
@@ -679,7 +670,7 @@ fn long_session_is_carried_across_midnights_and_survives_dropping_its_start_day(
 
 #[test]
 fn open_session_is_visible_at_once_from_the_live_family() {
-    let (_d, cfg, store) = setup(&[
+    let (_d, cfg, store) = store_with(&[
         session("start", "2026-11-21T11:00:00Z", "ivan", "s1", "192.0.2.50"),
         session(
             "interim",

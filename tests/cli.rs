@@ -2,13 +2,14 @@
 //! cases, scope, four-eyes and authentication refusals (each audited), exit codes and messages
 //! for bad input, fail-closed auditing, audit tamper detection, config checking.
 
-mod common;
-
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use common::{audit_entries, legal_case, officers, open_case, tdr_as, user};
 use serde_json::json;
+use tdr_testkit::cli::{
+    self, audit_entries, legal_case, officers, open_case, stderr, stdout, tdr_as, user,
+};
+use tdr_testkit::ev::{self, yesterday};
 
 const BIN: &str = env!("CARGO_BIN_EXE_tdr");
 
@@ -22,51 +23,29 @@ fn tdr_with(data: &Path, token: &str, args: &[&str]) -> Output {
     tdr_as(BIN, data, Some(token), args)
 }
 
-fn stdout(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
-
 /// A small data set within retention of the real clock: yesterday's sessions.
 fn fixture(dir: &Path) -> (PathBuf, String) {
-    let day = chrono::Utc::now().date_naive() - chrono::Days::new(1);
+    let day = yesterday();
     let ts = |hms: &str| format!("{day}T{hms}Z");
     let lines = [
-        format!(
-            r#"{{"kind":"session","op":"start","time":"{}","subscriber":"alice","session":"a1","addr":"192.0.2.10","nas":"bng1","source":"radius"}}"#,
-            ts("10:00:00")
-        ),
-        format!(
-            r#"{{"kind":"session","op":"stop","time":"{}","subscriber":"alice","session":"a1","addr":"192.0.2.10","nas":"bng1","source":"radius"}}"#,
-            ts("11:00:00")
-        ),
+        ev::session("start", &ts("10:00:00"), "alice", "a1", "192.0.2.10"),
+        ev::session("stop", &ts("11:00:00"), "alice", "a1", "192.0.2.10"),
         "this is not json".to_string(),
-        format!(
-            r#"{{"kind":"session","op":"start","time":"{}","subscriber":"bob","session":"b1","addr":"100.64.0.7","nas":"bng1","source":"radius"}}"#,
-            ts("09:00:00")
+        ev::session("start", &ts("09:00:00"), "bob", "b1", "100.64.0.7"),
+        ev::nat(
+            "alloc",
+            &ts("09:00:01"),
+            "100.64.0.7",
+            "203.0.113.9",
+            "1024-2047",
         ),
-        format!(
-            r#"{{"kind":"nat_block","op":"alloc","time":"{}","inside":"100.64.0.7","public":"203.0.113.9","ports":"1024-2047","source":"cgnat"}}"#,
-            ts("09:00:01")
-        ),
-        format!(
-            r#"{{"kind":"session","op":"interim","time":"{}","subscriber":"bob","session":"b1","addr":"100.64.0.7","nas":"bng1","source":"radius"}}"#,
-            ts("12:00:00")
-        ),
-        format!(
-            r#"{{"kind":"session","op":"interim","time":"{}","subscriber":"zz","session":"z","addr":"192.0.2.250","nas":"bng1","source":"radius"}}"#,
-            ts("23:59:00")
-        ),
-        format!(
-            r#"{{"kind":"session","op":"start","time":"{}","subscriber":"carol","session":"c1","addr":"192.0.2.11","nas":"bng1","source":"radius"}}"#,
-            "2026-01-01T10:00:00"
-        ),
+        ev::session("interim", &ts("12:00:00"), "bob", "b1", "100.64.0.7"),
+        ev::session("interim", &ts("23:59:00"), "zz", "z", "192.0.2.250"),
+        ev::session("start", "2026-01-01T10:00:00", "carol", "c1", "192.0.2.11"),
     ];
     let p = dir.join("events.jsonl");
     std::fs::write(&p, lines.join("\n") + "\n").unwrap();
-    (p, day.to_string())
+    (p, day)
 }
 
 #[test]
@@ -740,8 +719,8 @@ fn self_approval_is_refused_and_audited() {
     let (data, day) = import_fixture(d.path());
     let at = format!("{day}T10:30:00Z");
     let o = officers(BIN, &data);
-    let req = common::case_request("law_enforcement", json!([{"addr": "192.0.2.10", "at": at}]));
-    let c = common::create_case(BIN, &data, &o[0].1, &req);
+    let req = cli::case_request("law_enforcement", json!([{"addr": "192.0.2.10", "at": at}]));
+    let c = cli::create_case(BIN, &data, &o[0].1, &req);
     assert!(c.status.success(), "{}", stderr(&c));
     let case: serde_json::Value = serde_json::from_slice(&c.stdout).unwrap();
     let id = case["id"].as_str().unwrap().to_string();
@@ -943,8 +922,8 @@ fn missing_forged_and_revoked_tokens_are_refused_and_audited() {
         assert_eq!(new[0]["outcome"], format!("refused:{code}"), "{what}");
     }
     let before = audit_entries(&data).len();
-    let req = common::case_request("law_enforcement", json!([{"addr": "192.0.2.10", "at": at}]));
-    let o = common::create_case(BIN, &data, &forged, &req);
+    let req = cli::case_request("law_enforcement", json!([{"addr": "192.0.2.10", "at": at}]));
+    let o = cli::create_case(BIN, &data, &forged, &req);
     assert_eq!(o.status.code(), Some(2));
     assert!(
         stderr(&o).contains("[auth.invalid_token]"),
@@ -962,15 +941,10 @@ fn missing_forged_and_revoked_tokens_are_refused_and_audited() {
 fn cdrs_outside_the_number_window_are_refused_and_audited() {
     let d = tempfile::tempdir().unwrap();
     let data = d.path().join("data");
-    let day = (chrono::Utc::now().date_naive() - chrono::Days::new(1)).to_string();
+    let day = yesterday();
     let ts = |hms: &str| format!("{day}T{hms}Z");
     let cdr = |start: &str, end: &str, calling: &str, called: &str| {
-        format!(
-            r#"{{"kind":"cdr","time":"{}","answer":"{}","end":"{}","duration":60,"billsec":60,"calling":"{calling}","called":"{called}","disposition":"ANSWERED","call_id":"{calling}-{start}","source":"pbx1","class":"statutory"}}"#,
-            ts(start),
-            ts(start),
-            ts(end)
-        )
+        ev::cdr(&day, start, end, calling, called, "statutory")
     };
     let file = d.path().join("cdrs.jsonl");
     std::fs::write(

@@ -2,14 +2,13 @@
 //! `tdr quarantine list|show`, CDR storage and `tdr cdrs` (inside an approved case, audited,
 //! purpose-checked).
 
-mod common;
-
 use std::io::Write;
 use std::path::Path;
 use std::process::Output;
 
-use common::{legal_case, open_case, tdr_as};
 use serde_json::json;
+use tdr_testkit::cli::{self, legal_case, open_case, stderr, stdout, tdr_as};
+use tdr_testkit::ev::{cdr, yesterday};
 
 const BIN: &str = env!("CARGO_BIN_EXE_tdr");
 
@@ -38,17 +37,6 @@ fn ipred_lookup(data: &Path, addr: &str, at: &str) -> Output {
             "--json",
         ],
     )
-}
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
-
-fn yesterday() -> String {
-    (chrono::Utc::now().date_naive() - chrono::Days::new(1)).to_string()
 }
 
 fn session(day: &str, hms: &str, who: &str, addr: &str) -> String {
@@ -236,12 +224,6 @@ fn quarantine_list_and_show_name_source_position_and_reason_without_raw_bytes() 
     );
 }
 
-fn cdr(day: &str, start: &str, end: &str, calling: &str, called: &str, class: &str) -> String {
-    format!(
-        r#"{{"kind":"cdr","time":"{day}T{start}Z","answer":"{day}T{start}Z","end":"{day}T{end}Z","duration":60,"billsec":60,"calling":"{calling}","called":"{called}","disposition":"ANSWERED","call_id":"{calling}-{start}","source":"pbx1","class":"{class}"}}"#
-    )
-}
-
 #[test]
 fn cdrs_are_found_by_either_number_in_any_notation_and_audited() {
     let d = tempfile::tempdir().unwrap();
@@ -303,7 +285,7 @@ fn cdrs_are_found_by_either_number_in_any_notation_and_audited() {
     // The purpose comes from the case: a law-enforcement case and an abuse case, each naming
     // its numbers over the day.
     let whole_day = |n: &str| json!({"number": n, "from": format!("{day}T00:00:00Z"), "to": format!("{day}T23:59:59Z")});
-    let officers = common::officers(BIN, &data);
+    let officers = cli::officers(BIN, &data);
     let token = officers[0].1.clone();
     let le = open_case(
         BIN,
@@ -378,8 +360,8 @@ fn cdrs_are_found_by_either_number_in_any_notation_and_audited() {
 
     // An IPRED order does not cover call records: an IPRED case naming a number is not even
     // registered, and an IPRED case (addresses only) answers no calls.
-    let req = common::case_request("ipred", json!([whole_day("+46701234567")]));
-    let o = common::create_case(BIN, &data, &token, &req);
+    let req = cli::case_request("ipred", json!([whole_day("+46701234567")]));
+    let o = cli::create_case(BIN, &data, &token, &req);
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("IPRED"), "{}", stderr(&o));
     let ipred = open_case(
@@ -396,7 +378,7 @@ fn cdrs_are_found_by_either_number_in_any_notation_and_audited() {
 
     // Every answered query is in the audit log with its case, and the chain verifies.
     let audit = std::fs::read_to_string(data.join("audit/audit-000001.log")).unwrap();
-    let answered: Vec<serde_json::Value> = common::audit_entries(&data)
+    let answered: Vec<serde_json::Value> = cli::audit_entries(&data)
         .into_iter()
         .filter(|e| {
             e["action"] == "case_lookup" && !e["outcome"].as_str().unwrap().starts_with("refused")

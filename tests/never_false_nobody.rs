@@ -3,20 +3,11 @@
 //! named after it, on real producer lines where they exist (`tests/data/`, `../shared/samples/`)
 //! and on `events` input otherwise.
 
-mod common;
-
-use common::*;
-use tdr::config::Config;
 use tdr::parse::{parse_all, Context, Format, Tz};
 use tdr::store::lookup::Status;
 use tdr::store::Store;
-
-fn store() -> (tempfile::TempDir, Config, Store) {
-    let dir = tempfile::tempdir().unwrap();
-    let cfg = config(dir.path());
-    let store = Store::open(&cfg).unwrap();
-    (dir, cfg, store)
-}
+use tdr_testkit::ev::*;
+use tdr_testkit::store::*;
 
 /// Parses `input` as the producer wrote it and commits its events in one batch.
 fn feed_format(store: &mut Store, format: Format, source: &str, reference: &str, input: &str) {
@@ -38,7 +29,7 @@ Nov 21 11:05:00 syslog-relay1 mx960-cgn1 (FPC Slot 2, PIC Slot 0) 2026-11-21 11:
 
 #[test]
 fn a_port_in_a_logged_block_whose_inside_holder_is_unknown_is_inside_unknown_with_the_block() {
-    let (_d, cfg, mut store) = store();
+    let (_d, cfg, mut store) = empty_store();
     // The CGNAT log is fed; the inside address's own assignment is not.
     feed_format(
         &mut store,
@@ -97,7 +88,7 @@ fn a_port_in_a_logged_block_whose_inside_holder_is_unknown_is_inside_unknown_wit
 
 #[test]
 fn a_port_with_no_block_is_not_found_only_while_the_cgnat_log_covers_the_time() {
-    let (_d, cfg, mut store) = store();
+    let (_d, cfg, mut store) = empty_store();
     feed(
         &mut store,
         &[
@@ -149,7 +140,7 @@ fn a_port_with_no_block_is_not_found_only_while_the_cgnat_log_covers_the_time() 
 
 #[test]
 fn a_dhcpdiscover_and_offer_mark_coverage() {
-    let (_d, cfg, mut store) = store();
+    let (_d, cfg, mut store) = empty_store();
     // The first two lines of the real dhcpd sample: a DISCOVER and an OFFER, no ACK.
     let sample =
         std::fs::read_to_string("tests/data/dhcpd-syslog/ubuntu-dhcpd-with-hostname-and-pid.log")
@@ -203,7 +194,7 @@ lease 10.0.0.17 {
 
 #[test]
 fn a_free_lease_in_dhcpd_leases_is_not_found_with_the_state_as_evidence() {
-    let (_d, cfg, mut store) = store();
+    let (_d, cfg, mut store) = empty_store();
     feed_format(
         &mut store,
         Format::DhcpdLeases,
@@ -232,7 +223,7 @@ fn a_free_lease_in_dhcpd_leases_is_not_found_with_the_state_as_evidence() {
 
 #[test]
 fn an_abandoned_lease_is_never_nobody() {
-    let (_d, cfg, mut store) = store();
+    let (_d, cfg, mut store) = empty_store();
     feed_format(
         &mut store,
         Format::DhcpdLeases,
@@ -259,7 +250,7 @@ fn an_abandoned_lease_is_never_nobody() {
 
 #[test]
 fn a_free_state_ends_at_the_next_holders_start() {
-    let (_d, cfg, mut store) = store();
+    let (_d, cfg, mut store) = empty_store();
     feed(
         &mut store,
         &[
@@ -299,7 +290,7 @@ fn ticks(from: &str, hours: i64) -> Vec<String> {
 
 #[test]
 fn an_inferred_end_is_not_a_release() {
-    let (_d, cfg, mut store) = store();
+    let (_d, cfg, mut store) = empty_store();
     let mut lines = vec![session(
         "start",
         "2026-11-19T10:00:00Z",
@@ -344,7 +335,7 @@ fn an_inferred_end_is_not_a_release() {
 
 #[test]
 fn a_stop_days_late_closes_the_session_it_belongs_to() {
-    let (_d, cfg, mut store) = store();
+    let (_d, cfg, mut store) = empty_store();
     let mut lines = vec![session(
         "start",
         "2026-11-18T10:00:00Z",
@@ -384,7 +375,7 @@ fn a_stop_days_late_closes_the_session_it_belongs_to() {
 
 #[test]
 fn port_required_counts_the_days_sharers_from_finalised_and_live_blocks() {
-    let (_d, cfg, mut store) = store();
+    let (_d, cfg, mut store) = empty_store();
     let mut lines = Vec::new();
     // Three inside addresses used 203.0.113.9 that day: two blocks released (and finalised
     // once the CGNAT log moved on), one still open.
@@ -449,7 +440,7 @@ fn port_required_counts_the_days_sharers_from_finalised_and_live_blocks() {
 
 #[test]
 fn kea_admin_lease_lines_are_assignments_and_releases_with_the_admin_origin() {
-    let (_d, cfg, mut store) = store();
+    let (_d, cfg, mut store) = empty_store();
     // The forensic log hook's lines for `lease4-add` and `lease4-del` (Kea's
     // `command_callouts.cc`), as in tests/data/kea-legal/.
     let log = "2026-11-21 11:01:00 CET Administrator added a lease of address: 198.51.100.30 to a device with hardware address: 1a:1b:1c:1d:1e:1f for 1 days 0 hrs 0 mins 0 secs\n\
@@ -493,7 +484,7 @@ fn kea_admin_lease_lines_are_assignments_and_releases_with_the_admin_origin() {
 /// timeout and never saw that session's start.
 #[test]
 fn a_tail_ends_at_another_holders_whole_session_imported_from_another_nas() {
-    let (_d, cfg, mut store) = store();
+    let (_d, cfg, mut store) = empty_store();
     let on =
         |line: String, nas: &str| line.replace(r#""nas":"bng1""#, &format!(r#""nas":"{nas}""#));
     // bng2's backlog first: bob's whole session, then hours more of bng2's logs.
@@ -566,7 +557,7 @@ fn a_tail_ends_at_another_holders_whole_session_imported_from_another_nas() {
 /// Stop logged) and named them after that Stop, when the address was free.
 #[test]
 fn a_tail_ends_at_the_same_subscribers_next_session_on_the_address() {
-    let (_d, cfg, mut store) = store();
+    let (_d, cfg, mut store) = empty_store();
     let mut lines = vec![
         session(
             "start",

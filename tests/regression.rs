@@ -1,22 +1,16 @@
 //! One test per bug found, named after it, with the event order that exposed it (all found by
 //! the ground-truth check on reordered input).
 
-mod common;
-
-use common::*;
 use tdr::store::lookup::Status;
 use tdr::store::{Families, Family, Store};
+use tdr_testkit::ev::*;
+use tdr_testkit::store::*;
 
 const NOW: &str = "2026-11-21T12:00:00Z";
 
-fn store_with(lines: &[String]) -> (tempfile::TempDir, tdr::config::Config, Store) {
-    let dir = tempfile::tempdir().unwrap();
-    let cfg = config(dir.path());
-    let mut store = Store::open(&cfg).unwrap();
-    let mut all = lines.to_vec();
-    all.push(tick("2026-11-20T23:00:00Z"));
-    feed(&mut store, &all);
-    (dir, cfg, store)
+/// A store with `lines` and a heartbeat late on 2026-11-20, so the day's bindings are final.
+fn store_final(lines: &[String]) -> (tempfile::TempDir, tdr::config::Config, Store) {
+    store_with(&[lines, &[tick("2026-11-20T23:00:00Z")]].concat())
 }
 
 fn who(
@@ -35,7 +29,7 @@ fn who(
 
 #[test]
 fn late_expire_does_not_end_the_next_lease_of_the_same_client() {
-    let (_d, cfg, store) = store_with(&[
+    let (_d, cfg, store) = store_final(&[
         lease(
             "assign",
             "2026-11-20T09:53:35Z",
@@ -68,7 +62,7 @@ fn late_expire_does_not_end_the_next_lease_of_the_same_client() {
 
 #[test]
 fn reassignment_delivered_before_the_release_is_not_absorbed() {
-    let (_d, cfg, store) = store_with(&[
+    let (_d, cfg, store) = store_final(&[
         lease(
             "assign",
             "2026-11-20T10:41:18Z",
@@ -112,7 +106,7 @@ fn reassignment_delivered_before_the_release_is_not_absorbed() {
 fn nat_release_within_tolerance_of_the_next_alloc_ends_the_old_block() {
     // One inside address and port block, handed from one subscriber to the next within a
     // second; the old holder's Stop and block release are delivered after the new ones.
-    let (_d, cfg, store) = store_with(&[
+    let (_d, cfg, store) = store_final(&[
         session("start", "2026-11-20T05:00:00Z", "old", "s1", "100.64.0.39"),
         nat(
             "alloc",
@@ -177,7 +171,7 @@ fn nat_release_within_tolerance_of_the_next_alloc_ends_the_old_block() {
 
 #[test]
 fn earlier_assign_arriving_late_is_its_own_lease() {
-    let (_d, cfg, store) = store_with(&[
+    let (_d, cfg, store) = store_final(&[
         lease(
             "assign",
             "2026-11-20T01:35:02Z",
@@ -212,7 +206,7 @@ fn earlier_assign_arriving_late_is_its_own_lease() {
 
 #[test]
 fn start_after_stop_still_ends_the_previous_lost_stop_session() {
-    let (_d, cfg, store) = store_with(&[
+    let (_d, cfg, store) = store_final(&[
         session("start", "2026-11-20T11:00:50Z", "old", "a", "198.18.0.233"),
         session(
             "interim",
@@ -238,7 +232,7 @@ fn start_after_stop_still_ends_the_previous_lost_stop_session() {
 
 #[test]
 fn release_delivered_before_its_assign_is_not_lost_to_the_previous_lease() {
-    let (_d, cfg, store) = store_with(&[
+    let (_d, cfg, store) = store_final(&[
         lease(
             "assign",
             "2026-11-20T06:45:01Z",
@@ -289,7 +283,7 @@ fn release_delivered_before_its_assign_is_not_lost_to_the_previous_lease() {
 
 #[test]
 fn lease_reassigned_at_the_moment_it_expires_stays_confirmed() {
-    let (_d, cfg, store) = store_with(&[
+    let (_d, cfg, store) = store_final(&[
         lease(
             "assign",
             "2026-11-20T07:28:38Z",
@@ -317,7 +311,7 @@ fn a_late_duplicate_start_does_not_cut_short_a_final_session() {
     // detail records: the late copy of a Start, far behind the watermark, made a new binding
     // with the same key as the final one and its final copy replaced the complete record (an
     // inferred end two hours after the start), so a lookup inside the session said no_coverage.
-    let (_d, cfg, mut store) = store_with(&[
+    let (_d, cfg, mut store) = store_final(&[
         session("start", "2026-11-20T02:00:00Z", "alice", "s1", "192.0.2.10"),
         session("stop", "2026-11-20T08:00:00Z", "alice", "s1", "192.0.2.10"),
     ]);
@@ -386,7 +380,7 @@ fn a_late_nat_allocation_does_not_reopen_a_released_block() {
     // as Juniper logs: the late allocation made a live block with no release (stored days
     // before in an earlier day), which then covered times after the release and named the
     // inside subscriber for ports nobody held.
-    let (_d, cfg, mut store) = store_with(&[
+    let (_d, cfg, mut store) = store_final(&[
         session("start", "2026-11-20T00:00:00Z", "alice", "a1", "100.64.0.7"),
         session("stop", "2026-11-20T22:00:00Z", "alice", "a1", "100.64.0.7"),
         nat(

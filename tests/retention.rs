@@ -1,33 +1,26 @@
 //! Hard TTL with a fake clock: read-time enforcement at the exact boundary, partition drops
 //! only once a whole day is past retention, and an audit entry for every drop.
 
-mod common;
-
 use std::sync::Arc;
 
-use common::*;
 use tdr::audit::{self, AuditLog};
 use tdr::clock::{Clock, FixedClock};
 use tdr::config::Period;
 use tdr::store::lookup::Status;
 use tdr::store::retention;
 use tdr::store::Store;
+use tdr_testkit::ev::*;
+use tdr_testkit::store::*;
 
 #[test]
 fn a_record_past_retention_is_never_returned_and_its_day_is_dropped_and_audited() {
-    let dir = tempfile::tempdir().unwrap();
-    let cfg = config(dir.path());
-    let mut store = Store::open(&cfg).unwrap();
-    feed(
-        &mut store,
-        &[
-            session("start", "2026-05-10T10:00:00Z", "alice", "s1", "192.0.2.1"),
-            session("stop", "2026-05-10T11:00:00Z", "alice", "s1", "192.0.2.1"),
-            session("start", "2026-05-11T10:00:00Z", "bob", "s2", "192.0.2.2"),
-            session("stop", "2026-05-11T11:00:00Z", "bob", "s2", "192.0.2.2"),
-            tick("2026-05-12T12:00:00Z"),
-        ],
-    );
+    let (dir, cfg, store) = store_with(&[
+        session("start", "2026-05-10T10:00:00Z", "alice", "s1", "192.0.2.1"),
+        session("stop", "2026-05-10T11:00:00Z", "alice", "s1", "192.0.2.1"),
+        session("start", "2026-05-11T10:00:00Z", "bob", "s2", "192.0.2.2"),
+        session("stop", "2026-05-11T11:00:00Z", "bob", "s2", "192.0.2.2"),
+        tick("2026-05-12T12:00:00Z"),
+    ]);
     let at = "2026-05-10T10:30:00Z";
     // Six calendar months after `at`, the record is still inside retention…
     let edge = t("2026-11-10T10:30:00Z");
@@ -155,17 +148,11 @@ fn import_refuses_events_already_past_retention() {
 #[test]
 fn a_preservation_hold_keeps_its_days_until_its_date() {
     use tdr::legal::case::{Case, NewCase, ScopeItem, State};
-    let dir = tempfile::tempdir().unwrap();
-    let cfg = config(dir.path());
-    let mut store = Store::open(&cfg).unwrap();
-    feed(
-        &mut store,
-        &[
-            session("start", "2026-05-10T10:00:00Z", "alice", "s1", "192.0.2.1"),
-            session("stop", "2026-05-10T11:00:00Z", "alice", "s1", "192.0.2.1"),
-            tick("2026-05-12T12:00:00Z"),
-        ],
-    );
+    let (dir, cfg, store) = store_with(&[
+        session("start", "2026-05-10T10:00:00Z", "alice", "s1", "192.0.2.1"),
+        session("stop", "2026-05-10T11:00:00Z", "alice", "s1", "192.0.2.1"),
+        tick("2026-05-12T12:00:00Z"),
+    ]);
     let at = "2026-05-10T10:30:00Z";
     let hold = |state: State| {
         let request = NewCase {

@@ -8,22 +8,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-mod common;
-
-use common::{legal_case, tdr_as, user};
+use tdr_testkit::cli::{free_port, legal_case, tdr_as, user};
 
 const BIN: &str = env!("CARGO_BIN_EXE_tdr");
-
-/// A port free for both TCP and UDP on 127.0.0.1 (as far as can be known before binding).
-fn free_port() -> u16 {
-    loop {
-        let t = TcpListener::bind("127.0.0.1:0").unwrap();
-        let p = t.local_addr().unwrap().port();
-        if UdpSocket::bind(("127.0.0.1", p)).is_ok() {
-            return p;
-        }
-    }
-}
 
 struct Daemon {
     child: Option<Child>,

@@ -5,15 +5,13 @@
 //! answer with the truth: no wrong subscriber, and no refusal where one subscriber clearly held
 //! the address. (`tools/truth-check.sh` runs the same at any scale.)
 
-mod common;
-
 use std::path::Path;
 use std::process::Command;
 
-use common::{officers, open_case};
+use tdr_testkit::bins::tool_bin;
+use tdr_testkit::cli::{self, officers, open_case};
 
 const TDR: &str = env!("CARGO_BIN_EXE_tdr");
-const GEN: &str = env!("CARGO_BIN_EXE_tdr-gen");
 
 fn run(cmd: &mut Command) -> String {
     let out = cmd.output().unwrap();
@@ -92,7 +90,7 @@ fn check_against_truth(gen_args: &[&str], import: impl Fn(&Path, &str)) {
     let d = tempfile::tempdir().unwrap();
     let gen = d.path().join("gen");
     let data = p(d.path(), "data");
-    run(Command::new(GEN)
+    run(Command::new(tool_bin("tdr-gen"))
         .args([
             "generate",
             "--out",
@@ -104,7 +102,7 @@ fn check_against_truth(gen_args: &[&str], import: impl Fn(&Path, &str)) {
         ])
         .args(gen_args));
     import(&gen, &data);
-    run(Command::new(GEN).args([
+    run(Command::new(tool_bin("tdr-gen")).args([
         "queries",
         "--truth",
         &p(&gen, "truth.jsonl"),
@@ -153,7 +151,7 @@ fn check_against_truth(gen_args: &[&str], import: impl Fn(&Path, &str)) {
         ]));
     }
     std::fs::write(gen.join("answers.jsonl"), &answers).unwrap();
-    let report = run(Command::new(GEN).args([
+    let report = run(Command::new(tool_bin("tdr-gen")).args([
         "check",
         // tdr's 2 s plus the generator's CGNAT clock, 1 s ahead.
         "--tolerance",
@@ -167,7 +165,7 @@ fn check_against_truth(gen_args: &[&str], import: impl Fn(&Path, &str)) {
     assert!(report.contains("UNJUSTIFIED 0"), "{report}");
     // Every one of the 4000 answers was audited (beside the cases' own entries), and the chain
     // verifies.
-    let entries = common::audit_entries(data_dir);
+    let entries = cli::audit_entries(data_dir);
     let lookups = entries
         .iter()
         .filter(|e| e["action"] == "case_lookup")

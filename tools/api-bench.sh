@@ -12,7 +12,7 @@ n="${1:-10000000}"
 dir="${2:-/tmp/tdr-api-store}"
 clients="${CLIENTS:-8}"
 seconds="${SECONDS_RUN:-30}"
-cargo build --release --locked --bin tdr --bin tdr-bench
+cargo build --release --locked --workspace --bin tdr --bin tdr-bench
 tdr="$CARGO_TARGET_DIR/release/tdr"
 bench="$CARGO_TARGET_DIR/release/tdr-bench"
 

@@ -12,8 +12,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/tdr-target}"
 # `tdr-bench dump` (the store comparison) is a test helper: built with the testkit feature.
-cargo build --release --locked --features testkit --bins >/dev/null 2>&1 ||
-  cargo build --release --locked --features testkit --bins
+cargo build --release --locked --workspace --features testkit --bins >/dev/null 2>&1 ||
+  cargo build --release --locked --workspace --features testkit --bins
 
 KILLS="${1:-20}"
 LINES="${2:-60000}"
@@ -22,7 +22,7 @@ BIN="$CARGO_TARGET_DIR/release"
 TDR="$BIN/tdr"
 BENCH="$BIN/tdr-bench"
 for b in "$TDR" "$BENCH"; do
-  [ -x "$b" ] || { echo "missing $b: run cargo build --release first"; exit 1; }
+  [ -x "$b" ] || { echo "missing $b: run cargo build --release --workspace --bins first"; exit 1; }
 done
 
 WORK="$(mktemp -d "${TMPDIR:-/tmp}/tdr-crash.XXXXXX")"

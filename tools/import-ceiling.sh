@@ -14,7 +14,7 @@ work="${2:-/tmp/tdr-ceiling}"
 gen="${1:-$work/gen}"
 B="$CARGO_TARGET_DIR/release"
 [ -x "$B/tdr" ] && [ -x "$B/tdr-bench" ] && [ -x "$B/tdr-gen" ] ||
-  cargo build --release --locked --bin tdr --bin tdr-bench --bin tdr-gen
+  cargo build --release --locked --workspace --bin tdr --bin tdr-bench --bin tdr-gen
 mkdir -p "$work"
 [ -f "$gen/meta.json" ] ||
   "$B/tdr-gen" generate --out "$gen" --subscribers 10000 --days 2 --seed 1 --output real --gzip

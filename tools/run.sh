@@ -14,7 +14,7 @@ if ! dpkg -s libclang-dev >/dev/null 2>&1 || ! command -v clang >/dev/null; then
   $sudo_cmd apt-get update -qq
   $sudo_cmd env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq clang libclang-dev pkg-config
 fi
-cargo build --release --locked --bins
+cargo build --release --locked --workspace --bins
 TDR="$CARGO_TARGET_DIR/release/tdr"
 GEN="$CARGO_TARGET_DIR/release/tdr-gen"
 BENCH="$CARGO_TARGET_DIR/release/tdr-bench"

@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/tdr-target}"
 n="${1:-50000000}"
 dir="${2:-/tmp/tdr-scale}"
-cargo build --release --locked --bin tdr-bench
+cargo build --release --locked --workspace --bin tdr-bench
 bench="$CARGO_TARGET_DIR/release/tdr-bench"
 rm -rf "$dir"; mkdir -p "$dir"
 timer=()

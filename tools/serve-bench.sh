@@ -20,7 +20,7 @@ cd "$(dirname "$0")/.."
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/tdr-target}"
 BIN="$CARGO_TARGET_DIR/release"
 TDR="$BIN/tdr"; BENCH="$BIN/tdr-bench"; GEN="$BIN/tdr-gen"
-cargo build --release --locked --bins >/dev/null 2>&1 || cargo build --release --locked --bins
+cargo build --release --locked --workspace --bins >/dev/null 2>&1 || cargo build --release --locked --workspace --bins
 WORK="$(mktemp -d "${TMPDIR:-/tmp}/tdr-bench.XXXXXX")"
 SERVE_PID=
 trap '[ -n "$SERVE_PID" ] && kill -9 "$SERVE_PID" 2>/dev/null; rm -rf "$WORK"' EXIT

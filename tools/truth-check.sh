@@ -21,7 +21,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/tdr-target}"
 subs="${1:-2000}"; days="${2:-3}"; n="${3:-100000}"; dir="${4:-/tmp/tdr-truth}"
-cargo build --release --locked --bins
+cargo build --release --locked --workspace --bins
 B="$CARGO_TARGET_DIR/release"
 rm -rf "$dir"; mkdir -p "$dir"
 gen="${GEN_DIR:-$dir/gen}"

@@ -18,9 +18,6 @@ use clap::{Parser, Subcommand};
 use rand::{Rng, SeedableRng};
 use serde::{Deserialize, Serialize};
 
-#[path = "../synth.rs"]
-mod synth;
-
 mod api;
 mod baseline;
 mod feed;
@@ -500,7 +497,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             chunk_events,
         } => {
             use std::io::{BufRead, Write};
-            let mut s = synth::Synth::new(42, pool, subscribers, start, gap);
+            let mut s = tdr_testkit::synth::Synth::new(42, pool, subscribers, start, gap);
             let stdout = std::io::stdout();
             for line in std::io::stdin().lock().lines() {
                 let reply = match line?.trim() {

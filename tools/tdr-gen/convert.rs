@@ -11,7 +11,7 @@ use std::path::PathBuf;
 use chrono::DateTime;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
-use tdr::model::{Event, LeaseOp, NatOp, SessionOp};
+use tdr_parse::model::{Event, LeaseOp, NatOp, SessionOp};
 
 use crate::error::{GenError, Result};
 use crate::real::{call_line, kea_duration};
@@ -86,7 +86,7 @@ pub fn convert(args: &ConvertArgs) -> Result<String> {
         if args.max_bytes > 0 && bytes > args.max_bytes {
             break;
         }
-        let Ok(ev) = tdr::parse::format::events::parse_line(line.as_bytes(), "gen") else {
+        let Ok(ev) = tdr_parse::format::events::parse_line(line.as_bytes(), "gen") else {
             continue;
         };
         n += 1;

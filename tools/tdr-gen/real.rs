@@ -562,8 +562,8 @@ pub fn call_line(rng: &mut StdRng, c: u64, t: i64) -> String {
 mod tests {
     use super::*;
     use rand::SeedableRng;
-    use tdr::model::{Event, Target};
-    use tdr::parse::{parse_all, Context, Format};
+    use tdr_parse::model::{Event, Target};
+    use tdr_parse::{parse_all, Context, Format};
 
     const T: i64 = 1_793_700_000; // 2026-11-03T10:00:00Z
 
@@ -641,7 +641,7 @@ mod tests {
             assert!(matches!(
                 e,
                 Event::Session {
-                    op: tdr::model::SessionOp::Stop,
+                    op: tdr_parse::model::SessionOp::Stop,
                     ..
                 }
             ));

@@ -1,8 +1,7 @@
 //! A fast, deterministic stream of neutral-format events for benchmarks: PPPoE-like sessions
 //! (start, interims, stop, some lost stops) on a shared IPv4 pool, a share with a delegated
-//! IPv6 /56, and a share behind CGNAT with port blocks. Included by the benches and
-//! `tdr-bench` with `#[path]`; the correctness generator with ground truth is `tdr-gen`.
-#![allow(dead_code)]
+//! IPv6 /56, and a share behind CGNAT with port blocks. Used by the benches and `tdr-bench`;
+//! the correctness generator with ground truth is `tdr-gen`.
 
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
