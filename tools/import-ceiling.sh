@@ -20,6 +20,8 @@ mkdir -p "$work"
   "$B/tdr-gen" generate --out "$gen" --subscribers 10000 --days 2 --seed 1 --output real --gzip
 rm -rf "$work/data"
 cfg="$work/import.toml"
+# Both runs read the files from the page cache: the import would otherwise pay the disk.
+cat "$gen"/*/* "$gen"/*/*/* >/dev/null 2>&1 || true
 sync
 t0=$(date +%s.%N)
 CONFIG="$cfg" tools/import-generated.sh "$gen" "$work/data" >"$work/import.out"
@@ -33,5 +35,11 @@ printf 'files: %s (%s compressed)\n' "$(grep -o '"files":[0-9]*' <<<"$two" | cut
 printf 'inflate+parse, 1 core : %6.2f s\n' "$c1"
 printf 'inflate+parse, 2 cores: %6.2f s   (the ceiling)\n' "$c2"
 printf 'tdr import --sources  : %6.2f s\n' "$import"
+[ -z "${BEFORE:-}" ] || {
+  # BEFORE=DIR: an older build's tdr and scripts (tdr + import-generated.sh) on the same files.
+  rm -rf "$work/data-before"
+  t0=$(date +%s.%N); TDR="$BEFORE/tdr" "$BEFORE/import-generated.sh" "$gen" "$work/data-before" >/dev/null; t1=$(date +%s.%N)
+  printf 'before (%s)       : %6.2f s\n' "$BEFORE" "$(awk -v a="$t0" -v b="$t1" 'BEGIN{print b-a}')"
+}
 printf 'import efficiency     : %6.1f %%  (ceiling / import; target >= 75 %%)\n' "$(awk -v c="$c2" -v i="$import" 'BEGIN{print 100*c/i}')"
 tail -1 "$work/import.out"
