@@ -91,6 +91,16 @@ pub enum ImportError {
     Setup(#[from] SetupError),
 }
 
+impl From<pipeline::PipelineError> for ImportError {
+    fn from(e: pipeline::PipelineError) -> Self {
+        match e {
+            pipeline::PipelineError::Store(e) => ImportError::Store(e),
+            pipeline::PipelineError::Quarantine(e) => ImportError::Quarantine(e),
+            e => ImportError::Ingest(e.to_string()),
+        }
+    }
+}
+
 impl From<FileError> for ImportError {
     fn from(e: FileError) -> Self {
         match e {
@@ -269,7 +279,7 @@ impl<'a> Importer<'a> {
             // The engine is not put back: the next import reloads what is on disk.
             return Err(e);
         }
-        let finished = finished.map_err(ImportError::Ingest)?;
+        let finished = finished?;
         for (source, c) in &finished.counts {
             report
                 .by_source
@@ -320,21 +330,6 @@ pub struct ImportOptions {
     pub complete: bool,
 }
 
-impl ImportOptions {
-    /// The jobs importing `paths` with these options.
-    pub fn jobs<'p>(&self, paths: impl IntoIterator<Item = &'p Path>) -> Vec<FileJob> {
-        paths
-            .into_iter()
-            .map(|p| FileJob {
-                path: p.to_path_buf(),
-                format: self.format,
-                ctx: self.ctx.clone(),
-                complete: self.complete,
-            })
-            .collect()
-    }
-}
-
 /// The jobs of `tdr import --sources`: every file each `[[file]]` source's glob matches, in
 /// name order, with the source's name and stream options.
 pub fn configured_jobs(cfg: &Config, now: i64, complete: bool) -> Result<Vec<FileJob>, String> {
@@ -358,4 +353,30 @@ pub fn configured_jobs(cfg: &Config, now: i64, complete: bool) -> Result<Vec<Fil
         }
     }
     Ok(jobs)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::clock::FixedClock;
+
+    /// The one pipeline first reported a quarantine that cannot be written as a store
+    /// failure (`store.write_failed`); an import says what failed.
+    #[test]
+    fn an_unwritable_quarantine_is_reported_as_ingest_quarantine_failed() {
+        let dir = tempfile::tempdir().unwrap();
+        let cfg = Config {
+            data_dir: dir.path().to_path_buf(),
+            ..Config::default()
+        };
+        // A file where the quarantine folder should be: no record can be written to it.
+        std::fs::write(dir.path().join("quarantine"), b"").unwrap();
+        let input = dir.path().join("in.jsonl");
+        std::fs::write(&input, b"this is not an event\n").unwrap();
+        let clock = FixedClock::new(1_795_168_800);
+        let mut store = Store::open(&cfg).unwrap();
+        let mut imp = Importer::new(&mut store, &cfg, &clock).unwrap();
+        let err = imp.import_file(&input, Format::Events, "t").unwrap_err();
+        assert_eq!(err.code(), "ingest.quarantine_failed", "{err}");
+    }
 }

@@ -238,6 +238,20 @@ pub struct Options {
     pub on_failure: Option<OnFailure>,
 }
 
+/// Why the pipeline stopped committing.
+#[derive(Debug, thiserror::Error)]
+pub enum PipelineError {
+    #[error("[{code}] {0}", code = .0.code())]
+    Store(#[from] crate::store::StoreError),
+    #[error("cannot write the quarantine: {0}")]
+    Quarantine(std::io::Error),
+    /// The writer stopped first; its own error says why.
+    #[error("the store writer stopped")]
+    WriterStopped,
+    #[error("{0}")]
+    Thread(String),
+}
+
 /// What a finished run hands back: the engine (its state is what is on disk) and the counts
 /// per source.
 pub struct Finished {
@@ -284,14 +298,14 @@ pub fn run(
     opts: Options,
     mut engine: Engine,
     mut rx: Receiver<ToCore>,
-) -> Result<Finished, String> {
+) -> Result<Finished, PipelineError> {
     let applier_cpu0 = thread_cpu_ms();
     let (wtx, wrx) = mpsc::sync_channel::<ToWriter>(1);
     let housekeeping = opts.housekeeping.as_ref().map(|(_, f)| f);
     std::thread::scope(|scope| {
         let writer = std::thread::Builder::new()
             .name("tdr-writer".into())
-            .spawn_scoped(scope, move || -> Result<u64, String> {
+            .spawn_scoped(scope, move || -> Result<u64, PipelineError> {
                 for msg in wrx {
                     match msg {
                         ToWriter::Batch {
@@ -300,9 +314,7 @@ pub fn run(
                             oldest,
                         } => {
                             let t = Instant::now();
-                            store
-                                .write(prepared)
-                                .map_err(|e| format!("[{}] {e}", e.code()))?;
+                            store.write(prepared)?;
                             if let Some(m) = metrics {
                                 m.batch_seconds.observe(t.elapsed().as_secs_f64());
                                 m.commit_delay_seconds
@@ -322,7 +334,7 @@ pub fn run(
                 }
                 Ok(thread_cpu_ms())
             })
-            .map_err(|e| format!("cannot start the writer thread: {e}"))?;
+            .map_err(|e| PipelineError::Thread(format!("cannot start the writer thread: {e}")))?;
 
         let mut batch = Batch {
             quarantine: Quarantine::new(&cfg.data_dir),
@@ -334,14 +346,14 @@ pub fn run(
             pending: 0,
         };
         let mut counts: HashMap<Arc<str>, Counts> = HashMap::new();
-        let mut failed: Option<String> = None;
+        let mut failed: Option<PipelineError> = None;
         match store.frame_counts() {
             Ok(v) => {
                 for (source, n) in v {
                     batch.frames.insert(Arc::from(source.as_str()), n);
                 }
             }
-            Err(e) => failed = Some(format!("[{}] {e}", e.code())),
+            Err(e) => failed = Some(e.into()),
         }
         // What waits is committed after the flush interval once the readers have nothing
         // more queued; while they do (a backlog), batches fill up to `batch_events`, but
@@ -364,7 +376,7 @@ pub fn run(
                 files,
                 oldest,
             })
-            .map_err(|_| "the store writer stopped".to_string())
+            .map_err(|_| PipelineError::WriterStopped)
         };
 
         while let Some(msg) = rx.blocking_recv() {
@@ -406,7 +418,7 @@ pub fn run(
                     {
                         last_housekeeping = Some(Instant::now());
                         wtx.send(ToWriter::Housekeeping)
-                            .map_err(|_| "the store writer stopped".to_string())
+                            .map_err(|_| PipelineError::WriterStopped)
                     } else {
                         r
                     }
@@ -415,7 +427,7 @@ pub fn run(
             if let Err(e) = result {
                 tracing::error!(error = %e, "ingest stopped: nothing more is committed");
                 if let Some(f) = &opts.on_failure {
-                    f(&e);
+                    f(&e.to_string());
                 }
                 failed = Some(e);
             }
@@ -430,9 +442,11 @@ pub fn run(
         let applier_cpu_ms = thread_cpu_ms().saturating_sub(applier_cpu0);
         let written = writer
             .join()
-            .unwrap_or_else(|_| Err("the writer thread panicked".into()));
+            .unwrap_or_else(|_| Err(PipelineError::Thread("the writer thread panicked".into())));
         match (failed, written) {
-            (Some(e), _) | (None, Err(e)) => Err(e),
+            // The applier saw only that the writer stopped: the writer's error says why.
+            (Some(PipelineError::WriterStopped), Err(e)) | (None, Err(e)) => Err(e),
+            (Some(e), _) => Err(e),
             (None, Ok(writer_cpu_ms)) => Ok(Finished {
                 engine,
                 counts,
@@ -459,7 +473,8 @@ struct Batch {
     pending: usize,
 }
 
-type SendBatch<'a> = dyn Fn(Prepared, Vec<(Arc<str>, u64)>, Instant) -> Result<(), String> + 'a;
+type SendBatch<'a> =
+    dyn Fn(Prepared, Vec<(Arc<str>, u64)>, Instant) -> Result<(), PipelineError> + 'a;
 
 impl Batch {
     /// Applies a chunk and takes its checkpoint into the batch.
@@ -471,10 +486,10 @@ impl Batch {
         now: i64,
         counts: &mut Counts,
         m: Option<&Metrics>,
-    ) -> Result<(), String> {
+    ) -> Result<(), PipelineError> {
         self.oldest.get_or_insert(input.read_at);
         self.pending += apply(engine, &input, floor, now, &mut self.quarantine, counts, m)
-            .map_err(|e| format!("cannot write the quarantine: {e}"))?;
+            .map_err(PipelineError::Quarantine)?;
         let n = input.chunk.items.len() as u64;
         if n > 0 {
             *self.frames.entry(input.source.clone()).or_insert(0) += n;
@@ -499,15 +514,13 @@ impl Batch {
         store: &Store,
         floor: i64,
         send: &SendBatch<'_>,
-    ) -> Result<(), String> {
+    ) -> Result<(), PipelineError> {
         self.pending = 0;
         let Some(since) = self.oldest.take() else {
             return Ok(());
         };
         // Quarantine records are durable before the checkpoint moves past them.
-        self.quarantine
-            .sync()
-            .map_err(|e| format!("cannot write the quarantine: {e}"))?;
+        self.quarantine.sync().map_err(PipelineError::Quarantine)?;
         let mut metas: Vec<(Vec<u8>, Vec<u8>)> = self.checkpoints.drain().collect();
         for s in self.changed_frames.drain(..) {
             let n = self.frames.get(&s).copied().unwrap_or(0);

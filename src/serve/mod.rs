@@ -168,6 +168,7 @@ pub fn run(cfg: Config, clock: Arc<dyn Clock>) -> Result<(), ServeError> {
                 rx,
             )
             .map(drop)
+            .map_err(|e| e.to_string())
         })
         .map_err(|e| start(format!("cannot start the applier: {e}")))?;
 
