@@ -73,4 +73,7 @@ pub struct Caller {
     /// The user a refused token belonged to (a revoked one), for the audit entry.
     pub claimed: Option<String>,
     pub channel: &'static str,
+    /// Where the request came from: the peer's address (HTTP) or `uid N` (the Unix socket),
+    /// for the audit entry and the per-peer limits. `None` inside the process.
+    pub peer: Option<String>,
 }

@@ -113,6 +113,7 @@ impl Users {
             who,
             claimed,
             channel,
+            peer: None,
         }
     }
 

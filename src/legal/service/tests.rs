@@ -114,6 +114,7 @@ fn user(name: &str, role: Role) -> Caller {
         }),
         claimed: None,
         channel: "cli",
+        peer: None,
     }
 }
 
