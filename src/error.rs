@@ -26,6 +26,7 @@ const UNAUTHORIZED: u16 = 401;
 const FORBIDDEN: u16 = 403;
 const NOT_FOUND: u16 = 404;
 const CONFLICT: u16 = 409;
+const TOO_LARGE: u16 = 413;
 const INTERNAL: u16 = 500;
 const UNAVAILABLE: u16 = 503;
 
@@ -103,8 +104,21 @@ catalogue! {
     RequestInvalid = "request.invalid", BAD_REQUEST, EXIT_BAD_INPUT;
     /// No API endpoint at that path.
     RequestNoSuchEndpoint = "request.no_such_endpoint", NOT_FOUND, EXIT_BAD_INPUT;
+    /// The request's body is larger than the endpoint takes.
+    RequestTooLarge = "request.too_large", TOO_LARGE, EXIT_BAD_INPUT;
     /// The request failed for a reason tdr did not foresee (a panicked handler).
     Internal = "internal", INTERNAL, EXIT_OPERATIONAL;
+
+    // The CLI as a client of the daemon.
+    /// The daemon does not answer on its socket (not running, or the socket is not this
+    /// user's to reach).
+    CliDaemonUnreachable = "cli.daemon_unreachable", UNAVAILABLE, EXIT_OPERATIONAL;
+    /// The command runs only where the daemon is not running, or only as the service user.
+    CliNotHere = "cli.not_here", CONFLICT, EXIT_BAD_INPUT;
+    /// The token file is readable by others, or unreadable.
+    CliTokenFile = "cli.token_file", BAD_REQUEST, EXIT_BAD_INPUT;
+    /// The daemon has no spool folder to take imported files into.
+    IngestNoSpool = "ingest.no_spool", CONFLICT, EXIT_BAD_INPUT;
 
     // The legal register's files.
     /// The register could not be read.

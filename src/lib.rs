@@ -6,6 +6,7 @@ pub mod audit;
 pub mod clock;
 pub mod config;
 pub mod error;
+pub mod fsmode;
 pub mod identity;
 pub mod ingest;
 pub mod legal;

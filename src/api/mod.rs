@@ -4,6 +4,7 @@
 //! hands over; a handler only parses the request, calls the service on a blocking thread, and
 //! maps the outcome.
 
+pub mod listen;
 pub mod openapi;
 pub mod tls;
 
@@ -22,10 +23,13 @@ use serde_json::{json, Value};
 use crate::error::ErrorKind;
 use crate::legal::case::{CaseError, NewCase, Override};
 use crate::legal::policy::Op;
-use crate::legal::service::{case_view, AddrQuery, Caller, LegalError};
+use crate::legal::service::{case_view, AddrQuery, Caller, LegalError, QuarantineQuery};
 use crate::legal::users::Users;
+use crate::legal::Purpose;
 use crate::legal::Service;
 use crate::model::parse_time;
+
+pub use self::listen::Peer;
 
 /// One route: method, path (axum syntax), the operation it performs, and a summary.
 pub struct Route {
@@ -93,6 +97,12 @@ pub const ROUTES: &[Route] = &[
     },
     Route {
         method: "POST",
+        path: "/v1/cases/{id}/lookups",
+        op: Op::CaseLookup,
+        summary: "Several lookups inside the case's scope, answered in order, each audited",
+    },
+    Route {
+        method: "POST",
         path: "/v1/abuse/lookup",
         op: Op::AbuseLookup,
         summary: "Abuse lookup: pseudonymous subscriber, security-class data only",
@@ -121,7 +131,33 @@ pub const ROUTES: &[Route] = &[
         op: Op::Statistics,
         summary: "Requests by type and outcome, median time to disclosure (?from=&to=)",
     },
+    Route {
+        method: "GET",
+        path: "/v1/quarantine",
+        op: Op::QuarantineSummary,
+        summary: "What ingest rejected, per source and code (no log lines)",
+    },
+    Route {
+        method: "GET",
+        path: "/v1/quarantine/records",
+        op: Op::QuarantineSummary,
+        summary: "Rejected records (?source=&code=&limit=); ?raw=true&reference= adds their \
+                  bytes (legal officers, audited)",
+    },
+    Route {
+        method: "PUT",
+        path: "/v1/import/{format}/{name}",
+        op: Op::Import,
+        summary: "Hand a log file to the daemon: written into its spool, read like any \
+                  spool file",
+    },
 ];
+
+/// The largest JSON request body (a case with a long annex of scope items fits easily).
+pub const BODY_LIMIT: usize = 2 * 1024 * 1024;
+
+/// The largest file `PUT /v1/import` takes in one request.
+pub const IMPORT_LIMIT: u64 = 16 * 1024 * 1024 * 1024;
 
 /// The users table, reloaded when its file changes (a `tdr user add` or `revoke` takes effect
 /// on the next request).
@@ -161,12 +197,35 @@ impl UsersCache {
         c.1.clone()
     }
 
-    pub fn caller(&self, headers: &HeaderMap) -> Caller {
+    /// The caller a request's bearer token names, as seen from `peer`.
+    pub fn caller(&self, headers: &HeaderMap, peer: &Peer) -> Caller {
         let token = headers
             .get(header::AUTHORIZATION)
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.strip_prefix("Bearer "));
-        self.current().caller(token, "api")
+        let mut c = self.current().caller(token, peer.channel);
+        c.peer = Some(peer.addr.clone());
+        c
+    }
+}
+
+/// The caller of a request: its bearer token and the peer its connection came from (set by
+/// [`listen`]; a request that did not come through a listener is `api` from `unknown`).
+pub struct Who(pub Caller, pub Peer);
+
+impl axum::extract::FromRequestParts<ApiState> for Who {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        st: &ApiState,
+    ) -> Result<Who, Self::Rejection> {
+        let peer = parts.extensions.get::<Peer>().cloned().unwrap_or(Peer {
+            channel: "api",
+            addr: "unknown".into(),
+            uid: None,
+        });
+        Ok(Who(st.users.caller(&parts.headers, &peer), peer))
     }
 }
 
@@ -257,10 +316,10 @@ fn ok_json(status: StatusCode, v: &Value) -> Response {
 /// Runs a service call on a blocking thread, for the caller the request's token names.
 async fn call<T: Send + 'static>(
     st: &ApiState,
-    headers: &HeaderMap,
+    who: Who,
     f: impl FnOnce(&Service, &Caller) -> Result<T, LegalError> + Send + 'static,
 ) -> Result<T, ApiError> {
-    let caller = st.users.caller(headers);
+    let caller = who.0;
     let service = st.service.clone();
     tokio::task::spawn_blocking(move || f(&service, &caller))
         .await
@@ -288,17 +347,25 @@ pub fn router(state: ApiState) -> Router {
         .route("/v1/cases/{id}/release", post(case_release))
         .route("/v1/cases/{id}/report", get(case_report))
         .route("/v1/cases/{id}/lookup", post(case_lookup))
+        .route("/v1/cases/{id}/lookups", post(case_lookups))
         .route("/v1/abuse/lookup", post(abuse_lookup))
         .route("/v1/subscribers/access-extract", post(access_extract))
         .route("/v1/audit", get(audit_read))
         .route("/v1/audit/verify", get(audit_verify))
         .route("/v1/statistics", get(statistics))
+        .route("/v1/quarantine", get(quarantine_summary))
+        .route("/v1/quarantine/records", get(quarantine_records))
+        .route(
+            "/v1/import/{format}/{name}",
+            axum::routing::put(import_file).layer(axum::extract::DefaultBodyLimit::disable()),
+        )
         .fallback(|| async {
             ApiError::new(
                 ErrorKind::RequestNoSuchEndpoint,
                 "no such endpoint; see /v1/openapi.json",
             )
         })
+        .layer(axum::extract::DefaultBodyLimit::max(BODY_LIMIT))
         .with_state(state)
 }
 
@@ -306,36 +373,32 @@ async fn openapi_doc() -> Response {
     ok_json(StatusCode::OK, &openapi::document())
 }
 
-async fn case_create(
-    State(st): State<ApiState>,
-    h: HeaderMap,
-    b: Bytes,
-) -> Result<Response, ApiError> {
+async fn case_create(State(st): State<ApiState>, h: Who, b: Bytes) -> Result<Response, ApiError> {
     let req: NewCase = body(&b)?;
-    let c = call(&st, &h, move |svc, who| svc.create_case(who, req)).await?;
+    let c = call(&st, h, move |svc, who| svc.create_case(who, req)).await?;
     Ok(ok_json(StatusCode::CREATED, &case_view(&c)))
 }
 
-async fn case_list(State(st): State<ApiState>, h: HeaderMap) -> Result<Response, ApiError> {
-    let v = call(&st, &h, |svc, who| svc.list_cases(who)).await?;
+async fn case_list(State(st): State<ApiState>, h: Who) -> Result<Response, ApiError> {
+    let v = call(&st, h, |svc, who| svc.list_cases(who)).await?;
     Ok(ok_json(StatusCode::OK, &json!({"cases": v})))
 }
 
 async fn case_get(
     State(st): State<ApiState>,
-    h: HeaderMap,
+    h: Who,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
-    let c = call(&st, &h, move |svc, who| svc.get_case(who, &id)).await?;
+    let c = call(&st, h, move |svc, who| svc.get_case(who, &id)).await?;
     Ok(ok_json(StatusCode::OK, &case_view(&c)))
 }
 
 async fn case_approve(
     State(st): State<ApiState>,
-    h: HeaderMap,
+    h: Who,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
-    let c = call(&st, &h, move |svc, who| svc.approve(who, &id)).await?;
+    let c = call(&st, h, move |svc, who| svc.approve(who, &id)).await?;
     Ok(ok_json(StatusCode::OK, &case_view(&c)))
 }
 
@@ -348,12 +411,12 @@ struct Reason {
 
 async fn case_reject(
     State(st): State<ApiState>,
-    h: HeaderMap,
+    h: Who,
     Path(id): Path<String>,
     b: Bytes,
 ) -> Result<Response, ApiError> {
     let r: Reason = body(&b)?;
-    let c = call(&st, &h, move |svc, who| svc.reject(who, &id, &r.reason)).await?;
+    let c = call(&st, h, move |svc, who| svc.reject(who, &id, &r.reason)).await?;
     Ok(ok_json(StatusCode::OK, &case_view(&c)))
 }
 
@@ -366,33 +429,33 @@ struct Execute {
 
 async fn case_execute(
     State(st): State<ApiState>,
-    h: HeaderMap,
+    h: Who,
     Path(id): Path<String>,
     b: Bytes,
 ) -> Result<Response, ApiError> {
     let x: Execute = body(&b)?;
-    let c = call(&st, &h, move |svc, who| svc.execute(who, &id, x.over)).await?;
+    let c = call(&st, h, move |svc, who| svc.execute(who, &id, x.over)).await?;
     Ok(ok_json(StatusCode::OK, &case_view(&c)))
 }
 
 async fn case_release(
     State(st): State<ApiState>,
-    h: HeaderMap,
+    h: Who,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
-    let c = call(&st, &h, move |svc, who| svc.release(who, &id)).await?;
+    let c = call(&st, h, move |svc, who| svc.release(who, &id)).await?;
     Ok(ok_json(StatusCode::OK, &case_view(&c)))
 }
 
 async fn case_report(
     State(st): State<ApiState>,
-    h: HeaderMap,
+    h: Who,
     Path(id): Path<String>,
     q: Result<Query<HashMap<String, String>>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Response, ApiError> {
     let q = q.map_err(|e| ApiError::bad(e.body_text()))?.0;
     let format = q.get("format").cloned().unwrap_or_else(|| "json".into());
-    let (text, ctype) = call(&st, &h, move |svc, who| svc.report(who, &id, &format)).await?;
+    let (text, ctype) = call(&st, h, move |svc, who| svc.report(who, &id, &format)).await?;
     Ok(([(header::CONTENT_TYPE, ctype)], text).into_response())
 }
 
@@ -429,7 +492,7 @@ fn parse_point(r: &LookupReq) -> Result<AddrQuery, ApiError> {
 
 async fn case_lookup(
     State(st): State<ApiState>,
-    h: HeaderMap,
+    h: Who,
     Path(id): Path<String>,
     b: Bytes,
 ) -> Result<Response, ApiError> {
@@ -442,26 +505,22 @@ async fn case_lookup(
         };
         let (from, to) = (t(&r.from, "from")?, t(&r.to, "to")?);
         let given = json!({"number": number, "from": r.from, "to": r.to});
-        let v = call(&st, &h, move |svc, who| {
+        let v = call(&st, h, move |svc, who| {
             svc.case_calls(who, &id, given, &number, from, to)
         })
         .await?;
         return Ok(ok_json(StatusCode::OK, &v));
     }
     let q = parse_point(&r)?;
-    let v = call(&st, &h, move |svc, who| svc.case_lookup(who, &id, q)).await?;
+    let v = call(&st, h, move |svc, who| svc.case_lookup(who, &id, q)).await?;
     Ok(ok_json(StatusCode::OK, &v))
 }
 
-async fn abuse_lookup(
-    State(st): State<ApiState>,
-    h: HeaderMap,
-    b: Bytes,
-) -> Result<Response, ApiError> {
+async fn abuse_lookup(State(st): State<ApiState>, h: Who, b: Bytes) -> Result<Response, ApiError> {
     let r: LookupReq = body(&b)?;
     let q = parse_point(&r)?;
     let reference = r.reference.clone().unwrap_or_default();
-    let v = call(&st, &h, move |svc, who| {
+    let v = call(&st, h, move |svc, who| {
         svc.abuse_lookup(who, &reference, q.given, q.ip, q.port, q.at)
     })
     .await?;
@@ -477,11 +536,11 @@ struct ExtractReq {
 
 async fn access_extract(
     State(st): State<ApiState>,
-    h: HeaderMap,
+    h: Who,
     b: Bytes,
 ) -> Result<Response, ApiError> {
     let r: ExtractReq = body(&b)?;
-    let v = call(&st, &h, move |svc, who| {
+    let v = call(&st, h, move |svc, who| {
         svc.access_extract(who, &r.subscriber, &r.reference)
     })
     .await?;
@@ -490,7 +549,7 @@ async fn access_extract(
 
 async fn audit_read(
     State(st): State<ApiState>,
-    h: HeaderMap,
+    h: Who,
     q: Result<Query<HashMap<String, String>>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Response, ApiError> {
     let q = q.map_err(|e| ApiError::bad(e.body_text()))?.0;
@@ -504,18 +563,18 @@ async fn audit_read(
     };
     let after = num("after", 0)?;
     let limit = num("limit", 1000)?.clamp(1, 10_000) as usize;
-    let v = call(&st, &h, move |svc, who| svc.audit_read(who, after, limit)).await?;
+    let v = call(&st, h, move |svc, who| svc.audit_read(who, after, limit)).await?;
     Ok(ok_json(StatusCode::OK, &json!({"entries": v})))
 }
 
-async fn audit_verify(State(st): State<ApiState>, h: HeaderMap) -> Result<Response, ApiError> {
-    let v = call(&st, &h, |svc, who| svc.audit_verify(who)).await?;
+async fn audit_verify(State(st): State<ApiState>, h: Who) -> Result<Response, ApiError> {
+    let v = call(&st, h, |svc, who| svc.audit_verify(who)).await?;
     Ok(ok_json(StatusCode::OK, &v))
 }
 
 async fn statistics(
     State(st): State<ApiState>,
-    h: HeaderMap,
+    h: Who,
     q: Result<Query<HashMap<String, String>>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Response, ApiError> {
     let q = q.map_err(|e| ApiError::bad(e.body_text()))?.0;
@@ -526,6 +585,152 @@ async fn statistics(
     };
     let from = t("from", 0)?;
     let to = t("to", i64::MAX / 2)?;
-    let v = call(&st, &h, move |svc, who| svc.statistics(who, from, to)).await?;
+    let v = call(&st, h, move |svc, who| svc.statistics(who, from, to)).await?;
     Ok(ok_json(StatusCode::OK, &v))
+}
+
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct BatchReq {
+    purpose: String,
+    queries: Vec<LookupReq>,
+}
+
+async fn case_lookups(
+    State(st): State<ApiState>,
+    h: Who,
+    Path(id): Path<String>,
+    b: Bytes,
+) -> Result<Response, ApiError> {
+    let r: BatchReq = body(&b)?;
+    let purpose = match r.purpose.replace('-', "_").as_str() {
+        "ipred" => Purpose::Ipred,
+        "law_enforcement" => Purpose::LawEnforcement,
+        other => {
+            return Err(ApiError::bad(format!(
+                "purpose {other:?}: a case lookup is ipred or law_enforcement (abuse lookups \
+                 go to /v1/abuse/lookup)"
+            )))
+        }
+    };
+    let queries = r
+        .queries
+        .iter()
+        .enumerate()
+        .map(|(i, q)| {
+            parse_point(q).map_err(|e| ApiError::bad(format!("queries[{i}]: {}", e.message)))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let v = call(&st, h, move |svc, who| {
+        let mut answers = Vec::with_capacity(queries.len());
+        svc.case_lookups(who, &id, &queries, Some(purpose), |a| {
+            answers.push(a);
+            true
+        })?;
+        Ok(answers)
+    })
+    .await?;
+    Ok(ok_json(StatusCode::OK, &json!({"answers": v})))
+}
+
+type QueryMap = Result<Query<HashMap<String, String>>, axum::extract::rejection::QueryRejection>;
+
+async fn quarantine_summary(State(st): State<ApiState>, h: Who) -> Result<Response, ApiError> {
+    let v = call(&st, h, |svc, who| svc.quarantine_summary(who)).await?;
+    Ok(ok_json(StatusCode::OK, &json!({"sources": v})))
+}
+
+async fn quarantine_records(
+    State(st): State<ApiState>,
+    h: Who,
+    q: QueryMap,
+) -> Result<Response, ApiError> {
+    let q = q.map_err(|e| ApiError::bad(e.body_text()))?.0;
+    let limit = match q.get("limit") {
+        None => 100,
+        Some(v) => v
+            .parse::<usize>()
+            .map_err(|_| ApiError::bad("limit must be a number"))?,
+    };
+    let raw = match q.get("raw").map(String::as_str) {
+        None | Some("false") => false,
+        Some("true") => true,
+        Some(_) => return Err(ApiError::bad("raw must be true or false")),
+    };
+    let query = QuarantineQuery {
+        source: q.get("source").cloned(),
+        code: q.get("code").cloned(),
+        limit,
+        raw,
+        reference: q.get("reference").cloned(),
+    };
+    let v = call(&st, h, move |svc, who| svc.quarantine_records(who, query)).await?;
+    Ok(ok_json(StatusCode::OK, &v))
+}
+
+/// Streams the request's body into the spool (outside its globs until whole), audited when
+/// accepted and when received; a body cut short leaves nothing in the spool.
+async fn import_file(
+    State(st): State<ApiState>,
+    h: Who,
+    Path((format, name)): Path<(String, String)>,
+    body: axum::body::Body,
+) -> Result<Response, ApiError> {
+    use http_body_util::BodyExt;
+    use std::io::Write;
+    let format = crate::parse::Format::from_name(&format)
+        .ok_or_else(|| ApiError::bad(format!("unknown format {format:?}")))?;
+    let service = st.service.clone();
+    let caller = h.0.clone();
+    let handoff = call(&st, h, move |svc, who| {
+        svc.import_handoff(who, format, &name)
+    })
+    .await?;
+    let io = |e: std::io::Error| ApiError::new(ErrorKind::IngestReadFailed, format!("spool: {e}"));
+    let write = async {
+        if let Some(dir) = handoff.partial.parent() {
+            crate::fsmode::create_private_dir(dir).map_err(io)?;
+        }
+        let mut file = crate::fsmode::create_new_private(&handoff.partial).map_err(io)?;
+        let mut sha = <sha2::Sha256 as sha2::Digest>::new();
+        let mut n = 0u64;
+        let mut body = body;
+        while let Some(frame) = body.frame().await {
+            let frame = frame.map_err(|e| ApiError::bad(format!("the upload broke off: {e}")))?;
+            if let Ok(data) = frame.into_data() {
+                n += data.len() as u64;
+                if n > IMPORT_LIMIT {
+                    return Err(ApiError::new(
+                        ErrorKind::RequestTooLarge,
+                        format!("one import takes at most {IMPORT_LIMIT} bytes; split the file"),
+                    ));
+                }
+                sha2::Digest::update(&mut sha, &data);
+                tokio::task::block_in_place(|| file.write_all(&data)).map_err(io)?;
+            }
+        }
+        tokio::task::block_in_place(|| file.sync_all()).map_err(io)?;
+        Ok((n, hex::encode(sha2::Digest::finalize(sha))))
+    };
+    let (n, digest) = match write.await {
+        Ok(r) => r,
+        Err(e) => {
+            let _ = std::fs::remove_file(&handoff.partial);
+            return Err(e);
+        }
+    };
+    let target = handoff.target.clone();
+    let answer = tokio::task::spawn_blocking(move || {
+        service.import_received(&caller, &handoff, n, &digest)?;
+        std::fs::rename(&handoff.partial, &handoff.target).map_err(|e| {
+            LegalError::BadRequest(ErrorKind::IngestReadFailed, format!("spool: {e}"))
+        })?;
+        Ok::<_, LegalError>(
+            json!({"spooled": target.file_name().map(|f| f.to_string_lossy()),
+                                   "bytes": n, "sha256": digest}),
+        )
+    })
+    .await
+    .map_err(|_| ApiError::new(ErrorKind::Internal, "the request failed"))??;
+    Ok(ok_json(StatusCode::ACCEPTED, &answer))
 }

@@ -4,16 +4,14 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::sync::Arc;
 
 use clap::Subcommand;
-use serde_json::json;
-use tdr::clock::Clock;
+use serde_json::{json, Value};
 use tdr::config::Config;
 use tdr::legal::case::{NewCase, Override};
-use tdr::legal::service::case_view;
 
-use super::{out_err, print_json, with_service, Failure};
+use super::client::{seg, Client};
+use super::{out_err, print_json, Failure};
 
 #[derive(Subcommand)]
 pub enum CaseCmd {
@@ -65,7 +63,7 @@ pub enum CaseCmd {
     },
 }
 
-fn read_request(file: &Path) -> Result<NewCase, Failure> {
+fn read_request(file: &Path) -> Result<Value, Failure> {
     let text = if file.as_os_str() == "-" {
         let mut s = String::new();
         std::io::Read::read_to_string(&mut std::io::stdin(), &mut s)
@@ -75,29 +73,34 @@ fn read_request(file: &Path) -> Result<NewCase, Failure> {
         std::fs::read_to_string(file)
             .map_err(|e| Failure::BadInput(format!("cannot read {}: {e}", file.display())))?
     };
+    // Checked here too, so a mistake is named before anything is sent.
+    serde_json::from_str::<NewCase>(&text)
+        .map_err(|e| Failure::BadInput(format!("{}: not a case request: {e}", file.display())))?;
     serde_json::from_str(&text)
         .map_err(|e| Failure::BadInput(format!("{}: not a case request: {e}", file.display())))
 }
 
-pub fn run(cfg: &Config, clock: &Arc<dyn Clock>, cmd: CaseCmd) -> Result<ExitCode, Failure> {
+pub fn run(cfg: &Config, cmd: CaseCmd) -> Result<ExitCode, Failure> {
+    let client = Client::new(cfg)?;
+    let case = |id: &str, action: &str| format!("/v1/cases/{}{action}", seg(id));
     match cmd {
         CaseCmd::Create { file } => {
             let req = read_request(&file)?;
-            let c = with_service(cfg, clock, |svc, who| svc.create_case(who, req))?;
+            let c = client.json("POST", "/v1/cases", Some(&req))?;
             eprintln!(
                 "case {} registered; a second legal officer must approve it",
-                c.id
+                c["id"].as_str().unwrap_or("?")
             );
-            print_json(&case_view(&c))
+            print_json(&c)
         }
         CaseCmd::Approve { id } => {
-            let c = with_service(cfg, clock, |svc, who| svc.approve(who, &id))?;
-            print_json(&case_view(&c))
+            print_json(&client.json("POST", &case(&id, "/approve"), None)?)
         }
-        CaseCmd::Reject { id, reason } => {
-            let c = with_service(cfg, clock, |svc, who| svc.reject(who, &id, &reason))?;
-            print_json(&case_view(&c))
-        }
+        CaseCmd::Reject { id, reason } => print_json(&client.json(
+            "POST",
+            &case(&id, "/reject"),
+            Some(&json!({"reason": reason})),
+        )?),
         CaseCmd::Execute {
             id,
             override_fields,
@@ -115,48 +118,59 @@ pub fn run(cfg: &Config, clock: &Arc<dyn Clock>, cmd: CaseCmd) -> Result<ExitCod
                     reason: r.unwrap_or_default(),
                 }),
             };
-            let c = with_service(cfg, clock, |svc, who| svc.execute(who, &id, over))?;
-            if c.hold.is_some() {
+            let c = client.json(
+                "POST",
+                &case(&id, "/execute"),
+                Some(&json!({"override": over})),
+            )?;
+            if !c["hold"].is_null() {
                 eprintln!(
                     "case {id}: a protected identity is in the answer; a second legal officer \
                      must release it (tdr case release {id}) before the report"
                 );
             }
-            print_json(&case_view(&c))
+            print_json(&c)
         }
         CaseCmd::Release { id } => {
-            let c = with_service(cfg, clock, |svc, who| svc.release(who, &id))?;
-            print_json(&case_view(&c))
+            print_json(&client.json("POST", &case(&id, "/release"), None)?)
         }
         CaseCmd::Report { id, format, out } => {
-            let (text, _) = with_service(cfg, clock, |svc, who| svc.report(who, &id, &format))?;
+            let a = client.call("GET", &case(&id, &format!("/report?format={format}")), None)?;
             match out {
-                Some(p) => std::fs::write(&p, text.as_bytes()).map_err(|e| {
-                    Failure::Operational(format!("cannot write {}: {e}", p.display()))
-                })?,
+                Some(p) => write_new_private(&p, &a.body)?,
                 None => std::io::stdout()
                     .lock()
-                    .write_all(text.as_bytes())
+                    .write_all(&a.body)
                     .map_err(out_err)?,
             }
             Ok(ExitCode::SUCCESS)
         }
-        CaseCmd::Show { id } => {
-            let c = with_service(cfg, clock, |svc, who| svc.get_case(who, &id))?;
-            print_json(&case_view(&c))
-        }
-        CaseCmd::List => {
-            let v = with_service(cfg, clock, |svc, who| svc.list_cases(who))?;
-            print_json(&json!({"cases": v}))
-        }
+        CaseCmd::Show { id } => print_json(&client.json("GET", &case(&id, ""), None)?),
+        CaseCmd::List => print_json(&client.json("GET", "/v1/cases", None)?),
         CaseCmd::Extract {
             subscriber,
             reference,
-        } => {
-            let v = with_service(cfg, clock, |svc, who| {
-                svc.access_extract(who, &subscriber, &reference)
-            })?;
-            print_json(&v)
-        }
+        } => print_json(&client.json(
+            "POST",
+            "/v1/subscribers/access-extract",
+            Some(&json!({"subscriber": subscriber, "reference": reference})),
+        )?),
     }
+}
+
+/// Writes a report that names people into a new file only its owner can read: refused if
+/// anything (a file, a symbolic link) is already at `path`.
+fn write_new_private(path: &Path, bytes: &[u8]) -> Result<(), Failure> {
+    let cannot = |e: std::io::Error| {
+        let hint = if e.kind() == std::io::ErrorKind::AlreadyExists {
+            " (it exists: a report is never written over a file; choose a new name)"
+        } else {
+            ""
+        };
+        Failure::Operational(format!("cannot write {}: {e}{hint}", path.display()))
+    };
+    let mut f = tdr::fsmode::create_new_private(path).map_err(cannot)?;
+    f.write_all(bytes)
+        .and_then(|()| f.sync_all())
+        .map_err(cannot)
 }

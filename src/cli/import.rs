@@ -8,10 +8,12 @@ use std::sync::Arc;
 
 use tdr::clock::Clock;
 use tdr::config::Config;
+use tdr::error::ErrorKind;
 use tdr::ingest::import::{configured_jobs, ImportJob, Importer};
 use tdr::parse::{Context, Format};
 use tdr::store::Store;
 
+use super::client::{daemon_running, failure_of, seg, Client};
 use super::{op, Failure};
 
 #[derive(clap::Args)]
@@ -83,6 +85,10 @@ pub fn run(cfg: &Config, clock: &Arc<dyn Clock>, args: Args) -> Result<ExitCode,
     for j in &jobs {
         tdr::parse::parser(j.format, &j.ctx).map_err(|e| Failure::BadInput(e.to_string()))?;
     }
+    if daemon_running(cfg) {
+        return hand_over(cfg, &args, &jobs);
+    }
+    service_user_only(cfg)?;
     let mut store = Store::open(cfg).map_err(op("store"))?;
     let mut importer = Importer::new(&mut store, cfg, clock.as_ref()).map_err(op("store"))?;
     if let Some(n) = args.readers {
@@ -128,6 +134,98 @@ pub fn run(cfg: &Config, clock: &Arc<dyn Clock>, args: Args) -> Result<ExitCode,
         println!("see what was rejected and why: tdr quarantine list");
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// With the daemon running, the files go to it (it alone writes the store): each is sent
+/// over the socket into its spool, audited there, and read by its follower like any spool
+/// file. The daemon's spool reads each format with its defaults, so options that would
+/// change how a file is read are refused rather than silently dropped.
+fn hand_over(cfg: &Config, args: &Args, jobs: &[ImportJob]) -> Result<ExitCode, Failure> {
+    let mut differs = Vec::new();
+    if args.sources {
+        differs.push("--sources (the daemon follows its configured sources itself)");
+    }
+    if args.source.is_some() {
+        differs.push("--source");
+    }
+    if args.class != "security" {
+        differs.push("--class");
+    }
+    for (given, name) in [
+        (args.tz.is_some(), "--tz"),
+        (args.template.is_some(), "--template"),
+        (args.lease_time.is_some(), "--lease-time"),
+        (args.timestamp_format.is_some(), "--timestamp-format"),
+    ] {
+        if given {
+            differs.push(name);
+        }
+    }
+    if !differs.is_empty() {
+        return Err(Failure::BadInput(format!(
+            "[{}] tdr serve is running, so the files are handed to its spool, which reads \
+             each format with its defaults; {} cannot be honoured there: configure a [[file]] \
+             source for this producer, or stop the daemon and import as the service user",
+            ErrorKind::CliNotHere.code(),
+            differs.join(", ")
+        )));
+    }
+    let client = Client::new(cfg)?;
+    for j in jobs {
+        let bytes = std::fs::read(&j.path)
+            .map_err(|e| Failure::BadInput(format!("cannot read {}: {e}", j.path.display())))?;
+        let name: String = j
+            .path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default()
+            .chars()
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || "-_.".contains(c) {
+                    c
+                } else {
+                    '_'
+                }
+            })
+            .collect();
+        let name = name.trim_start_matches('.');
+        let path = format!("/v1/import/{}/{}", j.format.name(), seg(name));
+        let a = client.send("PUT", &path, bytes.into())?;
+        if !(200..300).contains(&a.status) {
+            return Err(failure_of(&a));
+        }
+        let v: serde_json::Value = serde_json::from_slice(&a.body).unwrap_or_default();
+        println!(
+            "handed {} ({} bytes, sha256 {}) to the daemon's spool as {}",
+            j.path.display(),
+            v["bytes"],
+            v["sha256"].as_str().unwrap_or("-"),
+            v["spooled"].as_str().unwrap_or("-")
+        );
+    }
+    println!("the daemon reads them now; watch tdr_checkpoint_offset_bytes on /metrics");
+    Ok(ExitCode::SUCCESS)
+}
+
+/// An import without the daemon writes the store directly: only the service user (who owns
+/// the data directory) may, and it prints counts only.
+fn service_user_only(cfg: &Config) -> Result<(), Failure> {
+    use std::os::unix::fs::MetadataExt;
+    let Ok(meta) = std::fs::metadata(&cfg.data_dir) else {
+        return Ok(()); // a new data directory, created as this user's
+    };
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    let me = unsafe { libc::geteuid() };
+    if meta.uid() != me {
+        return Err(Failure::BadInput(format!(
+            "[{}] {} belongs to uid {}, not to you (uid {me}): import as the service user, \
+             or start tdr serve and import through it",
+            ErrorKind::CliNotHere.code(),
+            cfg.data_dir.display(),
+            meta.uid()
+        )));
+    }
+    Ok(())
 }
 
 /// The jobs of `tdr import [--format F] ITEM...`: an item is `FILE` (of `--format`) or

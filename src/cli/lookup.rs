@@ -4,16 +4,15 @@
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::sync::Arc;
 
 use serde_json::{json, Value};
-use tdr::clock::Clock;
 use tdr::config::Config;
 use tdr::legal::service::AddrQuery;
 use tdr::legal::Purpose;
 use tdr::model::parse_time;
 
-use super::{out_err, with_service, Failure};
+use super::client::{seg, Client};
+use super::{out_err, Failure};
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -70,7 +69,13 @@ struct BatchQuery {
     at: String,
 }
 
-fn read_batch(file: &Path) -> Result<Vec<AddrQuery>, Failure> {
+/// One query as the daemon takes it, checked here first so a typo is named with its line.
+fn point(addr: &str, port: Option<u16>, at: &str) -> Result<Value, Failure> {
+    AddrQuery::parse(addr, port, at).map_err(Failure::BadInput)?;
+    Ok(json!({"addr": addr, "port": port, "at": at}))
+}
+
+fn read_batch(file: &Path) -> Result<Vec<Value>, Failure> {
     let f = std::fs::File::open(file)
         .map_err(|e| Failure::BadInput(format!("cannot read {}: {e}", file.display())))?;
     let mut queries = Vec::new();
@@ -81,55 +86,54 @@ fn read_batch(file: &Path) -> Result<Vec<AddrQuery>, Failure> {
             continue;
         }
         let q: BatchQuery = serde_json::from_str(&line).map_err(|e| bad(e.to_string()))?;
-        queries.push(AddrQuery::parse(&q.addr, q.port, &q.at).map_err(bad)?);
+        queries.push(point(&q.addr, q.port, &q.at).map_err(|f| match f {
+            Failure::BadInput(m) => bad(m),
+            other => other,
+        })?);
     }
     Ok(queries)
 }
 
-/// `tdr lookup`: inside an approved case's scope (ipred, law enforcement), or under an abuse
-/// ticket (security role, pseudonyms). Every query is validated before the first runs.
-pub fn run(cfg: &Config, clock: &Arc<dyn Clock>, a: Args) -> Result<ExitCode, Failure> {
+pub fn run(cfg: &Config, a: Args) -> Result<ExitCode, Failure> {
     if a.case.trim().is_empty() {
         return Err(Failure::BadInput("--case must name the case".into()));
     }
     let queries = match &a.batch {
         Some(file) => read_batch(file)?,
-        None => vec![AddrQuery::parse(
+        None => vec![point(
             a.addr.as_deref().unwrap_or_default(),
             a.port,
             a.at.as_deref().unwrap_or_default(),
-        )
-        .map_err(Failure::BadInput)?],
+        )?],
     };
     let batch = a.batch.is_some();
-    with_service(cfg, clock, |svc, who| {
-        let mut out = std::io::BufWriter::new(std::io::stdout().lock());
-        // Each answer leaves as soon as it is audited; a closed pipe stops the batch.
-        let mut print = |r: Value| {
-            let w = if batch || a.json {
-                writeln!(out, "{r}")
-            } else {
-                write_human(&mut out, &r)
-            };
-            w.and_then(|()| out.flush()).is_ok()
-        };
-        if a.purpose == Purpose::Abuse {
-            for q in queries {
-                let r = svc.abuse_lookup(who, &a.case, q.given, q.ip, q.port, q.at)?;
-                if !print(r) {
-                    break;
-                }
-            }
-            Ok(())
-        } else {
-            svc.case_lookups(who, &a.case, &queries, Some(a.purpose), print)
+    let client = Client::new(cfg)?;
+    let answers: Vec<Value> = if a.purpose == Purpose::Abuse {
+        let mut out = Vec::new();
+        for mut q in queries {
+            q["reference"] = json!(a.case);
+            out.push(client.json("POST", "/v1/abuse/lookup", Some(&q))?);
         }
-    })?;
+        out
+    } else {
+        let body = json!({"purpose": a.purpose.as_str(), "queries": queries});
+        let path = format!("/v1/cases/{}/lookups", seg(&a.case));
+        let v = client.json("POST", &path, Some(&body))?;
+        v["answers"].as_array().cloned().unwrap_or_default()
+    };
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    for r in answers {
+        if batch || a.json {
+            writeln!(out, "{r}").map_err(out_err)?;
+        } else {
+            write_human(&mut out, &r).map_err(out_err)?;
+        }
+    }
+    out.flush().map_err(out_err)?;
     Ok(ExitCode::SUCCESS)
 }
 
-/// `tdr cdrs`: the calls of a number inside an approved case's scope.
-pub fn cdrs(cfg: &Config, clock: &Arc<dyn Clock>, args: CdrsArgs) -> Result<ExitCode, Failure> {
+pub fn cdrs(cfg: &Config, args: CdrsArgs) -> Result<ExitCode, Failure> {
     let CdrsArgs {
         number,
         from,
@@ -137,16 +141,17 @@ pub fn cdrs(cfg: &Config, clock: &Arc<dyn Clock>, args: CdrsArgs) -> Result<Exit
         case,
         json: as_json,
     } = args;
-    let (number, from, to, case) = (&number, &from, &to, &case);
     let f = parse_time(from.trim()).map_err(|e| Failure::BadInput(format!("--from: {e}")))?;
     let t = parse_time(to.trim()).map_err(|e| Failure::BadInput(format!("--to: {e}")))?;
     if t < f {
         return Err(Failure::BadInput("--to is before --from".into()));
     }
     let given = json!({"number": number, "from": from, "to": to});
-    let v = with_service(cfg, clock, |svc, who| {
-        svc.case_calls(who, case, given, number, f, t)
-    })?;
+    let v = Client::new(cfg)?.json(
+        "POST",
+        &format!("/v1/cases/{}/lookup", seg(&case)),
+        Some(&given),
+    )?;
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     if as_json {
         writeln!(out, "{v}").map_err(out_err)?;

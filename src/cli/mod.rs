@@ -1,15 +1,20 @@
 //! The `tdr` command line: the arguments, one file per command group, and what they share —
-//! the exit-code mapping, the bearer token, output helpers and the legal service a legal
-//! command runs on. Exit codes: 0 success (any well-formed lookup answer, `not_found`
-//! included), 1 an operational failure (store, audit), 2 bad input.
+//! the exit-code mapping and output helpers. Exit codes: 0 success (any well-formed lookup
+//! answer, `not_found` included), 1 an operational failure (daemon, store, audit), 2 bad
+//! input or a refusal.
 //!
-//! The legal commands call the same [`Service`] as the HTTP API, authenticate with the same
-//! bearer token (from `TDR_TOKEN`), and are audited the same way (channel `cli`).
+//! One door: every command that reads or changes personal data, users or cases is a request
+//! to the running daemon over its Unix socket ([`client`]), with the user's bearer token; the
+//! daemon alone opens the store, the identity register, the keys and the audit log, and
+//! audits the request with the peer's uid (channel `cli`). Only `serve`, `check-config`,
+//! `audit verify` (a public key and a recorded head) and `import` with the daemon stopped
+//! (as the service user) run on their own.
 
+mod admin;
 mod audit;
 mod case;
+mod client;
 mod config;
-mod expire;
 mod identity;
 mod import;
 mod lookup;
@@ -20,18 +25,13 @@ mod user;
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use clap::{Parser, Subcommand};
 use serde_json::Value;
 
-use tdr::audit::{AuditLog, NewEntry};
 use tdr::clock::{Clock, SystemClock};
 use tdr::config::Config;
-use tdr::legal::service::{Caller, LegalError};
-use tdr::legal::users::Users;
-use tdr::legal::Service;
-use tdr::store::Store;
 
 pub use self::serve::LogFormat;
 
@@ -68,8 +68,6 @@ pub enum Cmd {
     },
     /// Who held an address (and port) at a time. Audited before anything is shown.
     Lookup(lookup::Args),
-    /// Drop day partitions whose data is past its retention period (audited).
-    Expire,
     /// Audit log commands.
     Audit {
         #[command(subcommand)]
@@ -77,7 +75,12 @@ pub enum Cmd {
     },
     /// Check a configuration file and list every problem in it.
     CheckConfig { file: PathBuf },
-    /// Users and their bearer tokens.
+    /// The first administrators, created on the box by the service user.
+    Admin {
+        #[command(subcommand)]
+        cmd: admin::AdminCmd,
+    },
+    /// Users and their bearer tokens (administrators; a new user needs a second admin).
     User {
         #[command(subcommand)]
         cmd: user::UserCmd,
@@ -149,64 +152,15 @@ fn dispatch(cli: Cli) -> Result<ExitCode, Failure> {
     match cli.cmd {
         Cmd::Serve(_) => serve::run(cfg, clock.clone()),
         Cmd::Import(args) => import::run(&cfg, &clock, args),
-        Cmd::Cdrs(args) => lookup::cdrs(&cfg, &clock, args),
-        Cmd::Quarantine { cmd } => quarantine::run(&cfg, &clock, cmd),
-        Cmd::Lookup(args) => lookup::run(&cfg, &clock, args),
-        Cmd::User { cmd } => user::run(&cfg, &clock, cmd),
-        Cmd::Identity { cmd } => identity::run(&cfg, &clock, cmd),
-        Cmd::Case { cmd } => case::run(&cfg, &clock, cmd),
-        Cmd::Expire => expire::run(&cfg, &clock),
+        Cmd::Cdrs(args) => lookup::cdrs(&cfg, args),
+        Cmd::Quarantine { cmd } => quarantine::run(&cfg, cmd),
+        Cmd::Lookup(args) => lookup::run(&cfg, args),
+        Cmd::Admin { cmd } => admin::run(&cfg, cmd),
+        Cmd::User { cmd } => user::run(&cfg, cmd),
+        Cmd::Identity { cmd } => identity::run(&cfg, cmd),
+        Cmd::Case { cmd } => case::run(&cfg, cmd),
         Cmd::Audit { cmd } => audit::run(&cfg, cmd),
         Cmd::CheckConfig { file } => config::check(&file),
-    }
-}
-
-/// Who is running this command, for the audit log.
-fn actor() -> String {
-    let user = std::env::var("USER").unwrap_or_else(|_| "unknown".into());
-    // SAFETY: getuid has no preconditions and cannot fail.
-    let uid = unsafe { libc::getuid() };
-    format!("{user} (uid {uid})")
-}
-
-/// Runs `f` on a legal [`Service`] over a read-only store and this process's own audit log,
-/// for the caller `TDR_TOKEN` names.
-fn with_service<T>(
-    cfg: &Config,
-    clock: &Arc<dyn Clock>,
-    f: impl FnOnce(&Service, &Caller) -> Result<T, LegalError>,
-) -> Result<T, Failure> {
-    let users = Users::load(&cfg.data_dir).map_err(op("users"))?;
-    let token = std::env::var("TDR_TOKEN").ok();
-    let caller = users.caller(token.as_deref(), "cli");
-    let store = Store::open_read_only(cfg).map_err(op("store"))?;
-    let audit = AuditLog::open(&cfg.data_dir, clock.clone()).map_err(op("audit"))?;
-    let service = Service::new(
-        Arc::new(cfg.clone()),
-        Arc::new(store),
-        Arc::new(Mutex::new(audit)),
-        clock.clone(),
-    );
-    let r = f(&service, &caller);
-    service
-        .checkpoint()
-        .map_err(|e| Failure::Operational(format!("audit: {}", e.detail)))?;
-    r.map_err(failure)
-}
-
-/// The exit code is the error kind's (input problems 2, operational failures 1); the message
-/// carries the stable code.
-fn failure(e: LegalError) -> Failure {
-    let kind = e.kind();
-    let msg = if kind.is_auth() {
-        format!("[{kind}] {e} (set TDR_TOKEN to your token from `tdr user add`)")
-    } else {
-        format!("[{kind}] {e}")
-    };
-    if kind.is_operational() {
-        Failure::Operational(msg)
-    } else {
-        Failure::BadInput(msg)
     }
 }
 
@@ -219,41 +173,4 @@ fn print_json(v: &Value) -> Result<ExitCode, Failure> {
     )
     .map_err(out_err)?;
     Ok(ExitCode::SUCCESS)
-}
-
-/// Appends `entry` to the audit log (and checkpoints it) before anything is shown or changed:
-/// if the log cannot take it, the caller goes no further (`what` says what is withheld).
-fn audit_first(
-    cfg: &Config,
-    clock: &Arc<dyn Clock>,
-    entry: NewEntry,
-    what: &str,
-) -> Result<(), Failure> {
-    let mut audit = AuditLog::open(&cfg.data_dir, clock.clone()).map_err(op("audit"))?;
-    audit.append(entry).map_err(|e| {
-        Failure::Operational(format!(
-            "[{}] the audit entry could not be written, so {what}: {e}",
-            e.code()
-        ))
-    })?;
-    audit.checkpoint().map_err(op("audit"))
-}
-
-/// Appends an administrative entry (user and register changes) before the change is made:
-/// who changes who may read what must be provable too.
-fn audit_admin(
-    cfg: &Config,
-    clock: &Arc<dyn Clock>,
-    action: &str,
-    query: Value,
-) -> Result<(), Failure> {
-    let entry = NewEntry {
-        actor: actor(),
-        role: "cli:admin".into(),
-        action: action.into(),
-        query,
-        outcome: "requested".into(),
-        ..NewEntry::default()
-    };
-    audit_first(cfg, clock, entry, "nothing was changed")
 }

@@ -3,15 +3,12 @@
 
 use std::io::Write;
 use std::process::ExitCode;
-use std::sync::Arc;
 
 use clap::Subcommand;
-use serde_json::json;
-use tdr::audit::NewEntry;
-use tdr::clock::Clock;
 use tdr::config::Config;
 
-use super::{actor, audit_first, op, out_err, Failure};
+use super::client::{seg, Client};
+use super::{out_err, Failure};
 
 #[derive(Subcommand)]
 pub enum QuarantineCmd {
@@ -41,25 +38,26 @@ pub enum QuarantineCmd {
     },
 }
 
-pub fn run(cfg: &Config, clock: &Arc<dyn Clock>, cmd: QuarantineCmd) -> Result<ExitCode, Failure> {
+pub fn run(cfg: &Config, cmd: QuarantineCmd) -> Result<ExitCode, Failure> {
+    let client = Client::new(cfg)?;
     match cmd {
-        QuarantineCmd::List { json } => list(cfg, json),
+        QuarantineCmd::List { json } => list(&client, json),
         QuarantineCmd::Show {
             source,
             code,
             limit,
             raw,
             case,
-        } => show(cfg, clock, source, code, limit, raw, case),
+        } => show(&client, source, code, limit, raw, case),
     }
 }
 
-fn list(cfg: &Config, json: bool) -> Result<ExitCode, Failure> {
-    let records = tdr::ingest::quarantine::read_all(&cfg.data_dir).map_err(op("quarantine"))?;
-    let summary = tdr::ingest::quarantine::summarize(&records);
+fn list(client: &Client, json: bool) -> Result<ExitCode, Failure> {
+    let v = client.json("GET", "/v1/quarantine", None)?;
+    let summary = v["sources"].as_array().cloned().unwrap_or_default();
     let mut out = std::io::stdout().lock();
     if json {
-        writeln!(out, "{}", json!(summary)).map_err(out_err)?;
+        writeln!(out, "{}", v["sources"]).map_err(out_err)?;
     } else if summary.is_empty() {
         writeln!(out, "the quarantine is empty").map_err(out_err)?;
     } else {
@@ -67,14 +65,14 @@ fn list(cfg: &Config, json: bool) -> Result<ExitCode, Failure> {
             writeln!(
                 out,
                 "{}: {} record(s) from {} file(s), {} .. {}",
-                s.source,
-                s.records,
-                s.files.len(),
-                s.first.as_deref().unwrap_or("-"),
-                s.last.as_deref().unwrap_or("-")
+                s["source"].as_str().unwrap_or("-"),
+                s["records"],
+                s["files"].as_array().map_or(0, Vec::len),
+                s["first"].as_str().unwrap_or("-"),
+                s["last"].as_str().unwrap_or("-")
             )
             .map_err(out_err)?;
-            for (code, n) in &s.by_code {
+            for (code, n) in s["by_code"].as_object().into_iter().flatten() {
                 writeln!(out, "  {n:>8}  {code}").map_err(out_err)?;
             }
         }
@@ -83,8 +81,7 @@ fn list(cfg: &Config, json: bool) -> Result<ExitCode, Failure> {
 }
 
 fn show(
-    cfg: &Config,
-    clock: &Arc<dyn Clock>,
+    client: &Client,
     source: Option<String>,
     code: Option<String>,
     limit: usize,
@@ -96,50 +93,34 @@ fn show(
             "--raw shows log bytes that may hold personal data: give --case REF".into(),
         ));
     }
-    let records = tdr::ingest::quarantine::read_all(&cfg.data_dir).map_err(op("quarantine"))?;
-    let selected: Vec<_> = records
-        .into_iter()
-        .filter(|r| source.as_ref().is_none_or(|s| &r.source == s))
-        .filter(|r| code.as_ref().is_none_or(|c| &r.code == c))
-        .collect();
-    let shown = &selected[selected.len().saturating_sub(limit)..];
-    if raw {
-        audit_first(
-            cfg,
-            clock,
-            NewEntry {
-                actor: actor(),
-                role: "cli".into(),
-                action: "quarantine_show_raw".into(),
-                case: case.clone(),
-                legal_basis: None,
-                query: json!({"source": source, "code": code, "limit": limit}),
-                outcome: "shown".into(),
-                result_count: shown.len() as u64,
-                result_digest: None,
-            },
-            "nothing is shown",
-        )?;
+    let mut q = format!("/v1/quarantine/records?limit={limit}&raw={raw}");
+    for (k, v) in [("source", &source), ("code", &code), ("reference", &case)] {
+        if let Some(v) = v {
+            q.push_str(&format!("&{k}={}", seg(v)));
+        }
     }
+    let v = client.json("GET", &q, None)?;
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
-    for r in shown {
+    for r in v["records"].as_array().into_iter().flatten() {
+        let s = |k: &str| r[k].as_str().unwrap_or("-").to_string();
         writeln!(
             out,
             "{}  {}  {}@{}  {}: {}",
-            r.time, r.source, r.file, r.offset, r.code, r.reason
+            s("time"),
+            s("source"),
+            s("file"),
+            r["offset"],
+            s("code"),
+            s("reason")
         )
         .map_err(out_err)?;
-        if raw {
-            writeln!(out, "    {}", r.raw).map_err(out_err)?;
+        if let Some(raw) = r["raw"].as_str() {
+            writeln!(out, "    {raw}").map_err(out_err)?;
         }
     }
-    if selected.len() > shown.len() {
-        writeln!(
-            out,
-            "({} older record(s) not shown; raise --limit)",
-            selected.len() - shown.len()
-        )
-        .map_err(out_err)?;
+    let older = v["older"].as_u64().unwrap_or(0);
+    if older > 0 {
+        writeln!(out, "({older} older record(s) not shown; raise --limit)").map_err(out_err)?;
     }
     out.flush().map_err(out_err)?;
     Ok(ExitCode::SUCCESS)

@@ -1,71 +1,83 @@
-//! `tdr user`: users and their bearer tokens; every change is audited before it is made.
+//! `tdr user`: users and their bearer tokens, managed by administrators through the daemon
+//! (audited there before anything changes). A new user's token works once a second
+//! administrator, another person, approves them.
 
 use std::process::ExitCode;
-use std::sync::Arc;
 
 use clap::Subcommand;
 use serde_json::json;
-use tdr::clock::Clock;
 use tdr::config::Config;
-use tdr::legal::users::{Role, Users};
+use tdr::legal::auth::Role;
 
-use super::{audit_admin, op, Failure};
+use super::client::{seg, Client};
+use super::Failure;
 
 #[derive(Subcommand)]
 pub enum UserCmd {
-    /// Add a user; prints their bearer token once (only its hash is stored).
+    /// Add a user for a person; prints the token once (it is not stored). The user is
+    /// pending until a second administrator approves.
     Add {
         name: String,
         #[arg(long, value_enum)]
         role: Role,
+        /// The person's full name: four eyes compare persons, not user names.
+        #[arg(long)]
+        person: String,
+        /// The person's employee id.
+        #[arg(long)]
+        employee_id: String,
     },
-    /// Revoke a user's token (the user stays listed, for the audit trail).
+    /// Approve a pending user (a second administrator, not the one who added them).
+    Approve { name: String },
+    /// Revoke a user's token at once.
     Revoke { name: String },
-    /// List users, their roles and whether they are revoked.
+    /// Users, their roles, persons and states.
     List,
 }
 
-pub fn run(cfg: &Config, clock: &Arc<dyn Clock>, cmd: UserCmd) -> Result<ExitCode, Failure> {
-    let now = clock.now();
+pub fn run(cfg: &Config, cmd: UserCmd) -> Result<ExitCode, Failure> {
+    let client = Client::new(cfg)?;
     match cmd {
-        UserCmd::Add { name, role } => {
-            audit_admin(
-                cfg,
-                clock,
-                "user_add",
-                json!({"user": name, "role": role.as_str()}),
-            )?;
-            let token = Users::add(&cfg.data_dir, &name, role, now)
-                .map_err(|e| Failure::BadInput(format!("[{}] {e}", e.code())))?;
-            println!("{token}");
+        UserCmd::Add {
+            name,
+            role,
+            person,
+            employee_id,
+        } => {
+            let body = json!({"name": name, "role": role.as_str(),
+                              "person": {"name": person, "employee_id": employee_id}});
+            let v = client.json("POST", "/v1/users", Some(&body))?;
+            println!("{}", v["token"].as_str().unwrap_or_default());
             eprintln!(
-                "user {name} added with role {}; its token (above) is not stored and cannot be \
-                 shown again",
-                role.as_str()
+                "user {name} added with role {} (state {}); its token (above) is not stored and \
+                 cannot be shown again; a second administrator approves it with `tdr user \
+                 approve {name}`",
+                role.as_str(),
+                v["state"].as_str().unwrap_or("pending")
             );
-            Ok(ExitCode::SUCCESS)
+        }
+        UserCmd::Approve { name } => {
+            client.json("POST", &format!("/v1/users/{}/approve", seg(&name)), None)?;
+            println!("user {name} approved");
         }
         UserCmd::Revoke { name } => {
-            audit_admin(cfg, clock, "user_revoke", json!({"user": name}))?;
-            Users::revoke(&cfg.data_dir, &name, now)
-                .map_err(|e| Failure::BadInput(format!("[{}] {e}", e.code())))?;
+            client.json("POST", &format!("/v1/users/{}/revoke", seg(&name)), None)?;
             println!("user {name} revoked");
-            Ok(ExitCode::SUCCESS)
         }
         UserCmd::List => {
-            let users = Users::load(&cfg.data_dir).map_err(op("users"))?;
-            for (name, u) in &users.users {
+            let v = client.json("GET", "/v1/users", None)?;
+            for u in v["users"].as_array().into_iter().flatten() {
+                let s = |k: &str| u[k].as_str().unwrap_or("-").to_string();
                 println!(
-                    "{name}\t{}\t{}",
-                    u.role.as_str(),
-                    if u.revoked_at.is_some() {
-                        "revoked"
-                    } else {
-                        "active"
-                    }
+                    "{}\t{}\t{}\t{} ({})",
+                    s("name"),
+                    s("role"),
+                    s("state"),
+                    u["person"]["name"].as_str().unwrap_or("-"),
+                    u["person"]["employee_id"].as_str().unwrap_or("-"),
                 );
             }
-            Ok(ExitCode::SUCCESS)
         }
     }
+    Ok(ExitCode::SUCCESS)
 }

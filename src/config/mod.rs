@@ -344,6 +344,14 @@ impl Config {
         self.data_dir = dir.to_path_buf();
     }
 
+    /// Where the daemon listens for the CLI: `serve.socket`, or `<data_dir>/run/tdr.sock`.
+    pub fn socket_path(&self) -> PathBuf {
+        self.serve
+            .socket
+            .clone()
+            .unwrap_or_else(|| self.data_dir.join("run").join("tdr.sock"))
+    }
+
     /// Whether `ip` is in the ISP's configured address space.
     pub fn is_our_address(&self, ip: std::net::IpAddr) -> bool {
         self.address_space.iter().any(|n| n.contains(&ip))

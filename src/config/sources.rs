@@ -130,6 +130,15 @@ pub struct Serve {
     pub tls: Option<(PathBuf, PathBuf)>,
     /// The operator's name as disclosure reports give it (the CSP id).
     pub operator: String,
+    /// The Unix socket the CLI talks to the daemon over. `None`: `<data_dir>/run/tdr.sock`
+    /// (see [`Config::socket_path`](super::Config::socket_path)).
+    pub socket: Option<PathBuf>,
+    /// How long a client may take to send a request's headers.
+    pub http_header_timeout_secs: u64,
+    /// How long a connection may stay open with nothing sent either way.
+    pub http_idle_timeout_secs: u64,
+    /// At most this many HTTP connections at once per listener; more wait to be accepted.
+    pub http_max_connections: u64,
 }
 
 impl Serve {
@@ -142,6 +151,10 @@ impl Serve {
             retention_interval_secs: 3600,
             tls: None,
             operator: "Junet AB".into(),
+            socket: None,
+            http_header_timeout_secs: 10,
+            http_idle_timeout_secs: 60,
+            http_max_connections: 256,
         }
     }
 }
@@ -195,6 +208,10 @@ pub(super) fn parse(
                 "tls_cert",
                 "tls_key",
                 "operator",
+                "socket",
+                "http_header_timeout_secs",
+                "http_idle_timeout_secs",
+                "http_max_connections",
             ],
             errs,
         );
@@ -241,6 +258,14 @@ pub(super) fn parse(
                 ),
             }
         }
+        if let Some(v) = t.get("socket") {
+            match v.as_str() {
+                Some(s) if !s.is_empty() && s.len() < 100 => serve.socket = Some(PathBuf::from(s)),
+                _ => errs.push(
+                    "`serve.socket` must be the path of a Unix socket (under 100 bytes)".into(),
+                ),
+            }
+        }
         if let Some(v) = t.get("spool") {
             match v {
                 toml::Value::String(s) if s.is_empty() => spool = None,
@@ -257,6 +282,24 @@ pub(super) fn parse(
                 &mut serve.retention_interval_secs,
                 60,
                 86_400,
+            ),
+            (
+                "http_header_timeout_secs",
+                &mut serve.http_header_timeout_secs,
+                1,
+                300,
+            ),
+            (
+                "http_idle_timeout_secs",
+                &mut serve.http_idle_timeout_secs,
+                1,
+                3600,
+            ),
+            (
+                "http_max_connections",
+                &mut serve.http_max_connections,
+                1,
+                65_536,
             ),
         ] {
             if let Some(v) = t.get(key) {

@@ -22,10 +22,13 @@ pub enum Op {
     Statistics,
     Health,
     Metrics,
+    QuarantineSummary,
+    QuarantineRaw,
+    Import,
 }
 
 impl Op {
-    pub const ALL: [Op; 16] = [
+    pub const ALL: [Op; 19] = [
         Op::CaseCreate,
         Op::CaseList,
         Op::CaseGet,
@@ -42,6 +45,9 @@ impl Op {
         Op::Statistics,
         Op::Health,
         Op::Metrics,
+        Op::QuarantineSummary,
+        Op::QuarantineRaw,
+        Op::Import,
     ];
 
     /// The action name in audit entries.
@@ -63,6 +69,9 @@ impl Op {
             Op::Statistics => "statistics",
             Op::Health => "health",
             Op::Metrics => "metrics",
+            Op::QuarantineSummary => "quarantine_read",
+            Op::QuarantineRaw => "quarantine_show_raw",
+            Op::Import => "import_handoff",
         }
     }
 
@@ -84,6 +93,12 @@ impl Op {
             Op::AuditRead | Op::AuditVerify | Op::Statistics => &[Auditor],
             // They carry no personal data; everyone, ops included, may see them.
             Op::Health | Op::Metrics => &[Legal, Security, Auditor, Ops],
+            // Sources, codes, reasons and counts: what ops needs to fix a producer.
+            Op::QuarantineSummary => &[Ops, Legal, Security],
+            // Raw log lines hold subscriber ids and addresses.
+            Op::QuarantineRaw => &[Legal],
+            // Handing logs in makes evidence: the people who run the appliance, audited.
+            Op::Import => &[Ops],
         }
     }
 
@@ -101,7 +116,10 @@ mod tests {
         for op in Op::ALL {
             assert_eq!(
                 op.allows(Role::Ops),
-                matches!(op, Op::Health | Op::Metrics),
+                matches!(
+                    op,
+                    Op::Health | Op::Metrics | Op::QuarantineSummary | Op::Import
+                ),
                 "{op:?}"
             );
             if op.as_str().starts_with("case_") || op == Op::AccessExtract {

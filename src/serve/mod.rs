@@ -11,6 +11,7 @@ use std::time::Duration;
 
 use tokio::sync::{mpsc, watch};
 
+use crate::api::listen::{self, Limits, Listener};
 use crate::audit::AuditLog;
 use crate::clock::Clock;
 use crate::config::{Config, Stream};
@@ -64,7 +65,9 @@ fn spool_specs(cfg: &Config) -> Vec<files::Spec> {
 /// Runs the daemon until SIGTERM or SIGINT.
 pub fn run(cfg: Config, clock: Arc<dyn Clock>) -> Result<(), ServeError> {
     let start = |e: String| ServeError::Start(e);
-    std::fs::create_dir_all(&cfg.data_dir)
+    // Only the service user reads the data directory: the store, the identity register, the
+    // keys and the audit log are reached through the daemon alone.
+    crate::fsmode::create_private_dir(&cfg.data_dir)
         .map_err(|e| start(format!("cannot create {}: {e}", cfg.data_dir.display())))?;
     if let Some(spool) = &cfg.serve.spool {
         for sub in std::iter::once(spool.clone()).chain(
@@ -126,6 +129,11 @@ pub fn run(cfg: Config, clock: Arc<dyn Clock>) -> Result<(), ServeError> {
     let http = rt
         .block_on(tokio::net::TcpListener::bind(cfg.serve.http_listen))
         .map_err(|e| start(format!("http {}: {e}", cfg.serve.http_listen)))?;
+    let socket_path = cfg.socket_path();
+    let socket = {
+        let _rt = rt.enter();
+        bind_socket(&socket_path).map_err(start)?
+    };
     let mut bound = Vec::new();
     for src in &cfg.syslog {
         let b = rt.block_on(syslog::bind(src)).map_err(start)?;
@@ -236,11 +244,16 @@ pub fn run(cfg: Config, clock: Arc<dyn Clock>) -> Result<(), ServeError> {
         let http = match &cfg.serve.tls {
             Some((cert, key)) => {
                 let tls = syslog::tls_config(cert, key).map_err(ServeError::Start)?;
-                Http::Tls(crate::api::tls::TlsListener::new(http, tls).map_err(|e| ServeError::Start(format!("https: {e}")))?)
+                Listener::Tls(crate::api::tls::TlsListener::new(http, tls).map_err(|e| ServeError::Start(format!("https: {e}")))?)
             }
-            None => Http::Plain(http),
+            None => Listener::Plain(http),
         };
-        let http_task = tokio::spawn(http_server(http, shared.clone(), api, stop_rx.clone()));
+        let routes = app(shared.clone(), api);
+        let limits = Limits::of(&cfg.serve);
+        let http_tasks = [
+            tokio::spawn(listen::serve(http, routes.clone(), limits, stop_rx.clone())),
+            tokio::spawn(listen::serve(Listener::Unix(socket), routes, limits, stop_rx.clone())),
+        ];
         let tick_tx = tx.clone();
         let flush = Duration::from_millis(cfg.serve.flush_interval_ms);
         let mut tick_stop = stop_rx.clone();
@@ -276,7 +289,9 @@ pub fn run(cfg: Config, clock: Arc<dyn Clock>) -> Result<(), ServeError> {
         }
         let _ = ticker.await;
         let _ = watchdog.await;
-        http_task.abort();
+        for t in http_tasks {
+            t.abort();
+        }
         Ok::<(), ServeError>(())
     });
     drop(watchers);
@@ -290,6 +305,7 @@ pub fn run(cfg: Config, clock: Arc<dyn Clock>) -> Result<(), ServeError> {
     rt.shutdown_timeout(Duration::from_secs(1));
     result?;
     applied.map_err(ServeError::Ingest)?;
+    let _ = std::fs::remove_file(&socket_path);
     tracing::info!("stopped: everything read is committed");
     Ok(())
 }
@@ -337,17 +353,9 @@ async fn watchdog(shared: Arc<Shared>, mut stop: watch::Receiver<bool>) {
     }
 }
 
-enum Http {
-    Plain(tokio::net::TcpListener),
-    Tls(crate::api::tls::TlsListener),
-}
-
-async fn http_server(
-    listener: Http,
-    shared: Arc<Shared>,
-    api: crate::api::ApiState,
-    mut stop: watch::Receiver<bool>,
-) {
+/// The routes of the daemon's HTTP listeners: `/metrics`, `/health` and the API. The Unix
+/// socket serves the same router (the CLI's requests are API requests too).
+fn app(shared: Arc<Shared>, api: crate::api::ApiState) -> axum::Router {
     use axum::http::{header, StatusCode};
     use axum::response::IntoResponse;
     use axum::routing::get;
@@ -403,14 +411,33 @@ async fn http_server(
                 }
             }),
         );
-    let app = app.merge(crate::api::router(api));
-    let stopped = async move {
-        let _ = stop.changed().await;
-    };
-    let _ = match listener {
-        Http::Plain(l) => axum::serve(l, app).with_graceful_shutdown(stopped).await,
-        Http::Tls(l) => axum::serve(l, app).with_graceful_shutdown(stopped).await,
-    };
+    app.merge(crate::api::router(api))
+}
+
+/// Binds the CLI's Unix socket at `path`, mode 0660 (who may connect is the directory's
+/// business: `<data_dir>/run`, 0700, by default; `/run/tdr`, the service's group, under
+/// systemd). A socket file left by a daemon that died is replaced; one a running daemon
+/// answers on is a start failure.
+fn bind_socket(path: &std::path::Path) -> Result<tokio::net::UnixListener, String> {
+    use std::os::unix::fs::PermissionsExt;
+    let what = |e: std::io::Error| format!("socket {}: {e}", path.display());
+    if let Some(dir) = path.parent() {
+        if !dir.exists() {
+            crate::fsmode::create_private_dir(dir).map_err(what)?;
+        }
+    }
+    if std::fs::symlink_metadata(path).is_ok() {
+        if std::os::unix::net::UnixStream::connect(path).is_ok() {
+            return Err(format!(
+                "socket {}: another tdr serve answers there",
+                path.display()
+            ));
+        }
+        std::fs::remove_file(path).map_err(what)?;
+    }
+    let l = tokio::net::UnixListener::bind(path).map_err(what)?;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o660)).map_err(what)?;
+    Ok(l)
 }
 
 /// The daemon's retention, run on the pipeline's writer thread (partition drops are writes

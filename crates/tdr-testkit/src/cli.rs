@@ -175,17 +175,70 @@ impl<'a> Tdr<'a> {
         tdr_as(self.bin, self.data, Some(token), args)
     }
 
-    /// Adds a user with `role` (legal, security, auditor, ops) and returns their bearer token.
+    /// The two administrators of this data directory (their tokens), bootstrapped by this
+    /// process (the service user) on first use; the daemon must be running.
+    pub fn admins(&self) -> [String; 2] {
+        static ADMINS: std::sync::Mutex<Vec<(std::path::PathBuf, [String; 2])>> =
+            std::sync::Mutex::new(Vec::new());
+        let mut known = ADMINS.lock().unwrap();
+        if let Some((_, a)) = known.iter().find(|(d, _)| d == self.data) {
+            return a.clone();
+        }
+        let boot = |name: &str| {
+            let person = format!("Admin {name}");
+            let o = tdr_as(
+                self.bin,
+                self.data,
+                None,
+                &[
+                    "admin",
+                    "bootstrap",
+                    name,
+                    "--person",
+                    &person,
+                    "--employee-id",
+                    name,
+                ],
+            );
+            assert!(o.status.success(), "admin bootstrap {name}: {}", stderr(&o));
+            String::from_utf8(o.stdout).unwrap().trim().to_string()
+        };
+        let a = [boot("admin-1"), boot("admin-2")];
+        known.push((self.data.to_path_buf(), a.clone()));
+        a
+    }
+
+    /// Adds a user with `role` (legal, security, auditor, ops, admin) for a person of their
+    /// own (named after the user), approved by the second administrator; returns the token.
     pub fn user(&self, name: &str, role: &str) -> String {
+        self.user_of(name, role, &format!("Person {name}"), &format!("E-{name}"))
+    }
+
+    /// As [`user`](Self::user), for the person `person` with `employee_id` (two users of
+    /// one person are one pair of eyes).
+    pub fn user_of(&self, name: &str, role: &str, person: &str, employee_id: &str) -> String {
+        let [a, b] = self.admins();
         let o = tdr_as(
             self.bin,
             self.data,
-            None,
-            &["user", "add", name, "--role", role],
+            Some(&a),
+            &[
+                "user",
+                "add",
+                name,
+                "--role",
+                role,
+                "--person",
+                person,
+                "--employee-id",
+                employee_id,
+            ],
         );
         assert!(o.status.success(), "user add {name}: {}", stderr(&o));
         let token = String::from_utf8(o.stdout).unwrap().trim().to_string();
         assert!(token.starts_with("tdr_"), "{token}");
+        let o = tdr_as(self.bin, self.data, Some(&b), &["user", "approve", name]);
+        assert!(o.status.success(), "user approve {name}: {}", stderr(&o));
         token
     }
 

@@ -6,10 +6,12 @@
 //! * [`store`]: a store in a temporary directory filled with events, and lookups on it;
 //! * [`cli`]: the `tdr` binary on a data directory: users with tokens, cases registered and
 //!   approved, audit entries;
+//! * [`daemon`]: `tdr serve` on a data directory, which the CLI commands then go through;
 //! * [`bins`]: where the tool binaries (`tdr-gen`, `tdr-bench`) of the workspace are.
 
 pub mod bins;
 pub mod cli;
+pub mod daemon;
 pub mod ev;
 pub mod store;
 pub mod synth;

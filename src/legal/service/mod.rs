@@ -12,6 +12,7 @@
 mod cases;
 mod disclose;
 mod execute;
+mod intake;
 mod lookups;
 mod oversight;
 #[cfg(test)]
@@ -37,6 +38,7 @@ use crate::model::UnixSecs;
 use crate::store::{StoreError, StoreRead};
 
 pub use self::cases::{case_view, summary};
+pub use self::intake::{Handoff, QuarantineQuery};
 pub use self::lookups::{render_calls, AddrQuery};
 pub use super::auth::{AuthError, Caller, Principal};
 
