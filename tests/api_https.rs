@@ -7,7 +7,7 @@ use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use tdr_testkit::bins::tool_bin;
-use tdr_testkit::cli::{free_port, tdr_as};
+use tdr_testkit::cli::{free_port, tdr_as, Tdr};
 use tdr_testkit::ev::yesterday;
 
 const TDR: &str = env!("CARGO_BIN_EXE_tdr");
@@ -52,10 +52,6 @@ fn https_lookups_are_answered_and_each_audited_once() {
     )
     .status
     .success());
-    let o = tdr(&data, &["user", "add", "sec", "--role", "security"]);
-    assert!(o.status.success());
-    let token = d.path().join("token");
-    std::fs::write(&token, &o.stdout).unwrap();
     let forged = d.path().join("forged");
     std::fs::write(&forged, format!("tdr_{}", "1".repeat(64))).unwrap();
 
@@ -84,13 +80,19 @@ fn https_lookups_are_answered_and_each_audited_once() {
             .unwrap(),
     );
     let t = Instant::now();
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err()
+        || std::os::unix::net::UnixStream::connect(data.join("run/tdr.sock")).is_err()
+    {
         assert!(
             t.elapsed() < Duration::from_secs(30),
             "the daemon did not listen"
         );
         std::thread::sleep(Duration::from_millis(50));
     }
+    // The analyst is added through the daemon's socket (an administrator, a second one
+    // approving).
+    let token = d.path().join("token");
+    std::fs::write(&token, Tdr::new(TDR, &data).user("sec", "security")).unwrap();
     let q = d.path().join("q.jsonl");
     std::fs::write(
         &q,

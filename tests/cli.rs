@@ -7,8 +7,9 @@ use std::process::{Command, Output};
 
 use serde_json::json;
 use tdr_testkit::cli::{
-    self, audit_entries, legal_case, officers, open_case, stderr, stdout, tdr_as, user,
+    self, audit_entries, legal_case, officers, open_case, stderr, stdout, tdr_as, user, Tdr,
 };
+use tdr_testkit::daemon::Daemon;
 use tdr_testkit::ev::{self, yesterday};
 
 const BIN: &str = env!("CARGO_BIN_EXE_tdr");
@@ -87,7 +88,9 @@ fn import_counts_quarantines_and_is_idempotent() {
     assert_eq!(q, q2);
 }
 
-fn import_fixture(d: &Path) -> (PathBuf, String) {
+/// The fixture imported (the daemon stopped, as the service user), then the daemon started:
+/// every command after this goes through it.
+fn import_fixture(d: &Path) -> (PathBuf, String, Daemon) {
     let data = d.join("data");
     let (file, day) = fixture(d);
     assert!(tdr(
@@ -96,13 +99,19 @@ fn import_fixture(d: &Path) -> (PathBuf, String) {
     )
     .status
     .success());
-    (data, day)
+    let daemon = Daemon::start(BIN, &data);
+    (data, day, daemon)
+}
+
+/// The first administrator's token (bootstrapped on first use).
+fn admin(data: &Path) -> String {
+    Tdr::new(BIN, data).admins()[0].clone()
 }
 
 #[test]
 fn lookups_answer_and_are_audited_first() {
     let d = tempfile::tempdir().unwrap();
-    let (data, day) = import_fixture(d.path());
+    let (data, day, _daemon) = import_fixture(d.path());
 
     let at = format!("{day}T10:30:00+00:00");
     let o = officers(BIN, &data);
@@ -269,7 +278,7 @@ fn lookups_answer_and_are_audited_first() {
 #[test]
 fn batch_answers_in_order_and_audits_each() {
     let d = tempfile::tempdir().unwrap();
-    let (data, day) = import_fixture(d.path());
+    let (data, day, _daemon) = import_fixture(d.path());
     let (token, case) = legal_case(
         BIN,
         &data,
@@ -334,6 +343,7 @@ fn batch_answers_in_order_and_audits_each() {
 fn bad_input_is_refused_with_a_message_and_exit_2() {
     let d = tempfile::tempdir().unwrap();
     let data = d.path().join("data");
+    let _daemon = Daemon::start(BIN, &data);
     let token = user(BIN, &data, "officer", "legal");
     let cases: &[(&[&str], &str)] = &[
         (
@@ -428,7 +438,7 @@ fn bad_input_is_refused_with_a_message_and_exit_2() {
 #[test]
 fn no_answer_without_an_audit_entry() {
     let d = tempfile::tempdir().unwrap();
-    let (data, day) = import_fixture(d.path());
+    let (data, day, daemon) = import_fixture(d.path());
     let at = format!("{day}T10:30:00Z");
     let (token, case) = legal_case(
         BIN,
@@ -436,12 +446,13 @@ fn no_answer_without_an_audit_entry() {
         "ipred",
         json!([{"addr": "192.0.2.10", "at": at}]),
     );
-    // The audit directory is replaced by a file: nothing can be appended (this holds for root too).
+    // The audit directory is replaced by a file while the daemon is down: nothing can be
+    // appended once it is back (this holds for root too).
+    daemon.stop();
     let audit = data.join("audit");
-    if audit.exists() {
-        std::fs::remove_dir_all(&audit).unwrap();
-    }
+    std::fs::remove_dir_all(&audit).unwrap();
     std::fs::write(&audit, b"not a directory").unwrap();
+    let _daemon = Daemon::start(BIN, &data);
     let o = tdr_with(
         &data,
         &token,
@@ -487,7 +498,7 @@ fn added(data: &Path, before: usize) -> Vec<serde_json::Value> {
 #[test]
 fn scope_escapes_through_the_cli_are_refused_and_audited() {
     let d = tempfile::tempdir().unwrap();
-    let (data, day) = import_fixture(d.path());
+    let (data, day, _daemon) = import_fixture(d.path());
     let ts = |hms: &str| format!("{day}T{hms}Z");
     let o = officers(BIN, &data);
     let (officer, token) = (o[0].0.as_str(), o[0].1.as_str());
@@ -716,7 +727,7 @@ fn scope_escapes_through_the_cli_are_refused_and_audited() {
 #[test]
 fn self_approval_is_refused_and_audited() {
     let d = tempfile::tempdir().unwrap();
-    let (data, day) = import_fixture(d.path());
+    let (data, day, _daemon) = import_fixture(d.path());
     let at = format!("{day}T10:30:00Z");
     let o = officers(BIN, &data);
     let req = cli::case_request("law_enforcement", json!([{"addr": "192.0.2.10", "at": at}]));
@@ -762,7 +773,7 @@ fn self_approval_is_refused_and_audited() {
 #[test]
 fn missing_forged_and_revoked_tokens_are_refused_and_audited() {
     let d = tempfile::tempdir().unwrap();
-    let (data, day) = import_fixture(d.path());
+    let (data, day, _daemon) = import_fixture(d.path());
     let at = format!("{day}T10:30:00Z");
     let (_, case) = legal_case(
         BIN,
@@ -772,7 +783,7 @@ fn missing_forged_and_revoked_tokens_are_refused_and_audited() {
     );
     let analyst = user(BIN, &data, "analyst", "security");
     let leaver = user(BIN, &data, "leaver", "legal");
-    let o = tdr(&data, &["user", "revoke", "leaver"]);
+    let o = tdr_with(&data, &admin(&data), &["user", "revoke", "leaver"]);
     assert!(o.status.success(), "{}", stderr(&o));
     let forged = format!("tdr_{}", "0f".repeat(32));
 
@@ -964,6 +975,7 @@ fn cdrs_outside_the_number_window_are_refused_and_audited() {
         &["import", "--format", "events", file.to_str().unwrap()],
     );
     assert!(stdout(&o).contains("4 accepted"), "{}", stdout(&o));
+    let _daemon = Daemon::start(BIN, &data);
     let o = officers(BIN, &data);
     let (officer, token) = (o[0].0.as_str(), o[0].1.as_str());
     let case = open_case(
@@ -1064,7 +1076,7 @@ fn cdrs_outside_the_number_window_are_refused_and_audited() {
 }
 
 fn audited_data_dir(d: &Path) -> PathBuf {
-    let (data, day) = import_fixture(d);
+    let (data, day, daemon) = import_fixture(d);
     let (token, case) = legal_case(
         BIN,
         &data,
@@ -1090,6 +1102,7 @@ fn audited_data_dir(d: &Path) -> PathBuf {
         assert!(o.status.success(), "{}", stderr(&o));
     }
     assert!(tdr(&data, &["audit", "verify"]).status.success());
+    daemon.stop();
     data
 }
 
@@ -1168,20 +1181,11 @@ fn check_config_lists_every_problem() {
 }
 
 #[test]
-fn expire_on_a_fresh_store_drops_nothing() {
-    let d = tempfile::tempdir().unwrap();
-    let (data, _) = import_fixture(d.path());
-    let o = tdr(&data, &["expire"]);
-    assert!(o.status.success(), "{}", stderr(&o));
-    assert!(stdout(&o).contains("no partition is past its retention period"));
-}
-
-#[test]
 fn adding_and_revoking_users_and_importing_identities_are_audited_first() {
     let d = tempfile::tempdir().unwrap();
-    let (data, _) = import_fixture(d.path());
+    let (data, _, _daemon) = import_fixture(d.path());
     let token = user(BIN, &data, "ulla", "legal");
-    let o = tdr(&data, &["user", "revoke", "ulla"]);
+    let o = tdr_with(&data, &admin(&data), &["user", "revoke", "ulla"]);
     assert!(o.status.success(), "{}", stderr(&o));
     let csv = d.path().join("crm.csv");
     std::fs::write(
@@ -1190,7 +1194,11 @@ fn adding_and_revoking_users_and_importing_identities_are_audited_first() {
          alice,K1,Åsa Öberg,Storgatan 1,114 55,Stockholm,19800101-0000,false,2020-01-01T00:00:00Z,\n",
     )
     .unwrap();
-    let o = tdr(&data, &["identity", "import", csv.to_str().unwrap()]);
+    let o = tdr_with(
+        &data,
+        &admin(&data),
+        &["identity", "import", csv.to_str().unwrap()],
+    );
     assert!(o.status.success(), "{}", stderr(&o));
     let e = audit_entries(&data);
     let actions: Vec<&str> = e.iter().map(|e| e["action"].as_str().unwrap()).collect();
@@ -1216,7 +1224,7 @@ fn adding_and_revoking_users_and_importing_identities_are_audited_first() {
 #[test]
 fn a_subscriber_access_extract_runs_from_the_cli_too_and_is_audited() {
     let d = tempfile::tempdir().unwrap();
-    let (data, day) = import_fixture(d.path());
+    let (data, day, _daemon) = import_fixture(d.path());
     let token = user(BIN, &data, "dpo", "legal");
     let o = tdr_with(
         &data,

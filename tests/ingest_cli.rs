@@ -7,7 +7,8 @@ use std::path::Path;
 use std::process::Output;
 
 use serde_json::json;
-use tdr_testkit::cli::{self, legal_case, open_case, stderr, stdout, tdr_as};
+use tdr_testkit::cli::{self, legal_case, open_case, stderr, stdout, tdr_as, Tdr};
+use tdr_testkit::daemon::Daemon;
 use tdr_testkit::ev::{cdr, yesterday};
 
 const BIN: &str = env!("CARGO_BIN_EXE_tdr");
@@ -154,6 +155,7 @@ fn gzip_files_import_like_plain_ones_and_only_once() {
         "{}",
         stdout(&o)
     );
+    let _daemon = Daemon::start(BIN, &data);
     let o = ipred_lookup(&data, "192.0.2.29", &format!("{day}T10:30:00Z"));
     assert!(stdout(&o).contains(r#""subscriber":"d""#), "{}", stdout(&o));
 }
@@ -182,7 +184,15 @@ fn quarantine_list_and_show_name_source_position_and_reason_without_raw_bytes() 
         ],
     );
     assert!(stdout(&o).contains("2 quarantined"), "{}", stdout(&o));
+    // Through the daemon: ops reads the summary, a legal officer the raw bytes.
+    let _daemon = Daemon::start(BIN, &data);
+    let kit = Tdr::new(BIN, &data);
+    let ops = kit.user("otto", "ops");
+    let legal = kit.user("lena", "legal");
     let o = tdr(&data, &["quarantine", "list"]);
+    assert_eq!(o.status.code(), Some(2), "{}", stdout(&o));
+    assert!(stderr(&o).contains("[auth.missing_token]"), "{}", stderr(&o));
+    let o = tdr_as(BIN, &data, Some(&ops), &["quarantine", "list"]);
     assert!(o.status.success(), "{}", stderr(&o));
     let out = stdout(&o);
     assert!(
@@ -192,8 +202,10 @@ fn quarantine_list_and_show_name_source_position_and_reason_without_raw_bytes() 
     assert!(out.contains("1  parse.events.json"), "{out}");
     assert!(out.contains("1  parse.events.bad_kind"), "{out}");
 
-    let o = tdr(
+    let o = tdr_as(
+        BIN,
         &data,
+        Some(&ops),
         &["quarantine", "show", "--code", "parse.events.json"],
     );
     let out = stdout(&o);
@@ -208,10 +220,14 @@ fn quarantine_list_and_show_name_source_position_and_reason_without_raw_bytes() 
     );
     assert!(!out.contains("bad_kind"), "filtered by code: {out}");
 
-    // --raw needs a case and is audited.
-    let o = tdr(&data, &["quarantine", "show", "--raw"]);
+    // --raw needs a case, a legal officer, and is audited.
+    let o = tdr_as(BIN, &data, Some(&legal), &["quarantine", "show", "--raw"]);
     assert_eq!(o.status.code(), Some(2), "{}", stdout(&o));
-    let o = tdr(&data, &["quarantine", "show", "--raw", "--case", "OPS-7"]);
+    let raw = ["quarantine", "show", "--raw", "--case", "OPS-7"];
+    let o = tdr_as(BIN, &data, Some(&ops), &raw);
+    assert_eq!(o.status.code(), Some(2), "ops never sees raw lines: {}", stdout(&o));
+    assert!(stderr(&o).contains("[auth.forbidden]"), "{}", stderr(&o));
+    let o = tdr_as(BIN, &data, Some(&legal), &raw);
     assert!(
         stdout(&o).contains("secret-subscriber-42"),
         "{}",
@@ -285,6 +301,7 @@ fn cdrs_are_found_by_either_number_in_any_notation_and_audited() {
     // The purpose comes from the case: a law-enforcement case and an abuse case, each naming
     // its numbers over the day.
     let whole_day = |n: &str| json!({"number": n, "from": format!("{day}T00:00:00Z"), "to": format!("{day}T23:59:59Z")});
+    let _daemon = Daemon::start(BIN, &data);
     let officers = cli::officers(BIN, &data);
     let token = officers[0].1.clone();
     let le = open_case(
@@ -443,6 +460,7 @@ fn a_resumed_kea_csv_import_still_knows_its_columns() {
     let at = chrono::DateTime::from_timestamp(base + 31 * 60 + 10, 0)
         .unwrap()
         .to_rfc3339();
+    let _daemon = Daemon::start(BIN, &data);
     let o = ipred_lookup(&data, "192.0.2.31", &at);
     assert!(
         stdout(&o).contains(r#""subscriber":"00:1b:2c:3d:4e:1f""#),
@@ -531,6 +549,7 @@ fn real_radius_detail_file_imports_and_answers() {
             .unwrap()
             .to_rfc3339()
     };
+    let _daemon = Daemon::start(BIN, &data);
     for addr in ["198.51.100.42", "2001:db8:4200:ff::1"] {
         let o = ipred_lookup(&data, addr, &at(1800));
         let v: serde_json::Value = serde_json::from_str(stdout(&o).trim()).unwrap();
@@ -574,6 +593,7 @@ fn cdrs_past_retention_are_not_stored_and_not_shown() {
         stdout(&o)
     );
     let (from, to) = (format!("{old}T00:00:00Z"), format!("{old}T23:59:59Z"));
+    let _daemon = Daemon::start(BIN, &data);
     let (token, case) = legal_case(
         BIN,
         &data,

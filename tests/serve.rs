@@ -2,120 +2,20 @@
 //! create, copytruncate, gzip), syslog over UDP, TCP (both framings) and TLS, /metrics and
 //! /health, SIGTERM, kill -9 and restart, and start failures.
 
-use std::io::{Read, Write};
+use std::io::Write;
 use std::net::{TcpListener, TcpStream, UdpSocket};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
-use std::time::{Duration, Instant};
+use std::process::{Command, Output};
+use std::time::Duration;
 
-use tdr_testkit::cli::{free_port, legal_case, tdr_as, user};
+use tdr_testkit::cli::{free_port, legal_case, tdr_as, user, Tdr};
+use tdr_testkit::daemon::{get, sum, Daemon};
 
 const BIN: &str = env!("CARGO_BIN_EXE_tdr");
 
-struct Daemon {
-    child: Option<Child>,
-    http: u16,
-    log: PathBuf,
-}
-
-impl Daemon {
-    fn start(config: &Path, http: u16, log: &Path) -> Daemon {
-        let child = Command::new(BIN)
-            .args(["serve", "--config"])
-            .arg(config)
-            .env("TDR_LOG", "info")
-            .stdout(Stdio::null())
-            .stderr(std::fs::File::create(log).unwrap())
-            .spawn()
-            .unwrap();
-        let d = Daemon {
-            child: Some(child),
-            http,
-            log: log.to_path_buf(),
-        };
-        let until = Instant::now() + Duration::from_secs(20);
-        while get(http, "/health").is_none() {
-            assert!(
-                Instant::now() < until,
-                "tdr serve did not come up: {}",
-                d.logs()
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        d
-    }
-
-    fn logs(&self) -> String {
-        std::fs::read_to_string(&self.log).unwrap_or_default()
-    }
-
-    fn metrics(&self) -> String {
-        get(self.http, "/metrics").map(|r| r.1).unwrap_or_default()
-    }
-
-    /// Sum of a metric's samples whose line contains every one of `labels`.
-    fn sum(&self, name: &str, labels: &[&str]) -> u64 {
-        sum(&self.metrics(), name, labels)
-    }
-
-    fn wait_for(&self, what: &str, mut ok: impl FnMut(&Daemon) -> bool) {
-        let until = Instant::now() + Duration::from_secs(30);
-        while !ok(self) {
-            assert!(
-                Instant::now() < until,
-                "timed out waiting for {what}\nmetrics:\n{}\nlog:\n{}",
-                self.metrics(),
-                self.logs()
-            );
-            std::thread::sleep(Duration::from_millis(100));
-        }
-    }
-
-    /// SIGTERM; returns the exit status and how long the stop took.
-    fn stop(mut self) -> (std::process::ExitStatus, Duration) {
-        let mut child = self.child.take().unwrap();
-        let t = Instant::now();
-        // SAFETY: kill(2) on our own child's pid.
-        unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
-        let status = child.wait().unwrap();
-        (status, t.elapsed())
-    }
-
-    fn kill9(mut self) {
-        let mut child = self.child.take().unwrap();
-        child.kill().unwrap();
-        child.wait().unwrap();
-    }
-}
-
-impl Drop for Daemon {
-    fn drop(&mut self) {
-        if let Some(mut c) = self.child.take() {
-            let _ = c.kill();
-            let _ = c.wait();
-        }
-    }
-}
-
-fn sum(metrics: &str, name: &str, labels: &[&str]) -> u64 {
-    metrics
-        .lines()
-        .filter(|l| l.starts_with(name) && !l.starts_with('#'))
-        .filter(|l| labels.iter().all(|x| l.contains(x)))
-        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
-        .sum::<f64>() as u64
-}
-
-/// A plain HTTP/1.0 GET: (status, body).
-fn get(port: u16, path: &str) -> Option<(u16, String)> {
-    let mut s = TcpStream::connect(("127.0.0.1", port)).ok()?;
-    s.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
-    write!(s, "GET {path} HTTP/1.0\r\nHost: localhost\r\n\r\n").ok()?;
-    let mut out = String::new();
-    s.read_to_string(&mut out).ok()?;
-    let status = out.split(' ').nth(1)?.parse().ok()?;
-    let body = out.split_once("\r\n\r\n")?.1.to_string();
-    Some((status, body))
+/// `tdr serve --config CONFIG` with HTTP on `http`, logging to `log`.
+fn start(config: &Path, http: u16, log: &Path) -> Daemon {
+    Daemon::from_config(BIN, config, http, log)
 }
 
 fn tdr(data: &Path, args: &[&str]) -> Output {
@@ -145,6 +45,7 @@ fn start_line(t: i64, i: u32) -> String {
 /// Who `tdr lookup` says held 10.9.x.y at `t` (`None` unless found), asked under a new
 /// approved law-enforcement case naming exactly that address and time.
 fn holder(data: &Path, i: u32, t: i64) -> Option<String> {
+    let _daemon = Daemon::ensure(BIN, data);
     let addr = format!("10.9.{}.{}", i / 256, i % 256);
     let (token, case) = legal_case(
         BIN,
@@ -232,7 +133,7 @@ fn files_are_followed_as_they_grow_and_rotate_both_ways() {
     let live = logs.join("app.log");
     // Written before the daemon starts, then grown while it runs, with a line cut in two.
     append(&live, &lines(t, 0..30));
-    let daemon = Daemon::start(&cfg, http, &d.path().join("serve.log"));
+    let daemon = start(&cfg, http, &d.path().join("serve.log"));
     let frames = |d: &Daemon| d.sum("tdr_frames_total", &["source=\"radius\""]);
     daemon.wait_for("the first 30 lines", |d| frames(d) == 30);
     let cut = start_line(t, 30);
@@ -296,7 +197,7 @@ fn files_are_followed_as_they_grow_and_rotate_both_ways() {
     }
 
     // A restart reads nothing again.
-    let again = Daemon::start(&cfg, http, &d.path().join("serve2.log"));
+    let again = start(&cfg, http, &d.path().join("serve2.log"));
     std::thread::sleep(Duration::from_millis(800));
     assert_eq!(again.sum("tdr_frames_total", &[]), 0, "{}", again.metrics());
     again.stop();
@@ -320,7 +221,7 @@ fn kill_9_and_restart_lose_and_double_nothing() {
     let file = logs.join("a.log");
     let mut written = 0u32;
     for round in 0..4 {
-        let daemon = Daemon::start(&cfg, http, &d.path().join(format!("serve{round}.log")));
+        let daemon = start(&cfg, http, &d.path().join(format!("serve{round}.log")));
         for _ in 0..10 {
             append(&file, &lines(t, written..written + 50));
             written += 50;
@@ -328,7 +229,7 @@ fn kill_9_and_restart_lose_and_double_nothing() {
         }
         daemon.kill9();
     }
-    let daemon = Daemon::start(&cfg, http, &d.path().join("serve-last.log"));
+    let daemon = start(&cfg, http, &d.path().join("serve-last.log"));
     let data = d.path().join("data");
     // The committed count (in the store, across restarts) reaches the lines written...
     daemon.wait_for("every line committed", |_| {
@@ -395,7 +296,7 @@ fn syslog_over_udp_tcp_and_tls_with_formats_by_program() {
         ),
     );
     let cfg = config(d.path(), http, &cfg_text);
-    let daemon = Daemon::start(&cfg, http, &d.path().join("serve.log"));
+    let daemon = start(&cfg, http, &d.path().join("serve.log"));
     let t = now() - 300;
     let msg = |i: u32| format!("<134>1 {} bng1 tdr - - - {}", fmt(t), start_line(t, i));
 
@@ -476,8 +377,12 @@ fn syslog_over_udp_tcp_and_tls_with_formats_by_program() {
             "message {i}"
         );
     }
-    let q = tdr(
+    let _daemon = Daemon::ensure(BIN, &data);
+    let ops = Tdr::new(BIN, &data).user("otto", "ops");
+    let q = tdr_as(
+        BIN,
         &data,
+        Some(&ops),
         &["quarantine", "show", "--code", "syslog.unknown_program"],
     );
     let text = String::from_utf8_lossy(&q.stdout);
@@ -493,7 +398,7 @@ fn health_and_metrics_describe_the_daemon() {
     let d = tempfile::tempdir().unwrap();
     let http = free_port();
     let cfg = config(d.path(), http, "");
-    let daemon = Daemon::start(&cfg, http, &d.path().join("serve.log"));
+    let daemon = start(&cfg, http, &d.path().join("serve.log"));
     let (code, body) = get(http, "/health").unwrap();
     assert_eq!(code, 200, "{body}");
     let v: serde_json::Value = serde_json::from_str(&body).unwrap();
@@ -523,8 +428,7 @@ fn a_tampered_audit_log_makes_the_daemon_not_ready() {
     let cfg = config(d.path(), http, "");
     let data = d.path().join("data");
     // An audited action, then one byte of the log changed.
-    let o = tdr(&data, &["expire"]);
-    assert!(o.status.success());
+    let first = start(&cfg, http, &d.path().join("serve0.log"));
     let analyst = user(BIN, &data, "analyst", "security");
     let o = tdr_as(
         BIN,
@@ -542,6 +446,7 @@ fn a_tampered_audit_log_makes_the_daemon_not_ready() {
         ],
     );
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    first.stop();
     let seg = std::fs::read_dir(data.join("audit"))
         .unwrap()
         .flatten()
@@ -553,7 +458,7 @@ fn a_tampered_audit_log_makes_the_daemon_not_ready() {
         .expect("an audit segment");
     let text = std::fs::read_to_string(&seg).unwrap();
     std::fs::write(&seg, text.replacen("CASE-7", "CASE-8", 1)).unwrap();
-    let daemon = Daemon::start(&cfg, http, &d.path().join("serve.log"));
+    let daemon = start(&cfg, http, &d.path().join("serve.log"));
     let (code, body) = get(http, "/health").unwrap();
     assert_eq!(code, 503, "{body}");
     assert!(body.contains("verification_failed"), "{body}");
@@ -620,7 +525,7 @@ fn retention_runs_at_start_and_every_drop_is_audited() {
         http,
         "[retention]\nsecurity = \"1 days\"\nbilling = \"1 days\"\nstatutory = \"1 days\"\n",
     );
-    let daemon = Daemon::start(&cfg, http, &d.path().join("serve.log"));
+    let daemon = start(&cfg, http, &d.path().join("serve.log"));
     daemon.wait_for("the expired partition dropped", |d| {
         d.sum("tdr_expired_partitions_total", &[]) == 1
     });
@@ -674,7 +579,7 @@ fn real_producer_lines_over_syslog_give_what_an_import_of_the_same_file_gives() 
         ),
         ("juniper-nat", data_dir.join("juniper-nat/handmade-pba.log")),
     ];
-    let daemon = Daemon::start(&cfg, http, &d.path().join("serve.log"));
+    let daemon = start(&cfg, http, &d.path().join("serve.log"));
     let u = UdpSocket::bind("127.0.0.1:0").unwrap();
     let mut sent = 0;
     for (_, file) in &samples {
@@ -728,7 +633,7 @@ fn udp_messages_are_either_read_or_counted_as_dropped() {
             "[[syslog]]\nname = \"flood\"\nlisten = \"127.0.0.1:{port}\"\nprograms = {{ tdr = \"events\" }}\n"
         ),
     );
-    let daemon = Daemon::start(&cfg, http, &d.path().join("serve.log"));
+    let daemon = start(&cfg, http, &d.path().join("serve.log"));
     let t = now() - 300;
     let u = UdpSocket::bind("127.0.0.1:0").unwrap();
     // As fast as one socket can send: faster than the daemon parses, so the kernel's receive

@@ -121,6 +121,7 @@ fn check_against_truth(gen_args: &[&str], import: impl Fn(&Path, &str)) {
     let queries: Vec<&str> = queries.lines().filter(|l| !l.trim().is_empty()).collect();
     assert_eq!(queries.len(), 4000);
     let data_dir = Path::new(&data);
+    let _daemon = tdr_testkit::daemon::Daemon::ensure(TDR, data_dir);
     let team = officers(TDR, data_dir);
     let mut answers = String::new();
     for (i, chunk) in queries.chunks(1000).enumerate() {

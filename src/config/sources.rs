@@ -133,6 +133,8 @@ pub struct Serve {
     /// The Unix socket the CLI talks to the daemon over. `None`: `<data_dir>/run/tdr.sock`
     /// (see [`Config::socket_path`](super::Config::socket_path)).
     pub socket: Option<PathBuf>,
+    /// The group the socket is given (0660): the people who use the command line.
+    pub socket_group: Option<String>,
     /// How long a client may take to send a request's headers.
     pub http_header_timeout_secs: u64,
     /// How long a connection may stay open with nothing sent either way.
@@ -152,6 +154,7 @@ impl Serve {
             tls: None,
             operator: "Junet AB".into(),
             socket: None,
+            socket_group: None,
             http_header_timeout_secs: 10,
             http_idle_timeout_secs: 60,
             http_max_connections: 256,
@@ -209,6 +212,7 @@ pub(super) fn parse(
                 "tls_key",
                 "operator",
                 "socket",
+                "socket_group",
                 "http_header_timeout_secs",
                 "http_idle_timeout_secs",
                 "http_max_connections",
@@ -264,6 +268,12 @@ pub(super) fn parse(
                 _ => errs.push(
                     "`serve.socket` must be the path of a Unix socket (under 100 bytes)".into(),
                 ),
+            }
+        }
+        if let Some(v) = t.get("socket_group") {
+            match v.as_str() {
+                Some(s) if !s.is_empty() => serve.socket_group = Some(s.to_string()),
+                _ => errs.push("`serve.socket_group` must be a group name".into()),
             }
         }
         if let Some(v) = t.get("spool") {

@@ -132,7 +132,7 @@ pub fn run(cfg: Config, clock: Arc<dyn Clock>) -> Result<(), ServeError> {
     let socket_path = cfg.socket_path();
     let socket = {
         let _rt = rt.enter();
-        bind_socket(&socket_path).map_err(start)?
+        bind_socket(&socket_path, cfg.serve.socket_group.as_deref()).map_err(start)?
     };
     let mut bound = Vec::new();
     for src in &cfg.syslog {
@@ -418,7 +418,10 @@ fn app(shared: Arc<Shared>, api: crate::api::ApiState) -> axum::Router {
 /// business: `<data_dir>/run`, 0700, by default; `/run/tdr`, the service's group, under
 /// systemd). A socket file left by a daemon that died is replaced; one a running daemon
 /// answers on is a start failure.
-fn bind_socket(path: &std::path::Path) -> Result<tokio::net::UnixListener, String> {
+fn bind_socket(
+    path: &std::path::Path,
+    group: Option<&str>,
+) -> Result<tokio::net::UnixListener, String> {
     use std::os::unix::fs::PermissionsExt;
     let what = |e: std::io::Error| format!("socket {}: {e}", path.display());
     if let Some(dir) = path.parent() {
@@ -437,7 +440,26 @@ fn bind_socket(path: &std::path::Path) -> Result<tokio::net::UnixListener, Strin
     }
     let l = tokio::net::UnixListener::bind(path).map_err(what)?;
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o660)).map_err(what)?;
+    if let Some(g) = group {
+        let gid = group_id(g).ok_or_else(|| format!("serve.socket_group: no group {g:?}"))?;
+        std::os::unix::fs::chown(path, None, Some(gid)).map_err(what)?;
+    }
     Ok(l)
+}
+
+/// The id of the group named `name`.
+fn group_id(name: &str) -> Option<u32> {
+    let c = std::ffi::CString::new(name).ok()?;
+    // SAFETY: getgrnam reads the group database; the pointer it returns is read at once,
+    // before any other call could reuse its static buffer (the daemon binds before it starts
+    // other threads that look groups up: none do).
+    let g = unsafe { libc::getgrnam(c.as_ptr()) };
+    if g.is_null() {
+        None
+    } else {
+        // SAFETY: non-null, points to a valid `group` record.
+        Some(unsafe { (*g).gr_gid })
+    }
 }
 
 /// The daemon's retention, run on the pipeline's writer thread (partition drops are writes

@@ -94,6 +94,16 @@ impl Daemon {
         d
     }
 
+    /// A daemon on `data` for the caller's CLI commands, unless one already answers on its
+    /// socket (then `None`: the running one serves them).
+    pub fn ensure(bin: &str, data: &Path) -> Option<Daemon> {
+        let socket = data.join("run/tdr.sock");
+        if std::os::unix::net::UnixStream::connect(socket).is_ok() {
+            return None;
+        }
+        Some(Daemon::start(bin, data))
+    }
+
     pub fn logs(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap_or_default()
     }
