@@ -101,7 +101,7 @@ fn fixture() -> Fixture {
         ("otto", Role::Ops),
         ("rita", Role::Legal),
     ] {
-        tokens.insert(name, Users::add(&data, name, role, 0).unwrap());
+        tokens.insert(name, add_user(&data, name, role));
     }
     Users::revoke(&data, "rita", 1).unwrap();
 
@@ -785,6 +785,7 @@ async fn with_the_audit_log_unwritable_every_data_endpoint_refuses_and_returns_n
         Role::Security => "sam",
         Role::Auditor => "aud",
         Role::Ops => "otto",
+        Role::Admin => "ada",
     };
     for r in ROUTES {
         let (s, v, text) = f
@@ -830,4 +831,22 @@ async fn with_the_audit_log_unwritable_every_data_endpoint_refuses_and_returns_n
     // The case did not move: the refused execute changed nothing.
     let case = tdr::legal::register::get(&f.data, &id).unwrap();
     assert_eq!(case.state, tdr::legal::case::State::Approved);
+}
+
+/// Adds an active user: added by one admin, approved by another (persons `E-<name>`).
+fn add_user(data: &std::path::Path, name: &str, role: Role) -> String {
+    let admin = |n: &str| tdr::legal::auth::Principal {
+        name: n.into(),
+        role: Role::Admin,
+        person: format!("E-{n}"),
+    };
+    let person = tdr::legal::auth::Person {
+        name: name.into(),
+        employee_id: format!("E-{name}"),
+    };
+    let token = Users::add(data, name, role, person, &admin("ada"), 0).unwrap();
+    if role.needs_approval() {
+        Users::approve(data, name, &admin("bo"), 0).unwrap();
+    }
+    token
 }

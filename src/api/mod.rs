@@ -471,8 +471,8 @@ async fn abuse_lookup(
 #[derive(serde::Deserialize)]
 #[serde(deny_unknown_fields)]
 struct ExtractReq {
-    subscriber: String,
-    reference: String,
+    /// The approved `access` case.
+    case: String,
 }
 
 async fn access_extract(
@@ -481,10 +481,7 @@ async fn access_extract(
     b: Bytes,
 ) -> Result<Response, ApiError> {
     let r: ExtractReq = body(&b)?;
-    let v = call(&st, &h, move |svc, who| {
-        svc.access_extract(who, &r.subscriber, &r.reference)
-    })
-    .await?;
+    let v = call(&st, &h, move |svc, who| svc.access_extract(who, &r.case)).await?;
     Ok(ok_json(StatusCode::OK, &v))
 }
 

@@ -56,13 +56,9 @@ pub enum CaseCmd {
     Show { id: String },
     /// Every case, without scope contents or results.
     List,
-    /// GDPR art. 15: everything held about one subscriber identifier (identity rows, current
-    /// and superseded, and its address bindings), under the data-subject request's reference.
-    Extract {
-        subscriber: String,
-        #[arg(long)]
-        reference: String,
-    },
+    /// GDPR art. 15: everything held about the subscriber of an approved `access` case
+    /// (identity rows, current and superseded, and its address bindings).
+    Extract { id: String },
 }
 
 fn read_request(file: &Path) -> Result<NewCase, Failure> {
@@ -149,13 +145,8 @@ pub fn run(cfg: &Config, clock: &Arc<dyn Clock>, cmd: CaseCmd) -> Result<ExitCod
             let v = with_service(cfg, clock, |svc, who| svc.list_cases(who))?;
             print_json(&json!({"cases": v}))
         }
-        CaseCmd::Extract {
-            subscriber,
-            reference,
-        } => {
-            let v = with_service(cfg, clock, |svc, who| {
-                svc.access_extract(who, &subscriber, &reference)
-            })?;
+        CaseCmd::Extract { id } => {
+            let v = with_service(cfg, clock, |svc, who| svc.access_extract(who, &id))?;
             print_json(&v)
         }
     }

@@ -238,22 +238,3 @@ fn audit_first(
     })?;
     audit.checkpoint().map_err(op("audit"))
 }
-
-/// Appends an administrative entry (user and register changes) before the change is made:
-/// who changes who may read what must be provable too.
-fn audit_admin(
-    cfg: &Config,
-    clock: &Arc<dyn Clock>,
-    action: &str,
-    query: Value,
-) -> Result<(), Failure> {
-    let entry = NewEntry {
-        actor: actor(),
-        role: "cli:admin".into(),
-        action: action.into(),
-        query,
-        outcome: "requested".into(),
-        ..NewEntry::default()
-    };
-    audit_first(cfg, clock, entry, "nothing was changed")
-}

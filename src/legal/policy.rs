@@ -22,10 +22,15 @@ pub enum Op {
     Statistics,
     Health,
     Metrics,
+    UserAdd,
+    UserApprove,
+    UserRevoke,
+    UserList,
+    IdentityImport,
 }
 
 impl Op {
-    pub const ALL: [Op; 16] = [
+    pub const ALL: [Op; 21] = [
         Op::CaseCreate,
         Op::CaseList,
         Op::CaseGet,
@@ -42,6 +47,11 @@ impl Op {
         Op::Statistics,
         Op::Health,
         Op::Metrics,
+        Op::UserAdd,
+        Op::UserApprove,
+        Op::UserRevoke,
+        Op::UserList,
+        Op::IdentityImport,
     ];
 
     /// The action name in audit entries.
@@ -63,6 +73,11 @@ impl Op {
             Op::Statistics => "statistics",
             Op::Health => "health",
             Op::Metrics => "metrics",
+            Op::UserAdd => "user_add",
+            Op::UserApprove => "user_approve",
+            Op::UserRevoke => "user_revoke",
+            Op::UserList => "user_list",
+            Op::IdentityImport => "identity_import",
         }
     }
 
@@ -82,8 +97,12 @@ impl Op {
             | Op::AccessExtract => &[Legal],
             Op::AbuseLookup => &[Security],
             Op::AuditRead | Op::AuditVerify | Op::Statistics => &[Auditor],
+            // People and the identity register: the admin's job, and only the admin's.
+            Op::UserAdd | Op::UserApprove | Op::UserRevoke | Op::UserList | Op::IdentityImport => {
+                &[Admin]
+            }
             // They carry no personal data; everyone, ops included, may see them.
-            Op::Health | Op::Metrics => &[Legal, Security, Auditor, Ops],
+            Op::Health | Op::Metrics => &[Legal, Security, Auditor, Ops, Admin],
         }
     }
 
@@ -112,5 +131,16 @@ mod tests {
         assert!(Op::AbuseLookup.allows(Role::Security));
         assert!(!Op::AbuseLookup.allows(Role::Legal));
         assert!(!Op::AuditRead.allows(Role::Legal));
+    }
+
+    #[test]
+    fn only_admins_manage_users_and_the_identity_register_and_admins_read_no_data() {
+        for op in Op::ALL {
+            let admin_op = op.as_str().starts_with("user_") || op == Op::IdentityImport;
+            assert_eq!(op.roles() == [Role::Admin], admin_op, "{op:?}");
+            if !admin_op && !matches!(op, Op::Health | Op::Metrics) {
+                assert!(!op.allows(Role::Admin), "{op:?}");
+            }
+        }
     }
 }
