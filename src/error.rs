@@ -78,6 +78,22 @@ catalogue! {
     AuthRevokedToken = "auth.revoked_token", UNAUTHORIZED, EXIT_BAD_INPUT;
     /// The caller's role may not perform the operation.
     AuthForbidden = "auth.forbidden", FORBIDDEN, EXIT_BAD_INPUT;
+    /// The token belongs to a user a second admin has not approved yet.
+    AuthPending = "auth.pending", UNAUTHORIZED, EXIT_BAD_INPUT;
+
+    // Users (the admin's register of people and their accounts).
+    /// The user (name, role or person) is not valid.
+    UserInvalid = "user.invalid", BAD_REQUEST, EXIT_BAD_INPUT;
+    /// A user of that name exists already.
+    UserExists = "user.exists", CONFLICT, EXIT_BAD_INPUT;
+    /// No such user.
+    UserNotFound = "user.not_found", NOT_FOUND, EXIT_BAD_INPUT;
+    /// The user is not in a state that allows the operation (e.g. approving an active user).
+    UserWrongState = "user.wrong_state", CONFLICT, EXIT_BAD_INPUT;
+    /// Four-eyes rule: the person who added a user (or the user's own person) may not approve it.
+    UserFourEyes = "user.four_eyes", FORBIDDEN, EXIT_BAD_INPUT;
+    /// Two admins are active: admins are added by admins now, not by the service user.
+    UserBootstrapClosed = "user.bootstrap_closed", CONFLICT, EXIT_BAD_INPUT;
 
     // Legal cases.
     /// The case (or a scope item of it) is not valid.
@@ -98,6 +114,8 @@ catalogue! {
     CaseNotForThisType = "case.not_for_this_type", CONFLICT, EXIT_BAD_INPUT;
     /// The request type's purpose does not allow the operation.
     CasePurposeMismatch = "case.purpose_mismatch", CONFLICT, EXIT_BAD_INPUT;
+    /// The case's deadline (or, without one, its maximum lifetime) has passed.
+    CaseExpired = "case.expired", CONFLICT, EXIT_BAD_INPUT;
 
     // Requests as such.
     /// The request is malformed or misses a field.
@@ -222,6 +240,7 @@ impl ErrorKind {
                 | ErrorKind::AuthInvalidToken
                 | ErrorKind::AuthRevokedToken
                 | ErrorKind::AuthForbidden
+                | ErrorKind::AuthPending
         )
     }
 
@@ -245,15 +264,21 @@ mod tests {
     /// The HTTP status as `api/mod.rs` chose it from the code string before the catalogue.
     fn status_by_string_rule(code: &str) -> u16 {
         match code {
-            "auth.missing_token" | "auth.invalid_token" | "auth.revoked_token" => 401,
-            "auth.forbidden" | "case.four_eyes" | "case.out_of_scope" => 403,
-            "case.not_found" => 404,
-            "case.invalid" | "request.invalid" => 400,
+            "auth.missing_token" | "auth.invalid_token" | "auth.revoked_token" | "auth.pending" => {
+                401
+            }
+            "auth.forbidden" | "case.four_eyes" | "case.out_of_scope" | "user.four_eyes" => 403,
+            "case.not_found" | "user.not_found" => 404,
+            "case.invalid" | "request.invalid" | "user.invalid" => 400,
             "case.wrong_state"
             | "case.held_protected_identity"
             | "case.not_in_force"
             | "case.not_for_this_type"
             | "case.purpose_mismatch"
+            | "case.expired"
+            | "user.exists"
+            | "user.wrong_state"
+            | "user.bootstrap_closed"
             | "legal.invalid" => 409,
             "legal.busy" => 503,
             c if c.starts_with("audit.") => 503,

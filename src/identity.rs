@@ -284,7 +284,20 @@ impl IdentityRegister {
     /// old version kept as superseded at `now`), identical rows left alone. Rows the file does
     /// not mention stay.
     pub fn import_csv(&self, path: &Path, now: i64) -> Result<ImportReport, IdentityError> {
-        let parsed = parse_file(path)?;
+        let bytes =
+            fs::read(path).map_err(|e| IdentityError::Csv(format!("{}: {e}", path.display())))?;
+        self.import_csv_bytes(&bytes, &path.display().to_string(), now)
+    }
+
+    /// [`IdentityRegister::import_csv`] of a file's bytes (as the daemon receives them);
+    /// `label` names the file in problems.
+    pub fn import_csv_bytes(
+        &self,
+        bytes: &[u8],
+        label: &str,
+        now: i64,
+    ) -> Result<ImportReport, IdentityError> {
+        let parsed = parse_csv(bytes, label)?;
         let _guard = self
             .import_lock
             .lock()
@@ -452,14 +465,13 @@ fn problem(line: u64, column: Option<usize>, reason: impl Into<String>) -> RowPr
     }
 }
 
-fn parse_file(path: &Path) -> Result<Parsed, IdentityError> {
-    let bad_file = |e: &dyn fmt::Display| IdentityError::Csv(format!("{}: {e}", path.display()));
-    let bytes = fs::read(path).map_err(|e| bad_file(&e))?;
-    let mut lines = LineCounter::new(&bytes);
+fn parse_csv(bytes: &[u8], label: &str) -> Result<Parsed, IdentityError> {
+    let bad_file = |e: &dyn fmt::Display| IdentityError::Csv(format!("{label}: {e}"));
+    let mut lines = LineCounter::new(bytes);
     let mut reader = csv::ReaderBuilder::new()
         .has_headers(false)
         .flexible(true)
-        .from_reader(bytes.as_slice());
+        .from_reader(bytes);
     let mut record = csv::ByteRecord::new();
     let mut problems = Vec::new();
 

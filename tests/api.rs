@@ -101,7 +101,7 @@ fn fixture() -> Fixture {
         ("otto", Role::Ops),
         ("rita", Role::Legal),
     ] {
-        tokens.insert(name, Users::add(&data, name, role, 0).unwrap());
+        tokens.insert(name, add_user(&data, name, role));
     }
     Users::revoke(&data, "rita", 1).unwrap();
 
@@ -225,7 +225,7 @@ fn body_for(op: Op, f: &Fixture) -> Option<Value> {
         Op::AbuseLookup => {
             Some(json!({"addr": "192.0.2.10", "at": f.t("10:30:00"), "reference": "ABUSE-1"}))
         }
-        Op::AccessExtract => Some(json!({"subscriber": "alice", "reference": "DSR-1"})),
+        Op::AccessExtract => Some(json!({"case": "C-2026-0001"})),
         _ => None,
     }
 }
@@ -738,12 +738,15 @@ async fn abuse_lookups_see_security_data_only_and_never_an_identifier() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_access_extract_lists_identity_history_and_bindings() {
     let f = fixture();
+    let access = json!({"request_type": "access", "authority": "the data subject",
+                        "case_number": "DSR-2026-3", "scope": [{"subscriber": "circuit-17"}]});
+    let id = f.approved("anna", "bert", access).await;
     let (s, v, text) = f
         .as_user(
             "anna",
             "POST",
             "/v1/subscribers/access-extract",
-            Some(json!({"subscriber": "circuit-17", "reference": "DSR-2026-3"})),
+            Some(json!({"case": id})),
         )
         .await;
     assert_eq!(s, StatusCode::OK, "{text}");
@@ -785,6 +788,7 @@ async fn with_the_audit_log_unwritable_every_data_endpoint_refuses_and_returns_n
         Role::Security => "sam",
         Role::Auditor => "aud",
         Role::Ops => "otto",
+        Role::Admin => "ada",
     };
     for r in ROUTES {
         let (s, v, text) = f
@@ -798,6 +802,9 @@ async fn with_the_audit_log_unwritable_every_data_endpoint_refuses_and_returns_n
         if r.op == Op::CaseReport {
             // The case is not executed: refused for its state before anything is read.
             assert_eq!(v["error"]["code"], "case.wrong_state", "{text}");
+        } else if r.op == Op::AccessExtract {
+            // The case is not an access request: refused for its type before anything is read.
+            assert_eq!(v["error"]["code"], "case.not_for_this_type", "{text}");
         } else {
             assert_eq!(
                 s,
@@ -830,4 +837,22 @@ async fn with_the_audit_log_unwritable_every_data_endpoint_refuses_and_returns_n
     // The case did not move: the refused execute changed nothing.
     let case = tdr::legal::register::get(&f.data, &id).unwrap();
     assert_eq!(case.state, tdr::legal::case::State::Approved);
+}
+
+/// Adds an active user: added by one admin, approved by another (persons `E-<name>`).
+fn add_user(data: &std::path::Path, name: &str, role: Role) -> String {
+    let admin = |n: &str| tdr::legal::auth::Principal {
+        name: n.into(),
+        role: Role::Admin,
+        person: format!("E-{n}"),
+    };
+    let person = tdr::legal::auth::Person {
+        name: name.into(),
+        employee_id: format!("E-{name}"),
+    };
+    let token = Users::add(data, name, role, person, &admin("ada"), 0).unwrap();
+    if role.needs_approval() {
+        Users::approve(data, name, &admin("bo"), 0).unwrap();
+    }
+    token
 }

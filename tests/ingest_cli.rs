@@ -191,7 +191,11 @@ fn quarantine_list_and_show_name_source_position_and_reason_without_raw_bytes() 
     let legal = kit.user("lena", "legal");
     let o = tdr(&data, &["quarantine", "list"]);
     assert_eq!(o.status.code(), Some(2), "{}", stdout(&o));
-    assert!(stderr(&o).contains("[auth.missing_token]"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("[auth.missing_token]"),
+        "{}",
+        stderr(&o)
+    );
     let o = tdr_as(BIN, &data, Some(&ops), &["quarantine", "list"]);
     assert!(o.status.success(), "{}", stderr(&o));
     let out = stdout(&o);
@@ -225,7 +229,12 @@ fn quarantine_list_and_show_name_source_position_and_reason_without_raw_bytes() 
     assert_eq!(o.status.code(), Some(2), "{}", stdout(&o));
     let raw = ["quarantine", "show", "--raw", "--case", "OPS-7"];
     let o = tdr_as(BIN, &data, Some(&ops), &raw);
-    assert_eq!(o.status.code(), Some(2), "ops never sees raw lines: {}", stdout(&o));
+    assert_eq!(
+        o.status.code(),
+        Some(2),
+        "ops never sees raw lines: {}",
+        stdout(&o)
+    );
     assert!(stderr(&o).contains("[auth.forbidden]"), "{}", stderr(&o));
     let o = tdr_as(BIN, &data, Some(&legal), &raw);
     assert!(

@@ -21,6 +21,7 @@ use axum::Router;
 use serde_json::{json, Value};
 
 use crate::error::ErrorKind;
+use crate::legal::auth::{Person, Role};
 use crate::legal::case::{CaseError, NewCase, Override};
 use crate::legal::policy::Op;
 use crate::legal::service::{case_view, AddrQuery, Caller, LegalError, QuarantineQuery};
@@ -151,10 +152,50 @@ pub const ROUTES: &[Route] = &[
         summary: "Hand a log file to the daemon: written into its spool, read like any \
                   spool file",
     },
+    Route {
+        method: "POST",
+        path: "/v1/users",
+        op: Op::UserAdd,
+        summary: "Add a user for a person: the token, shown once; pending until a second \
+                  admin approves (ops: active at once)",
+    },
+    Route {
+        method: "GET",
+        path: "/v1/users",
+        op: Op::UserList,
+        summary: "Users: role, person, state, who added and approved them",
+    },
+    Route {
+        method: "POST",
+        path: "/v1/users/{name}/approve",
+        op: Op::UserApprove,
+        summary: "Approve a pending user (another person than the admin who added them)",
+    },
+    Route {
+        method: "POST",
+        path: "/v1/users/{name}/revoke",
+        op: Op::UserRevoke,
+        summary: "Revoke a user's token",
+    },
+    Route {
+        method: "PUT",
+        path: "/v1/identity",
+        op: Op::IdentityImport,
+        summary: "Import the CRM export (CSV body) into the identity register: all rows or none",
+    },
+    Route {
+        method: "POST",
+        path: "/v1/admin/bootstrap",
+        op: Op::AdminBootstrap,
+        summary: "One of the first two admins: the service user, on the Unix socket only",
+    },
 ];
 
 /// The largest JSON request body (a case with a long annex of scope items fits easily).
 pub const BODY_LIMIT: usize = 2 * 1024 * 1024;
+
+/// The largest CRM export `PUT /v1/identity` takes (about a million subscribers).
+pub const IDENTITY_LIMIT: usize = 512 * 1024 * 1024;
 
 /// The largest file `PUT /v1/import` takes in one request.
 pub const IMPORT_LIMIT: u64 = 16 * 1024 * 1024 * 1024;
@@ -353,6 +394,15 @@ pub fn router(state: ApiState) -> Router {
         .route("/v1/audit", get(audit_read))
         .route("/v1/audit/verify", get(audit_verify))
         .route("/v1/statistics", get(statistics))
+        .route("/v1/users", post(user_add).get(user_list))
+        .route("/v1/users/{name}/approve", post(user_approve))
+        .route("/v1/users/{name}/revoke", post(user_revoke))
+        .route(
+            "/v1/identity",
+            axum::routing::put(identity_import)
+                .layer(axum::extract::DefaultBodyLimit::max(IDENTITY_LIMIT)),
+        )
+        .route("/v1/admin/bootstrap", post(admin_bootstrap))
         .route("/v1/quarantine", get(quarantine_summary))
         .route("/v1/quarantine/records", get(quarantine_records))
         .route(
@@ -530,8 +580,8 @@ async fn abuse_lookup(State(st): State<ApiState>, h: Who, b: Bytes) -> Result<Re
 #[derive(serde::Deserialize)]
 #[serde(deny_unknown_fields)]
 struct ExtractReq {
-    subscriber: String,
-    reference: String,
+    /// The approved `access` case.
+    case: String,
 }
 
 async fn access_extract(
@@ -540,10 +590,7 @@ async fn access_extract(
     b: Bytes,
 ) -> Result<Response, ApiError> {
     let r: ExtractReq = body(&b)?;
-    let v = call(&st, h, move |svc, who| {
-        svc.access_extract(who, &r.subscriber, &r.reference)
-    })
-    .await?;
+    let v = call(&st, h, move |svc, who| svc.access_extract(who, &r.case)).await?;
     Ok(ok_json(StatusCode::OK, &v))
 }
 
@@ -733,4 +780,81 @@ async fn import_file(
     .await
     .map_err(|_| ApiError::new(ErrorKind::Internal, "the request failed"))??;
     Ok(ok_json(StatusCode::ACCEPTED, &answer))
+}
+
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NewUser {
+    name: String,
+    role: Role,
+    person: Person,
+}
+
+async fn user_add(State(st): State<ApiState>, h: Who, b: Bytes) -> Result<Response, ApiError> {
+    let r: NewUser = body(&b)?;
+    let t = call(&st, h, move |svc, who| {
+        svc.user_add(who, &r.name, r.role, r.person)
+    })
+    .await?;
+    let state = if t.pending { "pending" } else { "active" };
+    Ok(ok_json(
+        StatusCode::CREATED,
+        &json!({"token": t.token, "state": state}),
+    ))
+}
+
+async fn user_list(State(st): State<ApiState>, h: Who) -> Result<Response, ApiError> {
+    let v = call(&st, h, |svc, who| svc.user_list(who)).await?;
+    Ok(ok_json(StatusCode::OK, &json!({"users": v})))
+}
+
+async fn user_approve(
+    State(st): State<ApiState>,
+    h: Who,
+    Path(name): Path<String>,
+) -> Result<Response, ApiError> {
+    let v = call(&st, h, move |svc, who| svc.user_approve(who, &name)).await?;
+    Ok(ok_json(StatusCode::OK, &v))
+}
+
+async fn user_revoke(
+    State(st): State<ApiState>,
+    h: Who,
+    Path(name): Path<String>,
+) -> Result<Response, ApiError> {
+    let v = call(&st, h, move |svc, who| svc.user_revoke(who, &name)).await?;
+    Ok(ok_json(StatusCode::OK, &v))
+}
+
+async fn identity_import(
+    State(st): State<ApiState>,
+    h: Who,
+    b: Bytes,
+) -> Result<Response, ApiError> {
+    let r = call(&st, h, move |svc, who| svc.identity_import(who, &b)).await?;
+    Ok(ok_json(StatusCode::OK, &json!(r)))
+}
+
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Bootstrap {
+    name: String,
+    person: Person,
+}
+
+/// The service user's way in: only over the Unix socket, from the daemon's own uid.
+async fn admin_bootstrap(
+    State(st): State<ApiState>,
+    h: Who,
+    b: Bytes,
+) -> Result<Response, ApiError> {
+    let r: Bootstrap = body(&b)?;
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    let me = unsafe { libc::geteuid() };
+    let service_user = h.1.uid == Some(me);
+    let token = call(&st, h, move |svc, who| {
+        svc.bootstrap_admin(who, service_user, &r.name, r.person)
+    })
+    .await?;
+    Ok(ok_json(StatusCode::CREATED, &json!({"token": token})))
 }

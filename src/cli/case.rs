@@ -54,13 +54,10 @@ pub enum CaseCmd {
     Show { id: String },
     /// Every case, without scope contents or results.
     List,
-    /// GDPR art. 15: everything held about one subscriber identifier (identity rows, current
-    /// and superseded, and its address bindings), under the data-subject request's reference.
-    Extract {
-        subscriber: String,
-        #[arg(long)]
-        reference: String,
-    },
+    /// GDPR art. 15: everything held about the subscriber an approved `access` case names
+    /// (identity rows, current and superseded, and its address bindings); held for a
+    /// protected identity until a second officer releases it.
+    Extract { id: String },
 }
 
 fn read_request(file: &Path) -> Result<Value, Failure> {
@@ -147,13 +144,10 @@ pub fn run(cfg: &Config, cmd: CaseCmd) -> Result<ExitCode, Failure> {
         }
         CaseCmd::Show { id } => print_json(&client.json("GET", &case(&id, ""), None)?),
         CaseCmd::List => print_json(&client.json("GET", "/v1/cases", None)?),
-        CaseCmd::Extract {
-            subscriber,
-            reference,
-        } => print_json(&client.json(
+        CaseCmd::Extract { id } => print_json(&client.json(
             "POST",
             "/v1/subscribers/access-extract",
-            Some(&json!({"subscriber": subscriber, "reference": reference})),
+            Some(&json!({"case": id})),
         )?),
     }
 }

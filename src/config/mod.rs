@@ -101,6 +101,9 @@ pub struct Config {
     /// IANA zone of producers that log local times without a zone (`ingest.local_timezone`);
     /// `tdr import --tz` overrides it. No default: a guessed zone shifts every record.
     pub local_timezone: Option<String>,
+    /// How long an approved case that names no deadline may run, in days after its
+    /// registration (`legal.case_max_days`); a case with a deadline ends with that day.
+    pub case_max_days: u32,
     /// `tdr serve`: its own settings, and the sources it reads.
     pub serve: Serve,
     pub files: Vec<FileSource>,
@@ -129,6 +132,7 @@ impl Default for Config {
             sync_writes: true,
             batch_events: 200_000,
             local_timezone: None,
+            case_max_days: 90,
             serve: Serve {
                 spool: Some(PathBuf::from("./tdr-data/incoming")),
                 ..Serve::defaults()
@@ -167,6 +171,7 @@ const SCHEMA: &[(&str, &[&str])] = &[
             "network",
             "store",
             "ingest",
+            "legal",
             "serve",
             "file",
             "syslog",
@@ -186,6 +191,7 @@ const SCHEMA: &[(&str, &[&str])] = &[
     ("network", &["address_space", "cgnat_public"]),
     ("store", &["sync_writes", "batch_events"]),
     ("ingest", &["local_timezone"]),
+    ("legal", &["case_max_days"]),
 ];
 
 impl Config {
@@ -324,6 +330,12 @@ impl Config {
                 ),
             }
         }
+        if let Some(v) = get("legal", "case_max_days") {
+            match v.as_integer() {
+                Some(n) if (1..=3650).contains(&n) => c.case_max_days = n as u32,
+                _ => errs.push("`legal.case_max_days` must be an integer from 1 to 3650".into()),
+            }
+        }
         let zone = c.local_timezone.as_deref().and_then(|z| z.parse().ok());
         let (serve, files, syslog) = sources::parse(&table, zone, &c.data_dir, &mut errs);
         c.serve = serve;
@@ -388,9 +400,13 @@ cgnat_public = ["203.0.113.0/28"]
 sync_writes = false
 [ingest]
 local_timezone = "Europe/Stockholm"
+[legal]
+case_max_days = 30
 "#,
         )
         .unwrap();
+        assert_eq!(c.case_max_days, 30);
+        assert_eq!(Config::default().case_max_days, 90);
         assert_eq!(c.local_timezone.as_deref(), Some("Europe/Stockholm"));
         assert_eq!(c.retention.billing, Period::Days(90));
         assert_eq!(c.retention.security, Period::Months(6));
@@ -415,11 +431,13 @@ clock = 3
 address_space = ["192.0.2.0/24", "not-a-net"]
 [ingest]
 local_timezone = "CET+1"
+[legal]
+case_max_days = 0
 "#,
         )
         .unwrap_err();
         let all = e.to_string();
-        assert_eq!(e.0.len(), 6, "{all}");
+        assert_eq!(e.0.len(), 7, "{all}");
         for needle in [
             "unknown key `colour`",
             "retention.security",
@@ -427,6 +445,7 @@ local_timezone = "CET+1"
             "unknown key `attribution.clock`",
             "network.address_space[1]",
             "ingest.local_timezone",
+            "legal.case_max_days",
         ] {
             assert!(all.contains(needle), "missing {needle:?} in {all}");
         }

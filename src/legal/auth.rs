@@ -18,10 +18,18 @@ pub enum Role {
     Auditor,
     /// Runs the appliance: health and metrics only.
     Ops,
+    /// Adds, approves and revokes users and imports the identity register; reads no traffic.
+    Admin,
 }
 
 impl Role {
-    pub const ALL: [Role; 4] = [Role::Legal, Role::Security, Role::Auditor, Role::Ops];
+    pub const ALL: [Role; 5] = [
+        Role::Legal,
+        Role::Security,
+        Role::Auditor,
+        Role::Ops,
+        Role::Admin,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -29,8 +37,24 @@ impl Role {
             Role::Security => "security",
             Role::Auditor => "auditor",
             Role::Ops => "ops",
+            Role::Admin => "admin",
         }
     }
+
+    /// Whether a new user of this role takes effect only once a second admin approves it
+    /// (every role that reads personal data or manages those who do).
+    pub fn needs_approval(self) -> bool {
+        !matches!(self, Role::Ops)
+    }
+}
+
+/// The person a user account belongs to. One person may hold several accounts (roles);
+/// four-eyes compares persons by `employee_id`, never account names.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Person {
+    pub name: String,
+    pub employee_id: String,
 }
 
 /// Who is asking, once authenticated.
@@ -38,6 +62,8 @@ impl Role {
 pub struct Principal {
     pub name: String,
     pub role: Role,
+    /// The employee id of the person holding the account: what four-eyes compares.
+    pub person: String,
 }
 
 /// Why a token was not accepted. `code()` is stable.
@@ -49,6 +75,8 @@ pub enum AuthError {
     Unknown,
     #[error("the token was revoked")]
     Revoked,
+    #[error("the user waits for a second admin's approval")]
+    Pending,
 }
 
 impl AuthError {
@@ -57,6 +85,7 @@ impl AuthError {
             AuthError::Missing => ErrorKind::AuthMissingToken,
             AuthError::Unknown => ErrorKind::AuthInvalidToken,
             AuthError::Revoked => ErrorKind::AuthRevokedToken,
+            AuthError::Pending => ErrorKind::AuthPending,
         }
     }
 
@@ -70,7 +99,7 @@ impl AuthError {
 pub struct Caller {
     /// `Err` when authentication failed: the operation is refused and audited as such.
     pub who: Result<Principal, AuthError>,
-    /// The user a refused token belonged to (a revoked one), for the audit entry.
+    /// The user a refused token belonged to (a revoked or pending one), for the audit entry.
     pub claimed: Option<String>,
     pub channel: &'static str,
     /// Where the request came from: the peer's address (HTTP) or `uid N` (the Unix socket),

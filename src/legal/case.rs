@@ -1,7 +1,8 @@
 //! A legal request (case): what the order says, what it allows to be looked up (its scope), and
 //! where it stands (`registered → approved → executed → disclosed`, or `rejected`). Pure rules:
-//! validation that names every bad field at once, the state machine, four-eyes, and the scope
-//! check every lookup must pass. Storage is in `register.rs`, lookups in `disclose.rs`.
+//! validation that names every bad field at once, the state machine, four-eyes (between persons,
+//! not user names), the deadline after which a case runs no more, and the scope check every
+//! lookup must pass. Storage is in `register.rs`, lookups in `disclose.rs`.
 
 use std::net::IpAddr;
 
@@ -22,14 +23,18 @@ pub enum RequestType {
     Preservation,
     /// The ISP's own abuse investigation: pseudonyms only, never identity.
     Abuse,
+    /// A data subject's request for everything held about them (GDPR art. 15): one scope
+    /// item, the subscriber; answered by the access extract.
+    Access,
 }
 
 impl RequestType {
-    pub const ALL: [RequestType; 4] = [
+    pub const ALL: [RequestType; 5] = [
         RequestType::Ipred,
         RequestType::LawEnforcement,
         RequestType::Preservation,
         RequestType::Abuse,
+        RequestType::Access,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -38,6 +43,7 @@ impl RequestType {
             RequestType::LawEnforcement => "law_enforcement",
             RequestType::Preservation => "preservation",
             RequestType::Abuse => "abuse",
+            RequestType::Access => "access",
         }
     }
 
@@ -52,6 +58,7 @@ impl RequestType {
             RequestType::LawEnforcement => "LEK (2022:482) 9 kap.; RB 27 kap.",
             RequestType::Preservation => "RB 27 kap. 16 a § (bevarandeföreläggande)",
             RequestType::Abuse => "GDPR art. 6.1 f (network and information security)",
+            RequestType::Access => "GDPR art. 15 (the data subject's right of access)",
         }
     }
 
@@ -63,6 +70,7 @@ impl RequestType {
                 super::Purpose::LawEnforcement
             }
             RequestType::Abuse => super::Purpose::Abuse,
+            RequestType::Access => super::Purpose::Access,
         }
     }
 }
@@ -90,7 +98,8 @@ impl State {
 }
 
 /// One thing the order names, as the order gives it. Exactly one of: an address (and port) at a
-/// time, an address (and port) during a window, or a telephone number during a window.
+/// time, an address (and port) during a window, a telephone number during a window, or (an
+/// access request's only item) a subscriber identifier.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ScopeItem {
@@ -106,6 +115,8 @@ pub struct ScopeItem {
     pub to: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub number: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subscriber: Option<String>,
 }
 
 /// A scope item, checked and parsed.
@@ -133,6 +144,8 @@ pub enum Parsed {
         from: UnixSecs,
         to: UnixSecs,
     },
+    /// The data subject of an access request.
+    Subscriber(String),
 }
 
 /// Longest window an item may name: an order naming more is a request for bulk data.
@@ -141,6 +154,21 @@ pub const MAX_WINDOW_SECS: i64 = 31 * 86_400;
 impl ScopeItem {
     /// Parses the item; the error says what is wrong (no personal data in it).
     pub fn parse(&self) -> Result<Parsed, String> {
+        if let Some(sub) = &self.subscriber {
+            let alone = self.addr.is_none()
+                && self.port.is_none()
+                && self.at.is_none()
+                && self.from.is_none()
+                && self.to.is_none()
+                && self.number.is_none();
+            if !alone {
+                return Err("a subscriber item names the subscriber and nothing else".into());
+            }
+            if sub.trim().is_empty() || sub.len() > 256 || sub.chars().any(char::is_control) {
+                return Err("subscriber: 1-256 characters without control characters".into());
+            }
+            return Ok(Parsed::Subscriber(sub.trim().to_string()));
+        }
         let time = |field: &str, v: &Option<String>| -> Result<Option<UnixSecs>, String> {
             v.as_deref()
                 .map(|s| parse_time(s.trim()).map_err(|e| format!("{field}: {e}")))
@@ -228,6 +256,11 @@ pub struct NewCase {
     pub preserve_until: Option<String>,
 }
 
+/// The request types whose order comes from outside the ISP with a decision and a scan.
+fn external(kind: Option<RequestType>) -> bool {
+    !matches!(kind, Some(RequestType::Abuse | RequestType::Access))
+}
+
 /// A problem with one field of a request; every problem is reported at once.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct FieldProblem {
@@ -256,7 +289,7 @@ impl NewCase {
         if kind.is_none() {
             bad(
                 "request_type",
-                "must be ipred, law_enforcement, preservation or abuse",
+                "must be ipred, law_enforcement, preservation, abuse or access",
             );
         }
         if self.authority.trim().is_empty() {
@@ -277,8 +310,7 @@ impl NewCase {
                 }
             }
         }
-        let external = !matches!(kind, Some(RequestType::Abuse));
-        if external {
+        if external(kind) {
             if self.decision_date.is_none() {
                 bad("decision_date", "an order has a decision date");
             }
@@ -302,6 +334,10 @@ impl NewCase {
         if self.scope.len() > MAX_ITEMS {
             bad("scope", "more than 1000 items");
         }
+        let access = kind == Some(RequestType::Access);
+        if access && self.scope.len() > 1 {
+            bad("scope", "an access request names one subscriber");
+        }
         let mut parsed = Vec::new();
         for (i, item) in self.scope.iter().enumerate() {
             match item.parse() {
@@ -310,6 +346,12 @@ impl NewCase {
                         bad(
                             &format!("scope[{i}]"),
                             "an IPRED order covers IP addresses, not call records",
+                        );
+                    }
+                    if access != matches!(p, Parsed::Subscriber(_)) {
+                        bad(
+                            &format!("scope[{i}]"),
+                            "an access request names a subscriber, and only it names one",
                         );
                     }
                     parsed.push(p);
@@ -340,9 +382,29 @@ pub const OVERRIDE_FIELDS: [&str; 2] = ["personal_number", "customer_id"];
 pub struct Step {
     pub action: String,
     pub by: String,
+    /// The employee id of the person behind `by` (absent in cases stored before persons).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub person: Option<String>,
     pub at: UnixSecs,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
+}
+
+/// Who takes a step: the user name (shown on the report) and the person's employee id (what
+/// four-eyes compares).
+#[derive(Debug, Clone, Copy)]
+pub struct Officer<'a> {
+    pub name: &'a str,
+    pub person: &'a str,
+}
+
+impl<'a> From<&'a crate::legal::auth::Principal> for Officer<'a> {
+    fn from(p: &'a crate::legal::auth::Principal) -> Self {
+        Officer {
+            name: &p.name,
+            person: &p.person,
+        }
+    }
 }
 
 /// A case as stored.
@@ -352,6 +414,9 @@ pub struct Case {
     pub request: NewCase,
     pub state: State,
     pub created_by: String,
+    /// The employee id of the registrar's person (absent in cases stored before persons).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub created_by_person: Option<String>,
     pub created_at: UnixSecs,
     pub steps: Vec<Step>,
     /// Set while protected identities in the answer wait for a second approval.
@@ -372,6 +437,9 @@ pub struct Case {
     pub report_seq: Option<u64>,
     #[serde(default)]
     pub disclosed_at: Option<UnixSecs>,
+    /// An access request's extract, as it was first made (held like `results`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub extract: Option<serde_json::Value>,
 }
 
 /// Why a case operation was refused. `code()` is stable.
@@ -395,6 +463,8 @@ pub enum CaseError {
     NotForThisType(&'static str),
     #[error("the case is a {0} request: its purpose is {1}")]
     PurposeMismatch(&'static str, &'static str),
+    #[error("the case has expired ({0}): nothing more may be looked up in it")]
+    Expired(String),
 }
 
 fn list(p: &[FieldProblem]) -> String {
@@ -416,6 +486,7 @@ impl CaseError {
             CaseError::Held => ErrorKind::CaseHeldProtectedIdentity,
             CaseError::NotForThisType(_) => ErrorKind::CaseNotForThisType,
             CaseError::PurposeMismatch(..) => ErrorKind::CasePurposeMismatch,
+            CaseError::Expired(_) => ErrorKind::CaseExpired,
         }
     }
 
@@ -432,6 +503,7 @@ impl Case {
             request,
             state: State::Registered,
             created_by: by.to_string(),
+            created_by_person: None,
             created_at: at,
             steps: Vec::new(),
             hold: None,
@@ -441,6 +513,7 @@ impl Case {
             report_json: None,
             report_seq: None,
             disclosed_at: None,
+            extract: None,
         }
     }
 
@@ -448,29 +521,36 @@ impl Case {
         RequestType::parse(&self.request.request_type).unwrap_or(RequestType::Abuse)
     }
 
-    fn last_by(&self, action: &str) -> Option<&str> {
-        self.steps
-            .iter()
-            .rev()
-            .find(|s| s.action == action)
-            .map(|s| s.by.as_str())
+    /// Whether `by` did the step `action` last: the same user name, or the same person.
+    fn did(&self, action: &str, by: &Officer) -> bool {
+        let last = if action == "registered" {
+            Some((self.created_by.as_str(), self.created_by_person.as_deref()))
+        } else {
+            self.steps
+                .iter()
+                .rev()
+                .find(|s| s.action == action)
+                .map(|s| (s.by.as_str(), s.person.as_deref()))
+        };
+        last.is_some_and(|(name, person)| name == by.name || person == Some(by.person))
     }
 
-    fn step(&mut self, action: &str, by: &str, at: UnixSecs, reason: Option<String>) {
+    fn step(&mut self, action: &str, by: &Officer, at: UnixSecs, reason: Option<String>) {
         self.steps.push(Step {
             action: action.into(),
-            by: by.into(),
+            by: by.name.into(),
+            person: Some(by.person.into()),
             at,
             reason,
         });
     }
 
-    /// Four-eyes approval: a legal officer other than the creator.
-    pub fn approve(&mut self, by: &str, at: UnixSecs) -> Result<(), CaseError> {
+    /// Four-eyes approval: a legal officer who is another person than the registrar.
+    pub fn approve(&mut self, by: &Officer, at: UnixSecs) -> Result<(), CaseError> {
         if self.state != State::Registered {
             return Err(CaseError::WrongState(self.state.as_str(), "registered"));
         }
-        if by == self.created_by {
+        if self.did("registered", by) {
             return Err(CaseError::FourEyes("registered", "approve"));
         }
         self.state = State::Approved;
@@ -478,11 +558,11 @@ impl Case {
         Ok(())
     }
 
-    pub fn reject(&mut self, by: &str, at: UnixSecs, reason: String) -> Result<(), CaseError> {
+    pub fn reject(&mut self, by: &Officer, at: UnixSecs, reason: String) -> Result<(), CaseError> {
         if self.state != State::Registered {
             return Err(CaseError::WrongState(self.state.as_str(), "registered"));
         }
-        if by == self.created_by {
+        if self.did("registered", by) {
             return Err(CaseError::FourEyes("registered", "reject"));
         }
         self.state = State::Rejected;
@@ -490,11 +570,37 @@ impl Case {
         Ok(())
     }
 
-    /// Whether lookups may run now: approved (or executed and not yet disclosed), and for an
-    /// external order, in force.
-    pub fn check_runnable(&self, today: chrono::NaiveDate) -> Result<(), CaseError> {
+    /// The instant after which the case runs no more: the end of its deadline day (Swedish
+    /// time), or without a deadline `max_lifetime_secs` after its registration.
+    pub fn expires_at(&self, max_lifetime_secs: i64) -> UnixSecs {
+        let deadline = self.request.deadline.as_deref().and_then(|d| {
+            let day = chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d").ok()?;
+            let next = day.succ_opt()?.and_hms_opt(0, 0, 0)?;
+            let local = next
+                .and_local_timezone(chrono_tz::Europe::Stockholm)
+                .earliest()?;
+            Some(local.timestamp() - 1)
+        });
+        deadline.unwrap_or(self.created_at.saturating_add(max_lifetime_secs))
+    }
+
+    /// Whether lookups may run at `now` (the day `today` in Sweden): approved (or executed and
+    /// not yet disclosed), not past its deadline or maximum lifetime, and for an external
+    /// order, in force.
+    pub fn check_runnable(
+        &self,
+        today: chrono::NaiveDate,
+        now: UnixSecs,
+        max_lifetime_secs: i64,
+    ) -> Result<(), CaseError> {
         if !matches!(self.state, State::Approved | State::Executed) {
             return Err(CaseError::WrongState(self.state.as_str(), "approved"));
+        }
+        if now > self.expires_at(max_lifetime_secs) {
+            return Err(CaseError::Expired(match &self.request.deadline {
+                Some(d) => format!("deadline {d}"),
+                None => format!("{} days after registration", max_lifetime_secs / 86_400),
+            }));
         }
         if self.request_type() == RequestType::Preservation {
             return Err(CaseError::NotForThisType(
@@ -520,7 +626,7 @@ impl Case {
     /// Records the execution; `held` when a protected identity waits for release.
     pub fn executed(
         &mut self,
-        by: &str,
+        by: &Officer,
         at: UnixSecs,
         results: Vec<crate::report::ReportItem>,
         seqs: Vec<u64>,
@@ -533,15 +639,16 @@ impl Case {
         self.step("executed", by, at, None);
     }
 
-    /// Second approval for a held answer: a legal officer other than the one who executed it.
-    pub fn release(&mut self, by: &str, at: UnixSecs) -> Result<(), CaseError> {
+    /// Second approval for a held answer: a legal officer who is another person than the one
+    /// who executed it.
+    pub fn release(&mut self, by: &Officer, at: UnixSecs) -> Result<(), CaseError> {
         if self.state != State::Executed || self.hold.is_none() {
             return Err(CaseError::WrongState(
                 self.state.as_str(),
                 "executed and held",
             ));
         }
-        if Some(by) == self.last_by("executed") {
+        if self.did("executed", by) {
             return Err(CaseError::FourEyes("executed", "release"));
         }
         self.hold = None;
@@ -636,8 +743,22 @@ mod tests {
     }
 
     fn case(req: NewCase) -> Case {
-        Case::registered("C-2026-0001".into(), req, "alice", 0)
+        let mut c = Case::registered("C-2026-0001".into(), req, "alice", 0);
+        c.created_by_person = Some("E-alice".into());
+        c
     }
+
+    /// An officer whose employee id is `E-<name>` (or `E-<person>` for `name/person`).
+    fn by(who: &'static str) -> Officer<'static> {
+        let (name, person) = who.split_once('/').unwrap_or((who, who));
+        Officer {
+            name,
+            person: Box::leak(format!("E-{person}").into_boxed_str()),
+        }
+    }
+
+    const NOW: UnixSecs = 1_795_600_000; // 2026-11-25
+    const MAX: i64 = 90 * 86_400;
 
     #[test]
     fn every_bad_field_is_named_at_once() {
@@ -707,45 +828,114 @@ mod tests {
     #[test]
     fn four_eyes_and_the_state_machine() {
         let mut c = case(ipred());
-        assert_eq!(c.approve("alice", 1).unwrap_err().code(), "case.four_eyes");
         assert_eq!(
-            c.reject("alice", 1, "x".into()).unwrap_err().code(),
+            c.approve(&by("alice"), 1).unwrap_err().code(),
             "case.four_eyes"
         );
-        c.approve("bob", 2).unwrap();
         assert_eq!(
-            c.approve("carol", 3).unwrap_err().code(),
+            c.reject(&by("alice"), 1, "x".into()).unwrap_err().code(),
+            "case.four_eyes"
+        );
+        // Another user name of the same person is the same pair of eyes.
+        assert_eq!(
+            c.approve(&by("alice-2/alice"), 1).unwrap_err().code(),
+            "case.four_eyes"
+        );
+        c.approve(&by("bob"), 2).unwrap();
+        assert_eq!(
+            c.approve(&by("carol"), 3).unwrap_err().code(),
             "case.wrong_state"
         );
         let today = chrono::NaiveDate::from_ymd_opt(2026, 11, 21).unwrap();
-        c.check_runnable(today).unwrap();
-        c.executed("alice", 4, vec![], vec![], true);
-        assert_eq!(c.release("alice", 5).unwrap_err().code(), "case.four_eyes");
-        c.release("bob", 5).unwrap();
+        c.check_runnable(today, NOW, MAX).unwrap();
+        c.executed(&by("alice"), 4, vec![], vec![], true);
+        assert_eq!(
+            c.release(&by("alice"), 5).unwrap_err().code(),
+            "case.four_eyes"
+        );
+        assert_eq!(
+            c.release(&by("al/alice"), 5).unwrap_err().code(),
+            "case.four_eyes"
+        );
+        c.release(&by("bob"), 5).unwrap();
         assert!(c.hold.is_none());
         assert_eq!(
-            c.release("carol", 6).unwrap_err().code(),
+            c.release(&by("carol"), 6).unwrap_err().code(),
             "case.wrong_state"
         );
     }
 
     #[test]
+    fn a_case_stored_without_persons_still_compares_user_names() {
+        let mut c = Case::registered("C-2026-0001".into(), ipred(), "alice", 0);
+        assert_eq!(
+            c.approve(&by("alice"), 1).unwrap_err().code(),
+            "case.four_eyes"
+        );
+        c.approve(&by("bob"), 1).unwrap();
+    }
+
+    #[test]
+    fn a_case_expires_after_its_deadline_day_or_its_maximum_lifetime() {
+        let mut c = case(ipred());
+        c.approve(&by("bob"), 1).unwrap();
+        let day = |d| chrono::NaiveDate::from_ymd_opt(2026, 12, d).unwrap();
+        // Deadline 2026-12-01: the whole day in Sweden (UTC+1) is still inside it.
+        let last = parse_time("2026-12-01T22:59:59Z").unwrap();
+        c.check_runnable(day(1), last, MAX).unwrap();
+        let err = c.check_runnable(day(2), last + 1, MAX).unwrap_err();
+        assert_eq!(err.code(), "case.expired");
+        c.request.deadline = None;
+        c.check_runnable(day(2), MAX, MAX).unwrap();
+        assert_eq!(
+            c.check_runnable(day(2), MAX + 1, MAX).unwrap_err().code(),
+            "case.expired"
+        );
+    }
+
+    #[test]
+    fn an_access_request_names_one_subscriber_and_nothing_else() {
+        let access = |scope: Vec<ScopeItem>| NewCase {
+            request_type: "access".into(),
+            authority: "the data subject".into(),
+            case_number: "DSAR-1".into(),
+            scope,
+            ..NewCase::default()
+        };
+        let sub = |s: &str| ScopeItem {
+            subscriber: Some(s.into()),
+            ..ScopeItem::default()
+        };
+        let (kind, parsed) = access(vec![sub("sub-1")]).validate().unwrap();
+        assert_eq!(kind, RequestType::Access);
+        assert_eq!(parsed, vec![Parsed::Subscriber("sub-1".into())]);
+        assert!(access(vec![sub("a"), sub("b")]).validate().is_err());
+        assert!(access(ipred().scope).validate().is_err());
+        let mut le = ipred();
+        le.scope.push(sub("sub-1"));
+        assert_eq!(le.validate().unwrap_err()[0].field, "scope[1]");
+    }
+
+    #[test]
     fn an_ipred_order_runs_only_once_in_force() {
         let mut c = case(ipred());
-        c.approve("bob", 1).unwrap();
+        c.approve(&by("bob"), 1).unwrap();
         let before = chrono::NaiveDate::from_ymd_opt(2026, 11, 15).unwrap();
         assert_eq!(
-            c.check_runnable(before).unwrap_err().code(),
+            c.check_runnable(before, NOW, MAX).unwrap_err().code(),
             "case.not_in_force"
         );
         let mut registered = case(ipred());
         let after = chrono::NaiveDate::from_ymd_opt(2026, 11, 30).unwrap();
         assert_eq!(
-            registered.check_runnable(after).unwrap_err().code(),
+            registered
+                .check_runnable(after, NOW, MAX)
+                .unwrap_err()
+                .code(),
             "case.wrong_state"
         );
         registered
-            .reject("bob", 1, "no legal basis".into())
+            .reject(&by("bob"), 1, "no legal basis".into())
             .unwrap();
         assert_eq!(registered.state, State::Rejected);
     }

@@ -13,6 +13,7 @@ pub mod users;
 
 pub use service::Service;
 
+use std::net::IpAddr;
 use std::path::Path;
 
 use crate::model::{Class, UnixSecs};
@@ -27,6 +28,9 @@ pub enum Purpose {
     LawEnforcement,
     /// The ISP's own abuse investigation: internal pseudonym only, never identity.
     Abuse,
+    /// A data subject's access request (GDPR art. 15): everything held about them.
+    #[value(skip)]
+    Access,
 }
 
 impl Purpose {
@@ -35,6 +39,7 @@ impl Purpose {
             Purpose::Ipred => "ipred",
             Purpose::LawEnforcement => "law_enforcement",
             Purpose::Abuse => "abuse",
+            Purpose::Access => "access",
         }
     }
 
@@ -45,6 +50,7 @@ impl Purpose {
             Purpose::Ipred => &[Class::Security, Class::Billing],
             Purpose::LawEnforcement => &[Class::Security, Class::Billing, Class::Statutory],
             Purpose::Abuse => &[Class::Security],
+            Purpose::Access => &Class::ALL,
         }
     }
 
@@ -54,20 +60,21 @@ impl Purpose {
     }
 }
 
-/// The time ranges active preservation orders hold: every address or number item of an
-/// approved (or executed) preservation case whose `preserve_until` date has not passed, widened
-/// by a day on each side so the partitions around an item are kept whole.
-pub fn holds(
+/// What a law-enforcement lookup asks about, to find the preservation items that name it.
+#[derive(Debug, Clone, Copy)]
+pub enum Asked<'a> {
+    Address { ip: IpAddr, port: Option<u16> },
+    Calls { number: &'a str },
+}
+
+/// The preservation orders in force at `now`: approved (or executed) preservation cases whose
+/// `preserve_until` date has not passed.
+fn active_preservations(
     data_dir: &Path,
     now: UnixSecs,
-) -> Result<Vec<(UnixSecs, UnixSecs)>, files::RegisterError> {
-    let mut out = Vec::new();
-    for c in register::list(data_dir)? {
-        if c.request_type() != case::RequestType::Preservation
-            || !matches!(c.state, case::State::Approved | case::State::Executed)
-        {
-            continue;
-        }
+) -> Result<Vec<case::Case>, files::RegisterError> {
+    let mut out = register::list(data_dir)?;
+    out.retain(|c| {
         let until = c
             .request
             .preserve_until
@@ -75,17 +82,67 @@ pub fn holds(
             .and_then(|d| chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d").ok())
             .and_then(|d| d.and_hms_opt(23, 59, 59))
             .map(|d| d.and_utc().timestamp());
-        if until.is_none_or(|u| u < now) {
-            continue;
-        }
+        c.request_type() == case::RequestType::Preservation
+            && matches!(c.state, case::State::Approved | case::State::Executed)
+            && until.is_some_and(|u| u >= now)
+    });
+    Ok(out)
+}
+
+/// An item's time range (first, last second).
+fn item_range(p: &case::Parsed) -> Option<(UnixSecs, UnixSecs)> {
+    match p {
+        case::Parsed::Address(case::Target::Point { at, .. }) => Some((*at, *at)),
+        case::Parsed::Address(case::Target::Window { from, to, .. })
+        | case::Parsed::Calls { from, to, .. } => Some((*from, *to)),
+        case::Parsed::Subscriber(_) => None,
+    }
+}
+
+/// The time ranges whose partitions retention keeps: every address or number item of an
+/// active preservation order, widened by a day on each side so the partitions around an item
+/// are kept whole. (What a lookup may read of them is narrower: see [`held_items`].)
+pub fn holds(
+    data_dir: &Path,
+    now: UnixSecs,
+) -> Result<Vec<(UnixSecs, UnixSecs)>, files::RegisterError> {
+    Ok(active_preservations(data_dir, now)?
+        .iter()
+        .flat_map(|c| c.request.scope.iter())
+        .filter_map(|item| item_range(&item.parse().ok()?))
+        .map(|(from, to)| (from - 86_400, to + 86_400))
+        .collect())
+}
+
+/// What a preservation hold admits past retention for one lookup: the time ranges of the
+/// active preservation items that name exactly what is asked (the address, with the item's
+/// port if it names one, or the number). A hold opens its own case's items, never the days
+/// around them to other addresses or numbers.
+pub fn held_items(
+    data_dir: &Path,
+    now: UnixSecs,
+    asked: Asked<'_>,
+) -> Result<Vec<(UnixSecs, UnixSecs)>, files::RegisterError> {
+    let mut out = Vec::new();
+    for c in active_preservations(data_dir, now)? {
         for item in &c.request.scope {
-            let range = match item.parse() {
-                Ok(case::Parsed::Address(case::Target::Point { at, .. })) => (at, at),
-                Ok(case::Parsed::Address(case::Target::Window { from, to, .. }))
-                | Ok(case::Parsed::Calls { from, to, .. }) => (from, to),
-                Err(_) => continue,
+            let Ok(parsed) = item.parse() else { continue };
+            let names_it = match (&parsed, asked) {
+                (case::Parsed::Address(t), Asked::Address { ip, port }) => {
+                    let (iip, iport) = match t {
+                        case::Target::Point { ip, port, .. }
+                        | case::Target::Window { ip, port, .. } => (*ip, *port),
+                    };
+                    iip == ip && (iport.is_none() || iport == port)
+                }
+                (case::Parsed::Calls { number, .. }, Asked::Calls { number: n }) => {
+                    *number == crate::store::cdr::normalize_number(n)
+                }
+                _ => false,
             };
-            out.push((range.0 - 86_400, range.1 + 86_400));
+            if names_it {
+                out.extend(item_range(&parsed));
+            }
         }
     }
     Ok(out)

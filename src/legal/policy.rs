@@ -25,10 +25,16 @@ pub enum Op {
     QuarantineSummary,
     QuarantineRaw,
     Import,
+    UserAdd,
+    UserApprove,
+    UserRevoke,
+    UserList,
+    IdentityImport,
+    AdminBootstrap,
 }
 
 impl Op {
-    pub const ALL: [Op; 19] = [
+    pub const ALL: [Op; 25] = [
         Op::CaseCreate,
         Op::CaseList,
         Op::CaseGet,
@@ -48,6 +54,12 @@ impl Op {
         Op::QuarantineSummary,
         Op::QuarantineRaw,
         Op::Import,
+        Op::UserAdd,
+        Op::UserApprove,
+        Op::UserRevoke,
+        Op::UserList,
+        Op::IdentityImport,
+        Op::AdminBootstrap,
     ];
 
     /// The action name in audit entries.
@@ -72,6 +84,12 @@ impl Op {
             Op::QuarantineSummary => "quarantine_read",
             Op::QuarantineRaw => "quarantine_show_raw",
             Op::Import => "import_handoff",
+            Op::UserAdd => "user_add",
+            Op::UserApprove => "user_approve",
+            Op::UserRevoke => "user_revoke",
+            Op::UserList => "user_list",
+            Op::IdentityImport => "identity_import",
+            Op::AdminBootstrap => "admin_bootstrap",
         }
     }
 
@@ -91,14 +109,20 @@ impl Op {
             | Op::AccessExtract => &[Legal],
             Op::AbuseLookup => &[Security],
             Op::AuditRead | Op::AuditVerify | Op::Statistics => &[Auditor],
+            // People and the identity register: the admin's job, and only the admin's.
+            Op::UserAdd | Op::UserApprove | Op::UserRevoke | Op::UserList | Op::IdentityImport => {
+                &[Admin]
+            }
             // They carry no personal data; everyone, ops included, may see them.
-            Op::Health | Op::Metrics => &[Legal, Security, Auditor, Ops],
+            Op::Health | Op::Metrics => &[Legal, Security, Auditor, Ops, Admin],
             // Sources, codes, reasons and counts: what ops needs to fix a producer.
             Op::QuarantineSummary => &[Ops, Legal, Security],
             // Raw log lines hold subscriber ids and addresses.
             Op::QuarantineRaw => &[Legal],
             // Handing logs in makes evidence: the people who run the appliance, audited.
             Op::Import => &[Ops],
+            // The service user on the box, by the socket's peer uid: no role has it.
+            Op::AdminBootstrap => &[],
         }
     }
 
@@ -130,5 +154,16 @@ mod tests {
         assert!(Op::AbuseLookup.allows(Role::Security));
         assert!(!Op::AbuseLookup.allows(Role::Legal));
         assert!(!Op::AuditRead.allows(Role::Legal));
+    }
+
+    #[test]
+    fn only_admins_manage_users_and_the_identity_register_and_admins_read_no_data() {
+        for op in Op::ALL {
+            let admin_op = op.as_str().starts_with("user_") || op == Op::IdentityImport;
+            assert_eq!(op.roles() == [Role::Admin], admin_op, "{op:?}");
+            if !admin_op && !matches!(op, Op::Health | Op::Metrics) {
+                assert!(!op.allows(Role::Admin), "{op:?}");
+            }
+        }
     }
 }

@@ -6,7 +6,7 @@ use serde_json::{json, Value};
 use super::{LegalError, Service};
 use crate::error::ErrorKind;
 use crate::legal::auth::Caller;
-use crate::legal::case::{Case, CaseError, NewCase};
+use crate::legal::case::{Case, CaseError, NewCase, Officer};
 use crate::legal::policy::Op;
 use crate::legal::register;
 use crate::model::fmt_time;
@@ -29,7 +29,9 @@ impl Service {
             .map(|d| chrono::Datelike::year(&d))
             .unwrap_or(1970);
         let case = register::create(self.data_dir(), year, |id| {
-            Case::registered(id, req, &who.name, now)
+            let mut c = Case::registered(id, req, &who.name, now);
+            c.created_by_person = Some(who.person.clone());
+            c
         })?;
         let mut e = self.entry(caller, Op::CaseCreate, Some(&case.id), query);
         e.legal_basis = Some(case.request_type().as_str().into());
@@ -70,14 +72,14 @@ impl Service {
         op: Op,
         id: &str,
         query: Value,
-        f: impl FnOnce(&mut Case, &str) -> Result<(), CaseError>,
+        f: impl FnOnce(&mut Case, &Officer) -> Result<(), CaseError>,
     ) -> Result<Case, LegalError> {
         let who = self.admit(caller, op, Some(id), &query)?;
         // The entry goes first: a step nobody can account for must not exist.
         let mut pending = self.entry(caller, op, Some(id), query.clone());
         pending.outcome = "requested".into();
         self.commit(pending)?;
-        match register::update(self.data_dir(), id, |c| f(c, &who.name)) {
+        match register::update(self.data_dir(), id, |c| f(c, &Officer::from(&who))) {
             Ok((case, ())) => {
                 let mut e = self.entry(caller, op, Some(id), query);
                 e.legal_basis = Some(case.request_type().as_str().into());
@@ -121,9 +123,13 @@ impl Service {
     }
 }
 
+const WITHHELD: &str = "until a second legal officer releases it";
+
 /// A case as the API and the CLI show it. The stored report is left out (it is fetched through
 /// `report`, audited as a disclosure), and while a protected identity waits for its second
-/// approval its identity fields are withheld here too, from everyone, the executor included.
+/// approval the held item shows neither its identity fields nor the subscriber id (in the
+/// item or its evidence), to everyone, the executor included; a held access extract is
+/// withheld whole.
 pub fn case_view(c: &Case) -> Value {
     let mut v = serde_json::to_value(c).unwrap_or(Value::Null);
     if let Some(o) = v.as_object_mut() {
@@ -132,9 +138,17 @@ pub fn case_view(c: &Case) -> Value {
     if c.hold.is_some() {
         for item in v["results"].as_array_mut().into_iter().flatten() {
             if item["identity"]["protected_identity"] == true {
-                item["identity"] = json!({"protected_identity": true,
-                                          "withheld": "until a second legal officer releases it"});
+                item["identity"] = json!({"protected_identity": true, "withheld": WITHHELD});
+                item["subscriber"] = json!({"withheld": WITHHELD});
+                for e in item["evidence"].as_array_mut().into_iter().flatten() {
+                    if e.get("subscriber").is_some() {
+                        e["subscriber"] = json!({"withheld": WITHHELD});
+                    }
+                }
             }
+        }
+        if c.extract.is_some() {
+            v["extract"] = json!({"protected_identity": true, "withheld": WITHHELD});
         }
     }
     v

@@ -1,12 +1,14 @@
 //! Disclosure: the report of an executed case (built once, then copies, each audited) and the
-//! GDPR art. 15 access extract of one subscriber.
+//! GDPR art. 15 access extract, the answer to an approved `access` case: made once, held like
+//! any answer while a protected identity waits for a second officer, then handed out (each
+//! copy audited).
 
 use serde_json::{json, Value};
 
 use super::{sha_hex, LegalError, Service};
 use crate::error::ErrorKind;
 use crate::legal::auth::Caller;
-use crate::legal::case::{Case, CaseError, State};
+use crate::legal::case::{Case, CaseError, Officer, Parsed, RequestType, State};
 use crate::legal::files::RegisterError;
 use crate::legal::policy::Op;
 use crate::legal::register;
@@ -29,6 +31,9 @@ impl Service {
         let (_, case) = self.load_case(caller, Op::CaseReport, id, &query, now, |c, _| match c
             .state
         {
+            _ if c.request_type() == RequestType::Access => Err(CaseError::NotForThisType(
+                "a report (an access request is answered by its access extract)",
+            )),
             State::Executed if c.hold.is_some() => Err(CaseError::Held),
             State::Executed | State::Disclosed => Ok(()),
             s => Err(CaseError::WrongState(s.as_str(), "executed")),
@@ -98,40 +103,119 @@ impl Service {
         }
     }
 
-    /// GDPR art. 15: everything held about one subscriber identifier — its identity register
-    /// rows (current and superseded) and its address bindings in the store.
-    pub fn access_extract(
-        &self,
-        caller: &Caller,
-        subscriber: &str,
-        reference: &str,
-    ) -> Result<Value, LegalError> {
+    /// GDPR art. 15 inside an approved `access` case: everything held about its subscriber —
+    /// the identity register rows (current and superseded) and the address bindings in the
+    /// store. The first call makes the extract and keeps it in the case (audited); a protected
+    /// identity in any row holds it (`case.held_protected_identity`) until a second legal
+    /// officer releases the case. Each extract handed out is audited with its digest.
+    pub fn access_extract(&self, caller: &Caller, id: &str) -> Result<Value, LegalError> {
         let now = self.clock.now();
-        let query = json!({"subscriber": self.audit.pseudonym(subscriber), "reference": reference});
-        self.admit(caller, Op::AccessExtract, Some(reference), &query)?;
-        if reference.trim().is_empty() || subscriber.is_empty() {
-            let err = LegalError::BadRequest(
-                ErrorKind::RequestInvalid,
-                "give the subscriber and the request's reference".into(),
-            );
-            return Err(self.refuse(caller, Op::AccessExtract, None, query, err));
+        let (who, case) = self.load_case(
+            caller,
+            Op::AccessExtract,
+            id,
+            &Value::Null,
+            now,
+            |c, today| {
+                if c.request_type() != RequestType::Access {
+                    return Err(CaseError::NotForThisType(
+                        "an access extract (only an access request has one)",
+                    ));
+                }
+                match c.state {
+                    State::Approved => c.check_runnable(today, now, self.case_max_secs()),
+                    State::Executed if c.hold.is_some() => Err(CaseError::Held),
+                    State::Executed | State::Disclosed => Ok(()),
+                    s => Err(CaseError::WrongState(s.as_str(), "approved")),
+                }
+            },
+        )?;
+        if case.extract.is_some() {
+            return self.hand_out_extract(caller, case, now);
         }
-        let history = self.identity()?.history(subscriber)?;
+        let subscriber = match case.request.scope.first().map(|i| i.parse()) {
+            Some(Ok(Parsed::Subscriber(s))) => s,
+            _ => {
+                let err = CaseError::NotForThisType("an access extract without a subscriber");
+                return Err(self.refuse(
+                    caller,
+                    Op::AccessExtract,
+                    Some(id),
+                    Value::Null,
+                    err.into(),
+                ));
+            }
+        };
+        let query = json!({"subscriber": self.audit.pseudonym(&subscriber)});
+        let history = self.identity()?.history(&subscriber)?;
         let scope = Scope::new(&self.cfg, &Class::ALL, now);
-        let bindings = self.store.bindings_of(subscriber, &scope)?;
+        let bindings = self.store.bindings_of(&subscriber, &scope)?;
+        let held = history
+            .current
+            .iter()
+            .chain(history.superseded.iter().map(|s| &s.record))
+            .any(|r| r.protected_identity);
         let out = json!({
             "subscriber": subscriber,
             "generated_at": fmt_time(now),
             "identity": history,
             "bindings": bindings,
         });
-        let text = out.to_string();
-        let mut e = self.entry(caller, Op::AccessExtract, Some(reference), query);
-        e.legal_basis = Some("gdpr_art_15".into());
+        let mut e = self.entry(caller, Op::AccessExtract, Some(id), query);
+        e.legal_basis = Some(RequestType::Access.as_str().into());
+        e.outcome = if held {
+            "held:protected_identity"
+        } else {
+            "disclosed"
+        }
+        .into();
         e.result_count = bindings.len() as u64;
-        e.result_digest = Some(sha_hex(text.as_bytes()));
-        self.commit(e)?;
+        e.result_digest = Some(sha_hex(out.to_string().as_bytes()));
+        let seq = self.commit(e)?;
+        let kept = out.clone();
+        register::update(self.data_dir(), id, |c| {
+            if c.state != State::Approved {
+                return Err(CaseError::WrongState(c.state.as_str(), "approved"));
+            }
+            c.executed(&Officer::from(&who), now, Vec::new(), vec![seq], held);
+            c.extract = Some(kept);
+            if !held {
+                c.state = State::Disclosed;
+                c.disclosed_at = Some(now);
+            }
+            Ok(())
+        })?;
+        if held {
+            return Err(CaseError::Held.into());
+        }
         Ok(out)
+    }
+
+    /// An extract made before (and released, if it was held): audited first, and the first
+    /// one handed out discloses the case.
+    fn hand_out_extract(
+        &self,
+        caller: &Caller,
+        case: Case,
+        now: crate::model::UnixSecs,
+    ) -> Result<Value, LegalError> {
+        let extract = case.extract.unwrap_or_default();
+        let first = case.state != State::Disclosed;
+        let mut e = self.entry(caller, Op::AccessExtract, Some(&case.id), Value::Null);
+        e.legal_basis = Some(RequestType::Access.as_str().into());
+        e.outcome = if first { "disclosed" } else { "copy" }.into();
+        e.result_digest = Some(sha_hex(extract.to_string().as_bytes()));
+        self.commit(e)?;
+        if first {
+            register::update(self.data_dir(), &case.id, |c| {
+                if c.state == State::Executed && c.hold.is_none() {
+                    c.state = State::Disclosed;
+                    c.disclosed_at = Some(now);
+                }
+                Ok(())
+            })?;
+        }
+        Ok(extract)
     }
 }
 

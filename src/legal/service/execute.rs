@@ -10,11 +10,12 @@ use crate::error::ErrorKind;
 use crate::identity::{IdentityRecord, IdentityRegister};
 use crate::legal::auth::Caller;
 use crate::legal::case::{
-    Case, CaseError, FieldProblem, Override, Parsed, RequestType, State, Target, OVERRIDE_FIELDS,
+    Case, CaseError, FieldProblem, Officer, Override, Parsed, RequestType, State, Target,
+    OVERRIDE_FIELDS,
 };
 use crate::legal::policy::Op;
 use crate::legal::register;
-use crate::legal::Purpose;
+use crate::legal::{Asked, Purpose};
 use crate::model::UnixSecs;
 use crate::report::{DisclosedIdentity, RecordStatus, ReportItem};
 use crate::store::lookup::{Answer, Status};
@@ -32,7 +33,12 @@ impl Service {
         let query = json!({"override": over});
         let (who, case) =
             self.load_case(caller, Op::CaseExecute, id, &query, now, |c, today| {
-                c.check_runnable(today)?;
+                c.check_runnable(today, now, self.case_max_secs())?;
+                if c.request_type() == RequestType::Access {
+                    return Err(CaseError::NotForThisType(
+                        "execute (an access request is answered by its access extract)",
+                    ));
+                }
                 if c.state != State::Approved {
                     return Err(CaseError::WrongState(c.state.as_str(), "approved"));
                 }
@@ -76,7 +82,7 @@ impl Service {
                 return Err(CaseError::WrongState(c.state.as_str(), "approved"));
             }
             c.override_fields = over;
-            c.executed(&who.name, now, results, seqs, held);
+            c.executed(&Officer::from(&who), now, results, seqs, held);
             Ok(())
         })?;
         let mut e = self.entry(caller, Op::CaseExecute, Some(id), query);
@@ -99,11 +105,30 @@ impl Service {
         now: UnixSecs,
     ) -> Result<ReportItem, LegalError> {
         let purpose = kind.purpose();
-        let earliest = match parsed {
-            Parsed::Address(Target::Point { at, .. }) => *at,
-            Parsed::Address(Target::Window { from, .. }) | Parsed::Calls { from, .. } => *from,
+        let (earliest, asked) = match parsed {
+            Parsed::Address(Target::Point { ip, port, at }) => (
+                *at,
+                Asked::Address {
+                    ip: *ip,
+                    port: *port,
+                },
+            ),
+            Parsed::Address(Target::Window { ip, port, from, .. }) => (
+                *from,
+                Asked::Address {
+                    ip: *ip,
+                    port: *port,
+                },
+            ),
+            Parsed::Calls { number, from, .. } => (*from, Asked::Calls { number }),
+            Parsed::Subscriber(_) => {
+                return Err(CaseError::NotForThisType(
+                    "a subscriber item outside an access request",
+                )
+                .into())
+            }
         };
-        let scope = self.scope_for(purpose, earliest, now);
+        let scope = self.scope_for(purpose, earliest, now, asked);
         let mut item = ReportItem {
             number: 0,
             asked: Value::Null,
@@ -142,6 +167,8 @@ impl Service {
                     );
                 }
             }
+            // Refused above: an access request has no evidence of its own here.
+            Parsed::Subscriber(_) => {}
             Parsed::Calls { number, from, to } => {
                 item.window = Some((*from, *to));
                 let a = crate::store::cdr::answer(self.store.as_ref(), &scope, number, *from, *to)?;

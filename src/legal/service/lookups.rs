@@ -11,7 +11,7 @@ use crate::error::ErrorKind;
 use crate::legal::auth::Caller;
 use crate::legal::case::CaseError;
 use crate::legal::policy::Op;
-use crate::legal::Purpose;
+use crate::legal::{Asked, Purpose};
 use crate::model::{fmt_time, UnixSecs};
 use crate::store::lookup::{Answer, Attributor, Scope, Status};
 
@@ -61,7 +61,7 @@ impl Service {
             .unwrap_or(Value::Null);
         let now = self.clock.now();
         let (_, case) = self.load_case(caller, Op::CaseLookup, id, &first, now, |c, today| {
-            c.check_runnable(today)?;
+            c.check_runnable(today, now, self.case_max_secs())?;
             match purpose {
                 Some(p) if p != c.request_type().purpose() => Err(CaseError::PurposeMismatch(
                     c.request_type().as_str(),
@@ -83,7 +83,11 @@ impl Service {
         }
         let purpose = case.request_type().purpose();
         for q in queries {
-            let scope = self.scope_for(purpose, q.at, now);
+            let asked = Asked::Address {
+                ip: q.ip,
+                port: q.port,
+            };
+            let scope = self.scope_for(purpose, q.at, now, asked);
             let mut answer = self.attribute(q.ip, q.port, q.at, &scope)?;
             if !purpose.reveals_subscriber_id() {
                 for m in &mut answer.matches {
@@ -131,11 +135,11 @@ impl Service {
     ) -> Result<Value, LegalError> {
         let now = self.clock.now();
         let (_, case) = self.load_case(caller, Op::CaseLookup, id, &given, now, |c, today| {
-            c.check_runnable(today)
+            c.check_runnable(today, now, self.case_max_secs())
                 .and_then(|()| c.covers_calls(number, from, to))
         })?;
         let purpose = case.request_type().purpose();
-        let scope = self.scope_for(purpose, from, now);
+        let scope = self.scope_for(purpose, from, now, Asked::Calls { number });
         let a = crate::store::cdr::answer(self.store.as_ref(), &scope, number, from, to)?;
         let norm = crate::store::cdr::normalize_number(number);
         let calls = render_calls(&norm, &a.calls, |n| {
@@ -174,7 +178,12 @@ impl Service {
             );
             return Err(self.refuse(caller, Op::AbuseLookup, None, given, err));
         }
-        let scope = self.scope_for(Purpose::Abuse, at, self.clock.now());
+        let scope = self.scope_for(
+            Purpose::Abuse,
+            at,
+            self.clock.now(),
+            Asked::Address { ip, port },
+        );
         let mut answer = self.attribute(ip, port, at, &scope)?;
         for m in &mut answer.matches {
             m.subscriber = self.audit.pseudonym(&m.subscriber);
@@ -190,14 +199,22 @@ impl Service {
         Ok(out)
     }
 
-    /// The read scope of a purpose for times from `earliest` on. Active preservation holds are
-    /// read (every case file) only when law enforcement asks for a time some class no longer
-    /// retains, so ordinary lookups do not grow slower with the number of cases.
-    pub(super) fn scope_for(&self, purpose: Purpose, earliest: UnixSecs, now: UnixSecs) -> Scope {
+    /// The read scope of a purpose for what is `asked` from `earliest` on. Past retention, law
+    /// enforcement reads only what an active preservation order's item names (the address or
+    /// number, within the item's time). Holds are read (every case file) only when law
+    /// enforcement asks for a time some class no longer retains, so ordinary lookups do not
+    /// grow slower with the number of cases.
+    pub(super) fn scope_for(
+        &self,
+        purpose: Purpose,
+        earliest: UnixSecs,
+        now: UnixSecs,
+        asked: Asked<'_>,
+    ) -> Scope {
         let mut scope = Scope::new(&self.cfg, purpose.readable_classes(), now);
         let past_some_retention = scope.allowed.iter().any(|c| !scope.retained(*c, earliest));
         if purpose == Purpose::LawEnforcement && past_some_retention {
-            scope.held = crate::legal::holds(self.data_dir(), now).unwrap_or_default();
+            scope.held = crate::legal::held_items(self.data_dir(), now, asked).unwrap_or_default();
         }
         scope
     }

@@ -7,7 +7,8 @@
 //! the daemon and the CLI each build one and hand it to the API or the commands. Its methods
 //! are spread by job: [`cases`] (the case lifecycle), [`execute`] (running a case's scope),
 //! [`lookups`] (lookups inside a case or an abuse ticket), [`disclose`] (reports, access
-//! extracts) and [`oversight`] (the auditor's view).
+//! extracts), [`oversight`] (the auditor's view) and [`people`] (the admin's users and the
+//! identity register's import).
 
 mod cases;
 mod disclose;
@@ -15,6 +16,7 @@ mod execute;
 mod intake;
 mod lookups;
 mod oversight;
+mod people;
 #[cfg(test)]
 mod tests;
 
@@ -28,6 +30,7 @@ use super::case::{Case, CaseError};
 use super::files::RegisterError;
 use super::policy::Op;
 use super::register::{self, CaseStoreError};
+use super::users::UserError;
 use crate::audit::{AuditFailure, Auditor};
 use crate::audit::{AuditLog, NewEntry};
 use crate::clock::Clock;
@@ -40,6 +43,7 @@ use crate::store::{StoreError, StoreRead};
 pub use self::cases::{case_view, summary};
 pub use self::intake::{Handoff, QuarantineQuery};
 pub use self::lookups::{render_calls, AddrQuery};
+pub use self::people::NewToken;
 pub use super::auth::{AuthError, Caller, Principal};
 
 /// Where entries go: the daemon's group-committing [`Auditor`] or a CLI's own [`AuditLog`].
@@ -106,6 +110,8 @@ pub enum LegalError {
     Store(#[from] StoreError),
     #[error(transparent)]
     Identity(#[from] IdentityError),
+    #[error(transparent)]
+    User(#[from] UserError),
     #[error("{1}")]
     BadRequest(ErrorKind, String),
 }
@@ -129,6 +135,7 @@ impl LegalError {
             LegalError::Audit(a) => a.kind,
             LegalError::Store(s) => s.kind(),
             LegalError::Identity(i) => i.kind(),
+            LegalError::User(u) => u.kind(),
             LegalError::BadRequest(kind, _) => *kind,
         }
     }
@@ -185,6 +192,11 @@ impl Service {
 
     fn data_dir(&self) -> &Path {
         &self.cfg.data_dir
+    }
+
+    /// How long a case without a deadline runs after its registration (`legal.case_max_days`).
+    fn case_max_secs(&self) -> i64 {
+        i64::from(self.cfg.case_max_days) * 86_400
     }
 
     /// Opens the identity register, waiting briefly while an import holds it.
