@@ -3,12 +3,37 @@
 
 use serde_json::{json, Map, Value};
 
-use super::ROUTES;
+use super::{Route, ROUTES};
 use crate::legal::policy::Op;
 
-/// The JSON body an operation takes, if any.
-fn request_body(op: Op) -> Option<Value> {
-    let schema = match op {
+/// The body a route takes, if any.
+fn request_body(r: &Route) -> Option<Value> {
+    let person = json!({"type": "object", "required": ["name", "employee_id"],
+        "description": "the person the user belongs to: four eyes compare persons",
+        "properties": {"name": {"type": "string"}, "employee_id": {"type": "string"}}});
+    let raw = |media: &str, what: &str| {
+        Some(
+            json!({"required": true, "content": {media: {"schema": {"type": "string",
+                    "format": "binary", "description": what}}}}),
+        )
+    };
+    if r.path.ends_with("/lookups") {
+        let schema = json!({"type": "object", "required": ["purpose", "queries"],
+            "properties": {"purpose": {"enum": ["ipred", "law_enforcement"]},
+                           "queries": {"type": "array", "items": {"$ref": "#/components/schemas/ScopeItem"}}}});
+        return Some(
+            json!({"required": true, "content": {"application/json": {"schema": schema}}}),
+        );
+    }
+    let schema = match r.op {
+        Op::IdentityImport => return raw("text/csv", "the CRM export"),
+        Op::Import => return raw("application/octet-stream", "the log file, as written"),
+        Op::UserAdd => json!({"type": "object", "required": ["name", "role", "person"],
+            "properties": {"name": {"type": "string"},
+                           "role": {"enum": ["legal", "security", "auditor", "ops", "admin"]},
+                           "person": person}}),
+        Op::AdminBootstrap => json!({"type": "object", "required": ["name", "person"],
+            "properties": {"name": {"type": "string"}, "person": person}}),
         Op::CaseCreate => json!({"$ref": "#/components/schemas/NewCase"}),
         Op::CaseReject => json!({"type": "object", "required": ["reason"],
                                  "properties": {"reason": {"type": "string"}}}),
@@ -23,8 +48,8 @@ fn request_body(op: Op) -> Option<Value> {
             "properties": {"addr": {"type": "string"}, "port": {"type": "integer"},
                            "at": {"type": "string", "format": "date-time"},
                            "reference": {"type": "string", "description": "the abuse ticket"}}}),
-        Op::AccessExtract => json!({"type": "object", "required": ["subscriber", "reference"],
-            "properties": {"subscriber": {"type": "string"}, "reference": {"type": "string"}}}),
+        Op::AccessExtract => json!({"type": "object", "required": ["case"],
+            "properties": {"case": {"type": "string", "description": "an approved access case"}}}),
         _ => return None,
     };
     Some(json!({"required": true, "content": {"application/json": {"schema": schema}}}))
@@ -41,9 +66,15 @@ pub fn document() -> Value {
     for r in ROUTES {
         let roles: Vec<&str> = r.op.roles().iter().map(|r| r.as_str()).collect();
         let mut params = Vec::new();
-        if r.path.contains("{id}") {
-            params.push(json!({"name": "id", "in": "path", "required": true,
-                               "schema": {"type": "string", "example": "C-2026-0001"}}));
+        for (name, example) in [
+            ("id", "C-2026-0001"),
+            ("name", "anna"),
+            ("format", "radius-detail"),
+        ] {
+            if r.path.contains(&format!("{{{name}}}")) {
+                params.push(json!({"name": name, "in": "path", "required": true,
+                                   "schema": {"type": "string", "example": example}}));
+            }
         }
         let op = json!({
             "operationId": r.op.as_str(),
@@ -63,7 +94,7 @@ pub fn document() -> Value {
             }
         });
         let mut op = op;
-        if let Some(b) = request_body(r.op) {
+        if let Some(b) = request_body(r) {
             op["requestBody"] = b;
         }
         let entry = paths

@@ -1,6 +1,6 @@
 //! What ingest left behind and what is handed to it: the quarantine (its summary carries no
 //! personal data; its raw lines do, so they are shown only to a legal officer under a
-//! reference, audited first), and files a user hands to the daemon for import (audited, then
+//! reference; every read audited before it is answered), and files a user hands to the daemon for import (audited, then
 //! written into the spool, from where the daemon's follower reads them like any spool file).
 
 use std::path::PathBuf;
@@ -46,7 +46,11 @@ impl Service {
     pub fn quarantine_summary(&self, caller: &Caller) -> Result<Value, LegalError> {
         self.admit(caller, Op::QuarantineSummary, None, &Value::Null)?;
         let records = quarantine::read_all(self.data_dir()).map_err(unreadable)?;
-        Ok(json!(quarantine::summarize(&records)))
+        let summary = quarantine::summarize(&records);
+        let mut e = self.entry(caller, Op::QuarantineSummary, None, Value::Null);
+        e.result_count = summary.len() as u64;
+        self.commit(e)?;
+        Ok(json!(summary))
     }
 
     /// The newest `limit` records that match, with their raw bytes only under `raw` (a
@@ -85,12 +89,15 @@ impl Service {
             .filter(|r| q.code.as_ref().is_none_or(|c| &r.code == c))
             .collect();
         let shown = &selected[selected.len().saturating_sub(q.limit)..];
-        if q.raw {
-            let mut e = self.entry(caller, op, Some(reference), query);
-            e.outcome = "shown".into();
-            e.result_count = shown.len() as u64;
-            self.commit(e)?;
-        }
+        let mut e = self.entry(
+            caller,
+            op,
+            (!reference.is_empty()).then_some(reference),
+            query,
+        );
+        e.outcome = if q.raw { "shown" } else { "ok" }.into();
+        e.result_count = shown.len() as u64;
+        self.commit(e)?;
         let records: Vec<Value> = shown
             .iter()
             .map(|r| {
