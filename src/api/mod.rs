@@ -19,6 +19,7 @@ use axum::routing::{get, post};
 use axum::Router;
 use serde_json::{json, Value};
 
+use crate::audit::ExpectedHead;
 use crate::error::ErrorKind;
 use crate::legal::case::{CaseError, NewCase, Override};
 use crate::legal::policy::Op;
@@ -113,7 +114,13 @@ pub const ROUTES: &[Route] = &[
         method: "GET",
         path: "/v1/audit/verify",
         op: Op::AuditVerify,
-        summary: "Verify the audit chain and signed checkpoints",
+        summary: "Verify the audit chain and signed checkpoints (?expect_head=SEQ:HASH)",
+    },
+    Route {
+        method: "GET",
+        path: "/v1/audit/head",
+        op: Op::AuditHead,
+        summary: "The signed head of the audit chain, to record off the box",
     },
     Route {
         method: "GET",
@@ -292,6 +299,7 @@ pub fn router(state: ApiState) -> Router {
         .route("/v1/subscribers/access-extract", post(access_extract))
         .route("/v1/audit", get(audit_read))
         .route("/v1/audit/verify", get(audit_verify))
+        .route("/v1/audit/head", get(audit_head))
         .route("/v1/statistics", get(statistics))
         .fallback(|| async {
             ApiError::new(
@@ -508,8 +516,28 @@ async fn audit_read(
     Ok(ok_json(StatusCode::OK, &json!({"entries": v})))
 }
 
-async fn audit_verify(State(st): State<ApiState>, h: HeaderMap) -> Result<Response, ApiError> {
-    let v = call(&st, &h, |svc, who| svc.audit_verify(who)).await?;
+async fn audit_verify(
+    State(st): State<ApiState>,
+    h: HeaderMap,
+    q: Result<Query<HashMap<String, String>>, axum::extract::rejection::QueryRejection>,
+) -> Result<Response, ApiError> {
+    let q = q.map_err(|e| ApiError::bad(e.body_text()))?.0;
+    let expect = q
+        .get("expect_head")
+        .map(|v| {
+            v.parse::<ExpectedHead>()
+                .map_err(|e| ApiError::bad(format!("expect_head: {e}")))
+        })
+        .transpose()?;
+    let v = call(&st, &h, move |svc, who| {
+        svc.audit_verify(who, expect.as_ref())
+    })
+    .await?;
+    Ok(ok_json(StatusCode::OK, &v))
+}
+
+async fn audit_head(State(st): State<ApiState>, h: HeaderMap) -> Result<Response, ApiError> {
+    let v = call(&st, &h, |svc, who| svc.audit_head(who)).await?;
     Ok(ok_json(StatusCode::OK, &v))
 }
 

@@ -110,6 +110,7 @@ fn show(
             NewEntry {
                 actor: actor(),
                 role: "cli".into(),
+                peer: None,
                 action: "quarantine_show_raw".into(),
                 case: case.clone(),
                 legal_basis: None,

@@ -19,13 +19,14 @@ pub enum Op {
     AccessExtract,
     AuditRead,
     AuditVerify,
+    AuditHead,
     Statistics,
     Health,
     Metrics,
 }
 
 impl Op {
-    pub const ALL: [Op; 16] = [
+    pub const ALL: [Op; 17] = [
         Op::CaseCreate,
         Op::CaseList,
         Op::CaseGet,
@@ -39,6 +40,7 @@ impl Op {
         Op::AccessExtract,
         Op::AuditRead,
         Op::AuditVerify,
+        Op::AuditHead,
         Op::Statistics,
         Op::Health,
         Op::Metrics,
@@ -60,6 +62,7 @@ impl Op {
             Op::AccessExtract => "access_extract",
             Op::AuditRead => "audit_read",
             Op::AuditVerify => "audit_verify",
+            Op::AuditHead => "audit_head",
             Op::Statistics => "statistics",
             Op::Health => "health",
             Op::Metrics => "metrics",
@@ -82,6 +85,11 @@ impl Op {
             | Op::AccessExtract => &[Legal],
             Op::AbuseLookup => &[Security],
             Op::AuditRead | Op::AuditVerify | Op::Statistics => &[Auditor],
+            // The signed head holds no personal data (a seq, a hash, a signature, the public
+            // key), and every independent copy of it kept off the box makes a cut or re-signed
+            // log harder to hide: the auditor records it, and legal officers and the security
+            // team may keep their own. Not ops, who have the journal's anchor events instead.
+            Op::AuditHead => &[Auditor, Legal, Security],
             // They carry no personal data; everyone, ops included, may see them.
             Op::Health | Op::Metrics => &[Legal, Security, Auditor, Ops],
         }
@@ -112,5 +120,7 @@ mod tests {
         assert!(Op::AbuseLookup.allows(Role::Security));
         assert!(!Op::AbuseLookup.allows(Role::Legal));
         assert!(!Op::AuditRead.allows(Role::Legal));
+        assert!(Op::AuditHead.allows(Role::Auditor));
+        assert!(!Op::AuditHead.allows(Role::Ops));
     }
 }
