@@ -383,6 +383,65 @@ mod tests {
         assert_eq!(log.append(entry(1)).unwrap().seq, 1);
     }
 
+    #[test]
+    fn caller_text_cannot_grow_an_entry_past_about_1_kib() {
+        let dir = TempDir::new().unwrap();
+        let mut log = open(dir.path());
+        let huge = |c: char| std::iter::repeat_n(c, 100_000).collect::<String>();
+        let e = NewEntry {
+            actor: huge('a'),
+            role: huge('\u{1}'),
+            peer: Some(huge('"')),
+            action: huge('ä'),
+            case: Some(huge('c')),
+            legal_basis: Some(huge('\n')),
+            query: json!({"q": huge('q')}),
+            outcome: huge('o'),
+            ..entry(1)
+        };
+        log.append(e).unwrap();
+        let small = NewEntry {
+            peer: Some("uid 1001".into()),
+            ..entry(2)
+        };
+        log.append(small.clone()).unwrap();
+        drop(log);
+
+        let lines = read_lines(&segment_path(dir.path(), 1));
+        assert!(lines[0].len() < 1400, "{} bytes", lines[0].len());
+        let v: serde_json::Value = serde_json::from_slice(&lines[0]).unwrap();
+        for field in [
+            "actor",
+            "role",
+            "peer",
+            "action",
+            "case",
+            "legal_basis",
+            "outcome",
+        ] {
+            let text = v[field].as_str().unwrap();
+            assert!(text.ends_with('…'), "{field}");
+            let encoded = serde_json::to_string(text).unwrap();
+            assert!(encoded.len() - 2 <= FIELD_MAX, "{field}: {}", encoded.len());
+        }
+        assert_eq!(v["query"]["oversized"]["bytes"], 100_008);
+        assert_eq!(
+            v["query"]["oversized"]["keyed_digest"]
+                .as_str()
+                .unwrap()
+                .len(),
+            32
+        );
+        // What fits is kept as it was; the peer sits after the role.
+        let text = String::from_utf8(lines[1].clone()).unwrap();
+        assert!(
+            text.contains("\"role\":\"legal_officer\",\"peer\":\"uid 1001\",\"action\""),
+            "{text}"
+        );
+        assert!(text.contains(&small.query.to_string()), "{text}");
+        assert_eq!(verify(dir.path()).unwrap().entries, 2);
+    }
+
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(24))]
 
