@@ -790,6 +790,23 @@ mod tests {
     }
 
     #[test]
+    fn a_recorded_head_is_seq_colon_hash() {
+        let hash = "ab".repeat(32);
+        let head: ExpectedHead = format!(" 7:{hash}\n").parse().unwrap();
+        assert_eq!((head.seq, head.to_string()), (7, format!("7:{hash}")));
+        for bad in [
+            "",
+            "7",
+            &format!("0:{hash}"),
+            &format!("x:{hash}"),
+            "7:abc",
+            &format!("7:{}", "AB".repeat(32)),
+        ] {
+            assert!(bad.parse::<ExpectedHead>().is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
     fn verify_error_names_the_place() {
         let err = VerifyError {
             kind: ErrorKind::AuditSeqMismatch,
