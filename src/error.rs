@@ -173,7 +173,8 @@ catalogue! {
     AuditHashMismatch = "audit.hash_mismatch", UNAVAILABLE, EXIT_OPERATIONAL;
     /// An entry line is not a well-formed entry.
     AuditMalformed = "audit.malformed", UNAVAILABLE, EXIT_OPERATIONAL;
-    /// The log ends in a partial line, or before a checkpointed entry.
+    /// The log ends in a partial line, before a checkpointed entry, or before a recorded head
+    /// (or its signed checkpoints do not reach that head).
     AuditTruncated = "audit.truncated", UNAVAILABLE, EXIT_OPERATIONAL;
     /// An entry's seq is not the next one.
     AuditSeqMismatch = "audit.seq_mismatch", UNAVAILABLE, EXIT_OPERATIONAL;
@@ -192,6 +193,9 @@ catalogue! {
     AuditSegmentMissing = "audit.segment_missing", UNAVAILABLE, EXIT_OPERATIONAL;
     /// There are entries but the checkpoint file is gone.
     AuditCheckpointsMissing = "audit.checkpoints_missing", UNAVAILABLE, EXIT_OPERATIONAL;
+    /// The log does not extend a head recorded earlier: the entry at the recorded seq has
+    /// another hash, or a checkpoint is signed by another key or does not pass through the head.
+    AuditForked = "audit.forked", UNAVAILABLE, EXIT_OPERATIONAL;
 
     // The store.
     /// The store could not be opened.

@@ -20,6 +20,7 @@ use axum::routing::{get, post};
 use axum::Router;
 use serde_json::{json, Value};
 
+use crate::audit::ExpectedHead;
 use crate::error::ErrorKind;
 use crate::legal::auth::{Person, Role};
 use crate::legal::case::{CaseError, NewCase, Override};
@@ -124,7 +125,13 @@ pub const ROUTES: &[Route] = &[
         method: "GET",
         path: "/v1/audit/verify",
         op: Op::AuditVerify,
-        summary: "Verify the audit chain and signed checkpoints",
+        summary: "Verify the audit chain and signed checkpoints (?expect_head=SEQ:HASH)",
+    },
+    Route {
+        method: "GET",
+        path: "/v1/audit/head",
+        op: Op::AuditHead,
+        summary: "The signed head of the audit chain, to record off the box",
     },
     Route {
         method: "GET",
@@ -239,20 +246,22 @@ impl UsersCache {
     }
 
     /// The caller a request's bearer token names, as seen from `peer`.
-    pub fn caller(&self, headers: &HeaderMap, peer: &Peer) -> Caller {
+    pub fn caller(&self, headers: &HeaderMap, peer: Option<&Peer>) -> Caller {
         let token = headers
             .get(header::AUTHORIZATION)
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.strip_prefix("Bearer "));
-        let mut c = self.current().caller(token, peer.channel);
-        c.peer = Some(peer.addr.clone());
+        let mut c = self
+            .current()
+            .caller(token, peer.map_or("api", |p| p.channel));
+        c.peer = peer.map(|p| p.addr.clone());
         c
     }
 }
 
 /// The caller of a request: its bearer token and the peer its connection came from (set by
-/// [`listen`]; a request that did not come through a listener is `api` from `unknown`).
-pub struct Who(pub Caller, pub Peer);
+/// [`listen`]; a request that did not come through a listener, as in tests, has none).
+pub struct Who(pub Caller, pub Option<Peer>);
 
 impl axum::extract::FromRequestParts<ApiState> for Who {
     type Rejection = std::convert::Infallible;
@@ -261,12 +270,8 @@ impl axum::extract::FromRequestParts<ApiState> for Who {
         parts: &mut axum::http::request::Parts,
         st: &ApiState,
     ) -> Result<Who, Self::Rejection> {
-        let peer = parts.extensions.get::<Peer>().cloned().unwrap_or(Peer {
-            channel: "api",
-            addr: "unknown".into(),
-            uid: None,
-        });
-        Ok(Who(st.users.caller(&parts.headers, &peer), peer))
+        let peer = parts.extensions.get::<Peer>().cloned();
+        Ok(Who(st.users.caller(&parts.headers, peer.as_ref()), peer))
     }
 }
 
@@ -393,6 +398,7 @@ pub fn router(state: ApiState) -> Router {
         .route("/v1/subscribers/access-extract", post(access_extract))
         .route("/v1/audit", get(audit_read))
         .route("/v1/audit/verify", get(audit_verify))
+        .route("/v1/audit/head", get(audit_head))
         .route("/v1/statistics", get(statistics))
         .route("/v1/users", post(user_add).get(user_list))
         .route("/v1/users/{name}/approve", post(user_approve))
@@ -614,8 +620,28 @@ async fn audit_read(
     Ok(ok_json(StatusCode::OK, &json!({"entries": v})))
 }
 
-async fn audit_verify(State(st): State<ApiState>, h: Who) -> Result<Response, ApiError> {
-    let v = call(&st, h, |svc, who| svc.audit_verify(who)).await?;
+async fn audit_verify(
+    State(st): State<ApiState>,
+    h: Who,
+    q: Result<Query<HashMap<String, String>>, axum::extract::rejection::QueryRejection>,
+) -> Result<Response, ApiError> {
+    let q = q.map_err(|e| ApiError::bad(e.body_text()))?.0;
+    let expect = q
+        .get("expect_head")
+        .map(|v| {
+            v.parse::<ExpectedHead>()
+                .map_err(|e| ApiError::bad(format!("expect_head: {e}")))
+        })
+        .transpose()?;
+    let v = call(&st, h, move |svc, who| {
+        svc.audit_verify(who, expect.as_ref())
+    })
+    .await?;
+    Ok(ok_json(StatusCode::OK, &v))
+}
+
+async fn audit_head(State(st): State<ApiState>, h: Who) -> Result<Response, ApiError> {
+    let v = call(&st, h, |svc, who| svc.audit_head(who)).await?;
     Ok(ok_json(StatusCode::OK, &v))
 }
 
@@ -851,7 +877,7 @@ async fn admin_bootstrap(
     let r: Bootstrap = body(&b)?;
     // SAFETY: geteuid has no preconditions and cannot fail.
     let me = unsafe { libc::geteuid() };
-    let service_user = h.1.uid == Some(me);
+    let service_user = h.1.as_ref().and_then(|p| p.uid) == Some(me);
     let token = call(&st, h, move |svc, who| {
         svc.bootstrap_admin(who, service_user, &r.name, r.person)
     })

@@ -3,7 +3,8 @@
 //! go of the log when idle so that CLI commands (`tdr lookup`, `tdr case …`) can append too.
 //!
 //! It decides nothing: callers build the entry, wait for [`Auditor::append`], and return data
-//! only when it succeeded (fail-closed). A failed write fails every entry of its group and drops
+//! only when it succeeded (fail-closed). [`Auditor::signed_head`] signs the head on the same
+//! thread (the only holder of the signing key) and returns it for the auditor to record. A failed write fails every entry of its group and drops
 //! the log; the next entry reopens it, which fails again while the cause remains.
 
 use std::path::{Path, PathBuf};
@@ -11,7 +12,7 @@ use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::{Appended, AuditError, AuditLog, AuditOptions, NewEntry, Pseudonymizer};
+use super::{Appended, AuditError, AuditLog, AuditOptions, NewEntry, Pseudonymizer, SignedHead};
 use crate::clock::Clock;
 use crate::error::ErrorKind;
 
@@ -26,10 +27,16 @@ const YIELD_FOR: Duration = Duration::from_millis(10);
 
 type Reply = tokio::sync::oneshot::Sender<Result<Appended, AuditFailure>>;
 type ReplyReceiver = tokio::sync::oneshot::Receiver<Result<Appended, AuditFailure>>;
+type HeadReply = tokio::sync::oneshot::Sender<Result<SignedHead, AuditFailure>>;
 
-struct Job {
-    entry: NewEntry,
-    reply: Reply,
+// Appends are the hot path and heads are rare: boxing the entry would cost every append an
+// allocation to save the rare head request some bytes of channel slot.
+#[allow(clippy::large_enum_variant)]
+enum Job {
+    /// Append an entry (committed with the others that arrive together).
+    Append { entry: NewEntry, reply: Reply },
+    /// Sign the head (after the entries of the same group) and return it.
+    Head { reply: HeadReply },
 }
 
 /// Handle to the writer thread; cheap to clone.
@@ -103,8 +110,18 @@ impl Auditor {
     /// Hands `entry` to the writer thread; the receiver gets its outcome.
     fn submit(&self, entry: NewEntry) -> Result<ReplyReceiver, AuditFailure> {
         let (reply, rx) = tokio::sync::oneshot::channel();
-        self.tx.send(Job { entry, reply }).map_err(|_| stopped())?;
+        self.tx
+            .send(Job::Append { entry, reply })
+            .map_err(|_| stopped())?;
         Ok(rx)
+    }
+
+    /// Signs the head as it is once every entry handed over before this call is durable, and
+    /// returns it (blocking; for threads outside the async runtime).
+    pub fn signed_head_blocking(&self) -> Result<SignedHead, AuditFailure> {
+        let (reply, rx) = tokio::sync::oneshot::channel();
+        self.tx.send(Job::Head { reply }).map_err(|_| stopped())?;
+        rx.blocking_recv().unwrap_or_else(|_| Err(stopped()))
     }
 
     pub fn pseudonym(&self, subscriber: &str) -> String {
@@ -152,29 +169,79 @@ fn writer(dir: PathBuf, clock: Arc<dyn Clock>, rx: Receiver<Job>) {
         if log.is_none() {
             held_since = std::time::Instant::now();
         }
-        let (entries, replies): (Vec<NewEntry>, Vec<Reply>) =
-            jobs.into_iter().map(|j| (j.entry, j.reply)).unzip();
-        match commit(&dir, &clock, &mut log, &entries) {
-            Ok(appended) => {
-                for (reply, a) in replies.into_iter().zip(appended) {
-                    let _ = reply.send(Ok(a));
+        let mut entries = Vec::with_capacity(jobs.len());
+        let mut replies = Vec::with_capacity(jobs.len());
+        let mut heads = Vec::new();
+        for job in jobs {
+            match job {
+                Job::Append { entry, reply } => {
+                    entries.push(entry);
+                    replies.push(reply);
                 }
+                Job::Head { reply } => heads.push(reply),
             }
-            Err(e) => {
-                tracing::error!(
-                    code = e.code(),
-                    entries = entries.len(),
-                    "audit group not written"
-                );
-                log = None;
-                let failure = AuditFailure::from(&e);
-                for reply in replies {
-                    let _ = reply.send(Err(failure.clone()));
-                }
+        }
+        if !entries.is_empty() {
+            write_group(&dir, &clock, &mut log, &entries, replies);
+        }
+        if !heads.is_empty() {
+            let head = sign(&dir, &clock, &mut log);
+            for reply in heads {
+                let _ = reply.send(head.clone());
             }
         }
     }
     release(&mut log);
+}
+
+/// Commits a group and answers each of its callers.
+fn write_group(
+    dir: &Path,
+    clock: &Arc<dyn Clock>,
+    log: &mut Option<AuditLog>,
+    entries: &[NewEntry],
+    replies: Vec<Reply>,
+) {
+    match commit(dir, clock, log, entries) {
+        Ok(appended) => {
+            for (reply, a) in replies.into_iter().zip(appended) {
+                let _ = reply.send(Ok(a));
+            }
+        }
+        Err(e) => {
+            tracing::error!(
+                code = e.code(),
+                entries = entries.len(),
+                "audit group not written"
+            );
+            *log = None;
+            let failure = AuditFailure::from(&e);
+            for reply in replies {
+                let _ = reply.send(Err(failure.clone()));
+            }
+        }
+    }
+}
+
+/// Checkpoints the head and returns the signed head.
+fn sign(
+    dir: &Path,
+    clock: &Arc<dyn Clock>,
+    log: &mut Option<AuditLog>,
+) -> Result<SignedHead, AuditFailure> {
+    let l = open_if_released(dir, clock, log).map_err(|e| AuditFailure::from(&e))?;
+    if let Err(e) = l.checkpoint() {
+        *log = None;
+        return Err(AuditFailure::from(&e));
+    }
+    l.signed_head().ok_or_else(no_head)
+}
+
+fn no_head() -> AuditFailure {
+    AuditFailure {
+        kind: ErrorKind::AuditReadFailed,
+        detail: "the audit log has no entries, so no signed head".into(),
+    }
 }
 
 fn commit(
@@ -183,6 +250,14 @@ fn commit(
     log: &mut Option<AuditLog>,
     entries: &[NewEntry],
 ) -> Result<Vec<Appended>, AuditError> {
+    open_if_released(dir, clock, log)?.append_group(entries)
+}
+
+fn open_if_released<'a>(
+    dir: &Path,
+    clock: &Arc<dyn Clock>,
+    log: &'a mut Option<AuditLog>,
+) -> Result<&'a mut AuditLog, AuditError> {
     if log.is_none() {
         *log = Some(AuditLog::open_with_options(
             dir,
@@ -190,7 +265,7 @@ fn commit(
             AuditOptions::default(),
         )?);
     }
-    log.as_mut().expect("opened above").append_group(entries)
+    Ok(log.as_mut().expect("opened above"))
 }
 
 fn release(log: &mut Option<AuditLog>) {

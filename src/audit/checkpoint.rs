@@ -6,6 +6,7 @@ use std::path::Path;
 
 use ed25519_dalek::{Signature, Signer, SigningKey, VerifyingKey};
 use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
 
 use super::entry::{decode_hash_hex, is_rfc3339_utc, rfc3339_utc, Digest32};
 use super::error::{corrupt, AuditError};
@@ -26,26 +27,97 @@ pub(super) struct CheckpointLine {
 pub(super) struct ParsedCheckpoint {
     pub(super) seq: u64,
     pub(super) hash: Digest32,
+    pub(super) time: String,
     pub(super) sig: Signature,
 }
 
+/// A signed head of the chain: what an auditor records off the box (from `GET /v1/audit/head`
+/// or the journal) and later hands to `tdr audit verify --expect-head SEQ:HASH`. Holds no
+/// personal data: a position, a hash, a time, an Ed25519 signature over seq ‖ hash and the
+/// public key that verifies it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SignedHead {
+    pub seq: u64,
+    /// SHA-256 of the entry line at `seq`, 64 lowercase hex characters.
+    pub hash: String,
+    /// When the checkpoint was signed, RFC 3339 UTC.
+    pub time: String,
+    /// Ed25519 signature over seq (8 bytes big-endian) ‖ hash (32 raw bytes), 128 hex.
+    pub signature: String,
+    /// The Ed25519 public key, 64 hex characters.
+    pub public_key: String,
+    /// A short name of the public key (the first 16 hex characters of its SHA-256).
+    pub key_id: String,
+}
+
+impl SignedHead {
+    fn new(seq: u64, hash: &Digest32, time: String, sig: &Signature, key: &VerifyingKey) -> Self {
+        SignedHead {
+            seq,
+            hash: hex::encode(hash),
+            time,
+            signature: hex::encode(sig.to_bytes()),
+            public_key: hex::encode(key.as_bytes()),
+            key_id: key_id(key),
+        }
+    }
+
+    pub(super) fn from_checkpoint(cp: &ParsedCheckpoint, key: &VerifyingKey) -> SignedHead {
+        SignedHead::new(cp.seq, &cp.hash, cp.time.clone(), &cp.sig, key)
+    }
+
+    /// The `SEQ:HASH` form `tdr audit verify --expect-head` takes.
+    pub fn seq_hash(&self) -> String {
+        format!("{}:{}", self.seq, self.hash)
+    }
+
+    /// The line for `audit/checkpoints.log` (with trailing newline).
+    pub(super) fn checkpoint_line(&self) -> Result<Vec<u8>, AuditError> {
+        let line = CheckpointLine {
+            seq: self.seq,
+            hash: self.hash.clone(),
+            time: self.time.clone(),
+            sig: self.signature.clone(),
+        };
+        let mut bytes = serde_json::to_vec(&line).map_err(|e| AuditError::Encode(e.to_string()))?;
+        bytes.push(b'\n');
+        Ok(bytes)
+    }
+}
+
+/// A short, stable name of a public key: the first 16 hex characters of its SHA-256.
+pub(super) fn key_id(key: &VerifyingKey) -> String {
+    let mut id = hex::encode(Sha256::digest(key.as_bytes()));
+    id.truncate(16);
+    id
+}
+
+/// Signs the head `seq`/`hash` at `now`.
+pub(super) fn sign_head(
+    key: &SigningKey,
+    seq: u64,
+    hash: &Digest32,
+    now: UnixSecs,
+) -> Result<SignedHead, AuditError> {
+    let sig = key.sign(&checkpoint_message(seq, hash));
+    Ok(SignedHead::new(
+        seq,
+        hash,
+        rfc3339_utc(now)?,
+        &sig,
+        &key.verifying_key(),
+    ))
+}
+
 /// Builds a signed checkpoint line (with trailing newline).
+#[cfg(test)]
 pub(super) fn encode_checkpoint(
     key: &SigningKey,
     seq: u64,
     hash: &Digest32,
     now: UnixSecs,
 ) -> Result<Vec<u8>, AuditError> {
-    let sig = key.sign(&checkpoint_message(seq, hash));
-    let line = CheckpointLine {
-        seq,
-        hash: hex::encode(hash),
-        time: rfc3339_utc(now)?,
-        sig: hex::encode(sig.to_bytes()),
-    };
-    let mut bytes = serde_json::to_vec(&line).map_err(|e| AuditError::Encode(e.to_string()))?;
-    bytes.push(b'\n');
-    Ok(bytes)
+    sign_head(key, seq, hash, now)?.checkpoint_line()
 }
 
 /// The signed bytes of a checkpoint: seq (8 bytes big-endian) ‖ hash (32 raw bytes).
@@ -74,6 +146,7 @@ pub(super) fn parse_checkpoint_line(line: &[u8]) -> Result<ParsedCheckpoint, Str
     Ok(ParsedCheckpoint {
         seq: cp.seq,
         hash,
+        time: cp.time,
         sig: Signature::from_bytes(&sig),
     })
 }

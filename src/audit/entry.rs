@@ -2,11 +2,14 @@
 //! object per line in a fixed field order) and the SHA-256 hash that chains each line to the one
 //! before; also reading a line back and checking it on its raw bytes.
 
+use std::borrow::Cow;
+
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use super::error::AuditError;
+use super::keys::Pseudonymizer;
 use crate::clock::UnixSecs;
 use crate::error::ErrorKind;
 
@@ -25,6 +28,10 @@ pub(super) type Digest32 = [u8; 32];
 pub struct NewEntry {
     pub actor: String,
     pub role: String,
+    /// Where the request came from (`192.0.2.7:51234`, `uid 1001`); `None` for the daemon's own
+    /// work and for entries written before peers were recorded (the field is then absent from
+    /// the line, so their hashes are unchanged).
+    pub peer: Option<String>,
     /// e.g. "lookup", "lookup_batch_item", "partition_drop", "import"
     pub action: String,
     pub case: Option<String>,
@@ -39,6 +46,15 @@ pub struct NewEntry {
     /// Hex SHA-256 of the result bytes returned to the caller.
     pub result_digest: Option<String>,
 }
+
+/// The most bytes each text field of an entry takes once JSON-encoded; longer text (from a
+/// caller: a user name, a case id from a URL, a ticket reference) is cut and ends in `…`, so no
+/// entry grows with what a caller sends.
+pub const FIELD_MAX: usize = 64;
+/// The most bytes an entry's query takes as JSON. A longer one is replaced by its size and a
+/// keyed digest (`{"oversized":{"bytes":N,"keyed_digest":"…"}}`), so the entry still ties to
+/// the request without holding it.
+pub const QUERY_MAX: usize = 512;
 
 /// Where an entry landed in the chain.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -64,18 +80,21 @@ pub(super) fn validate_entry(entry: &NewEntry) -> Result<(), AuditError> {
     Ok(())
 }
 
-/// An entry without its hash, in the fixed field order of the on-disk format.
+/// An entry without its hash, in the fixed field order of the on-disk format; text fields
+/// bounded (see [`FIELD_MAX`], [`QUERY_MAX`]).
 #[derive(Serialize)]
 struct EntryBody<'a> {
     seq: u64,
     time: &'a str,
-    actor: &'a str,
-    role: &'a str,
-    action: &'a str,
-    case: Option<&'a str>,
-    legal_basis: Option<&'a str>,
-    query: &'a serde_json::Value,
-    outcome: &'a str,
+    actor: Cow<'a, str>,
+    role: Cow<'a, str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    peer: Option<Cow<'a, str>>,
+    action: Cow<'a, str>,
+    case: Option<Cow<'a, str>>,
+    legal_basis: Option<Cow<'a, str>>,
+    query: Cow<'a, serde_json::Value>,
+    outcome: Cow<'a, str>,
     result_count: u64,
     result_digest: Option<&'a str>,
     prev: &'a str,
@@ -91,6 +110,9 @@ struct StoredEntry {
     time: String,
     actor: String,
     role: String,
+    /// Absent in entries without a peer (and in every entry written before peers were kept).
+    #[serde(default)]
+    peer: Option<String>,
     action: String,
     #[serde(deserialize_with = "Option::deserialize")]
     case: Option<String>,
@@ -134,24 +156,28 @@ impl LineFault {
     }
 }
 
-/// Serialises an entry line (with trailing newline) and returns it with its hash.
+/// Serialises an entry line (with trailing newline) and returns it with its hash. Text fields
+/// longer than [`FIELD_MAX`] are cut; a query longer than [`QUERY_MAX`] is replaced by its size
+/// and its digest under `keyed`.
 pub(super) fn encode_entry(
     seq: u64,
     time: &str,
     entry: &NewEntry,
     prev: &Digest32,
+    keyed: &Pseudonymizer,
 ) -> Result<(Vec<u8>, Digest32), AuditError> {
     let prev_hex = hex::encode(prev);
     let body = EntryBody {
         seq,
         time,
-        actor: &entry.actor,
-        role: &entry.role,
-        action: &entry.action,
-        case: entry.case.as_deref(),
-        legal_basis: entry.legal_basis.as_deref(),
-        query: &entry.query,
-        outcome: &entry.outcome,
+        actor: cap_text(&entry.actor),
+        role: cap_text(&entry.role),
+        peer: entry.peer.as_deref().map(cap_text),
+        action: cap_text(&entry.action),
+        case: entry.case.as_deref().map(cap_text),
+        legal_basis: entry.legal_basis.as_deref().map(cap_text),
+        query: cap_query(&entry.query, keyed),
+        outcome: cap_text(&entry.outcome),
         result_count: entry.result_count,
         result_digest: entry.result_digest.as_deref(),
         prev: &prev_hex,
@@ -168,6 +194,48 @@ pub(super) fn encode_entry(
     line.extend_from_slice(HASH_CLOSE);
     line.push(b'\n');
     Ok((line, hash))
+}
+
+/// `s` cut so that its JSON encoding takes at most [`FIELD_MAX`] bytes; a cut ends in `…`.
+fn cap_text(s: &str) -> Cow<'_, str> {
+    if s.chars().map(json_len).sum::<usize>() <= FIELD_MAX {
+        return Cow::Borrowed(s);
+    }
+    let budget = FIELD_MAX - '…'.len_utf8();
+    let mut used = 0;
+    let mut end = 0;
+    for (i, c) in s.char_indices() {
+        used += json_len(c);
+        if used > budget {
+            break;
+        }
+        end = i + c.len_utf8();
+    }
+    Cow::Owned(format!("{}…", &s[..end]))
+}
+
+/// Bytes `c` takes inside a JSON string as serde_json writes it.
+fn json_len(c: char) -> usize {
+    match c {
+        '"' | '\\' | '\n' | '\r' | '\t' | '\u{8}' | '\u{c}' => 2,
+        c if u32::from(c) < 0x20 => 6,
+        c => c.len_utf8(),
+    }
+}
+
+/// The query, or its size and keyed digest when it is longer than [`QUERY_MAX`].
+fn cap_query<'a>(
+    query: &'a serde_json::Value,
+    keyed: &Pseudonymizer,
+) -> Cow<'a, serde_json::Value> {
+    let text = query.to_string();
+    if text.len() <= QUERY_MAX {
+        return Cow::Borrowed(query);
+    }
+    Cow::Owned(serde_json::json!({"oversized": {
+        "bytes": text.len(),
+        "keyed_digest": keyed.pseudonym(&text),
+    }}))
 }
 
 /// Checks one entry line (without its newline) on its raw bytes, then its fields.
@@ -313,6 +381,65 @@ mod tests {
         assert_eq!(log.append(bad).unwrap_err().code(), "audit.invalid_entry");
         assert_eq!(log.head().0, 0);
         assert_eq!(log.append(entry(1)).unwrap().seq, 1);
+    }
+
+    #[test]
+    fn caller_text_cannot_grow_an_entry_past_about_1_kib() {
+        let dir = TempDir::new().unwrap();
+        let mut log = open(dir.path());
+        let huge = |c: char| std::iter::repeat_n(c, 100_000).collect::<String>();
+        let e = NewEntry {
+            actor: huge('a'),
+            role: huge('\u{1}'),
+            peer: Some(huge('"')),
+            action: huge('ä'),
+            case: Some(huge('c')),
+            legal_basis: Some(huge('\n')),
+            query: json!({"q": huge('q')}),
+            outcome: huge('o'),
+            ..entry(1)
+        };
+        log.append(e).unwrap();
+        let small = NewEntry {
+            peer: Some("uid 1001".into()),
+            ..entry(2)
+        };
+        log.append(small.clone()).unwrap();
+        drop(log);
+
+        let lines = read_lines(&segment_path(dir.path(), 1));
+        assert!(lines[0].len() < 1400, "{} bytes", lines[0].len());
+        let v: serde_json::Value = serde_json::from_slice(&lines[0]).unwrap();
+        for field in [
+            "actor",
+            "role",
+            "peer",
+            "action",
+            "case",
+            "legal_basis",
+            "outcome",
+        ] {
+            let text = v[field].as_str().unwrap();
+            assert!(text.ends_with('…'), "{field}");
+            let encoded = serde_json::to_string(text).unwrap();
+            assert!(encoded.len() - 2 <= FIELD_MAX, "{field}: {}", encoded.len());
+        }
+        assert_eq!(v["query"]["oversized"]["bytes"], 100_008);
+        assert_eq!(
+            v["query"]["oversized"]["keyed_digest"]
+                .as_str()
+                .unwrap()
+                .len(),
+            32
+        );
+        // What fits is kept as it was; the peer sits after the role.
+        let text = String::from_utf8(lines[1].clone()).unwrap();
+        assert!(
+            text.contains("\"role\":\"legal_officer\",\"peer\":\"uid 1001\",\"action\""),
+            "{text}"
+        );
+        assert!(text.contains(&small.query.to_string()), "{text}");
+        assert_eq!(verify(dir.path()).unwrap().entries, 2);
     }
 
     proptest! {

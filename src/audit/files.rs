@@ -4,7 +4,7 @@
 
 use std::fs::{self, DirBuilder, File, OpenOptions};
 use std::io::{self, Read, Seek, SeekFrom, Write};
-use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt};
+use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt, PermissionsExt};
 use std::os::unix::io::AsRawFd;
 use std::path::{Path, PathBuf};
 
@@ -97,10 +97,18 @@ impl AppendFile {
     }
 }
 
-/// Creates `dir` (mode 0700) if it does not exist and makes the new entry durable.
+/// Creates `dir` (mode 0700, whatever the umask) if it does not exist and makes the new entry
+/// durable; an existing one that group or others may enter is narrowed to 0700.
 pub(super) fn ensure_private_dir(dir: &Path) -> Result<(), AuditError> {
+    let private = || fs::set_permissions(dir, fs::Permissions::from_mode(0o700));
     match fs::metadata(dir) {
-        Ok(meta) if meta.is_dir() => return Ok(()),
+        Ok(meta) if meta.is_dir() => {
+            if meta.permissions().mode() & 0o077 != 0 {
+                private().map_err(AuditError::WriteFailed)?;
+                tracing::info!(dir = %dir.display(), "audit directory narrowed to mode 0700");
+            }
+            return Ok(());
+        }
         Ok(_) => {
             return Err(AuditError::WriteFailed(io::Error::other(format!(
                 "{} exists and is not a directory",
@@ -114,6 +122,7 @@ pub(super) fn ensure_private_dir(dir: &Path) -> Result<(), AuditError> {
         .recursive(true)
         .mode(0o700)
         .create(dir)
+        .and_then(|()| private())
         .and_then(|()| fsync_dir(dir))
         .and_then(|()| fsync_parent_dir(dir))
         .map_err(AuditError::WriteFailed)

@@ -1,6 +1,9 @@
 //! The log's keys in `<data_dir>/keys/`: the Ed25519 signing key (and its public half) that signs
 //! checkpoints, and the HMAC key behind subscriber pseudonyms. Loaded, or created on a first
-//! start; never regenerated once the log has entries.
+//! start; never regenerated once the log has entries. Only the writer ([`AuditLog`](super::AuditLog),
+//! i.e. the daemon) reads the secret keys; verification needs only the public key, which an
+//! auditor holds on their own (`GET /v1/audit/head` gives it). Every key file is 0600 in a
+//! 0700 directory, whatever the umask.
 
 use std::fmt;
 use std::fs::{self, File, OpenOptions};
@@ -89,7 +92,7 @@ pub(super) fn load_or_create_keys(keys_dir: &Path, first_start: bool) -> Result<
             ))
         }
         Err(e) if e.kind() == io::ErrorKind::NotFound => {
-            write_key_file(&pub_path, &public_hex, 0o644).map_err(|source| {
+            write_key_file(&pub_path, &public_hex, 0o600).map_err(|source| {
                 AuditError::KeyWriteFailed {
                     file: key_file_label(PUBLIC_KEY_FILE),
                     source,
@@ -195,12 +198,26 @@ fn key_unreadable(name: &str, reason: impl Into<String>) -> AuditError {
     }
 }
 
+/// The public key of a data directory (`keys/audit-signing.pub`).
 pub(super) fn load_public_key(data_dir: &Path) -> Result<VerifyingKey, VerifyError> {
-    let label = key_file_label(PUBLIC_KEY_FILE);
+    read_public_key(&public_key_path(data_dir), &key_file_label(PUBLIC_KEY_FILE))
+}
+
+/// Where a data directory keeps its audit public key (`keys/audit-signing.pub`).
+pub fn public_key_path(data_dir: &Path) -> std::path::PathBuf {
+    data_dir.join(KEYS_DIR).join(PUBLIC_KEY_FILE)
+}
+
+/// An Ed25519 public key from a file of 64 hex characters (as `keys/audit-signing.pub` and the
+/// `public_key` of `GET /v1/audit/head` hold it), for verifying a log without the daemon.
+pub fn load_public_key_file(path: &Path) -> Result<VerifyingKey, VerifyError> {
+    read_public_key(path, &path.display().to_string())
+}
+
+fn read_public_key(path: &Path, label: &str) -> Result<VerifyingKey, VerifyError> {
     let unreadable =
-        |why: String| VerifyError::whole_file(ErrorKind::AuditKeyUnreadable, &label, None, why);
-    let text = fs::read_to_string(data_dir.join(KEYS_DIR).join(PUBLIC_KEY_FILE))
-        .map_err(|e| unreadable(e.to_string()))?;
+        |why: String| VerifyError::whole_file(ErrorKind::AuditKeyUnreadable, label, None, why);
+    let text = fs::read_to_string(path).map_err(|e| unreadable(e.to_string()))?;
     let mut bytes = [0u8; 32];
     hex::decode_to_slice(text.trim(), &mut bytes)
         .map_err(|_| unreadable("not 64 hex characters".into()))?;
@@ -225,7 +242,7 @@ mod tests {
         let keys = dir.path().join(KEYS_DIR);
         assert_eq!(mode_of(&keys.join("audit-signing.key")), 0o600);
         assert_eq!(mode_of(&keys.join("audit-hmac.key")), 0o600);
-        assert_eq!(mode_of(&keys.join("audit-signing.pub")), 0o644);
+        assert_eq!(mode_of(&keys.join("audit-signing.pub")), 0o600);
         assert_eq!(mode_of(&keys), 0o700);
         assert_eq!(mode_of(&dir.path().join(AUDIT_DIR)), 0o700);
         for name in ["audit-signing.key", "audit-hmac.key", "audit-signing.pub"] {

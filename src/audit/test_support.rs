@@ -35,6 +35,7 @@ pub(super) fn entry(i: u64) -> NewEntry {
     NewEntry {
         actor: "officer-1".into(),
         role: "legal_officer".into(),
+        peer: None,
         action: "lookup".into(),
         case: Some("C-2026-0001".into()),
         legal_basis: Some("ipred".into()),

@@ -1,15 +1,25 @@
 //! Verification: re-walks the chain through every segment against the signed checkpoints and
-//! names the first bad place (file, line, seq) with a stable code. Reads only; takes no lock.
+//! names the first bad place (file, line, seq) with a stable code. Reads only; takes no lock,
+//! and needs only the public key: an auditor can run it on a copy of the audit directory.
+//!
+//! On its own the walk catches any change inside the signed part of the log and a tail cut off
+//! below the last checkpoint. What it cannot catch alone is a log cut *together with* the
+//! checkpoint lines that covered the cut entries, or one rewritten and re-signed by whoever
+//! holds the signing key: both are again a consistent log. Against a head recorded off the box
+//! ([`ExpectedHead`], from `GET /v1/audit/head` or the journal) they are caught too: the log must
+//! reach that seq with that hash (`audit.forked` if the entry there has another hash,
+//! `audit.truncated` if the log or its checkpoints end before it).
 
 use std::fmt;
 use std::fs::File;
 use std::io::{self, BufRead, BufReader};
 use std::path::Path;
+use std::str::FromStr;
 
 use ed25519_dalek::VerifyingKey;
 
 use super::checkpoint::{checkpoint_signature_ok, parse_checkpoint_line};
-use super::entry::{check_entry_line, Digest32, ZERO_HASH};
+use super::entry::{check_entry_line, decode_hash_hex, Digest32, ZERO_HASH};
 use super::keys::load_public_key;
 use super::segments::{list_segments, segment_name};
 use super::{AUDIT_DIR, CHECKPOINTS_FILE};
@@ -54,10 +64,60 @@ impl fmt::Display for VerifyError {
 
 impl std::error::Error for VerifyError {}
 
+/// A head of the chain recorded earlier, off the box: `SEQ:HASH` (the hash in 64 lowercase hex
+/// characters), as `GET /v1/audit/head` and the journal's `tdr::audit::anchor` events give it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ExpectedHead {
+    pub seq: u64,
+    hash: Digest32,
+}
+
+impl ExpectedHead {
+    /// The recorded hash, in hex.
+    pub fn hash_hex(&self) -> String {
+        hex::encode(self.hash)
+    }
+}
+
+impl FromStr for ExpectedHead {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<ExpectedHead, String> {
+        let (seq, hash) = s
+            .trim()
+            .split_once(':')
+            .ok_or("a recorded head is SEQ:HASH")?;
+        let seq = seq
+            .parse::<u64>()
+            .ok()
+            .filter(|&n| n > 0)
+            .ok_or("the SEQ of a recorded head is a number from 1")?;
+        let hash = decode_hash_hex(hash.as_bytes())
+            .ok_or("the HASH of a recorded head is 64 lowercase hex characters")?;
+        Ok(ExpectedHead { seq, hash })
+    }
+}
+
+impl fmt::Display for ExpectedHead {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}", self.seq, self.hash_hex())
+    }
+}
+
 /// Re-walks the whole log of `data_dir` against the public key in `keys/audit-signing.pub`.
 pub fn verify(data_dir: &Path) -> Result<VerifyReport, VerifyError> {
     let key = load_public_key(data_dir)?;
     verify_with_key(data_dir, &key)
+}
+
+/// Re-walks the whole log of `data_dir` against its public key and, when given, a head
+/// recorded earlier (see [`verify_audit_dir`]).
+pub fn verify_expecting(
+    data_dir: &Path,
+    expect: Option<&ExpectedHead>,
+) -> Result<VerifyReport, VerifyError> {
+    let key = load_public_key(data_dir)?;
+    verify_audit_dir(&data_dir.join(AUDIT_DIR), &key, expect)
 }
 
 /// Re-walks the whole log against a public key the auditor holds independently (so that a
@@ -68,19 +128,32 @@ pub fn verify(data_dir: &Path) -> Result<VerifyReport, VerifyError> {
 /// its bytes match its hash, its seq is the next one and its `prev` is the previous hash; every
 /// checkpoint matches the entry at its seq; and the log reaches the last checkpoint.
 pub fn verify_with_key(data_dir: &Path, key: &VerifyingKey) -> Result<VerifyReport, VerifyError> {
-    let audit_dir = data_dir.join(AUDIT_DIR);
+    verify_audit_dir(&data_dir.join(AUDIT_DIR), key, None)
+}
+
+/// Re-walks the log in `audit_dir` (the segments and `checkpoints.log`; a copy will do) against
+/// the auditor's public key and, when given, a head recorded earlier. Needs no private key and
+/// no daemon. With `expect`, besides every check of [`verify_with_key`]: the entry at the
+/// recorded seq must carry the recorded hash and every checkpoint must verify with `key`
+/// (else `audit.forked`), and the log and its signed checkpoints must reach the recorded seq
+/// (else `audit.truncated`).
+pub fn verify_audit_dir(
+    audit_dir: &Path,
+    key: &VerifyingKey,
+    expect: Option<&ExpectedHead>,
+) -> Result<VerifyReport, VerifyError> {
     // Checkpoints are read first: a live writer only checkpoints entries it has already
     // written, so every checkpoint read here is reachable in the segments read next.
-    let checkpoints = read_checkpoints(&audit_dir, key)?;
-    let segments = list_segments(&audit_dir).map_err(|e| {
+    let checkpoints = read_checkpoints(audit_dir, key, expect)?;
+    let segments = list_segments(audit_dir).map_err(|e| {
         VerifyError::whole_file(ErrorKind::AuditReadFailed, AUDIT_DIR, None, e.to_string())
     })?;
-    let mut walk = ChainWalk::new(checkpoints.as_deref().unwrap_or_default());
+    let mut walk = ChainWalk::new(checkpoints.as_deref().unwrap_or_default(), expect);
     for (expected, n) in (1..).zip(segments) {
         if n != expected {
             return Err(walk.missing_segment(expected));
         }
-        walk.segment(&audit_dir, n)?;
+        walk.segment(audit_dir, n)?;
     }
     walk.finish(checkpoints.is_some())
 }
@@ -115,10 +188,12 @@ struct SignedCheckpoint {
 }
 
 /// All checkpoints, each signature-checked and strictly increasing in seq; `None` if the file
-/// does not exist.
+/// does not exist. Against a recorded head, a checkpoint another key signed, or one at the
+/// recorded seq with another hash, is a fork.
 fn read_checkpoints(
     audit_dir: &Path,
     key: &VerifyingKey,
+    expect: Option<&ExpectedHead>,
 ) -> Result<Option<Vec<SignedCheckpoint>>, VerifyError> {
     let read_failed = |e: io::Error| {
         VerifyError::whole_file(
@@ -156,11 +231,18 @@ fn read_checkpoints(
             .map_err(|why| bad(ErrorKind::AuditCheckpointMalformed, None, why))?;
         if !checkpoint_signature_ok(&cp, key) {
             let reason = "signature does not verify with the audit public key".to_string();
-            return Err(bad(
-                ErrorKind::AuditCheckpointBadSignature,
-                Some(cp.seq),
-                reason,
-            ));
+            let kind = match expect {
+                Some(_) => ErrorKind::AuditForked,
+                None => ErrorKind::AuditCheckpointBadSignature,
+            };
+            return Err(bad(kind, Some(cp.seq), reason));
+        }
+        if let Some(head) = expect.filter(|h| h.seq == cp.seq && h.hash != cp.hash) {
+            let reason = format!(
+                "signs another hash at seq {} than the recorded head",
+                head.seq
+            );
+            return Err(bad(ErrorKind::AuditForked, Some(cp.seq), reason));
         }
         if let Some(before) = checkpoints.last().filter(|before| cp.seq <= before.seq) {
             let reason = format!("seq is not after the previous checkpoint's {}", before.seq);
@@ -178,6 +260,7 @@ fn read_checkpoints(
 /// State of the walk along the chain, segment by segment.
 struct ChainWalk<'a> {
     checkpoints: &'a [SignedCheckpoint],
+    expect: Option<&'a ExpectedHead>,
     next_checkpoint: usize,
     next_seq: u64,
     prev: Digest32,
@@ -186,9 +269,10 @@ struct ChainWalk<'a> {
 }
 
 impl<'a> ChainWalk<'a> {
-    fn new(checkpoints: &'a [SignedCheckpoint]) -> Self {
+    fn new(checkpoints: &'a [SignedCheckpoint], expect: Option<&'a ExpectedHead>) -> Self {
         ChainWalk {
             checkpoints,
+            expect,
             next_checkpoint: 0,
             next_seq: 1,
             prev: ZERO_HASH,
@@ -237,6 +321,16 @@ impl<'a> ChainWalk<'a> {
         if entry.prev != self.prev {
             let reason = "prev is not the hash of the entry before".to_string();
             return Err(self.fault(ErrorKind::AuditChainBroken, reason));
+        }
+        if let Some(head) = self
+            .expect
+            .filter(|h| h.seq == entry.seq && h.hash != entry.hash)
+        {
+            let reason = format!(
+                "hash differs from the recorded head {head}: the log was rewritten from this or \
+                 an earlier entry on"
+            );
+            return Err(self.fault(ErrorKind::AuditForked, reason));
         }
         if let Some(cp) = self.checkpoints.get(self.next_checkpoint) {
             if cp.seq == entry.seq {
@@ -289,12 +383,40 @@ impl<'a> ChainWalk<'a> {
                 "the log has entries but no checkpoint file",
             ));
         }
+        let checkpointed_seq = self.checkpoints.last().map_or(0, |cp| cp.seq);
+        if let Some(head) = self.expect {
+            if entries < head.seq {
+                let reason = format!(
+                    "log ends at seq {entries}, before the recorded head {head}: entries were \
+                     removed from the end"
+                );
+                return Err(VerifyError {
+                    kind: ErrorKind::AuditTruncated,
+                    file: self.last_file,
+                    line: self.last_file_lines + 1,
+                    seq: Some(self.next_seq),
+                    reason,
+                });
+            }
+            if checkpointed_seq < head.seq {
+                let reason = format!(
+                    "the signed checkpoints end at seq {checkpointed_seq}, before the recorded \
+                     head {head}: checkpoint lines were removed"
+                );
+                return Err(VerifyError::whole_file(
+                    ErrorKind::AuditTruncated,
+                    CHECKPOINTS_FILE,
+                    Some(head.seq),
+                    reason,
+                ));
+            }
+        }
         Ok(VerifyReport {
             entries,
             checkpoints: self.checkpoints.len() as u64,
             head_seq: entries,
             head_hash: hex::encode(self.prev),
-            checkpointed_seq: self.checkpoints.last().map_or(0, |cp| cp.seq),
+            checkpointed_seq,
         })
     }
 
@@ -665,6 +787,23 @@ mod tests {
         write_log(dir.path(), 2, AuditOptions::default());
         fs::remove_file(checkpoints_path(dir.path())).unwrap();
         assert_eq!(verify_err(dir.path()).code(), "audit.checkpoints_missing");
+    }
+
+    #[test]
+    fn a_recorded_head_is_seq_colon_hash() {
+        let hash = "ab".repeat(32);
+        let head: ExpectedHead = format!(" 7:{hash}\n").parse().unwrap();
+        assert_eq!((head.seq, head.to_string()), (7, format!("7:{hash}")));
+        for bad in [
+            "",
+            "7",
+            &format!("0:{hash}"),
+            &format!("x:{hash}"),
+            "7:abc",
+            &format!("7:{}", "AB".repeat(32)),
+        ] {
+            assert!(bad.parse::<ExpectedHead>().is_err(), "{bad:?}");
+        }
     }
 
     #[test]

@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use ed25519_dalek::SigningKey;
 
-use super::checkpoint::{check_last_checkpoint, encode_checkpoint, read_last_checkpoint};
+use super::checkpoint::{check_last_checkpoint, read_last_checkpoint, sign_head, SignedHead};
 use super::entry::{encode_entry, rfc3339_utc, validate_entry, Appended, Digest32, NewEntry};
 use super::error::{corrupt, AuditError};
 use super::files::{ensure_private_dir, lock_writer, AppendFile};
@@ -58,6 +58,8 @@ pub struct AuditLog {
     head_hash: Digest32,
     checkpointed_seq: u64,
     last_checkpoint_at: UnixSecs,
+    /// The last signed checkpoint (`None` while the log has none).
+    last_signed: Option<SignedHead>,
     poisoned: bool,
     _writer_lock: File,
 }
@@ -109,6 +111,8 @@ impl AuditLog {
             Some(cp) => check_last_checkpoint(cp, head_seq, &head_hash, &keys.signing)?,
             None => 0,
         };
+        let last_signed = last_checkpoint
+            .map(|cp| SignedHead::from_checkpoint(&cp, &keys.signing.verifying_key()));
 
         let segment_no = segments.last().copied().unwrap_or(1);
         let segment = SegmentWriter::open(&audit_dir, segment_no, opts.segment_max_bytes)?;
@@ -127,6 +131,7 @@ impl AuditLog {
             head_seq,
             head_hash,
             checkpointed_seq,
+            last_signed,
             poisoned: false,
             _writer_lock: writer_lock,
         })
@@ -143,7 +148,13 @@ impl AuditLog {
         validate_entry(&entry)?;
         let now = self.clock.now();
         let seq = self.head_seq + 1;
-        let (line, hash) = encode_entry(seq, &rfc3339_utc(now)?, &entry, &self.head_hash)?;
+        let (line, hash) = encode_entry(
+            seq,
+            &rfc3339_utc(now)?,
+            &entry,
+            &self.head_hash,
+            &self.pseudonyms,
+        )?;
         if let Err(err) = self.segment.append_line(&line) {
             self.poison(&err);
             return Err(err);
@@ -176,7 +187,7 @@ impl AuditLog {
         let mut out = Vec::with_capacity(entries.len());
         let mut written = Ok(());
         for e in entries {
-            let (line, hash) = encode_entry(seq + 1, &time, e, &head)?;
+            let (line, hash) = encode_entry(seq + 1, &time, e, &head, &self.pseudonyms)?;
             if let Err(err) = self.segment.write_line(&line) {
                 written = Err(err);
                 break;
@@ -206,8 +217,11 @@ impl AuditLog {
         self.pseudonyms.clone()
     }
 
-    /// Writes a signed checkpoint of the current head to `audit/checkpoints.log` and fsyncs it.
-    /// No-op if the log is empty or the head is already checkpointed.
+    /// Writes a signed checkpoint of the current head to `audit/checkpoints.log`, fsyncs it,
+    /// and anchors it off the box: the same signed head goes to the journal as an event of
+    /// target `tdr::audit::anchor` (fields `seq`, `hash`, `time`, `signature`, `key_id`; no
+    /// personal data), which the ISP's log forwarding carries away. No-op if the log is empty
+    /// or the head is already checkpointed.
     pub fn checkpoint(&mut self) -> Result<(), AuditError> {
         if self.poisoned {
             return Err(AuditError::Poisoned);
@@ -216,16 +230,31 @@ impl AuditLog {
             return Ok(());
         }
         let now = self.clock.now();
-        let line = encode_checkpoint(&self.signing_key, self.head_seq, &self.head_hash, now)?;
-        if let Err(err) = self.checkpoints.append_line(&line) {
+        let head = sign_head(&self.signing_key, self.head_seq, &self.head_hash, now)?;
+        if let Err(err) = self.checkpoints.append_line(&head.checkpoint_line()?) {
             let err = AuditError::WriteFailed(err);
             self.poison(&err);
             return Err(err);
         }
+        tracing::info!(
+            target: "tdr::audit::anchor",
+            seq = head.seq,
+            hash = %head.hash,
+            time = %head.time,
+            signature = %head.signature,
+            key_id = %head.key_id,
+            "audit checkpoint signed"
+        );
         self.checkpointed_seq = self.head_seq;
         self.last_checkpoint_at = now;
-        tracing::debug!(seq = self.head_seq, "audit checkpoint written");
+        self.last_signed = Some(head);
         Ok(())
+    }
+
+    /// The last signed checkpoint, with the public key that verifies it; `None` while the log
+    /// has none. Call [`AuditLog::checkpoint`] first for a head that covers every entry.
+    pub fn signed_head(&self) -> Option<SignedHead> {
+        self.last_signed.clone()
     }
 
     /// Keyed pseudonym of a subscriber identifier: HMAC-SHA256 under this appliance's key,

@@ -1,32 +1,69 @@
 //! `tdr audit`: the audit log's own commands.
 
+use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::Subcommand;
+use clap::{Args, Subcommand};
+use tdr::audit::ExpectedHead;
 use tdr::config::Config;
 
 use super::Failure;
 
 #[derive(Subcommand)]
 pub enum AuditCmd {
-    /// Re-walk the hash chain and signed checkpoints; name the first bad entry.
-    Verify,
+    /// Re-walk the hash chain and signed checkpoints; name the first bad entry. Runs without
+    /// the daemon and without the private key: only the public key and a readable copy of the
+    /// log are needed. With --expect-head, also fails (audit.truncated, audit.forked) on a log
+    /// that does not extend a head recorded earlier.
+    Verify(VerifyArgs),
+}
+
+#[derive(Args)]
+pub struct VerifyArgs {
+    /// The audit public key (64 hex characters, the `public_key` of `GET /v1/audit/head`), held
+    /// apart from the box [default: the data directory's keys/audit-signing.pub]
+    #[arg(long, value_name = "FILE")]
+    pubkey: Option<PathBuf>,
+    /// A head recorded earlier (from `GET /v1/audit/head` or the journal's
+    /// `tdr::audit::anchor` events): the log must reach SEQ with this HASH
+    #[arg(long, value_name = "SEQ:HASH")]
+    expect_head: Option<ExpectedHead>,
+    /// The audit directory to read (segments and checkpoints.log; a copy will do)
+    /// [default: the data directory's audit/]
+    #[arg(long, value_name = "DIR")]
+    audit_dir: Option<PathBuf>,
 }
 
 pub fn run(cfg: &Config, cmd: AuditCmd) -> Result<ExitCode, Failure> {
     match cmd {
-        AuditCmd::Verify => match tdr::audit::verify(&cfg.data_dir) {
-            Ok(r) => {
-                println!(
-                    "audit log intact: {} entries, {} signed checkpoints, head seq {} hash {}",
-                    r.entries, r.checkpoints, r.head_seq, r.head_hash
-                );
-                Ok(ExitCode::SUCCESS)
+        AuditCmd::Verify(args) => Ok(verify(cfg, args)),
+    }
+}
+
+fn verify(cfg: &Config, args: VerifyArgs) -> ExitCode {
+    let key = match &args.pubkey {
+        Some(file) => tdr::audit::load_public_key_file(file),
+        None => tdr::audit::load_public_key_file(&tdr::audit::public_key_path(&cfg.data_dir)),
+    };
+    let dir = args
+        .audit_dir
+        .unwrap_or_else(|| tdr::audit::audit_dir(&cfg.data_dir));
+    let expect = args.expect_head.as_ref();
+    match key.and_then(|key| tdr::audit::verify_audit_dir(&dir, &key, expect)) {
+        Ok(r) => {
+            print!(
+                "audit log intact: {} entries, {} signed checkpoints, head seq {} hash {}",
+                r.entries, r.checkpoints, r.head_seq, r.head_hash
+            );
+            match expect {
+                Some(h) => println!("; extends the recorded head {h}"),
+                None => println!(),
             }
-            Err(e) => {
-                eprintln!("tdr: audit log verification FAILED: {e}");
-                Ok(ExitCode::from(1))
-            }
-        },
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("tdr: audit log verification FAILED: {e}");
+            ExitCode::from(1)
+        }
     }
 }

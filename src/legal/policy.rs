@@ -19,6 +19,7 @@ pub enum Op {
     AccessExtract,
     AuditRead,
     AuditVerify,
+    AuditHead,
     Statistics,
     Health,
     Metrics,
@@ -34,7 +35,7 @@ pub enum Op {
 }
 
 impl Op {
-    pub const ALL: [Op; 25] = [
+    pub const ALL: [Op; 26] = [
         Op::CaseCreate,
         Op::CaseList,
         Op::CaseGet,
@@ -48,6 +49,7 @@ impl Op {
         Op::AccessExtract,
         Op::AuditRead,
         Op::AuditVerify,
+        Op::AuditHead,
         Op::Statistics,
         Op::Health,
         Op::Metrics,
@@ -78,6 +80,7 @@ impl Op {
             Op::AccessExtract => "access_extract",
             Op::AuditRead => "audit_read",
             Op::AuditVerify => "audit_verify",
+            Op::AuditHead => "audit_head",
             Op::Statistics => "statistics",
             Op::Health => "health",
             Op::Metrics => "metrics",
@@ -113,6 +116,11 @@ impl Op {
             Op::UserAdd | Op::UserApprove | Op::UserRevoke | Op::UserList | Op::IdentityImport => {
                 &[Admin]
             }
+            // The signed head holds no personal data (a seq, a hash, a signature, the public
+            // key), and every independent copy of it kept off the box makes a cut or re-signed
+            // log harder to hide: the auditor records it, and legal officers and the security
+            // team may keep their own. Not ops, who have the journal's anchor events instead.
+            Op::AuditHead => &[Auditor, Legal, Security],
             // They carry no personal data; everyone, ops included, may see them.
             Op::Health | Op::Metrics => &[Legal, Security, Auditor, Ops, Admin],
             // Sources, codes, reasons and counts: what ops needs to fix a producer.
@@ -154,6 +162,8 @@ mod tests {
         assert!(Op::AbuseLookup.allows(Role::Security));
         assert!(!Op::AbuseLookup.allows(Role::Legal));
         assert!(!Op::AuditRead.allows(Role::Legal));
+        assert!(Op::AuditHead.allows(Role::Auditor));
+        assert!(!Op::AuditHead.allows(Role::Ops));
     }
 
     #[test]

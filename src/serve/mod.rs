@@ -237,8 +237,28 @@ pub fn run(cfg: Config, clock: Arc<dyn Clock>) -> Result<(), ServeError> {
             Arc::new(auditor),
             clock.clone(),
         );
+        let service = Arc::new(service);
+        // Refusals counted past a peer's limit are written as one summary entry each
+        // window; the last ones at shutdown.
+        let flusher = {
+            let service = service.clone();
+            let mut stop = stop_rx.clone();
+            tokio::spawn(async move {
+                let mut iv = tokio::time::interval(Duration::from_secs(30));
+                loop {
+                    tokio::select! {
+                        _ = stop.changed() => break,
+                        _ = iv.tick() => {
+                            let s = service.clone();
+                            let _ = tokio::task::spawn_blocking(move || s.flush_due_refusals()).await;
+                        }
+                    }
+                }
+                let _ = tokio::task::spawn_blocking(move || service.flush_refusals()).await;
+            })
+        };
         let api = crate::api::ApiState {
-            service: Arc::new(service),
+            service: service.clone(),
             users: Arc::new(crate::api::UsersCache::new(cfg.data_dir.clone())),
         };
         let http = match &cfg.serve.tls {
@@ -289,6 +309,7 @@ pub fn run(cfg: Config, clock: Arc<dyn Clock>) -> Result<(), ServeError> {
         }
         let _ = ticker.await;
         let _ = watchdog.await;
+        let _ = flusher.await;
         for t in http_tasks {
             t.abort();
         }

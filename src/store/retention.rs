@@ -81,6 +81,7 @@ pub fn expire(
         let entry = |outcome: &str| NewEntry {
             actor: actor.to_string(),
             role: "system".into(),
+            peer: None,
             action: "partition_drop".into(),
             case: None,
             legal_basis: Some("retention".into()),

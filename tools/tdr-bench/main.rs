@@ -806,6 +806,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 audit.append(NewEntry {
                     actor: "tdr-bench".into(),
                     role: "benchmark".into(),
+                    peer: None,
                     action: "lookup".into(),
                     case: Some("BENCH".into()),
                     legal_basis: Some("law_enforcement".into()),

@@ -68,7 +68,12 @@ impl Service {
             r.asked = serde_json::to_value(item).unwrap_or(Value::Null);
             held |= r.identity.as_ref().is_some_and(|d| d.protected_identity);
             let text = serde_json::to_string(&r).unwrap_or_default();
-            let mut e = self.entry(caller, Op::CaseExecute, Some(id), r.asked.clone());
+            let mut e = self.entry(
+                caller,
+                Op::CaseExecute,
+                Some(id),
+                self.keyed_numbers(&r.asked),
+            );
             e.action = "case_item".into();
             e.legal_basis = Some(kind.as_str().into());
             e.outcome = r.status.clone();

@@ -123,7 +123,8 @@ impl Service {
         Ok(out)
     }
 
-    /// The calls of a number within an approved case's scope.
+    /// The calls of a number within an approved case's scope. The audit entry (and that of a
+    /// refusal) holds the number's keyed hash, not the number.
     pub fn case_calls(
         &self,
         caller: &Caller,
@@ -134,7 +135,8 @@ impl Service {
         to: UnixSecs,
     ) -> Result<Value, LegalError> {
         let now = self.clock.now();
-        let (_, case) = self.load_case(caller, Op::CaseLookup, id, &given, now, |c, today| {
+        let audited = self.keyed_numbers(&given);
+        let (_, case) = self.load_case(caller, Op::CaseLookup, id, &audited, now, |c, today| {
             c.check_runnable(today, now, self.case_max_secs())
                 .and_then(|()| c.covers_calls(number, from, to))
         })?;
@@ -150,13 +152,27 @@ impl Service {
             }
         });
         let out = json!({"query": given, "status": a.status, "calls": calls});
-        let mut e = self.entry(caller, Op::CaseLookup, Some(id), given);
+        let mut e = self.entry(caller, Op::CaseLookup, Some(id), audited);
         e.legal_basis = Some(purpose.as_str().into());
         e.outcome = a.status.into();
         e.result_count = calls.len() as u64;
         e.result_digest = Some(sha_hex(out.to_string().as_bytes()));
         self.commit(e)?;
         Ok(out)
+    }
+
+    /// A query as its audit entry keeps it: a `number` field is replaced by `number_keyed`, the
+    /// keyed hash of the normalised number under the audit key (the pseudonym an abuse answer
+    /// gives that number), so the log holds no telephone number in clear.
+    pub(super) fn keyed_numbers(&self, query: &Value) -> Value {
+        let mut out = query.clone();
+        if let Some(fields) = out.as_object_mut() {
+            if let Some(Value::String(n)) = fields.remove("number") {
+                let norm = crate::store::cdr::normalize_number(&n);
+                fields.insert("number_keyed".into(), self.audit.pseudonym(&norm).into());
+            }
+        }
+        out
     }
 
     /// The security team's lookup: security-class data only, a pseudonym instead of the

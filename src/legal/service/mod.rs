@@ -7,8 +7,9 @@
 //! the daemon and the CLI each build one and hand it to the API or the commands. Its methods
 //! are spread by job: [`cases`] (the case lifecycle), [`execute`] (running a case's scope),
 //! [`lookups`] (lookups inside a case or an abuse ticket), [`disclose`] (reports, access
-//! extracts), [`oversight`] (the auditor's view) and [`people`] (the admin's users and the
-//! identity register's import).
+//! extracts), [`oversight`] (the auditor's view), [`people`] (the admin's users and the
+//! identity register's import), [`intake`] (the quarantine and files handed in for import)
+//! and [`refusals`] (what a refusal's entry holds, and the per-peer limit on them).
 
 mod cases;
 mod disclose;
@@ -17,6 +18,7 @@ mod intake;
 mod lookups;
 mod oversight;
 mod people;
+mod refusals;
 #[cfg(test)]
 mod tests;
 
@@ -31,7 +33,7 @@ use super::files::RegisterError;
 use super::policy::Op;
 use super::register::{self, CaseStoreError};
 use super::users::UserError;
-use crate::audit::{AuditFailure, Auditor};
+use crate::audit::{AuditFailure, Auditor, SignedHead};
 use crate::audit::{AuditLog, NewEntry};
 use crate::clock::Clock;
 use crate::config::Config;
@@ -44,6 +46,7 @@ pub use self::cases::{case_view, summary};
 pub use self::intake::{Handoff, QuarantineQuery};
 pub use self::lookups::{render_calls, AddrQuery};
 pub use self::people::NewToken;
+pub use self::refusals::{RefusalLimit, SUMMARY_MAX};
 pub use super::auth::{AuthError, Caller, Principal};
 
 /// Where entries go: the daemon's group-committing [`Auditor`] or a CLI's own [`AuditLog`].
@@ -54,6 +57,14 @@ pub trait AuditSink: Send + Sync {
     /// Seals what was appended (a signed checkpoint) where the sink does not do so itself.
     fn checkpoint(&self) -> Result<(), AuditFailure> {
         Ok(())
+    }
+    /// Signs the head (covering every entry appended so far) and returns it, for the auditor
+    /// to record off the box. Only the writer holds the signing key, so only it can.
+    fn signed_head(&self) -> Result<SignedHead, AuditFailure> {
+        Err(AuditFailure {
+            kind: ErrorKind::AuditReadFailed,
+            detail: "this audit sink gives no signed head".into(),
+        })
     }
 }
 
@@ -78,6 +89,14 @@ impl AuditSink for Mutex<AuditLog> {
             .checkpoint()
             .map_err(failure)
     }
+    fn signed_head(&self) -> Result<SignedHead, AuditFailure> {
+        let mut log = self.lock().expect("audit log lock");
+        log.checkpoint().map_err(failure)?;
+        log.signed_head().ok_or_else(|| AuditFailure {
+            kind: ErrorKind::AuditReadFailed,
+            detail: "the audit log has no entries, so no signed head".into(),
+        })
+    }
 }
 
 impl AuditSink for Auditor {
@@ -86,6 +105,9 @@ impl AuditSink for Auditor {
     }
     fn pseudonym(&self, subscriber: &str) -> String {
         Auditor::pseudonym(self, subscriber)
+    }
+    fn signed_head(&self) -> Result<SignedHead, AuditFailure> {
+        self.signed_head_blocking()
     }
 }
 
@@ -153,6 +175,7 @@ pub struct Service {
     store: Arc<dyn StoreRead + Send + Sync>,
     audit: Arc<dyn AuditSink>,
     clock: Arc<dyn Clock>,
+    refusals: refusals::RefusalLimiter,
 }
 
 fn sha_hex(b: &[u8]) -> String {
@@ -178,15 +201,24 @@ impl Service {
             store,
             audit,
             clock,
+            refusals: refusals::RefusalLimiter::new(RefusalLimit::default()),
         }
+    }
+
+    /// The same service with another per-peer limit on written refusals (see [`RefusalLimit`]).
+    pub fn with_refusal_limit(mut self, limit: RefusalLimit) -> Service {
+        self.refusals = refusals::RefusalLimiter::new(limit);
+        self
     }
 
     pub fn config(&self) -> &Config {
         &self.cfg
     }
 
-    /// Seals the entries appended so far (a CLI command's log, before it exits).
+    /// Seals the entries appended so far (a CLI command's log, before it exits), after writing
+    /// the summaries of the refusals counted so far.
     pub fn checkpoint(&self) -> Result<(), AuditFailure> {
+        self.flush_refusals();
         self.audit.checkpoint()
     }
 
@@ -230,6 +262,7 @@ impl Service {
         NewEntry {
             actor,
             role: format!("{}:{role}", caller.channel),
+            peer: caller.peer.clone(),
             action: op.as_str().into(),
             case: case.map(str::to_string),
             legal_basis: None,
@@ -240,7 +273,8 @@ impl Service {
         }
     }
 
-    /// Audits a refusal (best effort: the request is refused whether or not this lands).
+    /// Audits a refusal, bounded (see [`refusals`]; best effort: the request is refused
+    /// whether or not this lands) and returns it.
     fn refuse(
         &self,
         caller: &Caller,
@@ -249,14 +283,7 @@ impl Service {
         query: Value,
         err: LegalError,
     ) -> LegalError {
-        let mut e = self.entry(caller, op, case, query);
-        e.outcome = format!("refused:{}", err.code());
-        if let Err(f) = self.audit.append(e) {
-            tracing::error!(
-                code = f.code(),
-                "the audit entry of a refusal could not be written"
-            );
-        }
+        self.audit_refusal(caller, op, case, query, format!("refused:{}", err.code()));
         err
     }
 

@@ -3,6 +3,7 @@
 use serde_json::{json, Value};
 
 use super::{LegalError, Service};
+use crate::audit::ExpectedHead;
 use crate::error::ErrorKind;
 use crate::legal::auth::Caller;
 use crate::legal::case::State;
@@ -31,24 +32,46 @@ impl Service {
         Ok(entries)
     }
 
-    pub fn audit_verify(&self, caller: &Caller) -> Result<Value, LegalError> {
-        self.admit(caller, Op::AuditVerify, None, &Value::Null)?;
-        let out = match crate::audit::verify(self.data_dir()) {
+    /// Re-walks the audit chain and its signed checkpoints and, given a head the auditor
+    /// recorded earlier, checks that the log still extends it (`audit.truncated`,
+    /// `audit.forked` otherwise). A broken log is an answer (`intact: false` and its code),
+    /// not an error.
+    pub fn audit_verify(
+        &self,
+        caller: &Caller,
+        expect: Option<&ExpectedHead>,
+    ) -> Result<Value, LegalError> {
+        let query = match expect {
+            Some(h) => json!({"expect_head": h.to_string()}),
+            None => Value::Null,
+        };
+        self.admit(caller, Op::AuditVerify, None, &query)?;
+        let out = match crate::audit::verify_expecting(self.data_dir(), expect) {
             Ok(r) => json!({"intact": true, "entries": r.entries, "checkpoints": r.checkpoints,
                             "head_seq": r.head_seq, "head_hash": r.head_hash,
-                            "checkpointed_seq": r.checkpointed_seq}),
+                            "checkpointed_seq": r.checkpointed_seq,
+                            "extends_head": expect.map(|h| h.to_string())}),
             Err(v) => json!({"intact": false, "code": v.code(), "file": v.file, "line": v.line,
                              "seq": v.seq, "reason": v.reason}),
         };
-        let mut e = self.entry(caller, Op::AuditVerify, None, Value::Null);
+        let mut e = self.entry(caller, Op::AuditVerify, None, query);
         e.outcome = if out["intact"] == true {
-            "intact"
+            "intact".to_string()
         } else {
-            "broken"
-        }
-        .into();
+            format!("broken:{}", out["code"].as_str().unwrap_or_default())
+        };
         self.commit(e)?;
         Ok(out)
+    }
+
+    /// The signed head of the audit chain, for the auditor to record off the box and later
+    /// hand to `tdr audit verify --expect-head SEQ:HASH`: `{seq, hash, time, signature,
+    /// public_key, key_id}`. The request's own entry is written first, so the head covers it.
+    pub fn audit_head(&self, caller: &Caller) -> Result<Value, LegalError> {
+        self.admit(caller, Op::AuditHead, None, &Value::Null)?;
+        self.commit(self.entry(caller, Op::AuditHead, None, Value::Null))?;
+        let head = self.audit.signed_head().map_err(LegalError::Audit)?;
+        Ok(json!(head))
     }
 
     /// Requests by type and outcome registered in `from..to`, and the median time from
