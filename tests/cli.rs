@@ -427,9 +427,10 @@ fn bad_input_is_refused_with_a_message_and_exit_2() {
     assert!(stderr(&o).contains("line 2"), "{}", stderr(&o));
     // Nothing was read, so nothing but the set-up (adding users) is in the audit log.
     assert!(
-        audit_entries(&data)
-            .iter()
-            .all(|e| e["action"] == "user_add"),
+        audit_entries(&data).iter().all(|e| matches!(
+            e["action"].as_str(),
+            Some("admin_bootstrap" | "user_add" | "user_approve")
+        )),
         "{:?}",
         audit_entries(&data)
     );
@@ -1200,12 +1201,44 @@ fn adding_and_revoking_users_and_importing_identities_are_audited_first() {
         &["identity", "import", csv.to_str().unwrap()],
     );
     assert!(o.status.success(), "{}", stderr(&o));
-    let e = audit_entries(&data);
-    let actions: Vec<&str> = e.iter().map(|e| e["action"].as_str().unwrap()).collect();
-    assert_eq!(actions, ["user_add", "user_revoke", "identity_import"]);
+    // After the two bootstrapped admins: each change is audited as requested before it is
+    // made, then with its outcome, by the admin who asked, over the socket.
+    let e: Vec<serde_json::Value> = audit_entries(&data)
+        .into_iter()
+        .filter(|e| e["action"] != "admin_bootstrap")
+        .collect();
+    let actions: Vec<(&str, &str)> = e
+        .iter()
+        .map(|e| {
+            (
+                e["action"].as_str().unwrap(),
+                e["outcome"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        actions,
+        [
+            ("user_add", "requested"),
+            ("user_add", "ok"),
+            ("user_approve", "requested"),
+            ("user_approve", "ok"),
+            ("user_revoke", "requested"),
+            ("user_revoke", "ok"),
+            ("identity_import", "requested"),
+            ("identity_import", "ok"),
+        ]
+    );
     assert_eq!(e[0]["query"]["user"], "ulla");
     assert_eq!(e[0]["query"]["role"], "legal");
     assert_eq!(e[0]["role"], "cli:admin");
+    assert_eq!(e[0]["actor"], "admin-1");
+    assert_eq!(e[2]["actor"], "admin-2", "a second admin approves");
+    assert!(
+        e[0]["peer"].as_str().unwrap().starts_with("uid "),
+        "{}",
+        e[0]
+    );
     let log = std::fs::read_to_string(data.join("audit/audit-000001.log")).unwrap();
     assert!(!log.contains(&token[4..]), "the token is never logged");
     assert!(
@@ -1225,27 +1258,22 @@ fn adding_and_revoking_users_and_importing_identities_are_audited_first() {
 fn a_subscriber_access_extract_runs_from_the_cli_too_and_is_audited() {
     let d = tempfile::tempdir().unwrap();
     let (data, day, _daemon) = import_fixture(d.path());
-    let token = user(BIN, &data, "dpo", "legal");
-    let o = tdr_with(
-        &data,
-        &token,
-        &["case", "extract", "alice", "--reference", "DSR-7"],
-    );
-    assert!(o.status.success(), "{}", stderr(&o));
-    let v: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    let o = officers(BIN, &data);
+    let (officer, token) = (&o[0].0, &o[0].1);
+    // Without an approved access case there is no extract.
+    let r = tdr_with(&data, token, &["case", "extract", "C-2026-0099"]);
+    assert_eq!(r.status.code(), Some(2), "{}", stdout(&r));
+    assert!(stderr(&r).contains("[case.not_found]"), "{}", stderr(&r));
+    let case = open_case(BIN, &data, &o, "access", json!([{"subscriber": "alice"}]));
+    let r = tdr_with(&data, token, &["case", "extract", &case]);
+    assert!(r.status.success(), "{}", stderr(&r));
+    let v: serde_json::Value = serde_json::from_str(&stdout(&r)).unwrap();
     assert_eq!(v["bindings"].as_array().unwrap().len(), 1, "{v}");
     assert_eq!(v["bindings"][0]["start"], format!("{day}T10:00:00Z"));
     let e = audit_entries(&data);
     let last = e.last().unwrap();
     assert_eq!(last["action"], "access_extract");
-    assert_eq!(last["case"], "DSR-7");
+    assert_eq!(last["case"], case.as_str());
+    assert_eq!(last["actor"], officer.as_str());
     assert!(!last.to_string().contains("alice"), "pseudonymised: {last}");
-    // Without a reference it is refused.
-    let o = tdr_with(
-        &data,
-        &token,
-        &["case", "extract", "alice", "--reference", " "],
-    );
-    assert_eq!(o.status.code(), Some(2));
-    assert!(stderr(&o).contains("[request.invalid]"), "{}", stderr(&o));
 }
