@@ -37,7 +37,7 @@ mod writer;
 pub use auditor::{AuditFailure, Auditor};
 pub use entry::{Appended, NewEntry};
 pub use error::AuditError;
-pub use keys::Pseudonymizer;
+pub use keys::{Pseudonymizer, Sealer};
 pub use segments::read_entries;
 pub use verify::{verify, verify_with_key, VerifyError, VerifyReport};
 pub use writer::{AuditLog, AuditOptions};
