@@ -635,4 +635,27 @@ mod tests {
             assert_eq!(unzigzag(zigzag(v)), v);
         }
     }
+
+    #[test]
+    fn the_sender_is_kept_and_values_without_one_still_decode() {
+        let mut f = session(1000, 1100);
+        let mut before = Vec::new();
+        f.encode(&mut before);
+        // A value written before senders were kept decodes as one without a sender.
+        assert_eq!(Facts::decode(1000, &before).map(|d| d.peer), Some(None));
+        assert!(f.add_peer(Some("10.0.0.9".parse().unwrap())));
+        assert!(!f.add_peer(None));
+        let mut v = Vec::new();
+        f.encode(&mut v);
+        assert_eq!(v.len(), before.len() + 16);
+        assert_eq!(Facts::decode(1000, &v), Some(f.clone()));
+        // Merged in any order: the lowest address.
+        let mut g = f.clone();
+        g.peer = Some("10.0.0.5".parse().unwrap());
+        let (mut a, mut b) = (f.clone(), g.clone());
+        a.merge_same(&g);
+        b.merge_same(&f);
+        assert_eq!(a.peer, b.peer);
+        assert_eq!(a.peer, Some("10.0.0.5".parse().unwrap()));
+    }
 }
