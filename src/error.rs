@@ -208,6 +208,10 @@ catalogue! {
     StoreWriteFailed = "store.write_failed", INTERNAL, EXIT_OPERATIONAL;
     /// A read from the store failed.
     StoreReadFailed = "store.read_failed", INTERNAL, EXIT_OPERATIONAL;
+    /// The configured retention differs from the policy the store was created with.
+    StoreRetentionMismatch = "store.retention_mismatch", INTERNAL, EXIT_OPERATIONAL;
+    /// The store's retention policy is not signed by this appliance's key.
+    StoreRetentionUnsigned = "store.retention_unsigned", INTERNAL, EXIT_OPERATIONAL;
 
     // The identity register.
     /// The register could not be opened (or an import holds it).

@@ -43,6 +43,12 @@ pub struct Metrics {
     pub batches: Counter,
     pub syslog_messages: Family<Labels, Counter>,
     pub syslog_connections: Family<Labels, Gauge>,
+    /// Syslog datagrams and connections refused before parsing, by listener and reason
+    /// (`not_allowed`, `too_many_connections`, `handshake_timeout`, `handshake_failed`,
+    /// `idle_timeout`): never the sender's address.
+    pub syslog_refused: Family<Labels, Counter>,
+    /// Spool entries refused unread (`symlink`, `not_a_file`), by reason.
+    pub spool_refused: Family<Labels, Counter>,
     pub expired_partitions: Counter,
     lag_bytes: Family<Labels, Gauge>,
     committed_offset: Family<Labels, Gauge>,
@@ -73,6 +79,8 @@ impl Metrics {
             batches: Counter::default(),
             syslog_messages: Family::default(),
             syslog_connections: Family::default(),
+            syslog_refused: Family::default(),
+            spool_refused: Family::default(),
             expired_partitions: Counter::default(),
             lag_bytes: Family::default(),
             committed_offset: Family::default(),
@@ -131,6 +139,16 @@ impl Metrics {
                 "syslog_connections",
                 "Open syslog TCP/TLS connections, by listener",
                 m.syslog_connections.clone(),
+            );
+            r.register(
+                "syslog_refused",
+                "Syslog datagrams and connections refused before parsing, by listener and reason",
+                m.syslog_refused.clone(),
+            );
+            r.register(
+                "spool_refused",
+                "Spool entries refused unread (a symlink, not a regular file), by reason",
+                m.spool_refused.clone(),
             );
             r.register(
                 "checkpoint_lag_bytes",

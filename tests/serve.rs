@@ -289,7 +289,7 @@ fn syslog_over_udp_tcp_and_tls_with_formats_by_program() {
             "tls",
             tls_port,
             &format!(
-                "tls_cert = \"{}\"\ntls_key = \"{}\"\n",
+                "tls_cert = \"{}\"\ntls_key = \"{}\"\nclient_auth = \"none\"\n",
                 cert.display(),
                 key.display()
             )

@@ -198,6 +198,43 @@ fn key_unreadable(name: &str, reason: impl Into<String>) -> AuditError {
     }
 }
 
+/// The appliance's signing key, sealing what must not change behind tdr's back besides the
+/// log (the store's retention policy). Signatures are over a context string and the message,
+/// so none can pass for a checkpoint's. Only the daemon and the offline import load it.
+pub struct Sealer {
+    signing: SigningKey,
+}
+
+impl Sealer {
+    const CONTEXT: &'static [u8] = b"tdr seal v1\0";
+
+    /// Loads the signing key of the log in `data_dir`; it must exist (opening the log creates
+    /// it on a first start).
+    pub fn load(data_dir: &Path) -> Result<Sealer, AuditError> {
+        let path = data_dir.join(KEYS_DIR).join(SIGNING_KEY_FILE);
+        let seed = read_secret_key(&path, SIGNING_KEY_FILE)?.ok_or_else(|| {
+            key_unreadable(SIGNING_KEY_FILE, "missing (the audit log creates it)")
+        })?;
+        Ok(Sealer {
+            signing: SigningKey::from_bytes(&seed),
+        })
+    }
+
+    pub fn sign(&self, msg: &[u8]) -> Vec<u8> {
+        use ed25519_dalek::Signer;
+        let m = [Self::CONTEXT, msg].concat();
+        self.signing.sign(&m).to_bytes().to_vec()
+    }
+
+    pub fn verify(&self, msg: &[u8], signature: &[u8]) -> bool {
+        let Ok(sig) = ed25519_dalek::Signature::from_slice(signature) else {
+            return false;
+        };
+        let m = [Self::CONTEXT, msg].concat();
+        self.signing.verifying_key().verify_strict(&m, &sig).is_ok()
+    }
+}
+
 /// The public key of a data directory (`keys/audit-signing.pub`).
 pub(super) fn load_public_key(data_dir: &Path) -> Result<VerifyingKey, VerifyError> {
     read_public_key(&public_key_path(data_dir), &key_file_label(PUBLIC_KEY_FILE))

@@ -4,8 +4,8 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Args, Subcommand};
-use tdr::audit::ExpectedHead;
 use tdr::config::Config;
+use tdr::legal::service::{verify_audit_copy, ExpectedHead};
 
 use super::Failure;
 
@@ -41,15 +41,13 @@ pub fn run(cfg: &Config, cmd: AuditCmd) -> Result<ExitCode, Failure> {
 }
 
 fn verify(cfg: &Config, args: VerifyArgs) -> ExitCode {
-    let key = match &args.pubkey {
-        Some(file) => tdr::audit::load_public_key_file(file),
-        None => tdr::audit::load_public_key_file(&tdr::audit::public_key_path(&cfg.data_dir)),
-    };
-    let dir = args
-        .audit_dir
-        .unwrap_or_else(|| tdr::audit::audit_dir(&cfg.data_dir));
     let expect = args.expect_head.as_ref();
-    match key.and_then(|key| tdr::audit::verify_audit_dir(&dir, &key, expect)) {
+    match verify_audit_copy(
+        &cfg.data_dir,
+        args.pubkey.as_deref(),
+        args.audit_dir.as_deref(),
+        expect,
+    ) {
         Ok(r) => {
             print!(
                 "audit log intact: {} entries, {} signed checkpoints, head seq {} hash {}",

@@ -9,12 +9,11 @@ use std::sync::Arc;
 use tdr::clock::Clock;
 use tdr::config::Config;
 use tdr::error::ErrorKind;
-use tdr::ingest::import::{configured_jobs, ImportJob, Importer};
+use tdr::ingest::import::{configured_jobs, import_offline, ImportJob};
 use tdr::parse::{Context, Format};
-use tdr::store::Store;
 
 use super::client::{daemon_running, failure_of, seg, Client};
-use super::{op, Failure};
+use super::Failure;
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -89,14 +88,13 @@ pub fn run(cfg: &Config, clock: &Arc<dyn Clock>, args: Args) -> Result<ExitCode,
         return hand_over(cfg, &args, &jobs);
     }
     service_user_only(cfg)?;
-    let mut store = Store::open(cfg).map_err(op("store"))?;
-    let mut importer = Importer::new(&mut store, cfg, clock.as_ref()).map_err(op("store"))?;
-    if let Some(n) = args.readers {
-        importer.readers = n.max(1);
-    }
-    let report = importer
-        .import_all(jobs)
-        .map_err(|e| Failure::Operational(format!("[{}] {e}", e.code())))?;
+    let report = import_offline(cfg, clock.clone(), jobs, args.readers).map_err(|(code, e)| {
+        let msg = format!("[{code}] {e}");
+        match ErrorKind::from_code(code) {
+            Some(k) if !k.is_operational() => Failure::BadInput(msg),
+            _ => Failure::Operational(msg),
+        }
+    })?;
     if report.by_source.len() > 1 {
         for (name, s) in &report.by_source {
             println!(

@@ -107,10 +107,6 @@ pub enum Failure {
     BrokenPipe,
 }
 
-pub fn op<E: std::fmt::Display>(what: &'static str) -> impl Fn(E) -> Failure {
-    move |e| Failure::Operational(format!("{what}: {e}"))
-}
-
 pub fn out_err(e: std::io::Error) -> Failure {
     if e.kind() == std::io::ErrorKind::BrokenPipe {
         Failure::BrokenPipe

@@ -10,7 +10,7 @@ use ipnet::IpNet;
 use crate::model::{Class, UnixSecs};
 
 pub mod sources;
-pub use sources::{FileSource, Serve, Stream, SyslogSource, Transport};
+pub use sources::{FileSource, Limits, Serve, Stream, SyslogSource, Transport};
 
 /// A retention period: calendar months or days.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -5,6 +5,8 @@ use std::collections::BTreeSet;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
+use ipnet::IpNet;
+
 use crate::model::Class;
 use crate::parse::{Context, Format, Tz};
 
@@ -58,7 +60,13 @@ pub struct FileSource {
 pub enum Transport {
     Udp,
     Tcp,
-    Tls { cert: PathBuf, key: PathBuf },
+    /// `client_ca`: the CA file a sender's client certificate must chain to; `None` only when
+    /// the listener says `client_auth = "none"` (any client that completes the handshake).
+    Tls {
+        cert: PathBuf,
+        key: PathBuf,
+        client_ca: Option<PathBuf>,
+    },
 }
 
 impl Transport {
@@ -85,9 +93,51 @@ pub struct SyslogSource {
     pub programs: Vec<(String, Format)>,
     /// Class, time zone and format options shared by every format of the listener.
     pub stream: Stream,
+    /// The networks a sender may be in (`allow`); anything else is dropped before parsing.
+    /// Default: loopback only.
+    pub allow: Vec<IpNet>,
+    /// Timeouts and caps of TCP/TLS connections.
+    pub limits: Limits,
+}
+
+/// A TCP/TLS listener's bounds: how long a handshake and an idle connection may take, how
+/// many connections it holds at once.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// `handshake_timeout_secs`: a TLS handshake not done by then is dropped.
+    pub handshake_timeout_secs: u64,
+    /// `idle_timeout_secs`: a connection that sends nothing for this long is closed.
+    pub idle_timeout_secs: u64,
+    /// `max_connections`: connections beyond this are closed on accept.
+    pub max_connections: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Limits {
+        Limits {
+            handshake_timeout_secs: 10,
+            idle_timeout_secs: 300,
+            max_connections: 256,
+        }
+    }
+}
+
+/// The senders a listener accepts without an `allow` key: this host only.
+pub fn loopback() -> Vec<IpNet> {
+    vec![
+        "127.0.0.0/8".parse().expect("literal"),
+        "::1/128".parse().expect("literal"),
+    ]
 }
 
 impl SyslogSource {
+    /// Whether a sender at `peer` may send to this listener (an IPv4-mapped IPv6 address is
+    /// taken as the IPv4 address it carries).
+    pub fn allows(&self, peer: std::net::IpAddr) -> bool {
+        let peer = peer.to_canonical();
+        self.allow.iter().any(|n| n.contains(&peer))
+    }
+
     /// The format of a message from `program`.
     pub fn format_of(&self, program: Option<&str>) -> Option<Format> {
         program
@@ -163,7 +213,8 @@ impl Serve {
 }
 
 /// The listeners `tdr serve` opens without a configuration file: syslog on 127.0.0.1:5514,
-/// UDP and TCP, reading the formats that carry their own time zone.
+/// UDP and TCP, from this host only, reading the NAT formats that carry their own time zone.
+/// Never `events`: tdr's own format names its records' facts, so a listener must ask for it.
 pub fn default_syslog() -> Vec<SyslogSource> {
     [Transport::Udp, Transport::Tcp]
         .into_iter()
@@ -173,14 +224,15 @@ pub fn default_syslog() -> Vec<SyslogSource> {
             transport,
             format: None,
             programs: default_programs(),
-            stream: Stream::new(Format::Events),
+            stream: Stream::new(Format::VppNat),
+            allow: loopback(),
+            limits: Limits::default(),
         })
         .collect()
 }
 
 fn default_programs() -> Vec<(String, Format)> {
     vec![
-        ("tdr".into(), Format::Events),
         ("NAT".into(), Format::VppNat),
         ("kernel".into(), Format::Jool),
     ]
@@ -400,10 +452,18 @@ pub(super) fn parse(
                 "timestamp_format",
                 "tls_cert",
                 "tls_key",
+                "client_ca",
+                "client_auth",
+                "allow",
+                "handshake_timeout_secs",
+                "idle_timeout_secs",
+                "max_connections",
             ],
             errs,
         );
         let name = source_name(t, &at, &mut names, errs);
+        let allow = allow_of(t, &at, errs);
+        let limits = limits_of(t, &at, errs);
         let listen = match t
             .get("listen")
             .map(|v| v.as_str().and_then(|s| s.parse::<SocketAddr>().ok()))
@@ -443,8 +503,38 @@ pub(super) fn parse(
                 };
                 let cert = file("tls_cert");
                 let key = file("tls_key");
-                cert.zip(key)
-                    .map(|(cert, key)| Transport::Tls { cert, key })
+                let client_ca = match (t.get("client_ca"), t.get("client_auth")) {
+                    (Some(_), Some(_)) => {
+                        errs.push(format!(
+                            "`{at}`: `client_ca` and `client_auth` exclude each other"
+                        ));
+                        None
+                    }
+                    (Some(_), None) => file("client_ca").map(Some),
+                    (None, Some(v)) if v.as_str() == Some("none") => Some(None),
+                    (None, Some(_)) => {
+                        errs.push(format!(
+                            "`{at}.client_auth` can only be \"none\" (set `client_ca` to \
+                             require client certificates)"
+                        ));
+                        None
+                    }
+                    (None, None) => {
+                        errs.push(format!(
+                            "`{at}.client_ca` is missing: a TLS listener requires client \
+                             certificates signed by this CA (or says `client_auth = \"none\"`)"
+                        ));
+                        None
+                    }
+                };
+                match (cert, key, client_ca) {
+                    (Some(cert), Some(key), Some(client_ca)) => Some(Transport::Tls {
+                        cert,
+                        key,
+                        client_ca,
+                    }),
+                    _ => None,
+                }
             }
             Some(_) => {
                 errs.push(format!(
@@ -454,7 +544,7 @@ pub(super) fn parse(
             }
         };
         if let Some(Transport::Udp | Transport::Tcp) = &transport {
-            for key in ["tls_cert", "tls_key"] {
+            for key in ["tls_cert", "tls_key", "client_ca", "client_auth"] {
                 if t.contains_key(key) {
                     errs.push(format!("`{at}.{key}` is only for transport \"tls\""));
                 }
@@ -518,10 +608,67 @@ pub(super) fn parse(
                 format,
                 programs,
                 stream,
+                allow,
+                limits,
             });
         }
     }
     (serve, files, syslog)
+}
+
+/// `allow`: the networks senders may be in (default: loopback only).
+fn allow_of(t: &Table, at: &str, errs: &mut Vec<String>) -> Vec<IpNet> {
+    let Some(v) = t.get("allow") else {
+        return loopback();
+    };
+    let Some(items) = v.as_array() else {
+        errs.push(format!(
+            "`{at}.allow` must be a list of CIDR prefixes like [\"10.0.0.0/8\"]"
+        ));
+        return Vec::new();
+    };
+    let mut nets = Vec::new();
+    for (i, item) in items.iter().enumerate() {
+        match item.as_str().and_then(|s| s.parse::<IpNet>().ok()) {
+            Some(n) => nets.push(n.trunc()),
+            None => errs.push(format!(
+                "`{at}.allow[{i}]` is not a CIDR prefix like \"10.0.0.0/8\""
+            )),
+        }
+    }
+    if items.is_empty() {
+        errs.push(format!(
+            "`{at}.allow` is empty: no sender could reach the listener (remove it instead)"
+        ));
+    }
+    nets
+}
+
+/// `handshake_timeout_secs`, `idle_timeout_secs`, `max_connections`.
+fn limits_of(t: &Table, at: &str, errs: &mut Vec<String>) -> Limits {
+    let mut l = Limits::default();
+    let mut max = l.max_connections as u64;
+    for (key, slot, min, top) in [
+        (
+            "handshake_timeout_secs",
+            &mut l.handshake_timeout_secs,
+            1,
+            300,
+        ),
+        ("idle_timeout_secs", &mut l.idle_timeout_secs, 1, 86_400),
+        ("max_connections", &mut max, 1, 65_536),
+    ] {
+        if let Some(v) = t.get(key) {
+            match v.as_integer() {
+                Some(n) if (min..=top).contains(&n) => *slot = n as u64,
+                _ => errs.push(format!(
+                    "`{at}.{key}` must be an integer from {min} to {top}"
+                )),
+            }
+        }
+    }
+    l.max_connections = max as usize;
+    l
 }
 
 fn format_names() -> String {
@@ -1037,7 +1184,7 @@ format = "events"
         // TCP and TLS both need a TCP port.
         let (cert, key) = pem_files();
         let tls = format!(
-            "{}tls_cert = \"{}\"\ntls_key = \"{}\"\n",
+            "{}tls_cert = \"{}\"\ntls_key = \"{}\"\nclient_auth = \"none\"\n",
             listener("t2", "0.0.0.0:514", "tls"),
             cert.path().display(),
             key.path().display()
@@ -1080,13 +1227,15 @@ format = "events"
             [
                 "`syslog[0].tls_cert` is missing: transport \"tls\" needs a PEM file",
                 "`syslog[0].tls_key` is missing: transport \"tls\" needs a PEM file",
+                "`syslog[0].client_ca` is missing: a TLS listener requires client certificates \
+                 signed by this CA (or says `client_auth = \"none\"`)",
             ]
         );
         let (cert, key) = pem_files();
         let dir = tempfile::tempdir().unwrap();
         let missing = dir.path().join("missing.pem");
         let p = problem(&format!(
-            "{}tls_cert = \"{}\"\ntls_key = \"{}\"\n",
+            "{}tls_cert = \"{}\"\ntls_key = \"{}\"\nclient_auth = \"none\"\n",
             listener("s", "0.0.0.0:6514", "tls"),
             missing.display(),
             key.path().display()
@@ -1094,17 +1243,43 @@ format = "events"
         let want = format!("`syslog[0].tls_cert`: cannot read {}: ", missing.display());
         assert!(p.starts_with(&want), "{p}");
         let c = ok(&format!(
-            "{}tls_cert = \"{}\"\ntls_key = \"{}\"\n",
+            "{}tls_cert = \"{}\"\ntls_key = \"{}\"\nclient_ca = \"{}\"\n",
             listener("s", "0.0.0.0:6514", "tls"),
             cert.path().display(),
-            key.path().display()
+            key.path().display(),
+            cert.path().display()
         ));
         assert_eq!(
             c.syslog[0].transport,
             Transport::Tls {
                 cert: cert.path().to_path_buf(),
-                key: key.path().to_path_buf()
+                key: key.path().to_path_buf(),
+                client_ca: Some(cert.path().to_path_buf()),
             }
+        );
+        // Without client certificates only when the listener says so.
+        let c = ok(&format!(
+            "{}tls_cert = \"{}\"\ntls_key = \"{}\"\nclient_auth = \"none\"\n",
+            listener("s", "0.0.0.0:6514", "tls"),
+            cert.path().display(),
+            key.path().display(),
+        ));
+        assert!(matches!(
+            c.syslog[0].transport,
+            Transport::Tls {
+                client_ca: None,
+                ..
+            }
+        ));
+        let p = problem(&format!(
+            "{}tls_cert = \"{}\"\ntls_key = \"{}\"\nclient_auth = \"optional\"\n",
+            listener("s", "0.0.0.0:6514", "tls"),
+            cert.path().display(),
+            key.path().display(),
+        ));
+        assert!(
+            p.starts_with("`syslog[0].client_auth` can only be \"none\""),
+            "{p}"
         );
         assert_eq!(c.syslog[0].transport.name(), "tls");
     }
@@ -1184,6 +1359,14 @@ format = "events"
                 .collect::<Vec<_>>(),
             [("syslog-udp", local, "udp"), ("syslog-tcp", local, "tcp")]
         );
+        for s in &c.syslog {
+            // Never tdr's own events, and from this host only.
+            assert!(!s.formats().contains("events"), "{}", s.name);
+            assert_eq!(s.format_of(Some("tdr")), None);
+            assert!(s.allows("127.0.0.1".parse().unwrap()) && s.allows("::1".parse().unwrap()));
+            assert!(s.allows("::ffff:127.0.0.1".parse().unwrap()));
+            assert!(!s.allows("10.0.0.5".parse().unwrap()));
+        }
         // Only formats that need no time zone.
         for s in &c.syslog {
             assert!(s
@@ -1339,6 +1522,7 @@ format = "events"
             "`syslog[1].listen`: 0.0.0.0:514 is already used by another UDP listener",
             "`syslog[2].tls_cert` is missing",
             "`syslog[2].tls_key` is missing",
+            "`syslog[2].client_ca` is missing",
         ];
         assert_eq!(p.len(), want.len(), "{p:#?}");
         for w in want {
@@ -1347,7 +1531,7 @@ format = "events"
         // The rendered error says how many there are.
         let shown = Config::parse(text).unwrap_err().to_string();
         assert!(
-            shown.starts_with("13 problem(s) in the configuration:\n"),
+            shown.starts_with("14 problem(s) in the configuration:\n"),
             "{shown}"
         );
     }
@@ -1360,10 +1544,14 @@ format = "events"
         let (cert, key) = pem_files();
         let cert_path = "/etc/tdr/tls/tdr.crt.pem";
         let key_path = "/etc/tdr/tls/tdr.key.pem";
-        assert!(example.contains(cert_path) && example.contains(key_path));
+        let ca_path = "/etc/tdr/tls/syslog-ca.pem";
+        assert!(
+            example.contains(cert_path) && example.contains(key_path) && example.contains(ca_path)
+        );
         let text = example
             .replace(cert_path, &cert.path().display().to_string())
-            .replace(key_path, &key.path().display().to_string());
+            .replace(key_path, &key.path().display().to_string())
+            .replace(ca_path, &cert.path().display().to_string());
         let c = ok(&text);
 
         assert_eq!(c.data_dir, std::path::PathBuf::from("/var/lib/tdr"));
@@ -1460,12 +1648,20 @@ format = "events"
             c.syslog[2].transport,
             Transport::Tls {
                 cert: cert.path().to_path_buf(),
-                key: key.path().to_path_buf()
-            }
+                key: key.path().to_path_buf(),
+                client_ca: Some(cert.path().to_path_buf()),
+            },
+            "the example's TLS listener requires client certificates"
         );
+        for s in &c.syslog {
+            // Only the management network may send, and nobody may send tdr's own events.
+            assert!(!s.allows("8.8.8.8".parse().unwrap()), "{}", s.name);
+            assert!(s.allows("10.255.0.1".parse().unwrap()), "{}", s.name);
+            assert!(!s.formats().contains("events"), "{}", s.name);
+        }
         for s in &c.syslog[..3] {
             assert_eq!(s.format_of(Some("dhcpd")), Some(Format::DhcpdSyslog));
-            assert_eq!(s.format_of(Some("tdr")), Some(Format::Events));
+            assert_eq!(s.format_of(Some("tdr")), None);
             assert_eq!(
                 s.format_of(Some("sshd")),
                 None,

@@ -134,6 +134,26 @@ pub struct ImportReport {
     pub by_source: BTreeMap<String, ImportStats>,
 }
 
+/// `tdr import` with the daemon stopped: opens the store sealed with its retention policy
+/// ([`super::policy::open_store`]) and runs `jobs` through one pipeline. Errors carry their
+/// stable code.
+pub fn import_offline(
+    cfg: &Config,
+    clock: std::sync::Arc<dyn Clock>,
+    jobs: Vec<FileJob>,
+    readers: Option<usize>,
+) -> Result<ImportReport, (&'static str, String)> {
+    let mut store = super::policy::open_store(cfg, clock.clone())?;
+    let mut importer =
+        Importer::new(&mut store, cfg, clock.as_ref()).map_err(|e| (e.code(), e.to_string()))?;
+    if let Some(n) = readers {
+        importer.readers = n.max(1);
+    }
+    importer
+        .import_all(jobs)
+        .map_err(|e| (e.code(), e.to_string()))
+}
+
 pub struct Importer<'a> {
     pub store: &'a mut Store,
     pub cfg: &'a Config,

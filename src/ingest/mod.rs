@@ -6,6 +6,7 @@
 pub mod frames;
 pub mod import;
 pub mod pipeline;
+pub mod policy;
 pub mod quarantine;
 pub mod sources;
 

@@ -45,6 +45,9 @@ pub struct Input {
     /// Where the chunk stands in a [`Sequence`] (files of one source read side by side by
     /// an import, applied in order); `None` for the daemon's sources.
     pub place: Option<Place>,
+    /// The network sender of every event of the chunk (a syslog peer), kept with the
+    /// bindings it made as evidence of their origin; `None` for files and imports.
+    pub peer: Option<std::net::IpAddr>,
 }
 
 /// The files of one source, read side by side by an import's readers but applied in the
@@ -572,7 +575,7 @@ fn apply(
                         }
                         continue;
                     }
-                    match engine.apply(ev) {
+                    match engine.apply_from(ev, input.peer) {
                         _ if !ev.is_record() => {}
                         Applied::Changed => c.accepted += 1,
                         Applied::Duplicate => c.duplicate += 1,

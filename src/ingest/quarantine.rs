@@ -3,11 +3,23 @@
 //! silently; ops read it with `tdr quarantine`. Records are fsynced before the batch that moves
 //! the source checkpoint past them is committed, and a resumed import skips offsets it already
 //! quarantined, so a crash neither loses nor doubles a record here either.
+//!
+//! The records hold raw input (subscriber ids, addresses): the folder is 0700 and its files
+//! 0600 whatever the umask, and [`expire`] drops records older than retention, with the
+//! spool's leftover files.
 
 use std::collections::HashSet;
 use std::fs::{File, OpenOptions};
 use std::io::{BufRead, BufReader, Write};
+use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use crate::model::UnixSecs;
+
+/// Held while a record is written and while [`expire`] rewrites the files; counts the
+/// rewrites, so a writer holding a file [`expire`] replaced opens the new one.
+static REWRITES: Mutex<u64> = Mutex::new(0);
 
 use serde::{Deserialize, Serialize};
 
@@ -29,6 +41,24 @@ pub struct Quarantine {
     dir: PathBuf,
     open: Option<(String, File)>,
     dirty: bool,
+    /// The [`REWRITES`] count when `open` was opened.
+    generation: u64,
+}
+
+/// Opens `path` for appending, created 0600 (and made 0600 if it was not), never through a
+/// symlink.
+fn private_append(path: &Path) -> std::io::Result<File> {
+    let f = OpenOptions::new()
+        .create(true)
+        .append(true)
+        .read(true)
+        .mode(0o600)
+        .custom_flags(libc::O_NOFOLLOW)
+        .open(path)?;
+    if f.metadata()?.permissions().mode() & 0o777 != 0o600 {
+        f.set_permissions(std::fs::Permissions::from_mode(0o600))?;
+    }
+    Ok(f)
 }
 
 /// Printable ASCII kept, everything else `\xNN`, so a record is one safe line.
@@ -107,6 +137,7 @@ impl Quarantine {
             dir: data_dir.join("quarantine"),
             open: None,
             dirty: false,
+            generation: 0,
         }
     }
 
@@ -139,14 +170,17 @@ impl Quarantine {
     }
 
     pub fn record(&mut self, r: &Record) -> std::io::Result<()> {
+        let rewrites = REWRITES.lock().unwrap_or_else(|p| p.into_inner());
+        if *rewrites != self.generation {
+            // The files were rewritten by `expire` (which read what this one had written).
+            self.open = None;
+            self.dirty = false;
+            self.generation = *rewrites;
+        }
         if self.open.as_ref().map(|(s, _)| s.as_str()) != Some(r.source.as_str()) {
             self.sync()?;
-            std::fs::create_dir_all(&self.dir)?;
-            let mut f = OpenOptions::new()
-                .create(true)
-                .append(true)
-                .read(true)
-                .open(self.path_of(&r.source))?;
+            crate::fsmode::create_private_dir(&self.dir)?;
+            let mut f = private_append(&self.path_of(&r.source))?;
             // A crash mid-write can leave a torn last line; start on a fresh one so the torn
             // bytes cannot swallow the next record.
             let len = f.metadata()?.len();
@@ -199,6 +233,101 @@ impl Quarantine {
         }
         Ok(out)
     }
+}
+
+/// What [`expire`] dropped, for the retention run's audit entry.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct Expired {
+    /// Quarantine records older than the cutoff.
+    pub quarantine_records: u64,
+    /// Files left in the spool (read or not) last written before the cutoff.
+    pub spool_files: u64,
+}
+
+/// Drops what ingest keeps outside the store once it is older than `cutoff` (the oldest
+/// instant retention still keeps): quarantine records whose time is before it (each source's
+/// file rewritten without them, atomically) and spool files (in the spool and its format
+/// folders) last modified before it. A record whose time does not parse is kept (and so
+/// shown). Called by the daemon's retention run, which audits the counts.
+pub fn expire(data_dir: &Path, spool: Option<&Path>, cutoff: UnixSecs) -> std::io::Result<Expired> {
+    let mut out = Expired::default();
+    let dir = data_dir.join("quarantine");
+    {
+        let mut rewrites = REWRITES.lock().unwrap_or_else(|p| p.into_inner());
+        let mut changed = false;
+        let entries = match std::fs::read_dir(&dir) {
+            Ok(rd) => rd.flatten().map(|e| e.path()).collect::<Vec<_>>(),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
+            Err(e) => return Err(e),
+        };
+        for path in entries {
+            if path.extension().is_none_or(|x| x != "jsonl") {
+                continue;
+            }
+            let text = std::fs::read(&path)?;
+            let mut kept = Vec::with_capacity(text.len());
+            let mut dropped = 0u64;
+            for line in text.split_inclusive(|&b| b == b'\n') {
+                let old = serde_json::from_slice::<Record>(line)
+                    .ok()
+                    .and_then(|r| crate::model::parse_time(&r.time).ok())
+                    .is_some_and(|t| t < cutoff);
+                if old {
+                    dropped += 1;
+                } else {
+                    kept.extend_from_slice(line);
+                }
+            }
+            if dropped == 0 {
+                continue;
+            }
+            let tmp = path.with_extension("jsonl.tmp");
+            let _ = std::fs::remove_file(&tmp);
+            let mut f = OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .mode(0o600)
+                .custom_flags(libc::O_NOFOLLOW)
+                .open(&tmp)?;
+            f.write_all(&kept)?;
+            f.sync_all()?;
+            std::fs::rename(&tmp, &path)?;
+            out.quarantine_records += dropped;
+            changed = true;
+        }
+        if changed {
+            File::open(&dir)?.sync_all()?;
+            *rewrites += 1;
+        }
+    }
+    if let Some(spool) = spool {
+        out.spool_files = expire_spool(spool, cutoff, 0)?;
+    }
+    Ok(out)
+}
+
+/// Removes files (and symlinks, never their targets) under `dir` last modified before
+/// `cutoff`: the spool's top and its format folders.
+fn expire_spool(dir: &Path, cutoff: UnixSecs, depth: u32) -> std::io::Result<u64> {
+    use std::os::unix::fs::MetadataExt;
+    let rd = match std::fs::read_dir(dir) {
+        Ok(rd) => rd,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(0),
+        Err(e) => return Err(e),
+    };
+    let mut n = 0;
+    for e in rd.flatten() {
+        let md = std::fs::symlink_metadata(e.path())?;
+        if md.is_dir() {
+            if depth == 0 {
+                n += expire_spool(&e.path(), cutoff, 1)?;
+            }
+        } else if md.mtime() < cutoff {
+            std::fs::remove_file(e.path())?;
+            n += 1;
+        }
+    }
+    Ok(n)
 }
 
 #[cfg(test)]

@@ -354,6 +354,13 @@ fn evidence_table(h: &mut String, n: usize, e: &Value) {
     if let Some(s) = text("source") {
         row(h, "Log source", &format!("<code>{}</code>", escape(&s)));
     }
+    if let Some(s) = text("peer") {
+        row(
+            h,
+            "Sent over the network by",
+            &format!("<code>{}</code>", escape(&s)),
+        );
+    }
     if let Some(s) = text("class") {
         row(h, "Retention class", &class_text(&s));
     }
@@ -378,6 +385,9 @@ fn evidence_table(h: &mut String, n: usize, e: &Value) {
             }
             if let Some(s) = v.get("source").and_then(scalar_text) {
                 let _ = write!(via, "<br>log source: <code>{}</code>", escape(&s));
+            }
+            if let Some(s) = v.get("peer").and_then(scalar_text) {
+                let _ = write!(via, "<br>sent by: <code>{}</code>", escape(&s));
             }
             for (k, val) in v.iter().filter(|(k, _)| !VIA_KEYS.contains(&k.as_str())) {
                 let _ = write!(

@@ -16,7 +16,7 @@ use sha2::{Digest, Sha256};
 
 /// Evidence fields with a named place in the renderings, in display order; any other key is
 /// still shown, under its own name.
-pub(crate) const EVIDENCE_KEYS: [&str; 10] = [
+pub(crate) const EVIDENCE_KEYS: [&str; 11] = [
     "subscriber",
     "target",
     "start",
@@ -25,12 +25,13 @@ pub(crate) const EVIDENCE_KEYS: [&str; 10] = [
     "end_kind",
     "confirmed_until",
     "source",
+    "peer",
     "class",
     "via",
 ];
 /// The same for the NAT translation (`via`) of an evidence entry.
-pub(crate) const VIA_KEYS: [&str; 7] = [
-    "public", "ports", "inside", "start", "end", "end_kind", "source",
+pub(crate) const VIA_KEYS: [&str; 8] = [
+    "public", "ports", "inside", "start", "end", "end_kind", "source", "peer",
 ];
 
 /// One disclosure: the answer to one legal request.

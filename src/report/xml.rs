@@ -160,6 +160,7 @@ fn network_access(x: &mut Writer, e: &Value) {
         get("confirmed_until").map(|s| time_field(&s)).as_deref(),
     );
     x.opt("source", get("source").as_deref());
+    x.opt("sendingPeer", get("peer").as_deref());
     x.opt("retentionClass", get("class").as_deref());
     match m.get("via") {
         Some(Value::Object(v)) => {
@@ -172,6 +173,7 @@ fn network_access(x: &mut Writer, e: &Value) {
             x.opt("endTime", get("end").map(|s| time_field(&s)).as_deref());
             x.opt("endKind", get("end_kind").as_deref());
             x.opt("source", get("source").as_deref());
+            x.opt("sendingPeer", get("peer").as_deref());
             for (k, val) in v.iter().filter(|(k, _)| !VIA_KEYS.contains(&k.as_str())) {
                 x.value(k, val);
             }
@@ -432,6 +434,24 @@ mod tests {
         );
         assert!(doc.contains("<portRange>51200-51263</portRange>"));
         assert!(doc.contains("<requestedTime>20261120091500Z</requestedTime>"));
+        assert_balanced(&doc);
+    }
+
+    #[test]
+    fn the_sending_peer_is_shown_next_to_the_source() {
+        let e = json!({"subscriber": "u1", "source": "edge", "peer": "10.0.0.5",
+            "via": {"public": "203.0.113.7", "source": "cgnat", "peer": "10.255.0.1"}});
+        let doc = render(&report(json!({}), vec![e]), "d");
+        assert!(doc.contains("<source>edge</source>\n"), "{doc}");
+        assert!(doc.contains("<sendingPeer>10.0.0.5</sendingPeer>"), "{doc}");
+        assert!(
+            doc.contains("<sendingPeer>10.255.0.1</sendingPeer>"),
+            "{doc}"
+        );
+        assert!(
+            !doc.contains("name=\"peer\""),
+            "a named place, not a loose field"
+        );
         assert_balanced(&doc);
     }
 

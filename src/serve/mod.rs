@@ -12,14 +12,13 @@ use std::time::Duration;
 use tokio::sync::{mpsc, watch};
 
 use crate::api::listen::{self, Limits, Listener};
-use crate::audit::AuditLog;
+use crate::audit::{AuditLog, NewEntry};
 use crate::clock::Clock;
 use crate::config::{Config, Stream};
 use crate::ingest::pipeline::{self, ToCore};
 use crate::ingest::sources::{follow as files, syslog};
 pub use crate::ingest::Shared;
 use crate::parse::Format;
-use crate::store::Store;
 use crate::telemetry::Metrics;
 
 #[derive(Debug, thiserror::Error)]
@@ -42,6 +41,7 @@ fn spool_specs(cfg: &Config) -> Vec<files::Spec> {
         source: Arc::from("spool"),
         pattern: format!("{}/*", glob::Pattern::escape(&dir.to_string_lossy())),
         stream: Stream::new(Format::Events),
+        follow_links: false,
     }];
     for f in Format::ALL {
         if f == Format::Events || f.needs_tz() && tz.is_none() {
@@ -57,6 +57,7 @@ fn spool_specs(cfg: &Config) -> Vec<files::Spec> {
                 f.name()
             ),
             stream,
+            follow_links: false,
         });
     }
     out
@@ -76,11 +77,12 @@ pub fn run(cfg: Config, clock: Arc<dyn Clock>) -> Result<(), ServeError> {
                 .filter(|f| **f != Format::Events)
                 .map(|f| spool.join(f.name())),
         ) {
-            std::fs::create_dir_all(&sub)
+            crate::fsmode::create_private_dir(&sub)
                 .map_err(|e| start(format!("cannot create the spool {}: {e}", sub.display())))?;
         }
     }
-    let mut store = Store::open(&cfg).map_err(|e| start(format!("[{}] store: {e}", e.code())))?;
+    let mut store = crate::ingest::policy::open_store(&cfg, clock.clone())
+        .map_err(|(code, e)| start(format!("[{code}] store: {e}")))?;
     store
         .open_engine()
         .map_err(|e| start(format!("[{}] store: {e}", e.code())))?;
@@ -190,6 +192,7 @@ pub fn run(cfg: Config, clock: Arc<dyn Clock>) -> Result<(), ServeError> {
                 source: Arc::from(f.name.as_str()),
                 pattern: f.path.clone(),
                 stream: f.stream.clone(),
+                follow_links: true,
             }]
         })
         .collect();
@@ -490,6 +493,41 @@ fn group_id(name: &str) -> Option<u32> {
 fn expire(shared: &Shared, cfg: &Config) {
     let m = &shared.metrics;
     let now = shared.clock.now();
+    // Quarantined lines and spool files forget on time too; what went is audited.
+    let floor = shared.store.retention().floor(now);
+    match crate::ingest::quarantine::expire(&cfg.data_dir, cfg.serve.spool.as_deref(), floor) {
+        Ok(x) if x != Default::default() => {
+            tracing::info!(
+                quarantine_records = x.quarantine_records,
+                spool_files = x.spool_files,
+                "retention: dropped expired quarantine records and spool files"
+            );
+            let entry = NewEntry {
+                actor: "tdr-serve".into(),
+                role: "system".into(),
+                action: "quarantine_expire".into(),
+                legal_basis: Some("retention".into()),
+                query: serde_json::json!({
+                    "retention_floor": crate::model::fmt_time(floor),
+                    "quarantine_records": x.quarantine_records,
+                    "spool_files": x.spool_files,
+                }),
+                outcome: "dropped".into(),
+                result_count: x.quarantine_records + x.spool_files,
+                ..NewEntry::default()
+            };
+            let written = AuditLog::open(&cfg.data_dir, shared.clock.clone())
+                .and_then(|mut a| a.append(entry).and_then(|_| a.checkpoint()));
+            if let Err(e) = written {
+                tracing::error!(
+                    code = e.code(),
+                    "the audit entry of a quarantine expiry could not be written"
+                );
+            }
+        }
+        Ok(_) => {}
+        Err(e) => tracing::error!(error = %e, "retention of the quarantine and spool failed"),
+    }
     // What preservation orders hold, read once for both steps: unreadable, nothing is dropped.
     let holds = match crate::legal::holds(&cfg.data_dir, now) {
         Ok(h) => h,

@@ -36,7 +36,9 @@ impl Store {
                 Some(EngineRecord::ClockMark { source, nas, mark }) => {
                     e.restore_clock_mark(source.to_string(), nas.to_string(), mark)
                 }
-                Some(EngineRecord::Reboot { nas, time }) => e.restore_reboot(nas, time),
+                Some(EngineRecord::Reboot { nas, source, time }) => {
+                    e.restore_reboot(nas, source, time)
+                }
                 Some(EngineRecord::PrefixLen(plen)) => e.restore_prefix_len(plen),
                 Some(EngineRecord::NatSpan(span)) => e.restore_nat_span(span),
                 None => {}

@@ -114,6 +114,10 @@ pub struct Facts {
     /// Leases: an administrator made (part of) it (Kea `lease_cmds`), not the client's DHCP
     /// exchange.
     pub admin: bool,
+    /// The network sender of its events (a syslog peer), as evidence of where it came from;
+    /// `None` for files and imports. When several senders reported it, the lowest address
+    /// (a choice that does not depend on the order the events came in).
+    pub peer: Option<IpAddr>,
 }
 
 /// Knobs of the derivation.
@@ -264,6 +268,18 @@ impl Facts {
         self.superseded = earliest(self.superseded, o.superseded);
         self.reboot = earliest(self.reboot, o.reboot);
         self.admin |= o.admin;
+        self.add_peer(o.peer);
+    }
+
+    /// Notes a sender of the binding's events; true when that changed the facts.
+    pub fn add_peer(&mut self, peer: Option<IpAddr>) -> bool {
+        let merged = match (self.peer, peer) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        let changed = merged != self.peer;
+        self.peer = merged;
+        changed
     }
 
     // ---- codec ----------------------------------------------------------------------------
@@ -291,6 +307,9 @@ impl Facts {
         if self.admin {
             flags |= 64;
         }
+        if self.peer.is_some() {
+            flags |= 128;
+        }
         out.push((self.kind as u8) | (self.class.code() << 4));
         out.push(flags);
         put_var(out, zigzag(self.last_seen - self.start));
@@ -314,6 +333,10 @@ impl Facts {
                 let inside = self.inside.map(ip16).unwrap_or(Ipv6Addr::UNSPECIFIED);
                 out.extend_from_slice(&inside.octets());
             }
+        }
+        // Last, and only when set: values written before senders were kept decode as before.
+        if let Some(p) = self.peer {
+            out.extend_from_slice(&ip16(p).octets());
         }
     }
 
@@ -358,6 +381,12 @@ impl Facts {
                 (String::new(), hi, Some(ip_from16(Ipv6Addr::from(a))))
             }
         };
+        let peer = if flags & 128 != 0 {
+            let a: [u8; 16] = r.take(16)?.try_into().ok()?;
+            Some(ip_from16(Ipv6Addr::from(a)))
+        } else {
+            None
+        };
         Some(Facts {
             kind,
             class,
@@ -375,6 +404,7 @@ impl Facts {
             superseded,
             reboot,
             admin: flags & 64 != 0,
+            peer,
         })
     }
 }
@@ -457,6 +487,7 @@ mod tests {
             superseded: None,
             reboot: None,
             admin: false,
+            peer: None,
         }
     }
 
@@ -603,5 +634,28 @@ mod tests {
         for v in [0i64, 1, -1, i64::MAX / 2, -86_400 * 365] {
             assert_eq!(unzigzag(zigzag(v)), v);
         }
+    }
+
+    #[test]
+    fn the_sender_is_kept_and_values_without_one_still_decode() {
+        let mut f = session(1000, 1100);
+        let mut before = Vec::new();
+        f.encode(&mut before);
+        // A value written before senders were kept decodes as one without a sender.
+        assert_eq!(Facts::decode(1000, &before).map(|d| d.peer), Some(None));
+        assert!(f.add_peer(Some("10.0.0.9".parse().unwrap())));
+        assert!(!f.add_peer(None));
+        let mut v = Vec::new();
+        f.encode(&mut v);
+        assert_eq!(v.len(), before.len() + 16);
+        assert_eq!(Facts::decode(1000, &v), Some(f.clone()));
+        // Merged in any order: the lowest address.
+        let mut g = f.clone();
+        g.peer = Some("10.0.0.5".parse().unwrap());
+        let (mut a, mut b) = (f.clone(), g.clone());
+        a.merge_same(&g);
+        b.merge_same(&f);
+        assert_eq!(a.peer, b.peer);
+        assert_eq!(a.peer, Some("10.0.0.5".parse().unwrap()));
     }
 }

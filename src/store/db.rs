@@ -15,7 +15,7 @@ use super::engine::{Engine, Params};
 use super::keys::{self, partition_day, partition_name};
 use super::read::Visit;
 use super::{merge, meta, read_err, write_err, Families, Family, StoreError};
-use crate::config::Config;
+use crate::config::{Config, Retention};
 
 pub(crate) type Db = DBWithThreadMode<MultiThreaded>;
 
@@ -53,6 +53,16 @@ pub struct Store {
     cache: Cache,
     /// Loaded only by writers (`open_engine`); lookups read RocksDB directly.
     pub(super) engine: Option<Engine>,
+    /// The retention policy stored with the data (the configured one, equal to it, when
+    /// the store has none yet).
+    retention: Retention,
+}
+
+/// Signs and verifies the store's retention policy with a key the store does not hold (the
+/// appliance's audit signing key): the daemon and the offline import pass one in.
+pub trait PolicySeal {
+    fn sign(&self, policy: &[u8]) -> Vec<u8>;
+    fn verify(&self, policy: &[u8], signature: &[u8]) -> bool;
 }
 
 pub(super) fn partition_options(cache: &Cache) -> Options {
@@ -131,17 +141,33 @@ fn facts_merge(
 impl Store {
     /// Opens (creating on first use) the store under `<data_dir>/store` for reading and
     /// writing. Only one process may hold it so.
+    ///
+    /// A store that holds a retention policy refuses a configuration whose retention differs
+    /// (`store.retention_mismatch`); its signature is checked only by [`Store::open_sealed`].
     pub fn open(cfg: &Config) -> Result<Store, StoreError> {
-        Self::open_mode(cfg, false)
+        Self::open_mode(cfg, false, None)
+    }
+
+    /// Opens for reading and writing like [`Store::open`], with the retention policy sealed:
+    /// on the first such open the configured retention is recorded with its signature; on
+    /// later ones a configuration that differs is refused (`store.retention_mismatch`, naming
+    /// both) and so is a policy whose signature does not verify (`store.retention_unsigned`).
+    /// The daemon and the offline import open the store this way.
+    pub fn open_sealed(cfg: &Config, seal: &dyn PolicySeal) -> Result<Store, StoreError> {
+        Self::open_mode(cfg, false, Some(seal))
     }
 
     /// Opens an existing store for reading only, beside a process that writes to it (a lookup
     /// while an import runs). It sees the data as of the moment it was opened.
     pub fn open_read_only(cfg: &Config) -> Result<Store, StoreError> {
-        Self::open_mode(cfg, true)
+        Self::open_mode(cfg, true, None)
     }
 
-    fn open_mode(cfg: &Config, read_only: bool) -> Result<Store, StoreError> {
+    fn open_mode(
+        cfg: &Config,
+        read_only: bool,
+        seal: Option<&dyn PolicySeal>,
+    ) -> Result<Store, StoreError> {
         let path = cfg.data_dir.join("store");
         if read_only {
             if !path.join("CURRENT").exists() {
@@ -151,10 +177,16 @@ impl Store {
                 });
             }
         } else {
-            std::fs::create_dir_all(&path).map_err(|e| StoreError::Open {
-                path: path.clone(),
-                reason: e.to_string(),
-            })?;
+            // Private whatever the umask: the data dir (when created here) and the store.
+            use std::os::unix::fs::DirBuilderExt;
+            std::fs::DirBuilder::new()
+                .recursive(true)
+                .mode(0o700)
+                .create(&path)
+                .map_err(|e| StoreError::Open {
+                    path: path.clone(),
+                    reason: e.to_string(),
+                })?;
         }
         let opts = db_options();
         let cache = Cache::new_lru_cache(256 << 20);
@@ -190,16 +222,72 @@ impl Store {
             path: path.clone(),
             reason: e.to_string(),
         })?;
-        let store = Store {
+        let mut store = Store {
             db,
             path,
             params: Params::from_config(cfg),
             sync: cfg.sync_writes,
             cache,
             engine: None,
+            retention: cfg.retention.clone(),
         };
         store.check_schema(read_only)?;
+        store.check_policy(&cfg.retention, read_only, seal)?;
         Ok(store)
+    }
+
+    /// Holds the configured retention against the policy stored with the data (recording it
+    /// on a sealed first open). See [`Store::open_sealed`].
+    fn check_policy(
+        &mut self,
+        configured: &Retention,
+        read_only: bool,
+        seal: Option<&dyn PolicySeal>,
+    ) -> Result<(), StoreError> {
+        let meta = self.meta();
+        let stored = self.db.get_cf(&meta, meta::POLICY).map_err(read_err)?;
+        let sig = self.db.get_cf(&meta, meta::POLICY_SIG).map_err(read_err)?;
+        let want = meta::policy_text(configured);
+        let Some(stored) = stored else {
+            if let (Some(seal), false) = (seal, read_only) {
+                let mut batch = rocksdb::WriteBatch::default();
+                batch.put_cf(&meta, meta::POLICY, want.as_bytes());
+                batch.put_cf(&meta, meta::POLICY_SIG, seal.sign(want.as_bytes()));
+                let mut wo = rocksdb::WriteOptions::default();
+                wo.set_sync(true);
+                self.db.write_opt(batch, &wo).map_err(write_err)?;
+            }
+            return Ok(());
+        };
+        if let Some(seal) = seal {
+            if !sig.is_some_and(|s| seal.verify(&stored, &s)) {
+                return Err(StoreError::RetentionUnsigned(
+                    "is not signed by this appliance's key: it was changed outside tdr, or \
+                     the store comes from another appliance"
+                        .into(),
+                ));
+            }
+        }
+        let policy = std::str::from_utf8(&stored)
+            .ok()
+            .and_then(meta::parse_policy)
+            .ok_or_else(|| StoreError::RetentionUnsigned("cannot be read".into()))?;
+        if policy != *configured {
+            let show = |r: &Retention| meta::policy_text(r).trim_end().replace('\n', ", ");
+            return Err(StoreError::RetentionMismatch {
+                stored: show(&policy),
+                configured: show(configured),
+            });
+        }
+        drop(meta);
+        self.retention = policy;
+        Ok(())
+    }
+
+    /// The retention policy stored with the data: what read paths and expiry hold records
+    /// to (a store opened at all has a configuration equal to it).
+    pub fn retention(&self) -> &Retention {
+        &self.retention
     }
 
     fn check_schema(&self, read_only: bool) -> Result<(), StoreError> {

@@ -71,6 +71,9 @@ pub struct Via {
     pub end: Option<String>,
     pub end_kind: EndKind,
     pub source: String,
+    /// The network sender of the block's log lines (a syslog peer); absent for files.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub peer: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -84,6 +87,10 @@ pub struct Match {
     pub end_kind: EndKind,
     pub confirmed_until: Option<String>,
     pub source: String,
+    /// The network sender of the binding's log lines (a syslog peer), kept as evidence of
+    /// their origin; absent for files and imports.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub peer: Option<String>,
     pub class: Class,
     /// `admin` when an administrator made (part of) the binding (Kea `lease_cmds`), not the
     /// client's own DHCP exchange.
@@ -577,6 +584,7 @@ impl Attributor<'_> {
                 end: b.ev.end.map(fmt_time),
                 end_kind: b.ev.end_kind,
                 source: b.facts.source.clone(),
+                peer: b.facts.peer.map(|p| p.to_string()),
             };
             let held = self.holders(inside, at, horizon, scope)?;
             if held.allowed.is_empty() {
@@ -689,6 +697,7 @@ fn decide(cands: &[Cand], at: UnixSecs, tol: i64, via: Option<Via>) -> Answer {
             end_kind: c.ev.end_kind,
             confirmed_until: c.ev.confirmed_until.map(fmt_time),
             source: c.facts.source.clone(),
+            peer: c.facts.peer.map(|p| p.to_string()),
             class: c.facts.class,
             origin: c.facts.admin.then_some("admin"),
             via: via.clone(),

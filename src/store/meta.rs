@@ -8,10 +8,13 @@
 //! * `N` ‖ source                       → frames `tdr serve` committed (u64 BE)
 //! * `W`                                → the watermark: newest event time applied (i64 BE)
 //! * `w` ‖ source ‖ 0 ‖ NAS             → one clock's newest event time (i64 BE)
-//! * `R` ‖ NAS (length-prefixed) ‖ time → a NAS reboot (empty value)
+//! * `R` ‖ NAS (length-prefixed) ‖ time ‖ source → a NAS reboot (empty value); a key without
+//!   the source (written by an older tdr) holds for every source
 //! * `V`/`v` ‖ day (i32 BE) ‖ source    → minute coverage of addresses / NAT (23 u64 LE, ORed)
 //! * `Q` ‖ prefix length                → an IPv6 prefix length seen (empty value)
 //! * `Z`                                → the widest NAT port block seen (u16 BE)
+//! * `policy`                           → the retention policy, as text ([`policy_text`])
+//! * `policy.sig`                       → its signature by the appliance's key
 
 use super::binding::{put_str, Reader};
 use super::{Families, Family, StoreError};
@@ -29,6 +32,31 @@ pub const COVERAGE: u8 = b'V';
 pub const NAT_COVERAGE: u8 = b'v';
 pub const PREFIX_LEN: u8 = b'Q';
 pub const NAT_SPAN: &[u8] = b"Z";
+pub const POLICY: &[u8] = b"policy";
+pub const POLICY_SIG: &[u8] = b"policy.sig";
+
+/// The retention policy as stored and signed: one `class=period` a line, in class order.
+pub fn policy_text(r: &crate::config::Retention) -> String {
+    crate::model::Class::ALL
+        .iter()
+        .map(|c| format!("{}={}\n", c.as_str(), r.of(*c)))
+        .collect()
+}
+
+/// The policy back from its text; `None` if it is not one.
+pub fn parse_policy(text: &str) -> Option<crate::config::Retention> {
+    use crate::config::Period;
+    let get = |class: &str| -> Option<Period> {
+        text.lines()
+            .find_map(|l| l.strip_prefix(class)?.strip_prefix('='))
+            .and_then(Period::parse)
+    };
+    Some(crate::config::Retention {
+        security: get("security")?,
+        billing: get("billing")?,
+        statutory: get("statutory")?,
+    })
+}
 
 /// Words of a day's minute bitmap (1 440 minutes).
 pub const COVERAGE_WORDS: usize = 23;
@@ -105,18 +133,22 @@ pub fn coverage_key(day: i64, domain: Domain, source: &str) -> Vec<u8> {
     k
 }
 
-pub fn reboot_key(nas: &str, t: UnixSecs) -> Vec<u8> {
+/// A reboot of `nas` reported by `source`.
+pub fn reboot_key(nas: &str, source: &str, t: UnixSecs) -> Vec<u8> {
     let mut k = vec![REBOOT];
     put_str(&mut k, nas);
     k.extend_from_slice(&t.to_be_bytes());
+    k.extend_from_slice(source.as_bytes());
     k
 }
 
-pub fn decode_reboot_key(k: &[u8]) -> Option<(String, UnixSecs)> {
+/// (NAS, source, time) of a reboot key; the source is "" in a key written without one.
+pub fn decode_reboot_key(k: &[u8]) -> Option<(String, String, UnixSecs)> {
     let mut r = Reader { b: k.get(1..)? };
     let nas = r.string()?;
     let t = i64::from_be_bytes(r.take(8)?.try_into().ok()?);
-    Some((nas, t))
+    let source = std::str::from_utf8(r.b).ok()?.to_string();
+    Some((nas, source, t))
 }
 
 /// (source, NAS) of a clock mark key.
@@ -166,6 +198,7 @@ pub enum EngineRecord<'a> {
     },
     Reboot {
         nas: String,
+        source: String,
         time: UnixSecs,
     },
     PrefixLen(u8),
@@ -181,7 +214,11 @@ pub fn engine_record<'a>(k: &'a [u8], v: &[u8]) -> Option<EngineRecord<'a>> {
             let mark = decode_time(v)?;
             Some(EngineRecord::ClockMark { source, nas, mark })
         }
-        REBOOT => decode_reboot_key(k).map(|(nas, time)| EngineRecord::Reboot { nas, time }),
+        REBOOT => decode_reboot_key(k).map(|(nas, source, time)| EngineRecord::Reboot {
+            nas,
+            source,
+            time,
+        }),
         PREFIX_LEN if k.len() == 2 => Some(EngineRecord::PrefixLen(k[1])),
         b'Z' if k == NAT_SPAN => decode_nat_span(v).map(EngineRecord::NatSpan),
         _ => None,
@@ -221,8 +258,14 @@ mod tests {
 
     #[test]
     fn keys_round_trip() {
-        let k = reboot_key("bng1", -7);
-        assert_eq!(decode_reboot_key(&k), Some(("bng1".into(), -7)));
+        let k = reboot_key("bng1", "radius", -7);
+        assert_eq!(
+            decode_reboot_key(&k),
+            Some(("bng1".into(), "radius".into(), -7))
+        );
+        // A key written before reboots named their source holds for every source.
+        let old = &k[..k.len() - "radius".len()];
+        assert_eq!(decode_reboot_key(old), Some(("bng1".into(), "".into(), -7)));
         assert_eq!(
             engine_record(&clock_mark_key("radius", "bng1"), &5i64.to_be_bytes()),
             Some(EngineRecord::ClockMark {

@@ -36,7 +36,7 @@ use crate::error::ErrorKind;
 use std::path::PathBuf;
 
 pub use batch::Prepared;
-pub use db::{MemoryUsage, Store, SCHEMA_VERSION};
+pub use db::{MemoryUsage, PolicySeal, Store, SCHEMA_VERSION};
 #[cfg(any(test, feature = "testkit"))]
 pub use mem::MemStore;
 pub use meta::MetaRecord;
@@ -57,6 +57,14 @@ pub enum StoreError {
     Write(String),
     #[error("read from the store failed: {0}")]
     Read(String),
+    #[error(
+        "the store keeps data for {stored}, but the configuration says {configured}: \
+         retention is fixed when the store is created (a longer period would make expired \
+         data readable again)"
+    )]
+    RetentionMismatch { stored: String, configured: String },
+    #[error("the store's retention policy {0}")]
+    RetentionUnsigned(String),
 }
 
 impl StoreError {
@@ -68,6 +76,8 @@ impl StoreError {
             StoreError::Write(m) if m.contains("No space") => ErrorKind::StoreNoSpace,
             StoreError::Write(_) => ErrorKind::StoreWriteFailed,
             StoreError::Read(_) => ErrorKind::StoreReadFailed,
+            StoreError::RetentionMismatch { .. } => ErrorKind::StoreRetentionMismatch,
+            StoreError::RetentionUnsigned(_) => ErrorKind::StoreRetentionUnsigned,
         }
     }
 

@@ -63,7 +63,7 @@ impl Store {
             if k.first() != Some(&meta::REBOOT) {
                 break;
             }
-            if let Some((_, t)) = meta::decode_reboot_key(&k) {
+            if let Some((_, _, t)) = meta::decode_reboot_key(&k) {
                 if t < floor {
                     batch.delete_cf(&cf, &k);
                     n += 1;

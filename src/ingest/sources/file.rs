@@ -84,6 +84,7 @@ pub fn read(
                 file_offset: None,
                 read_at: Instant::now(),
                 place: Some(p),
+                peer: None,
             };
             let _ = tx.blocking_send(ToCore::Data(end));
         }
@@ -192,6 +193,7 @@ fn read_file(
             file_offset: None,
             read_at: Instant::now(),
             place,
+            peer: None,
         };
         !stop.load(Ordering::Relaxed) && tx.blocking_send(ToCore::Data(input)).is_ok()
     };

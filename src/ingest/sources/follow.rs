@@ -48,6 +48,10 @@ pub struct Spec {
     pub source: Arc<str>,
     pub pattern: String,
     pub stream: Stream,
+    /// Whether a symlink matched by the glob is read (its target). False for the spool, where
+    /// anyone who may drop a file could otherwise make tdr read any file it can: a symlink
+    /// there is refused, counted in `tdr_spool_refused_total{reason="symlink"}`, never read.
+    pub follow_links: bool,
 }
 
 /// A file checkpoint as stored: how far the file is committed and what its first bytes are.
@@ -166,6 +170,8 @@ pub struct Follower {
     /// checkpoint is committed.
     known: Vec<Known>,
     poll: Duration,
+    /// Entries refused (symlinks in the spool), counted once each.
+    refused: HashSet<PathBuf>,
 }
 
 struct Known {
@@ -184,6 +190,7 @@ impl Follower {
             tracked: HashMap::new(),
             known: Vec::new(),
             poll,
+            refused: HashSet::new(),
         }
     }
 
@@ -222,10 +229,24 @@ impl Follower {
                 continue;
             };
             for p in paths.flatten() {
-                if let Ok(md) = std::fs::metadata(&p) {
-                    if md.is_file() {
+                let md = if spec.follow_links {
+                    std::fs::metadata(&p)
+                } else {
+                    std::fs::symlink_metadata(&p)
+                };
+                match md {
+                    Ok(md) if md.is_file() => {
                         present.insert((i, md.dev(), md.ino()), (p, md));
                     }
+                    Ok(md) if md.file_type().is_symlink() && self.refused.insert(p.clone()) => {
+                        tracing::warn!(file = %p.display(), "a symlink in the spool: refused, not read");
+                        self.shared
+                            .metrics
+                            .spool_refused
+                            .get_or_create(&vec![("reason", "symlink".to_string())])
+                            .inc();
+                    }
+                    _ => {}
                 }
             }
         }
@@ -410,6 +431,7 @@ impl Follower {
             file_offset: None,
             read_at: Instant::now(),
             place: None,
+            peer: None,
         };
         let spec = &self.specs[k.0];
         t.fp = FrameParser::new(
@@ -448,7 +470,16 @@ impl Follower {
         own_only: bool,
     ) -> std::io::Result<Option<Tracked>> {
         let spec = &self.specs[i];
-        let mut f = File::open(path)?;
+        let mut f = if spec.follow_links {
+            File::open(path)?
+        } else {
+            // A symlink put in place of the file since the scan is refused too.
+            use std::os::unix::fs::OpenOptionsExt;
+            std::fs::OpenOptions::new()
+                .read(true)
+                .custom_flags(libc::O_NOFOLLOW)
+                .open(path)?
+        };
         let gz = is_gzip(&mut f)?;
         let mut head = Vec::with_capacity(FP_BYTES);
         if gz {
@@ -675,6 +706,7 @@ impl Follower {
                 file_offset: Some((label.clone(), *safe)),
                 read_at,
                 place: None,
+                peer: None,
             };
             if stop.load(Ordering::Relaxed) {
                 // Shutting down: what was read and not sent is read again at the next start.

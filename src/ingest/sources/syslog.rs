@@ -8,9 +8,17 @@
 //! dropped by the kernel and shown in `tdr_udp_kernel_drops` (from /proc/net/udp), never
 //! silently. A message read but not yet committed when the process is killed is lost: syslog
 //! has no acknowledgements (RELP is not supported).
+//!
+//! Who may send is the listener's to say: a sender outside its `allow` networks is dropped
+//! before anything is parsed, a TLS listener asks for a client certificate from its CA, and
+//! the source and class of every record are the listener's, whatever an `events` line names.
+//! Every refusal is counted in `tdr_syslog_refused_total` by listener and reason, never by
+//! address. A TCP/TLS connection has a handshake timeout, an idle timeout and a cap on how
+//! many a listener holds; its buffer grows with what a frame needs, up to the frame cap.
 
 use std::collections::HashMap;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -21,6 +29,7 @@ use tokio::sync::{mpsc::Sender, watch};
 use crate::clock::Clock;
 use crate::config::{SyslogSource, Transport};
 use crate::ingest::frames::{for_each_frame, Chunk, Rejected};
+use crate::model::{Class, Event};
 use crate::parse::framing::{Frame, Framer, Framing, DEFAULT_MAX_FRAME};
 use crate::parse::{Format, Parser};
 
@@ -102,7 +111,33 @@ impl Parsers {
             Frame::Data(_) if !format.syslog_native() => Frame::Data(header.msg),
             other => other,
         };
+        let before = chunk.events.len();
         chunk.push_frame(format, &mut **parser, frame, whole, offset, next);
+        for ev in &mut chunk.events[before..] {
+            claim(ev, &self.src.name, self.src.stream.class);
+        }
+    }
+}
+
+/// Gives a record that came through a listener the listener's source and class: an `events`
+/// line naming another source (`"source":"bng-radius"`) or class is the listener's record
+/// all the same, so a sender cannot make its lines pass for another producer's, nor a
+/// `nas_reboot` cut another source's sessions.
+fn claim(ev: &mut Event, name: &str, listener_class: Class) {
+    let (source, class) = match ev {
+        Event::Session { source, class, .. }
+        | Event::Lease { source, class, .. }
+        | Event::NatBlock { source, class, .. }
+        | Event::NasReboot { source, class, .. }
+        | Event::Free { source, class, .. } => (source, Some(class)),
+        Event::Seen { source, .. } => (source, None),
+        Event::Cdr(c) => (&mut c.source, Some(&mut c.class)),
+    };
+    if source != name {
+        *source = name.to_string();
+    }
+    if let Some(c) = class {
+        *c = listener_class;
     }
 }
 
@@ -126,6 +161,44 @@ pub enum Bound {
     Tcp(TcpListener, Option<tokio_rustls::TlsAcceptor>),
 }
 
+/// Why a datagram or connection was refused before anything was parsed (a metric label).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refusal {
+    /// The sender is outside the listener's `allow` networks.
+    NotAllowed,
+    /// The listener already holds `max_connections` connections.
+    TooManyConnections,
+    /// The TLS handshake took longer than `handshake_timeout_secs`.
+    HandshakeTimeout,
+    /// The TLS handshake failed (no client certificate, one from another CA, not TLS).
+    HandshakeFailed,
+    /// Nothing came for `idle_timeout_secs`: the connection was closed.
+    IdleTimeout,
+}
+
+impl Refusal {
+    pub fn code(self) -> &'static str {
+        match self {
+            Refusal::NotAllowed => "not_allowed",
+            Refusal::TooManyConnections => "too_many_connections",
+            Refusal::HandshakeTimeout => "handshake_timeout",
+            Refusal::HandshakeFailed => "handshake_failed",
+            Refusal::IdleTimeout => "idle_timeout",
+        }
+    }
+}
+
+fn refused(shared: &Shared, src: &SyslogSource, why: Refusal) {
+    shared
+        .metrics
+        .syslog_refused
+        .get_or_create(&vec![
+            ("listener", src.name.clone()),
+            ("reason", why.code().to_string()),
+        ])
+        .inc();
+}
+
 /// Binds a listener (before the daemon says it is ready: a port in use is a start failure).
 pub async fn bind(src: &SyslogSource) -> Result<Bound, String> {
     let at = |e: std::io::Error| {
@@ -143,8 +216,13 @@ pub async fn bind(src: &SyslogSource) -> Result<Bound, String> {
             Bound::Udp(s)
         }
         Transport::Tcp => Bound::Tcp(TcpListener::bind(src.listen).await.map_err(at)?, None),
-        Transport::Tls { cert, key } => {
-            let cfg = tls_config(cert, key).map_err(|e| format!("syslog {}: {e}", src.name))?;
+        Transport::Tls {
+            cert,
+            key,
+            client_ca,
+        } => {
+            let cfg = server_tls(cert, key, client_ca.as_deref())
+                .map_err(|e| format!("syslog {}: {e}", src.name))?;
             Bound::Tcp(
                 TcpListener::bind(src.listen).await.map_err(at)?,
                 Some(tokio_rustls::TlsAcceptor::from(Arc::new(cfg))),
@@ -153,25 +231,60 @@ pub async fn bind(src: &SyslogSource) -> Result<Bound, String> {
     })
 }
 
+/// A TLS server configuration without client authentication (the HTTPS API: its clients
+/// authenticate with tokens).
 pub(crate) fn tls_config(
     cert: &std::path::Path,
     key: &std::path::Path,
 ) -> Result<rustls::ServerConfig, String> {
+    server_tls(cert, key, None)
+}
+
+/// A TLS server configuration; with `client_ca`, a client must present a certificate that
+/// chains to a CA in that PEM file.
+pub(crate) fn server_tls(
+    cert: &std::path::Path,
+    key: &std::path::Path,
+    client_ca: Option<&std::path::Path>,
+) -> Result<rustls::ServerConfig, String> {
     use rustls_pki_types::pem::PemObject;
     use rustls_pki_types::{CertificateDer, PrivateKeyDer};
-    let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(cert)
-        .map_err(|e| format!("cannot read the certificate {}: {e}", cert.display()))?
-        .collect::<Result<_, _>>()
-        .map_err(|e| format!("bad certificate PEM in {}: {e}", cert.display()))?;
-    if certs.is_empty() {
-        return Err(format!("no certificate in {}", cert.display()));
-    }
+    let pem_certs = |path: &std::path::Path, what: &str| {
+        let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(path)
+            .map_err(|e| format!("cannot read the {what} {}: {e}", path.display()))?
+            .collect::<Result<_, _>>()
+            .map_err(|e| format!("bad {what} PEM in {}: {e}", path.display()))?;
+        if certs.is_empty() {
+            return Err(format!("no certificate in {}", path.display()));
+        }
+        Ok(certs)
+    };
+    let certs = pem_certs(cert, "certificate")?;
     let key = PrivateKeyDer::from_pem_file(key)
         .map_err(|e| format!("cannot read the private key {}: {e}", key.display()))?;
-    rustls::ServerConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let builder = rustls::ServerConfig::builder_with_provider(provider.clone())
         .with_safe_default_protocol_versions()
-        .map_err(|e| e.to_string())?
-        .with_no_client_auth()
+        .map_err(|e| e.to_string())?;
+    let builder = match client_ca {
+        None => builder.with_no_client_auth(),
+        Some(ca) => {
+            let mut roots = rustls::RootCertStore::empty();
+            for c in pem_certs(ca, "client CA certificate")? {
+                roots
+                    .add(c)
+                    .map_err(|e| format!("bad client CA certificate in {}: {e}", ca.display()))?;
+            }
+            let verifier = rustls::server::WebPkiClientVerifier::builder_with_provider(
+                Arc::new(roots),
+                provider,
+            )
+            .build()
+            .map_err(|e| format!("client CA {}: {e}", ca.display()))?;
+            builder.with_client_cert_verifier(verifier)
+        }
+    };
+    builder
         .with_single_cert(certs, key)
         .map_err(|e| format!("the certificate and key do not make a TLS configuration: {e}"))
 }
@@ -188,6 +301,7 @@ pub async fn run(
     match bound {
         Bound::Udp(sock) => udp(src, sock, shared, tx, stop).await,
         Bound::Tcp(listener, tls) => {
+            let open = Arc::new(AtomicUsize::new(0));
             let mut stop_accept = stop.clone();
             loop {
                 let accepted = tokio::select! {
@@ -202,10 +316,20 @@ pub async fn run(
                         continue;
                     }
                 };
+                // Refused before a byte is read (and before a TLS handshake costs anything).
+                if !src.allows(peer.ip()) {
+                    refused(&shared, &src, Refusal::NotAllowed);
+                    continue;
+                }
+                if open.fetch_add(1, Ordering::AcqRel) >= src.limits.max_connections {
+                    open.fetch_sub(1, Ordering::AcqRel);
+                    refused(&shared, &src, Refusal::TooManyConnections);
+                    continue;
+                }
                 let _ = conn.set_nodelay(true);
                 let (src, shared, tx, stop) =
                     (src.clone(), shared.clone(), tx.clone(), stop.clone());
-                let tls = tls.clone();
+                let (tls, open) = (tls.clone(), open.clone());
                 tokio::spawn(async move {
                     let gauge = shared
                         .metrics
@@ -213,16 +337,22 @@ pub async fn run(
                         .get_or_create(&vec![("listener", src.name.clone())])
                         .clone();
                     gauge.inc();
+                    let handshake = Duration::from_secs(src.limits.handshake_timeout_secs);
                     match tls {
                         None => stream(src, conn, peer, "tcp", shared, tx, stop).await,
-                        Some(acceptor) => match acceptor.accept(conn).await {
-                            Ok(t) => stream(src, t, peer, "tls", shared, tx, stop).await,
-                            Err(e) => {
-                                tracing::warn!(listener = %src.name, error = %e, "TLS handshake failed")
+                        Some(acceptor) => {
+                            match tokio::time::timeout(handshake, acceptor.accept(conn)).await {
+                                Ok(Ok(t)) => stream(src, t, peer, "tls", shared, tx, stop).await,
+                                Ok(Err(e)) => {
+                                    refused(&shared, &src, Refusal::HandshakeFailed);
+                                    tracing::warn!(listener = %src.name, error = %e, "TLS handshake failed")
+                                }
+                                Err(_) => refused(&shared, &src, Refusal::HandshakeTimeout),
                             }
-                        },
+                        }
                     }
                     gauge.dec();
+                    open.fetch_sub(1, Ordering::AcqRel);
                 });
             }
         }
@@ -246,17 +376,33 @@ async fn udp(
         .clone();
     let mut buf = vec![0u8; 65_536];
     let mut seq = 0u64;
+    // A datagram read but left for the next chunk (it came from another sender).
+    let mut held: Option<(usize, IpAddr)> = None;
     loop {
-        let first = tokio::select! {
-            _ = stop.changed() => break,
-            r = sock.recv_from(&mut buf) => r,
+        let first = match held.take() {
+            Some((n, peer)) => Ok((n, SocketAddr::new(peer, 0))),
+            None => tokio::select! {
+                _ = stop.changed() => break,
+                r = sock.recv_from(&mut buf) => r,
+            },
         };
         let mut chunk = Chunk::new();
+        // Every event of a chunk has the chunk's sender: a datagram from another sender
+        // starts the next chunk.
+        let mut sender: Option<IpAddr> = None;
         let read_at = Instant::now();
         let mut got = first;
         loop {
             match got {
-                Ok((n, _peer)) => {
+                Ok((_, peer)) if !src.allows(peer.ip()) => {
+                    refused(&shared, &src, Refusal::NotAllowed);
+                }
+                Ok((n, peer)) if sender.is_some_and(|s| s != peer.ip().to_canonical()) => {
+                    held = Some((n, peer.ip()));
+                    break;
+                }
+                Ok((n, peer)) => {
+                    sender = Some(peer.ip().to_canonical());
                     let mut d = &buf[..n];
                     while let Some((&b'\n' | &b'\0' | &b'\r', rest)) = d.split_last() {
                         d = rest;
@@ -277,6 +423,9 @@ async fn udp(
                 other => other,
             };
         }
+        if chunk.items.is_empty() {
+            continue;
+        }
         let input = Input {
             source: source.clone(),
             origin: origin.clone(),
@@ -286,12 +435,17 @@ async fn udp(
             file_offset: None,
             read_at,
             place: None,
+            peer: sender,
         };
         if tx.send(ToCore::Data(input)).await.is_err() {
             break;
         }
     }
 }
+
+/// Bytes asked of the socket per read; the frame buffer grows past it only while a frame
+/// longer than that is being received (up to the framer's cap).
+const READ_BYTES: usize = 16 << 10;
 
 /// One TCP or TLS connection.
 async fn stream<S: AsyncRead + Unpin>(
@@ -312,27 +466,31 @@ async fn stream<S: AsyncRead + Unpin>(
         .syslog_messages
         .get_or_create(&vec![("listener", src.name.clone())])
         .clone();
+    let idle = Duration::from_secs(src.limits.idle_timeout_secs);
     let mut framer = Framer::new(Framing::Syslog, DEFAULT_MAX_FRAME);
-    let mut buf: Vec<u8> = Vec::with_capacity(256 << 10);
+    let mut read = vec![0u8; READ_BYTES];
+    // The bytes not framed yet: empty between frames, as long as one frame while it comes.
+    let mut buf: Vec<u8> = Vec::new();
     let mut base = 0u64;
     loop {
-        let len = buf.len();
-        if buf.capacity() - len < 64 << 10 {
-            buf.reserve(64 << 10);
-        }
-        buf.resize(buf.capacity().min(len + (256 << 10)), 0);
         let n = tokio::select! {
             _ = stop.changed() => break,
-            r = conn.read(&mut buf[len..]) => r,
+            r = tokio::time::timeout(idle, conn.read(&mut read)) => r,
         };
         let n = match n {
-            Ok(n) => n,
-            Err(e) => {
+            Ok(Ok(n)) => n,
+            Ok(Err(e)) => {
                 tracing::info!(listener = %src.name, error = %e, "syslog connection ended with an error");
                 0
             }
+            Err(_) => {
+                // Idle too long: what it sent whole is in; an unterminated last message is
+                // framed as a tail like at any other end.
+                refused(&shared, &src, Refusal::IdleTimeout);
+                0
+            }
         };
-        buf.truncate(len + n);
+        buf.extend_from_slice(&read[..n]);
         let eof = n == 0;
         let read_at = Instant::now();
         let mut chunk = Chunk::new();
@@ -350,6 +508,10 @@ async fn stream<S: AsyncRead + Unpin>(
         .unwrap_or(0);
         buf.drain(..pos);
         base += pos as u64;
+        if buf.capacity() > 4 * READ_BYTES && buf.len() <= READ_BYTES {
+            // A long frame is through: give its memory back.
+            buf.shrink_to(READ_BYTES);
+        }
         if !chunk.items.is_empty() {
             let input = Input {
                 source: source.clone(),
@@ -360,6 +522,7 @@ async fn stream<S: AsyncRead + Unpin>(
                 file_offset: None,
                 read_at,
                 place: None,
+                peer: Some(peer.ip().to_canonical()),
             };
             // Waits while the store is behind: the sender is slowed, memory stays flat.
             if tx.send(ToCore::Data(input)).await.is_err() {

@@ -3,13 +3,31 @@
 use serde_json::{json, Value};
 
 use super::{LegalError, Service};
-use crate::audit::ExpectedHead;
 use crate::error::ErrorKind;
 use crate::legal::auth::Caller;
 use crate::legal::case::State;
 use crate::legal::policy::Op;
 use crate::legal::register;
 use crate::model::{fmt_time, UnixSecs};
+
+pub use crate::audit::{ExpectedHead, VerifyError, VerifyReport};
+
+/// The auditor's check on their own, without the daemon or any private key: the audit log in
+/// `audit_dir` (default: the data directory's; a copy will do) against the public key in
+/// `pubkey` (default: the data directory's), and, with `expect`, a head recorded earlier.
+pub fn verify_audit_copy(
+    data_dir: &std::path::Path,
+    pubkey: Option<&std::path::Path>,
+    audit_dir: Option<&std::path::Path>,
+    expect: Option<&ExpectedHead>,
+) -> Result<VerifyReport, VerifyError> {
+    let key = match pubkey {
+        Some(file) => crate::audit::load_public_key_file(file),
+        None => crate::audit::load_public_key_file(&crate::audit::public_key_path(data_dir)),
+    }?;
+    let dir = audit_dir.map_or_else(|| crate::audit::audit_dir(data_dir), |d| d.to_path_buf());
+    crate::audit::verify_audit_dir(&dir, &key, expect)
+}
 
 impl Service {
     pub fn audit_read(

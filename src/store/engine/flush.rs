@@ -186,8 +186,8 @@ impl Engine {
                 sink.merge_coverage(&meta::coverage_key(day, *domain, source), &v);
             }
         }
-        for (nas, t) in self.new_reboots.drain(..) {
-            sink.put_meta(&meta::reboot_key(&nas, t), b"");
+        for (nas, source, t) in self.new_reboots.drain(..) {
+            sink.put_meta(&meta::reboot_key(&nas, &source, t), b"");
         }
         for plen in self.new_prefix_lens.drain(..) {
             sink.put_meta(&meta::prefix_len_key(plen), b"");
@@ -212,7 +212,7 @@ impl Engine {
             .unwrap_or(self.watermark);
         let reboot_floor =
             slowest.saturating_sub(self.params.rules.session_timeout + self.params.reorder_window);
-        for set in self.reboots.values_mut() {
+        for set in self.reboots.values_mut().flat_map(|s| s.values_mut()) {
             while set.first().is_some_and(|&t| t < reboot_floor) && set.len() > 1 {
                 set.pop_first();
             }

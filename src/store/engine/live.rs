@@ -10,7 +10,8 @@ impl Engine {
     /// Adds a new live binding and links it with what is known around it: a NAS reboot after
     /// its start ends it, an earlier binding of another holder is superseded by its start, and
     /// it is superseded by a later one.
-    pub(super) fn insert(&mut self, key: BindingKey, facts: Facts, session: String) -> Slot {
+    pub(super) fn insert(&mut self, key: BindingKey, mut facts: Facts, session: String) -> Slot {
+        facts.add_peer(self.peer);
         let late = facts.start < self.mark(facts.clock()) - 2 * self.params.reorder_window;
         let slot = self.index(key, facts, session);
         if late {
@@ -33,9 +34,17 @@ impl Engine {
         let facts = &rec.facts;
         let mut reboot = None;
         if facts.kind == Kind::Session {
-            if let Some(rs) = self.reboots.get(&facts.nas) {
+            // Reboots reported by the session's own source, and old ones kept without a source.
+            let by_source = self.reboots.get(&facts.nas);
+            for rs in [facts.source.as_str(), ""]
+                .into_iter()
+                .filter_map(|s| by_source?.get(s))
+            {
                 if let Some(&r) = rs.range(facts.start + 1..).next() {
-                    if facts.reboot.is_none_or(|x| r < x) && ends_no_earlier(facts, r) {
+                    if facts.reboot.is_none_or(|x| r < x)
+                        && reboot.is_none_or(|x| r < x)
+                        && ends_no_earlier(facts, r)
+                    {
                         reboot = Some(r);
                     }
                 }

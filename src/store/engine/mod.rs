@@ -101,8 +101,12 @@ pub struct Engine {
     by_session: HashMap<u64, Vec<Slot>>,
     by_target: HashMap<TargetKey, Vec<Slot>>,
     by_nas: HashMap<String, HashSet<Slot>>,
-    reboots: HashMap<String, BTreeSet<UnixSecs>>,
-    new_reboots: Vec<(String, UnixSecs)>,
+    /// NAS reboots by NAS and the source that reported them: a reboot ends only the sessions
+    /// of its own source (a reboot kept by an older tdr, with no source, is under "": any).
+    reboots: HashMap<String, HashMap<String, BTreeSet<UnixSecs>>>,
+    new_reboots: Vec<(String, String, UnixSecs)>,
+    /// The network sender of the event being applied ([`Engine::apply_from`]).
+    peer: Option<std::net::IpAddr>,
     /// Eviction deadlines per clock: a binding is finalised by its own producer's clock, so a
     /// backlog of one NAS or source imported after another's newer logs is not treated as late.
     evict: HashMap<Clock, BTreeSet<(UnixSecs, Slot)>>,
@@ -188,6 +192,7 @@ impl Engine {
             by_nas: HashMap::default(),
             reboots: HashMap::default(),
             new_reboots: Vec::new(),
+            peer: None,
             evict: HashMap::default(),
             dirty: HashSet::default(),
             marks: HashMap::default(),
@@ -232,8 +237,14 @@ impl Engine {
             .max(floor)
     }
 
-    pub fn restore_reboot(&mut self, nas: String, t: UnixSecs) {
-        self.reboots.entry(nas).or_default().insert(t);
+    /// Re-adds a stored reboot of `nas` reported by `source` ("" for one stored without).
+    pub fn restore_reboot(&mut self, nas: String, source: String, t: UnixSecs) {
+        self.reboots
+            .entry(nas)
+            .or_default()
+            .entry(source)
+            .or_default()
+            .insert(t);
     }
 
     pub fn restore_nat_span(&mut self, span: u16) {
@@ -261,6 +272,15 @@ impl Engine {
     }
 
     // ---- applying events ----------------------------------------------------------------------
+
+    /// Applies an event sent over the network by `peer`: the bindings it makes or adds to
+    /// keep the sender as evidence ([`Facts::peer`]).
+    pub fn apply_from(&mut self, ev: &Event, peer: Option<std::net::IpAddr>) -> Applied {
+        self.peer = peer;
+        let r = self.apply(ev);
+        self.peer = None;
+        r
+    }
 
     pub fn apply(&mut self, ev: &Event) -> Applied {
         if let Event::Cdr(c) = ev {
@@ -307,7 +327,9 @@ impl Engine {
                 source,
                 class,
             } => self.apply_nat(*op, *time, *inside, *public, *ports, source, *class),
-            Event::NasReboot { time, nas, .. } => self.apply_reboot(*time, nas),
+            Event::NasReboot {
+                time, nas, source, ..
+            } => self.apply_reboot(*time, nas, source),
             // Coverage only (marked above), and the producer's clock moves.
             Event::Seen { .. } => false,
             Event::Free {
@@ -393,9 +415,10 @@ impl Engine {
     /// whether anything changed. A changed binding is written at the next flush; one whose
     /// start moved is linked again with its neighbours.
     fn merge_into(&mut self, slot: Slot, update: impl FnOnce(&mut Facts) -> bool) -> bool {
+        let peer = self.peer;
         let f = &mut self.slab.get_mut(&slot).expect("indexed slot").facts;
         let (old_start, old_logged) = (f.start, f.start_logged);
-        let changed = update(f);
+        let changed = update(f) | f.add_peer(peer);
         let moved = f.start != old_start || f.start_logged != old_logged;
         if changed {
             self.touched(slot);
@@ -426,6 +449,7 @@ fn first_seen(kind: Kind, class: Class, source: &str, t: UnixSecs) -> Facts {
         superseded: None,
         reboot: None,
         admin: false,
+        peer: None,
     }
 }
 

@@ -26,6 +26,7 @@ impl Engine {
             let f = &r.facts;
             r.session == session
                 && f.nas == nas
+                && f.source == source
                 && r.key.addr == target.addr
                 && r.key.plen_or_lo == u16::from(target.plen)
                 && f.subject == subscriber
@@ -81,12 +82,20 @@ impl Engine {
         }
     }
 
-    pub(super) fn apply_reboot(&mut self, t: UnixSecs, nas: &str) -> bool {
-        let set = self.reboots.entry(nas.to_string()).or_default();
+    /// A reboot of `nas` reported by `source`: it ends the open sessions of that NAS that
+    /// `source` reported, never another source's (a sender cannot cut others' sessions).
+    pub(super) fn apply_reboot(&mut self, t: UnixSecs, nas: &str, source: &str) -> bool {
+        let set = self
+            .reboots
+            .entry(nas.to_string())
+            .or_default()
+            .entry(source.to_string())
+            .or_default();
         if !set.insert(t) {
             return false;
         }
-        self.new_reboots.push((nas.to_string(), t));
+        self.new_reboots
+            .push((nas.to_string(), source.to_string(), t));
         let slots: Vec<Slot> = self
             .by_nas
             .get(nas)
@@ -94,7 +103,11 @@ impl Engine {
             .unwrap_or_default();
         for slot in slots {
             let f = &mut self.slab.get_mut(&slot).expect("indexed slot").facts;
-            if f.start < t && f.reboot.is_none_or(|r| t < r) && ends_no_earlier(f, t) {
+            if f.source == source
+                && f.start < t
+                && f.reboot.is_none_or(|r| t < r)
+                && ends_no_earlier(f, t)
+            {
                 f.reboot = Some(t);
                 self.touched(slot);
             }
