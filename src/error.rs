@@ -277,7 +277,10 @@ mod tests {
             }
             "auth.forbidden" | "case.four_eyes" | "case.out_of_scope" | "user.four_eyes" => 403,
             "case.not_found" | "user.not_found" => 404,
-            "case.invalid" | "request.invalid" | "user.invalid" => 400,
+            "case.invalid" | "request.invalid" | "user.invalid" | "cli.token_file" => 400,
+            "request.too_large" => 413,
+            "cli.daemon_unreachable" => 503,
+            "cli.not_here" | "ingest.no_spool" => 409,
             "case.wrong_state"
             | "case.held_protected_identity"
             | "case.not_in_force"
@@ -298,7 +301,11 @@ mod tests {
 
     /// The exit code as `cli/mod.rs` chose it from the code string before the catalogue.
     fn exit_by_string_rule(code: &str) -> u8 {
-        if code.starts_with("audit.") || code.starts_with("store.") || code.ends_with("_failed") {
+        if code.starts_with("audit.")
+            || code.starts_with("store.")
+            || code.ends_with("_failed")
+            || code == "cli.daemon_unreachable"
+        {
             1
         } else {
             2

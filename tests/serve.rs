@@ -505,7 +505,7 @@ fn retention_runs_at_start_and_every_drop_is_audited() {
     let d = tempfile::tempdir().unwrap();
     let http = free_port();
     let data = d.path().join("data");
-    // Five days old: kept under the default six months, past a one-day retention.
+    // Five days old: past a two-day retention today, within it on the day it was written.
     let old = d.path().join("old.jsonl");
     let t = now() - 5 * 86_400;
     let stop = start_line(t + 60, 0).replace("\"start\"", "\"stop\"");
@@ -515,15 +515,28 @@ fn retention_runs_at_start_and_every_drop_is_audited() {
         format!("{}{stop}\n{}", lines(t, 0..1), lines(t + 86_400, 1..2)),
     )
     .unwrap();
-    let o = tdr(
-        &data,
-        &["import", "--format", "events", old.to_str().unwrap()],
-    );
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    // The retention is the store's from its first write, and the daemon's configuration must
+    // say the same. The store is written as on a day when these records were fresh (an import
+    // through the library with a clock five days back), so the daemon, on today's clock, finds
+    // their day past retention.
     let cfg = config(
         d.path(),
         http,
-        "[retention]\nsecurity = \"1 days\"\nbilling = \"1 days\"\nstatutory = \"1 days\"\n",
+        "[retention]\nsecurity = \"2 days\"\nbilling = \"2 days\"\nstatutory = \"2 days\"\n",
+    );
+    let conf = tdr::config::Config::load(&cfg).unwrap();
+    let then = std::sync::Arc::new(tdr::clock::FixedClock::new(t + 86_400 + 60));
+    let job = tdr::ingest::import::ImportJob {
+        path: old.clone(),
+        format: tdr::parse::Format::Events,
+        ctx: tdr::parse::Context::new("import", t),
+        complete: true,
+    };
+    let r = tdr::ingest::import::import_offline(&conf, then, vec![job], None).unwrap();
+    assert!(
+        r.total.accepted > 0 && r.total.expired == 0,
+        "stored then: {:?}",
+        r.total
     );
     let daemon = start(&cfg, http, &d.path().join("serve.log"));
     daemon.wait_for("the expired partition dropped", |d| {
