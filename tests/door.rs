@@ -195,3 +195,120 @@ fn the_connection_cap_holds_extra_connections_back_without_losing_them() {
         t.elapsed()
     );
 }
+
+/// The size of every file under `dir`.
+fn bytes_under(dir: &Path) -> u64 {
+    std::fs::read_dir(dir)
+        .unwrap()
+        .flatten()
+        .map(|e| e.metadata().unwrap().len())
+        .sum()
+}
+
+#[test]
+fn five_large_tokenless_requests_grow_the_audit_log_by_under_5_kib() {
+    let d = tempfile::tempdir().unwrap();
+    let data = d.path().join("data");
+    let daemon = Daemon::start(BIN, &data);
+    let before = bytes_under(&data.join("audit"));
+    let body = vec![b'x'; 2_000_000];
+    for _ in 0..5 {
+        let mut s = TcpStream::connect(("127.0.0.1", daemon.http)).unwrap();
+        write!(
+            s,
+            "PUT /v1/identity HTTP/1.1\r\nHost: x\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+            body.len()
+        )
+        .unwrap();
+        s.write_all(&body).unwrap();
+        let mut answer = String::new();
+        s.read_to_string(&mut answer).unwrap();
+        assert!(answer.starts_with("HTTP/1.1 401"), "{answer}");
+        assert!(answer.contains("auth.missing_token"), "{answer}");
+    }
+    drop(daemon); // the last entries checkpointed
+    let grown = bytes_under(&data.join("audit")) - before;
+    assert!(grown > 0, "the refusals are audited");
+    assert!(grown < 5 * 1024, "the audit log grew by {grown} bytes");
+}
+
+#[test]
+fn with_the_daemon_running_tdr_import_hands_the_files_to_it() {
+    let d = tempfile::tempdir().unwrap();
+    let data = d.path().join("data");
+    let spool = data.join("incoming");
+    let daemon = Daemon::with(BIN, &data, &format!("spool = \"{}\"\n", spool.display()));
+    let day = tdr_testkit::ev::yesterday();
+    let file = d.path().join("handed.jsonl");
+    std::fs::write(
+        &file,
+        [
+            tdr_testkit::ev::session(
+                "start",
+                &format!("{day}T10:00:00Z"),
+                "hanna",
+                "h1",
+                "192.0.2.77",
+            ),
+            tdr_testkit::ev::session(
+                "stop",
+                &format!("{day}T11:00:00Z"),
+                "hanna",
+                "h1",
+                "192.0.2.77",
+            ),
+        ]
+        .join("\n")
+            + "\n",
+    )
+    .unwrap();
+    let args = ["import", "--format", "events", file.to_str().unwrap()];
+    // Without a token the daemon refuses it; nothing reaches the spool.
+    let o = tdr_as(BIN, &data, None, &args);
+    assert_eq!(o.status.code(), Some(2), "{}", stdout(&o));
+    assert!(
+        stderr(&o).contains("[auth.missing_token]"),
+        "{}",
+        stderr(&o)
+    );
+    // Options the spool cannot honour are refused, not dropped.
+    let kit = tdr_testkit::cli::Tdr::new(BIN, &data);
+    let ops = kit.user("otto", "ops");
+    let o = tdr_as(
+        BIN,
+        &data,
+        Some(&ops),
+        &[
+            "import",
+            "--format",
+            "events",
+            "--class",
+            "statutory",
+            file.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(o.status.code(), Some(2), "{}", stdout(&o));
+    assert!(stderr(&o).contains("--class"), "{}", stderr(&o));
+    // An ops user hands the file over; the daemon reads it from its spool.
+    let o = tdr_as(BIN, &data, Some(&ops), &args);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        stdout(&o).contains("to the daemon's spool"),
+        "{}",
+        stdout(&o)
+    );
+    let spooled: Vec<_> = std::fs::read_dir(&spool)
+        .unwrap()
+        .flatten()
+        .filter(|e| e.file_type().unwrap().is_file())
+        .collect();
+    assert_eq!(spooled.len(), 1);
+    assert_eq!(mode(&spooled[0].path()), 0o600);
+    daemon.wait_for("the handed file committed", |d| {
+        d.sum("tdr_events_total", &["outcome=\"accepted\""]) >= 2
+    });
+    let audit = std::fs::read_to_string(data.join("audit/audit-000001.log")).unwrap();
+    assert!(audit.contains("\"import_handoff\""), "{audit}");
+    assert!(audit.contains("\"received\""), "{audit}");
+    assert!(!audit.contains("hanna"), "no subscriber in the audit log");
+}

@@ -17,7 +17,7 @@ tdr="$CARGO_TARGET_DIR/release/tdr"
 bench="$CARGO_TARGET_DIR/release/tdr-bench"
 
 if [ ! -f "$dir/bench-meta.json" ] || [ "$(python3 -c "import json;print(json.load(open('$dir/bench-meta.json'))['bindings'] >= $n)")" != True ]; then
-    rm -rf "$dir"
+    rm -rf "$dir" "$dir.admins"
     echo "== build: $n bindings into $dir"
     "$bench" build --data-dir "$dir" --bindings "$n" --days 30
 fi
@@ -38,20 +38,31 @@ http_listen = "127.0.0.1:$port"
 tls_cert = "$work/cert.pem"
 tls_key = "$work/key.pem"
 EOF
-user="bench-$$"
-"$tdr" --data-dir "$dir" user add "$user" --role security > "$work/token" 2>/dev/null
 before=$("$tdr" --data-dir "$dir" audit verify 2>/dev/null | sed -n 's/.* \([0-9]*\) entries.*/\1/p' || echo 0)
 "$tdr" serve --config "$work/tdr.toml" 2>"$work/serve.log" &
 pid=$!
 for _ in $(seq 1 1200); do
-    (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break
+    [ -S "$dir/run/tdr.sock" ] && (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break
     sleep 0.1
 done
+# One door: the security user is added through the daemon by its administrators, bootstrapped
+# once per store and kept (0600) beside it.
+tdr_cli() { "$tdr" --data-dir "$dir" "$@"; }
+# shellcheck source=tools/people.sh
+. tools/people.sh
+if [ -s "$dir.admins" ]; then
+    { read -r ADMIN1; read -r ADMIN2; } <"$dir.admins"
+else
+    tdr_admins bench-admin
+    (umask 077 && printf '%s\n%s\n' "$ADMIN1" "$ADMIN2" >"$dir.admins")
+fi
+user="bench-$$"
+tdr_user "$user" security > "$work/token"
 echo "== $clients clients, ${seconds}s, https://localhost:$port"
 "$bench" api --url "https://localhost:$port" --ca "$work/cert.pem" --token-file "$work/token" \
     --meta-dir "$dir" --clients "$clients" --seconds "$seconds" | tee "$work/result.json"
+TDR_TOKEN=$ADMIN1 tdr_cli user revoke "$user" >/dev/null
 stop_daemon
-"$tdr" --data-dir "$dir" user revoke "$user" >/dev/null
 echo "== audit"
 "$tdr" --data-dir "$dir" audit verify
 after=$("$tdr" --data-dir "$dir" audit verify | sed -n 's/.* \([0-9]*\) entries.*/\1/p')

@@ -42,21 +42,29 @@ done
 "$BENCH" metric --http $HTTP tdr_events_total | sed 's/^/events applied: /'
 "$GEN" queries --truth "$demo/truth.jsonl" --n 5 --seed 1 --out "$demo/queries.jsonl" --expect "$demo/expect.jsonl"
 
-# Lookups run inside an approved case, by authenticated legal officers: one registers the case,
-# a second approves it (four-eyes). Their tokens are shown once, when they are added, so they
-# are kept in ./tdr-data/demo-tokens (mode 0600) for the next run on this data directory.
+# Lookups run inside an approved case, by authenticated legal officers. One door: this shell
+# (the service user, who started the daemon) only bootstraps two administrators on the box
+# over the daemon's socket; they add two demo legal officers, two persons (one admin adds, the
+# other approves); one officer registers the case and the other approves it (four eyes).
+# Tokens are shown once, when made, so they are kept in ./tdr-data/demo-tokens (mode 0600)
+# for the next run on this data directory.
 tokens=./tdr-data/demo-tokens
 if [ ! -s "$tokens" ]; then
-  suffix=""
-  # Users stay listed for the audit trail: if the demo officers exist but their tokens are
-  # lost, add new ones under other names.
-  "$TDR" user list | cut -f1 | grep -qx demo-registrar && suffix="-$(date +%s)"
-  registrar=$("$TDR" user add "demo-registrar$suffix" --role legal)
-  approver=$("$TDR" user add "demo-approver$suffix" --role legal)
-  (umask 077 && printf 'demo-registrar%s %s\ndemo-approver%s %s\n' \
-    "$suffix" "$registrar" "$suffix" "$approver" >"$tokens.tmp")
+  tdr_cli() { "$TDR" "$@"; }
+  # shellcheck source=tools/people.sh
+  . tools/people.sh
+  if ! tdr_admins demo-admin; then
+    echo "run.sh: the demo administrators exist but their tokens ($tokens) are lost;" \
+      "start over with a fresh data directory (rm -rf ./tdr-data)" >&2
+    exit 1
+  fi
+  admin1=$ADMIN1 admin2=$ADMIN2
+  registrar=$(tdr_user demo-registrar legal "Demo Officer One" DO-1)
+  approver=$(tdr_user demo-approver legal "Demo Officer Two" DO-2)
+  (umask 077 && printf 'demo-registrar %s\ndemo-approver %s\ndemo-admin-1 %s\ndemo-admin-2 %s\n' \
+    "$registrar" "$approver" "$admin1" "$admin2" >"$tokens.tmp")
   mv "$tokens.tmp" "$tokens"
-  echo "(the demo officers' tokens are kept in $tokens)"
+  echo "(the demo officers' and administrators' tokens are kept in $tokens)"
 fi
 chmod 600 "$tokens"
 registrar=$(sed -n '1s/^[^ ]* //p' "$tokens")
@@ -76,7 +84,9 @@ TDR_TOKEN=$registrar "$TDR" lookup --batch "$demo/queries.jsonl" --purpose law-e
 cat <<EOF
 --- tdr serve is running (pid $SERVE) ---
   metrics:  curl http://$HTTP/metrics        health: curl http://$HTTP/health
-  syslog:   127.0.0.1:5514 UDP and TCP (programs: tdr = events, NAT = vpp-nat, kernel = jool)
+  syslog:   127.0.0.1:5514 UDP and TCP, loopback senders only (programs: NAT = vpp-nat,
+            kernel = jool; the events format comes from the spool or tdr import, never the network)
+  CLI:      TDR_TOKEN=<a token from $tokens> $TDR case list   (over ./tdr-data/run/tdr.sock)
   spool:    drop files into ./tdr-data/incoming/ (events format) or ./tdr-data/incoming/<format>/
   Ctrl-C stops it (it commits what it read and exits 0).
 EOF

@@ -37,10 +37,22 @@ mkdir -p "$dir/q"
 # Lookups run inside approved cases: one legal officer registers, another approves. A case names
 # at most 1000 items, so one law-enforcement case per 1000 queries, each query one item (a query
 # line {"addr","port","at"} is also a scope item), run in order so the answers line up.
+# One door: the daemon runs on the imported store (HTTP on a free loopback port, no syslog, no
+# spool); the people are added through it.
 tdr() { "$B/tdr" --data-dir "$dir/data" "$@"; }
-registrar=$(tdr user add truth-registrar --role legal 2>/dev/null)
-approver=$(tdr user add truth-approver --role legal 2>/dev/null)
-TDR_TOKEN=$registrar tdr identity import "$gen/identity.csv"
+tdr_cli() { tdr "$@"; }
+# shellcheck source=tools/people.sh
+. tools/people.sh
+port=$(python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])')
+printf 'data_dir = "%s"\nsyslog = []\n[serve]\nspool = false\nhttp_listen = "127.0.0.1:%s"\n' "$dir/data" "$port" >"$dir/serve.toml"
+"$B/tdr" serve --config "$dir/serve.toml" 2>"$dir/serve.log" &
+serve_pid=$!
+trap 'kill $serve_pid 2>/dev/null; wait $serve_pid 2>/dev/null' EXIT
+until [ -S "$dir/data/run/tdr.sock" ] && (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; do sleep 0.1; done
+tdr_admins truth-admin
+registrar=$(tdr_user truth-registrar legal)
+approver=$(tdr_user truth-approver legal)
+TDR_TOKEN=$ADMIN1 tdr identity import "$gen/identity.csv"
 split -l 1000 -d -a 6 "$dir/q/queries.jsonl" "$dir/q/chunk-"
 : >"$dir/answers.jsonl"
 start=$(date +%s.%N)
