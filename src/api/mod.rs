@@ -20,11 +20,11 @@ use axum::routing::{get, post};
 use axum::Router;
 use serde_json::{json, Value};
 
-use crate::audit::ExpectedHead;
 use crate::error::ErrorKind;
 use crate::legal::auth::{Person, Role};
 use crate::legal::case::{CaseError, NewCase, Override};
 use crate::legal::policy::Op;
+use crate::legal::service::ExpectedHead;
 use crate::legal::service::{case_view, AddrQuery, Caller, LegalError, QuarantineQuery};
 use crate::legal::users::Users;
 use crate::legal::Purpose;
