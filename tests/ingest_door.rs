@@ -7,8 +7,7 @@
 use std::io::{Read, Write};
 use std::net::{TcpStream, UdpSocket};
 use std::os::unix::fs::PermissionsExt;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
@@ -16,103 +15,15 @@ use tdr::config::{Config, Period};
 use tdr::ingest::quarantine::{self, Quarantine, Record};
 use tdr::store::{PolicySeal, Store};
 use tdr_testkit::cli::free_port;
+use tdr_testkit::daemon::Daemon;
 use tdr_testkit::store::lookup;
 
 const BIN: &str = env!("CARGO_BIN_EXE_tdr");
 
-/// A `tdr serve` on a configuration of its own, killed when dropped.
-struct Daemon {
-    child: Child,
-    http: u16,
-    log: PathBuf,
-}
-
-impl Daemon {
-    /// Starts a daemon on `dir/data` with `tables` added to a minimal configuration (no syslog
-    /// listener and no spool unless `tables` has them).
-    fn start(dir: &Path, tables: &str) -> Daemon {
-        let http = free_port();
-        let config = dir.join("tdr.toml");
-        let syslog = if tables.contains("[[syslog]]") {
-            ""
-        } else {
-            "syslog = []\n"
-        };
-        let spool = if tables.contains("spool =") {
-            ""
-        } else {
-            "spool = false\n"
-        };
-        std::fs::write(
-            &config,
-            format!(
-                "version = 1\ndata_dir = \"{}\"\n{syslog}[serve]\nhttp_listen = \"127.0.0.1:{http}\"\n\
-                 {spool}poll_interval_ms = 100\nflush_interval_ms = 50\n{tables}",
-                dir.join("data").display()
-            ),
-        )
-        .unwrap();
-        let log = dir.join("serve.log");
-        let child = Command::new(BIN)
-            .args(["serve", "--config"])
-            .arg(&config)
-            .env("TDR_LOG", "info")
-            .stdout(Stdio::null())
-            .stderr(std::fs::File::create(&log).unwrap())
-            .spawn()
-            .unwrap();
-        let d = Daemon { child, http, log };
-        d.wait_for("the daemon to come up", |d| !d.metrics().is_empty());
-        d
-    }
-
-    fn metrics(&self) -> String {
-        let Ok(mut s) = TcpStream::connect(("127.0.0.1", self.http)) else {
-            return String::new();
-        };
-        s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
-        let _ = write!(s, "GET /metrics HTTP/1.0\r\nHost: localhost\r\n\r\n");
-        let mut out = String::new();
-        let _ = s.read_to_string(&mut out);
-        out.split_once("\r\n\r\n")
-            .map(|(_, b)| b.to_string())
-            .unwrap_or_default()
-    }
-
-    /// The sum of the samples of metric `name` whose labels contain every one of `labels`.
-    fn sum(&self, name: &str, labels: &[&str]) -> u64 {
-        self.metrics()
-            .lines()
-            .filter(|l| l.starts_with(name) && labels.iter().all(|x| l.contains(x)))
-            .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
-            .sum::<f64>() as u64
-    }
-
-    fn wait_for(&self, what: &str, mut ok: impl FnMut(&Daemon) -> bool) {
-        let until = Instant::now() + Duration::from_secs(30);
-        while !ok(self) {
-            assert!(
-                Instant::now() < until,
-                "timed out waiting for {what}\n{}\n{}",
-                self.metrics(),
-                std::fs::read_to_string(&self.log).unwrap_or_default()
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-
-    /// SIGTERM, and waits for a clean exit (everything read is committed).
-    fn stop(mut self) {
-        unsafe { libc::kill(self.child.id() as i32, libc::SIGTERM) };
-        assert!(self.child.wait().unwrap().success());
-    }
-}
-
-impl Drop for Daemon {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+/// A `tdr serve` on `dir/data` with `tables` added to the test configuration (no syslog
+/// listener and no spool unless `tables` has them).
+fn start(dir: &Path, tables: &str) -> Daemon {
+    Daemon::with(BIN, &dir.join("data"), tables)
 }
 
 fn now() -> i64 {
@@ -152,7 +63,7 @@ fn an_injected_datagram_from_a_sender_not_allowed_is_refused_and_counted() {
     let port = free_port();
     // The listener reads tdr's events, but only from 192.0.2.0/24: this host is not in it.
     let allow = "format = \"events\"\nallow = [\"192.0.2.0/24\"]\n";
-    let daemon = Daemon::start(
+    let daemon = start(
         d.path(),
         &(listener("edge-udp", "udp", port, allow) + &listener("edge-tcp", "tcp", port, allow)),
     );
@@ -208,7 +119,7 @@ fn an_allowed_sender_cannot_claim_another_source() {
         logs.display(),
         listener("edge", "udp", port, "format = \"events\"\n")
     );
-    let daemon = Daemon::start(d.path(), &tables);
+    let daemon = start(d.path(), &tables);
     daemon.wait_for("the file's session", |d| {
         d.sum("tdr_events_total", &["source=\"bng-radius\""]) == 1
     });
@@ -293,7 +204,7 @@ fn the_default_listeners_do_not_accept_events() {
 fn idle_syslog_connections_are_closed_at_their_limit() {
     let d = tempfile::tempdir().unwrap();
     let port = free_port();
-    let daemon = Daemon::start(
+    let daemon = start(
         d.path(),
         &listener(
             "edge",
@@ -372,7 +283,7 @@ fn a_tls_listener_refuses_a_client_without_a_certificate() {
         write("ca.pem", ca.pem()),
     );
     let port = free_port();
-    let daemon = Daemon::start(
+    let daemon = start(
         d.path(),
         &listener(
             "tls",
@@ -567,7 +478,7 @@ fn quarantine_and_spool_files_are_0600_under_umask_022() {
     // The daemon: its data dir, the store, the spool and its folders, the quarantine.
     let d = tempfile::tempdir().unwrap();
     let spool = d.path().join("data/incoming");
-    let daemon = Daemon::start(d.path(), &format!("spool = \"{}\"\n", spool.display()));
+    let daemon = start(d.path(), &format!("spool = \"{}\"\n", spool.display()));
     std::fs::write(spool.join("bad.jsonl"), "not json\n").unwrap();
     daemon.wait_for("the bad line quarantined", |d| {
         d.sum("tdr_quarantined_total", &[]) == 1
@@ -598,7 +509,7 @@ fn a_symlink_in_the_spool_is_not_followed() {
         format!("{}\n", forged("start", t, "framed", "192.0.2.50")),
     )
     .unwrap();
-    let daemon = Daemon::start(d.path(), &format!("spool = \"{}\"\n", spool.display()));
+    let daemon = start(d.path(), &format!("spool = \"{}\"\n", spool.display()));
     std::os::unix::fs::symlink(&secret, spool.join("link.jsonl")).unwrap();
     std::os::unix::fs::symlink(&secret, spool.join("vpp-nat").join("link")).unwrap();
     daemon.wait_for("both symlinks refused", |d| {

@@ -9,7 +9,7 @@ use std::process::{Command, Output};
 use std::time::Duration;
 
 use tdr_testkit::cli::{free_port, legal_case, tdr_as, user, Tdr};
-use tdr_testkit::daemon::{get, sum, Daemon};
+use tdr_testkit::daemon::{config_text, get, sum, Daemon};
 
 const BIN: &str = env!("CARGO_BIN_EXE_tdr");
 
@@ -92,26 +92,7 @@ fn lines(t: i64, range: std::ops::Range<u32>) -> String {
 /// syslog listener is opened.
 fn config(dir: &Path, http: u16, extra: &str) -> PathBuf {
     let p = dir.join("tdr.toml");
-    let no_syslog = if extra.contains("[[syslog]]") {
-        ""
-    } else {
-        "syslog = []\n"
-    };
-    std::fs::write(
-        &p,
-        format!(
-            r#"version = 1
-data_dir = "{}"
-{no_syslog}[serve]
-http_listen = "127.0.0.1:{http}"
-spool = false
-poll_interval_ms = 100
-flush_interval_ms = 50
-{extra}"#,
-            dir.join("data").display()
-        ),
-    )
-    .unwrap();
+    std::fs::write(&p, config_text(&dir.join("data"), http, extra)).unwrap();
     p
 }
 
