@@ -146,7 +146,7 @@ fn an_allowed_sender_cannot_claim_another_source() {
     );
     daemon.stop();
 
-    let cfg = Config::load(&d.path().join("tdr.toml")).unwrap();
+    let cfg = Config::load(&d.path().join("data.tdr.toml")).unwrap();
     let store = Store::open_read_only(&cfg).unwrap();
     let at = fmt(t + 300);
     let a = lookup(&store, &cfg, "192.0.2.20", None, &at, now());
