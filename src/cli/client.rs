@@ -95,6 +95,26 @@ impl Client {
 
     /// Sends one request and returns the answer, whatever its status.
     pub fn send(&self, method: &str, path: &str, body: Bytes) -> Result<Answer, Failure> {
+        self.send_body(method, path, Full::new(body))
+    }
+
+    /// Sends the file at `file` as the body, read as it is sent (a log file may be larger
+    /// than this process should hold).
+    pub fn upload(&self, method: &str, path: &str, file: &Path) -> Result<Answer, Failure> {
+        let f = std::fs::File::open(file)
+            .map_err(|e| Failure::BadInput(format!("cannot read {}: {e}", file.display())))?;
+        let len = f
+            .metadata()
+            .map_err(|e| Failure::BadInput(format!("cannot read {}: {e}", file.display())))?
+            .len();
+        self.send_body(method, path, FileBody { file: f, len })
+    }
+
+    fn send_body<B>(&self, method: &str, path: &str, body: B) -> Result<Answer, Failure>
+    where
+        B: hyper::body::Body<Data = Bytes> + Send + 'static,
+        B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+    {
         let unreachable = |e: String| {
             Failure::Operational(format!(
                 "[{}] the daemon does not answer on {}: {e} (is `tdr serve` running, and is \
@@ -121,7 +141,7 @@ impl Client {
                 req = req.header(hyper::header::AUTHORIZATION, format!("Bearer {t}"));
             }
             let req = req
-                .body(Full::new(body))
+                .body(body)
                 .map_err(|e| Failure::BadInput(format!("request: {e}")))?;
             let resp = tx
                 .send_request(req)
@@ -156,6 +176,38 @@ impl Client {
         let a = self.call(method, path, body)?;
         serde_json::from_slice(&a.body)
             .map_err(|e| Failure::Operational(format!("the daemon's answer is not JSON: {e}")))
+    }
+}
+
+/// A file as a request body, in chunks of 256 KiB. It reads with blocking calls: the CLI's
+/// runtime has one thread and nothing else to do meanwhile.
+struct FileBody {
+    file: std::fs::File,
+    len: u64,
+}
+
+impl hyper::body::Body for FileBody {
+    type Data = Bytes;
+    type Error = std::io::Error;
+
+    fn poll_frame(
+        mut self: std::pin::Pin<&mut Self>,
+        _cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<hyper::body::Frame<Bytes>, std::io::Error>>> {
+        use std::io::Read;
+        let mut buf = vec![0u8; 256 * 1024];
+        std::task::Poll::Ready(match self.file.read(&mut buf) {
+            Ok(0) => None,
+            Ok(n) => {
+                buf.truncate(n);
+                Some(Ok(hyper::body::Frame::data(Bytes::from(buf))))
+            }
+            Err(e) => Some(Err(e)),
+        })
+    }
+
+    fn size_hint(&self) -> hyper::body::SizeHint {
+        hyper::body::SizeHint::with_exact(self.len)
     }
 }
 

@@ -19,10 +19,8 @@ pub enum IdentityCmd {
 pub fn run(cfg: &Config, cmd: IdentityCmd) -> Result<ExitCode, Failure> {
     match cmd {
         IdentityCmd::Import { file } => {
-            let bytes = std::fs::read(&file)
-                .map_err(|e| Failure::BadInput(format!("cannot read {}: {e}", file.display())))?;
             let client = Client::new(cfg)?;
-            let a = client.send("PUT", "/v1/identity", bytes.into())?;
+            let a = client.upload("PUT", "/v1/identity", &file)?;
             if !(200..300).contains(&a.status) {
                 return Err(match failure_of(&a) {
                     Failure::BadInput(m) => {

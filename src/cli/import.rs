@@ -170,8 +170,6 @@ fn hand_over(cfg: &Config, args: &Args, jobs: &[ImportJob]) -> Result<ExitCode, 
     }
     let client = Client::new(cfg)?;
     for j in jobs {
-        let bytes = std::fs::read(&j.path)
-            .map_err(|e| Failure::BadInput(format!("cannot read {}: {e}", j.path.display())))?;
         let name: String = j
             .path
             .file_name()
@@ -188,7 +186,7 @@ fn hand_over(cfg: &Config, args: &Args, jobs: &[ImportJob]) -> Result<ExitCode, 
             .collect();
         let name = name.trim_start_matches('.');
         let path = format!("/v1/import/{}/{}", j.format.name(), seg(name));
-        let a = client.send("PUT", &path, bytes.into())?;
+        let a = client.upload("PUT", &path, &j.path)?;
         if !(200..300).contains(&a.status) {
             return Err(failure_of(&a));
         }
