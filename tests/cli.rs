@@ -1277,3 +1277,64 @@ fn a_subscriber_access_extract_runs_from_the_cli_too_and_is_audited() {
     assert_eq!(last["actor"], officer.as_str());
     assert!(!last.to_string().contains("alice"), "pseudonymised: {last}");
 }
+
+#[test]
+fn a_report_written_with_out_is_0600_and_never_over_a_file_or_through_a_symlink() {
+    use std::os::unix::fs::MetadataExt;
+    let d = tempfile::tempdir().unwrap();
+    let (data, day, _daemon) = import_fixture(d.path());
+    let o = officers(BIN, &data);
+    let token = o[0].1.clone();
+    let case = open_case(
+        BIN,
+        &data,
+        &o,
+        "law_enforcement",
+        json!([{"addr": "192.0.2.10", "at": format!("{day}T10:30:00Z")}]),
+    );
+    let r = tdr_with(&data, &token, &["case", "execute", &case]);
+    assert!(r.status.success(), "{}", stderr(&r));
+    // Someone prepared a link where the officer will write, and a file beside it.
+    let target = d.path().join("elsewhere.html");
+    std::fs::write(&target, "theirs").unwrap();
+    let link = d.path().join("link.html");
+    std::os::unix::fs::symlink(&target, &link).unwrap();
+    for taken in [&link, &target] {
+        let r = tdr_with(
+            &data,
+            &token,
+            &[
+                "case",
+                "report",
+                &case,
+                "--format",
+                "html",
+                "--out",
+                taken.to_str().unwrap(),
+            ],
+        );
+        assert_eq!(r.status.code(), Some(1), "{}", stdout(&r));
+        assert!(stderr(&r).contains("cannot write"), "{}", stderr(&r));
+    }
+    assert_eq!(std::fs::read_to_string(&target).unwrap(), "theirs");
+    // SAFETY: umask only changes this process's (and so the child's) file-creation mask.
+    let old = unsafe { libc::umask(0o022) };
+    let out = d.path().join("report.html");
+    let r = tdr_with(
+        &data,
+        &token,
+        &[
+            "case",
+            "report",
+            &case,
+            "--format",
+            "html",
+            "--out",
+            out.to_str().unwrap(),
+        ],
+    );
+    unsafe { libc::umask(old) };
+    assert!(r.status.success(), "{}", stderr(&r));
+    assert_eq!(std::fs::metadata(&out).unwrap().mode() & 0o777, 0o600);
+    assert!(std::fs::read_to_string(&out).unwrap().contains("alice"));
+}
