@@ -23,12 +23,36 @@ fn mode(p: &Path) -> u32 {
 fn a_cli_process_of_another_uid_cannot_open_the_data_directory() {
     let d = tempfile::tempdir().unwrap();
     let data = d.path().join("data");
+    // SAFETY: umask only changes this process's (and its children's) file-creation mask.
+    let old = unsafe { libc::umask(0o022) };
     let daemon = Daemon::start(BIN, &data);
+    unsafe { libc::umask(old) };
     assert_eq!(
         mode(&data),
         0o700,
         "the data directory is the service user's alone"
     );
+    // Everything the daemon made (RocksDB's files, keys, the audit log, the users) is private
+    // whatever the umask it was started with.
+    let mut open_to_others = Vec::new();
+    let mut todo = vec![data.clone()];
+    while let Some(dir) = todo.pop() {
+        for e in std::fs::read_dir(&dir).unwrap().flatten() {
+            let m = e.metadata().unwrap();
+            if m.is_dir() {
+                todo.push(e.path());
+            }
+            let allowed = if e.file_name() == "tdr.sock" {
+                0o060
+            } else {
+                0
+            };
+            if m.mode() & 0o077 & !allowed != 0 {
+                open_to_others.push(format!("{} {:o}", e.path().display(), m.mode() & 0o777));
+            }
+        }
+    }
+    assert!(open_to_others.is_empty(), "{open_to_others:?}");
     let socket = data.join("run/tdr.sock");
     assert!(socket.exists());
     // SAFETY: geteuid has no preconditions.

@@ -145,6 +145,12 @@ fn load_config(cli: &Cli) -> Result<Config, Failure> {
 fn dispatch(cli: Cli) -> Result<ExitCode, Failure> {
     let cfg = load_config(&cli)?;
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    if matches!(cli.cmd, Cmd::Serve(_) | Cmd::Import(_)) {
+        // The two commands that write the data directory: whatever the caller's umask, all
+        // they create (RocksDB's files included) is the service user's alone.
+        // SAFETY: umask only changes this process's file-creation mask.
+        unsafe { libc::umask(0o077) };
+    }
     match cli.cmd {
         Cmd::Serve(_) => serve::run(cfg, clock.clone()),
         Cmd::Import(args) => import::run(&cfg, &clock, args),
