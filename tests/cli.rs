@@ -1299,20 +1299,16 @@ fn a_report_written_with_out_is_0600_and_never_over_a_file_or_through_a_symlink(
     std::fs::write(&target, "theirs").unwrap();
     let link = d.path().join("link.html");
     std::os::unix::fs::symlink(&target, &link).unwrap();
-    for taken in [&link, &target] {
-        let r = tdr_with(
+    let report_to = |out: &Path| {
+        let args = ["case", "report", &case, "--format", "html", "--out"];
+        tdr_with(
             &data,
             &token,
-            &[
-                "case",
-                "report",
-                &case,
-                "--format",
-                "html",
-                "--out",
-                taken.to_str().unwrap(),
-            ],
-        );
+            &[&args[..], &[out.to_str().unwrap()]].concat(),
+        )
+    };
+    for taken in [&link, &target] {
+        let r = report_to(taken);
         assert_eq!(r.status.code(), Some(1), "{}", stdout(&r));
         assert!(stderr(&r).contains("cannot write"), "{}", stderr(&r));
     }
@@ -1320,19 +1316,7 @@ fn a_report_written_with_out_is_0600_and_never_over_a_file_or_through_a_symlink(
     // SAFETY: umask only changes this process's (and so the child's) file-creation mask.
     let old = unsafe { libc::umask(0o022) };
     let out = d.path().join("report.html");
-    let r = tdr_with(
-        &data,
-        &token,
-        &[
-            "case",
-            "report",
-            &case,
-            "--format",
-            "html",
-            "--out",
-            out.to_str().unwrap(),
-        ],
-    );
+    let r = report_to(&out);
     unsafe { libc::umask(old) };
     assert!(r.status.success(), "{}", stderr(&r));
     assert_eq!(std::fs::metadata(&out).unwrap().mode() & 0o777, 0o600);

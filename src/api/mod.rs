@@ -749,8 +749,8 @@ async fn import_file(
     Path((format, name)): Path<(String, String)>,
     body: axum::body::Body,
 ) -> Result<Response, ApiError> {
+    use crate::ingest::handoff::ReceiveError;
     use http_body_util::BodyExt;
-    use std::io::Write;
     let format = crate::parse::Format::from_name(&format)
         .ok_or_else(|| ApiError::bad(format!("unknown format {format:?}")))?;
     let service = st.service.clone();
@@ -761,41 +761,32 @@ async fn import_file(
     .await?;
     let io = |e: std::io::Error| ApiError::new(ErrorKind::IngestReadFailed, format!("spool: {e}"));
     let write = async {
-        if let Some(dir) = handoff.partial.parent() {
-            crate::fsmode::create_private_dir(dir).map_err(io)?;
-        }
-        let mut file = crate::fsmode::create_new_private(&handoff.partial).map_err(io)?;
-        let mut sha = <sha2::Sha256 as sha2::Digest>::new();
-        let mut n = 0u64;
+        let mut file = handoff.receive(IMPORT_LIMIT).map_err(io)?;
         let mut body = body;
         while let Some(frame) = body.frame().await {
             let frame = frame.map_err(|e| ApiError::bad(format!("the upload broke off: {e}")))?;
             if let Ok(data) = frame.into_data() {
-                n += data.len() as u64;
-                if n > IMPORT_LIMIT {
-                    return Err(ApiError::new(
-                        ErrorKind::RequestTooLarge,
-                        format!("one import takes at most {IMPORT_LIMIT} bytes; split the file"),
-                    ));
-                }
-                sha2::Digest::update(&mut sha, &data);
-                tokio::task::block_in_place(|| file.write_all(&data)).map_err(io)?;
+                tokio::task::block_in_place(|| file.write(&data)).map_err(|e| match e {
+                    ReceiveError::TooLarge(_) => {
+                        ApiError::new(ErrorKind::RequestTooLarge, e.to_string())
+                    }
+                    ReceiveError::Io(e) => io(e),
+                })?;
             }
         }
-        tokio::task::block_in_place(|| file.sync_all()).map_err(io)?;
-        Ok((n, hex::encode(sha2::Digest::finalize(sha))))
+        tokio::task::block_in_place(|| file.finish()).map_err(io)
     };
     let (n, digest) = match write.await {
         Ok(r) => r,
         Err(e) => {
-            let _ = std::fs::remove_file(&handoff.partial);
+            handoff.abandon();
             return Err(e);
         }
     };
     let target = handoff.target.clone();
     let answer = tokio::task::spawn_blocking(move || {
         service.import_received(&caller, &handoff, n, &digest)?;
-        std::fs::rename(&handoff.partial, &handoff.target).map_err(|e| {
+        handoff.place().map_err(|e| {
             LegalError::BadRequest(ErrorKind::IngestReadFailed, format!("spool: {e}"))
         })?;
         Ok::<_, LegalError>(

@@ -359,6 +359,17 @@ impl<'a> ChainWalk<'a> {
         )
     }
 
+    /// `audit.truncated` at the line after the log's last: entries are missing from its end.
+    fn cut_at_end(self, reason: String) -> VerifyError {
+        VerifyError {
+            kind: ErrorKind::AuditTruncated,
+            file: self.last_file,
+            line: self.last_file_lines + 1,
+            seq: Some(self.next_seq),
+            reason,
+        }
+    }
+
     fn finish(self, has_checkpoint_file: bool) -> Result<VerifyReport, VerifyError> {
         let entries = self.next_seq - 1;
         if let Some(cp) = self.checkpoints.get(self.next_checkpoint) {
@@ -367,13 +378,7 @@ impl<'a> ChainWalk<'a> {
                  covers seq {}: entries were removed from the end",
                 cp.line, cp.seq
             );
-            return Err(VerifyError {
-                kind: ErrorKind::AuditTruncated,
-                file: self.last_file,
-                line: self.last_file_lines + 1,
-                seq: Some(self.next_seq),
-                reason,
-            });
+            return Err(self.cut_at_end(reason));
         }
         if !has_checkpoint_file && entries > 0 {
             return Err(VerifyError::whole_file(
@@ -390,13 +395,7 @@ impl<'a> ChainWalk<'a> {
                     "log ends at seq {entries}, before the recorded head {head}: entries were \
                      removed from the end"
                 );
-                return Err(VerifyError {
-                    kind: ErrorKind::AuditTruncated,
-                    file: self.last_file,
-                    line: self.last_file_lines + 1,
-                    seq: Some(self.next_seq),
-                    reason,
-                });
+                return Err(self.cut_at_end(reason));
             }
             if checkpointed_seq < head.seq {
                 let reason = format!(

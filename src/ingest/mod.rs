@@ -4,6 +4,7 @@
 //! source, position and reason. Checkpoints are committed atomically with the data they cover.
 
 pub mod frames;
+pub mod handoff;
 pub mod import;
 pub mod pipeline;
 pub mod policy;

@@ -1,14 +1,14 @@
 //! What ingest left behind and what is handed to it: the quarantine (its summary carries no
 //! personal data; its raw lines do, so they are shown only to a legal officer under a
-//! reference; every read audited before it is answered), and files a user hands to the daemon for import (audited, then
-//! written into the spool, from where the daemon's follower reads them like any spool file).
-
-use std::path::PathBuf;
+//! reference; every read audited before it is answered), and files a user hands to the
+//! daemon for import (admitted and audited here; [`crate::ingest::handoff`] places them in
+//! the spool).
 
 use serde_json::{json, Value};
 
 use super::{LegalError, Service};
 use crate::error::ErrorKind;
+use crate::ingest::handoff::Handoff;
 use crate::ingest::quarantine;
 use crate::legal::auth::Caller;
 use crate::legal::policy::Op;
@@ -23,15 +23,6 @@ pub struct QuarantineQuery {
     /// The raw bytes too: a legal officer's operation, under `reference`.
     pub raw: bool,
     pub reference: Option<String>,
-}
-
-/// A file accepted for import: where to write it, and the name it will have there.
-#[derive(Debug)]
-pub struct Handoff {
-    /// Where the file is written while it arrives (no spool glob matches it) and the spool
-    /// file it is renamed to once whole.
-    pub partial: PathBuf,
-    pub target: PathBuf,
 }
 
 fn unreadable(e: std::io::Error) -> LegalError {
@@ -149,17 +140,8 @@ impl Service {
             Ok(d) => d,
             Err(e) => return Err(self.refuse(caller, Op::Import, None, query, e)),
         };
-        // Written outside every spool glob first, renamed in whole: the follower never
-        // reads a file still arriving.
-        let partial_dir = dir.join(".partial");
-        let dir = if format == Format::Events {
-            dir
-        } else {
-            dir.join(format.name())
-        };
-        let stamp = self.clock.now();
-        let target = dir.join(format!("{stamp}-{name}"));
-        if target.exists() {
+        let handoff = Handoff::in_spool(&dir, format, name, self.clock.now());
+        if handoff.target.exists() {
             let e = bad(format!(
                 "a file named {name:?} was handed over this second already"
             ));
@@ -168,10 +150,7 @@ impl Service {
         let mut e = self.entry(caller, Op::Import, None, query);
         e.outcome = "accepted".into();
         self.commit(e)?;
-        Ok(Handoff {
-            partial: partial_dir.join(format!("{stamp}-{}-{name}", format.name())),
-            target,
-        })
+        Ok(handoff)
     }
 
     /// Records what was handed over (its size and digest): the file is then in the spool.

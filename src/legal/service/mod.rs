@@ -43,12 +43,13 @@ use crate::model::UnixSecs;
 use crate::store::{StoreError, StoreRead};
 
 pub use self::cases::{case_view, summary};
-pub use self::intake::{Handoff, QuarantineQuery};
+pub use self::intake::QuarantineQuery;
 pub use self::lookups::{render_calls, AddrQuery};
 pub use self::oversight::{verify_audit_copy, ExpectedHead};
 pub use self::people::NewToken;
 pub use self::refusals::{RefusalLimit, SUMMARY_MAX};
 pub use super::auth::{AuthError, Caller, Principal};
+pub use crate::ingest::handoff::Handoff;
 
 /// Where entries go: the daemon's group-committing [`Auditor`] or a CLI's own [`AuditLog`].
 pub trait AuditSink: Send + Sync {
