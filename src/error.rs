@@ -95,6 +95,20 @@ catalogue! {
     /// Two admins are active: admins are added by admins now, not by the service user.
     UserBootstrapClosed = "user.bootstrap_closed", CONFLICT, EXIT_BAD_INPUT;
 
+    // The desk's sign-in and sessions.
+    /// Wrong user name, password or code (which one is not said).
+    DeskBadCredentials = "desk.bad_credentials", UNAUTHORIZED, EXIT_BAD_INPUT;
+    /// Too many failed sign-in steps in a row: the user is locked for a while.
+    DeskLocked = "desk.locked", UNAUTHORIZED, EXIT_BAD_INPUT;
+    /// A new password too short, or the one-time password kept.
+    DeskWeakPassword = "desk.weak_password", BAD_REQUEST, EXIT_BAD_INPUT;
+    /// The new password and its repetition differ.
+    DeskPasswordMismatch = "desk.password_mismatch", BAD_REQUEST, EXIT_BAD_INPUT;
+    /// A desk request without a (live) session.
+    DeskNoSession = "desk.no_session", FORBIDDEN, EXIT_BAD_INPUT;
+    /// A form without the session's CSRF token, or sent from another site.
+    DeskCsrf = "desk.csrf", FORBIDDEN, EXIT_BAD_INPUT;
+
     // Legal cases.
     /// The case (or a scope item of it) is not valid.
     CaseInvalid = "case.invalid", BAD_REQUEST, EXIT_BAD_INPUT;
@@ -295,6 +309,10 @@ mod tests {
             c if c.starts_with("audit.") => 503,
             // Set directly by the API's fallback route, never from an error of the service.
             "request.no_such_endpoint" => 404,
+            // The desk's sign-in (no string rule existed before the catalogue).
+            "desk.bad_credentials" | "desk.locked" => 401,
+            "desk.weak_password" | "desk.password_mismatch" => 400,
+            "desk.no_session" | "desk.csrf" => 403,
             _ => 500,
         }
     }

@@ -5,6 +5,7 @@ pub mod api;
 pub mod audit;
 pub mod clock;
 pub mod config;
+pub mod desk;
 pub mod error;
 pub mod fsmode;
 pub mod identity;

@@ -860,7 +860,9 @@ fn add_user(data: &std::path::Path, name: &str, role: Role) -> String {
         name: name.into(),
         employee_id: format!("E-{name}"),
     };
-    let token = Users::add(data, name, role, person, &admin("ada"), 0).unwrap();
+    let token = Users::add(data, name, role, person, &admin("ada"), 0)
+        .unwrap()
+        .token;
     if role.needs_approval() {
         Users::approve(data, name, &admin("bo"), 0).unwrap();
     }

@@ -17,3 +17,17 @@ tdr_user() {
   fi
   printf '%s\n' "$token"
 }
+
+# `tdr_account NAME ROLE FILE`: as tdr_user, and writes the desk's one-time password (which
+# `tdr user add` prints on stderr) to FILE (0600).
+tdr_account() {
+  local err token
+  err=$(mktemp)
+  token=$(TDR_TOKEN=$ADMIN1 tdr_cli user add "$1" --role "$2" --person "person $1" --employee-id "E-$1" 2>"$err")
+  (umask 077 && sed -n 's/^desk password: //p' "$err" >"$3")
+  rm -f "$err"
+  if [ "$2" != ops ]; then
+    TDR_TOKEN=$ADMIN2 tdr_cli user approve "$1" >/dev/null
+  fi
+  printf '%s\n' "$token"
+}

@@ -185,6 +185,13 @@ pub const ROUTES: &[Route] = &[
         summary: "Revoke a user's token",
     },
     Route {
+        method: "POST",
+        path: "/v1/users/{name}/reset-password",
+        op: Op::UserReset,
+        summary: "A new one-time desk password (shown once); the second factor is cleared and \
+                  the user waits for a second admin again",
+    },
+    Route {
         method: "PUT",
         path: "/v1/identity",
         op: Op::IdentityImport,
@@ -243,6 +250,14 @@ impl UsersCache {
             *c = (stamp, Arc::new(users));
         }
         c.1.clone()
+    }
+
+    /// The user `name` if they may act now (a desk session's user, checked on every request).
+    pub fn principal(
+        &self,
+        name: &str,
+    ) -> Result<crate::legal::auth::Principal, crate::legal::auth::AuthError> {
+        self.current().principal(name)
     }
 
     /// The caller a request's bearer token names, as seen from `peer`.
@@ -403,6 +418,7 @@ pub fn router(state: ApiState) -> Router {
         .route("/v1/users", post(user_add).get(user_list))
         .route("/v1/users/{name}/approve", post(user_approve))
         .route("/v1/users/{name}/revoke", post(user_revoke))
+        .route("/v1/users/{name}/reset-password", post(user_reset))
         .route(
             "/v1/identity",
             axum::routing::put(identity_import)
@@ -816,7 +832,7 @@ async fn user_add(State(st): State<ApiState>, h: Who, b: Bytes) -> Result<Respon
     let state = if t.pending { "pending" } else { "active" };
     Ok(ok_json(
         StatusCode::CREATED,
-        &json!({"token": t.token, "state": state}),
+        &json!({"token": t.token, "desk_password": t.desk_password, "state": state}),
     ))
 }
 
@@ -832,6 +848,18 @@ async fn user_approve(
 ) -> Result<Response, ApiError> {
     let v = call(&st, h, move |svc, who| svc.user_approve(who, &name)).await?;
     Ok(ok_json(StatusCode::OK, &v))
+}
+
+async fn user_reset(
+    State(st): State<ApiState>,
+    h: Who,
+    Path(name): Path<String>,
+) -> Result<Response, ApiError> {
+    let pw = call(&st, h, move |svc, who| svc.user_reset_password(who, &name)).await?;
+    Ok(ok_json(
+        StatusCode::OK,
+        &json!({"desk_password": pw, "state": "pending"}),
+    ))
 }
 
 async fn user_revoke(
@@ -869,9 +897,12 @@ async fn admin_bootstrap(
     // SAFETY: geteuid has no preconditions and cannot fail.
     let me = unsafe { libc::geteuid() };
     let service_user = h.1.as_ref().and_then(|p| p.uid) == Some(me);
-    let token = call(&st, h, move |svc, who| {
+    let t = call(&st, h, move |svc, who| {
         svc.bootstrap_admin(who, service_user, &r.name, r.person)
     })
     .await?;
-    Ok(ok_json(StatusCode::CREATED, &json!({"token": token})))
+    Ok(ok_json(
+        StatusCode::CREATED,
+        &json!({"token": t.token, "desk_password": t.desk_password}),
+    ))
 }

@@ -40,6 +40,7 @@ pub fn run(cfg: &Config, cmd: AdminCmd) -> Result<ExitCode, Failure> {
             eprintln!(
                 "administrator {name} created; the token (above) is shown once and not stored"
             );
+            super::user::print_desk_password(&v);
             Ok(ExitCode::SUCCESS)
         }
     }

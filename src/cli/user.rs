@@ -31,6 +31,9 @@ pub enum UserCmd {
     Approve { name: String },
     /// Revoke a user's token at once.
     Revoke { name: String },
+    /// A new one-time desk password (the second factor is enrolled again at the next sign-in);
+    /// the user waits for a second administrator's approval again.
+    ResetPassword { name: String },
     /// Users, their roles, persons and states.
     List,
 }
@@ -55,10 +58,23 @@ pub fn run(cfg: &Config, cmd: UserCmd) -> Result<ExitCode, Failure> {
                 role.as_str(),
                 v["state"].as_str().unwrap_or("pending")
             );
+            print_desk_password(&v);
         }
         UserCmd::Approve { name } => {
             client.json("POST", &format!("/v1/users/{}/approve", seg(&name)), None)?;
             println!("user {name} approved");
+        }
+        UserCmd::ResetPassword { name } => {
+            let v = client.json(
+                "POST",
+                &format!("/v1/users/{}/reset-password", seg(&name)),
+                None,
+            )?;
+            print_desk_password(&v);
+            eprintln!(
+                "user {name}: second factor cleared; pending until a second administrator \
+                 approves (`tdr user approve {name}`)"
+            );
         }
         UserCmd::Revoke { name } => {
             client.json("POST", &format!("/v1/users/{}/revoke", seg(&name)), None)?;
@@ -80,4 +96,15 @@ pub fn run(cfg: &Config, cmd: UserCmd) -> Result<ExitCode, Failure> {
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The desk's one-time password, for the person to sign in with once (on stderr: stdout is the
+/// token, which scripts read).
+pub(super) fn print_desk_password(v: &serde_json::Value) {
+    if let Some(pw) = v["desk_password"].as_str() {
+        eprintln!(
+            "desk password: {pw}\n(one-time: the person chooses their own and enrols a second \
+             factor at the first sign-in to the desk)"
+        );
+    }
 }

@@ -191,6 +191,8 @@ pub struct Serve {
     pub http_idle_timeout_secs: u64,
     /// At most this many HTTP connections at once per listener; more wait to be accepted.
     pub http_max_connections: u64,
+    /// A desk session unused this long is signed out.
+    pub desk_idle_timeout_secs: u64,
 }
 
 impl Serve {
@@ -208,6 +210,7 @@ impl Serve {
             http_header_timeout_secs: 10,
             http_idle_timeout_secs: 60,
             http_max_connections: 256,
+            desk_idle_timeout_secs: 15 * 60,
         }
     }
 }
@@ -268,6 +271,7 @@ pub(super) fn parse(
                 "http_header_timeout_secs",
                 "http_idle_timeout_secs",
                 "http_max_connections",
+                "desk_idle_timeout_secs",
             ],
             errs,
         );
@@ -362,6 +366,12 @@ pub(super) fn parse(
                 &mut serve.http_max_connections,
                 1,
                 65_536,
+            ),
+            (
+                "desk_idle_timeout_secs",
+                &mut serve.desk_idle_timeout_secs,
+                60,
+                8 * 3600,
             ),
         ] {
             if let Some(v) = t.get(key) {

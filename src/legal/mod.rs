@@ -9,6 +9,8 @@ pub mod files;
 pub mod policy;
 pub mod register;
 pub mod service;
+pub mod signin;
+pub mod totp;
 pub mod users;
 
 pub use service::Service;

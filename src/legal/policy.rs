@@ -30,12 +30,13 @@ pub enum Op {
     UserApprove,
     UserRevoke,
     UserList,
+    UserReset,
     IdentityImport,
     AdminBootstrap,
 }
 
 impl Op {
-    pub const ALL: [Op; 26] = [
+    pub const ALL: [Op; 27] = [
         Op::CaseCreate,
         Op::CaseList,
         Op::CaseGet,
@@ -60,6 +61,7 @@ impl Op {
         Op::UserApprove,
         Op::UserRevoke,
         Op::UserList,
+        Op::UserReset,
         Op::IdentityImport,
         Op::AdminBootstrap,
     ];
@@ -91,6 +93,7 @@ impl Op {
             Op::UserApprove => "user_approve",
             Op::UserRevoke => "user_revoke",
             Op::UserList => "user_list",
+            Op::UserReset => "user_reset_password",
             Op::IdentityImport => "identity_import",
             Op::AdminBootstrap => "admin_bootstrap",
         }
@@ -113,9 +116,12 @@ impl Op {
             Op::AbuseLookup => &[Security],
             Op::AuditRead | Op::AuditVerify | Op::Statistics => &[Auditor],
             // People and the identity register: the admin's job, and only the admin's.
-            Op::UserAdd | Op::UserApprove | Op::UserRevoke | Op::UserList | Op::IdentityImport => {
-                &[Admin]
-            }
+            Op::UserAdd
+            | Op::UserApprove
+            | Op::UserRevoke
+            | Op::UserList
+            | Op::UserReset
+            | Op::IdentityImport => &[Admin],
             // The signed head holds no personal data (a seq, a hash, a signature, the public
             // key), and every independent copy of it kept off the box makes a cut or re-signed
             // log harder to hide: the auditor records it, and legal officers and the security

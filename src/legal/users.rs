@@ -59,6 +59,16 @@ pub struct User {
     pub approved_at: Option<UnixSecs>,
     #[serde(default)]
     pub revoked_at: Option<UnixSecs>,
+    /// The desk's sign-in: password and second factor (see [`super::signin`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub desk: Option<super::signin::DeskCredential>,
+}
+
+/// What a new user is given, shown once: the API token and the desk's one-time password.
+#[derive(Debug, Clone)]
+pub struct Issued {
+    pub token: String,
+    pub desk_password: String,
 }
 
 impl User {
@@ -179,7 +189,7 @@ impl Users {
 
     /// Changes the table under the register lock; `f` either changes it (stored atomically)
     /// or refuses (nothing is written).
-    fn update<R>(
+    pub(super) fn update<R>(
         data_dir: &Path,
         f: impl FnOnce(&mut Users) -> Result<R, UserError>,
     ) -> Result<R, UserError> {
@@ -200,7 +210,7 @@ impl Users {
         person: Person,
         by: &Principal,
         now: UnixSecs,
-    ) -> Result<String, UserError> {
+    ) -> Result<Issued, UserError> {
         let state = if role.needs_approval() {
             UserState::Pending
         } else {
@@ -218,7 +228,7 @@ impl Users {
         name: &str,
         person: Person,
         now: UnixSecs,
-    ) -> Result<String, UserError> {
+    ) -> Result<Issued, UserError> {
         Users::update(data_dir, |users| {
             let admins: Vec<String> = users
                 .users
@@ -246,7 +256,7 @@ impl Users {
         state: UserState,
         by: Option<&Principal>,
         now: UnixSecs,
-    ) -> Result<String, UserError> {
+    ) -> Result<Issued, UserError> {
         if !valid_name(name) {
             return Err(UserError::Invalid(
                 "a user name is 1-64 characters of letters, digits, . _ - @".into(),
@@ -269,6 +279,9 @@ impl Users {
         let mut raw = [0u8; 32];
         rand::rngs::OsRng.fill_bytes(&mut raw);
         let token = format!("tdr_{}", hex::encode(raw));
+        let desk_password = super::signin::one_time_password();
+        let desk =
+            super::signin::DeskCredential::issued(super::signin::hash_password(&desk_password));
         self.users.insert(
             name.to_string(),
             User {
@@ -282,9 +295,13 @@ impl Users {
                 approved_by: None,
                 approved_at: None,
                 revoked_at: None,
+                desk: Some(desk),
             },
         );
-        Ok(token)
+        Ok(Issued {
+            token,
+            desk_password,
+        })
     }
 
     /// A second admin's approval of a pending user: not the person who added it, nor the
@@ -349,6 +366,22 @@ impl Users {
         }
     }
 
+    /// The user `name`, if they may act now (the desk's sessions ask on every request).
+    pub fn principal(&self, name: &str) -> Result<Principal, AuthError> {
+        let user = self.users.get(name).ok_or(AuthError::Unknown)?;
+        if user.revoked_at.is_some() {
+            return Err(AuthError::Revoked);
+        }
+        if user.state == UserState::Pending {
+            return Err(AuthError::Pending);
+        }
+        Ok(Principal {
+            name: name.to_string(),
+            role: user.role,
+            person: user.person_key(name),
+        })
+    }
+
     /// The user a bearer token belongs to.
     pub fn authenticate(&self, token: Option<&str>) -> Result<Principal, AuthError> {
         let token = token.map(str::trim).filter(|t| !t.is_empty());
@@ -406,7 +439,8 @@ mod tests {
             &ada,
             1,
         )
-        .unwrap();
+        .unwrap()
+        .token;
         assert!(t.starts_with("tdr_") && t.len() == 68);
         let stored = std::fs::read_to_string(d.path().join("legal/users.json")).unwrap();
         assert!(
@@ -435,7 +469,9 @@ mod tests {
         let stolen = Users::add(d.path(), "x", Role::Ops, person("Not Anna", "E3"), &ada, 2);
         assert_eq!(stolen.unwrap_err().code(), "user.invalid");
         // Ops sees no personal data: active at once.
-        let ops = Users::add(d.path(), "olle", Role::Ops, person("Olle", "E4"), &ada, 2).unwrap();
+        let ops = Users::add(d.path(), "olle", Role::Ops, person("Olle", "E4"), &ada, 2)
+            .unwrap()
+            .token;
         assert!(Users::load(d.path())
             .unwrap()
             .authenticate(Some(&ops))

@@ -260,9 +260,15 @@ pub fn run(cfg: Config, clock: Arc<dyn Clock>) -> Result<(), ServeError> {
                 let _ = tokio::task::spawn_blocking(move || service.flush_refusals()).await;
             })
         };
+        let users = Arc::new(crate::api::UsersCache::new(cfg.data_dir.clone()));
+        let desk = crate::desk::DeskState::new(
+            service.clone(),
+            users.clone(),
+            cfg.serve.desk_idle_timeout_secs,
+        );
         let api = crate::api::ApiState {
             service: service.clone(),
-            users: Arc::new(crate::api::UsersCache::new(cfg.data_dir.clone())),
+            users,
         };
         let http = match &cfg.serve.tls {
             Some((cert, key)) => {
@@ -271,7 +277,7 @@ pub fn run(cfg: Config, clock: Arc<dyn Clock>) -> Result<(), ServeError> {
             }
             None => Listener::Plain(http),
         };
-        let routes = app(shared.clone(), api);
+        let routes = app(shared.clone(), api, desk);
         let limits = Limits::of(&cfg.serve);
         let http_tasks = [
             tokio::spawn(listen::serve(http, routes.clone(), limits, stop_rx.clone())),
@@ -379,7 +385,11 @@ async fn watchdog(shared: Arc<Shared>, mut stop: watch::Receiver<bool>) {
 
 /// The routes of the daemon's HTTP listeners: `/metrics`, `/health` and the API. The Unix
 /// socket serves the same router (the CLI's requests are API requests too).
-fn app(shared: Arc<Shared>, api: crate::api::ApiState) -> axum::Router {
+fn app(
+    shared: Arc<Shared>,
+    api: crate::api::ApiState,
+    desk: crate::desk::DeskState,
+) -> axum::Router {
     use axum::http::{header, StatusCode};
     use axum::response::IntoResponse;
     use axum::routing::get;
@@ -435,7 +445,8 @@ fn app(shared: Arc<Shared>, api: crate::api::ApiState) -> axum::Router {
                 }
             }),
         );
-    app.merge(crate::api::router(api))
+    app.merge(crate::desk::router(desk))
+        .merge(crate::api::router(api))
 }
 
 /// Binds the CLI's Unix socket at `path`, mode 0660 (who may connect is the directory's

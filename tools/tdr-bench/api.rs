@@ -19,7 +19,9 @@ pub struct Outcome {
     pub seconds: f64,
 }
 
-fn tls_config(ca: &Path) -> Result<rustls::ClientConfig, Box<dyn std::error::Error + Send + Sync>> {
+pub fn tls_config(
+    ca: &Path,
+) -> Result<rustls::ClientConfig, Box<dyn std::error::Error + Send + Sync>> {
     use rustls_pki_types::pem::PemObject;
     let mut roots = rustls::RootCertStore::empty();
     for c in rustls_pki_types::CertificateDer::pem_file_iter(ca)? {
@@ -33,9 +35,9 @@ fn tls_config(ca: &Path) -> Result<rustls::ClientConfig, Box<dyn std::error::Err
     .with_no_client_auth())
 }
 
-type Sender = hyper::client::conn::http1::SendRequest<Full<Bytes>>;
+pub type Sender = hyper::client::conn::http1::SendRequest<Full<Bytes>>;
 
-async fn connect(
+pub async fn connect(
     url: &url_parts::Url,
     tls: Option<Arc<rustls::ClientConfig>>,
 ) -> Result<Sender, Box<dyn std::error::Error + Send + Sync>> {

@@ -20,6 +20,7 @@ use serde::{Deserialize, Serialize};
 
 mod api;
 mod baseline;
+mod desk;
 mod feed;
 mod live;
 
@@ -197,6 +198,33 @@ enum Cmd {
         /// Stop after this many requests in total.
         #[arg(long, default_value_t = u64::MAX >> 2)]
         requests: u64,
+    },
+    /// Desk page render times: signs USER in for the first time (one-time password from
+    /// PASSWORD_FILE, TOTP enrolment) and fetches each PAGE ROUNDS times; JSON p50/p99/max.
+    Desk {
+        /// https://host:port
+        #[arg(long)]
+        url: String,
+        #[arg(long)]
+        ca: Option<PathBuf>,
+        #[arg(long)]
+        user: String,
+        /// File holding the user's one-time desk password.
+        #[arg(long)]
+        password_file: PathBuf,
+        /// A path to time (repeat).
+        #[arg(long = "page", required = true)]
+        pages: Vec<String>,
+        #[arg(long, default_value_t = 200)]
+        rounds: usize,
+    },
+    /// A law-enforcement case request (JSON, for `tdr case create --file`) naming ITEMS
+    /// address-and-time items drawn like `api`'s queries from a `build` store's metadata.
+    Scope {
+        #[arg(long)]
+        meta_dir: PathBuf,
+        #[arg(long, default_value_t = 1000)]
+        items: usize,
     },
     /// Write a self-signed certificate for `localhost` (cert.pem, key.pem) into DIR.
     Cert {
@@ -657,6 +685,39 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         #[cfg(not(feature = "testkit"))]
         Cmd::Dump { .. } => {
             return Err("tdr-bench dump needs a build with `--features testkit`".into());
+        }
+        Cmd::Desk {
+            url,
+            ca,
+            user,
+            password_file,
+            pages,
+            rounds,
+        } => {
+            let one_time = std::fs::read_to_string(&password_file)?.trim().to_string();
+            let out = desk::run(&url, ca.as_deref(), &user, &one_time, &pages, rounds)
+                .map_err(|e| e.to_string())?;
+            println!("{}", serde_json::to_string_pretty(&out)?);
+        }
+        Cmd::Scope { meta_dir, items } => {
+            let meta: Meta =
+                serde_json::from_str(&std::fs::read_to_string(meta_dir.join("bench-meta.json"))?)?;
+            let mut rng = rand::rngs::StdRng::seed_from_u64(16);
+            let scope: Vec<serde_json::Value> = (0..items)
+                .map(|_| {
+                    let at = tdr::model::fmt_time(rng.gen_range(meta.start..meta.end));
+                    let ip = std::net::Ipv4Addr::from(0xC612_0000u32 + rng.gen_range(0..meta.pool));
+                    serde_json::json!({"addr": ip.to_string(), "at": at})
+                })
+                .collect();
+            let day = chrono::DateTime::from_timestamp(meta.end, 0)
+                .map(|d| d.format("%Y-%m-%d").to_string())
+                .unwrap_or_default();
+            let req = serde_json::json!({
+                "request_type": "law_enforcement", "authority": "Polismyndigheten",
+                "case_number": format!("BENCH-{items}"), "decision_date": day,
+                "order_sha256": tdr::report::sha256_hex(b"bench order"), "scope": scope});
+            println!("{req}");
         }
         Cmd::Api {
             url,

@@ -217,6 +217,17 @@ impl<'a> Tdr<'a> {
     /// As [`user`](Self::user), for the person `person` with `employee_id` (two users of
     /// one person are one pair of eyes).
     pub fn user_of(&self, name: &str, role: &str, person: &str, employee_id: &str) -> String {
+        self.account_of(name, role, person, employee_id).token
+    }
+
+    /// As [`user`](Self::user), with the desk's one-time password too.
+    pub fn account(&self, name: &str, role: &str) -> Account {
+        self.account_of(name, role, &format!("Person {name}"), &format!("E-{name}"))
+    }
+
+    /// A user for `person` (`employee_id`), approved by the second administrator unless ops:
+    /// their token and one-time desk password.
+    pub fn account_of(&self, name: &str, role: &str, person: &str, employee_id: &str) -> Account {
         let [a, b] = self.admins();
         let o = tdr_as(
             self.bin,
@@ -235,6 +246,7 @@ impl<'a> Tdr<'a> {
             ],
         );
         assert!(o.status.success(), "user add {name}: {}", stderr(&o));
+        let desk_password = desk_password(&stderr(&o));
         let token = String::from_utf8(o.stdout).unwrap().trim().to_string();
         assert!(token.starts_with("tdr_"), "{token}");
         // Ops users (no personal data) are active at once; every other role waits for a second
@@ -243,7 +255,11 @@ impl<'a> Tdr<'a> {
             let o = tdr_as(self.bin, self.data, Some(&b), &["user", "approve", name]);
             assert!(o.status.success(), "user approve {name}: {}", stderr(&o));
         }
-        token
+        Account {
+            name: name.to_string(),
+            token,
+            desk_password,
+        }
     }
 
     /// Two new legal officers (name, token), named uniquely within the test process.
@@ -308,4 +324,23 @@ impl RegisteredCase<'_> {
         assert!(o.status.success(), "case approve: {}", stderr(&o));
         self.id
     }
+}
+
+/// A user as their administrator hands them over: the API token and the desk's one-time
+/// password.
+#[derive(Debug, Clone)]
+pub struct Account {
+    pub name: String,
+    pub token: String,
+    pub desk_password: String,
+}
+
+/// The one-time desk password `tdr user add` (or `reset-password`, `admin bootstrap`) printed
+/// on stderr.
+pub fn desk_password(stderr: &str) -> String {
+    stderr
+        .lines()
+        .find_map(|l| l.strip_prefix("desk password: "))
+        .map(|p| p.trim().to_string())
+        .unwrap_or_else(|| panic!("no desk password in: {stderr}"))
 }

@@ -64,6 +64,41 @@ impl Daemon {
     /// `tdr serve --config CONFIG` whose HTTP listener is on `http`, logging to `log`;
     /// returns once `/health` answers.
     pub fn from_config(bin: &str, config: &Path, http: u16, log: &Path) -> Daemon {
+        Daemon::spawn(bin, config, http, log, || get(http, "/health").is_some())
+    }
+
+    /// `tdr serve` on `data` with its HTTP listener speaking TLS (a self-signed certificate
+    /// for `localhost`, written beside the data directory) and `extra` configuration; returns
+    /// once the listener accepts connections and the CLI's socket exists.
+    pub fn https(bin: &str, data: &Path, extra: &str) -> Daemon {
+        let http = free_port();
+        let base = data.file_name().unwrap().to_string_lossy().into_owned();
+        let ck = rcgen::generate_simple_self_signed(vec!["localhost".to_string()]).unwrap();
+        let cert = data.with_file_name(format!("{base}.cert.pem"));
+        let key = data.with_file_name(format!("{base}.key.pem"));
+        std::fs::write(&cert, ck.cert.pem()).unwrap();
+        std::fs::write(&key, ck.key_pair.serialize_pem()).unwrap();
+        let tls = format!(
+            "tls_cert = \"{}\"\ntls_key = \"{}\"\n{extra}",
+            cert.display(),
+            key.display()
+        );
+        let config = data.with_file_name(format!("{base}.tdr.toml"));
+        std::fs::write(&config, config_text(data, http, &tls)).unwrap();
+        let log = data.with_file_name(format!("{base}.serve.log"));
+        let socket = data.join("run/tdr.sock");
+        Daemon::spawn(bin, &config, http, &log, || {
+            socket.exists() && std::net::TcpStream::connect(("127.0.0.1", http)).is_ok()
+        })
+    }
+
+    fn spawn(
+        bin: &str,
+        config: &Path,
+        http: u16,
+        log: &Path,
+        mut up: impl FnMut() -> bool,
+    ) -> Daemon {
         let child = Command::new(bin)
             .args(["serve", "--config"])
             .arg(config)
@@ -83,7 +118,7 @@ impl Daemon {
             log: log.to_path_buf(),
         };
         let until = Instant::now() + Duration::from_secs(30);
-        while get(http, "/health").is_none() {
+        while !up() {
             assert!(
                 Instant::now() < until,
                 "tdr serve did not come up: {}",

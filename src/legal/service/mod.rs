@@ -19,8 +19,9 @@ mod lookups;
 mod oversight;
 mod people;
 mod refusals;
+mod signin;
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;
 
 use std::path::Path;
 use std::sync::{Arc, Mutex};
@@ -48,6 +49,7 @@ pub use self::lookups::{render_calls, AddrQuery};
 pub use self::oversight::{verify_audit_copy, ExpectedHead};
 pub use self::people::NewToken;
 pub use self::refusals::{RefusalLimit, SUMMARY_MAX};
+pub use self::signin::Refused;
 pub use super::auth::{AuthError, Caller, Principal};
 pub use crate::ingest::handoff::Handoff;
 

@@ -9,12 +9,14 @@ use super::{sha_hex, LegalError, Service};
 use crate::identity::ImportReport;
 use crate::legal::auth::{AuthError, Caller, Person, Principal, Role};
 use crate::legal::policy::Op;
-use crate::legal::users::Users;
+use crate::legal::users::{Issued, Users};
 
-/// A new user's token, shown once; `pending` while it waits for a second admin.
+/// A new user's token and one-time desk password, shown once; `pending` while it waits for a
+/// second admin.
 #[derive(Debug, Clone)]
 pub struct NewToken {
     pub token: String,
+    pub desk_password: String,
     pub pending: bool,
 }
 
@@ -31,14 +33,15 @@ impl Service {
         let now = self.clock.now();
         let query = json!({"user": name, "role": role.as_str(),
                            "employee_id": person.employee_id});
-        let token = self.change(caller, Op::UserAdd, query, |who| {
+        let issued = self.change(caller, Op::UserAdd, query, |who| {
             Ok((
                 Users::add(self.data_dir(), name, role, person, who, now)?,
                 1,
             ))
         })?;
         Ok(NewToken {
-            token,
+            token: issued.token,
+            desk_password: issued.desk_password,
             pending: role.needs_approval(),
         })
     }
@@ -52,6 +55,15 @@ impl Service {
                 Users::approve(self.data_dir(), name, who, now)?.view(name),
                 1,
             ))
+        })
+    }
+
+    /// A new one-time desk password for a user who lost theirs (or their second factor): the
+    /// factor is cleared, and a user whose role needs approval waits for a second admin again.
+    pub fn user_reset_password(&self, caller: &Caller, name: &str) -> Result<String, LegalError> {
+        let now = self.clock.now();
+        self.change(caller, Op::UserReset, json!({"user": name}), |_| {
+            Ok((Users::desk_reset(self.data_dir(), name, now)?, 1))
         })
     }
 
@@ -98,7 +110,7 @@ impl Service {
         service_user: bool,
         name: &str,
         person: Person,
-    ) -> Result<String, LegalError> {
+    ) -> Result<Issued, LegalError> {
         let from_service_user = service_user;
         let now = self.clock.now();
         let mut service_user = caller.clone();

@@ -26,8 +26,8 @@ const T0: i64 = 1_795_168_800;
 
 /// An audit sink that keeps the entries; `refuse` makes every append fail.
 #[derive(Default)]
-struct Recorder {
-    entries: Mutex<Vec<NewEntry>>,
+pub(crate) struct Recorder {
+    pub(crate) entries: Mutex<Vec<NewEntry>>,
     refuse: AtomicBool,
 }
 
@@ -48,16 +48,16 @@ impl AuditSink for Recorder {
     }
 }
 
-struct Fixture {
-    dir: tempfile::TempDir,
-    service: Service,
-    audit: Arc<Recorder>,
-    clock: Arc<FixedClock>,
+pub(crate) struct Fixture {
+    pub(crate) dir: tempfile::TempDir,
+    pub(crate) service: Arc<Service>,
+    pub(crate) audit: Arc<Recorder>,
+    pub(crate) clock: Arc<FixedClock>,
 }
 
 /// A store holding sub-1 on 192.0.2.10 for an hour from T0 (RADIUS, security class) and
 /// sub-2 on 192.0.2.20 (billing class), seen by a service whose clock reads T0 + 1 day.
-fn fixture() -> Fixture {
+pub(crate) fn fixture() -> Fixture {
     fixture_with(Config::default())
 }
 
@@ -100,7 +100,12 @@ fn fixture_with(cfg: Config) -> Fixture {
     store.import(&events, 0);
     let audit = Arc::new(Recorder::default());
     let clock = Arc::new(FixedClock::new(T0 + 86_400));
-    let service = Service::new(Arc::new(cfg), Arc::new(store), audit.clone(), clock.clone());
+    let service = Arc::new(Service::new(
+        Arc::new(cfg),
+        Arc::new(store),
+        audit.clone(),
+        clock.clone(),
+    ));
     Fixture {
         dir,
         service,
@@ -301,7 +306,7 @@ fn an_abuse_lookup_reads_security_data_only_and_names_a_pseudonym() {
 // People, four eyes between persons, the access extract as a case, holds and deadlines
 // (issue 15, findings 2, 4, 9 and 10).
 
-fn person(name: &str, employee_id: &str) -> Person {
+pub(crate) fn person(name: &str, employee_id: &str) -> Person {
     Person {
         name: name.into(),
         employee_id: employee_id.into(),
@@ -323,14 +328,14 @@ const CRM_HEADER: &str = "subscriber,customer_id,name,street,postal_code,city,pe
 
 impl Fixture {
     /// The caller a token makes, as the daemon builds it.
-    fn caller(&self, token: &str) -> Caller {
+    pub(crate) fn caller(&self, token: &str) -> Caller {
         Users::load(self.dir.path())
             .unwrap()
             .caller(Some(token), "api")
     }
 
     /// Two bootstrapped admins, ada (E-ada) and bo (E-bo).
-    fn admins(&self) -> (Caller, Caller) {
+    pub(crate) fn admins(&self) -> (Caller, Caller) {
         let boot = |name: &str| {
             let t = self
                 .service
@@ -341,13 +346,13 @@ impl Fixture {
                     person(name, &format!("E-{name}")),
                 )
                 .unwrap();
-            self.caller(&t)
+            self.caller(&t.token)
         };
         (boot("ada"), boot("bo"))
     }
 
     /// A user added by the admin ada and approved by the admin bo; their caller.
-    fn approved_user(&self, name: &str, role: Role, who: Person) -> Caller {
+    pub(crate) fn approved_user(&self, name: &str, role: Role, who: Person) -> Caller {
         let (ada, bo) = (user("ada", Role::Admin), user("bo", Role::Admin));
         let t = self.service.user_add(&ada, name, role, who).unwrap();
         self.service.user_approve(&bo, name).unwrap();
@@ -498,7 +503,7 @@ fn bootstrap_is_refused_once_two_admins_exist() {
             .bootstrap_admin(&service_user(), true, name, person(name, id))
     };
     let first = boot("ada", "E-1").unwrap();
-    assert!(f.caller(&first).who.is_ok(), "active at once");
+    assert!(f.caller(&first.token).who.is_ok(), "active at once");
     let err = boot("ada-2", "E-1").unwrap_err();
     assert_eq!(
         err.code(),

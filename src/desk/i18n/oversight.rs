@@ -1,0 +1,5 @@
+//! The auditor's, the security team's and the admin's pages.
+
+use super::Entry;
+
+pub const TEXTS: &[Entry] = &[];

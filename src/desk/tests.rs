@@ -1,0 +1,421 @@
+//! The desk's router in process (no socket, no browser): the sign-in steps, sessions, CSRF and
+//! the refusals, over the service of `legal::service::tests`' fixture (an in-memory store, an
+//! audit recorder, a fixed clock). The browser tests (tests/desk.rs) drive the same pages in
+//! chromium.
+
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::http::{header, Request, StatusCode};
+use tower::ServiceExt;
+
+use super::{router, DeskState, COOKIE, CSP};
+use crate::api::UsersCache;
+use crate::clock::Clock;
+use crate::legal::auth::Role;
+use crate::legal::service::tests::{fixture, person, Fixture};
+use crate::legal::totp;
+
+/// An answer: status, `Location`, the session cookie it set, and the body.
+struct Answer {
+    status: StatusCode,
+    location: Option<String>,
+    cookie: Option<String>,
+    body: String,
+    csp: Option<String>,
+}
+
+struct Desk {
+    app: axum::Router,
+    f: Fixture,
+    /// The first admin, who added lena.
+    ada: crate::legal::auth::Caller,
+}
+
+impl Desk {
+    /// The fixture's service behind the desk, with the legal officer `lena` (approved) and her
+    /// one-time password.
+    fn new() -> (Desk, String) {
+        let f = fixture();
+        let (ada, bo) = f.admins();
+        let t = f
+            .service
+            .user_add(&ada, "lena", Role::Legal, person("Lena L", "E-lena"))
+            .unwrap();
+        f.service.user_approve(&bo, "lena").unwrap();
+        let users = Arc::new(UsersCache::new(f.dir.path().to_path_buf()));
+        let app = router(DeskState::new(f.service.clone(), users, 900));
+        (Desk { app, f, ada }, t.desk_password)
+    }
+
+    async fn send(
+        &self,
+        method: &str,
+        path: &str,
+        cookie: Option<&str>,
+        form: &[(&str, &str)],
+    ) -> Answer {
+        let mut b = Request::builder().method(method).uri(path);
+        if let Some(c) = cookie {
+            b = b.header(header::COOKIE, format!("{COOKIE}={c}"));
+        }
+        let body = if method == "POST" {
+            b = b.header(header::CONTENT_TYPE, "application/x-www-form-urlencoded");
+            form_urlencoded::Serializer::new(String::new())
+                .extend_pairs(form)
+                .finish()
+        } else {
+            String::new()
+        };
+        let r = self
+            .app
+            .clone()
+            .oneshot(b.body(Body::from(body)).unwrap())
+            .await
+            .unwrap();
+        let h = |k| {
+            r.headers()
+                .get(k)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_string)
+        };
+        let location = h(header::LOCATION);
+        let csp = h(header::CONTENT_SECURITY_POLICY);
+        let cookie = h(header::SET_COOKIE).and_then(|c| {
+            c.strip_prefix(&format!("{COOKIE}="))
+                .map(|v| v.split(';').next().unwrap_or("").to_string())
+        });
+        let status = r.status();
+        let bytes = axum::body::to_bytes(r.into_body(), 1 << 22).await.unwrap();
+        Answer {
+            status,
+            location,
+            cookie,
+            body: String::from_utf8_lossy(&bytes).into_owned(),
+            csp,
+        }
+    }
+
+    /// The sign-in form: the pre-sign-in session's cookie and CSRF token.
+    async fn start(&self) -> (String, String) {
+        let a = self.send("GET", "/desk/signin", None, &[]).await;
+        assert_eq!(a.status, StatusCode::OK);
+        (a.cookie.expect("a session cookie"), csrf_of(&a.body))
+    }
+
+    fn now(&self) -> i64 {
+        self.f.clock.now()
+    }
+
+    fn audit_actions(&self) -> Vec<(String, String, String)> {
+        self.f
+            .audit
+            .entries
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|e| (e.action.clone(), e.actor.clone(), e.outcome.clone()))
+            .collect()
+    }
+}
+
+fn csrf_of(body: &str) -> String {
+    let i = body.find("name=\"_csrf\" value=\"").expect("a CSRF field") + 20;
+    body[i..i + 64].to_string()
+}
+
+fn between<'a>(body: &'a str, start: &str, end: &str) -> &'a str {
+    let i = body
+        .find(start)
+        .unwrap_or_else(|| panic!("{start} not in {body}"))
+        + start.len();
+    &body[i..i + body[i..].find(end).unwrap()]
+}
+
+/// Signs lena in for the first time: the one-time password, her own, the enrolment. Returns
+/// the signed-in session's cookie and her TOTP secret.
+async fn first_sign_in(d: &Desk, one_time: &str) -> (String, String) {
+    let (c, csrf) = d.start().await;
+    let a = d
+        .send(
+            "POST",
+            "/desk/signin",
+            Some(&c),
+            &[("_csrf", &csrf), ("user", "lena"), ("password", one_time)],
+        )
+        .await;
+    assert_eq!(
+        a.location.as_deref(),
+        Some("/desk/signin/password"),
+        "{}",
+        a.body
+    );
+    let pw = "a sentence long enough";
+    let a = d
+        .send(
+            "POST",
+            "/desk/signin/password",
+            Some(&c),
+            &[("_csrf", &csrf), ("password", pw), ("password2", pw)],
+        )
+        .await;
+    assert_eq!(a.location.as_deref(), Some("/desk/signin/enroll"));
+    let page = d.send("GET", "/desk/signin/enroll", Some(&c), &[]).await;
+    assert!(page.body.contains("<svg"), "the QR code is on the page");
+    let secret = between(&page.body, "id=\"totp-secret\">", "<").to_string();
+    let code = totp::code(&secret, d.now()).unwrap();
+    let a = d
+        .send(
+            "POST",
+            "/desk/signin/enroll",
+            Some(&c),
+            &[("_csrf", &csrf), ("code", &code)],
+        )
+        .await;
+    assert_eq!(a.location.as_deref(), Some("/desk/"));
+    let signed_in = a.cookie.expect("a new session id at sign-in");
+    assert_ne!(signed_in, c);
+    (signed_in, secret)
+}
+
+#[tokio::test]
+async fn first_sign_in_enrols_totp_and_lands_on_the_roles_start_page_under_the_csp() {
+    let (d, one_time) = Desk::new();
+    let (c, _) = first_sign_in(&d, &one_time).await;
+    let a = d.send("GET", "/desk/", Some(&c), &[]).await;
+    assert_eq!(a.location.as_deref(), Some("/desk/cases"));
+    let acc = d.send("GET", "/desk/account", Some(&c), &[]).await;
+    assert_eq!(acc.status, StatusCode::OK);
+    assert_eq!(acc.csp.as_deref(), Some(CSP));
+    assert!(acc.body.contains("id=\"nav-cases\"") && !acc.body.contains("id=\"nav-audit\""));
+    assert!(acc.body.contains("<html lang=\"sv\""), "Swedish by default");
+    let actions = d.audit_actions();
+    for want in [
+        "desk_signin_password",
+        "desk_password_changed",
+        "desk_totp_enrolled",
+        "desk_signin",
+    ] {
+        assert!(
+            actions
+                .iter()
+                .any(|(a, actor, o)| a == want && actor == "lena" && o == "ok"),
+            "{want} audited: {actions:?}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn the_pre_sign_in_cookie_is_worth_nothing_after_sign_in() {
+    let (d, one_time) = Desk::new();
+    let (c, csrf) = d.start().await;
+    // The same flow, keeping the first cookie to try it afterwards.
+    d.send(
+        "POST",
+        "/desk/signin",
+        Some(&c),
+        &[("_csrf", &csrf), ("user", "lena"), ("password", &one_time)],
+    )
+    .await;
+    let pw = "a sentence long enough";
+    d.send(
+        "POST",
+        "/desk/signin/password",
+        Some(&c),
+        &[("_csrf", &csrf), ("password", pw), ("password2", pw)],
+    )
+    .await;
+    let page = d.send("GET", "/desk/signin/enroll", Some(&c), &[]).await;
+    let secret = between(&page.body, "id=\"totp-secret\">", "<").to_string();
+    let code = totp::code(&secret, d.now()).unwrap();
+    d.send(
+        "POST",
+        "/desk/signin/enroll",
+        Some(&c),
+        &[("_csrf", &csrf), ("code", &code)],
+    )
+    .await;
+    let a = d.send("GET", "/desk/account", Some(&c), &[]).await;
+    assert_eq!(a.location.as_deref(), Some("/desk/signin"));
+}
+
+#[tokio::test]
+async fn five_wrong_passwords_lock_the_user_and_each_is_audited() {
+    let (d, one_time) = Desk::new();
+    let (c, csrf) = d.start().await;
+    for i in 0..5 {
+        let a = d
+            .send(
+                "POST",
+                "/desk/signin",
+                Some(&c),
+                &[("_csrf", &csrf), ("user", "lena"), ("password", "wrong")],
+            )
+            .await;
+        assert_eq!(a.status, StatusCode::UNAUTHORIZED);
+        let want = if i < 4 {
+            "[desk.bad_credentials]"
+        } else {
+            "[desk.locked]"
+        };
+        assert!(a.body.contains(want), "attempt {i}: {}", a.body);
+    }
+    let a = d
+        .send(
+            "POST",
+            "/desk/signin",
+            Some(&c),
+            &[("_csrf", &csrf), ("user", "lena"), ("password", &one_time)],
+        )
+        .await;
+    assert!(
+        a.body.contains("[desk.locked]"),
+        "the right password does not open a locked account"
+    );
+    let refused = d
+        .audit_actions()
+        .into_iter()
+        .filter(|(a, actor, o)| {
+            a == "desk_signin_password" && actor == "lena" && o.starts_with("refused:")
+        })
+        .count();
+    assert_eq!(refused, 6);
+}
+
+#[tokio::test]
+async fn an_unknown_user_name_is_not_written_to_the_audit_log() {
+    let (d, _) = Desk::new();
+    let (c, csrf) = d.start().await;
+    let typed = "hunter2-typed-in-the-wrong-field";
+    d.send(
+        "POST",
+        "/desk/signin",
+        Some(&c),
+        &[("_csrf", &csrf), ("user", typed), ("password", "x")],
+    )
+    .await;
+    let all = format!("{:?}", d.f.audit.entries.lock().unwrap());
+    assert!(!all.contains(typed));
+    assert!(all.contains("desk_signin_password"));
+}
+
+#[tokio::test]
+async fn a_form_without_its_csrf_token_or_session_or_from_another_site_is_refused() {
+    let (d, one_time) = Desk::new();
+    let (c, _) = d.start().await;
+    let a = d
+        .send(
+            "POST",
+            "/desk/signin",
+            Some(&c),
+            &[("user", "lena"), ("password", &one_time)],
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::FORBIDDEN);
+    assert!(a.body.contains("[desk.csrf]"));
+    let a = d
+        .send(
+            "POST",
+            "/desk/signin",
+            None,
+            &[("user", "lena"), ("password", &one_time)],
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::FORBIDDEN);
+    assert!(a.body.contains("[desk.no_session]"));
+    // Signed in: the sign-out form without the token, then from another site.
+    let (s, _) = first_sign_in(&d, &one_time).await;
+    let a = d
+        .send(
+            "POST",
+            "/desk/signout",
+            Some(&s),
+            &[("_csrf", "0".repeat(64).as_str())],
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::FORBIDDEN);
+    let req = Request::builder()
+        .method("POST")
+        .uri("/desk/signout")
+        .header(header::COOKIE, format!("{COOKIE}={s}"))
+        .header("sec-fetch-site", "cross-site")
+        .body(Body::empty())
+        .unwrap();
+    let r = d.app.clone().oneshot(req).await.unwrap();
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    // Still signed in after all three.
+    let a = d.send("GET", "/desk/account", Some(&s), &[]).await;
+    assert_eq!(a.status, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn signing_out_ends_the_session_and_is_audited() {
+    let (d, one_time) = Desk::new();
+    let (s, _) = first_sign_in(&d, &one_time).await;
+    let page = d.send("GET", "/desk/account", Some(&s), &[]).await;
+    let csrf = csrf_of(&page.body);
+    let a = d
+        .send("POST", "/desk/signout", Some(&s), &[("_csrf", &csrf)])
+        .await;
+    assert_eq!(a.location.as_deref(), Some("/desk/signin"));
+    let a = d.send("GET", "/desk/account", Some(&s), &[]).await;
+    assert_eq!(a.location.as_deref(), Some("/desk/signin"));
+    assert!(d
+        .audit_actions()
+        .iter()
+        .any(|(a, actor, _)| a == "desk_signout" && actor == "lena"));
+}
+
+#[tokio::test]
+async fn a_revoked_users_session_ends_at_the_next_request() {
+    let (d, one_time) = Desk::new();
+    let (s, _) = first_sign_in(&d, &one_time).await;
+    d.f.service.user_revoke(&d.ada, "lena").unwrap();
+    let a = d.send("GET", "/desk/account", Some(&s), &[]).await;
+    assert_eq!(a.location.as_deref(), Some("/desk/signin"));
+}
+
+#[tokio::test]
+async fn the_second_sign_in_asks_for_a_fresh_code() {
+    let (d, one_time) = Desk::new();
+    let (_, secret) = first_sign_in(&d, &one_time).await;
+    let (c, csrf) = d.start().await;
+    let a = d
+        .send(
+            "POST",
+            "/desk/signin",
+            Some(&c),
+            &[
+                ("_csrf", &csrf),
+                ("user", "lena"),
+                ("password", "a sentence long enough"),
+            ],
+        )
+        .await;
+    assert_eq!(a.location.as_deref(), Some("/desk/signin/totp"));
+    let used = totp::code(&secret, d.now()).unwrap();
+    let a = d
+        .send(
+            "POST",
+            "/desk/signin/totp",
+            Some(&c),
+            &[("_csrf", &csrf), ("code", &used)],
+        )
+        .await;
+    assert_eq!(
+        a.status,
+        StatusCode::UNAUTHORIZED,
+        "the enrolment's code was used"
+    );
+    d.f.clock.advance(30);
+    let fresh = totp::code(&secret, d.now()).unwrap();
+    let a = d
+        .send(
+            "POST",
+            "/desk/signin/totp",
+            Some(&c),
+            &[("_csrf", &csrf), ("code", &fresh)],
+        )
+        .await;
+    assert_eq!(a.location.as_deref(), Some("/desk/"));
+}
