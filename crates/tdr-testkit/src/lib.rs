@@ -7,9 +7,12 @@
 //! * [`cli`]: the `tdr` binary on a data directory: users with tokens, cases registered and
 //!   approved, audit entries;
 //! * [`daemon`]: `tdr serve` on a data directory, which the CLI commands then go through;
-//! * [`bins`]: where the tool binaries (`tdr-gen`, `tdr-bench`) of the workspace are.
+//! * [`bins`]: where the tool binaries (`tdr-gen`, `tdr-bench`) of the workspace are;
+//! * [`browser`]: chromium through chromedriver for the desk's tests, with axe-core and
+//!   screenshots.
 
 pub mod bins;
+pub mod browser;
 pub mod cli;
 pub mod daemon;
 pub mod ev;
