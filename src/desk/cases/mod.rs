@@ -5,6 +5,8 @@
 //! reads the store, the register's files or the audit log.
 
 pub mod annex;
+#[cfg(test)]
+mod flow;
 pub mod new;
 pub mod view;
 
