@@ -92,6 +92,19 @@ pub const ROUTES: &[Route] = &[
         summary: "The disclosure report (?format=json|xml|html)",
     },
     Route {
+        method: "PUT",
+        path: "/v1/cases/{id}/order",
+        op: Op::CaseCreate,
+        summary: "Store the scanned order (its SHA-256 must be the case's order_sha256): the \
+                  registrar, while the case is registered",
+    },
+    Route {
+        method: "GET",
+        path: "/v1/cases/{id}/order",
+        op: Op::CaseGet,
+        summary: "The scanned order as stored",
+    },
+    Route {
         method: "POST",
         path: "/v1/cases/{id}/lookup",
         op: Op::CaseLookup,
@@ -407,6 +420,14 @@ pub fn router(state: ApiState) -> Router {
         .route("/v1/cases/{id}/execute", post(case_execute))
         .route("/v1/cases/{id}/release", post(case_release))
         .route("/v1/cases/{id}/report", get(case_report))
+        .route(
+            "/v1/cases/{id}/order",
+            get(case_order_get)
+                .put(case_order_put)
+                .layer(axum::extract::DefaultBodyLimit::max(
+                    crate::legal::service::ORDER_MAX + 1,
+                )),
+        )
         .route("/v1/cases/{id}/lookup", post(case_lookup))
         .route("/v1/cases/{id}/lookups", post(case_lookups))
         .route("/v1/abuse/lookup", post(abuse_lookup))
@@ -529,6 +550,40 @@ async fn case_report(
     let format = q.get("format").cloned().unwrap_or_else(|| "json".into());
     let (text, ctype) = call(&st, h, move |svc, who| svc.report(who, &id, &format)).await?;
     Ok(([(header::CONTENT_TYPE, ctype)], text).into_response())
+}
+
+/// The scanned order: the body is the file, its `Content-Type` the scan's.
+async fn case_order_put(
+    State(st): State<ApiState>,
+    h: Who,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    b: Bytes,
+) -> Result<Response, ApiError> {
+    let ctype = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("application/octet-stream")
+        .to_string();
+    let sha = call(&st, h, move |svc, who| {
+        svc.case_order_put(who, &id, &b, &ctype)
+    })
+    .await?;
+    Ok(ok_json(StatusCode::OK, &json!({"order_sha256": sha})))
+}
+
+async fn case_order_get(
+    State(st): State<ApiState>,
+    h: Who,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let name = format!("attachment; filename=\"order-{id}\"");
+    let (bytes, ctype) = call(&st, h, move |svc, who| svc.case_order_get(who, &id)).await?;
+    let mut r = ([(header::CONTENT_TYPE, ctype)], bytes).into_response();
+    if let Ok(v) = header::HeaderValue::from_str(&name) {
+        r.headers_mut().insert(header::CONTENT_DISPOSITION, v);
+    }
+    Ok(r)
 }
 
 /// An address lookup as a request gives it.

@@ -25,6 +25,12 @@ fn request_body(r: &Route) -> Option<Value> {
             json!({"required": true, "content": {"application/json": {"schema": schema}}}),
         );
     }
+    if r.path.ends_with("/order") && r.method == "PUT" {
+        return raw(
+            "application/pdf",
+            "the scanned order (image/png, image/jpeg, image/tiff too)",
+        );
+    }
     let schema = match r.op {
         Op::IdentityImport => return raw("text/csv", "the CRM export"),
         Op::Import => return raw("application/octet-stream", "the log file, as written"),

@@ -1,5 +1,6 @@
 //! The legal register's files under `<data_dir>/legal/` (mode 0700): `users.json`, one
-//! `cases/<id>.json` per case, and `lock`, an exclusive flock held for every read-modify-write,
+//! `cases/<id>.json` per case, the scanned orders `orders/<id>` (see `service/orders.rs`), and
+//! `lock`, an exclusive flock held for every read-modify-write,
 //! so the daemon and CLI commands can change cases concurrently without losing an update.
 //! Every write goes to a temporary file that is fsynced and renamed over the old one, and the
 //! directory is fsynced: a crash leaves the old or the new version, never half of one.
@@ -50,6 +51,11 @@ pub fn legal_dir(data_dir: &Path) -> PathBuf {
 
 pub fn cases_dir(data_dir: &Path) -> PathBuf {
     legal_dir(data_dir).join("cases")
+}
+
+/// The scanned orders, one file per case (`<id>`, with its content type in `<id>.type`).
+pub fn orders_dir(data_dir: &Path) -> PathBuf {
+    legal_dir(data_dir).join("orders")
 }
 
 fn ensure_dir(dir: &Path) -> Result<(), RegisterError> {

@@ -90,10 +90,23 @@ mod tests {
             assert!(seen.insert(*k), "key {k} is in the catalogue twice");
             assert!(!sv.is_empty() && !en.is_empty(), "{k} lacks a text");
         }
-        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/src/desk");
+        let mut dirs = vec![std::path::PathBuf::from(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/src/desk"
+        ))];
+        let mut files = Vec::new();
+        while let Some(dir) = dirs.pop() {
+            for f in std::fs::read_dir(dir).unwrap() {
+                let p = f.unwrap().path();
+                if p.is_dir() {
+                    dirs.push(p);
+                } else {
+                    files.push(p);
+                }
+            }
+        }
         let mut missing = Vec::new();
-        for f in std::fs::read_dir(dir).unwrap() {
-            let p = f.unwrap().path();
+        for p in files {
             if p.extension().is_some_and(|e| e == "rs") {
                 let text = std::fs::read_to_string(&p).unwrap();
                 for part in text.split(".t(\"").skip(1) {

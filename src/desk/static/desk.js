@@ -11,7 +11,7 @@ document.addEventListener("submit", function (ev) {
 
 // A textarea with data-check is checked line by line as it is typed: the server parses each
 // line with the same rules as the registration and answers
-// {"lines": [{"n": 1, "ok": true, "text": "...", "reason": "..."}]}, shown in the table whose
+// {"lines": [{"n": 1, "ok": true, "warn": false, "text": "...", "reason": "..."}]}, shown in the table whose
 // id the textarea's data-into names. Text only (textContent), never HTML.
 (function () {
   var boxes = document.querySelectorAll("textarea[data-check]");
@@ -40,6 +40,8 @@ document.addEventListener("submit", function (ev) {
           var tr = document.createElement("tr");
           tr.className = "line";
           tr.dataset.ok = l.ok ? "true" : "false";
+          // Accepted, but worth a second look (a shared address without its port, ...).
+          tr.dataset.warn = l.warn ? "true" : "false";
           if (!l.ok) { bad += 1; }
           [String(l.n), l.text, l.reason].forEach(function (t, i) {
             var td = document.createElement("td");

@@ -16,6 +16,7 @@ mod disclose;
 mod execute;
 mod intake;
 mod lookups;
+mod orders;
 mod oversight;
 mod people;
 mod refusals;
@@ -46,6 +47,7 @@ use crate::store::{StoreError, StoreRead};
 pub use self::cases::{case_view, summary};
 pub use self::intake::QuarantineQuery;
 pub use self::lookups::{render_calls, AddrQuery};
+pub use self::orders::ORDER_MAX;
 pub use self::oversight::{verify_audit_copy, ExpectedHead};
 pub use self::people::NewToken;
 pub use self::refusals::{RefusalLimit, SUMMARY_MAX};
@@ -217,6 +219,11 @@ impl Service {
 
     pub fn config(&self) -> &Config {
         &self.cfg
+    }
+
+    /// The service's clock (the desk's "today" and "overdue" read it, not the system time).
+    pub fn now(&self) -> UnixSecs {
+        self.clock.now()
     }
 
     /// Seals the entries appended so far (a CLI command's log, before it exits), after writing
