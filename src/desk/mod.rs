@@ -131,7 +131,9 @@ fn cross_site(h: &HeaderMap) -> bool {
     let origin = h.get(header::ORIGIN).and_then(|v| v.to_str().ok());
     let host = h.get(header::HOST).and_then(|v| v.to_str().ok());
     match (origin, host) {
-        (Some("null"), _) => true,
+        // A browser sends `null` for a privacy-sensitive context (a no-referrer policy, a
+        // sandbox): unknown, not foreign; the CSRF token decides.
+        (Some("null"), _) => false,
         (Some(o), Some(host)) => {
             let o = o
                 .strip_prefix("https://")

@@ -85,11 +85,14 @@ async fn signin_form(State(st): State<DeskState>, req: Request) -> Response {
     if matches!(v.session.as_ref().map(|s| &s.stage), Some(Stage::In { .. })) {
         return Redirect::to("/desk/").into_response();
     }
-    // Every visit to the form starts over: a half-done sign-in is dropped.
-    if let Some(old) = &v.sid {
-        st.sessions.remove(old);
-    }
-    let (id, csrf) = st.sessions.start();
+    // Every visit to the form starts over (a half-done sign-in is dropped), in the session the
+    // browser has: a second load of the page (another tab, a reload) keeps its CSRF token good.
+    let (id, csrf) = match (&v.sid, &v.session) {
+        (Some(sid), Some(s)) if st.sessions.advance(sid, Stage::Anonymous).is_some() => {
+            (sid.clone(), s.csrf.clone())
+        }
+        _ => st.sessions.start(),
+    };
     form_page(
         v.lang,
         &csrf,

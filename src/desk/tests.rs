@@ -419,3 +419,29 @@ async fn the_second_sign_in_asks_for_a_fresh_code() {
         .await;
     assert_eq!(a.location.as_deref(), Some("/desk/"));
 }
+
+/// Regression: under `Referrer-Policy: no-referrer` chromium sent `Origin: null` on the desk's
+/// own sign-in form, and the cross-site guard refused every sign-in (found by tests/desk.rs).
+#[tokio::test]
+async fn a_same_origin_form_with_origin_null_reaches_its_handler() {
+    let (d, _) = Desk::new();
+    let (c, csrf) = d.start().await;
+    let body = format!("_csrf={csrf}&user=lena&password=wrong");
+    let req = Request::builder()
+        .method("POST")
+        .uri("/desk/signin")
+        .header(header::COOKIE, format!("{COOKIE}={c}"))
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .header(header::ORIGIN, "null")
+        .header("sec-fetch-site", "same-origin")
+        .body(Body::from(body))
+        .unwrap();
+    let r = d.app.clone().oneshot(req).await.unwrap();
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED, "the password was judged");
+    let page = d.send("GET", "/desk/signin", Some(&c), &[]).await;
+    assert_eq!(
+        page.csp.as_deref(),
+        Some(CSP),
+        "and the policy that caused it is gone"
+    );
+}

@@ -17,7 +17,9 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use fantoccini::elements::Element;
-use fantoccini::{Client, ClientBuilder, Locator};
+use fantoccini::ClientBuilder;
+/// The browser and element locators, for the tests (they need no fantoccini of their own).
+pub use fantoccini::{Client, Locator};
 use serde_json::{json, Value};
 
 const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
