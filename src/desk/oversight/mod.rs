@@ -5,6 +5,8 @@
 
 mod abuse;
 mod audit;
+#[cfg(test)]
+mod router_tests;
 mod stats;
 mod users;
 
