@@ -48,7 +48,7 @@ pub use self::cases::{case_view, summary};
 pub use self::intake::QuarantineQuery;
 pub use self::lookups::{render_calls, AddrQuery};
 pub use self::orders::ORDER_MAX;
-pub use self::oversight::{verify_audit_copy, ExpectedHead};
+pub use self::oversight::{verify_audit_copy, AuditFilter, ExpectedHead, AUDIT_PAGE_MAX};
 pub use self::people::NewToken;
 pub use self::refusals::{RefusalLimit, SUMMARY_MAX};
 pub use self::signin::Refused;

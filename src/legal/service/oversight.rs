@@ -1,4 +1,8 @@
-//! The auditor's view: reading and verifying the audit trail, and request statistics.
+//! The auditor's view: reading, searching and verifying the audit trail, and request
+//! statistics.
+
+use std::collections::VecDeque;
+use std::path::Path;
 
 use serde_json::{json, Value};
 
@@ -8,7 +12,7 @@ use crate::legal::auth::Caller;
 use crate::legal::case::State;
 use crate::legal::policy::Op;
 use crate::legal::register;
-use crate::model::{fmt_time, UnixSecs};
+use crate::model::{fmt_time, parse_time, UnixSecs};
 
 pub use crate::audit::{ExpectedHead, VerifyError, VerifyReport};
 
@@ -29,7 +33,171 @@ pub fn verify_audit_copy(
     crate::audit::verify_audit_dir(&dir, &key, expect)
 }
 
+/// What the auditor looks for in the log. Every field given must match: actor, case and action
+/// as exact text (as the entry holds it), the entry's time in `from..to` (half-open).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AuditFilter {
+    pub actor: Option<String>,
+    pub case: Option<String>,
+    pub action: Option<String>,
+    pub from: Option<UnixSecs>,
+    pub to: Option<UnixSecs>,
+}
+
+impl AuditFilter {
+    /// Whether a stored entry (as [`crate::audit::read_entries`] gives it) matches.
+    pub fn matches(&self, e: &Value) -> bool {
+        let same = |field: &str, want: &Option<String>| {
+            want.as_deref().is_none_or(|w| e[field].as_str() == Some(w))
+        };
+        if !(same("actor", &self.actor) && same("case", &self.case) && same("action", &self.action))
+        {
+            return false;
+        }
+        if self.from.is_none() && self.to.is_none() {
+            return true;
+        }
+        let Some(t) = e["time"].as_str().and_then(|s| parse_time(s).ok()) else {
+            return false;
+        };
+        self.from.is_none_or(|f| t >= f) && self.to.is_none_or(|to| t < to)
+    }
+
+    /// The filter as the search's own audit entry keeps it.
+    fn query(&self, offset: usize, limit: usize) -> Value {
+        json!({"search": {"actor": self.actor, "case": self.case, "action": self.action,
+                          "from": self.from.map(fmt_time), "to": self.to.map(fmt_time)},
+               "offset": offset, "limit": limit})
+    }
+}
+
+/// The most entries one search page returns.
+pub const AUDIT_PAGE_MAX: usize = 500;
+/// Entries read per call of [`crate::audit::read_entries`] (which reads from the log's start
+/// each time): the most entries a search holds at once, traded against re-reading.
+const SEARCH_CHUNK: usize = 10_000;
+/// A page no deeper than this (offset + limit) is kept while the log is read once; a deeper
+/// one is fetched by a second read of the span it lies in.
+const SEARCH_KEEP: usize = 1_000;
+
+/// Calls `f` with every entry whose seq is above `after`, oldest first, reading `chunk`
+/// entries at a time; `f` returns false to stop.
+fn each_entry(
+    data_dir: &Path,
+    mut after: u64,
+    chunk: usize,
+    mut f: impl FnMut(u64, Value) -> bool,
+) -> std::io::Result<()> {
+    loop {
+        let got = crate::audit::read_entries(data_dir, after, chunk)?;
+        let n = got.len();
+        for e in got {
+            let Some(seq) = e["seq"].as_u64() else {
+                continue;
+            };
+            // The highest seq seen: every call returns only seqs above it, so each full chunk
+            // moves `after` on and the loop ends even on a log whose seqs are out of order.
+            after = after.max(seq);
+            if !f(seq, e) {
+                return Ok(());
+            }
+        }
+        if n < chunk {
+            return Ok(());
+        }
+    }
+}
+
+/// The entries matching `filter`, newest first, `offset` of them skipped and at most `limit`
+/// (at least 1) returned, and how many matched in all. Holds at most one chunk, the page, and
+/// the seq of every match (8 bytes each).
+fn search_log(
+    data_dir: &Path,
+    filter: &AuditFilter,
+    offset: usize,
+    limit: usize,
+    chunk: usize,
+    keep_max: usize,
+) -> std::io::Result<(Vec<Value>, u64)> {
+    let limit = limit.max(1);
+    let keep = offset.saturating_add(limit);
+    let ring_on = keep <= keep_max;
+    let mut ring: VecDeque<Value> = VecDeque::new();
+    let mut seqs: Vec<u64> = Vec::new();
+    each_entry(data_dir, 0, chunk, |seq, e| {
+        if filter.matches(&e) {
+            seqs.push(seq);
+            if ring_on {
+                if ring.len() == keep {
+                    ring.pop_front();
+                }
+                ring.push_back(e);
+            }
+        }
+        true
+    })?;
+    let total = seqs.len() as u64;
+    if ring_on {
+        return Ok((
+            ring.into_iter().rev().skip(offset).take(limit).collect(),
+            total,
+        ));
+    }
+    // Newest first, so the page is the matches `end - limit .. end` counted from the oldest.
+    let end = seqs.len().saturating_sub(offset);
+    let wanted = &seqs[end.saturating_sub(limit)..end];
+    let (Some(&first), Some(&last)) = (wanted.first(), wanted.last()) else {
+        return Ok((Vec::new(), total));
+    };
+    let mut page = Vec::with_capacity(wanted.len());
+    each_entry(data_dir, first - 1, chunk, |seq, e| {
+        if wanted.binary_search(&seq).is_ok() {
+            page.push(e);
+        }
+        seq < last
+    })?;
+    page.reverse();
+    Ok((page, total))
+}
+
 impl Service {
+    /// The audit log searched: the entries matching `filter`, newest first, `offset` skipped
+    /// and at most `limit` (1..=[`AUDIT_PAGE_MAX`]) returned, and how many matched in all.
+    /// The search is audited like [`Service::audit_read`], with the filter in its query.
+    ///
+    /// It reads the whole log (there is no index): on a log of N entries, read
+    /// [`SEARCH_CHUNK`] at a time from the start, that is about N²/(2·chunk) lines parsed;
+    /// it holds one chunk, the page and the seq of every match.
+    pub fn audit_search(
+        &self,
+        caller: &Caller,
+        filter: &AuditFilter,
+        offset: usize,
+        limit: usize,
+    ) -> Result<(Vec<Value>, u64), LegalError> {
+        let limit = limit.clamp(1, AUDIT_PAGE_MAX);
+        let query = filter.query(offset, limit);
+        self.admit(caller, Op::AuditRead, None, &query)?;
+        let (page, total) = search_log(
+            self.data_dir(),
+            filter,
+            offset,
+            limit,
+            SEARCH_CHUNK,
+            SEARCH_KEEP,
+        )
+        .map_err(|e| {
+            LegalError::BadRequest(
+                ErrorKind::AuditReadFailed,
+                format!("the audit log could not be read: {e}"),
+            )
+        })?;
+        let mut e = self.entry(caller, Op::AuditRead, None, query);
+        e.result_count = page.len() as u64;
+        self.commit(e)?;
+        Ok((page, total))
+    }
+
     pub fn audit_read(
         &self,
         caller: &Caller,
@@ -134,5 +302,242 @@ impl Service {
         e.result_count = n;
         self.commit(e)?;
         Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::{Arc, Mutex};
+
+    use super::*;
+    use crate::audit::{AuditLog, NewEntry};
+    use crate::clock::FixedClock;
+    use crate::config::Config;
+    use crate::legal::auth::{Principal, Role};
+    use crate::store::mem::MemStore;
+
+    /// 2026-11-20T10:00:00Z.
+    const T0: i64 = 1_795_168_800;
+    const N: u64 = 300;
+    const ACTORS: [&str; 3] = ["lena", "mo", "kim"];
+    const ACTIONS: [&str; 4] = ["case_get", "case_lookup", "abuse_lookup", "case_approve"];
+
+    fn caller(name: &str, role: Role) -> Caller {
+        Caller {
+            who: Ok(Principal {
+                name: name.into(),
+                role,
+                person: format!("E-{name}"),
+            }),
+            claimed: None,
+            channel: "desk",
+            peer: Some("192.0.2.99:4000".into()),
+        }
+    }
+
+    /// A real audit log of `N` entries, ten minutes apart from T0 (actors, actions and cases
+    /// cycling at different periods), behind a service.
+    fn logged() -> (tempfile::TempDir, Service) {
+        let dir = tempfile::tempdir().unwrap();
+        let clock = Arc::new(FixedClock::new(T0));
+        let mut log = AuditLog::open(dir.path(), clock.clone()).unwrap();
+        for i in 0..N {
+            let i = i as usize;
+            log.append(NewEntry {
+                actor: ACTORS[i % 3].into(),
+                role: "desk:legal".into(),
+                peer: None,
+                action: ACTIONS[i % 4].into(),
+                case: (!i.is_multiple_of(5)).then(|| format!("C-{}", i % 7)),
+                legal_basis: None,
+                query: json!({"i": i}),
+                outcome: "ok".into(),
+                result_count: 1,
+                result_digest: None,
+            })
+            .unwrap();
+            clock.advance(600);
+        }
+        let cfg = Config {
+            data_dir: dir.path().to_path_buf(),
+            ..Config::default()
+        };
+        let store = MemStore::new(&cfg);
+        let svc = Service::new(
+            Arc::new(cfg),
+            Arc::new(store),
+            Arc::new(Mutex::new(log)),
+            clock,
+        );
+        (dir, svc)
+    }
+
+    fn seqs(v: &[Value]) -> Vec<u64> {
+        v.iter().map(|e| e["seq"].as_u64().unwrap()).collect()
+    }
+
+    /// The page as a plain filter over the whole log would give it.
+    fn expected(dir: &Path, f: &AuditFilter, offset: usize, limit: usize) -> (Vec<u64>, u64) {
+        let all = crate::audit::read_entries(dir, 0, usize::MAX).unwrap();
+        let mut hits: Vec<u64> = all
+            .iter()
+            .filter(|e| f.matches(e))
+            .map(|e| e["seq"].as_u64().unwrap())
+            .collect();
+        let total = hits.len() as u64;
+        hits.reverse();
+        (hits.into_iter().skip(offset).take(limit).collect(), total)
+    }
+
+    #[test]
+    fn the_newest_come_first_and_pages_follow_each_other() {
+        let (dir, _svc) = logged();
+        let all = AuditFilter::default();
+        let (p1, total) = search_log(dir.path(), &all, 0, 50, SEARCH_CHUNK, SEARCH_KEEP).unwrap();
+        assert_eq!(total, N);
+        assert_eq!(seqs(&p1), (251..=300).rev().collect::<Vec<_>>());
+        let (p6, _) = search_log(dir.path(), &all, 250, 50, SEARCH_CHUNK, SEARCH_KEEP).unwrap();
+        assert_eq!(seqs(&p6), (1..=50).rev().collect::<Vec<_>>());
+        let (past, total) = search_log(dir.path(), &all, 300, 50, 64, SEARCH_KEEP).unwrap();
+        assert!(past.is_empty());
+        assert_eq!(total, N);
+    }
+
+    /// Small chunks (many reads) and a small keep (the second read for deep pages) give the
+    /// same pages as a plain filter over the whole log, for every filter field.
+    #[test]
+    fn filters_and_paging_match_a_plain_filter_whatever_the_chunk_and_depth() {
+        let (dir, _svc) = logged();
+        let filters = [
+            AuditFilter::default(),
+            AuditFilter {
+                actor: Some("mo".into()),
+                ..Default::default()
+            },
+            AuditFilter {
+                actor: Some("kim".into()),
+                action: Some("case_lookup".into()),
+                ..Default::default()
+            },
+            AuditFilter {
+                case: Some("C-3".into()),
+                ..Default::default()
+            },
+            AuditFilter {
+                from: Some(T0 + 100 * 600),
+                to: Some(T0 + 160 * 600),
+                ..Default::default()
+            },
+            AuditFilter {
+                actor: Some("lena".into()),
+                from: Some(T0 + 30 * 600 + 1),
+                ..Default::default()
+            },
+            AuditFilter {
+                actor: Some("nobody".into()),
+                ..Default::default()
+            },
+        ];
+        for f in &filters {
+            let (_, total) = expected(dir.path(), f, 0, 1);
+            for (chunk, keep) in [(7, 20), (64, 1_000), (SEARCH_CHUNK, 0)] {
+                for limit in [1, 9, 50] {
+                    for offset in [0, 3, 17, 40, 90, total as usize, total as usize + 4] {
+                        let want = expected(dir.path(), f, offset, limit);
+                        let (page, got_total) =
+                            search_log(dir.path(), f, offset, limit, chunk, keep).unwrap();
+                        assert_eq!(
+                            (seqs(&page), got_total),
+                            want,
+                            "{f:?} chunk {chunk} keep {keep} offset {offset} limit {limit}"
+                        );
+                    }
+                }
+            }
+        }
+        // The filters select what they say.
+        let mo = &filters[1];
+        assert_eq!(expected(dir.path(), mo, 0, 1).1, N / 3);
+        let window = &filters[4];
+        let (hits, total) = expected(dir.path(), window, 0, 100);
+        assert_eq!(total, 60);
+        assert_eq!((hits[0], hits[59]), (160, 101));
+    }
+
+    #[test]
+    fn an_empty_log_has_nothing_to_find() {
+        let dir = tempfile::tempdir().unwrap();
+        let (page, total) = search_log(dir.path(), &AuditFilter::default(), 0, 50, 10, 10).unwrap();
+        assert!(page.is_empty());
+        assert_eq!(total, 0);
+    }
+
+    /// The search is the auditor's, audited with its filter; anyone else is refused.
+    #[test]
+    fn the_search_is_audited_with_its_filter_and_only_the_auditor_may() {
+        let (dir, svc) = logged();
+        let f = AuditFilter {
+            actor: Some("mo".into()),
+            case: Some("C-2".into()),
+            ..Default::default()
+        };
+        let auditor = caller("aud", Role::Auditor);
+        let (page, total) = svc.audit_search(&auditor, &f, 0, 5).unwrap();
+        assert_eq!(page.len(), 5);
+        assert!(total > 5);
+        assert!(page
+            .iter()
+            .all(|e| e["actor"] == "mo" && e["case"] == "C-2"));
+        // Its own entry comes after what it read, with the filter and the count returned.
+        let (mine, _) = svc
+            .audit_search(
+                &auditor,
+                &AuditFilter {
+                    actor: Some("aud".into()),
+                    ..Default::default()
+                },
+                0,
+                10,
+            )
+            .unwrap();
+        assert_eq!(mine.len(), 1, "{mine:?}");
+        let e = &mine[0];
+        assert_eq!(e["action"], "audit_read");
+        assert_eq!(e["outcome"], "ok");
+        assert_eq!(e["result_count"], 5);
+        assert_eq!(e["query"]["search"]["actor"], "mo");
+        assert_eq!(e["query"]["search"]["case"], "C-2");
+        assert_eq!(e["query"]["limit"], 5);
+
+        let err = svc
+            .audit_search(&caller("lena", Role::Legal), &f, 0, 5)
+            .unwrap_err();
+        assert_eq!(err.code(), "auth.forbidden");
+        let refused = expected(
+            dir.path(),
+            &AuditFilter {
+                actor: Some("lena".into()),
+                action: Some("audit_read".into()),
+                ..Default::default()
+            },
+            0,
+            5,
+        );
+        assert_eq!(refused.1, 1, "the refusal is audited");
+    }
+
+    /// A page is at most [`AUDIT_PAGE_MAX`] entries and at least one.
+    #[test]
+    fn the_page_size_is_bounded() {
+        let (_dir, svc) = logged();
+        let auditor = caller("aud", Role::Auditor);
+        let (page, _) = svc
+            .audit_search(&auditor, &AuditFilter::default(), 0, 0)
+            .unwrap();
+        assert_eq!(page.len(), 1);
+        let (page, total) = svc
+            .audit_search(&auditor, &AuditFilter::default(), 0, 10_000)
+            .unwrap();
+        assert_eq!(page.len(), total.min(AUDIT_PAGE_MAX as u64) as usize);
     }
 }
