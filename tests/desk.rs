@@ -8,12 +8,10 @@
 //! screenshot is written (see `tdr_testkit::browser::screenshot_dir`).
 
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
-
 
 use tdr_testkit::browser::{
-    self, assert_accessible, click, current_path, fill, goto, is_present, text_of, upload, Client,
-    wait_for, Driver,
+    self, assert_accessible, click, current_path, fill, goto, is_present, text_of, upload,
+    wait_for, Client, Driver,
 };
 use tdr_testkit::cli::{stderr, tdr_as, Account, Tdr};
 use tdr_testkit::daemon::Daemon;
@@ -23,7 +21,7 @@ const BIN: &str = env!("CARGO_BIN_EXE_tdr");
 
 /// One browser test at a time: each runs a daemon and up to three chromium instances, and the
 /// machine has two cores.
-static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
+static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
 /// A daemon over HTTPS with a day of RADIUS sessions and the CRM's identities: alice (Åsa Öberg)
 /// on 192.0.2.10 and pia (a protected identity) on 192.0.2.12, 10:00–11:00 UTC yesterday;
@@ -140,6 +138,26 @@ async fn confirm(c: &Client) {
     panic!("no confirmation was asked");
 }
 
+/// Waits (bounded) until the element at `css` shows `needle`, across page loads; its text.
+async fn wait_text(c: &Client, css: &str, needle: &str) -> String {
+    let mut last = String::new();
+    for _ in 0..200 {
+        if let Ok(e) = c.find(browser::Locator::Css(css)).await {
+            if let Ok(t) = e.text().await {
+                if t.contains(needle) {
+                    return t;
+                }
+                last = t;
+            }
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!(
+        "{css} never showed {needle:?} on {}: {last}",
+        current_path(c).await
+    );
+}
+
 /// The case id of the case page the browser shows.
 async fn case_id(c: &Client) -> String {
     let p = current_path(c).await;
@@ -163,7 +181,9 @@ async fn register(c: &Client, w: &World, kind: &str, scope: &str, shots: Option<
     }
     click(c, &format!("#new-{kind}")).await;
     wait_for(c, "#case-form").await;
-    let decided = (chrono::Utc::now() - chrono::Duration::days(20)).format("%Y-%m-%d").to_string();
+    let decided = (chrono::Utc::now() - chrono::Duration::days(20))
+        .format("%Y-%m-%d")
+        .to_string();
     fill(c, "#authority", "Patent- och marknadsdomstolen").await;
     fill(c, "#case_number", "PMÄ 4711-26").await;
     fill(c, "#decision_date", &decided).await;
@@ -176,8 +196,7 @@ async fn register(c: &Client, w: &World, kind: &str, scope: &str, shots: Option<
         // The live check has answered every line.
         let lines = scope.lines().count();
         for _ in 0..100 {
-            if c
-                .find_all(browser::Locator::Css("#scope-check tr.line"))
+            if c.find_all(browser::Locator::Css("#scope-check tr.line"))
                 .await
                 .unwrap()
                 .len()
@@ -205,7 +224,7 @@ async fn state(c: &Client) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_ipred_order_end_to_end_by_two_officers_with_a_held_protected_identity_released() {
-    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let _one = ONE_AT_A_TIME.lock().await;
     let w = World::new();
     let (anna, bertil) = (w.account("anna", "legal"), w.account("bertil", "legal"));
     let driver = Driver::start();
@@ -213,7 +232,7 @@ async fn an_ipred_order_end_to_end_by_two_officers_with_a_held_protected_identit
     first_sign_in(&a, &w, &anna, "legal").await;
     assert_eq!(current_path(&a).await, "/desk/cases");
     let scope = format!(
-        "192.0.2.10 {day} 10:30:00 Z\n192.0.2.12\t{day}T10:30:00+00:00\n",
+        "192.0.2.10 {day} 10:30:00 Z\n192.0.2.12; {day}T10:30:00+00:00\n",
         day = w.day
     );
     let id = register(&a, &w, "ipred", &scope, Some("case-new")).await;
@@ -246,10 +265,16 @@ async fn an_ipred_order_end_to_end_by_two_officers_with_a_held_protected_identit
     wait_for(&a, "#results").await;
     let results = text_of(&a, "#results").await;
     assert!(results.contains("Åsa Öberg"), "{results}");
-    assert!(!results.contains("Pia Skyddad") && !results.contains("Hemlig"), "{results}");
+    assert!(
+        !results.contains("Pia Skyddad") && !results.contains("Hemlig"),
+        "{results}"
+    );
     assert!(is_present(&a, ".item[data-status=found] .explain").await);
     assert!(is_present(&a, "#hold").await);
-    assert!(!is_present(&a, "#release").await, "the executor cannot release it");
+    assert!(
+        !is_present(&a, "#release").await,
+        "the executor cannot release it"
+    );
     assert_accessible(&a, "case-held").await;
 
     // The second officer releases it; the report is there to download.
@@ -268,7 +293,12 @@ async fn an_ipred_order_end_to_end_by_two_officers_with_a_held_protected_identit
         assert!(timeline.contains(who), "{timeline}");
     }
     assert_accessible(&b, "case-released").await;
-    let html = wait_for(&b, "#report-html").await.attr("href").await.unwrap().unwrap();
+    let html = wait_for(&b, "#report-html")
+        .await
+        .attr("href")
+        .await
+        .unwrap()
+        .unwrap();
     goto(&b, &w.url(&html)).await;
     let report = b.source().await.unwrap();
     assert!(report.contains("PMÄ 4711-26") && report.contains("Åsa Öberg"));
@@ -312,7 +342,7 @@ async fn an_ipred_order_end_to_end_by_two_officers_with_a_held_protected_identit
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn self_approval_an_out_of_scope_lookup_and_a_time_without_a_zone_are_refused_with_their_explanation(
 ) {
-    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let _one = ONE_AT_A_TIME.lock().await;
     let w = World::new();
     let (anna, bertil) = (w.account("anna", "legal"), w.account("bertil", "legal"));
     let driver = Driver::start();
@@ -332,7 +362,10 @@ async fn self_approval_an_out_of_scope_lookup_and_a_time_without_a_zone_are_refu
     .await;
     wait_for(&a, "#scope-check tr.line[data-ok=false]").await;
     let check = text_of(&a, "#scope-check").await;
-    assert!(check.contains("UTC"), "a time without a zone is explained: {check}");
+    assert!(
+        check.contains("UTC"),
+        "a time without a zone is explained: {check}"
+    );
     assert!(
         check.to_lowercase().contains("port"),
         "a CGNAT address without a port is explained: {check}"
@@ -348,7 +381,12 @@ async fn self_approval_an_out_of_scope_lookup_and_a_time_without_a_zone_are_refu
     )
     .await;
     // Self-approval, forced past the page (the button is not offered): refused, explained.
-    let csrf = wait_for(&a, "input[name=_csrf]").await.prop("value").await.unwrap().unwrap();
+    let csrf = wait_for(&a, "input[name=_csrf]")
+        .await
+        .prop("value")
+        .await
+        .unwrap()
+        .unwrap();
     a.execute(
         "const f = document.createElement('form'); f.method = 'post'; \
          f.action = arguments[0]; const i = document.createElement('input'); \
@@ -383,7 +421,7 @@ async fn self_approval_an_out_of_scope_lookup_and_a_time_without_a_zone_are_refu
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_security_team_gets_a_pseudonym_and_sees_only_its_own_page() {
-    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let _one = ONE_AT_A_TIME.lock().await;
     let w = World::new();
     let sec = w.account("sixten", "security");
     let driver = Driver::start();
@@ -399,7 +437,10 @@ async fn the_security_team_gets_a_pseudonym_and_sees_only_its_own_page() {
     fill(&s, "#at", &format!("{}T10:30:00Z", w.day)).await;
     click(&s, "#lookup").await;
     let answer = text_of(&s, "#abuse-result").await;
-    assert!(!answer.contains("alice") && !answer.contains("Åsa"), "{answer}");
+    assert!(
+        !answer.contains("alice") && !answer.contains("Åsa"),
+        "{answer}"
+    );
     assert_accessible(&s, "abuse-lookup").await;
     // A page of another role: refused, with the code.
     goto(&s, &w.url("/desk/cases")).await;
@@ -408,7 +449,7 @@ async fn the_security_team_gets_a_pseudonym_and_sees_only_its_own_page() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_new_user_needs_a_second_admin_and_the_adder_is_told_why_not_them() {
-    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let _one = ONE_AT_A_TIME.lock().await;
     let w = World::new();
     let (ada, bo) = (w.account("ada", "admin"), w.account("bo", "admin"));
     let driver = Driver::start();
@@ -438,7 +479,7 @@ async fn a_new_user_needs_a_second_admin_and_the_adder_is_told_why_not_them() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn wrong_passwords_lock_the_account_and_forms_without_csrf_or_session_are_refused() {
-    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let _one = ONE_AT_A_TIME.lock().await;
     let w = World::new();
     let anna = w.account("anna", "legal");
     let driver = Driver::start();
@@ -447,10 +488,17 @@ async fn wrong_passwords_lock_the_account_and_forms_without_csrf_or_session_are_
     for i in 0..5 {
         fill(&a, "#user", "anna").await;
         fill(&a, "#password", "not her password").await;
+        // The previous answer's error goes, so that the next one is this attempt's.
+        a.execute("document.getElementById('error')?.remove()", vec![])
+            .await
+            .unwrap();
         click(&a, "#signin").await;
-        let err = text_of(&a, "#error").await;
-        let want = if i < 4 { "desk.bad_credentials" } else { "desk.locked" };
-        assert!(err.contains(want), "attempt {i}: {err}");
+        let want = if i < 4 {
+            "desk.bad_credentials"
+        } else {
+            "desk.locked"
+        };
+        wait_text(&a, "#error", want).await;
         if i == 0 {
             assert_accessible(&a, "signin-failed").await;
         }
@@ -460,12 +508,21 @@ async fn wrong_passwords_lock_the_account_and_forms_without_csrf_or_session_are_
     }
     fill(&a, "#user", "anna").await;
     fill(&a, "#password", &anna.desk_password).await;
+    a.execute("document.getElementById('error')?.remove()", vec![])
+        .await
+        .unwrap();
     click(&a, "#signin").await;
-    assert!(text_of(&a, "#error").await.contains("desk.locked"));
+    wait_text(&a, "#error", "desk.locked").await;
     let refused = w
         .audit()
         .into_iter()
-        .filter(|e| e["actor"] == "anna" && e["outcome"].as_str().unwrap_or("").starts_with("refused:desk."))
+        .filter(|e| {
+            e["actor"] == "anna"
+                && e["outcome"]
+                    .as_str()
+                    .unwrap_or("")
+                    .starts_with("refused:desk.")
+        })
         .count();
     assert_eq!(refused, 6, "every failure audited");
 

@@ -148,29 +148,43 @@ pub fn read_entries(
     after: u64,
     limit: usize,
 ) -> io::Result<Vec<serde_json::Value>> {
-    let dir = data_dir.join(AUDIT_DIR);
     let mut out = Vec::new();
+    if limit == 0 {
+        return Ok(out);
+    }
+    for_each_entry(data_dir, after, |v| {
+        out.push(v);
+        out.len() < limit
+    })?;
+    Ok(out)
+}
+
+/// Hands each entry with seq > `after` to `f`, oldest first, in one pass over the segments
+/// (one line in memory at a time), until `f` says stop. As [`read_entries`], no checks, no lock.
+pub fn for_each_entry(
+    data_dir: &Path,
+    after: u64,
+    mut f: impl FnMut(serde_json::Value) -> bool,
+) -> io::Result<()> {
+    let dir = data_dir.join(AUDIT_DIR);
     let segments = match list_segments(&dir) {
         Ok(s) => s,
-        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(out),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
         Err(e) => return Err(e),
     };
     for n in segments {
-        let f = File::open(dir.join(segment_name(n)))?;
-        for line in BufReader::new(f).lines() {
+        let file = File::open(dir.join(segment_name(n)))?;
+        for line in BufReader::new(file).lines() {
             let line = line?;
             let Ok(v) = serde_json::from_str::<serde_json::Value>(&line) else {
                 continue; // a torn tail; verify reports it
             };
-            if v["seq"].as_u64().is_some_and(|s| s > after) {
-                out.push(v);
-                if out.len() >= limit {
-                    return Ok(out);
-                }
+            if v["seq"].as_u64().is_some_and(|s| s > after) && !f(v) {
+                return Ok(());
             }
         }
     }
-    Ok(out)
+    Ok(())
 }
 
 #[cfg(test)]

@@ -437,7 +437,11 @@ async fn a_same_origin_form_with_origin_null_reaches_its_handler() {
         .body(Body::from(body))
         .unwrap();
     let r = d.app.clone().oneshot(req).await.unwrap();
-    assert_eq!(r.status(), StatusCode::UNAUTHORIZED, "the password was judged");
+    assert_eq!(
+        r.status(),
+        StatusCode::UNAUTHORIZED,
+        "the password was judged"
+    );
     let page = d.send("GET", "/desk/signin", Some(&c), &[]).await;
     assert_eq!(
         page.csp.as_deref(),

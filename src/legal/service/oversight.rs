@@ -73,50 +73,31 @@ impl AuditFilter {
 
 /// The most entries one search page returns.
 pub const AUDIT_PAGE_MAX: usize = 500;
-/// Entries read per call of [`crate::audit::read_entries`] (which reads from the log's start
-/// each time): the most entries a search holds at once, traded against re-reading.
-const SEARCH_CHUNK: usize = 10_000;
 /// A page no deeper than this (offset + limit) is kept while the log is read once; a deeper
 /// one is fetched by a second read of the span it lies in.
 const SEARCH_KEEP: usize = 1_000;
 
-/// Calls `f` with every entry whose seq is above `after`, oldest first, reading `chunk`
-/// entries at a time; `f` returns false to stop.
+/// Calls `f` with every entry whose seq is above `after`, oldest first, in one streaming pass
+/// over the log; `f` returns false to stop.
 fn each_entry(
     data_dir: &Path,
-    mut after: u64,
-    chunk: usize,
+    after: u64,
     mut f: impl FnMut(u64, Value) -> bool,
 ) -> std::io::Result<()> {
-    loop {
-        let got = crate::audit::read_entries(data_dir, after, chunk)?;
-        let n = got.len();
-        for e in got {
-            let Some(seq) = e["seq"].as_u64() else {
-                continue;
-            };
-            // The highest seq seen: every call returns only seqs above it, so each full chunk
-            // moves `after` on and the loop ends even on a log whose seqs are out of order.
-            after = after.max(seq);
-            if !f(seq, e) {
-                return Ok(());
-            }
-        }
-        if n < chunk {
-            return Ok(());
-        }
-    }
+    crate::audit::for_each_entry(data_dir, after, |e| match e["seq"].as_u64() {
+        Some(seq) => f(seq, e),
+        None => true,
+    })
 }
 
 /// The entries matching `filter`, newest first, `offset` of them skipped and at most `limit`
-/// (at least 1) returned, and how many matched in all. Holds at most one chunk, the page, and
+/// (at least 1) returned, and how many matched in all. Holds one line at a time, the page, and
 /// the seq of every match (8 bytes each).
 fn search_log(
     data_dir: &Path,
     filter: &AuditFilter,
     offset: usize,
     limit: usize,
-    chunk: usize,
     keep_max: usize,
 ) -> std::io::Result<(Vec<Value>, u64)> {
     let limit = limit.max(1);
@@ -124,7 +105,7 @@ fn search_log(
     let ring_on = keep <= keep_max;
     let mut ring: VecDeque<Value> = VecDeque::new();
     let mut seqs: Vec<u64> = Vec::new();
-    each_entry(data_dir, 0, chunk, |seq, e| {
+    each_entry(data_dir, 0, |seq, e| {
         if filter.matches(&e) {
             seqs.push(seq);
             if ring_on {
@@ -150,7 +131,7 @@ fn search_log(
         return Ok((Vec::new(), total));
     };
     let mut page = Vec::with_capacity(wanted.len());
-    each_entry(data_dir, first - 1, chunk, |seq, e| {
+    each_entry(data_dir, first - 1, |seq, e| {
         if wanted.binary_search(&seq).is_ok() {
             page.push(e);
         }
@@ -165,9 +146,8 @@ impl Service {
     /// and at most `limit` (1..=[`AUDIT_PAGE_MAX`]) returned, and how many matched in all.
     /// The search is audited like [`Service::audit_read`], with the filter in its query.
     ///
-    /// It reads the whole log (there is no index): on a log of N entries, read
-    /// [`SEARCH_CHUNK`] at a time from the start, that is about N²/(2·chunk) lines parsed;
-    /// it holds one chunk, the page and the seq of every match.
+    /// It reads the whole log once, streaming (there is no index): one line at a time, the
+    /// page and the seq of every match are held.
     pub fn audit_search(
         &self,
         caller: &Caller,
@@ -178,20 +158,13 @@ impl Service {
         let limit = limit.clamp(1, AUDIT_PAGE_MAX);
         let query = filter.query(offset, limit);
         self.admit(caller, Op::AuditRead, None, &query)?;
-        let (page, total) = search_log(
-            self.data_dir(),
-            filter,
-            offset,
-            limit,
-            SEARCH_CHUNK,
-            SEARCH_KEEP,
-        )
-        .map_err(|e| {
-            LegalError::BadRequest(
-                ErrorKind::AuditReadFailed,
-                format!("the audit log could not be read: {e}"),
-            )
-        })?;
+        let (page, total) = search_log(self.data_dir(), filter, offset, limit, SEARCH_KEEP)
+            .map_err(|e| {
+                LegalError::BadRequest(
+                    ErrorKind::AuditReadFailed,
+                    format!("the audit log could not be read: {e}"),
+                )
+            })?;
         let mut e = self.entry(caller, Op::AuditRead, None, query);
         e.result_count = page.len() as u64;
         self.commit(e)?;
@@ -393,20 +366,20 @@ mod tests {
     fn the_newest_come_first_and_pages_follow_each_other() {
         let (dir, _svc) = logged();
         let all = AuditFilter::default();
-        let (p1, total) = search_log(dir.path(), &all, 0, 50, SEARCH_CHUNK, SEARCH_KEEP).unwrap();
+        let (p1, total) = search_log(dir.path(), &all, 0, 50, SEARCH_KEEP).unwrap();
         assert_eq!(total, N);
         assert_eq!(seqs(&p1), (251..=300).rev().collect::<Vec<_>>());
-        let (p6, _) = search_log(dir.path(), &all, 250, 50, SEARCH_CHUNK, SEARCH_KEEP).unwrap();
+        let (p6, _) = search_log(dir.path(), &all, 250, 50, SEARCH_KEEP).unwrap();
         assert_eq!(seqs(&p6), (1..=50).rev().collect::<Vec<_>>());
-        let (past, total) = search_log(dir.path(), &all, 300, 50, 64, SEARCH_KEEP).unwrap();
+        let (past, total) = search_log(dir.path(), &all, 300, 50, SEARCH_KEEP).unwrap();
         assert!(past.is_empty());
         assert_eq!(total, N);
     }
 
-    /// Small chunks (many reads) and a small keep (the second read for deep pages) give the
+    /// A small keep (the second read for deep pages) gives the
     /// same pages as a plain filter over the whole log, for every filter field.
     #[test]
-    fn filters_and_paging_match_a_plain_filter_whatever_the_chunk_and_depth() {
+    fn filters_and_paging_match_a_plain_filter_whatever_the_depth() {
         let (dir, _svc) = logged();
         let filters = [
             AuditFilter::default(),
@@ -440,16 +413,16 @@ mod tests {
         ];
         for f in &filters {
             let (_, total) = expected(dir.path(), f, 0, 1);
-            for (chunk, keep) in [(7, 20), (64, 1_000), (SEARCH_CHUNK, 0)] {
+            for keep in [20, 1_000, 0] {
                 for limit in [1, 9, 50] {
                     for offset in [0, 3, 17, 40, 90, total as usize, total as usize + 4] {
                         let want = expected(dir.path(), f, offset, limit);
                         let (page, got_total) =
-                            search_log(dir.path(), f, offset, limit, chunk, keep).unwrap();
+                            search_log(dir.path(), f, offset, limit, keep).unwrap();
                         assert_eq!(
                             (seqs(&page), got_total),
                             want,
-                            "{f:?} chunk {chunk} keep {keep} offset {offset} limit {limit}"
+                            "{f:?} keep {keep} offset {offset} limit {limit}"
                         );
                     }
                 }
@@ -467,7 +440,7 @@ mod tests {
     #[test]
     fn an_empty_log_has_nothing_to_find() {
         let dir = tempfile::tempdir().unwrap();
-        let (page, total) = search_log(dir.path(), &AuditFilter::default(), 0, 50, 10, 10).unwrap();
+        let (page, total) = search_log(dir.path(), &AuditFilter::default(), 0, 50, 10).unwrap();
         assert!(page.is_empty());
         assert_eq!(total, 0);
     }
