@@ -263,6 +263,12 @@ async fn an_ipred_order_end_to_end_by_two_officers_with_a_held_protected_identit
     click(&a, "#execute").await;
     confirm(&a).await;
     wait_for(&a, "#results").await;
+    a.execute(
+        "document.getElementById('results').scrollIntoView()",
+        vec![],
+    )
+    .await
+    .unwrap();
     let results = text_of(&a, "#results").await;
     assert!(results.contains("Åsa Öberg"), "{results}");
     assert!(
@@ -361,6 +367,12 @@ async fn self_approval_an_out_of_scope_lookup_and_a_time_without_a_zone_are_refu
     )
     .await;
     wait_for(&a, "#scope-check tr.line[data-ok=false]").await;
+    a.execute(
+        "document.getElementById('scope-check').scrollIntoView({block: 'center'})",
+        vec![],
+    )
+    .await
+    .unwrap();
     let check = text_of(&a, "#scope-check").await;
     assert!(
         check.contains("UTC"),

@@ -59,10 +59,11 @@ if [ ! -s "$tokens" ]; then
     exit 1
   fi
   admin1=$ADMIN1 admin2=$ADMIN2
-  registrar=$(tdr_user demo-registrar legal "Demo Officer One" DO-1)
-  approver=$(tdr_user demo-approver legal "Demo Officer Two" DO-2)
-  (umask 077 && printf 'demo-registrar %s\ndemo-approver %s\ndemo-admin-1 %s\ndemo-admin-2 %s\n' \
-    "$registrar" "$approver" "$admin1" "$admin2" >"$tokens.tmp")
+  registrar=$(tdr_account demo-registrar legal "$tokens.pw1")
+  approver=$(tdr_account demo-approver legal "$tokens.pw2")
+  (umask 077 && printf 'demo-registrar %s\ndemo-approver %s\ndemo-admin-1 %s\ndemo-admin-2 %s\ndesk: demo-registrar one-time password %s\ndesk: demo-approver one-time password %s\n' \
+    "$registrar" "$approver" "$admin1" "$admin2" "$(cat "$tokens.pw1")" "$(cat "$tokens.pw2")" >"$tokens.tmp")
+  rm -f "$tokens.pw1" "$tokens.pw2"
   mv "$tokens.tmp" "$tokens"
   echo "(the demo officers' and administrators' tokens are kept in $tokens)"
 fi
@@ -87,6 +88,8 @@ cat <<EOF
   syslog:   127.0.0.1:5514 UDP and TCP, loopback senders only (programs: NAT = vpp-nat,
             kernel = jool; the events format comes from the spool or tdr import, never the network)
   CLI:      TDR_TOKEN=<a token from $tokens> $TDR case list   (over ./tdr-data/run/tdr.sock)
+  desk:     http://localhost:${HTTP##*:}/desk/  sign in as demo-registrar or demo-approver with the
+            one-time password in $tokens (first sign-in: a password of your own, then a TOTP app)
   spool:    drop files into ./tdr-data/incoming/ (events format) or ./tdr-data/incoming/<format>/
   Ctrl-C stops it (it commits what it read and exits 0).
 EOF

@@ -55,24 +55,9 @@ impl Desk {
         cookie: Option<&str>,
         form: &[(&str, &str)],
     ) -> Answer {
-        let mut b = Request::builder().method(method).uri(path);
-        if let Some(c) = cookie {
-            b = b.header(header::COOKIE, format!("{COOKIE}={c}"));
-        }
-        let body = if method == "POST" {
-            b = b.header(header::CONTENT_TYPE, "application/x-www-form-urlencoded");
-            form_urlencoded::Serializer::new(String::new())
-                .extend_pairs(form)
-                .finish()
-        } else {
-            String::new()
-        };
-        let r = self
-            .app
-            .clone()
-            .oneshot(b.body(Body::from(body)).unwrap())
-            .await
-            .unwrap();
+        let cookie = cookie.map(|c| format!("{COOKIE}={c}"));
+        let req = form_request(method, path, cookie.as_deref(), form);
+        let r = self.app.clone().oneshot(req).await.unwrap();
         let h = |k| {
             r.headers()
                 .get(k)
@@ -117,6 +102,28 @@ impl Desk {
             .map(|e| (e.action.clone(), e.actor.clone(), e.outcome.clone()))
             .collect()
     }
+}
+
+/// A request as a browser sends it: `Cookie` as given, a POST's form url-encoded.
+pub(super) fn form_request(
+    method: &str,
+    path: &str,
+    cookie: Option<&str>,
+    form: &[(&str, &str)],
+) -> Request<Body> {
+    let mut b = Request::builder().method(method).uri(path);
+    if let Some(c) = cookie {
+        b = b.header(header::COOKIE, c);
+    }
+    let body = if method == "POST" {
+        b = b.header(header::CONTENT_TYPE, "application/x-www-form-urlencoded");
+        form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(form)
+            .finish()
+    } else {
+        String::new()
+    };
+    b.body(Body::from(body)).unwrap()
 }
 
 fn csrf_of(body: &str) -> String {

@@ -5,8 +5,7 @@
 
 use std::sync::Arc;
 
-use axum::body::Body;
-use axum::http::{header, Request, StatusCode};
+use axum::http::StatusCode;
 use tower::ServiceExt;
 
 use crate::api::UsersCache;
@@ -73,24 +72,9 @@ impl Pages {
     }
 
     async fn send(&self, who: &As, method: &str, path: &str, form: &[(&str, &str)]) -> Answer {
-        let mut b = Request::builder().method(method).uri(path).header(
-            header::COOKIE,
-            format!("{COOKIE}={}; tdr_lang=en", who.cookie),
-        );
-        let body = if method == "POST" {
-            b = b.header(header::CONTENT_TYPE, "application/x-www-form-urlencoded");
-            form_urlencoded::Serializer::new(String::new())
-                .extend_pairs(form)
-                .finish()
-        } else {
-            String::new()
-        };
-        let r = self
-            .app
-            .clone()
-            .oneshot(b.body(Body::from(body)).unwrap())
-            .await
-            .unwrap();
+        let cookie = format!("{COOKIE}={}; tdr_lang=en", who.cookie);
+        let req = crate::desk::tests::form_request(method, path, Some(&cookie), form);
+        let r = self.app.clone().oneshot(req).await.unwrap();
         let status = r.status();
         let bytes = axum::body::to_bytes(r.into_body(), 1 << 22).await.unwrap();
         Answer {
