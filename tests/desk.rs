@@ -213,13 +213,18 @@ async fn register(c: &Client, w: &World, kind: &str, scope: &str, shots: Option<
     case_id(c).await
 }
 
+/// The case page's state word, read again while a page load replaces the element (a stale
+/// element is the old page's, not an answer).
 async fn state(c: &Client) -> String {
-    wait_for(c, "#case-state")
-        .await
-        .attr("data-state")
-        .await
-        .unwrap()
-        .unwrap_or_default()
+    for _ in 0..200 {
+        if let Ok(e) = c.find(browser::Locator::Css("#case-state")).await {
+            if let Ok(Some(v)) = e.attr("data-state").await {
+                return v;
+            }
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("no #case-state on {}", current_path(c).await);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
