@@ -427,6 +427,14 @@ async fn self_approval_an_out_of_scope_lookup_and_a_time_without_a_zone_are_refu
     first_sign_in(&b, &w, &bertil, "refusals2").await;
     goto(&b, &w.url(&format!("/desk/cases/{id}"))).await;
     click(&b, "#approve").await;
+    // The approval has landed before the registrar reloads the case.
+    for _ in 0..200 {
+        if state(&b).await == "approved" {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(state(&b).await, "approved");
     goto(&a, &w.url(&format!("/desk/cases/{id}"))).await;
     fill(&a, "#addr", "192.0.2.12").await;
     fill(&a, "#at", &format!("{}T10:30:00Z", w.day)).await;
