@@ -252,11 +252,19 @@ impl Desk {
 
     /// The error page for a refused operation, with its code and what it means.
     pub fn error(&self, e: &LegalError) -> Response {
-        let kind = e.kind();
-        let status = crate::api::status_of(kind);
-        let body = page::error_box(self.lang, kind.code(), &e.to_string());
-        (status, self.page(self.lang.t("desk.refused"), body)).into_response()
+        error_page(&self.ctx(), e)
     }
+}
+
+/// The page of a refused operation: the kind's HTTP status, its code and what it means.
+pub fn error_page(ctx: &page::Ctx, e: &LegalError) -> Response {
+    let kind = e.kind();
+    let body = page::error_box(ctx.lang, kind.code(), &e.to_string());
+    (
+        crate::api::status_of(kind),
+        page::html(ctx, ctx.lang.t("desk.refused"), body),
+    )
+        .into_response()
 }
 
 /// Why a request did not reach a signed-in page.

@@ -169,14 +169,12 @@ fn refused_box(l: Lang, r: Refused) -> Markup {
 }
 
 fn service_failed(l: Lang, e: &crate::legal::service::LegalError) -> Response {
-    let status = crate::api::status_of(e.kind());
-    let body = page::error_box(l, e.kind().code(), &e.to_string());
     let c = Ctx {
         lang: l,
         user: None,
         csrf: None,
     };
-    (status, page::html(&c, l.t("desk.refused"), body)).into_response()
+    super::error_page(&c, e)
 }
 
 async fn signin_post(State(st): State<DeskState>, req: Request) -> Response {
@@ -189,18 +187,12 @@ async fn signin_post(State(st): State<DeskState>, req: Request) -> Response {
         .map(|u| u.trim().to_string())
         .unwrap_or_default();
     let password = form.get("password").cloned().unwrap_or_default();
-    let svc = st.service.clone();
     let (u, peer) = (user.clone(), v.peer.clone());
-    let out =
-        tokio::task::spawn_blocking(move || svc.desk_password(&u, &password, peer.as_deref()))
-            .await
-            .map_err(|_| {
-                crate::legal::service::LegalError::BadRequest(
-                    crate::error::ErrorKind::Internal,
-                    "sign-in failed".into(),
-                )
-            });
-    match out.and_then(|r| r) {
+    match step(&st, move |svc| {
+        svc.desk_password(&u, &password, peer.as_deref())
+    })
+    .await
+    {
         Err(e) => service_failed(v.lang, &e),
         Ok(Err(r)) => (
             StatusCode::UNAUTHORIZED,
@@ -275,12 +267,13 @@ fn step_page(l: Lang, s: &Session, error: Option<Markup>) -> Response {
         Stage::Code { .. } => (l.t("signin.code_title"), code_form(l, &s.csrf)),
         _ => return Redirect::to("/desk/signin").into_response(),
     };
-    let body = html! { @if let Some(e) = error { (e) } (body) };
-    let status = if body.0.contains("id=\"error\"") {
+    // A step shown again with its refusal answers 401, as the refusal of the sign-in does.
+    let status = if error.is_some() {
         StatusCode::UNAUTHORIZED
     } else {
         StatusCode::OK
     };
+    let body = html! { @if let Some(e) = error { (e) } (body) };
     (status, page::html(&ctx(l, &s.csrf), title, body)).into_response()
 }
 
@@ -310,12 +303,12 @@ fn enroll_form(l: Lang, csrf: &str, user: &str, secret: &str) -> Markup {
                 .build()
         })
         .unwrap_or_default();
-    // The SVG comes from the QR encoder (paths and numbers only), not from the user.
-    let qr = qr.trim_start_matches(|c| c != '<').to_string();
-    let qr = match qr.find("<svg") {
-        Some(i) => qr[i..].to_string(),
-        None => String::new(),
-    };
+    // The SVG comes from the QR encoder (paths and numbers only), not from the user; its XML
+    // declaration is dropped.
+    let qr = qr
+        .find("<svg")
+        .map(|i| qr[i..].to_string())
+        .unwrap_or_default();
     html! {
         p { (l.t("signin.enroll_intro")) }
         figure #totp-qr role="img" aria-label=(l.t("signin.qr_label")) { (PreEscaped(qr)) }

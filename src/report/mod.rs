@@ -159,6 +159,21 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
     hex::encode(Sha256::digest(bytes))
 }
 
+/// Every attribution status an answer can have (`store::lookup::Status::as_str`), each with
+/// its explanation in [`explain_status`].
+pub const STATUSES: [&str; 10] = [
+    "found",
+    "end_inferred",
+    "ambiguous",
+    "not_found",
+    "no_coverage",
+    "inside_unknown",
+    "port_required",
+    "outside_retention",
+    "not_our_address",
+    "no_data_for_this_purpose",
+];
+
 /// What an attribution status means, for the court and the officer.
 pub fn explain_status(status: &str) -> &'static str {
     match status {
@@ -315,18 +330,7 @@ mod tests {
 
     #[test]
     fn every_lookup_status_has_an_explanation() {
-        for s in [
-            "found",
-            "end_inferred",
-            "ambiguous",
-            "not_found",
-            "no_coverage",
-            "inside_unknown",
-            "port_required",
-            "outside_retention",
-            "not_our_address",
-            "no_data_for_this_purpose",
-        ] {
+        for s in STATUSES {
             assert_ne!(explain_status(s), explain_status("?"), "{s}");
         }
     }

@@ -21,20 +21,6 @@ use crate::legal::case::{Case, RequestType, ScopeItem, State};
 use crate::legal::service::{case_view, AddrQuery, LegalError};
 use crate::report::{parse_rfc3339, scalar_text, EVIDENCE_KEYS, VIA_KEYS};
 
-/// Every attribution status a result can have (those of `crate::report::explain_status`).
-pub const STATUSES: [&str; 10] = [
-    "found",
-    "end_inferred",
-    "ambiguous",
-    "not_found",
-    "no_coverage",
-    "inside_unknown",
-    "port_required",
-    "outside_retention",
-    "not_our_address",
-    "no_data_for_this_purpose",
-];
-
 /// A lookup inside the case as typed, and its answer.
 #[derive(Debug, Default, Clone)]
 pub struct Lookup {
@@ -844,7 +830,7 @@ mod tests {
 
     #[test]
     fn every_status_type_state_and_refusal_has_its_words_in_both_languages() {
-        for s in STATUSES {
+        for s in crate::report::STATUSES {
             assert_ne!(
                 crate::report::explain_status(s),
                 crate::report::explain_status("?"),

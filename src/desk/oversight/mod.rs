@@ -86,9 +86,12 @@ fn day_end(d: NaiveDate) -> Option<UnixSecs> {
     day_start(d.succ_opt()?)
 }
 
-/// Today in Stockholm, by this machine's clock (only for the statistics' default period).
-fn today() -> NaiveDate {
-    chrono::Utc::now().with_timezone(&Stockholm).date_naive()
+/// The Stockholm day holding `now` (the service's clock: the statistics' default period).
+fn today(now: UnixSecs) -> NaiveDate {
+    chrono::DateTime::from_timestamp(now, 0)
+        .unwrap_or_default()
+        .with_timezone(&Stockholm)
+        .date_naive()
 }
 
 /// The first and last day of `d`'s calendar year.
@@ -141,18 +144,7 @@ mod tests {
     #[test]
     fn every_key_made_at_run_time_is_in_the_catalogue() {
         let mut keys: Vec<String> = Vec::new();
-        for s in [
-            "found",
-            "end_inferred",
-            "ambiguous",
-            "not_found",
-            "no_coverage",
-            "inside_unknown",
-            "port_required",
-            "outside_retention",
-            "not_our_address",
-            "no_data_for_this_purpose",
-        ] {
+        for s in crate::report::STATUSES {
             keys.push(format!("abuse.status.{s}"));
             keys.push(format!("abuse.explain.{s}"));
         }

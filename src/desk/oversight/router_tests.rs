@@ -364,3 +364,17 @@ async fn the_auditors_pages_answer_and_are_audited() {
         );
     }
 }
+
+/// Regression: the statistics' default period was read from the machine's clock, not the
+/// service's (time is an input).
+#[tokio::test]
+async fn the_statistics_default_year_is_the_services_year() {
+    let p = Pages::new();
+    // 2031-06-02T00:00:00Z, a year the machine's clock does not show.
+    p.f.clock.set(1_938_124_800);
+    let aud = p.sign_in("aud");
+    let a = p.get(&aud, "/desk/statistics").await;
+    assert_eq!(a.status, StatusCode::OK, "{}", a.body);
+    assert!(a.body.contains("2031-01-01"), "{}", a.body);
+    assert!(a.body.contains("2031-12-31"), "{}", a.body);
+}

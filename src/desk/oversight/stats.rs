@@ -126,7 +126,7 @@ pub(super) async fn page(d: Desk, Query(q): Query<HashMap<String, String>>) -> R
     let title = l.t("stats.title");
     let given = |k: &str| q.get(k).map(|s| s.trim().to_string()).unwrap_or_default();
     let (from_s, to_s) = (given("from"), given("to"));
-    let (year_from, year_to) = year_of(today());
+    let (year_from, year_to) = year_of(today(d.state.service.now()));
     let form = |from: &str, to: &str| {
         html! {
             form #stats-form method="get" action="/desk/statistics" {
