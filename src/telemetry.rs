@@ -59,6 +59,10 @@ pub struct Metrics {
     oldest_record_age: Gauge,
     audit_entries_gauge: Gauge,
     ready_gauge: Gauge,
+    /// Cases past their due time and not answered; cases due within `legal.due_soon`
+    /// (counts only: never a case id, type or authority).
+    cases_overdue: Gauge,
+    cases_due_soon: Gauge,
     /// The audit log's entry count (its head sequence).
     pub audit_entries: AtomicU64,
     /// Followed files, by path.
@@ -91,6 +95,8 @@ impl Metrics {
             oldest_record_age: Gauge::default(),
             audit_entries_gauge: Gauge::default(),
             ready_gauge: Gauge::default(),
+            cases_overdue: Gauge::default(),
+            cases_due_soon: Gauge::default(),
             audit_entries: AtomicU64::new(0),
             files: Mutex::new(HashMap::new()),
             udp_ports: Mutex::new(Vec::new()),
@@ -191,6 +197,16 @@ impl Metrics {
                 m.audit_entries_gauge.clone(),
             );
             r.register(
+                "cases_overdue",
+                "Cases past their due time and not answered (legal::due)",
+                m.cases_overdue.clone(),
+            );
+            r.register(
+                "cases_due_soon",
+                "Cases due within legal.due_soon and not answered",
+                m.cases_due_soon.clone(),
+            );
+            r.register(
                 "ready",
                 "1 when the store is open and the audit log verified at start",
                 m.ready_gauge.clone(),
@@ -226,6 +242,12 @@ impl Metrics {
 
     pub fn file_gone(&self, path: &str) {
         self.files.lock().expect("metrics lock").remove(path);
+    }
+
+    /// The case clocks' counts, as `legal::due::counts` gives them at scrape time.
+    pub fn set_cases(&self, overdue: u64, due_soon: u64) {
+        self.cases_overdue.set(overdue as i64);
+        self.cases_due_soon.set(due_soon as i64);
     }
 
     /// The text exposition, with the state gauges brought up to date.

@@ -76,7 +76,9 @@ fn tokenless(peer: Option<&str>) -> Caller {
 /// `n` audited reads (a legal officer listing cases).
 fn activity(service: &Service, n: usize) {
     for _ in 0..n {
-        service.list_cases(&person("anna", Role::Legal)).unwrap();
+        service
+            .list_cases(&person("anna", Role::Legal), None)
+            .unwrap();
     }
 }
 
@@ -448,7 +450,7 @@ fn refusals_beyond_the_per_peer_limit_are_summarised() {
         window_secs: 60,
     });
     let refuse = |peer: Option<&str>| {
-        let err = service.list_cases(&tokenless(peer)).unwrap_err();
+        let err = service.list_cases(&tokenless(peer), None).unwrap_err();
         assert_eq!(err.code(), "auth.missing_token");
     };
     let new_entries = |after: u64| tdr::audit::read_entries(&data, after, 1000).unwrap();

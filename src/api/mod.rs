@@ -25,7 +25,7 @@ use crate::legal::auth::{Person, Role};
 use crate::legal::case::{CaseError, NewCase, Override};
 use crate::legal::policy::Op;
 use crate::legal::service::ExpectedHead;
-use crate::legal::service::{case_view, AddrQuery, Caller, LegalError, QuarantineQuery};
+use crate::legal::service::{AddrQuery, Caller, DueFilter, LegalError, QuarantineQuery};
 use crate::legal::users::Users;
 use crate::legal::Purpose;
 use crate::legal::Service;
@@ -53,7 +53,8 @@ pub const ROUTES: &[Route] = &[
         method: "GET",
         path: "/v1/cases",
         op: Op::CaseList,
-        summary: "List cases (no scope contents, no results)",
+        summary: "List cases (no scope contents, no results) with their due day and status; \
+                  ?due=overdue|soon|open lists only those, the one due first first",
     },
     Route {
         method: "GET",
@@ -84,6 +85,13 @@ pub const ROUTES: &[Route] = &[
         path: "/v1/cases/{id}/release",
         op: Op::CaseRelease,
         summary: "Second approval releasing an answer held for a protected identity",
+    },
+    Route {
+        method: "POST",
+        path: "/v1/cases/{id}/preserve",
+        op: Op::CasePreserve,
+        summary: "Register a preservation request for the case's items whose data leaves \
+                  retention before the case is due (linked to the case; needs a second officer)",
     },
     Route {
         method: "GET",
@@ -150,7 +158,9 @@ pub const ROUTES: &[Route] = &[
         method: "GET",
         path: "/v1/statistics",
         op: Op::Statistics,
-        summary: "Requests by type and outcome, median time to disclosure (?from=&to=)",
+        summary: "Requests registered in a period by type, authority and outcome, items by \
+                  attribution status, time to answer (median, p90) and late ones \
+                  (?from=&to= times or Swedish days, &format=json|csv)",
     },
     Route {
         method: "GET",
@@ -419,6 +429,7 @@ pub fn router(state: ApiState) -> Router {
         .route("/v1/cases/{id}/reject", post(case_reject))
         .route("/v1/cases/{id}/execute", post(case_execute))
         .route("/v1/cases/{id}/release", post(case_release))
+        .route("/v1/cases/{id}/preserve", post(case_preserve))
         .route("/v1/cases/{id}/report", get(case_report))
         .route(
             "/v1/cases/{id}/order",
@@ -469,11 +480,24 @@ async fn openapi_doc() -> Response {
 async fn case_create(State(st): State<ApiState>, h: Who, b: Bytes) -> Result<Response, ApiError> {
     let req: NewCase = body(&b)?;
     let c = call(&st, h, move |svc, who| svc.create_case(who, req)).await?;
-    Ok(ok_json(StatusCode::CREATED, &case_view(&c)))
+    Ok(ok_json(StatusCode::CREATED, &st.service.view(&c)))
 }
 
-async fn case_list(State(st): State<ApiState>, h: Who) -> Result<Response, ApiError> {
-    let v = call(&st, h, |svc, who| svc.list_cases(who)).await?;
+async fn case_list(State(st): State<ApiState>, h: Who, q: QueryMap) -> Result<Response, ApiError> {
+    let q = q.map_err(|e| ApiError::bad(e.body_text()))?.0;
+    if let Some(k) = q.keys().find(|k| *k != "due") {
+        return Err(ApiError::bad(format!(
+            "unknown query parameter {k:?}; only `due`"
+        )));
+    }
+    let due = q
+        .get("due")
+        .map(|v| {
+            DueFilter::parse(v)
+                .ok_or_else(|| ApiError::bad(format!("due is overdue, soon or open, not {v:?}")))
+        })
+        .transpose()?;
+    let v = call(&st, h, move |svc, who| svc.list_cases(who, due)).await?;
     Ok(ok_json(StatusCode::OK, &json!({"cases": v})))
 }
 
@@ -483,7 +507,7 @@ async fn case_get(
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
     let c = call(&st, h, move |svc, who| svc.get_case(who, &id)).await?;
-    Ok(ok_json(StatusCode::OK, &case_view(&c)))
+    Ok(ok_json(StatusCode::OK, &st.service.view(&c)))
 }
 
 async fn case_approve(
@@ -492,7 +516,7 @@ async fn case_approve(
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
     let c = call(&st, h, move |svc, who| svc.approve(who, &id)).await?;
-    Ok(ok_json(StatusCode::OK, &case_view(&c)))
+    Ok(ok_json(StatusCode::OK, &st.service.view(&c)))
 }
 
 #[derive(serde::Deserialize)]
@@ -510,7 +534,7 @@ async fn case_reject(
 ) -> Result<Response, ApiError> {
     let r: Reason = body(&b)?;
     let c = call(&st, h, move |svc, who| svc.reject(who, &id, &r.reason)).await?;
-    Ok(ok_json(StatusCode::OK, &case_view(&c)))
+    Ok(ok_json(StatusCode::OK, &st.service.view(&c)))
 }
 
 #[derive(serde::Deserialize)]
@@ -528,7 +552,16 @@ async fn case_execute(
 ) -> Result<Response, ApiError> {
     let x: Execute = body(&b)?;
     let c = call(&st, h, move |svc, who| svc.execute(who, &id, x.over)).await?;
-    Ok(ok_json(StatusCode::OK, &case_view(&c)))
+    Ok(ok_json(StatusCode::OK, &st.service.view(&c)))
+}
+
+async fn case_preserve(
+    State(st): State<ApiState>,
+    h: Who,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let c = call(&st, h, move |svc, who| svc.preserve(who, &id)).await?;
+    Ok(ok_json(StatusCode::CREATED, &st.service.view(&c)))
 }
 
 async fn case_release(
@@ -537,7 +570,7 @@ async fn case_release(
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
     let c = call(&st, h, move |svc, who| svc.release(who, &id)).await?;
-    Ok(ok_json(StatusCode::OK, &case_view(&c)))
+    Ok(ok_json(StatusCode::OK, &st.service.view(&c)))
 }
 
 async fn case_report(
@@ -716,21 +749,62 @@ async fn audit_head(State(st): State<ApiState>, h: Who) -> Result<Response, ApiE
     Ok(ok_json(StatusCode::OK, &v))
 }
 
+/// A period's bound: an RFC 3339 time, or a Swedish day (`from` its first second, `to` the
+/// first second after it).
+fn period_bound(k: &str, v: &str, end: bool) -> Result<i64, ApiError> {
+    let v = v.trim();
+    if let Ok(day) = chrono::NaiveDate::parse_from_str(v, "%Y-%m-%d") {
+        // The second after the day before (for `from`) or after the day itself (for `to`).
+        let last = if end {
+            day
+        } else {
+            day.pred_opt().unwrap_or(day)
+        };
+        return Ok(crate::legal::due::end_of_day(last) + 1);
+    }
+    parse_time(v).map_err(|e| ApiError::bad(format!("{k}: {e} (or a day YYYY-MM-DD)")))
+}
+
 async fn statistics(
     State(st): State<ApiState>,
     h: Who,
     q: Result<Query<HashMap<String, String>>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Response, ApiError> {
     let q = q.map_err(|e| ApiError::bad(e.body_text()))?.0;
-    let t = |k: &str, d: i64| -> Result<i64, ApiError> {
-        q.get(k)
-            .map(|v| parse_time(v.trim()).map_err(|e| ApiError::bad(format!("{k}: {e}"))))
-            .unwrap_or(Ok(d))
+    if let Some(k) = q
+        .keys()
+        .find(|k| !matches!(k.as_str(), "from" | "to" | "format"))
+    {
+        return Err(ApiError::bad(format!(
+            "unknown query parameter {k:?}; from, to and format"
+        )));
+    }
+    let from = q
+        .get("from")
+        .map(|v| period_bound("from", v, false))
+        .unwrap_or(Ok(0))?;
+    let to = q
+        .get("to")
+        .map(|v| period_bound("to", v, true))
+        .unwrap_or(Ok(i64::MAX / 2))?;
+    let csv = match q.get("format").map(String::as_str) {
+        None | Some("json") => false,
+        Some("csv") => true,
+        Some(other) => {
+            return Err(ApiError::bad(format!(
+                "format is json or csv, not {other:?}"
+            )))
+        }
     };
-    let from = t("from", 0)?;
-    let to = t("to", i64::MAX / 2)?;
-    let v = call(&st, h, move |svc, who| svc.statistics(who, from, to)).await?;
-    Ok(ok_json(StatusCode::OK, &v))
+    let s = call(&st, h, move |svc, who| svc.statistics(who, from, to)).await?;
+    if csv {
+        return Ok((
+            [(header::CONTENT_TYPE, "text/csv; charset=utf-8")],
+            crate::legal::stats::to_csv(&s),
+        )
+            .into_response());
+    }
+    Ok(ok_json(StatusCode::OK, &json!(s)))
 }
 
 #[derive(serde::Deserialize)]

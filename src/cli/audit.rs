@@ -1,5 +1,6 @@
 //! `tdr audit`: the audit log's own commands.
 
+use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -7,7 +8,8 @@ use clap::{Args, Subcommand};
 use tdr::config::Config;
 use tdr::legal::service::{verify_audit_copy, ExpectedHead};
 
-use super::Failure;
+use super::client::{seg, Client};
+use super::{out_err, Failure};
 
 #[derive(Subcommand)]
 pub enum AuditCmd {
@@ -16,6 +18,19 @@ pub enum AuditCmd {
     /// log are needed. With --expect-head, also fails (audit.truncated, audit.forked) on a log
     /// that does not extend a head recorded earlier.
     Verify(VerifyArgs),
+    /// The statistics of the requests registered in a period (the auditor's): by type and
+    /// authority, outcome, items by attribution status, time to answer (median, p90) and late
+    /// ones. Through the daemon, audited.
+    Stats {
+        /// The first Swedish day (YYYY-MM-DD) or an RFC 3339 time [default: the beginning]
+        #[arg(long)]
+        from: Option<String>,
+        /// The last Swedish day (YYYY-MM-DD, included) or an RFC 3339 time (excluded)
+        #[arg(long)]
+        to: Option<String>,
+        #[arg(long, default_value = "json", value_parser = ["json", "csv"])]
+        format: String,
+    },
 }
 
 #[derive(Args)]
@@ -37,6 +52,20 @@ pub struct VerifyArgs {
 pub fn run(cfg: &Config, cmd: AuditCmd) -> Result<ExitCode, Failure> {
     match cmd {
         AuditCmd::Verify(args) => Ok(verify(cfg, args)),
+        AuditCmd::Stats { from, to, format } => {
+            let mut path = format!("/v1/statistics?format={format}");
+            for (k, v) in [("from", from), ("to", to)] {
+                if let Some(v) = v {
+                    path.push_str(&format!("&{k}={}", seg(&v)));
+                }
+            }
+            let a = Client::new(cfg)?.call("GET", &path, None)?;
+            std::io::stdout()
+                .lock()
+                .write_all(&a.body)
+                .map_err(out_err)?;
+            Ok(ExitCode::SUCCESS)
+        }
     }
 }
 

@@ -52,8 +52,21 @@ pub enum CaseCmd {
     },
     /// One case with its steps and results.
     Show { id: String },
-    /// Every case, without scope contents or results.
-    List,
+    /// Every case, without scope contents or results, each with its due day and status.
+    List {
+        /// Only what is due: `overdue`, `soon` (overdue or due within `legal.due_soon`, the
+        /// default) or `open` (every case someone still has to act on), the one due first
+        /// first, as a table.
+        #[arg(long, num_args = 0..=1, default_missing_value = "soon",
+              value_parser = ["overdue", "soon", "open"])]
+        due: Option<String>,
+        /// With --due: print JSON instead of the table.
+        #[arg(long, requires = "due")]
+        json: bool,
+    },
+    /// Register a preservation request for the items of a case whose data leaves retention
+    /// before the case is due (linked to it; a second officer approves it).
+    Preserve { id: String },
     /// GDPR art. 15: everything held about the subscriber an approved `access` case names
     /// (identity rows, current and superseded, and its address bindings); held for a
     /// protected identity until a second officer releases it.
@@ -143,13 +156,73 @@ pub fn run(cfg: &Config, cmd: CaseCmd) -> Result<ExitCode, Failure> {
             Ok(ExitCode::SUCCESS)
         }
         CaseCmd::Show { id } => print_json(&client.json("GET", &case(&id, ""), None)?),
-        CaseCmd::List => print_json(&client.json("GET", "/v1/cases", None)?),
+        CaseCmd::List { due: None, .. } => print_json(&client.json("GET", "/v1/cases", None)?),
+        CaseCmd::List {
+            due: Some(due),
+            json,
+        } => {
+            let v = client.json("GET", &format!("/v1/cases?due={due}"), None)?;
+            if json {
+                return print_json(&v);
+            }
+            let cases = v["cases"].as_array().cloned().unwrap_or_default();
+            let mut out = String::new();
+            out.push_str(&due_table(&cases));
+            std::io::stdout()
+                .lock()
+                .write_all(out.as_bytes())
+                .map_err(out_err)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        CaseCmd::Preserve { id } => {
+            let c = client.json("POST", &case(&id, "/preserve"), None)?;
+            eprintln!(
+                "registered preservation {} for case {id}; another legal officer approves it \
+                 (tdr case approve {}) before it holds anything",
+                c["id"].as_str().unwrap_or("?"),
+                c["id"].as_str().unwrap_or("?")
+            );
+            print_json(&c)
+        }
         CaseCmd::Extract { id } => print_json(&client.json(
             "POST",
             "/v1/subscribers/access-extract",
             Some(&json!({"case": id})),
         )?),
     }
+}
+
+/// The cases of `case list --due` as a table: due day, status, case, type, authority and its
+/// number, and a mark for data at risk of leaving retention; then a count.
+fn due_table(cases: &[Value]) -> String {
+    let s = |v: &Value, k: &str| v[k].as_str().unwrap_or("-").to_string();
+    let mut out = format!(
+        "{:<10}  {:<9}  {:<12}  {:<15}  {:<10}  {}\n",
+        "DUE", "STATUS", "CASE", "TYPE", "STATE", "AUTHORITY / NUMBER"
+    );
+    for c in cases {
+        out.push_str(&format!(
+            "{:<10}  {:<9}  {:<12}  {:<15}  {:<10}  {} / {}{}\n",
+            s(c, "due_day"),
+            s(c, "due_status").replace("due_soon", "soon"),
+            s(c, "id"),
+            s(c, "request_type"),
+            s(c, "state"),
+            s(c, "authority"),
+            s(c, "case_number"),
+            if c.get("retention_risk").is_some() {
+                "  [data leaves retention before it is due: tdr case preserve]"
+            } else {
+                ""
+            }
+        ));
+    }
+    let overdue = cases
+        .iter()
+        .filter(|c| c["due_status"] == "overdue")
+        .count();
+    out.push_str(&format!("{} cases, {overdue} overdue\n", cases.len()));
+    out
 }
 
 /// Writes a report that names people into a new file only its owner can read: refused if

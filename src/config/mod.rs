@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use chrono::{DateTime, Months, Utc};
 use ipnet::IpNet;
 
+use crate::calendar::Span;
 use crate::model::{Class, UnixSecs};
 
 pub mod sources;
@@ -31,6 +32,17 @@ impl Period {
         }
     }
 
+    /// When data from `t` leaves this period: the first instant whose cutoff is past `t`.
+    pub fn ends(&self, t: UnixSecs) -> UnixSecs {
+        match *self {
+            Period::Days(d) => t + i64::from(d) * 86_400,
+            Period::Months(m) => DateTime::<Utc>::from_timestamp(t, 0)
+                .and_then(|t| t.checked_add_months(Months::new(m)))
+                .map(|t| t.timestamp())
+                .unwrap_or(i64::MAX / 2),
+        }
+    }
+
     pub fn parse(s: &str) -> Option<Period> {
         let s = s.trim();
         let (num, unit) = s.split_at(s.find(|c: char| !c.is_ascii_digit())?);
@@ -51,6 +63,34 @@ impl fmt::Display for Period {
         match self {
             Period::Days(d) => write!(f, "{d} days"),
             Period::Months(m) => write!(f, "{m} months"),
+        }
+    }
+}
+
+/// How long a case has when its order names no deadline, counted from the Swedish day it was
+/// registered (see [`crate::calendar::Span::after`]), and how far ahead "due soon" looks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DueDefaults {
+    /// "Without delay" (LEK 9 kap.): 2 working days.
+    pub law_enforcement: Span,
+    /// The court's time limit when the order gives none: 1 month.
+    pub ipred: Span,
+    /// The ISP's own abuse investigation: 5 working days.
+    pub abuse: Span,
+    /// GDPR art. 12(3): one month of receipt.
+    pub access: Span,
+    /// A case is "due soon" when it is due within this span of today: 2 working days.
+    pub soon: Span,
+}
+
+impl Default for DueDefaults {
+    fn default() -> Self {
+        DueDefaults {
+            law_enforcement: Span::WorkingDays(2),
+            ipred: Span::Months(1),
+            abuse: Span::WorkingDays(5),
+            access: Span::Months(1),
+            soon: Span::WorkingDays(2),
         }
     }
 }
@@ -104,6 +144,8 @@ pub struct Config {
     /// How long an approved case that names no deadline may run, in days after its
     /// registration (`legal.case_max_days`); a case with a deadline ends with that day.
     pub case_max_days: u32,
+    /// When a case is due when its order names no deadline (`legal.due_*`).
+    pub due: DueDefaults,
     /// `tdr serve`: its own settings, and the sources it reads.
     pub serve: Serve,
     pub files: Vec<FileSource>,
@@ -133,6 +175,7 @@ impl Default for Config {
             batch_events: 200_000,
             local_timezone: None,
             case_max_days: 90,
+            due: DueDefaults::default(),
             serve: Serve {
                 spool: Some(PathBuf::from("./tdr-data/incoming")),
                 ..Serve::defaults()
@@ -191,7 +234,17 @@ const SCHEMA: &[(&str, &[&str])] = &[
     ("network", &["address_space", "cgnat_public"]),
     ("store", &["sync_writes", "batch_events"]),
     ("ingest", &["local_timezone"]),
-    ("legal", &["case_max_days"]),
+    (
+        "legal",
+        &[
+            "case_max_days",
+            "due_law_enforcement",
+            "due_ipred",
+            "due_abuse",
+            "due_access",
+            "due_soon",
+        ],
+    ),
 ];
 
 impl Config {
@@ -336,6 +389,22 @@ impl Config {
                 _ => errs.push("`legal.case_max_days` must be an integer from 1 to 3650".into()),
             }
         }
+        for (key, slot) in [
+            ("due_law_enforcement", &mut c.due.law_enforcement),
+            ("due_ipred", &mut c.due.ipred),
+            ("due_abuse", &mut c.due.abuse),
+            ("due_access", &mut c.due.access),
+            ("due_soon", &mut c.due.soon),
+        ] {
+            if let Some(v) = get("legal", key) {
+                match v.as_str().and_then(Span::parse) {
+                    Some(span) => *slot = span,
+                    None => errs.push(format!(
+                        "`legal.{key}` must be a span like \"2 working days\", \"30 days\" or \"1 month\""
+                    )),
+                }
+            }
+        }
         let zone = c.local_timezone.as_deref().and_then(|z| z.parse().ok());
         let (serve, files, syslog) = sources::parse(&table, zone, &c.data_dir, &mut errs);
         c.serve = serve;
@@ -402,10 +471,15 @@ sync_writes = false
 local_timezone = "Europe/Stockholm"
 [legal]
 case_max_days = 30
+due_ipred = "4 months"
+due_law_enforcement = "1 working day"
 "#,
         )
         .unwrap();
         assert_eq!(c.case_max_days, 30);
+        assert_eq!(c.due.ipred, Span::Months(4));
+        assert_eq!(c.due.law_enforcement, Span::WorkingDays(1));
+        assert_eq!(c.due.access, Span::Months(1));
         assert_eq!(Config::default().case_max_days, 90);
         assert_eq!(c.local_timezone.as_deref(), Some("Europe/Stockholm"));
         assert_eq!(c.retention.billing, Period::Days(90));
@@ -433,11 +507,12 @@ address_space = ["192.0.2.0/24", "not-a-net"]
 local_timezone = "CET+1"
 [legal]
 case_max_days = 0
+due_access = "1 fortnight"
 "#,
         )
         .unwrap_err();
         let all = e.to_string();
-        assert_eq!(e.0.len(), 7, "{all}");
+        assert_eq!(e.0.len(), 8, "{all}");
         for needle in [
             "unknown key `colour`",
             "retention.security",
@@ -446,6 +521,7 @@ case_max_days = 0
             "network.address_space[1]",
             "ingest.local_timezone",
             "legal.case_max_days",
+            "legal.due_access",
         ] {
             assert!(all.contains(needle), "missing {needle:?} in {all}");
         }

@@ -440,6 +440,13 @@ pub struct Case {
     /// An access request's extract, as it was first made (held like `results`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub extract: Option<serde_json::Value>,
+    /// The preservation case registered because this case's data would leave retention
+    /// before it is due (`Service::preserve`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub preservation: Option<String>,
+    /// For such a preservation case: the case whose data it keeps.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub preserves: Option<String>,
 }
 
 /// Why a case operation was refused. `code()` is stable.
@@ -514,6 +521,8 @@ impl Case {
             report_seq: None,
             disclosed_at: None,
             extract: None,
+            preservation: None,
+            preserves: None,
         }
     }
 

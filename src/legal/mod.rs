@@ -5,11 +5,13 @@
 
 pub mod auth;
 pub mod case;
+pub mod due;
 pub mod files;
 pub mod policy;
 pub mod register;
 pub mod service;
 pub mod signin;
+pub mod stats;
 pub mod totp;
 pub mod users;
 

@@ -15,6 +15,8 @@ pub enum Op {
     CaseRelease,
     CaseReport,
     CaseLookup,
+    /// Registering a preservation request for a case's data at risk of leaving retention.
+    CasePreserve,
     AbuseLookup,
     AccessExtract,
     AuditRead,
@@ -36,7 +38,7 @@ pub enum Op {
 }
 
 impl Op {
-    pub const ALL: [Op; 27] = [
+    pub const ALL: [Op; 28] = [
         Op::CaseCreate,
         Op::CaseList,
         Op::CaseGet,
@@ -46,6 +48,7 @@ impl Op {
         Op::CaseRelease,
         Op::CaseReport,
         Op::CaseLookup,
+        Op::CasePreserve,
         Op::AbuseLookup,
         Op::AccessExtract,
         Op::AuditRead,
@@ -78,6 +81,7 @@ impl Op {
             Op::CaseRelease => "case_release",
             Op::CaseReport => "case_report",
             Op::CaseLookup => "case_lookup",
+            Op::CasePreserve => "case_preserve",
             Op::AbuseLookup => "abuse_lookup",
             Op::AccessExtract => "access_extract",
             Op::AuditRead => "audit_read",
@@ -112,6 +116,7 @@ impl Op {
             | Op::CaseRelease
             | Op::CaseReport
             | Op::CaseLookup
+            | Op::CasePreserve
             | Op::AccessExtract => &[Legal],
             Op::AbuseLookup => &[Security],
             Op::AuditRead | Op::AuditVerify | Op::Statistics => &[Auditor],

@@ -394,6 +394,7 @@ fn app(
     use axum::response::IntoResponse;
     use axum::routing::get;
     let metrics_shared = shared.clone();
+    let due = api.service.config().due;
     let app = axum::Router::new()
         .route(
             "/metrics",
@@ -401,7 +402,14 @@ fn app(
                 let s = metrics_shared.clone();
                 async move {
                     let text = tokio::task::spawn_blocking(move || {
-                        s.metrics.render(&s.store, s.ready(), s.clock.now())
+                        let now = s.clock.now();
+                        // Unreadable cases leave the last counts in place; the case API
+                        // names the problem.
+                        if let Ok(cases) = crate::legal::register::list(&s.data_dir) {
+                            let (overdue, soon) = crate::legal::due::counts(&cases, &due, now);
+                            s.metrics.set_cases(overdue, soon);
+                        }
+                        s.metrics.render(&s.store, s.ready(), now)
                     })
                     .await
                     .unwrap_or_default();

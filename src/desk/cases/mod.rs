@@ -42,6 +42,7 @@ pub fn routes() -> Router<DeskState> {
         .route("/desk/cases/{id}/reject", post(view::reject))
         .route("/desk/cases/{id}/execute", post(view::execute))
         .route("/desk/cases/{id}/release", post(view::release))
+        .route("/desk/cases/{id}/preserve", post(view::preserve))
         .route("/desk/cases/{id}/lookup", post(view::lookup))
         .route("/desk/cases/{id}/extract", post(view::extract))
 }
@@ -68,7 +69,7 @@ fn open(state: &str) -> bool {
     matches!(state, "registered" | "approved" | "executed")
 }
 
-/// One row of the inbox, from a case summary.
+/// One row of the inbox, from a case summary (with its clocks, `legal::due::clocks`).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Row {
     pub id: String,
@@ -77,57 +78,62 @@ pub struct Row {
     pub case_number: String,
     pub state: String,
     pub held: bool,
-    pub deadline: Option<NaiveDate>,
+    /// The day the case is due (the order's deadline, or the default for its type).
+    pub due: Option<NaiveDate>,
+    /// `legal::due::Status::as_str`.
+    pub due_status: String,
+    /// Some of its data leaves retention before it is due.
+    pub at_risk: bool,
     pub created_at: i64,
     pub overdue: bool,
 }
 
 impl Row {
-    pub fn of(v: &Value, today: NaiveDate) -> Row {
+    pub fn of(v: &Value) -> Row {
         let s = |k: &str| v[k].as_str().unwrap_or("").to_string();
-        let deadline = v["deadline"]
+        let due = v["due_day"]
             .as_str()
             .and_then(|d| NaiveDate::parse_from_str(d, "%Y-%m-%d").ok());
-        let state = s("state");
+        let due_status = s("due_status");
         Row {
             id: s("id"),
             kind: s("request_type"),
             authority: s("authority"),
             case_number: s("case_number"),
-            overdue: open(&state) && deadline.is_some_and(|d| d < today),
+            overdue: due_status == "overdue",
             held: !v["hold"].is_null(),
-            state,
-            deadline,
+            at_risk: v.get("retention_risk").is_some(),
+            state: s("state"),
+            due,
+            due_status,
             created_at: crate::report::parse_rfc3339(v["created_at"].as_str().unwrap_or(""))
                 .unwrap_or(0),
         }
     }
+
+    /// Whether someone still has to act on it.
+    fn waiting(&self) -> bool {
+        matches!(self.due_status.as_str(), "open" | "due_soon" | "overdue")
+    }
 }
 
-/// The inbox's order: overdue first, then by due date (none last), then newest.
+/// The inbox's order: overdue first, then the other waiting cases by due day, then the
+/// answered and ended ones, newest first.
 pub fn sort(rows: &mut [Row]) {
     rows.sort_by(|a, b| {
-        (
-            !a.overdue,
-            a.deadline.is_none(),
-            a.deadline,
-            b.created_at,
-            &a.id,
-        )
-            .cmp(&(
-                !b.overdue,
-                b.deadline.is_none(),
-                b.deadline,
-                a.created_at,
-                &b.id,
-            ))
+        let key = |r: &Row| (!r.overdue, !r.waiting(), r.waiting().then_some(r.due));
+        key(a)
+            .cmp(&key(b))
+            .then(b.created_at.cmp(&a.created_at))
+            .then(a.id.cmp(&b.id))
     });
 }
 
 /// The filters of the inbox: (value, catalogue key).
-const FILTERS: [(&str, &str); 7] = [
+const FILTERS: [(&str, &str); 8] = [
     ("", "inbox.all"),
     ("open", "inbox.open"),
+    ("soon", "inbox.needs_action"),
     ("registered", "state.registered"),
     ("approved", "state.approved"),
     ("executed", "state.executed"),
@@ -161,8 +167,11 @@ fn table(l: Lang, id: &str, rows: &[Row]) -> Markup {
                                 @if r.held { br; strong { (l.t("inbox.held")) } }
                             }
                             td {
-                                (page::date(r.deadline.map(|d| d.to_string()).as_deref()))
+                                (page::date(r.due.map(|d| d.to_string()).as_deref()))
                                 @if r.overdue { " " strong.overdue { (l.t("inbox.overdue")) } }
+                                @if r.due_status == "due_soon" { " " strong.soon { (l.t("inbox.due_soon")) } }
+                                @if r.due_status == "answered_late" { " " span { (l.t("inbox.answered_late")) } }
+                                @if r.at_risk { br; strong.at-risk { (l.t("inbox.at_risk")) } }
                             }
                             td { (page::when(r.created_at)) }
                         }
@@ -176,13 +185,13 @@ fn table(l: Lang, id: &str, rows: &[Row]) -> Markup {
 /// The rows of every case the service lists, access requests apart.
 async fn rows(d: &Desk, access: bool) -> Result<(Vec<Row>, NaiveDate), Response> {
     let (list, now) = d
-        .call(|svc, who| Ok((svc.list_cases(who)?, svc.now())))
+        .call(|svc, who| Ok((svc.list_cases(who, None)?, svc.now())))
         .await
         .map_err(|e| d.error(&e))?;
     let today = stockholm_day(now);
     let mut rows: Vec<Row> = list
         .iter()
-        .map(|v| Row::of(v, today))
+        .map(Row::of)
         .filter(|r| (r.kind == "access") == access)
         .collect();
     sort(&mut rows);
@@ -203,9 +212,11 @@ async fn inbox(
     rows.retain(|r| match filter {
         "" => true,
         "open" => open(&r.state),
+        "soon" => r.overdue || r.due_status == "due_soon",
         s => r.state == s,
     });
     let overdue = rows.iter().filter(|r| r.overdue).count();
+    let soon = rows.iter().filter(|r| r.due_status == "due_soon").count();
     let body = html! {
         nav.filters aria-label=(l.t("inbox.filter")) {
             ul.inline {
@@ -219,6 +230,9 @@ async fn inbox(
         }
         @if overdue > 0 {
             p.warn role="status" { (l.t("inbox.overdue_count").replace("{n}", &overdue.to_string())) }
+        }
+        @if soon > 0 {
+            p.note role="status" { (l.t("inbox.soon_count").replace("{n}", &soon.to_string())) }
         }
         (table(l, "inbox", &rows))
         p { a.button href="/desk/cases/new" { (l.t("nav.new")) } }
@@ -246,57 +260,67 @@ mod tests {
     use super::*;
     use serde_json::json;
 
-    fn summary(id: &str, state: &str, deadline: Option<&str>, created: &str) -> Value {
+    fn summary(id: &str, state: &str, due: Option<&str>, status: &str, created: &str) -> Value {
         json!({"id": id, "request_type": "ipred", "authority": "PMD", "case_number": "PMÄ 1",
                "state": state, "hold": null, "items": 1, "created_by": "anna",
-               "created_at": created, "deadline": deadline})
+               "created_at": created, "due_day": due, "due_status": status})
     }
 
     #[test]
-    fn the_inbox_shows_overdue_cases_first_then_by_due_date_then_newest() {
-        let today = NaiveDate::from_ymd_opt(2026, 11, 25).unwrap();
+    fn the_inbox_shows_overdue_cases_first_then_by_due_day_then_the_answered_newest_first() {
         let mut rows: Vec<Row> = [
             summary(
                 "C-1",
                 "registered",
                 Some("2026-12-10"),
+                "open",
                 "2026-11-01T10:00:00Z",
             ),
             summary(
                 "C-2",
                 "approved",
                 Some("2026-11-20"),
+                "overdue",
                 "2026-11-02T10:00:00Z",
             ),
-            summary("C-3", "registered", None, "2026-11-03T10:00:00Z"),
+            summary(
+                "C-3",
+                "rejected",
+                Some("2026-12-02"),
+                "answered",
+                "2026-11-03T10:00:00Z",
+            ),
             summary(
                 "C-4",
                 "disclosed",
                 Some("2026-11-01"),
+                "answered_late",
                 "2026-11-04T10:00:00Z",
             ),
             summary(
                 "C-5",
                 "registered",
                 Some("2026-12-01"),
+                "open",
                 "2026-11-05T10:00:00Z",
             ),
             summary(
                 "C-6",
                 "executed",
                 Some("2026-11-24"),
+                "overdue",
                 "2026-11-06T10:00:00Z",
             ),
-            summary("C-7", "registered", None, "2026-11-07T10:00:00Z"),
             summary(
                 "C-8",
                 "registered",
                 Some("2026-11-25"),
+                "due_soon",
                 "2026-11-08T10:00:00Z",
             ),
         ]
         .iter()
-        .map(|v| Row::of(v, today))
+        .map(Row::of)
         .collect();
         sort(&mut rows);
         let order: Vec<(&str, bool)> = rows.iter().map(|r| (r.id.as_str(), r.overdue)).collect();
@@ -305,14 +329,11 @@ mod tests {
             vec![
                 ("C-2", true),
                 ("C-6", true),
-                // A disclosed case is done: its past deadline is not overdue.
-                ("C-4", false),
-                // Due today is not overdue yet.
                 ("C-8", false),
                 ("C-5", false),
                 ("C-1", false),
-                // No deadline: newest first.
-                ("C-7", false),
+                // Answered cases last, newest first, whatever their due day.
+                ("C-4", false),
                 ("C-3", false),
             ]
         );
@@ -320,21 +341,21 @@ mod tests {
 
     #[test]
     fn the_inbox_table_marks_overdue_rows_and_links_each_case() {
-        let today = NaiveDate::from_ymd_opt(2026, 11, 25).unwrap();
-        let rows = vec![Row::of(
-            &summary(
-                "C-2026-0002",
-                "approved",
-                Some("2026-11-20"),
-                "2026-11-02T10:00:00Z",
-            ),
-            today,
-        )];
+        let mut v = summary(
+            "C-2026-0002",
+            "approved",
+            Some("2026-11-20"),
+            "overdue",
+            "2026-11-02T10:00:00Z",
+        );
+        v["retention_risk"] = json!({"items": [1]});
+        let rows = vec![Row::of(&v)];
         let html = table(Lang::En, "inbox", &rows).into_string();
         assert!(html.contains("<table id=\"inbox\""), "{html}");
         assert!(html.contains("data-case=\"C-2026-0002\""));
         assert!(html.contains("href=\"/desk/cases/C-2026-0002\""));
         assert!(html.contains("class=\"overdue\""));
+        assert!(html.contains("class=\"at-risk\""));
         assert!(html.contains(Lang::En.t("kind.ipred")));
     }
 }

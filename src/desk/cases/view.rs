@@ -8,11 +8,10 @@
 use axum::extract::{Path, Query};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
-use chrono::NaiveDate;
 use maud::{html, Markup};
 use serde_json::Value;
 
-use super::{kind_name, state_name, stockholm_day};
+use super::{kind_name, state_name};
 use crate::desk::i18n::Lang;
 use crate::desk::page;
 use crate::desk::{only, Desk, NotIn, Posted};
@@ -333,18 +332,12 @@ fn lookup_section(l: Lang, csrf: &str, c: &Case, lk: &Lookup) -> Markup {
 }
 
 /// The page's body for `me`.
-pub fn body(l: Lang, csrf: &str, me: &Principal, c: &Case, today: NaiveDate, x: &Extra) -> Markup {
+pub fn body(l: Lang, csrf: &str, me: &Principal, c: &Case, clocks: &Value, x: &Extra) -> Markup {
     let r = &c.request;
     let view = case_view(c);
     let results = view["results"].as_array().cloned().unwrap_or_default();
-    let overdue = matches!(
-        c.state,
-        State::Registered | State::Approved | State::Executed
-    ) && r
-        .deadline
-        .as_deref()
-        .and_then(|d| NaiveDate::parse_from_str(d, "%Y-%m-%d").ok())
-        .is_some_and(|d| d < today);
+    let due_status = clocks["due_status"].as_str().unwrap_or("");
+    let basis = clocks["due_basis"].as_str().unwrap_or("");
     html! {
         @if let Some((code, msg)) = &x.error { (page::error_box(l, code, msg)) }
         @if let Some(n) = &x.notice { (page::notice(n)) }
@@ -355,9 +348,12 @@ pub fn body(l: Lang, csrf: &str, me: &Principal, c: &Case, today: NaiveDate, x: 
             dt { (l.t("field.case_number")) } dd.mono { (r.case_number) }
             @if r.decision_date.is_some() { dt { (l.t("field.decision_date")) } dd { (page::date(r.decision_date.as_deref())) } }
             @if r.legal_force_date.is_some() { dt { (l.t("field.legal_force_date")) } dd { (page::date(r.legal_force_date.as_deref())) } }
-            dt { (l.t("field.deadline")) } dd {
-                (page::date(r.deadline.as_deref()))
-                @if overdue { " " strong.overdue { (l.t("inbox.overdue")) } }
+            dt { (l.t("field.deadline")) } dd #due data-status=(due_status) {
+                (page::date(clocks["due_day"].as_str()))
+                @if due_status == "overdue" { " " strong.overdue { (l.t("inbox.overdue")) } }
+                @if due_status == "due_soon" { " " strong.soon { (l.t("inbox.due_soon")) } }
+                @if due_status == "answered_late" { " " span { (l.t("inbox.answered_late")) } }
+                br; span.hint { (l.lookup(&format!("due.basis.{basis}")).unwrap_or("")) }
             }
             @if r.preserve_until.is_some() { dt { (l.t("field.preserve_until")) } dd { (page::date(r.preserve_until.as_deref())) } }
             dt { (l.t("case.registered_by")) } dd { (c.created_by) " · " (page::when(c.created_at)) }
@@ -368,7 +364,14 @@ pub fn body(l: Lang, csrf: &str, me: &Principal, c: &Case, today: NaiveDate, x: 
                 }
             }
             @if !r.notes.is_empty() { dt { (l.t("field.notes")) } dd { (r.notes) } }
+            @if let Some(p) = &c.preserves {
+                dt { (l.t("due.preserves")) } dd { a #preserves href={ "/desk/cases/" (p) } { (p) } }
+            }
+            @if let Some(p) = &c.preservation {
+                dt { (l.t("due.preservation")) } dd { a #preservation href={ "/desk/cases/" (p) } { (p) } }
+            }
         }
+        (retention_risk(l, csrf, c, clocks))
         h2 { (l.t("case.scope")) " (" (r.scope.len()) ")" }
         ol #scope-items { @for it in &r.scope { li { (asked(l, it)) } } }
         h2 { (l.t("case.timeline")) }
@@ -390,14 +393,51 @@ pub fn body(l: Lang, csrf: &str, me: &Principal, c: &Case, today: NaiveDate, x: 
     }
 }
 
+/// The warning that some of the scope's data leaves retention before the case is due, with
+/// the one action that registers a preservation request for those items.
+fn retention_risk(l: Lang, csrf: &str, c: &Case, clocks: &Value) -> Markup {
+    let Some(risk) = clocks.get("retention_risk") else {
+        return html! {};
+    };
+    let items: Vec<String> = risk["items"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|i| i.to_string())
+        .collect();
+    let first = risk["first_leaves_at"]
+        .as_str()
+        .and_then(crate::report::parse_rfc3339);
+    html! {
+        section #retention-risk .warn role="status" {
+            h2 { (l.t("due.risk_title")) }
+            p {
+                (l.t("due.risk_text").replace("{items}", &items.join(", ")))
+                @if let Some(t) = first { " " (page::when(t)) "." }
+            }
+            @if c.preservation.is_none() {
+                form method="post" action={ "/desk/cases/" (c.id) "/preserve" } {
+                    input type="hidden" name="_csrf" value=(csrf);
+                    button #preserve type="submit" { (l.t("due.preserve")) }
+                }
+                p.hint { (l.t("due.preserve_hint")) }
+            }
+        }
+    }
+}
+
 /// Loads the case (audited) and renders it with `x`.
 async fn page_of(d: &Desk, id: String, status: StatusCode, x: Extra) -> Response {
     let got = d
-        .call(move |svc, who| Ok((svc.get_case(who, &id)?, svc.now())))
+        .call(move |svc, who| {
+            let c = svc.get_case(who, &id)?;
+            let clocks = svc.view(&c)["clocks"].take();
+            Ok((c, clocks))
+        })
         .await;
     match got {
-        Ok((c, now)) => {
-            let body = body(d.lang, &d.csrf, &d.who, &c, stockholm_day(now), &x);
+        Ok((c, clocks)) => {
+            let body = body(d.lang, &d.csrf, &d.who, &c, &clocks, &x);
             (
                 status,
                 d.page(&format!("{} {}", d.lang.t("case.title"), c.id), body),
@@ -489,6 +529,24 @@ pub async fn execute(Path(id): Path<String>, p: Posted) -> Response {
         svc.execute(who, id, None).map(drop)
     })
     .await
+}
+
+/// Registers the preservation request for the items at risk, then shows the new case.
+pub async fn preserve(Path(id): Path<String>, p: Posted) -> Response {
+    if let Err(e) = only(&p.desk, &[Role::Legal]) {
+        return e.into_response();
+    }
+    let d = &p.desk;
+    let key = id.clone();
+    match d.call(move |svc, who| svc.preserve(who, &key)).await {
+        Ok(kept) => {
+            Redirect::to(&format!("/desk/cases/{}?done=preserved", kept.id)).into_response()
+        }
+        Err(e) => {
+            let (status, x) = refusal(&e);
+            page_of(d, id, status, x).await
+        }
+    }
 }
 
 pub async fn release(Path(id): Path<String>, p: Posted) -> Response {
@@ -695,9 +753,20 @@ mod tests {
         c
     }
 
+    fn clocks() -> Value {
+        serde_json::json!({"due_day": "2026-12-01", "due_status": "overdue", "due_basis": "order"})
+    }
+
     fn render(c: &Case, me: &str) -> String {
-        let today = NaiveDate::from_ymd_opt(2026, 11, 25).unwrap();
-        body(Lang::En, "tok", &officer(me), c, today, &Extra::default()).into_string()
+        body(
+            Lang::En,
+            "tok",
+            &officer(me),
+            c,
+            &clocks(),
+            &Extra::default(),
+        )
+        .into_string()
     }
 
     #[test]
@@ -714,8 +783,7 @@ mod tests {
         // Another user name of the same person is the same pair of eyes.
         let mut alias = officer("anna-2");
         alias.person = "E-anna".into();
-        let today = NaiveDate::from_ymd_opt(2026, 11, 25).unwrap();
-        let same = body(Lang::En, "tok", &alias, &c, today, &Extra::default()).into_string();
+        let same = body(Lang::En, "tok", &alias, &c, &clocks(), &Extra::default()).into_string();
         assert!(same.contains("id=\"four-eyes-note\""));
         let other = render(&c, "bert");
         assert!(!other.contains("four-eyes-note"));
@@ -811,7 +879,6 @@ mod tests {
             1,
         )
         .unwrap();
-        let today = NaiveDate::from_ymd_opt(2026, 11, 25).unwrap();
         let x = Extra {
             lookup: Lookup {
                 addr: "203.0.113.8".into(),
@@ -820,7 +887,7 @@ mod tests {
             },
             ..Extra::default()
         };
-        let html = body(Lang::Sv, "tok", &officer("bert"), &c, today, &x).into_string();
+        let html = body(Lang::Sv, "tok", &officer("bert"), &c, &clocks(), &x).into_string();
         assert!(html.contains("id=\"error\""));
         assert!(html.contains("[case.out_of_scope]"));
         assert!(html.contains(Lang::Sv.t("err.case.out_of_scope")));

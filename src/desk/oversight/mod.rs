@@ -32,6 +32,7 @@ pub fn routes() -> Router<DeskState> {
             get(audit::verify_form).post(audit::verify),
         )
         .route("/desk/statistics", get(stats::page))
+        .route("/desk/statistics.csv", get(stats::csv))
         .route("/desk/abuse", get(abuse::form_page).post(abuse::lookup))
         .route("/desk/users", get(users::list).post(users::add))
         .route("/desk/users/{name}/approve", post(users::approve))

@@ -113,7 +113,65 @@ pub(super) fn stats(l: Lang, period: &str, v: &Value) -> Markup {
                 }
             }
             p.hint { (l.t("stats.held_hint")) }
+            dl.kv {
+                dt { (l.t("stats.answered")) } dd #stats-answered { (v["answered"].as_u64().unwrap_or(0)) }
+                dt { (l.t("stats.median_answer")) } dd #stats-median-answer { (opt_duration(l, v["median_seconds_to_answer"].as_f64())) }
+                dt { (l.t("stats.p90_answer")) } dd #stats-p90-answer { (opt_duration(l, v["p90_seconds_to_answer"].as_f64())) }
+                dt { (l.t("stats.late")) } dd #stats-late { (v["late"].as_u64().unwrap_or(0)) }
+                dt { (l.t("stats.overdue")) } dd #stats-overdue { (v["overdue"].as_u64().unwrap_or(0)) }
+            }
+            table #stats-groups {
+                caption { (l.t("stats.groups_caption")) }
+                thead { tr {
+                    th scope="col" { (l.t("stats.type")) }
+                    th scope="col" { (l.t("stats.authority")) }
+                    th scope="col" { (l.t("stats.requests")) }
+                    th scope="col" { (l.t("stats.outcome.disclosed")) }
+                    th scope="col" { (l.t("stats.outcome.rejected")) }
+                    th scope="col" { (l.t("stats.open")) }
+                    th scope="col" { (l.t("stats.late")) }
+                    th scope="col" { (l.t("stats.median_short")) }
+                    th scope="col" { (l.t("stats.p90_short")) }
+                } }
+                tbody {
+                    @for g in v["groups"].as_array().into_iter().flatten() {
+                        @let n = |k: &str| g[k].as_u64().unwrap_or(0);
+                        tr {
+                            th scope="row" { (word(l, "stats.type.", g["request_type"].as_str().unwrap_or(""))) }
+                            td { (g["authority"].as_str().unwrap_or("")) }
+                            td { (n("requests")) }
+                            td { (n("disclosed")) }
+                            td { (n("rejected")) }
+                            td { (n("open")) }
+                            td data-late=(n("late")) { (n("late")) }
+                            td { (opt_duration(l, g["median_seconds_to_answer"].as_f64())) }
+                            td { (opt_duration(l, g["p90_seconds_to_answer"].as_f64())) }
+                        }
+                    }
+                }
+            }
+            @if let Some(items) = v["items_by_status"].as_object().filter(|m| !m.is_empty()) {
+                table #stats-items {
+                    caption { (l.t("stats.items_caption")) }
+                    thead { tr { th scope="col" { (l.t("stats.status")) } th scope="col" { (l.t("stats.count")) } } }
+                    tbody {
+                        @for (status, n) in items {
+                            tr data-status=(status) {
+                                th scope="row" { (word(l, "status.", status)) " " code.code { (status) } }
+                                td { (n.as_u64().unwrap_or(0)) }
+                            }
+                        }
+                    }
+                }
+            }
         }
+    }
+}
+
+fn opt_duration(l: Lang, secs: Option<f64>) -> String {
+    match secs {
+        Some(s) => duration(l, s),
+        None => "—".into(),
     }
 }
 
@@ -159,11 +217,15 @@ pub(super) async fn page(d: Desk, Query(q): Query<HashMap<String, String>>) -> R
         };
         return answer(StatusCode::BAD_REQUEST, d.page(title, body));
     };
-    match d.call(move |svc, c| svc.statistics(c, start, end)).await {
+    match d
+        .call(move |svc, c| Ok(serde_json::json!(svc.statistics(c, start, end)?)))
+        .await
+    {
         Ok(v) => {
             let body = html! {
                 (form(&from_s, &to_s))
                 (stats(l, &format!("{from_s} – {to_s}"), &v))
+                p { a #stats-csv href={ "/desk/statistics.csv?from=" (from_s) "&to=" (to_s) } download { (l.t("stats.csv")) } }
             };
             d.page(title, body)
         }
@@ -171,6 +233,54 @@ pub(super) async fn page(d: Desk, Query(q): Query<HashMap<String, String>>) -> R
             let body = html! { (refused(l, &e)) (form(&from_s, &to_s)) };
             answer(status_of(&e), d.page(title, body))
         }
+    }
+}
+
+/// GET /desk/statistics.csv?from=&to= (Stockholm days): the same figures as CSV.
+pub(super) async fn csv(d: Desk, Query(q): Query<HashMap<String, String>>) -> Response {
+    if let Err(n) = only(&d, &[Role::Auditor]) {
+        return n.into_response();
+    }
+    let given = |k: &str| q.get(k).map(|s| s.trim().to_string()).unwrap_or_default();
+    let (year_from, year_to) = year_of(today(d.state.service.now()));
+    let range = date_field(&given("from"))
+        .and_then(|f| {
+            Ok((
+                f.unwrap_or(year_from),
+                date_field(&given("to"))?.unwrap_or(year_to),
+            ))
+        })
+        .ok()
+        .and_then(|(f, t)| Some((f, t, day_start(f)?, day_end(t)?)))
+        .filter(|(_, _, s, e)| s < e);
+    let Some((f, t, start, end)) = range else {
+        return answer(
+            StatusCode::BAD_REQUEST,
+            d.page(
+                d.lang.t("stats.title"),
+                invalid(d.lang, "stats.bad_range", ""),
+            ),
+        );
+    };
+    match d.call(move |svc, c| svc.statistics(c, start, end)).await {
+        Ok(s) => (
+            [
+                (
+                    axum::http::header::CONTENT_TYPE,
+                    "text/csv; charset=utf-8".to_string(),
+                ),
+                (
+                    axum::http::header::CONTENT_DISPOSITION,
+                    format!("attachment; filename=\"tdr-statistics-{f}-{t}.csv\""),
+                ),
+            ],
+            crate::legal::stats::to_csv(&s),
+        )
+            .into_response(),
+        Err(e) => answer(
+            status_of(&e),
+            d.page(d.lang.t("stats.title"), refused(d.lang, &e)),
+        ),
     }
 }
 

@@ -6,7 +6,8 @@ use serde_json::{json, Value};
 use super::{LegalError, Service};
 use crate::error::ErrorKind;
 use crate::legal::auth::Caller;
-use crate::legal::case::{Case, CaseError, NewCase, Officer};
+use crate::legal::case::{Case, CaseError, NewCase, Officer, RequestType};
+use crate::legal::due;
 use crate::legal::policy::Op;
 use crate::legal::register;
 use crate::model::fmt_time;
@@ -55,15 +56,127 @@ impl Service {
         Ok(case)
     }
 
-    /// Every case without its results.
-    pub fn list_cases(&self, caller: &Caller) -> Result<Vec<Value>, LegalError> {
-        self.admit(caller, Op::CaseList, None, &Value::Null)?;
-        let cases = register::list(self.data_dir())?;
-        let out: Vec<Value> = cases.iter().map(summary).collect();
-        let mut e = self.entry(caller, Op::CaseList, None, Value::Null);
+    /// Every case without its results, each with its clocks (`due_day`, `due_status`, ...);
+    /// with `due`, only the cases it selects, the one due first first.
+    pub fn list_cases(
+        &self,
+        caller: &Caller,
+        due: Option<DueFilter>,
+    ) -> Result<Vec<Value>, LegalError> {
+        let query = match due {
+            Some(f) => json!({"due": f.as_str()}),
+            None => Value::Null,
+        };
+        self.admit(caller, Op::CaseList, None, &query)?;
+        let now = self.clock.now();
+        let mut cases = register::list(self.data_dir())?;
+        if let Some(f) = due {
+            cases.retain(|c| f.selects(due::status(c, &self.cfg.due, now)));
+            cases.sort_by_key(|c| (due::due(c, &self.cfg.due).at, c.id.clone()));
+        }
+        let out: Vec<Value> = cases
+            .iter()
+            .map(|c| {
+                let mut v = summary(c);
+                if let (Some(o), Value::Object(clocks)) =
+                    (v.as_object_mut(), due::clocks(c, &self.cfg, now))
+                {
+                    o.extend(clocks);
+                }
+                v
+            })
+            .collect();
+        let mut e = self.entry(caller, Op::CaseList, None, query);
         e.result_count = out.len() as u64;
         self.commit(e)?;
         Ok(out)
+    }
+
+    /// A case as the API and the CLI show it ([`case_view`]) with its clocks under `clocks`.
+    pub fn view(&self, c: &Case) -> Value {
+        let mut v = case_view(c);
+        v["clocks"] = due::clocks(c, &self.cfg, self.clock.now());
+        v
+    }
+
+    /// Registers a preservation request for the items of case `id` whose data leaves retention
+    /// before the case is due (see [`due::at_risk`]): the same authority, case number, decision
+    /// and order, its scope exactly those items (so its hold admits only them), kept until a
+    /// month after the case's due day. Both cases name each other. Like any case it needs a
+    /// second officer's approval before it holds anything. Only for orders from outside (IPRED,
+    /// law enforcement); refused when nothing is at risk or a preservation exists already.
+    pub fn preserve(&self, caller: &Caller, id: &str) -> Result<Case, LegalError> {
+        let now = self.clock.now();
+        let query = json!({"preserve": id});
+        let (who, case) = self.load_case(caller, Op::CasePreserve, id, &query, now, |c, _| {
+            if !matches!(
+                c.request_type(),
+                RequestType::Ipred | RequestType::LawEnforcement
+            ) {
+                return Err(CaseError::NotForThisType(
+                    "a preservation request (only an IPRED or law-enforcement order's data is preserved)",
+                ));
+            }
+            match c.preservation {
+                Some(_) => Err(CaseError::WrongState(
+                    "already preserved",
+                    "without a preservation",
+                )),
+                None => Ok(()),
+            }
+        })?;
+        let risk = due::at_risk(&case, &self.cfg, now);
+        if risk.is_empty() {
+            let err = LegalError::BadRequest(
+                ErrorKind::RequestInvalid,
+                "nothing in the case's scope leaves retention before the case is due".into(),
+            );
+            return Err(self.refuse(caller, Op::CasePreserve, Some(id), query, err));
+        }
+        let due_day = due::due(&case, &self.cfg.due).day;
+        let r = &case.request;
+        let req = NewCase {
+            request_type: RequestType::Preservation.as_str().into(),
+            authority: r.authority.clone(),
+            case_number: r.case_number.clone(),
+            decision_date: r.decision_date.clone(),
+            legal_force_date: None,
+            deadline: None,
+            order_sha256: r.order_sha256.clone(),
+            notes: format!(
+                "Bevarande för ärende {}: {} av dess uppgifter lämnar lagringstiden före svarsdagen {}.",
+                case.id,
+                risk.len(),
+                due_day
+            ),
+            scope: risk.iter().map(|a| r.scope[a.item].clone()).collect(),
+            preserve_until: Some(crate::calendar::Span::Months(1).after(due_day).to_string()),
+        };
+        if let Err(problems) = req.validate() {
+            let err = LegalError::Case(CaseError::Invalid(problems));
+            return Err(self.refuse(caller, Op::CasePreserve, Some(id), query, err));
+        }
+        let mut pending = self.entry(caller, Op::CasePreserve, Some(id), query.clone());
+        pending.outcome = "requested".into();
+        self.commit(pending)?;
+        let year = chrono::Datelike::year(&due::stockholm_day(now));
+        let linked = case.id.clone();
+        let kept = register::create(self.data_dir(), year, |new_id| {
+            let mut c = Case::registered(new_id, req, &who.name, now);
+            c.created_by_person = Some(who.person.clone());
+            c.preserves = Some(linked);
+            c
+        })?;
+        register::update(self.data_dir(), id, |c| {
+            c.preservation = Some(kept.id.clone());
+            Ok(())
+        })?;
+        let mut e = self.entry(caller, Op::CasePreserve, Some(id), query);
+        e.legal_basis = Some(RequestType::Preservation.as_str().into());
+        e.result_count = kept.request.scope.len() as u64;
+        e.outcome = format!("registered:{}", kept.id);
+        self.commit(e)?;
+        Ok(kept)
     }
 
     fn transition(
@@ -168,4 +281,42 @@ pub fn summary(c: &Case) -> Value {
         "created_at": fmt_time(c.created_at),
         "deadline": c.request.deadline,
     })
+}
+
+/// Which cases `GET /v1/cases?due=` and `tdr case list --due` list.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DueFilter {
+    /// Past their due time and not answered.
+    Overdue,
+    /// Overdue, or due within `legal.due_soon`.
+    Soon,
+    /// Every case someone still has to act on.
+    Open,
+}
+
+impl DueFilter {
+    pub fn parse(s: &str) -> Option<DueFilter> {
+        match s {
+            "overdue" => Some(DueFilter::Overdue),
+            "soon" => Some(DueFilter::Soon),
+            "open" => Some(DueFilter::Open),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DueFilter::Overdue => "overdue",
+            DueFilter::Soon => "soon",
+            DueFilter::Open => "open",
+        }
+    }
+
+    fn selects(self, s: due::Status) -> bool {
+        match self {
+            DueFilter::Overdue => s == due::Status::Overdue,
+            DueFilter::Soon => matches!(s, due::Status::Overdue | due::Status::DueSoon),
+            DueFilter::Open => s.waiting(),
+        }
+    }
 }

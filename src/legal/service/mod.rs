@@ -23,6 +23,8 @@ mod refusals;
 mod signin;
 #[cfg(test)]
 pub(crate) mod tests;
+#[cfg(test)]
+mod tests_clocks;
 
 use std::path::Path;
 use std::sync::{Arc, Mutex};
@@ -44,7 +46,7 @@ use crate::identity::{IdentityError, IdentityRegister};
 use crate::model::UnixSecs;
 use crate::store::{StoreError, StoreRead};
 
-pub use self::cases::{case_view, summary};
+pub use self::cases::{case_view, summary, DueFilter};
 pub use self::intake::QuarantineQuery;
 pub use self::lookups::{render_calls, AddrQuery};
 pub use self::orders::ORDER_MAX;

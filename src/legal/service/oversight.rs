@@ -9,7 +9,6 @@ use serde_json::{json, Value};
 use super::{LegalError, Service};
 use crate::error::ErrorKind;
 use crate::legal::auth::Caller;
-use crate::legal::case::State;
 use crate::legal::policy::Op;
 use crate::legal::register;
 use crate::model::{fmt_time, parse_time, UnixSecs};
@@ -233,46 +232,20 @@ impl Service {
         Ok(json!(head))
     }
 
-    /// Requests by type and outcome registered in `from..to`, and the median time from
-    /// registration to disclosure.
+    /// The statistics of the requests registered in `from..to` ([`crate::legal::stats`]):
+    /// counts and durations only, audited like every read of the register.
     pub fn statistics(
         &self,
         caller: &Caller,
         from: UnixSecs,
         to: UnixSecs,
-    ) -> Result<Value, LegalError> {
+    ) -> Result<crate::legal::stats::Stats, LegalError> {
         let query = json!({"from": fmt_time(from), "to": fmt_time(to)});
         self.admit(caller, Op::Statistics, None, &query)?;
         let cases = register::list(self.data_dir())?;
-        let mut by: std::collections::BTreeMap<String, std::collections::BTreeMap<String, u64>> =
-            Default::default();
-        let mut answer_secs = Vec::new();
-        let mut n = 0;
-        for c in cases.iter().filter(|c| (from..to).contains(&c.created_at)) {
-            n += 1;
-            let outcome = match (c.state, &c.hold) {
-                (State::Executed, Some(_)) => "held",
-                (s, _) => s.as_str(),
-            };
-            *by.entry(c.request.request_type.clone())
-                .or_default()
-                .entry(outcome.to_string())
-                .or_default() += 1;
-            if let Some(d) = c.disclosed_at {
-                answer_secs.push(d - c.created_at);
-            }
-        }
-        answer_secs.sort_unstable();
-        let median = match answer_secs.len() {
-            0 => None,
-            l if l % 2 == 1 => Some(answer_secs[l / 2] as f64),
-            l => Some((answer_secs[l / 2 - 1] + answer_secs[l / 2]) as f64 / 2.0),
-        };
-        let out = json!({"from": fmt_time(from), "to": fmt_time(to), "requests": n,
-                         "by_type_and_outcome": by, "disclosed": answer_secs.len(),
-                         "median_seconds_to_disclosure": median});
+        let out = crate::legal::stats::compute(&cases, from, to, &self.cfg.due, self.clock.now());
         let mut e = self.entry(caller, Op::Statistics, None, query);
-        e.result_count = n;
+        e.result_count = out.requests;
         self.commit(e)?;
         Ok(out)
     }

@@ -61,7 +61,7 @@ pub(crate) fn fixture() -> Fixture {
     fixture_with(Config::default())
 }
 
-fn fixture_with(cfg: Config) -> Fixture {
+pub(crate) fn fixture_with(cfg: Config) -> Fixture {
     let dir = tempfile::tempdir().unwrap();
     let cfg = Config {
         data_dir: dir.path().to_path_buf(),
@@ -115,7 +115,7 @@ fn fixture_with(cfg: Config) -> Fixture {
 }
 
 /// A user whose person has the employee id `E-<name>`.
-fn user(name: &str, role: Role) -> Caller {
+pub(crate) fn user(name: &str, role: Role) -> Caller {
     as_person(name, &format!("E-{name}"), role)
 }
 
@@ -132,7 +132,7 @@ fn as_person(name: &str, employee_id: &str, role: Role) -> Caller {
     }
 }
 
-fn order(request_type: &str, addr: &str, at: &str) -> NewCase {
+pub(crate) fn order(request_type: &str, addr: &str, at: &str) -> NewCase {
     serde_json::from_value(json!({
         "request_type": request_type,
         "authority": "Polismyndigheten",
@@ -151,7 +151,7 @@ fn query(addr: &str, at: &str) -> AddrQuery {
 
 impl Fixture {
     /// A case registered by anna and approved by bert.
-    fn approved(&self, req: NewCase) -> String {
+    pub(crate) fn approved(&self, req: NewCase) -> String {
         let id = self
             .service
             .create_case(&user("anna", Role::Legal), req)
@@ -163,7 +163,7 @@ impl Fixture {
         id
     }
 
-    fn entries(&self) -> Vec<NewEntry> {
+    pub(crate) fn entries(&self) -> Vec<NewEntry> {
         self.audit.entries.lock().unwrap().clone()
     }
 }
