@@ -868,3 +868,74 @@ fn add_user(data: &std::path::Path, name: &str, role: Role) -> String {
     }
     token
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_case_list_says_what_is_due_and_the_statistics_come_as_csv() {
+    let f = fixture();
+    let mut req = f.ipred(json!([{"addr": "192.0.2.10", "at": f.t("10:30:00")}]));
+    req["request_type"] = json!("law_enforcement");
+    req["authority"] = json!("Polismyndigheten, Region Syd");
+    let (s, c, text) = f.as_user("anna", "POST", "/v1/cases", Some(req)).await;
+    assert_eq!(s, StatusCode::CREATED, "{text}");
+    // "Without delay": two working days, so due soon from the day it arrives.
+    assert_eq!(c["clocks"]["due_status"], "due_soon", "{c}");
+    assert_eq!(c["clocks"]["due_basis"], "default");
+    let (s, v, _) = f.as_user("anna", "GET", "/v1/cases?due=soon", None).await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(v["cases"][0]["id"], c["id"]);
+    assert_eq!(v["cases"][0]["due_day"], c["clocks"]["due_day"]);
+    let (_, v, _) = f
+        .as_user("anna", "GET", "/v1/cases?due=overdue", None)
+        .await;
+    assert_eq!(v["cases"], json!([]));
+    for bad in ["/v1/cases?due=tomorrow", "/v1/cases?state=open"] {
+        let (s, v, text) = f.as_user("anna", "GET", bad, None).await;
+        assert_eq!(s, StatusCode::BAD_REQUEST, "{text}");
+        assert_eq!(v["error"]["code"], "request.invalid");
+    }
+    let entry = f
+        .audit()
+        .into_iter()
+        .rev()
+        .find(|e| e["action"] == "case_list")
+        .unwrap();
+    assert_eq!(entry["query"]["due"], "overdue");
+
+    let day = &f.day;
+    let (s, _, csv) = f
+        .as_user(
+            "aud",
+            "GET",
+            &format!("/v1/statistics?from=2000-01-01&to={day}&format=csv"),
+            None,
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    let lines: Vec<&str> = csv.lines().collect();
+    assert!(lines[0].starts_with("from,to,request_type,authority,requests"));
+    // The authority's comma is quoted; the case was registered today, after `to`.
+    assert_eq!(lines.len(), 2, "{csv}");
+    let (_, _, csv) = f
+        .as_user("aud", "GET", "/v1/statistics?format=csv", None)
+        .await;
+    assert!(
+        csv.contains(",law_enforcement,\"Polismyndigheten, Region Syd\",1,0,0,1,0,,"),
+        "{csv}"
+    );
+    let (s, v, _) = f
+        .as_user("aud", "GET", "/v1/statistics?format=xls", None)
+        .await;
+    assert_eq!(
+        (s, v["error"]["code"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("request.invalid"))
+    );
+    f.expect_refusal(
+        StatusCode::FORBIDDEN,
+        "auth.forbidden",
+        "anna",
+        "GET",
+        "/v1/statistics?format=csv",
+        None,
+    )
+    .await;
+}

@@ -1322,3 +1322,63 @@ fn a_report_written_with_out_is_0600_and_never_over_a_file_or_through_a_symlink(
     assert_eq!(std::fs::metadata(&out).unwrap().mode() & 0o777, 0o600);
     assert!(std::fs::read_to_string(&out).unwrap().contains("alice"));
 }
+
+#[test]
+fn case_list_due_shows_what_is_due_and_the_metrics_count_it_without_naming_a_case() {
+    let d = tempfile::tempdir().unwrap();
+    let (data, day, daemon) = import_fixture(d.path());
+    let t = Tdr::new(BIN, &data);
+    let [(_, a), _] = t.officers();
+    let scope = json!([{"addr": "192.0.2.10", "at": format!("{day}T10:30:00Z")}]);
+    // "Without delay": due soon from the day it arrives.
+    let soon = t
+        .case("law_enforcement", scope.clone())
+        .registered_by(&a)
+        .id;
+    // An IPRED order whose own deadline has passed.
+    let mut late = cli::case_request("ipred", scope);
+    late["deadline"] = json!("2026-01-05");
+    let o = cli::create_case(BIN, &data, &a, &late);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let late: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let late = late["id"].as_str().unwrap().to_string();
+
+    let o = tdr_with(&data, &a, &["case", "list", "--due"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let table = stdout(&o);
+    let rows: Vec<&str> = table.lines().collect();
+    assert!(rows[0].starts_with("DUE"), "{table}");
+    // Overdue first: its due day is the earliest.
+    assert!(
+        rows[1].starts_with("2026-01-05  overdue") && rows[1].contains(&late),
+        "{table}"
+    );
+    assert!(
+        rows[2].contains("soon") && rows[2].contains(&soon),
+        "{table}"
+    );
+    assert_eq!(rows[3], "2 cases, 1 overdue");
+    let o = tdr_with(&data, &a, &["case", "list", "--due", "overdue", "--json"]);
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["cases"].as_array().unwrap().len(), 1, "{v}");
+    assert_eq!(v["cases"][0]["id"], late.as_str());
+
+    let m = daemon.metrics();
+    assert!(m.contains("tdr_cases_overdue 1"), "{m}");
+    assert!(m.contains("tdr_cases_due_soon 1"), "{m}");
+    assert!(
+        !m.contains(&soon) && !m.contains(&late),
+        "no case id in the metrics"
+    );
+
+    // The auditor's statistics from the command line, as CSV.
+    let aud = t.user("aud1", "auditor");
+    let o = tdr_with(&data, &aud, &["audit", "stats", "--format", "csv"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let csv = stdout(&o);
+    assert!(
+        csv.contains(",ipred,Patent- och marknadsdomstolen,1,0,0,1,1,,"),
+        "{csv}"
+    );
+    assert!(csv.contains(",all,all,2,0,0,2,1,,"), "{csv}");
+}

@@ -125,6 +125,10 @@ impl Service {
                 None => Ok(()),
             }
         })?;
+        // The request is on record before anything is decided or registered.
+        let mut pending = self.entry(caller, Op::CasePreserve, Some(id), query.clone());
+        pending.outcome = "requested".into();
+        self.commit(pending)?;
         let risk = due::at_risk(&case, &self.cfg, now);
         if risk.is_empty() {
             let err = LegalError::BadRequest(
@@ -156,9 +160,6 @@ impl Service {
             let err = LegalError::Case(CaseError::Invalid(problems));
             return Err(self.refuse(caller, Op::CasePreserve, Some(id), query, err));
         }
-        let mut pending = self.entry(caller, Op::CasePreserve, Some(id), query.clone());
-        pending.outcome = "requested".into();
-        self.commit(pending)?;
         let year = chrono::Datelike::year(&due::stockholm_day(now));
         let linked = case.id.clone();
         let kept = register::create(self.data_dir(), year, |new_id| {
