@@ -9,8 +9,9 @@ need=()
 if ! dpkg -s libclang-dev >/dev/null 2>&1 || ! command -v clang >/dev/null; then
   need+=(clang libclang-dev pkg-config)
 fi
-# The desk's browser tests: chromium driven through chromedriver, and npm for axe-core.
-for pkg in chromium chromium-driver; do
+# The desk's browser tests: chromium driven through chromedriver, and npm for axe-core; the
+# PDF court report's checks: qpdf and poppler-utils (pdfinfo, pdffonts, pdftotext, pdftoppm).
+for pkg in chromium chromium-driver qpdf poppler-utils; do
   dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg")
 done
 command -v npm >/dev/null || need+=(nodejs npm)
