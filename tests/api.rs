@@ -939,3 +939,161 @@ async fn the_case_list_says_what_is_due_and_the_statistics_come_as_csv() {
     )
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_delivery_pack_holds_every_rendering_and_a_head_that_verifies_offline() {
+    use std::io::Read;
+    let f = fixture();
+    let id = f
+        .approved(
+            "anna",
+            "bert",
+            f.ipred(json!([{"addr": "192.0.2.10", "at": f.t("10:30:00")}])),
+        )
+        .await;
+    let (s, _, text) = f
+        .as_user(
+            "anna",
+            "POST",
+            &format!("/v1/cases/{id}/execute"),
+            Some(json!({})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{text}");
+    // Nothing disclosed yet: asking for the pack is the disclosure.
+    let resp = f
+        .app
+        .clone()
+        .oneshot(
+            Request::builder()
+                .uri(format!("/v1/cases/{id}/pack"))
+                .header("authorization", format!("Bearer {}", f.tokens["bert"]))
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    assert_eq!(resp.headers()["content-type"], "application/zip");
+    let zip = resp
+        .into_body()
+        .collect()
+        .await
+        .unwrap()
+        .to_bytes()
+        .to_vec();
+    let mut archive = zip::ZipArchive::new(std::io::Cursor::new(zip)).unwrap();
+    let mut files = HashMap::new();
+    for i in 0..archive.len() {
+        let mut e = archive.by_index(i).unwrap();
+        let mut bytes = Vec::new();
+        e.read_to_end(&mut bytes).unwrap();
+        let name = e
+            .name()
+            .strip_prefix(&format!("{id}/"))
+            .unwrap()
+            .to_string();
+        files.insert(name, bytes);
+    }
+    for name in [
+        "report.json",
+        "report.pdf",
+        "report.html",
+        "report.xml",
+        "audit-head.json",
+        "audit-head.msg",
+        "audit-head.sig",
+        "audit-signing-key.pem",
+        "LÄSMIG-VERIFY.txt",
+        "SHA256SUMS",
+    ] {
+        assert!(files.contains_key(name), "{name} missing from the pack");
+    }
+    // Every sum is right, and every file but the list is listed.
+    let sums = String::from_utf8(files["SHA256SUMS"].clone()).unwrap();
+    assert_eq!(sums.lines().count(), files.len() - 1);
+    for line in sums.lines() {
+        let (sum, name) = line.split_once("  ").unwrap();
+        assert_eq!(sum, hex::encode(Sha256::digest(&files[name])), "{name}");
+    }
+    // The JSON is the disclosed report; its digest is in the other renderings.
+    let sha = hex::encode(Sha256::digest(&files["report.json"]));
+    let (_, _, json_text) = f
+        .as_user(
+            "anna",
+            "GET",
+            &format!("/v1/cases/{id}/report?format=json"),
+            None,
+        )
+        .await;
+    assert_eq!(json_text.as_bytes(), files["report.json"].as_slice());
+    for name in ["report.html", "report.xml", "LÄSMIG-VERIFY.txt"] {
+        assert!(
+            String::from_utf8_lossy(&files[name]).contains(&sha),
+            "{name} carries the report's SHA-256"
+        );
+    }
+    assert!(files["report.pdf"].starts_with(b"%PDF-"));
+    // The head covers the disclosure and the pack's own entry, and is the log's own.
+    let head: Value = serde_json::from_slice(&files["audit-head.json"]).unwrap();
+    let audit = f.audit();
+    let disclosure = audit
+        .iter()
+        .find(|e| e["action"] == "case_report" && e["outcome"] == "disclosed")
+        .unwrap();
+    assert_eq!(disclosure["query"]["format"], "pack");
+    assert_eq!(disclosure["result_digest"], sha.as_str());
+    assert!(head["seq"].as_u64().unwrap() >= disclosure["seq"].as_u64().unwrap());
+    let at_head = audit.iter().find(|e| e["seq"] == head["seq"]).unwrap();
+    assert_eq!(at_head["hash"], head["hash"], "{at_head}");
+    // The signature verifies over seq ‖ hash with the key in the pack...
+    let key_bytes: [u8; 32] = hex::decode(head["public_key"].as_str().unwrap())
+        .unwrap()
+        .try_into()
+        .unwrap();
+    let key = ed25519_dalek::VerifyingKey::from_bytes(&key_bytes).unwrap();
+    let sig = ed25519_dalek::Signature::from_slice(&files["audit-head.sig"]).unwrap();
+    let mut msg = head["seq"].as_u64().unwrap().to_be_bytes().to_vec();
+    msg.extend(hex::decode(head["hash"].as_str().unwrap()).unwrap());
+    assert_eq!(msg, files["audit-head.msg"]);
+    key.verify_strict(&msg, &sig).unwrap();
+    // ... and with the openssl command the pack's text gives, run as it says.
+    let dir = tempfile::tempdir().unwrap();
+    for name in ["audit-signing-key.pem", "audit-head.msg", "audit-head.sig"] {
+        std::fs::write(dir.path().join(name), &files[name]).unwrap();
+    }
+    let openssl = |msg: &str| {
+        std::process::Command::new("openssl")
+            .current_dir(dir.path())
+            .args([
+                "pkeyutl",
+                "-verify",
+                "-pubin",
+                "-inkey",
+                "audit-signing-key.pem",
+            ])
+            .args(["-rawin", "-in", msg, "-sigfile", "audit-head.sig"])
+            .output()
+            .expect("openssl (Debian package openssl) runs")
+    };
+    let ok = openssl("audit-head.msg");
+    assert!(
+        ok.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ok.stdout)
+    );
+    let mut forged = files["audit-head.msg"].clone();
+    forged[7] ^= 1;
+    std::fs::write(dir.path().join("forged.msg"), forged).unwrap();
+    assert!(!openssl("forged.msg").status.success());
+    // A second pack is audited as a pack, not a second disclosure.
+    let (s, _, _) = f
+        .as_user("anna", "GET", &format!("/v1/cases/{id}/pack"), None)
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    let last = f.audit().pop().unwrap();
+    assert_eq!(
+        (last["action"].as_str(), last["result_digest"].as_str()),
+        (Some("case_pack"), Some(sha.as_str()))
+    );
+}

@@ -11,7 +11,8 @@ if ! dpkg -s libclang-dev >/dev/null 2>&1 || ! command -v clang >/dev/null; then
 fi
 # The desk's browser tests: chromium driven through chromedriver, and npm for axe-core; the
 # PDF court report's checks: qpdf and poppler-utils (pdfinfo, pdffonts, pdftotext, pdftoppm).
-for pkg in chromium chromium-driver qpdf poppler-utils; do
+# openssl: the delivery pack test runs the signature check its text tells a receiver to run.
+for pkg in chromium chromium-driver qpdf poppler-utils openssl; do
   dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg")
 done
 command -v npm >/dev/null || need+=(nodejs npm)

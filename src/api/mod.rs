@@ -97,7 +97,14 @@ pub const ROUTES: &[Route] = &[
         method: "GET",
         path: "/v1/cases/{id}/report",
         op: Op::CaseReport,
-        summary: "The disclosure report (?format=json|xml|html)",
+        summary: "The disclosure report (?format=json|xml|html|pdf)",
+    },
+    Route {
+        method: "GET",
+        path: "/v1/cases/{id}/pack",
+        op: Op::CaseReport,
+        summary: "The delivery pack (ZIP): the report as JSON, PDF/A, HTML and ETSI XML, the \
+                  signed audit head covering it and how to verify it offline",
     },
     Route {
         method: "PUT",
@@ -431,6 +438,7 @@ pub fn router(state: ApiState) -> Router {
         .route("/v1/cases/{id}/release", post(case_release))
         .route("/v1/cases/{id}/preserve", post(case_preserve))
         .route("/v1/cases/{id}/report", get(case_report))
+        .route("/v1/cases/{id}/pack", get(case_pack))
         .route(
             "/v1/cases/{id}/order",
             get(case_order_get)
@@ -581,8 +589,28 @@ async fn case_report(
 ) -> Result<Response, ApiError> {
     let q = q.map_err(|e| ApiError::bad(e.body_text()))?.0;
     let format = q.get("format").cloned().unwrap_or_else(|| "json".into());
-    let (text, ctype) = call(&st, h, move |svc, who| svc.report(who, &id, &format)).await?;
-    Ok(([(header::CONTENT_TYPE, ctype)], text).into_response())
+    let (bytes, ctype) = call(&st, h, move |svc, who| svc.report(who, &id, &format)).await?;
+    Ok(([(header::CONTENT_TYPE, ctype)], bytes).into_response())
+}
+
+/// The delivery pack: a ZIP with every rendering, the signed audit head and how to verify.
+async fn case_pack(
+    State(st): State<ApiState>,
+    h: Who,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let (zip, name) = call(&st, h, move |svc, who| svc.delivery_pack(who, &id)).await?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, "application/zip".to_string()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{name}\""),
+            ),
+        ],
+        zip,
+    )
+        .into_response())
 }
 
 /// The scanned order: the body is the file, its `Content-Type` the scan's.

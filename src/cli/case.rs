@@ -44,11 +44,19 @@ pub enum CaseCmd {
     /// The disclosure report.
     Report {
         id: String,
-        #[arg(long, default_value = "json", value_parser = ["json", "xml", "html"])]
+        #[arg(long, default_value = "json", value_parser = ["json", "xml", "html", "pdf"])]
         format: String,
         /// Write to this file instead of standard output.
         #[arg(long, value_name = "FILE")]
         out: Option<PathBuf>,
+    },
+    /// The delivery pack (a ZIP): the report as JSON, PDF/A, HTML and ETSI XML, the signed
+    /// audit head covering it and how to verify it offline.
+    Pack {
+        id: String,
+        /// The new file to write (0600; never over a file or through a symbolic link).
+        #[arg(long, value_name = "FILE")]
+        out: PathBuf,
     },
     /// One case with its steps and results.
     Show { id: String },
@@ -153,6 +161,12 @@ pub fn run(cfg: &Config, cmd: CaseCmd) -> Result<ExitCode, Failure> {
                     .write_all(&a.body)
                     .map_err(out_err)?,
             }
+            Ok(ExitCode::SUCCESS)
+        }
+        CaseCmd::Pack { id, out } => {
+            let a = client.call("GET", &case(&id, "/pack"), None)?;
+            write_new_private(&out, &a.body)?;
+            eprintln!("delivery pack of case {id} written to {}", out.display());
             Ok(ExitCode::SUCCESS)
         }
         CaseCmd::Show { id } => print_json(&client.json("GET", &case(&id, ""), None)?),

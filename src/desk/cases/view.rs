@@ -282,6 +282,8 @@ fn actions(l: Lang, csrf: &str, me: &Principal, c: &Case) -> Markup {
                         li { a #report-html href={ "/desk/cases/" (id) "/report.html" } { (l.t("case.report_html")) } }
                         li { a #report-json href={ "/desk/cases/" (id) "/report.json" } { (l.t("case.report_json")) } }
                         li { a #report-xml href={ "/desk/cases/" (id) "/report.xml" } { (l.t("case.report_xml")) } }
+                        li { a #report-pdf href={ "/desk/cases/" (id) "/report.pdf" } { (l.t("case.report_pdf")) } }
+                        li { a #report-pack href={ "/desk/cases/" (id) "/pack.zip" } { (l.t("case.report_pack")) } }
                     }
                 }
                 State::Rejected => { p { (l.t("case.rejected_note")) } }
@@ -654,9 +656,26 @@ fn attachment(name: &str) -> HeaderValue {
 /// one discloses the case), as a download.
 pub async fn report(d: Desk, Path((id, file)): Path<(String, String)>) -> Result<Response, NotIn> {
     only(&d, &[Role::Legal])?;
+    if file == "pack.zip" {
+        let key = id.clone();
+        return Ok(
+            match d.call(move |svc, who| svc.delivery_pack(who, &key)).await {
+                Ok((zip, name)) => {
+                    let mut r = ([(header::CONTENT_TYPE, "application/zip")], zip).into_response();
+                    r.headers_mut()
+                        .insert(header::CONTENT_DISPOSITION, attachment(&name));
+                    r
+                }
+                Err(e) => {
+                    let (status, x) = refusal(&e);
+                    page_of(&d, id, status, x).await
+                }
+            },
+        );
+    }
     let Some(format) = file
         .strip_prefix("report.")
-        .filter(|f| matches!(*f, "html" | "json" | "xml"))
+        .filter(|f| matches!(*f, "html" | "json" | "xml" | "pdf"))
         .map(str::to_string)
     else {
         return Ok(StatusCode::NOT_FOUND.into_response());
@@ -862,7 +881,13 @@ mod tests {
         .unwrap();
         let after = render(&c, "carl");
         assert!(after.contains("Hemlig Person") && after.contains("sub-secret"));
-        for id in ["report-html", "report-json", "report-xml"] {
+        for id in [
+            "report-html",
+            "report-json",
+            "report-xml",
+            "report-pdf",
+            "report-pack",
+        ] {
             assert!(after.contains(&format!("id=\"{id}\"")), "{id}");
         }
         assert!(after.contains("data-step=\"released\""));

@@ -159,6 +159,8 @@ pub const TEXTS: &[Entry] = &[
     ("case.report_html", "Rapport för utskrift (HTML)", "Printable report (HTML)"),
     ("case.report_json", "Rapport (JSON)", "Report (JSON)"),
     ("case.report_xml", "Rapport (ETSI XML)", "Report (ETSI XML)"),
+    ("case.report_pdf", "Rapport till domstol (PDF/A)", "Court report (PDF/A)"),
+    ("case.report_pack", "Leveranspaket (ZIP: alla format, signerat granskningshuvud, så kontrollerar du)", "Delivery pack (ZIP: every format, the signed audit head, how to verify)"),
     ("case.rejected_note", "Ärendet är avslaget; inget mer görs i det.", "The case is rejected; nothing more is done in it."),
     ("case.results", "Svar", "Answers"),
     ("case.item", "Post", "Item"),

@@ -19,15 +19,80 @@ use crate::store::lookup::Scope;
 impl Service {
     /// The report: built and audited once, when first asked for (the case becomes
     /// `disclosed`); later copies are the same document, each audited. The report names the
-    /// operator of `serve.operator` as the communications service provider.
+    /// operator of `serve.operator` as the communications service provider. `format` is
+    /// `json` (THE report), `xml` (ETSI TS 102 657), `html` or `pdf` (PDF/A-2b).
     pub fn report(
         &self,
         caller: &Caller,
         id: &str,
         format: &str,
-    ) -> Result<(String, &'static str), LegalError> {
-        let now = self.clock.now();
+    ) -> Result<(Vec<u8>, &'static str), LegalError> {
         let query = json!({"format": format});
+        if !matches!(format, "json" | "xml" | "html" | "pdf") {
+            self.admit(caller, Op::CaseReport, Some(id), &query)?;
+            let err = LegalError::BadRequest(
+                ErrorKind::RequestInvalid,
+                "format is json, xml, html or pdf".into(),
+            );
+            return Err(self.refuse(caller, Op::CaseReport, Some(id), query, err));
+        }
+        let (json_text, r, sha) = self.disclosed(caller, id, query, "case_report_copy")?;
+        Ok(match format {
+            "json" => (json_text.into_bytes(), "application/json"),
+            "xml" => (
+                report::xml::render(&r, &sha).into_bytes(),
+                "application/xml",
+            ),
+            "pdf" => (report::pdf::render(&r, &sha), "application/pdf"),
+            _ => (
+                report::html::render(&r, &sha).into_bytes(),
+                "text/html; charset=utf-8",
+            ),
+        })
+    }
+
+    /// The delivery pack of a disclosure ([`report::pack`]): the report in every rendering,
+    /// the audit head signed after this request's own entry (so it covers the lookups, the
+    /// disclosure and the pack), the files to check its signature and how to verify it all
+    /// offline. Asking for it discloses the case if nothing did before; each pack is audited
+    /// (`case_pack`, with the report's digest). Returns the archive and its file name.
+    pub fn delivery_pack(
+        &self,
+        caller: &Caller,
+        id: &str,
+    ) -> Result<(Vec<u8>, String), LegalError> {
+        let query = json!({"format": "pack"});
+        let (json_text, r, sha) = self.disclosed(caller, id, query, "case_pack")?;
+        let head = self.audit.signed_head().map_err(LegalError::Audit)?;
+        let xml = report::xml::render(&r, &sha);
+        let html = report::html::render(&r, &sha);
+        let pdf = report::pdf::render(&r, &sha);
+        let contents = report::pack::Contents {
+            report: &r,
+            json: &json_text,
+            xml: &xml,
+            html: &html,
+            pdf: &pdf,
+            head: &head,
+        };
+        let zip = report::pack::zip(&contents).map_err(|e| {
+            LegalError::Register(RegisterError::Read(format!("delivery pack: {e}")))
+        })?;
+        Ok((zip, report::pack::file_name(&r)))
+    }
+
+    /// The disclosed report of case `id`, disclosing it first if nothing has (audited as the
+    /// disclosure, `case_report` / `disclosed`), otherwise audited as `copy_action`: the
+    /// canonical JSON, the report with the disclosure's own audit sequence number added (as
+    /// the renderings list it) and the JSON's SHA-256.
+    fn disclosed(
+        &self,
+        caller: &Caller,
+        id: &str,
+        query: Value,
+        copy_action: &str,
+    ) -> Result<(String, Report, String), LegalError> {
+        let now = self.clock.now();
         let (_, case) = self.load_case(caller, Op::CaseReport, id, &query, now, |c, _| match c
             .state
         {
@@ -38,18 +103,11 @@ impl Service {
             State::Executed | State::Disclosed => Ok(()),
             s => Err(CaseError::WrongState(s.as_str(), "executed")),
         })?;
-        if !matches!(format, "json" | "xml" | "html") {
-            let err = LegalError::BadRequest(
-                ErrorKind::RequestInvalid,
-                "format is json, xml or html".into(),
-            );
-            return Err(self.refuse(caller, Op::CaseReport, Some(id), query, err));
-        }
         let kind = case.request_type();
         let (json_text, report_seq) = match (&case.report_json, case.report_seq) {
             (Some(j), Some(seq)) => {
                 let mut e = self.entry(caller, Op::CaseReport, Some(id), query);
-                e.action = "case_report_copy".into();
+                e.action = copy_action.into();
                 e.legal_basis = Some(kind.as_str().into());
                 e.result_count = case.results.len() as u64;
                 e.result_digest = Some(sha_hex(j.as_bytes()));
@@ -87,20 +145,11 @@ impl Service {
             }
         };
         let sha = sha_hex(json_text.as_bytes());
-        match format {
-            "json" => Ok((json_text, "application/json")),
-            _ => {
-                let mut r: Report = serde_json::from_str(&json_text).map_err(|e| {
-                    LegalError::Register(RegisterError::Read(format!("stored report: {e}")))
-                })?;
-                r.audit_seqs.push(report_seq);
-                if format == "xml" {
-                    Ok((report::xml::render(&r, &sha), "application/xml"))
-                } else {
-                    Ok((report::html::render(&r, &sha), "text/html; charset=utf-8"))
-                }
-            }
-        }
+        let mut r: Report = serde_json::from_str(&json_text).map_err(|e| {
+            LegalError::Register(RegisterError::Read(format!("stored report: {e}")))
+        })?;
+        r.audit_seqs.push(report_seq);
+        Ok((json_text, r, sha))
     }
 
     /// GDPR art. 15 inside an approved `access` case: everything held about its subscriber —
