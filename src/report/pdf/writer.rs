@@ -92,7 +92,7 @@ fn embed_fonts(pages: &[Vec<Op>]) -> Vec<Embedded> {
 }
 
 fn deflate(data: &[u8]) -> Vec<u8> {
-    let mut e = ZlibEncoder::new(Vec::new(), Compression::best());
+    let mut e = ZlibEncoder::new(Vec::new(), Compression::default());
     e.write_all(data).expect("writing to a Vec");
     e.finish().expect("writing to a Vec")
 }
