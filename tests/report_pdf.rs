@@ -296,11 +296,17 @@ fn the_fixed_ipred_report_is_pdfa_with_its_text_fonts_and_metadata() {
 #[test]
 fn a_report_of_hundreds_of_items_runs_over_many_pages() {
     let (r, digest) = long_report(300);
+    let started = std::time::Instant::now();
     let bytes = pdf::render(&r, &digest);
+    let took = started.elapsed();
     let dir = tempfile::tempdir().unwrap();
     let path = write_pdf(dir.path(), "long.pdf", &bytes);
     let (pages, text) = check_pdf(&path, &r, &digest);
     assert!(pages > 50, "{pages} pages for 300 items");
+    eprintln!(
+        "300 items: {pages} pages, {} bytes, rendered in {took:?}",
+        bytes.len()
+    );
     assert!(text.contains("Post 300 av 300"));
     assert!(text.contains("1000–1299"));
     assert!(text.contains(&format!("Sida {pages} av {pages}")));

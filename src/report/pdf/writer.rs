@@ -92,7 +92,7 @@ fn embed_fonts(pages: &[Vec<Op>]) -> Vec<Embedded> {
 }
 
 fn deflate(data: &[u8]) -> Vec<u8> {
-    let mut e = ZlibEncoder::new(Vec::new(), Compression::best());
+    let mut e = ZlibEncoder::new(Vec::new(), Compression::default());
     e.write_all(data).expect("writing to a Vec");
     e.finish().expect("writing to a Vec")
 }
@@ -225,9 +225,21 @@ fn write_font(pdf: &mut Pdf, e: &Embedded, ids: [Ref; 5]) {
         .default_width(0.0)
         .cid_to_gid_map_predefined(Name(b"Identity"));
     {
+        // One `first [w w …]` entry per run of consecutive CIDs (a subset's are one run).
         let mut widths = cid_font.widths();
+        let mut run: Vec<f32> = Vec::new();
+        let mut first = 0u16;
         for (c, w) in &by_cid {
-            widths.consecutive(*c, [*w]);
+            if !run.is_empty() && usize::from(*c) != usize::from(first) + run.len() {
+                widths.consecutive(first, run.drain(..));
+            }
+            if run.is_empty() {
+                first = *c;
+            }
+            run.push(*w);
+        }
+        if !run.is_empty() {
+            widths.consecutive(first, run);
         }
     }
     cid_font.finish();
@@ -240,7 +252,15 @@ fn write_font(pdf: &mut Pdf, e: &Embedded, ids: [Ref; 5]) {
     } else {
         flags |= FontFlags::SERIF;
     }
-    let cap = face.capital_height().unwrap_or(face.ascender());
+    // OS/2 version 1 fonts (DejaVu) have no cap height: the top of 'H' is.
+    let cap = face
+        .capital_height()
+        .or_else(|| {
+            face.glyph_index('H')
+                .and_then(|g| face.glyph_bounding_box(g))
+                .map(|b| b.y_max)
+        })
+        .unwrap_or(face.ascender());
     pdf.font_descriptor(descriptor)
         .name(Name(base.as_bytes()))
         .flags(flags)
@@ -443,4 +463,68 @@ pub(super) fn write(doc: &Document, pages: &[Vec<Op>]) -> Vec<u8> {
     pdf.metadata(meta_id, xmp.as_bytes());
 
     pdf.finish()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::pdf::{Block, Text};
+    use ttf_parser::{Face, GlyphId};
+
+    fn pages() -> Vec<Vec<Op>> {
+        let mut d = Document::new("T", "A", 0);
+        d.push(Block::Title("Åsa Öberg — PMÄ 1234-26".into()))
+            .push(Block::Paragraph(
+                Text::plain("Ärendet gäller ±5 s \u{E000}").with_mono(" 0123 abcdef →"),
+            ));
+        d.layout()
+    }
+
+    #[test]
+    fn the_width_array_agrees_with_the_embedded_subset() {
+        let pages = pages();
+        let fonts = embed_fonts(&pages);
+        assert_eq!(fonts.len(), 3);
+        for e in &fonts {
+            let f = font(e.style);
+            assert!(e.remapper.is_some(), "{} not subset", f.ps_name);
+            assert!(e.program.len() < f.data.len() / 4, "{}", e.program.len());
+            let sub = Face::parse(&e.program, 0).expect("the subset parses");
+            for gid in e.glyphs.keys() {
+                let cid = e.cid(*gid);
+                assert_ne!(cid, 0, "a shown glyph became .notdef");
+                // CIDToGIDMap is Identity: the CID is the subset's glyph id.
+                assert_eq!(
+                    sub.glyph_hor_advance(GlyphId(cid)),
+                    f.face.glyph_hor_advance(GlyphId(*gid)),
+                    "{} gid {gid}",
+                    f.ps_name
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn no_text_shows_notdef_and_every_glyph_maps_back_to_its_character() {
+        let pages = pages();
+        let fonts = embed_fonts(&pages);
+        for op in pages.iter().flatten() {
+            if let Op::Text { style, text, .. } = op {
+                let e = fonts.iter().find(|e| e.style == *style).unwrap();
+                for c in text.chars() {
+                    let (gid, shown) = font(*style).glyph(c);
+                    assert_ne!(e.cid(gid), 0, "{c:?}");
+                    assert_eq!(e.glyphs[&gid], shown);
+                }
+            }
+        }
+        // The private-use character has no glyph: it is shown, and extracted, as U+FFFD.
+        let regular = fonts.iter().find(|e| e.style == Style::Regular).unwrap();
+        assert!(regular.glyphs.values().any(|c| *c == '\u{FFFD}'));
+    }
+
+    #[test]
+    fn metadata_text_loses_control_characters() {
+        assert_eq!(clean("a\u{1}b\nc"), "a b c");
+    }
 }
