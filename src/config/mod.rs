@@ -9,7 +9,9 @@ use ipnet::IpNet;
 
 use crate::model::{Class, UnixSecs};
 
+pub mod notice;
 pub mod sources;
+pub use notice::{NoticeSettings, Payer, Rate};
 pub use sources::{FileSource, Limits, Serve, Stream, SyslogSource, Transport};
 
 /// A retention period: calendar months or days.
@@ -104,6 +106,10 @@ pub struct Config {
     /// How long an approved case that names no deadline may run, in days after its
     /// registration (`legal.case_max_days`); a case with a deadline ends with that day.
     pub case_max_days: u32,
+    /// `[legal.notice]`: the IPRED notice to the subscriber.
+    pub notice: NoticeSettings,
+    /// `[[legal.compensation]]`: the rates of the compensation ledger.
+    pub compensation: Vec<Rate>,
     /// `tdr serve`: its own settings, and the sources it reads.
     pub serve: Serve,
     pub files: Vec<FileSource>,
@@ -133,6 +139,8 @@ impl Default for Config {
             batch_events: 200_000,
             local_timezone: None,
             case_max_days: 90,
+            notice: NoticeSettings::default(),
+            compensation: Vec::new(),
             serve: Serve {
                 spool: Some(PathBuf::from("./tdr-data/incoming")),
                 ..Serve::defaults()
@@ -191,7 +199,7 @@ const SCHEMA: &[(&str, &[&str])] = &[
     ("network", &["address_space", "cgnat_public"]),
     ("store", &["sync_writes", "batch_events"]),
     ("ingest", &["local_timezone"]),
-    ("legal", &["case_max_days"]),
+    ("legal", &["case_max_days", "notice", "compensation"]),
 ];
 
 impl Config {
@@ -336,6 +344,7 @@ impl Config {
                 _ => errs.push("`legal.case_max_days` must be an integer from 1 to 3650".into()),
             }
         }
+        (c.notice, c.compensation) = notice::parse(&table, &mut errs);
         let zone = c.local_timezone.as_deref().and_then(|z| z.parse().ok());
         let (serve, files, syslog) = sources::parse(&table, zone, &c.data_dir, &mut errs);
         c.serve = serve;

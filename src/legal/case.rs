@@ -440,6 +440,14 @@ pub struct Case {
     /// An access request's extract, as it was first made (held like `results`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub extract: Option<serde_json::Value>,
+    /// IPRED: the notices owed to the subscribers the disclosure named (URL 53 h §), made
+    /// when the report is first disclosed.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub notices: Vec<super::notice::Notice>,
+    /// The compensation ledger's entries of this disclosure (one per category), made when
+    /// the report is first disclosed.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub ledger: Vec<super::ledger::Entry>,
 }
 
 /// Why a case operation was refused. `code()` is stable.
@@ -514,6 +522,8 @@ impl Case {
             report_seq: None,
             disclosed_at: None,
             extract: None,
+            notices: Vec::new(),
+            ledger: Vec::new(),
         }
     }
 

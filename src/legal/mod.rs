@@ -6,6 +6,8 @@
 pub mod auth;
 pub mod case;
 pub mod files;
+pub mod ledger;
+pub mod notice;
 pub mod policy;
 pub mod register;
 pub mod service;

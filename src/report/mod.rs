@@ -9,6 +9,7 @@
 
 pub mod html;
 pub mod json;
+pub mod letter;
 pub mod xml;
 
 use serde::{Deserialize, Serialize};

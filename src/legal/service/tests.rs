@@ -61,7 +61,7 @@ pub(crate) fn fixture() -> Fixture {
     fixture_with(Config::default())
 }
 
-fn fixture_with(cfg: Config) -> Fixture {
+pub(crate) fn fixture_with(cfg: Config) -> Fixture {
     let dir = tempfile::tempdir().unwrap();
     let cfg = Config {
         data_dir: dir.path().to_path_buf(),
