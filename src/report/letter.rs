@@ -114,7 +114,7 @@ impl Letter {
         let mut p = vec![
             format!(
                 "Vi är skyldiga att enligt {LAW_NOTICE} skriftligen underrätta dig om att vi har \
-                 lämnat ut uppgifter om dig. {} har efter ett beslut om informationsföreläggande \
+                 lämnat ut uppgifter om dig. {} har genom ett beslut om informationsföreläggande \
                  enligt {LAW_ORDER} i mål {} förelagt oss att lämna ut uppgifter om vem som var \
                  registrerad som användare av {}.",
                 self.court,
