@@ -246,6 +246,21 @@ catalogue! {
     IngestQuarantineFailed = "ingest.quarantine_failed", INTERNAL, EXIT_OPERATIONAL;
     /// The import's options do not fit together.
     IngestBadOptions = "ingest.bad_options", INTERNAL, EXIT_BAD_INPUT;
+
+    // The IPRED notice to the subscriber (URL 53 h §).
+    /// The case has no notice for that item.
+    NoticeNotFound = "notice.not_found", NOT_FOUND, EXIT_BAD_INPUT;
+    /// The notice's window has not opened: no letter yet.
+    NoticeNotYetOpen = "notice.not_yet_open", CONFLICT, EXIT_BAD_INPUT;
+    /// A protected identity: the letter waits for a second legal officer's release.
+    NoticeHeldProtectedIdentity = "notice.held_protected_identity", CONFLICT, EXIT_BAD_INPUT;
+    /// The notice is not in a state that allows the operation (sent twice, released twice).
+    NoticeWrongState = "notice.wrong_state", CONFLICT, EXIT_BAD_INPUT;
+    /// Four-eyes rule: who asked for a protected identity's letter may not release it.
+    NoticeFourEyes = "notice.four_eyes", FORBIDDEN, EXIT_BAD_INPUT;
+    /// The identity register gives no address (or, for a protected identity, no personal
+    /// identity number to forward by).
+    NoticeNoAddress = "notice.no_address", CONFLICT, EXIT_BAD_INPUT;
 }
 
 impl ErrorKind {
@@ -313,6 +328,10 @@ mod tests {
             "desk.bad_credentials" | "desk.locked" => 401,
             "desk.weak_password" | "desk.password_mismatch" => 400,
             "desk.no_session" | "desk.csrf" => 403,
+            // The IPRED notice (no string rule existed before the catalogue).
+            "notice.not_found" => 404,
+            "notice.four_eyes" => 403,
+            c if c.starts_with("notice.") => 409,
             _ => 500,
         }
     }

@@ -242,7 +242,8 @@ fn path_for(route: &str, id: &str) -> String {
     let p = route
         .replace("{id}", id)
         .replace("{name}", "nobody")
-        .replace("{format}", "events");
+        .replace("{format}", "events")
+        .replace("{item}", "1");
     if p.ends_with("/report") {
         p + "?format=json"
     } else {
@@ -812,6 +813,10 @@ async fn with_the_audit_log_unwritable_every_data_endpoint_refuses_and_returns_n
         } else if r.op == Op::AccessExtract {
             // The case is not an access request: refused for its type before anything is read.
             assert_eq!(v["error"]["code"], "case.not_for_this_type", "{text}");
+        } else if r.op == Op::NoticeLetter {
+            // The case was never disclosed, so it owes no notice: refused before anything is
+            // read.
+            assert_eq!(v["error"]["code"], "notice.not_found", "{text}");
         } else if r.op == Op::AdminBootstrap {
             // Not the service user on the socket: refused before anything is read or changed.
             assert_eq!(v["error"]["code"], "auth.forbidden", "{text}");
@@ -867,6 +872,118 @@ fn add_user(data: &std::path::Path, name: &str, role: Role) -> String {
         Users::approve(data, name, &admin("bo"), 0).unwrap();
     }
     token
+}
+
+/// The IPRED notice and the ledger through the router: a disclosed IPRED answer owes its
+/// subscriber a notice (listed without personal data, no letter before its window) and makes
+/// one ledger row, exported as CSV to legal officers only.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_disclosed_ipred_answer_lists_its_notice_and_its_ledger_row() {
+    let f = fixture();
+    let id = f
+        .approved(
+            "anna",
+            "bert",
+            f.ipred(json!([{"addr": "192.0.2.10", "at": f.t("10:30:00")}])),
+        )
+        .await;
+    let (s, _, text) = f
+        .as_user("anna", "POST", &format!("/v1/cases/{id}/execute"), None)
+        .await;
+    assert_eq!(s, StatusCode::OK, "{text}");
+    let (s, _, text) = f
+        .as_user(
+            "bert",
+            "GET",
+            &format!("/v1/cases/{id}/report?format=json"),
+            None,
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{text}");
+
+    let (s, v, text) = f
+        .as_user("anna", "GET", "/v1/notices?status=waiting", None)
+        .await;
+    assert_eq!(s, StatusCode::OK, "{text}");
+    let notices = v["notices"].as_array().unwrap();
+    assert_eq!(notices.len(), 1, "{text}");
+    assert_eq!(notices[0]["case"], id.as_str());
+    assert_eq!(notices[0]["item"], 1);
+    assert!(!text.contains("alice") && !text.contains("Öberg"), "{text}");
+    let (_, v, _) = f
+        .as_user("anna", "GET", "/v1/notices?status=due", None)
+        .await;
+    assert_eq!(v["notices"], json!([]));
+    f.expect_refusal(
+        StatusCode::BAD_REQUEST,
+        "request.invalid",
+        "anna",
+        "GET",
+        "/v1/notices?status=soon",
+        None,
+    )
+    .await;
+    f.expect_refusal(
+        StatusCode::CONFLICT,
+        "notice.not_yet_open",
+        "anna",
+        "POST",
+        &format!("/v1/cases/{id}/notices/1/letter?format=text"),
+        None,
+    )
+    .await;
+    f.expect_refusal(
+        StatusCode::FORBIDDEN,
+        "auth.forbidden",
+        "aud",
+        "GET",
+        "/v1/notices",
+        None,
+    )
+    .await;
+
+    let (s, csv, _) = {
+        let (s, _, text) = f
+            .as_user(
+                "anna",
+                "GET",
+                "/v1/ledger?format=csv&authority=Patent-%20och%20marknadsdomstolen",
+                None,
+            )
+            .await;
+        (s, text, ())
+    };
+    assert_eq!(s, StatusCode::OK, "{csv}");
+    let disclosed_at = notices[0]["disclosed_at"].as_str().unwrap();
+    assert_eq!(
+        csv,
+        format!(
+            "disclosed_at,case,request_type,authority,case_number,category,payer,items,\
+             amount_sek,currency\r\n\
+             {disclosed_at},{id},ipred,Patent- och marknadsdomstolen,PMÄ 1234-26,subscriber,\
+             rights_holder,1,,SEK\r\n"
+        )
+    );
+    let (_, v, _) = f
+        .as_user("anna", "GET", "/v1/ledger?authority=Polismyndigheten", None)
+        .await;
+    assert_eq!(v["rows"], json!([]));
+    f.expect_refusal(
+        StatusCode::FORBIDDEN,
+        "auth.forbidden",
+        "ada",
+        "GET",
+        "/v1/ledger?format=csv",
+        None,
+    )
+    .await;
+    let audit = f.audit();
+    let exports: Vec<&Value> = audit
+        .iter()
+        .filter(|e| e["action"] == "ledger_export")
+        .collect();
+    assert_eq!(exports.len(), 3);
+    assert_eq!(exports[2]["outcome"], "refused:auth.forbidden");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -81,7 +81,23 @@ case_id=$(TDR_TOKEN=$registrar "$TDR" case create --file "$demo/request.json" |
 TDR_TOKEN=$approver "$TDR" case approve "$case_id" >/dev/null
 echo "--- five audited lookups while the daemon runs (case $case_id, purpose law-enforcement) ---"
 TDR_TOKEN=$registrar "$TDR" lookup --batch "$demo/queries.jsonl" --purpose law-enforcement --case "$case_id"
+# The case answered: executed by its registrar and handed over as a delivery pack (a protected
+# identity in the answer waits for the other officer's release first).
+TDR_TOKEN=$registrar "$TDR" case execute "$case_id" >/dev/null
+if TDR_TOKEN=$registrar "$TDR" case show "$case_id" | grep -q '"hold": *"'; then
+  TDR_TOKEN=$approver "$TDR" case release "$case_id" >/dev/null
+fi
+pack="$demo/tdr-$case_id.zip"
+TDR_TOKEN=$approver "$TDR" case pack "$case_id" --out "$pack" 2>/dev/null
 "$TDR" audit verify
+echo "--- what is due (TDR_TOKEN=... tdr case list --due open) ---"
+TDR_TOKEN=$registrar "$TDR" case list --due open
+cat <<EOF
+--- the delivery pack of case $case_id: $pack ($(wc -c <"$pack") bytes) ---
+  report.json (the report; its SHA-256 is printed in the others), report.pdf (PDF/A-2b),
+  report.html, report.xml (ETSI TS 102 657), audit-head.json with its signature and key,
+  SHA256SUMS and LÄSMIG-VERIFY.txt: how to check it all offline
+EOF
 cat <<EOF
 --- tdr serve is running (pid $SERVE) ---
   metrics:  curl http://$HTTP/metrics        health: curl http://$HTTP/health

@@ -5,6 +5,7 @@
 //! maps the outcome.
 
 pub mod listen;
+mod notices;
 pub mod openapi;
 pub mod tls;
 
@@ -232,6 +233,36 @@ pub const ROUTES: &[Route] = &[
         path: "/v1/admin/bootstrap",
         op: Op::AdminBootstrap,
         summary: "One of the first two admins: the service user, on the Unix socket only",
+    },
+    Route {
+        method: "GET",
+        path: "/v1/notices",
+        op: Op::NoticeList,
+        summary: "IPRED notices to subscribers (URL 53 h §): case, item, window, status                   (?status=waiting|due|late|sent); no personal data",
+    },
+    Route {
+        method: "POST",
+        path: "/v1/cases/{id}/notices/{item}/letter",
+        op: Op::NoticeLetter,
+        summary: "Make the notice's letter in Swedish (?format=text|html), to the address the                   identity register holds today; refused before the window opens; a protected                   identity waits for a second officer's release",
+    },
+    Route {
+        method: "POST",
+        path: "/v1/cases/{id}/notices/{item}/release",
+        op: Op::NoticeRelease,
+        summary: "Release a protected identity's letter (another officer than who asked for it)",
+    },
+    Route {
+        method: "POST",
+        path: "/v1/cases/{id}/notices/{item}/sent",
+        op: Op::NoticeSent,
+        summary: "Record that the notice's letter was posted, and by whom",
+    },
+    Route {
+        method: "GET",
+        path: "/v1/ledger",
+        op: Op::LedgerExport,
+        summary: "The compensation ledger, one row per disclosure and category                   (?from=&to=&authority=&format=csv|json)",
     },
 ];
 
@@ -465,6 +496,7 @@ pub fn router(state: ApiState) -> Router {
                 .layer(axum::extract::DefaultBodyLimit::max(IDENTITY_LIMIT)),
         )
         .route("/v1/admin/bootstrap", post(admin_bootstrap))
+        .merge(notices::routes())
         .route("/v1/quarantine", get(quarantine_summary))
         .route("/v1/quarantine/records", get(quarantine_records))
         .route(

@@ -76,6 +76,7 @@ pub fn document() -> Value {
             ("id", "C-2026-0001"),
             ("name", "anna"),
             ("format", "radius-detail"),
+            ("item", "1"),
         ] {
             if r.path.contains(&format!("{{{name}}}")) {
                 params.push(json!({"name": name, "in": "path", "required": true,

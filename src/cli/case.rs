@@ -241,7 +241,7 @@ fn due_table(cases: &[Value]) -> String {
 
 /// Writes a report that names people into a new file only its owner can read: refused if
 /// anything (a file, a symbolic link) is already at `path`.
-fn write_new_private(path: &Path, bytes: &[u8]) -> Result<(), Failure> {
+pub(super) fn write_new_private(path: &Path, bytes: &[u8]) -> Result<(), Failure> {
     let cannot = |e: std::io::Error| {
         let hint = if e.kind() == std::io::ErrorKind::AlreadyExists {
             " (it exists: a report is never written over a file; choose a new name)"

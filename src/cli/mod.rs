@@ -18,6 +18,7 @@ mod config;
 mod identity;
 mod import;
 mod lookup;
+mod notice;
 mod quarantine;
 mod serve;
 mod user;
@@ -95,6 +96,16 @@ pub enum Cmd {
         #[command(subcommand)]
         cmd: case::CaseCmd,
     },
+    /// The IPRED notice to the subscriber (URL 53 h §): list, letter, release, sent.
+    Notice {
+        #[command(subcommand)]
+        cmd: notice::NoticeCmd,
+    },
+    /// The compensation ledger: export a period as CSV for invoicing.
+    Ledger {
+        #[command(subcommand)]
+        cmd: notice::LedgerCmd,
+    },
 }
 
 /// Why a command failed, and so its exit code.
@@ -162,6 +173,8 @@ fn dispatch(cli: Cli) -> Result<ExitCode, Failure> {
         Cmd::Identity { cmd } => identity::run(&cfg, cmd),
         Cmd::Case { cmd } => case::run(&cfg, cmd),
         Cmd::Audit { cmd } => audit::run(&cfg, cmd),
+        Cmd::Notice { cmd } => notice::run(&cfg, cmd),
+        Cmd::Ledger { cmd } => notice::ledger(&cfg, cmd),
         Cmd::CheckConfig { file } => config::check(&file),
     }
 }

@@ -10,7 +10,9 @@ use ipnet::IpNet;
 use crate::calendar::Span;
 use crate::model::{Class, UnixSecs};
 
+pub mod notice;
 pub mod sources;
+pub use notice::{NoticeSettings, Payer, Rate};
 pub use sources::{FileSource, Limits, Serve, Stream, SyslogSource, Transport};
 
 /// A retention period: calendar months or days.
@@ -146,6 +148,10 @@ pub struct Config {
     pub case_max_days: u32,
     /// When a case is due when its order names no deadline (`legal.due_*`).
     pub due: DueDefaults,
+    /// `[legal.notice]`: the IPRED notice to the subscriber.
+    pub notice: NoticeSettings,
+    /// `[[legal.compensation]]`: the rates of the compensation ledger.
+    pub compensation: Vec<Rate>,
     /// `tdr serve`: its own settings, and the sources it reads.
     pub serve: Serve,
     pub files: Vec<FileSource>,
@@ -176,6 +182,8 @@ impl Default for Config {
             local_timezone: None,
             case_max_days: 90,
             due: DueDefaults::default(),
+            notice: NoticeSettings::default(),
+            compensation: Vec::new(),
             serve: Serve {
                 spool: Some(PathBuf::from("./tdr-data/incoming")),
                 ..Serve::defaults()
@@ -243,6 +251,8 @@ const SCHEMA: &[(&str, &[&str])] = &[
             "due_abuse",
             "due_access",
             "due_soon",
+            "notice",
+            "compensation",
         ],
     ),
 ];
@@ -405,6 +415,7 @@ impl Config {
                 }
             }
         }
+        (c.notice, c.compensation) = notice::parse(&table, &mut errs);
         let zone = c.local_timezone.as_deref().and_then(|z| z.parse().ok());
         let (serve, files, syslog) = sources::parse(&table, zone, &c.data_dir, &mut errs);
         c.serve = serve;

@@ -12,6 +12,7 @@
 
 pub mod cases;
 pub mod i18n;
+pub mod notices;
 pub mod oversight;
 pub mod page;
 pub mod session;
@@ -79,6 +80,7 @@ pub fn router(state: DeskState) -> Router {
         .merge(signin::routes())
         .merge(cases::routes())
         .merge(oversight::routes())
+        .merge(notices::routes())
         .layer(axum::middleware::from_fn(guard))
         .with_state(state)
 }

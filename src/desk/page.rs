@@ -24,6 +24,8 @@ pub fn nav_of(role: Role) -> &'static [(&'static str, &'static str, &'static str
             ("nav-cases", "/desk/cases", "nav.cases"),
             ("nav-new", "/desk/cases/new", "nav.new"),
             ("nav-access", "/desk/access", "nav.access"),
+            ("nav-notices", "/desk/notices", "nav.notices"),
+            ("nav-ledger", "/desk/ledger", "nav.ledger"),
         ],
         Role::Auditor => &[
             ("nav-audit", "/desk/audit", "nav.audit"),

@@ -456,3 +456,100 @@ async fn a_same_origin_form_with_origin_null_reaches_its_handler() {
         "and the policy that caused it is gone"
     );
 }
+
+/// The notices and ledger pages: a legal officer sees a disclosed IPRED answer's notice
+/// (without personal data), is refused its letter before the window opens, and gets the
+/// ledger's totals and CSV; other roles are not let in.
+#[tokio::test]
+async fn the_notice_and_ledger_pages_show_a_disclosed_ipred_answer() {
+    let (d, one_time) = Desk::new();
+    let (c, _) = first_sign_in(&d, &one_time).await;
+    let csv = "subscriber,customer_id,name,street,postal_code,city,personal_number,\
+               protected_identity,valid_from,valid_to\n\
+               sub-1,C1,Anna Andersson,Gatan 1,111 11,Ort,19800101-1234,false,\
+               2026-01-01T00:00:00Z,\n";
+    d.f.service.identity_import(&d.ada, csv.as_bytes()).unwrap();
+    let officer = |name: &str| crate::legal::auth::Caller {
+        who: Ok(crate::legal::auth::Principal {
+            name: name.into(),
+            role: Role::Legal,
+            person: format!("E-{name}"),
+        }),
+        claimed: None,
+        channel: "cli",
+        peer: None,
+    };
+    let req: crate::legal::case::NewCase = serde_json::from_value(serde_json::json!({
+        "request_type": "ipred", "authority": "Patent- och marknadsdomstolen",
+        "case_number": "PMÄ 1234-26", "decision_date": "2026-11-19",
+        "legal_force_date": "2026-11-19", "order_sha256": "ab".repeat(32),
+        "scope": [{"addr": "192.0.2.10", "at": "2026-11-20T10:30:00Z"}],
+    }))
+    .unwrap();
+    let s = &d.f.service;
+    let id = s.create_case(&officer("anna"), req).unwrap().id;
+    s.approve(&officer("bert"), &id).unwrap();
+    s.execute(&officer("anna"), &id, None).unwrap();
+    s.report(&officer("anna"), &id, "json").unwrap();
+
+    let page = d.send("GET", "/desk/notices", Some(&c), &[]).await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    assert!(page.body.contains("id=\"nav-notices\""));
+    assert!(
+        page.body.contains(&format!("data-case=\"{id}\"")),
+        "{}",
+        page.body
+    );
+    assert!(page.body.contains("data-status=\"waiting\""));
+    assert!(
+        !page.body.contains("Andersson"),
+        "no personal data in the list"
+    );
+    let csrf = csrf_of(&page.body);
+    let a = d
+        .send(
+            "POST",
+            &format!("/desk/notices/{id}/1/letter"),
+            Some(&c),
+            &[("_csrf", &csrf), ("format", "text")],
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::CONFLICT, "{}", a.body);
+    assert!(a.body.contains("notice.not_yet_open"));
+
+    let ledger = d
+        .send(
+            "GET",
+            "/desk/ledger?from=2026-11-01&to=2026-11-30",
+            Some(&c),
+            &[],
+        )
+        .await;
+    assert_eq!(ledger.status, StatusCode::OK, "{}", ledger.body);
+    assert!(
+        ledger.body.contains("id=\"ledger-totals\""),
+        "{}",
+        ledger.body
+    );
+    assert!(ledger.body.contains("Patent- och marknadsdomstolen"));
+    let href = between(&ledger.body, "id=\"ledger-csv\" href=\"", "\"").replace("&amp;", "&");
+    let file = d.send("GET", &href, Some(&c), &[]).await;
+    assert_eq!(file.status, StatusCode::OK);
+    assert!(file.body.starts_with("disclosed_at,case,"), "{}", file.body);
+    assert!(
+        file.body.contains(&format!(",{id},ipred,")),
+        "{}",
+        file.body
+    );
+    let bad = d
+        .send("GET", "/desk/ledger?from=1.11.2026", Some(&c), &[])
+        .await;
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST);
+    let actions = d.audit_actions();
+    assert!(actions
+        .iter()
+        .any(|(a, actor, o)| a == "ledger_export" && actor == "lena" && o == "ok"));
+    assert!(actions.iter().any(|(a, actor, o)| a == "notice_letter"
+        && actor == "lena"
+        && o == "refused:notice.not_yet_open"));
+}

@@ -447,6 +447,14 @@ pub struct Case {
     /// For such a preservation case: the case whose data it keeps.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub preserves: Option<String>,
+    /// IPRED: the notices owed to the subscribers the disclosure named (URL 53 h §), made
+    /// when the report is first disclosed.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub notices: Vec<super::notice::Notice>,
+    /// The compensation ledger's entries of this disclosure (one per category), made when
+    /// the report is first disclosed.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub ledger: Vec<super::ledger::Entry>,
 }
 
 /// Why a case operation was refused. `code()` is stable.
@@ -523,6 +531,8 @@ impl Case {
             extract: None,
             preservation: None,
             preserves: None,
+            notices: Vec::new(),
+            ledger: Vec::new(),
         }
     }
 

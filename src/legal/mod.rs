@@ -7,6 +7,8 @@ pub mod auth;
 pub mod case;
 pub mod due;
 pub mod files;
+pub mod ledger;
+pub mod notice;
 pub mod policy;
 pub mod register;
 pub mod service;

@@ -35,10 +35,15 @@ pub enum Op {
     UserReset,
     IdentityImport,
     AdminBootstrap,
+    NoticeList,
+    NoticeLetter,
+    NoticeRelease,
+    NoticeSent,
+    LedgerExport,
 }
 
 impl Op {
-    pub const ALL: [Op; 28] = [
+    pub const ALL: [Op; 33] = [
         Op::CaseCreate,
         Op::CaseList,
         Op::CaseGet,
@@ -67,6 +72,11 @@ impl Op {
         Op::UserReset,
         Op::IdentityImport,
         Op::AdminBootstrap,
+        Op::NoticeList,
+        Op::NoticeLetter,
+        Op::NoticeRelease,
+        Op::NoticeSent,
+        Op::LedgerExport,
     ];
 
     /// The action name in audit entries.
@@ -100,6 +110,11 @@ impl Op {
             Op::UserReset => "user_reset_password",
             Op::IdentityImport => "identity_import",
             Op::AdminBootstrap => "admin_bootstrap",
+            Op::NoticeList => "notice_list",
+            Op::NoticeLetter => "notice_letter",
+            Op::NoticeRelease => "notice_release",
+            Op::NoticeSent => "notice_sent",
+            Op::LedgerExport => "ledger_export",
         }
     }
 
@@ -142,6 +157,12 @@ impl Op {
             Op::Import => &[Ops],
             // The service user on the box, by the socket's peer uid: no role has it.
             Op::AdminBootstrap => &[],
+            // The IPRED notice reads the identity register and names a case: legal officers.
+            Op::NoticeList | Op::NoticeLetter | Op::NoticeRelease | Op::NoticeSent => &[Legal],
+            // The ledger names cases and authorities (that a law-enforcement request exists
+            // is itself confidential): the legal officers who know the cases invoice them,
+            // not the admin, who reads no case.
+            Op::LedgerExport => &[Legal],
         }
     }
 

@@ -9,6 +9,7 @@
 
 pub mod html;
 pub mod json;
+pub mod letter;
 pub mod pack;
 pub mod pdf;
 pub mod xml;

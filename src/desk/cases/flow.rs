@@ -331,8 +331,13 @@ async fn two_officers_register_approve_look_up_and_execute_a_case_without_the_sc
         .starts_with("attachment"));
     let a = d.get(&mats, &case).await;
     assert!(a.body.contains("data-state=\"disclosed\""));
+    // The court's PDF comes from the same disclosure. (The delivery pack needs a signed head,
+    // which only the real audit writer makes: tests/api.rs covers it.)
+    let a = d.get(&mats, &format!("{case}/report.pdf")).await;
+    assert_eq!(a.status, StatusCode::OK);
+    assert_eq!(a.headers[header::CONTENT_TYPE], "application/pdf");
     assert_eq!(
-        d.get(&mats, &format!("{case}/report.pdf")).await.status,
+        d.get(&mats, &format!("{case}/report.doc")).await.status,
         StatusCode::NOT_FOUND
     );
 }

@@ -4,6 +4,7 @@
 
 mod cases;
 mod common;
+mod notices;
 mod oversight;
 
 use std::collections::HashMap;
@@ -14,7 +15,12 @@ use axum::http::HeaderMap;
 /// A key, its Swedish text and its English text.
 pub type Entry = (&'static str, &'static str, &'static str);
 
-const TABLES: &[&[Entry]] = &[common::TEXTS, cases::TEXTS, oversight::TEXTS];
+const TABLES: &[&[Entry]] = &[
+    common::TEXTS,
+    cases::TEXTS,
+    oversight::TEXTS,
+    notices::TEXTS,
+];
 
 fn catalogue() -> &'static HashMap<&'static str, (&'static str, &'static str)> {
     static C: OnceLock<HashMap<&'static str, (&'static str, &'static str)>> = OnceLock::new();

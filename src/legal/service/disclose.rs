@@ -138,6 +138,7 @@ impl Service {
                         c.report_seq = Some(seq);
                         c.disclosed_at = Some(now);
                         c.state = State::Disclosed;
+                        self.on_disclosure(c, now);
                     }
                     Ok(())
                 })?;
