@@ -63,6 +63,9 @@ pub struct Metrics {
     /// (counts only: never a case id, type or authority).
     cases_overdue: Gauge,
     cases_due_soon: Gauge,
+    /// IPRED notices whose window is open and not sent, and those whose window has closed.
+    notices_due: Gauge,
+    notices_late: Gauge,
     /// The audit log's entry count (its head sequence).
     pub audit_entries: AtomicU64,
     /// Followed files, by path.
@@ -97,6 +100,8 @@ impl Metrics {
             ready_gauge: Gauge::default(),
             cases_overdue: Gauge::default(),
             cases_due_soon: Gauge::default(),
+            notices_due: Gauge::default(),
+            notices_late: Gauge::default(),
             audit_entries: AtomicU64::new(0),
             files: Mutex::new(HashMap::new()),
             udp_ports: Mutex::new(Vec::new()),
@@ -207,6 +212,16 @@ impl Metrics {
                 m.cases_due_soon.clone(),
             );
             r.register(
+                "notices_due",
+                "IPRED notices to subscribers whose window is open and not yet sent (URL 53 h §)",
+                m.notices_due.clone(),
+            );
+            r.register(
+                "notices_late",
+                "IPRED notices whose window closed before they were sent",
+                m.notices_late.clone(),
+            );
+            r.register(
                 "ready",
                 "1 when the store is open and the audit log verified at start",
                 m.ready_gauge.clone(),
@@ -248,6 +263,12 @@ impl Metrics {
     pub fn set_cases(&self, overdue: u64, due_soon: u64) {
         self.cases_overdue.set(overdue as i64);
         self.cases_due_soon.set(due_soon as i64);
+    }
+
+    /// The IPRED notices' counts, as `legal::notice::Counts` gives them at scrape time.
+    pub fn set_notices(&self, due: u64, late: u64) {
+        self.notices_due.set(due as i64);
+        self.notices_late.set(late as i64);
     }
 
     /// The text exposition, with the state gauges brought up to date.

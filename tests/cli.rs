@@ -1366,6 +1366,11 @@ fn case_list_due_shows_what_is_due_and_the_metrics_count_it_without_naming_a_cas
     let m = daemon.metrics();
     assert!(m.contains("tdr_cases_overdue 1"), "{m}");
     assert!(m.contains("tdr_cases_due_soon 1"), "{m}");
+    // Nothing disclosed, so no IPRED notice is owed yet.
+    assert!(
+        m.contains("tdr_notices_due 0") && m.contains("tdr_notices_late 0"),
+        "{m}"
+    );
     assert!(
         !m.contains(&soon) && !m.contains(&late),
         "no case id in the metrics"

@@ -24,7 +24,7 @@ pub enum NoticeCmd {
     Letter {
         case: String,
         item: u32,
-        #[arg(long, default_value = "text", value_parser = ["text", "html"])]
+        #[arg(long, default_value = "text", value_parser = ["text", "html", "pdf"])]
         format: String,
         /// Write to this new file (mode 0600, never over an existing file or a link) instead of
         /// standard output.

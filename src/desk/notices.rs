@@ -88,6 +88,7 @@ fn table(d: &Desk, rows: &[Value]) -> Markup {
                                     form method="post" action={ (base) "/letter" } {
                                         (page::csrf_field(&ctx))
                                         select name="format" aria-label=(l.t("notice.format")) {
+                                            option value="pdf" { "PDF" }
                                             option value="text" { (l.t("notice.text")) }
                                             option value="html" { (l.t("notice.html")) }
                                         }
@@ -159,10 +160,10 @@ async fn letter(Path((id, item)): Path<(String, String)>, p: Posted) -> Response
         return e.into_response();
     }
     let d = &p.desk;
-    let format = if p.get("format") == "html" {
-        "html"
-    } else {
-        "text"
+    let format = match p.get("format") {
+        "html" => "html",
+        "pdf" => "pdf",
+        _ => "text",
     };
     let n = item_of(&item);
     let key = id.clone();
@@ -171,7 +172,10 @@ async fn letter(Path((id, item)): Path<(String, String)>, p: Posted) -> Response
         .await
     {
         Ok(out) => {
-            let ext = if format == "html" { "html" } else { "txt" };
+            let ext = match format {
+                "text" => "txt",
+                other => other,
+            };
             let safe: String = id
                 .chars()
                 .filter(|c| c.is_ascii_alphanumeric() || *c == '-')

@@ -188,6 +188,40 @@ impl Letter {
         out
     }
 
+    /// The letter as PDF/A-2b (the same layer as the court report), dated `made_at`.
+    pub fn pdf(&self, made_at: i64) -> Vec<u8> {
+        use super::pdf::{Block, Document, Text};
+        let mut d = Document::new(self.subject(), self.operator.clone(), made_at);
+        d.subject = self.subject();
+        d.footer = format!("{} · {}", self.operator, self.reference);
+        let sender: Vec<&str> = std::iter::once(self.operator.as_str())
+            .chain(self.operator_address.iter().map(String::as_str))
+            .collect();
+        d.push(Block::Small(Text::plain(sender.join("\n"))))
+            .push(Block::Space(28.0))
+            .push(Block::Paragraph(Text::plain(
+                self.address_lines().join("\n"),
+            )));
+        if let Recipient::Forwarded { forward_to, .. } = &self.recipient {
+            d.push(Block::Notice(Text::plain(format!(
+                "Förseglat kuvert med personnumret ovan och avsändarens adress på baksidan, i ett \
+                 ytterkuvert till:\n{}",
+                forward_to.join("\n")
+            ))));
+        }
+        d.push(Block::Space(20.0))
+            .push(Block::Paragraph(Text::plain(self.date.clone())))
+            .push(Block::Heading(self.subject()));
+        for p in self.paragraphs() {
+            d.push(Block::Paragraph(Text::plain(p)));
+        }
+        d.push(Block::Paragraph(Text::plain(format!(
+            "Med vänliga hälsningar\n{}",
+            self.operator
+        ))));
+        d.to_pdf()
+    }
+
     /// A printable HTML page (self-contained: no scripts, no external resources).
     pub fn html(&self) -> String {
         let mut out =

@@ -408,6 +408,11 @@ fn app(
                         if let Ok(cases) = crate::legal::register::list(&s.data_dir) {
                             let (overdue, soon) = crate::legal::due::counts(&cases, &due, now);
                             s.metrics.set_cases(overdue, soon);
+                            let n = crate::legal::notice::Counts::of(
+                                cases.iter().flat_map(|c| c.notices.iter()),
+                                now,
+                            );
+                            s.metrics.set_notices(n.due, n.late);
                         }
                         s.metrics.render(&s.store, s.ready(), now)
                     })

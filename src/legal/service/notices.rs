@@ -22,7 +22,7 @@ use crate::report::letter::{Letter, Recipient};
 /// A letter as made: the document, its media type, and whether its window had closed.
 #[derive(Debug, Clone)]
 pub struct LetterOut {
-    pub body: String,
+    pub body: Vec<u8>,
     pub content_type: &'static str,
     pub late: bool,
 }
@@ -133,9 +133,11 @@ impl Service {
         let query = json!({"item": item, "format": format});
         let (who, case) = self.load_case(caller, op, id, &query, now, |_, _| Ok(()))?;
         let refuse = |e: LegalError| self.refuse(caller, op, Some(id), query.clone(), e);
-        if !matches!(format, "html" | "text") {
-            let e =
-                LegalError::BadRequest(ErrorKind::RequestInvalid, "format is html or text".into());
+        if !matches!(format, "html" | "text" | "pdf") {
+            let e = LegalError::BadRequest(
+                ErrorKind::RequestInvalid,
+                "format is pdf, html or text".into(),
+            );
             return Err(refuse(e));
         }
         let Some(n) = case.notices.iter().find(|n| n.item == item) else {
@@ -229,10 +231,11 @@ impl Service {
             late,
         };
         let (body, content_type) = match format {
-            "html" => (letter.html(), "text/html; charset=utf-8"),
-            _ => (letter.text(), "text/plain; charset=utf-8"),
+            "html" => (letter.html().into_bytes(), "text/html; charset=utf-8"),
+            "pdf" => (letter.pdf(now), "application/pdf"),
+            _ => (letter.text().into_bytes(), "text/plain; charset=utf-8"),
         };
-        let sha = sha_hex(body.as_bytes());
+        let sha = sha_hex(&body);
         let mut e = self.entry(caller, op, Some(id), query);
         e.legal_basis = Some(RequestType::Ipred.as_str().into());
         e.outcome = if late { "made:late" } else { "made" }.into();
@@ -507,7 +510,7 @@ mod tests {
             .is_empty());
         let letter = f.service.notice_letter(&anna(), &id, 1, "text").unwrap();
         assert!(!letter.late);
-        let text = &letter.body;
+        let text = &String::from_utf8(letter.body.clone()).unwrap();
         for needle in [
             "Anna Andersson\nNya vägen 9\n222 22 Lund\n",
             "2027-01-10",
@@ -535,7 +538,7 @@ mod tests {
         assert!(!e.query.to_string().contains("sub-1"), "a pseudonym only");
         let html = f.service.notice_letter(&anna(), &id, 1, "html").unwrap();
         assert!(
-            html.body.starts_with("<!DOCTYPE html>") && html.content_type.starts_with("text/html")
+            html.body.starts_with(b"<!DOCTYPE html>") && html.content_type.starts_with("text/html")
         );
 
         // Posted, by bert; once.
@@ -601,7 +604,8 @@ mod tests {
         assert_eq!(f.service.notice_counts().unwrap().late, 1);
         let letter = f.service.notice_letter(&anna(), &id, 1, "text").unwrap();
         assert!(letter.late);
-        assert!(letter.body.contains("och port 40000"), "{}", letter.body);
+        let text = String::from_utf8(letter.body.clone()).unwrap();
+        assert!(text.contains("och port 40000"), "{text}");
         assert_eq!(f.last().outcome, "made:late");
         assert!(register::get(f.dir.path(), &id).unwrap().notices[0].letters[0].late);
         // No such item, no such case.
@@ -614,7 +618,7 @@ mod tests {
         );
         assert_eq!(
             f.service
-                .notice_letter(&anna(), &id, 1, "pdf")
+                .notice_letter(&anna(), &id, 1, "docx")
                 .unwrap_err()
                 .code(),
             "request.invalid"
@@ -658,7 +662,7 @@ mod tests {
         let err = f.service.notice_release(&bert(), &id, 1).unwrap_err();
         assert_eq!(err.code(), "notice.wrong_state", "released once");
         let letter = f.service.notice_letter(&anna(), &id, 1, "text").unwrap();
-        let text = &letter.body;
+        let text = &String::from_utf8(letter.body.clone()).unwrap();
         assert!(text.contains("Personnummer: 19800101-1234\n"), "{text}");
         assert!(
             text.contains("Skatteverket\nBox 2820\n403 20 Göteborg\n"),
@@ -672,7 +676,27 @@ mod tests {
             .notice_letter(&anna(), &id, 1, "html")
             .unwrap()
             .body;
+        let html = String::from_utf8(html).unwrap();
         assert!(!html.contains("Dolda gatan") && html.contains("Box 2820"));
+        // The PDF of the same letter: PDF/A, and still no trace of the person's address.
+        let pdf = f.service.notice_letter(&anna(), &id, 1, "pdf").unwrap();
+        assert_eq!(pdf.content_type, "application/pdf");
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("letter.pdf");
+        std::fs::write(&file, &pdf.body).unwrap();
+        let out = std::process::Command::new("pdftotext")
+            .arg(&file)
+            .arg("-")
+            .output()
+            .expect("pdftotext (Debian package poppler-utils)");
+        let text = String::from_utf8(out.stdout).unwrap();
+        assert!(
+            text.contains("Box 2820") && text.contains("Personnummer"),
+            "{text}"
+        );
+        for secret in ["Hemlig", "Dolda gatan", "111 11"] {
+            assert!(!text.contains(secret), "{secret} in the PDF:\n{text}");
+        }
     }
 
     #[test]
@@ -702,6 +726,7 @@ mod tests {
             .notice_letter(&bert(), &id, 1, "text")
             .unwrap()
             .body;
+        let text = String::from_utf8(text).unwrap();
         assert!(
             !text.contains("Gatan 1") && text.contains("Box 2820"),
             "{text}"
