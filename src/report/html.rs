@@ -521,7 +521,7 @@ pub(crate) fn compact_ranges(seqs: &[u64]) -> String {
 }
 
 /// The scope item on one line: `addr 203.0.113.7, port 51234, at …`.
-fn asked_inline(asked: &Value) -> String {
+pub(crate) fn asked_inline(asked: &Value) -> String {
     match asked {
         Value::Object(m) => m
             .iter()

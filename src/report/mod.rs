@@ -1,7 +1,9 @@
 //! The disclosure report: the model a legal officer signs off and sends to a court or authority,
-//! and its three renderings. [`json::render`] is THE report (its SHA-256 is "the report's
-//! SHA-256"); [`xml::render`] (ETSI TS 102 657-style RetainedData) and [`html::render`] (a
-//! printable page) are views of the same model that carry that digest.
+//! and its renderings. [`json::render`] is THE report (its SHA-256 is "the report's SHA-256");
+//! [`xml::render`] (ETSI TS 102 657 RetainedData with a tdr extension), [`html::render`] (a
+//! printable page) and [`pdf::render`] (a PDF/A-2b court document) are views of the same model
+//! that carry that digest. [`pack`] puts them in one archive with the signed audit head, and
+//! [`letter`] is the IPRED notice to a subscriber.
 //!
 //! Pure rendering: no IO, no clock, no lookups, no policy. What goes into a [`Report`] (which
 //! identity fields may be shown, which evidence) is decided by the caller; the renderers show all

@@ -37,7 +37,7 @@ pub use document::{Block, Document, Span, Style, Table, Text};
 
 use serde_json::Value;
 
-use super::html::{compact_ranges, stockholm_text, utc_text};
+use super::html::{asked_inline, compact_ranges, stockholm_text, utc_text};
 use super::{
     explain_status, parse_rfc3339, scalar_text, DisclosedIdentity, RecordStatus, Report,
     ReportItem, EVIDENCE_KEYS, VIA_KEYS,
@@ -485,18 +485,6 @@ fn evidence_time_plain(s: &str) -> String {
     match parse_rfc3339(s) {
         Some(t) if !s.contains('.') => format!("{}\n{} Stockholm", utc_text(t), stockholm_text(t)),
         _ => s.to_string(),
-    }
-}
-
-/// The scope item on one line: `addr 203.0.113.7, port 51234, at …`.
-fn asked_inline(asked: &Value) -> String {
-    match asked {
-        Value::Object(m) => m
-            .iter()
-            .map(|(k, v)| format!("{k} {}", scalar_text(v).unwrap_or_else(|| "null".into())))
-            .collect::<Vec<_>>()
-            .join(", "),
-        other => scalar_text(other).unwrap_or_else(|| "null".into()),
     }
 }
 

@@ -345,6 +345,27 @@ async fn the_auditors_pages_answer_and_are_audited() {
         .await;
     assert_eq!(a.status, StatusCode::OK, "{}", a.body);
     assert!(a.body.contains("id=\"stats\""), "{}", a.body);
+    assert!(a.body.contains("id=\"stats-groups\""), "{}", a.body);
+    assert!(a.body.contains("href=\"/desk/statistics.csv?from=2026-01-01&amp;to=2026-12-31\""));
+    let a = p
+        .get(&aud, "/desk/statistics.csv?from=2026-01-01&to=2026-12-31")
+        .await;
+    assert_eq!(a.status, StatusCode::OK, "{}", a.body);
+    assert!(
+        a.body.starts_with("from,to,request_type,authority,requests,"),
+        "{}",
+        a.body
+    );
+    assert!(a.body.contains(",all,all,"), "{}", a.body);
+    let a = p
+        .get(&aud, "/desk/statistics.csv?from=2026-12-31&to=2026-01-01")
+        .await;
+    assert_eq!(a.status, StatusCode::BAD_REQUEST, "{}", a.body);
+    let legal = p.sign_in("lena");
+    assert_eq!(
+        p.get(&legal, "/desk/statistics.csv").await.status,
+        StatusCode::FORBIDDEN
+    );
     let a = p
         .post(&aud, "/desk/audit/verify", &[("expect_head", "12")])
         .await;
