@@ -346,13 +346,16 @@ async fn the_auditors_pages_answer_and_are_audited() {
     assert_eq!(a.status, StatusCode::OK, "{}", a.body);
     assert!(a.body.contains("id=\"stats\""), "{}", a.body);
     assert!(a.body.contains("id=\"stats-groups\""), "{}", a.body);
-    assert!(a.body.contains("href=\"/desk/statistics.csv?from=2026-01-01&amp;to=2026-12-31\""));
+    assert!(a
+        .body
+        .contains("href=\"/desk/statistics.csv?from=2026-01-01&amp;to=2026-12-31\""));
     let a = p
         .get(&aud, "/desk/statistics.csv?from=2026-01-01&to=2026-12-31")
         .await;
     assert_eq!(a.status, StatusCode::OK, "{}", a.body);
     assert!(
-        a.body.starts_with("from,to,request_type,authority,requests,"),
+        a.body
+            .starts_with("from,to,request_type,authority,requests,"),
         "{}",
         a.body
     );
