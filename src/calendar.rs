@@ -14,7 +14,32 @@
 
 use std::fmt;
 
-use chrono::{Datelike, Days, Months, NaiveDate, Weekday};
+use chrono::{Datelike, Days, Months, NaiveDate, TimeZone, Weekday};
+use chrono_tz::Europe::Stockholm;
+
+use crate::model::UnixSecs;
+
+/// The Swedish day an instant falls on.
+pub fn stockholm_day(t: UnixSecs) -> NaiveDate {
+    chrono::DateTime::from_timestamp(t, 0)
+        .unwrap_or_default()
+        .with_timezone(&Stockholm)
+        .date_naive()
+}
+
+/// The instant a day starts in Stockholm (midnight always exists there: the clocks change at
+/// 02:00 and 03:00).
+pub fn day_start(d: NaiveDate) -> Option<UnixSecs> {
+    Stockholm
+        .from_local_datetime(&d.and_hms_opt(0, 0, 0)?)
+        .earliest()
+        .map(|t| t.timestamp())
+}
+
+/// The instant after a day ends in Stockholm: the `to` of a range that includes the day.
+pub fn day_end(d: NaiveDate) -> Option<UnixSecs> {
+    day_start(d.succ_opt()?)
+}
 
 /// Easter Sunday of `year` in the Gregorian calendar (the anonymous Gregorian algorithm,
 /// Meeus/Jones/Butcher).

@@ -814,13 +814,12 @@ async fn audit_head(State(st): State<ApiState>, h: Who) -> Result<Response, ApiE
 fn period_bound(k: &str, v: &str, end: bool) -> Result<i64, ApiError> {
     let v = v.trim();
     if let Ok(day) = chrono::NaiveDate::parse_from_str(v, "%Y-%m-%d") {
-        // The second after the day before (for `from`) or after the day itself (for `to`).
-        let last = if end {
-            day
+        let bound = if end {
+            crate::calendar::day_end(day)
         } else {
-            day.pred_opt().unwrap_or(day)
+            crate::calendar::day_start(day)
         };
-        return Ok(crate::legal::due::end_of_day(last) + 1);
+        return bound.ok_or_else(|| ApiError::bad(format!("{k}: {v} is out of range")));
     }
     parse_time(v).map_err(|e| ApiError::bad(format!("{k}: {e} (or a day YYYY-MM-DD)")))
 }

@@ -236,11 +236,11 @@ async fn sent(Path((id, item)): Path<(String, String)>, p: Posted) -> Response {
 /// A Stockholm day (`YYYY-MM-DD`) as the instant it starts; `next` = the day after it.
 fn day_start(s: &str, next: bool) -> Option<i64> {
     let d = chrono::NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d").ok()?;
-    let d = if next { d.succ_opt()? } else { d };
-    d.and_hms_opt(0, 0, 0)?
-        .and_local_timezone(chrono_tz::Europe::Stockholm)
-        .earliest()
-        .map(|t| t.timestamp())
+    if next {
+        crate::calendar::day_end(d)
+    } else {
+        crate::calendar::day_start(d)
+    }
 }
 
 /// The period and authority a ledger request asks for: `from` and `to` are Stockholm days,

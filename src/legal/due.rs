@@ -14,7 +14,7 @@ use serde::Serialize;
 use serde_json::{json, Value};
 
 use super::case::{Case, Parsed, RequestType, State};
-use crate::calendar::Span;
+use crate::calendar::{day_end, stockholm_day, Span};
 use crate::config::{Config, DueDefaults};
 use crate::model::{fmt_time, UnixSecs};
 
@@ -75,24 +75,9 @@ pub struct Due {
     pub basis: Basis,
 }
 
-/// The Swedish day an instant falls on.
-pub fn stockholm_day(t: UnixSecs) -> NaiveDate {
-    chrono::DateTime::from_timestamp(t, 0)
-        .map(|d| d.with_timezone(&chrono_tz::Europe::Stockholm).date_naive())
-        .unwrap_or_default()
-}
-
 /// The last second of `day` in Stockholm.
 pub fn end_of_day(day: NaiveDate) -> UnixSecs {
-    day.succ_opt()
-        .and_then(|next| next.and_hms_opt(0, 0, 0))
-        .and_then(|midnight| {
-            midnight
-                .and_local_timezone(chrono_tz::Europe::Stockholm)
-                .earliest()
-        })
-        .map(|t| t.timestamp() - 1)
-        .unwrap_or(UnixSecs::MAX)
+    day_end(day).map(|t| t - 1).unwrap_or(UnixSecs::MAX)
 }
 
 fn date(s: Option<&str>) -> Option<NaiveDate> {

@@ -394,27 +394,22 @@ fn app(
     use axum::response::IntoResponse;
     use axum::routing::get;
     let metrics_shared = shared.clone();
-    let due = api.service.config().due;
+    let service = api.service.clone();
     let app = axum::Router::new()
         .route(
             "/metrics",
             get(move || {
                 let s = metrics_shared.clone();
+                let svc = service.clone();
                 async move {
                     let text = tokio::task::spawn_blocking(move || {
-                        let now = s.clock.now();
                         // Unreadable cases leave the last counts in place; the case API
                         // names the problem.
-                        if let Ok(cases) = crate::legal::register::list(&s.data_dir) {
-                            let (overdue, soon) = crate::legal::due::counts(&cases, &due, now);
-                            s.metrics.set_cases(overdue, soon);
-                            let n = crate::legal::notice::Counts::of(
-                                cases.iter().flat_map(|c| c.notices.iter()),
-                                now,
-                            );
-                            s.metrics.set_notices(n.due, n.late);
+                        if let Ok(c) = svc.clock_counts() {
+                            s.metrics.set_cases(c.cases_overdue, c.cases_due_soon);
+                            s.metrics.set_notices(c.notices.due, c.notices.late);
                         }
-                        s.metrics.render(&s.store, s.ready(), now)
+                        s.metrics.render(&s.store, s.ready(), s.clock.now())
                     })
                     .await
                     .unwrap_or_default();

@@ -57,12 +57,7 @@ pub fn state_name(l: Lang, state: &str) -> &'static str {
     l.lookup(&format!("state.{state}")).unwrap_or("—")
 }
 
-/// The day `now` falls on in Stockholm.
-pub fn stockholm_day(now: i64) -> NaiveDate {
-    chrono::DateTime::from_timestamp(now, 0)
-        .map(|d| d.with_timezone(&chrono_tz::Europe::Stockholm).date_naive())
-        .unwrap_or_default()
-}
+pub use crate::calendar::stockholm_day;
 
 /// States in which a case still waits for someone (a deadline can pass).
 fn open(state: &str) -> bool {

@@ -14,15 +14,16 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
-use chrono::{Datelike, NaiveDate, TimeZone};
-use chrono_tz::Europe::Stockholm;
+use chrono::{Datelike, NaiveDate};
 use maud::Markup;
 
 use super::i18n::Lang;
 use super::{page, DeskState};
+// Stockholm days: the audit page's and the statistics' periods, and the service's "today"
+// (its clock, not the machine's: the statistics' default year).
+use crate::calendar::{day_end, day_start, stockholm_day as today};
 use crate::error::ErrorKind;
 use crate::legal::service::LegalError;
-use crate::model::UnixSecs;
 
 pub fn routes() -> Router<DeskState> {
     Router::new()
@@ -71,28 +72,6 @@ fn date_field(s: &str) -> Result<Option<NaiveDate>, String> {
     NaiveDate::parse_from_str(s, "%Y-%m-%d")
         .map(Some)
         .map_err(|_| format!("{s:?}"))
-}
-
-/// The instant a day starts in Stockholm (midnight always exists there: the clocks change at
-/// 02:00 and 03:00).
-fn day_start(d: NaiveDate) -> Option<UnixSecs> {
-    Stockholm
-        .from_local_datetime(&d.and_hms_opt(0, 0, 0)?)
-        .earliest()
-        .map(|t| t.timestamp())
-}
-
-/// The instant after a day ends in Stockholm: the `to` of a range that includes the day.
-fn day_end(d: NaiveDate) -> Option<UnixSecs> {
-    day_start(d.succ_opt()?)
-}
-
-/// The Stockholm day holding `now` (the service's clock: the statistics' default period).
-fn today(now: UnixSecs) -> NaiveDate {
-    chrono::DateTime::from_timestamp(now, 0)
-        .unwrap_or_default()
-        .with_timezone(&Stockholm)
-        .date_naive()
 }
 
 /// The first and last day of `d`'s calendar year.

@@ -72,7 +72,7 @@ impl Service {
         let mut cases = register::list(self.data_dir())?;
         if let Some(f) = due {
             cases.retain(|c| f.selects(due::status(c, &self.cfg.due, now)));
-            cases.sort_by_key(|c| (due::due(c, &self.cfg.due).at, c.id.clone()));
+            cases.sort_by_cached_key(|c| (due::due(c, &self.cfg.due).at, c.id.clone()));
         }
         let out: Vec<Value> = cases
             .iter()
@@ -160,7 +160,7 @@ impl Service {
             let err = LegalError::Case(CaseError::Invalid(problems));
             return Err(self.refuse(caller, Op::CasePreserve, Some(id), query, err));
         }
-        let year = chrono::Datelike::year(&due::stockholm_day(now));
+        let year = chrono::Datelike::year(&crate::calendar::stockholm_day(now));
         let linked = case.id.clone();
         let kept = register::create(self.data_dir(), year, |new_id| {
             let mut c = Case::registered(new_id, req, &who.name, now);

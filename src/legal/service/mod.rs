@@ -40,6 +40,8 @@ use super::register::{self, CaseStoreError};
 use super::users::UserError;
 use crate::audit::{AuditFailure, Auditor, SignedHead};
 use crate::audit::{AuditLog, NewEntry};
+// The day `now` falls on in Sweden (orders are dated in Swedish time).
+use crate::calendar::stockholm_day as today;
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::error::ErrorKind;
@@ -50,7 +52,7 @@ use crate::store::{StoreError, StoreRead};
 pub use self::cases::{case_view, summary, DueFilter};
 pub use self::intake::QuarantineQuery;
 pub use self::lookups::{render_calls, AddrQuery};
-pub use self::notices::{notice_view, LetterOut};
+pub use self::notices::{notice_view, ClockCounts, LetterOut};
 pub use self::orders::ORDER_MAX;
 pub use self::oversight::{verify_audit_copy, AuditFilter, ExpectedHead, AUDIT_PAGE_MAX};
 pub use self::people::NewToken;
@@ -190,13 +192,6 @@ pub struct Service {
 
 fn sha_hex(b: &[u8]) -> String {
     hex::encode(Sha256::digest(b))
-}
-
-/// The day `now` falls on in Sweden (orders are dated in Swedish time).
-fn today(now: UnixSecs) -> chrono::NaiveDate {
-    chrono::DateTime::from_timestamp(now, 0)
-        .map(|d| d.with_timezone(&chrono_tz::Europe::Stockholm).date_naive())
-        .unwrap_or_default()
 }
 
 impl Service {

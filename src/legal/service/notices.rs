@@ -19,6 +19,14 @@ use crate::legal::register;
 use crate::model::{fmt_time, UnixSecs};
 use crate::report::letter::{Letter, Recipient};
 
+/// [`Service::clock_counts`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ClockCounts {
+    pub cases_overdue: u64,
+    pub cases_due_soon: u64,
+    pub notices: Counts,
+}
+
 /// A letter as made: the document, its media type, and whether its window had closed.
 #[derive(Debug, Clone)]
 pub struct LetterOut {
@@ -107,12 +115,18 @@ impl Service {
         Ok(out)
     }
 
-    /// How many notices are due and late now: counts only, for the metrics (not audited: no
-    /// case, item or person in it).
-    pub fn notice_counts(&self) -> Result<Counts, LegalError> {
+    /// What the law's clocks count now, from one read of the register: cases overdue and due
+    /// soon, notices due and late. Counts only, for the metrics (not audited: no case, item
+    /// or person in it).
+    pub fn clock_counts(&self) -> Result<ClockCounts, LegalError> {
         let now = self.clock.now();
         let cases = register::list(self.data_dir())?;
-        Ok(Counts::of(cases.iter().flat_map(|c| c.notices.iter()), now))
+        let (cases_overdue, cases_due_soon) = crate::legal::due::counts(&cases, &self.cfg.due, now);
+        Ok(ClockCounts {
+            cases_overdue,
+            cases_due_soon,
+            notices: Counts::of(cases.iter().flat_map(|c| c.notices.iter()), now),
+        })
     }
 
     /// The letter of one notice, in Swedish, `format` `html` or `text`, addressed to the
@@ -575,7 +589,10 @@ mod tests {
         let c = register::get(f.dir.path(), &id).unwrap();
         assert_eq!(c.notices[0].letters.len(), 2);
         assert_eq!(c.notices[0].sent.as_ref().unwrap().person, "E-bert");
-        assert_eq!(f.service.notice_counts().unwrap(), Default::default());
+        assert_eq!(
+            f.service.clock_counts().unwrap().notices,
+            Default::default()
+        );
     }
 
     #[test]
@@ -594,14 +611,14 @@ mod tests {
             f.service.notices(&anna(), None).unwrap()[0]["status"],
             "due"
         );
-        let counts = f.service.notice_counts().unwrap();
+        let counts = f.service.clock_counts().unwrap().notices;
         assert_eq!((counts.due, counts.late), (1, 0));
         f.clock.advance(1);
         assert_eq!(
             f.service.notices(&anna(), None).unwrap()[0]["status"],
             "late"
         );
-        assert_eq!(f.service.notice_counts().unwrap().late, 1);
+        assert_eq!(f.service.clock_counts().unwrap().notices.late, 1);
         let letter = f.service.notice_letter(&anna(), &id, 1, "text").unwrap();
         assert!(letter.late);
         let text = String::from_utf8(letter.body.clone()).unwrap();
