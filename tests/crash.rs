@@ -2,6 +2,7 @@
 //! again until it finishes; the store must then equal, byte for byte, a clean import of the
 //! same file — every record stored once, none lost, none doubled.
 
+use std::os::unix::fs::PermissionsExt;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -148,6 +149,16 @@ fn crash_round(
     clean: &std::path::Path,
 ) -> u64 {
     let crashed = root.join(format!("crashed-{seed}"));
+    // The same subscriber-index key as the clean store, so its index entries (keyed hashes)
+    // are compared byte for byte too.
+    let keys = crashed.join("keys");
+    std::fs::create_dir_all(&keys).unwrap();
+    std::fs::set_permissions(&keys, std::fs::Permissions::from_mode(0o700)).unwrap();
+    std::fs::copy(
+        clean.join("keys/subject-index.key"),
+        keys.join("subject-index.key"),
+    )
+    .unwrap();
     let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
     let mut kills = 0;
     let started = Instant::now();

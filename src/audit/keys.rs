@@ -233,6 +233,31 @@ impl Sealer {
         let m = [Self::CONTEXT, msg].concat();
         self.signing.verifying_key().verify_strict(&m, &sig).is_ok()
     }
+
+    /// Signs a certificate (a deletion certificate's body) under its own context, so no
+    /// certificate can pass for a seal or a checkpoint, and the reverse.
+    pub fn certify(&self, body: &[u8]) -> Vec<u8> {
+        use ed25519_dalek::Signer;
+        let m = [CERTIFICATE_CONTEXT, body].concat();
+        self.signing.sign(&m).to_bytes().to_vec()
+    }
+
+    /// The public half, hex (as `keys/audit-signing.pub` holds it).
+    pub fn public_hex(&self) -> String {
+        hex::encode(self.signing.verifying_key().as_bytes())
+    }
+}
+
+const CERTIFICATE_CONTEXT: &[u8] = b"tdr certificate v1\0";
+
+/// Whether `signature` is the appliance's signature of certificate `body` under the public key
+/// `public` (what an auditor checks with `keys/audit-signing.pub`, off the box).
+pub fn verify_certificate(public: &VerifyingKey, body: &[u8], signature: &[u8]) -> bool {
+    let Ok(sig) = ed25519_dalek::Signature::from_slice(signature) else {
+        return false;
+    };
+    let m = [CERTIFICATE_CONTEXT, body].concat();
+    public.verify_strict(&m, &sig).is_ok()
 }
 
 /// The public key of a data directory (`keys/audit-signing.pub`).

@@ -48,7 +48,7 @@ pub use auditor::{AuditFailure, Auditor};
 pub use checkpoint::SignedHead;
 pub use entry::{Appended, NewEntry, FIELD_MAX, QUERY_MAX};
 pub use error::AuditError;
-pub use keys::{load_public_key_file, public_key_path, Pseudonymizer, Sealer};
+pub use keys::{load_public_key_file, public_key_path, verify_certificate, Pseudonymizer, Sealer};
 pub use segments::{for_each_entry, read_entries};
 pub use verify::{
     verify, verify_audit_dir, verify_expecting, verify_with_key, ExpectedHead, VerifyError,

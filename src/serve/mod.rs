@@ -547,6 +547,16 @@ fn expire(shared: &Shared, cfg: &Config) {
         Ok(_) => {}
         Err(e) => tracing::error!(error = %e, "retention of the quarantine and spool failed"),
     }
+    // Erasures (GDPR art. 17): what a batch was writing while an erasure ran is swept again,
+    // and tombstones nothing can come back under any more go.
+    match shared.store.sweep_erasures(floor) {
+        Ok(0) => {}
+        Ok(n) => tracing::info!(
+            copies = n,
+            "erasure sweep removed records written meanwhile"
+        ),
+        Err(e) => tracing::error!(code = e.code(), error = %e, "erasure sweep failed"),
+    }
     // What preservation orders hold, read once for both steps: unreadable, nothing is dropped.
     let holds = match crate::legal::holds(&cfg.data_dir, now) {
         Ok(h) => h,

@@ -5,8 +5,9 @@
 use rocksdb::{BoundColumnFamily, IteratorMode, WriteBatch, WriteOptions};
 use std::sync::Arc;
 
-use super::engine::{Engine, Sink};
+use super::engine::{Engine, Sink, Subjects};
 use super::meta::{self, EngineRecord};
+use super::subject;
 use super::{read_err, write_err, Store, StoreError, StoreRead};
 use crate::model::UnixSecs;
 
@@ -23,8 +24,17 @@ impl Store {
 
     fn load_engine(&self) -> Result<Engine, StoreError> {
         let mut e = Engine::new(self.params);
+        if let Some(key) = &self.subjects {
+            e.set_subjects(Subjects {
+                key: key.clone(),
+                erasures: self.erasures.clone(),
+            });
+        }
         for item in self.db.iterator_cf(&self.live(), IteratorMode::Start) {
             let (k, v) = item.map_err(read_err)?;
+            if subject::is_index_key(&k) {
+                continue;
+            }
             if !e.restore_live(&k, &v) {
                 return Err(StoreError::Read("undecodable live record".into()));
             }

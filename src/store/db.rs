@@ -14,6 +14,7 @@ use super::binding::Rules;
 use super::engine::{Engine, Params};
 use super::keys::{self, partition_day, partition_name};
 use super::read::Visit;
+use super::subject::{Erasures, Hash16, SubjectKey};
 use super::{merge, meta, read_err, write_err, Families, Family, StoreError};
 use crate::config::{Config, Retention};
 
@@ -56,6 +57,10 @@ pub struct Store {
     /// The retention policy stored with the data (the configured one, equal to it, when
     /// the store has none yet).
     retention: Retention,
+    /// The subscriber index's key (`None`: a read-only open of a store whose key was never
+    /// made) and the erasures in force.
+    pub(super) subjects: Option<SubjectKey>,
+    pub(super) erasures: Erasures,
 }
 
 /// Signs and verifies the store's retention policy with a key the store does not hold (the
@@ -230,9 +235,20 @@ impl Store {
             cache,
             engine: None,
             retention: cfg.retention.clone(),
+            subjects: None,
+            erasures: Erasures::default(),
         };
         store.check_schema(read_only)?;
         store.check_policy(&cfg.retention, read_only, seal)?;
+        store.subjects = match SubjectKey::load(&cfg.data_dir, !read_only) {
+            Ok(k) => Some(k),
+            Err(_) if read_only => None,
+            Err(e) => return Err(e),
+        };
+        store.load_erasures()?;
+        if !read_only {
+            store.build_subject_index()?;
+        }
         Ok(store)
     }
 
@@ -410,6 +426,23 @@ fn within_one_prefix(lower: &[u8], upper: &[u8]) -> bool {
 impl Families for Store {
     fn binding_rules(&self) -> Rules {
         self.params.rules
+    }
+
+    fn subject_hash(&self, subject: &str) -> Result<Hash16, StoreError> {
+        self.subjects
+            .as_ref()
+            .map(|k| k.hash(subject))
+            .ok_or_else(|| {
+                StoreError::Read(
+                    "the subscriber index key is missing (keys/subject-index.key): the store \
+                 was never opened for writing on this appliance"
+                        .into(),
+                )
+            })
+    }
+
+    fn erasures(&self) -> Erasures {
+        self.erasures.clone()
     }
 
     fn days(&self) -> Result<Vec<i64>, StoreError> {

@@ -8,9 +8,10 @@ use std::ops::Bound;
 
 use super::batch::{Op, Ops};
 use super::binding::Rules;
-use super::engine::{Applied, Engine, Params};
+use super::engine::{Applied, Engine, Params, Subjects};
 use super::keys::partition_name;
 use super::read::Visit;
+use super::subject::{Erasures, Hash16, SubjectKey};
 use super::testkit::{logical_dump, RawRecord};
 use super::{merge, meta, Families, Family, Prepared, StoreError, SCHEMA_VERSION};
 use crate::config::Config;
@@ -24,6 +25,8 @@ pub struct MemStore {
     live: Map,
     days: BTreeMap<i64, Map>,
     engine: Option<Engine>,
+    subjects: SubjectKey,
+    erasures: Erasures,
 }
 
 impl MemStore {
@@ -32,12 +35,25 @@ impl MemStore {
         let params = Params::from_config(cfg);
         // What opening a new RocksDB store writes first.
         let schema = (meta::SCHEMA.to_vec(), SCHEMA_VERSION.to_be_bytes().to_vec());
+        let indexed = (meta::SUBJECT_INDEX.to_vec(), b"1".to_vec());
+        // The data directory's key when a RocksDB store made one there (so both give the
+        // same bytes), else a fixed one: this store is for tests only.
+        let subjects = SubjectKey::load(&cfg.data_dir, false)
+            .unwrap_or_else(|_| SubjectKey::from_bytes(&[0x5a; 32]));
+        let erasures = Erasures::default();
+        let mut engine = Engine::new(params);
+        engine.set_subjects(Subjects {
+            key: subjects.clone(),
+            erasures: erasures.clone(),
+        });
         MemStore {
             params,
-            meta: Map::from([schema]),
+            meta: Map::from([schema, indexed]),
             live: Map::new(),
             days: BTreeMap::new(),
-            engine: Some(Engine::new(params)),
+            engine: Some(engine),
+            subjects,
+            erasures,
         }
     }
 
@@ -131,6 +147,14 @@ impl Families for MemStore {
         self.params.rules
     }
 
+    fn subject_hash(&self, subject: &str) -> Result<Hash16, StoreError> {
+        Ok(self.subjects.hash(subject))
+    }
+
+    fn erasures(&self) -> Erasures {
+        self.erasures.clone()
+    }
+
     fn days(&self) -> Result<Vec<i64>, StoreError> {
         Ok(self.days.keys().copied().collect())
     }
@@ -173,6 +197,16 @@ impl Families for MemStore {
             }
         }
         Ok(())
+    }
+}
+
+/// The in-memory store is for tests of the logic above the store; erasure is tested on
+/// RocksDB, whose deletes and merges it is about.
+impl super::StoreErase for MemStore {
+    fn erase(&self, _: &super::Erasure) -> Result<super::Erased, StoreError> {
+        Err(StoreError::Write(
+            "the in-memory test store does not erase".into(),
+        ))
     }
 }
 

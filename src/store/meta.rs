@@ -34,6 +34,11 @@ pub const PREFIX_LEN: u8 = b'Q';
 pub const NAT_SPAN: &[u8] = b"Z";
 pub const POLICY: &[u8] = b"policy";
 pub const POLICY_SIG: &[u8] = b"policy.sig";
+/// `X` ‖ h16: a subject's erasures ([`super::subject`]).
+pub const ERASURE: u8 = b'X';
+/// Present once every binding has its subscriber-index entries (a store made before the
+/// index gets them on its first read-write open).
+pub const SUBJECT_INDEX: &[u8] = b"subject_index";
 
 /// The retention policy as stored and signed: one `class=period` a line, in class order.
 pub fn policy_text(r: &crate::config::Retention) -> String {

@@ -19,6 +19,7 @@ pub mod binding;
 pub mod cdr;
 mod db;
 pub mod engine;
+mod erase;
 pub mod keys;
 pub mod lookup;
 #[cfg(any(test, feature = "testkit"))]
@@ -29,6 +30,7 @@ mod partitions;
 pub mod read;
 pub mod retention;
 mod scan;
+pub mod subject;
 #[cfg(any(test, feature = "testkit"))]
 mod testkit;
 
@@ -41,7 +43,7 @@ pub use db::{MemoryUsage, PolicySeal, Store, SCHEMA_VERSION};
 pub use mem::MemStore;
 pub use meta::MetaRecord;
 pub use partitions::PartitionInfo;
-pub use read::{Families, Family, StoreRead};
+pub use read::{Erased, Erasure, Families, Family, StoreAccess, StoreErase, StoreRead};
 #[cfg(any(test, feature = "testkit"))]
 pub use testkit::RawRecord;
 

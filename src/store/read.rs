@@ -3,11 +3,13 @@
 //! the raw family access a backend provides — RocksDB ([`super::Store`]) or, in tests, memory
 //! (`MemStore`). Every `StoreRead` method is written once, over `Families` (in `scan.rs`).
 
+use std::collections::{BTreeMap, BTreeSet};
 use std::net::Ipv6Addr;
 
 use super::binding::{Facts, Rules};
 use super::keys::BindingKey;
 use super::lookup::Scope;
+use super::subject::{Erasures, Hash16};
 use super::StoreError;
 use crate::model::{Cdr, Class, Domain, UnixSecs};
 
@@ -29,6 +31,11 @@ pub type Visit<'a> = dyn FnMut(&[u8], &[u8]) -> Result<bool, StoreError> + 'a;
 pub trait Families {
     /// The binding rules (session timeout, tolerance) the store was opened with.
     fn binding_rules(&self) -> Rules;
+    /// The subscriber index's keyed hash of a subscriber id or number
+    /// ([`super::subject::SubjectKey`]); an error when the store has no key.
+    fn subject_hash(&self, subject: &str) -> Result<Hash16, StoreError>;
+    /// The erasures in force.
+    fn erasures(&self) -> Erasures;
     /// The day partitions present, oldest first.
     fn days(&self) -> Result<Vec<i64>, StoreError>;
     /// Calls `found` with the value of `key`; returns whether there was one.
@@ -132,11 +139,57 @@ pub trait StoreRead {
     fn cdrs(&self, number: &str, from: UnixSecs, to: UnixSecs) -> Result<Vec<Cdr>, StoreError>;
 
     /// Every address binding of `subscriber` that `scope` still retains (all classes the scope
-    /// allows), oldest first, as a data-subject access extract lists them. A full scan: it is
-    /// for the rare GDPR art. 15 request, not for lookups.
+    /// allows) and no erasure removed, oldest first, as a data-subject access extract lists
+    /// them. Read through the subscriber index ([`super::subject`]): a prefix seek per
+    /// partition, never a scan.
     fn bindings_of(
         &self,
         subscriber: &str,
         scope: &Scope,
     ) -> Result<Vec<serde_json::Value>, StoreError>;
 }
+
+/// What an erasure (GDPR art. 17) removes: the bindings of `subject` and the calls of
+/// `numbers` of `classes` that started at or before `up_to`, except those overlapping a
+/// preservation hold in `holds` (first and last second of each).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Erasure {
+    pub subject: String,
+    pub numbers: Vec<String>,
+    pub classes: Vec<Class>,
+    pub up_to: UnixSecs,
+    pub holds: Vec<(UnixSecs, UnixSecs)>,
+}
+
+/// What an erasure did: counts, never the records.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Erased {
+    /// Bindings deleted (each may have had copies in several partitions and the live family).
+    pub bindings: u64,
+    /// Stored copies of them deleted.
+    pub copies: u64,
+    /// Calls deleted.
+    pub calls: u64,
+    /// Records of the subscriber left in place, by why: `class` (a class not erased, e.g.
+    /// statutory), `held` (a preservation hold), `later` (started after the erasure).
+    pub kept: BTreeMap<String, u64>,
+    /// The partitions records were deleted from.
+    pub partitions: BTreeSet<String>,
+    /// Start of the first and last binding deleted.
+    pub first: Option<UnixSecs>,
+    pub last: Option<UnixSecs>,
+    /// SHA-256 over the deleted keys (length-prefixed, sorted): what the certificate binds.
+    pub digest: String,
+}
+
+/// Erasing, for the legal service's art. 17 cases: written once per backend.
+pub trait StoreErase {
+    /// Deletes what `e` names, durably, and keeps it from coming back: the engine writes none
+    /// of it again (late or re-imported logs) and reads skip it.
+    fn erase(&self, e: &Erasure) -> Result<Erased, StoreError>;
+}
+
+/// What the legal service holds: reads, and erasure.
+pub trait StoreAccess: StoreRead + StoreErase {}
+
+impl<T: StoreRead + StoreErase + ?Sized> StoreAccess for T {}

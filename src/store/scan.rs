@@ -7,6 +7,7 @@ use std::net::Ipv6Addr;
 use super::binding::{Facts, Rules};
 use super::keys::{self, BindingKey};
 use super::lookup::Scope;
+use super::subject::{self, Hash16};
 use super::{cdr, engine, meta, Families, Family, StoreError, StoreRead};
 use crate::model::{day_of, Cdr, Class, Domain, Target, UnixSecs};
 
@@ -232,36 +233,29 @@ impl<B: Families + ?Sized> StoreRead for B {
     ) -> Result<Vec<serde_json::Value>, StoreError> {
         let rules = self.rules();
         let horizon = self.watermark()?.unwrap_or(i64::MIN);
+        let h = self.subject_hash(subscriber)?;
+        let erasures = self.erasures();
         let mut found: BTreeMap<BindingKey, Facts> = Default::default();
-        let days = self.partitions()?;
-        for family in std::iter::once(Family::Live).chain(days.into_iter().map(Family::Day)) {
-            self.scan(family, &[], None, &mut |k, v| {
-                let Some(key) = BindingKey::decode(k) else {
-                    return Ok(true);
-                };
-                if key.tag != keys::TAG_BINDING {
-                    return Ok(true);
+        for (_, key, f) in indexed_copies(self, &h)? {
+            // The index is keyed by a 16-byte hash: the record itself says whose it is.
+            if f.subject != subscriber || !scope.allowed.contains(&f.class) {
+                continue;
+            }
+            match found.get_mut(&key) {
+                Some(have) => have.merge_same(&f),
+                None => {
+                    found.insert(key, f);
                 }
-                let Some(f) = decode_binding(family, &key, v) else {
-                    return Ok(true);
-                };
-                if f.subject != subscriber || !scope.allowed.contains(&f.class) {
-                    return Ok(true);
-                }
-                match found.get_mut(&key) {
-                    Some(have) => have.merge_same(&f),
-                    None => {
-                        found.insert(key, f);
-                    }
-                }
-                Ok(true)
-            })?;
+            }
         }
         let mut out: Vec<(i64, serde_json::Value)> = found
             .into_iter()
             .filter_map(|(key, f)| {
                 let ev = f.evidence(&rules, horizon);
                 let last = ev.end.unwrap_or(scope.now);
+                if erasures.erased(&h, f.class, ev.start, last) {
+                    return None;
+                }
                 scope.retained(f.class, last).then(|| {
                     let v4 = key.addr.to_ipv4_mapped().is_some();
                     let target = Target {
@@ -286,6 +280,39 @@ impl<B: Families + ?Sized> StoreRead for B {
         out.sort_by_key(|(t, _)| *t);
         Ok(out.into_iter().map(|(_, v)| v).collect())
     }
+}
+
+/// Every stored copy of the bindings the subscriber index lists under `h`: the live record
+/// and each day's final copy, with the family it is in. One prefix seek per family (the
+/// partitions' prefix bloom filters skip the files without it) and a point read per entry;
+/// never a scan of the store.
+pub(super) fn indexed_copies<B: Families + ?Sized>(
+    b: &B,
+    h: &Hash16,
+) -> Result<Vec<(Family, BindingKey, Facts)>, StoreError> {
+    let prefix = subject::index_prefix(h);
+    let upper = keys::prefix_upper_bound(&prefix);
+    let mut out = Vec::new();
+    let mut listed = Vec::new();
+    for family in std::iter::once(Family::Live).chain(b.days()?.into_iter().map(Family::Day)) {
+        listed.clear();
+        b.scan(family, &prefix, Some(&upper), &mut |k, _| {
+            if let Some(key) = subject::indexed_binding(k) {
+                listed.push(key);
+            }
+            Ok(true)
+        })?;
+        for key in &listed {
+            let mut facts = None;
+            b.get(family, &key.encode(), &mut |v| {
+                facts = decode_binding(family, key, v)
+            })?;
+            if let Some(f) = facts {
+                out.push((family, *key, f));
+            }
+        }
+    }
+    Ok(out)
 }
 
 /// Calls `f` with each (inside address, class) of a sharer-set value.

@@ -21,6 +21,42 @@ impl Store {
         ))
     }
 
+    /// Deletes every subscriber-index entry (benchmarks measure the index's bytes so, on a
+    /// copy); returns how many there were.
+    pub fn strip_subject_index_for_bench(&self) -> Result<u64, StoreError> {
+        let mut n = 0;
+        let lower = [super::subject::TAG_INDEX];
+        let upper = [super::subject::TAG_INDEX + 1];
+        for name in self.family_names()? {
+            let Some(cf) = self.db.cf_handle(&name) else {
+                continue;
+            };
+            let mut ro = rocksdb::ReadOptions::default();
+            ro.set_total_order_seek(true);
+            ro.set_iterate_upper_bound(upper.to_vec());
+            let it = self.db.iterator_cf_opt(
+                &cf,
+                ro,
+                rocksdb::IteratorMode::From(&lower, rocksdb::Direction::Forward),
+            );
+            for item in it {
+                item.map_err(read_err)?;
+                n += 1;
+            }
+            self.db
+                .delete_range_cf(&cf, lower, upper)
+                .map_err(|e| StoreError::Write(e.to_string()))?;
+        }
+        Ok(n)
+    }
+
+    /// The erasures in force (subject hash, tombstones).
+    pub fn erasures_for_tests(
+        &self,
+    ) -> Vec<(super::subject::Hash16, Vec<super::subject::Tombstone>)> {
+        self.erasures.all()
+    }
+
     /// Every key and value of every family, sorted: for tests that compare two stores byte
     /// for byte.
     pub fn raw_dump_for_tests(&self) -> Result<Vec<RawRecord>, StoreError> {

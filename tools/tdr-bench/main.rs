@@ -237,6 +237,20 @@ enum Cmd {
         #[arg(long, default_value_t = 100_000)]
         n: usize,
     },
+    /// The subscriber index of a `build` store: a GDPR art. 15 read (`bindings_of`, every
+    /// class) for N random subscribers, p50/p99/max; the store's bytes per binding; with
+    /// `--strip`, the index's own bytes (its entries deleted and the store compacted again —
+    /// the store is changed: use a copy).
+    Subjects {
+        #[arg(long)]
+        data_dir: PathBuf,
+        #[arg(long, default_value_t = 2_000)]
+        n: usize,
+        #[arg(long, default_value_t = 500_000)]
+        subscribers: u32,
+        #[arg(long)]
+        strip: bool,
+    },
     /// tdr's lookup path (no audit) over a file of queries (`tdr-gen queries` output): p50/p99
     /// as JSON. The same queries tools/bench-vs-baselines gives PostgreSQL.
     QueryLookups {
@@ -817,6 +831,57 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             sample,
             batch,
         } => println!("{}", baseline::rawdb(&dir, records, bytes, &sample, batch)?),
+        Cmd::Subjects {
+            data_dir,
+            n,
+            subscribers,
+            strip,
+        } => {
+            let meta: Meta =
+                serde_json::from_str(&std::fs::read_to_string(data_dir.join("bench-meta.json"))?)?;
+            let cfg = Config {
+                data_dir: data_dir.clone(),
+                ..Config::default()
+            };
+            let store = Store::open(&cfg)?;
+            store.compact()?;
+            let bytes = store.disk_bytes();
+            let scope = Scope::new(&cfg, &tdr::model::Class::ALL, SystemClock.now());
+            let mut rng = rand::rngs::StdRng::seed_from_u64(18);
+            let (mut ms, mut found) = (Vec::with_capacity(n), 0usize);
+            for _ in 0..n {
+                let who = format!("sub{}@isp.example", rng.gen_range(0..subscribers));
+                let t0 = Instant::now();
+                found += store.bindings_of(&who, &scope)?.len();
+                ms.push(t0.elapsed().as_secs_f64() * 1000.0);
+            }
+            let mut out = serde_json::json!({
+                "bindings": meta.bindings,
+                "partitions": store.partitions()?.len(),
+                "subscribers_read": n,
+                "bindings_per_subscriber": found as f64 / n as f64,
+                "p50_ms": percentile(&mut ms, 0.5),
+                "p99_ms": percentile(&mut ms, 0.99),
+                "max_ms": percentile(&mut ms, 1.0),
+                "store_bytes": bytes,
+                "store_bytes_per_binding": bytes as f64 / meta.bindings as f64,
+            });
+            #[cfg(not(feature = "testkit"))]
+            if strip {
+                return Err("--strip needs tdr-bench built with --features testkit".into());
+            }
+            #[cfg(feature = "testkit")]
+            if strip {
+                let entries = store.strip_subject_index_for_bench()?;
+                store.compact()?;
+                let without = store.disk_bytes();
+                out["index_entries"] = entries.into();
+                out["store_bytes_without_index"] = without.into();
+                out["index_bytes_per_binding"] =
+                    ((bytes as f64 - without as f64) / meta.bindings as f64).into();
+            }
+            println!("{}", serde_json::to_string_pretty(&out)?);
+        }
         Cmd::Lookups { data_dir, n } => {
             let meta: Meta =
                 serde_json::from_str(&std::fs::read_to_string(data_dir.join("bench-meta.json"))?)?;

@@ -47,7 +47,7 @@ use crate::config::Config;
 use crate::error::ErrorKind;
 use crate::identity::{IdentityError, IdentityRegister};
 use crate::model::UnixSecs;
-use crate::store::{StoreError, StoreRead};
+use crate::store::{StoreAccess, StoreError};
 
 pub use self::cases::{case_view, summary, DueFilter};
 pub use self::intake::QuarantineQuery;
@@ -184,7 +184,7 @@ impl LegalError {
 /// every operation reads the clock once and works at that instant.
 pub struct Service {
     cfg: Arc<Config>,
-    store: Arc<dyn StoreRead + Send + Sync>,
+    store: Arc<dyn StoreAccess + Send + Sync>,
     audit: Arc<dyn AuditSink>,
     clock: Arc<dyn Clock>,
     refusals: refusals::RefusalLimiter,
@@ -197,7 +197,7 @@ fn sha_hex(b: &[u8]) -> String {
 impl Service {
     pub fn new(
         cfg: Arc<Config>,
-        store: Arc<dyn StoreRead + Send + Sync>,
+        store: Arc<dyn StoreAccess + Send + Sync>,
         audit: Arc<dyn AuditSink>,
         clock: Arc<dyn Clock>,
     ) -> Service {

@@ -8,7 +8,7 @@ use super::{encode_live, reach_end, Clock, Engine, Facts, Sink, Slot, MAX_OPEN};
 use crate::model::{day_of, ip16, UnixSecs};
 use crate::store::binding::Kind;
 use crate::store::keys::{sharer_key, sharer_record, BindingKey};
-use crate::store::{cdr, meta};
+use crate::store::{cdr, meta, subject};
 
 impl Engine {
     /// When a binding becomes final: two reorder windows after its end. Any event that could
@@ -87,9 +87,25 @@ impl Engine {
     /// records are deleted. Returns the number of bindings finalised.
     pub fn flush(&mut self, sink: &mut dyn Sink, retention_floor: UnixSecs) -> usize {
         let mut finalised = 0;
+        let erasures = self
+            .subjects
+            .as_ref()
+            .filter(|s| !s.erasures.is_empty())
+            .cloned();
         for cdr in self.cdrs.drain(..) {
             if cdr.start < retention_floor {
                 continue;
+            }
+            if let Some(s) = &erasures {
+                let erased = |n: &str| {
+                    let n = cdr::normalize_number(n);
+                    !n.is_empty()
+                        && s.erasures
+                            .erased(&s.key.hash(&n), cdr.class, cdr.start, cdr.end)
+                };
+                if erased(&cdr.calling) || erased(&cdr.called) {
+                    continue; // erased (GDPR art. 17): never written again
+                }
             }
             for (k, v) in cdr::entries(&cdr) {
                 sink.put_copy(day_of(cdr.start), &k, &v);
@@ -147,14 +163,32 @@ impl Engine {
                     }
                     _ => None,
                 };
+                let h = self
+                    .subjects
+                    .as_ref()
+                    .and_then(|s| s.hash_of(&rec.key, &rec.facts));
+                let erased = h.is_some_and(|h| {
+                    erasures.as_ref().is_some_and(|s| {
+                        s.erasures.erased(&h, rec.facts.class, rec.facts.start, end)
+                    })
+                });
                 for day in first_day..=day_of(end) {
+                    if erased {
+                        break; // erased (GDPR art. 17): late data does not bring it back
+                    }
                     sink.put_copy(day, &key, &buf);
+                    if let Some(h) = &h {
+                        sink.put_copy(day, &subject::index_key(h, &rec.key), b"");
+                    }
                     if let Some(s) = sharer {
                         sharers.entry((day, rec.key.addr)).or_default().insert(s);
                     }
                 }
                 if let Some(p) = rec.persisted {
                     sink.delete_live(&p.encode());
+                    if let Some(ih) = &rec.indexed {
+                        sink.delete_live(&subject::index_key(ih, &p));
+                    }
                 }
                 finalised += 1;
             }
@@ -168,16 +202,44 @@ impl Engine {
             let Some(rec) = self.slab.get_mut(&slot) else {
                 continue;
             };
+            // The subscriber's hash, computed once per key (the subscriber is part of a
+            // binding's identity, so of its key).
+            let h = match (&self.subjects, rec.persisted == Some(rec.key)) {
+                (Some(_), true) => rec.indexed,
+                (Some(s), false) => s.hash_of(&rec.key, &rec.facts),
+                (None, _) => None,
+            };
+            // A live binding may run on: it overlaps a hold from its start on.
+            let erased = h.is_some_and(|h| {
+                erasures.as_ref().is_some_and(|s| {
+                    s.erasures
+                        .erased(&h, rec.facts.class, rec.facts.start, UnixSecs::MAX)
+                })
+            });
             if let Some(p) = rec.persisted {
-                if p != rec.key {
+                if p != rec.key || erased {
                     sink.delete_live(&p.encode());
+                    if let Some(ih) = &rec.indexed {
+                        sink.delete_live(&subject::index_key(ih, &p));
+                    }
+                    rec.persisted = None;
+                    rec.indexed = None;
                 }
+            }
+            if erased {
+                continue; // erased (GDPR art. 17): kept in memory only until it is final
             }
             buf.clear();
             encode_live(&rec.facts, &rec.session, &mut buf);
             key_buf.clear();
             rec.key.encode_into(&mut key_buf);
             sink.put_live(&key_buf, &buf);
+            if rec.persisted != Some(rec.key) {
+                if let Some(h) = &h {
+                    sink.put_live(&subject::index_key(h, &rec.key), b"");
+                }
+                rec.indexed = h;
+            }
             rec.persisted = Some(rec.key);
         }
         for ((domain, source), days) in self.coverage.iter_mut() {

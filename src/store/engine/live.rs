@@ -128,6 +128,7 @@ impl Engine {
                 session,
                 persisted: None,
                 queued: None,
+                indexed: None,
             },
         );
         slot

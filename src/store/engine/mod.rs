@@ -29,6 +29,7 @@ use std::net::Ipv6Addr;
 
 use super::binding::{put_str, Facts, Kind, Reader, Rules};
 use super::keys::{BindingKey, TAG_BINDING};
+use super::subject::{Erasures, Hash16, SubjectKey};
 use crate::config::Config;
 use crate::model::{day_of, Class, Domain, Event, Target, UnixSecs};
 
@@ -88,6 +89,25 @@ struct LiveRec {
     persisted: Option<BindingKey>,
     /// The eviction deadline currently queued for it.
     queued: Option<UnixSecs>,
+    /// The subscriber hash of the index entry stored beside `persisted` in the `live`
+    /// family, if one is.
+    indexed: Option<Hash16>,
+}
+
+/// The subscriber index's key and the erasures in force: set on an engine that writes a store
+/// (without them it writes no index entries and filters nothing).
+#[derive(Debug, Clone)]
+pub struct Subjects {
+    pub key: SubjectKey,
+    pub erasures: Erasures,
+}
+
+impl Subjects {
+    /// The index hash of an address binding's subscriber (`None`: no subscriber, or not an
+    /// address binding).
+    pub fn hash_of(&self, key: &BindingKey, f: &Facts) -> Option<Hash16> {
+        (key.tag == TAG_BINDING && !f.subject.is_empty()).then(|| self.key.hash(&f.subject))
+    }
 }
 
 /// Index key for bindings sharing an address (sessions and leases) or a NAT port block.
@@ -130,6 +150,7 @@ pub struct Engine {
     /// Live port blocks and the days (first, last) their sharer marks were written for: a
     /// lookup without a port counts a day's sharers from the marks alone.
     nat_marked: HashMap<Slot, (i64, i64)>,
+    subjects: Option<Subjects>,
 }
 
 /// How far one clock (a source, or a NAS of a source) may fall behind the newest event of all
@@ -204,7 +225,13 @@ impl Engine {
             cdrs: Vec::new(),
             late: Vec::new(),
             nat_marked: HashMap::default(),
+            subjects: None,
         }
+    }
+
+    /// Makes the engine write the subscriber index and hold back erased records.
+    pub fn set_subjects(&mut self, s: Subjects) {
+        self.subjects = Some(s);
     }
 
     pub fn watermark(&self) -> UnixSecs {
@@ -264,8 +291,13 @@ impl Engine {
             return false;
         };
         let slot = self.index(k, facts, session);
+        let indexed = self.subjects.as_ref().and_then(|s| {
+            let r = self.slab.get(&slot)?;
+            s.hash_of(&k, &r.facts)
+        });
         if let Some(r) = self.slab.get_mut(&slot) {
             r.persisted = Some(k);
+            r.indexed = indexed;
         }
         self.queue_eviction(slot);
         true
