@@ -183,7 +183,7 @@ mod tests {
             Some(1_000),
             vec![item("sub-2", true)],
         );
-        assert!(of(&[other.clone()], "sub-1").is_empty());
+        assert!(of(std::slice::from_ref(&other), "sub-1").is_empty());
         assert_eq!(of(&[other], "sub-2").len(), 1);
     }
 
