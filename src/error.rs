@@ -238,6 +238,8 @@ catalogue! {
     IdentityBadFile = "identity.bad_file", INTERNAL, EXIT_BAD_INPUT;
     /// Rows of the CRM file were rejected, so nothing was imported.
     IdentityRejectedRows = "identity.rejected_rows", INTERNAL, EXIT_BAD_INPUT;
+    /// A rectification found no row of the subscriber valid now.
+    IdentityNoCurrentRow = "identity.no_current_row", CONFLICT, EXIT_BAD_INPUT;
 
     // Import.
     /// An input file could not be read.
@@ -319,7 +321,8 @@ mod tests {
             | "user.exists"
             | "user.wrong_state"
             | "user.bootstrap_closed"
-            | "legal.invalid" => 409,
+            | "legal.invalid"
+            | "identity.no_current_row" => 409,
             "legal.busy" => 503,
             c if c.starts_with("audit.") => 503,
             // Set directly by the API's fallback route, never from an error of the service.

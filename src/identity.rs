@@ -107,6 +107,9 @@ pub enum IdentityError {
     /// The import file could not be read at all (missing, unreadable, I/O error).
     #[error("the import file could not be read: {0}")]
     Csv(String),
+    /// A rectification found no row of the subscriber valid at that moment.
+    #[error("the identity register holds no row of this subscriber valid now: nothing to rectify")]
+    NoCurrentRow,
     /// The file was read, and these rows (or the header) are wrong; nothing was written.
     #[error("{}", rejected_text(.0))]
     Rejected(Vec<RowProblem>),
@@ -132,6 +135,7 @@ impl IdentityError {
             IdentityError::Read(_) => ErrorKind::IdentityReadFailed,
             IdentityError::Write(_) => ErrorKind::IdentityWriteFailed,
             IdentityError::Csv(_) => ErrorKind::IdentityBadFile,
+            IdentityError::NoCurrentRow => ErrorKind::IdentityNoCurrentRow,
             IdentityError::Rejected(_) => ErrorKind::IdentityRejectedRows,
         }
     }
@@ -165,6 +169,66 @@ pub struct ImportReport {
 pub struct Superseded {
     pub record: IdentityRecord,
     pub replaced_at: i64,
+    /// Why it was replaced, when not by an import: a rectification (GDPR art. 16) names its
+    /// case ("rättelse C-2026-0012").
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+/// A rectification (GDPR art. 16): the fields of the row valid now that are corrected, each
+/// given is the new value. At least one; none empty (checked where the case is registered).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Correction {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub street: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub postal_code: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub city: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub personal_number: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub customer_id: Option<String>,
+}
+
+impl Correction {
+    /// Every field with its name and value (given or not), in the register's column order.
+    pub fn fields(&self) -> [(&'static str, Option<&str>); 6] {
+        [
+            ("customer_id", self.customer_id.as_deref()),
+            ("name", self.name.as_deref()),
+            ("street", self.street.as_deref()),
+            ("postal_code", self.postal_code.as_deref()),
+            ("city", self.city.as_deref()),
+            ("personal_number", self.personal_number.as_deref()),
+        ]
+    }
+
+    /// The names of the fields it corrects (never their values).
+    pub fn names(&self) -> Vec<String> {
+        self.fields()
+            .into_iter()
+            .filter(|(_, v)| v.is_some())
+            .map(|(n, _)| n.to_string())
+            .collect()
+    }
+
+    fn apply(&self, r: &mut IdentityRecord) {
+        let set = |target: &mut String, v: &Option<String>| {
+            if let Some(v) = v {
+                *target = v.trim().to_string();
+            }
+        };
+        set(&mut r.customer_id, &self.customer_id);
+        set(&mut r.name, &self.name);
+        set(&mut r.street, &self.street);
+        set(&mut r.postal_code, &self.postal_code);
+        set(&mut r.city, &self.city);
+        set(&mut r.personal_number, &self.personal_number);
+    }
 }
 
 /// Everything held about one subscriber: current rows ordered by `valid_from`, and superseded
@@ -336,6 +400,7 @@ impl IdentityRegister {
                     let sup = Superseded {
                         record: old.clone(),
                         replaced_at: now,
+                        reason: None,
                     };
                     batch.put(key, encode(&sup));
                     batch.put(row_key(&r.subscriber, r.valid_from), encode(r));
@@ -360,6 +425,41 @@ impl IdentityRegister {
             "identity register import committed"
         );
         Ok(report)
+    }
+
+    /// Rectifies (GDPR art. 16) the row of `subscriber` valid at `now`: in one synced batch the
+    /// old version is kept as superseded at `now` with the reason "rättelse <case>", and the
+    /// row is rewritten with the corrected fields (its validity unchanged). Returns the names
+    /// of the corrected fields. No row valid at `now` is [`IdentityError::NoCurrentRow`].
+    pub fn rectify(
+        &self,
+        subscriber: &str,
+        correction: &Correction,
+        now: i64,
+        case: &str,
+    ) -> Result<Vec<String>, IdentityError> {
+        // One writer at a time: an import and a rectification must not replace the same row.
+        let _guard = self
+            .import_lock
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let old = self
+            .at(subscriber, now)?
+            .ok_or(IdentityError::NoCurrentRow)?;
+        let mut new = old.clone();
+        correction.apply(&mut new);
+        let sup = Superseded {
+            record: old.clone(),
+            replaced_at: now,
+            reason: Some(format!("rättelse {case}")),
+        };
+        let mut batch = WriteBatch::default();
+        batch.put(self.history_key(&old, now)?, encode(&sup));
+        batch.put(row_key(&new.subscriber, new.valid_from), encode(&new));
+        let mut wo = WriteOptions::default();
+        wo.set_sync(true);
+        self.db.write_opt(batch, &wo).map_err(write_err)?;
+        Ok(correction.names())
     }
 
     /// The record valid at `t` for `subscriber`: `valid_from <= t < valid_to` (or open).
@@ -1122,6 +1222,55 @@ mod tests {
     }
 
     #[test]
+    fn a_rectification_rewrites_the_row_valid_now_and_keeps_the_old_one_with_its_reason() {
+        let dir = tempfile::tempdir().unwrap();
+        let reg = IdentityRegister::open(dir.path()).unwrap();
+        let csv = write_csv(
+            dir.path(),
+            "crm.csv",
+            &format!(
+                "{}\nsub-1,C1,Åsa Öberg,Storgatan 1,11455,Stockholm,19800101-1234,false,\
+                 2026-01-01T00:00:00Z,2026-06-01T00:00:00Z\n\
+                 sub-1,C1,Åsa Öberg,Storgatan 1,11455,Stockholm,19800101-1234,false,\
+                 2026-06-01T00:00:00Z,\n",
+                COLUMNS.join(",")
+            ),
+        );
+        reg.import_csv(&csv, 0).unwrap();
+        let fix = Correction {
+            name: Some(" Åsa Ek ".into()),
+            ..Correction::default()
+        };
+        let now = t("2026-11-21T10:00:00Z");
+        let fields = reg.rectify("sub-1", &fix, now, "C-2026-0012").unwrap();
+        assert_eq!(fields, vec!["name".to_string()]);
+        let h = reg.history("sub-1").unwrap();
+        // Only the row valid now is corrected; its validity is unchanged.
+        assert_eq!(h.current.len(), 2);
+        assert_eq!(h.current[0].name, "Åsa Öberg");
+        assert_eq!(h.current[1].name, "Åsa Ek");
+        assert_eq!(h.current[1].valid_from, t("2026-06-01T00:00:00Z"));
+        assert_eq!(h.superseded.len(), 1);
+        assert_eq!(h.superseded[0].record.name, "Åsa Öberg");
+        assert_eq!(h.superseded[0].replaced_at, now);
+        assert_eq!(
+            h.superseded[0].reason.as_deref(),
+            Some("rättelse C-2026-0012")
+        );
+        // An import's supersession has no reason, and none is written.
+        assert!(!String::from_utf8(encode(&Superseded {
+            record: h.current[0].clone(),
+            replaced_at: 0,
+            reason: None,
+        }))
+        .unwrap()
+        .contains("reason"));
+        let err = reg.rectify("sub-9", &fix, now, "C-2026-0013").unwrap_err();
+        assert_eq!(err.code(), "identity.no_current_row");
+        assert!(!err.to_string().contains("sub-9"));
+    }
+
+    #[test]
     fn every_error_has_a_stable_code() {
         let cases = [
             (IdentityError::Open(String::new()), "identity.open_failed"),
@@ -1132,6 +1281,7 @@ mod tests {
                 IdentityError::Rejected(Vec::new()),
                 "identity.rejected_rows",
             ),
+            (IdentityError::NoCurrentRow, "identity.no_current_row"),
         ];
         for (e, code) in cases {
             assert_eq!(e.code(), code);

@@ -228,6 +228,7 @@ fn body_for(r: &tdr::api::Route, f: &Fixture) -> Option<Value> {
         Op::AdminBootstrap => Some(json!({"name": "nora", "person": person})),
         Op::CaseCreate => Some(f.ipred(json!([{"addr": "192.0.2.10", "at": f.t("10:30:00")}]))),
         Op::CaseReject => Some(json!({"reason": "not a valid order"})),
+        Op::CaseLift => Some(json!({"reason": "the dispute is settled"})),
         Op::CaseExecute => Some(json!({})),
         Op::CaseLookup => Some(json!({"addr": "192.0.2.10", "at": f.t("10:30:00")})),
         Op::AbuseLookup => {
@@ -1213,4 +1214,112 @@ async fn a_delivery_pack_holds_every_rendering_and_a_head_that_verifies_offline(
         (last["action"].as_str(), last["result_digest"].as_str()),
         (Some("case_pack"), Some(sha.as_str()))
     );
+}
+
+/// Lifting a restriction over HTTP: legal officers only, a reason required, 202 while it waits
+/// for a second person, four eyes, 200 once lifted, then nothing more to lift; while it holds,
+/// the security team's lookup answers `restricted`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restriction_is_lifted_by_two_officers_over_http() {
+    let f = fixture();
+    let req = json!({
+        "request_type": "restriction",
+        "authority": "the data subject",
+        "case_number": "DSR-2026-4",
+        "restrict_until": "2099-12-31",
+        "notes": "disputes an abuse report",
+        "scope": [{"subscriber": "alice"}],
+    });
+    let id = f.approved("anna", "bert", req).await;
+    let (s, v, text) = f
+        .as_user(
+            "anna",
+            "POST",
+            &format!("/v1/cases/{id}/execute"),
+            Some(json!({})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{text}");
+    assert_eq!(v["state"], "executed");
+    assert_eq!(v["restriction"]["in_force"], true, "{text}");
+    let abuse = json!({"addr": "192.0.2.10", "at": f.t("10:30:00"), "reference": "ABUSE-7"});
+    let (s, v, text) = f
+        .as_user("sam", "POST", "/v1/abuse/lookup", Some(abuse.clone()))
+        .await;
+    assert_eq!(s, StatusCode::OK, "{text}");
+    assert_eq!(v["status"], "restricted", "{text}");
+
+    let lift = format!("/v1/cases/{id}/lift");
+    let reason = Some(json!({"reason": "the dispute is settled"}));
+    f.expect_refusal(
+        StatusCode::FORBIDDEN,
+        "auth.forbidden",
+        "sam",
+        "POST",
+        &lift,
+        reason.clone(),
+    )
+    .await;
+    f.expect_refusal(
+        StatusCode::BAD_REQUEST,
+        "request.invalid",
+        "anna",
+        "POST",
+        &lift,
+        Some(json!({"reason": ""})),
+    )
+    .await;
+    let (s, v, text) = f.as_user("anna", "POST", &lift, reason.clone()).await;
+    assert_eq!(s, StatusCode::ACCEPTED, "{text}");
+    assert_eq!(v["restriction"]["lift_requested"], true);
+    assert_eq!(v["restriction"]["in_force"], true);
+    f.expect_refusal(
+        StatusCode::FORBIDDEN,
+        "case.four_eyes",
+        "anna",
+        "POST",
+        &lift,
+        reason.clone(),
+    )
+    .await;
+    let (s, v, text) = f.as_user("bert", "POST", &lift, reason.clone()).await;
+    assert_eq!(s, StatusCode::OK, "{text}");
+    assert_eq!(v["restriction"]["lifted"], true);
+    assert_eq!(v["restriction"]["in_force"], false);
+    f.expect_refusal(
+        StatusCode::CONFLICT,
+        "case.wrong_state",
+        "bert",
+        "POST",
+        &lift,
+        reason.clone(),
+    )
+    .await;
+    f.expect_refusal(
+        StatusCode::NOT_FOUND,
+        "case.not_found",
+        "anna",
+        "POST",
+        "/v1/cases/C-1999-0001/lift",
+        reason,
+    )
+    .await;
+    let (_, v, _) = f
+        .as_user("sam", "POST", "/v1/abuse/lookup", Some(abuse))
+        .await;
+    assert_eq!(v["status"], "found", "lifted: the pseudonym again");
+    let outcomes: Vec<String> = f
+        .audit()
+        .into_iter()
+        .filter(|e| e["action"] == "case_lift")
+        .map(|e| e["outcome"].as_str().unwrap_or("").to_string())
+        .collect();
+    for o in [
+        "lift_requested",
+        "lifted",
+        "refused:case.four_eyes",
+        "refused:auth.forbidden",
+    ] {
+        assert!(outcomes.iter().any(|x| x == o), "{o} in {outcomes:?}");
+    }
 }

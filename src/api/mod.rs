@@ -89,6 +89,14 @@ pub const ROUTES: &[Route] = &[
     },
     Route {
         method: "POST",
+        path: "/v1/cases/{id}/lift",
+        op: Op::CaseLift,
+        summary: "Lift an executed restriction (GDPR art. 18(3)), four eyes: the first legal \
+                  officer's call asks for it (202, the restriction still in force), a second \
+                  person's call lifts it (200); body {\"reason\": ...}",
+    },
+    Route {
+        method: "POST",
         path: "/v1/cases/{id}/preserve",
         op: Op::CasePreserve,
         summary: "Register a preservation request for the case's items whose data leaves \
@@ -467,6 +475,7 @@ pub fn router(state: ApiState) -> Router {
         .route("/v1/cases/{id}/reject", post(case_reject))
         .route("/v1/cases/{id}/execute", post(case_execute))
         .route("/v1/cases/{id}/release", post(case_release))
+        .route("/v1/cases/{id}/lift", post(case_lift))
         .route("/v1/cases/{id}/preserve", post(case_preserve))
         .route("/v1/cases/{id}/report", get(case_report))
         .route("/v1/cases/{id}/pack", get(case_pack))
@@ -611,6 +620,23 @@ async fn case_release(
 ) -> Result<Response, ApiError> {
     let c = call(&st, h, move |svc, who| svc.release(who, &id)).await?;
     Ok(ok_json(StatusCode::OK, &st.service.view(&c)))
+}
+
+/// Lifting a restriction: 202 while it waits for a second person, 200 once lifted.
+async fn case_lift(
+    State(st): State<ApiState>,
+    h: Who,
+    Path(id): Path<String>,
+    b: Bytes,
+) -> Result<Response, ApiError> {
+    let r: Reason = body(&b)?;
+    let c = call(&st, h, move |svc, who| svc.lift(who, &id, &r.reason)).await?;
+    let status = if c.lifted() {
+        StatusCode::OK
+    } else {
+        StatusCode::ACCEPTED
+    };
+    Ok(ok_json(status, &st.service.view(&c)))
 }
 
 async fn case_report(

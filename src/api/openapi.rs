@@ -41,7 +41,7 @@ fn request_body(r: &Route) -> Option<Value> {
         Op::AdminBootstrap => json!({"type": "object", "required": ["name", "person"],
             "properties": {"name": {"type": "string"}, "person": person}}),
         Op::CaseCreate => json!({"$ref": "#/components/schemas/NewCase"}),
-        Op::CaseReject => json!({"type": "object", "required": ["reason"],
+        Op::CaseReject | Op::CaseLift => json!({"type": "object", "required": ["reason"],
                                  "properties": {"reason": {"type": "string"}}}),
         Op::CaseExecute => json!({"type": "object", "properties": {"override": {
             "type": "object", "required": ["fields", "reason"],
@@ -129,7 +129,8 @@ pub fn document() -> Value {
                 "NewCase": {"type": "object",
                     "required": ["request_type", "authority", "case_number", "scope"],
                     "properties": {
-                        "request_type": {"enum": ["ipred", "law_enforcement", "preservation", "abuse"]},
+                        "request_type": {"enum": ["ipred", "law_enforcement", "preservation", "abuse",
+                                                  "access", "restriction", "erasure", "rectification"]},
                         "authority": {"type": "string"}, "case_number": {"type": "string"},
                         "decision_date": {"type": "string", "format": "date"},
                         "legal_force_date": {"type": "string", "format": "date"},
@@ -137,13 +138,25 @@ pub fn document() -> Value {
                         "order_sha256": {"type": "string", "pattern": "^[0-9a-fA-F]{64}$"},
                         "notes": {"type": "string"},
                         "preserve_until": {"type": "string", "format": "date"},
+                        "applicant": {"type": "string",
+                            "description": "IPRED only: the rights holder who applied for the order"},
+                        "restrict_until": {"type": "string", "format": "date",
+                            "description": "restriction only (required): the restriction ends with this day; its reason goes in notes"},
+                        "correction": {"type": "object", "additionalProperties": false,
+                            "description": "rectification only (required): the corrected fields, at least one",
+                            "properties": {"name": {"type": "string"}, "street": {"type": "string"},
+                                           "postal_code": {"type": "string"}, "city": {"type": "string"},
+                                           "personal_number": {"type": "string"},
+                                           "customer_id": {"type": "string"}}},
                         "scope": {"type": "array", "items": {"$ref": "#/components/schemas/ScopeItem"}}}},
                 "ScopeItem": {"type": "object", "properties": {
                     "addr": {"type": "string"}, "port": {"type": "integer"},
                     "at": {"type": "string", "format": "date-time"},
                     "from": {"type": "string", "format": "date-time"},
                     "to": {"type": "string", "format": "date-time"},
-                    "number": {"type": "string"}}},
+                    "number": {"type": "string"},
+                    "subscriber": {"type": "string",
+                        "description": "a data subject's request (access, restriction, erasure, rectification): its only item"}}},
             }
         }
     })

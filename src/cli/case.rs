@@ -1,5 +1,6 @@
 //! `tdr case`: legal requests — register, approve, reject, execute, release, report, show,
-//! list, and the GDPR access extract — on the legal service, as the caller `TDR_TOKEN` names.
+//! list, the GDPR access extract and lifting a restriction — on the legal service, as the
+//! caller `TDR_TOKEN` names.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -41,6 +42,14 @@ pub enum CaseCmd {
     },
     /// Second approval of an answer held for a protected identity.
     Release { id: String },
+    /// Lift an executed restriction (GDPR art. 18(3)), four eyes: the first legal officer
+    /// asks, a second person lifts it.
+    Lift {
+        id: String,
+        /// Why the restriction ends (the dispute examined, its outcome).
+        #[arg(long)]
+        reason: String,
+    },
     /// The disclosure report.
     Report {
         id: String,
@@ -151,6 +160,25 @@ pub fn run(cfg: &Config, cmd: CaseCmd) -> Result<ExitCode, Failure> {
         }
         CaseCmd::Release { id } => {
             print_json(&client.json("POST", &case(&id, "/release"), None)?)
+        }
+        CaseCmd::Lift { id, reason } => {
+            let c = client.json(
+                "POST",
+                &case(&id, "/lift"),
+                Some(&json!({"reason": reason})),
+            )?;
+            if c["steps"]
+                .as_array()
+                .is_some_and(|s| s.iter().any(|s| s["action"] == "lifted"))
+            {
+                eprintln!("case {id}: the restriction is lifted");
+            } else {
+                eprintln!(
+                    "case {id}: lifting asked; the restriction holds until another legal \
+                     officer lifts it too (tdr case lift {id} --reason ...)"
+                );
+            }
+            print_json(&c)
         }
         CaseCmd::Report { id, format, out } => {
             let a = client.call("GET", &case(&id, &format!("/report?format={format}")), None)?;

@@ -553,3 +553,166 @@ async fn the_notice_and_ledger_pages_show_a_disclosed_ipred_answer() {
         && actor == "lena"
         && o == "refused:notice.not_yet_open"));
 }
+
+/// A multipart form as a browser sends the new-case form.
+fn multipart_request(path: &str, cookie: &str, fields: &[(&str, &str)]) -> Request<Body> {
+    let mut body = String::new();
+    for (k, v) in fields {
+        body.push_str(&format!(
+            "--XbX\r\nContent-Disposition: form-data; name=\"{k}\"\r\n\r\n{v}\r\n"
+        ));
+    }
+    body.push_str("--XbX--\r\n");
+    Request::builder()
+        .method("POST")
+        .uri(path)
+        .header(header::COOKIE, format!("{COOKIE}={cookie}"))
+        .header(header::CONTENT_TYPE, "multipart/form-data; boundary=XbX")
+        .body(Body::from(body))
+        .unwrap()
+}
+
+/// The new-case form offers restriction, erasure and rectification with their own fields; a
+/// restriction without its date and reason is shown again with both named, and a whole one
+/// is registered (no decision date, no scan).
+#[tokio::test]
+async fn the_new_case_form_registers_a_restriction_and_offers_rectification_fields() {
+    let (d, one_time) = Desk::new();
+    let (c, _) = first_sign_in(&d, &one_time).await;
+    let page = d.send("GET", "/desk/cases/new", Some(&c), &[]).await;
+    for kind in ["restriction", "erasure", "rectification"] {
+        assert!(page.body.contains(&format!("id=\"new-{kind}\"")), "{kind}");
+    }
+    let rect = d
+        .send("GET", "/desk/cases/new/rectification", Some(&c), &[])
+        .await;
+    assert_eq!(rect.status, StatusCode::OK);
+    for f in ["correction_name", "correction_street", "correction_city"] {
+        assert!(rect.body.contains(&format!("name=\"{f}\"")), "{f}");
+    }
+    assert!(
+        !rect.body.contains("name=\"decision_date\""),
+        "internal: no decision"
+    );
+    let form = d
+        .send("GET", "/desk/cases/new/restriction", Some(&c), &[])
+        .await;
+    assert!(form.body.contains("name=\"restrict_until\""));
+    let csrf = csrf_of(&form.body);
+    let base = [
+        ("_csrf", csrf.as_str()),
+        ("request_type", "restriction"),
+        ("authority", "Åsa Öberg (the data subject)"),
+        ("case_number", "DSR-2026-1"),
+        ("scope", "subscriber sub-1"),
+    ];
+    let r = d
+        .app
+        .clone()
+        .oneshot(multipart_request("/desk/cases", &c, &base))
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    let body = axum::body::to_bytes(r.into_body(), 1 << 22).await.unwrap();
+    let body = String::from_utf8_lossy(&body);
+    assert!(body.contains("id=\"restrict_until-problem\""), "{body}");
+    assert!(body.contains("id=\"notes-problem\""), "{body}");
+    let mut whole = base.to_vec();
+    whole.push(("restrict_until", "2026-12-31"));
+    whole.push(("notes", "disputes an abuse report"));
+    let r = d
+        .app
+        .clone()
+        .oneshot(multipart_request("/desk/cases", &c, &whole))
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::SEE_OTHER, "registered, to the case");
+    let to = r.headers()[header::LOCATION].to_str().unwrap().to_string();
+    let page = d.send("GET", &to, Some(&c), &[]).await;
+    assert!(page.body.contains("id=\"restriction\""), "{}", page.body);
+    assert!(page.body.contains("data-state=\"pending\""));
+    assert!(page.body.contains("disputes an abuse report"));
+}
+
+/// The case page shows an executed restriction and its lift form (CSRF'd); lena's call asks
+/// for the lift, her second is refused (four eyes), another officer's lifts it.
+#[tokio::test]
+async fn a_restriction_is_lifted_on_the_case_page_by_two_officers() {
+    let (d, one_time) = Desk::new();
+    let (c, _) = first_sign_in(&d, &one_time).await;
+    let officer = |name: &str| crate::legal::auth::Caller {
+        who: Ok(crate::legal::auth::Principal {
+            name: name.into(),
+            role: Role::Legal,
+            person: format!("E-{name}"),
+        }),
+        claimed: None,
+        channel: "cli",
+        peer: None,
+    };
+    let req: crate::legal::case::NewCase = serde_json::from_value(serde_json::json!({
+        "request_type": "restriction", "authority": "the data subject",
+        "case_number": "DSR-2026-2", "restrict_until": "2026-12-31",
+        "notes": "disputes an abuse report", "scope": [{"subscriber": "sub-1"}],
+    }))
+    .unwrap();
+    let s = &d.f.service;
+    let id = s.create_case(&officer("anna"), req).unwrap().id;
+    s.approve(&officer("bert"), &id).unwrap();
+    s.execute(&officer("anna"), &id, None).unwrap();
+    let path = format!("/desk/cases/{id}");
+    let page = d.send("GET", &path, Some(&c), &[]).await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    assert!(
+        page.body.contains("data-state=\"in_force\""),
+        "{}",
+        page.body
+    );
+    assert!(page.body.contains("id=\"lift-button\""));
+    let csrf = csrf_of(&page.body);
+    // Without the token: refused, nothing asked.
+    let lift = format!("{path}/lift");
+    let a = d
+        .send("POST", &lift, Some(&c), &[("reason", "settled")])
+        .await;
+    assert_eq!(a.status, StatusCode::FORBIDDEN);
+    let a = d
+        .send(
+            "POST",
+            &lift,
+            Some(&c),
+            &[("_csrf", &csrf), ("reason", "settled")],
+        )
+        .await;
+    assert_eq!(
+        a.location.as_deref(),
+        Some(format!("{path}?done=lift_requested").as_str())
+    );
+    let page = d.send("GET", &path, Some(&c), &[]).await;
+    assert!(page.body.contains("data-state=\"lift_requested\""));
+    assert!(
+        page.body.contains("id=\"lift-note\""),
+        "lena asked: no button"
+    );
+    let a = d
+        .send(
+            "POST",
+            &lift,
+            Some(&c),
+            &[("_csrf", &csrf), ("reason", "again")],
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::FORBIDDEN);
+    assert!(a.body.contains("[case.four_eyes]"), "{}", a.body);
+    s.lift(&officer("bert"), &id, "agreed").unwrap();
+    let page = d.send("GET", &path, Some(&c), &[]).await;
+    assert!(page.body.contains("data-state=\"lifted\""));
+    assert!(!page.body.contains("id=\"lift-button\""));
+    let actions = d.audit_actions();
+    assert!(actions
+        .iter()
+        .any(|(a, actor, o)| a == "case_lift" && actor == "lena" && o == "lift_requested"));
+    assert!(actions
+        .iter()
+        .any(|(a, actor, o)| a == "case_lift" && actor == "lena" && o == "refused:case.four_eyes"));
+}

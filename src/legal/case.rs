@@ -26,15 +26,28 @@ pub enum RequestType {
     /// A data subject's request for everything held about them (GDPR art. 15): one scope
     /// item, the subscriber; answered by the access extract.
     Access,
+    /// A data subject's request to restrict processing (GDPR art. 18) while a dispute is
+    /// examined: the ISP's own uses answer `restricted` until a second officer lifts it or its
+    /// `restrict_until` day ends. One scope item, the subscriber.
+    Restriction,
+    /// A data subject's request to erase own-purpose data (GDPR art. 17). One scope item, the
+    /// subscriber.
+    Erasure,
+    /// A data subject's request to correct the identity register (GDPR art. 16). One scope
+    /// item, the subscriber; the request carries the correction.
+    Rectification,
 }
 
 impl RequestType {
-    pub const ALL: [RequestType; 5] = [
+    pub const ALL: [RequestType; 8] = [
         RequestType::Ipred,
         RequestType::LawEnforcement,
         RequestType::Preservation,
         RequestType::Abuse,
         RequestType::Access,
+        RequestType::Restriction,
+        RequestType::Erasure,
+        RequestType::Rectification,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -44,7 +57,22 @@ impl RequestType {
             RequestType::Preservation => "preservation",
             RequestType::Abuse => "abuse",
             RequestType::Access => "access",
+            RequestType::Restriction => "restriction",
+            RequestType::Erasure => "erasure",
+            RequestType::Rectification => "rectification",
         }
+    }
+
+    /// A data subject's own request (GDPR art. 15-18): internal, its one scope item the
+    /// subscriber.
+    pub fn subject_right(self) -> bool {
+        matches!(
+            self,
+            RequestType::Access
+                | RequestType::Restriction
+                | RequestType::Erasure
+                | RequestType::Rectification
+        )
     }
 
     pub fn parse(s: &str) -> Option<RequestType> {
@@ -59,6 +87,9 @@ impl RequestType {
             RequestType::Preservation => "RB 27 kap. 16 a § (bevarandeföreläggande)",
             RequestType::Abuse => "GDPR art. 6.1 f (network and information security)",
             RequestType::Access => "GDPR art. 15 (the data subject's right of access)",
+            RequestType::Restriction => "GDPR art. 18 (begränsning av behandling)",
+            RequestType::Erasure => "GDPR art. 17 (radering)",
+            RequestType::Rectification => "GDPR art. 16 (rättelse)",
         }
     }
 
@@ -70,7 +101,10 @@ impl RequestType {
                 super::Purpose::LawEnforcement
             }
             RequestType::Abuse => super::Purpose::Abuse,
-            RequestType::Access => super::Purpose::Access,
+            RequestType::Access
+            | RequestType::Restriction
+            | RequestType::Erasure
+            | RequestType::Rectification => super::Purpose::Access,
         }
     }
 }
@@ -254,11 +288,24 @@ pub struct NewCase {
     /// Preservation only: keep the scoped records until this date (YYYY-MM-DD).
     #[serde(default)]
     pub preserve_until: Option<String>,
+    /// IPRED only: the rights holder who applied for the order, the party the data is
+    /// disclosed to (what a data subject is told as the recipient, GDPR art. 15(1)(c)).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub applicant: Option<String>,
+    /// Restriction only (and required there): the restriction ends with this day
+    /// (YYYY-MM-DD, Stockholm) unless lifted before.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub restrict_until: Option<String>,
+    /// Rectification only (and required there): the corrected fields.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub correction: Option<Correction>,
 }
+
+pub use crate::identity::Correction;
 
 /// The request types whose order comes from outside the ISP with a decision and a scan.
 fn external(kind: Option<RequestType>) -> bool {
-    !matches!(kind, Some(RequestType::Abuse | RequestType::Access))
+    !matches!(kind, Some(k) if k == RequestType::Abuse || k.subject_right())
 }
 
 /// A problem with one field of a request; every problem is reported at once.
@@ -289,7 +336,8 @@ impl NewCase {
         if kind.is_none() {
             bad(
                 "request_type",
-                "must be ipred, law_enforcement, preservation, abuse or access",
+                "must be ipred, law_enforcement, preservation, abuse, access, restriction, \
+                 erasure or rectification",
             );
         }
         if self.authority.trim().is_empty() {
@@ -303,6 +351,7 @@ impl NewCase {
             ("legal_force_date", &self.legal_force_date),
             ("deadline", &self.deadline),
             ("preserve_until", &self.preserve_until),
+            ("restrict_until", &self.restrict_until),
         ] {
             if let Some(d) = v {
                 if !date_ok(d) {
@@ -328,15 +377,53 @@ impl NewCase {
         if kind != Some(RequestType::Preservation) && self.preserve_until.is_some() {
             bad("preserve_until", "only a preservation order has this");
         }
+        let restriction = kind == Some(RequestType::Restriction);
+        if restriction && self.restrict_until.is_none() {
+            bad("restrict_until", "a restriction says until when");
+        }
+        if !restriction && self.restrict_until.is_some() {
+            bad("restrict_until", "only a restriction has this");
+        }
+        if restriction && self.notes.trim().is_empty() {
+            bad(
+                "notes",
+                "a restriction states its reason (the dispute examined)",
+            );
+        }
+        match (&self.correction, kind == Some(RequestType::Rectification)) {
+            (None, true) => bad("correction", "a rectification gives the corrected fields"),
+            (Some(_), false) => bad("correction", "only a rectification has this"),
+            (Some(c), true) => {
+                if c.names().is_empty() {
+                    bad("correction", "correct at least one field");
+                }
+                for (name, v) in c.fields() {
+                    if v.is_some_and(|v| v.trim().is_empty() || v.chars().any(char::is_control)) {
+                        bad(
+                            &format!("correction.{name}"),
+                            "not empty, without control characters",
+                        );
+                    }
+                }
+            }
+            (None, false) => {}
+        }
+        if let Some(a) = &self.applicant {
+            if kind != Some(RequestType::Ipred) {
+                bad("applicant", "only an IPRED order names an applicant");
+            } else if a.trim().is_empty() || a.len() > 256 || a.chars().any(char::is_control) {
+                bad("applicant", "1-256 characters without control characters");
+            }
+        }
         if self.scope.is_empty() {
             bad("scope", "name at least one item");
         }
         if self.scope.len() > MAX_ITEMS {
             bad("scope", "more than 1000 items");
         }
-        let access = kind == Some(RequestType::Access);
+        let access = kind.is_some_and(RequestType::subject_right);
         if access && self.scope.len() > 1 {
-            bad("scope", "an access request names one subscriber");
+            bad("scope", "a data subject's request names one subscriber");
         }
         let mut parsed = Vec::new();
         for (i, item) in self.scope.iter().enumerate() {
@@ -351,7 +438,7 @@ impl NewCase {
                     if access != matches!(p, Parsed::Subscriber(_)) {
                         bad(
                             &format!("scope[{i}]"),
-                            "an access request names a subscriber, and only it names one",
+                            "a data subject's request names a subscriber, and only it names one",
                         );
                     }
                     parsed.push(p);
@@ -455,6 +542,28 @@ pub struct Case {
     /// the report is first disclosed.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub ledger: Vec<super::ledger::Entry>,
+    /// A rectification, once executed: what was corrected and whom to tell.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rectified: Option<Rectified>,
+}
+
+/// What an executed rectification did (GDPR art. 16, 19).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Rectified {
+    /// The names of the corrected fields (never their values).
+    pub fields: Vec<String>,
+    /// The third parties the subscriber's data was disclosed to, who are told of the
+    /// correction (art. 19).
+    pub recipients: Vec<super::recipients::Recipient>,
+}
+
+/// What a call to lift a restriction did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lift {
+    /// The first officer asked; the restriction holds until a second person lifts it.
+    Requested,
+    /// A second person lifted it.
+    Lifted,
 }
 
 /// Why a case operation was refused. `code()` is stable.
@@ -533,6 +642,7 @@ impl Case {
             preserves: None,
             notices: Vec::new(),
             ledger: Vec::new(),
+            rectified: None,
         }
     }
 
@@ -675,6 +785,59 @@ impl Case {
         Ok(())
     }
 
+    /// Whether a second officer lifted this restriction.
+    pub fn lifted(&self) -> bool {
+        self.steps.iter().any(|s| s.action == "lifted")
+    }
+
+    /// The instant a restriction ends by its date: the end (Stockholm) of `restrict_until`.
+    pub fn restriction_ends_at(&self) -> Option<UnixSecs> {
+        let day =
+            chrono::NaiveDate::parse_from_str(self.request.restrict_until.as_deref()?, "%Y-%m-%d")
+                .ok()?;
+        crate::calendar::day_end(day)
+    }
+
+    /// Whether this case is a restriction in force at `now`: executed, not lifted, and its
+    /// `restrict_until` day not over.
+    pub fn restriction_in_force(&self, now: UnixSecs) -> bool {
+        self.request_type() == RequestType::Restriction
+            && self.state == State::Executed
+            && !self.lifted()
+            && self.restriction_ends_at().is_some_and(|end| now < end)
+    }
+
+    /// Lifting a restriction (GDPR art. 18(3)), four eyes: the first legal officer asks
+    /// (`lift_requested`), a second person lifts it (`lifted`). Only an executed restriction
+    /// not lifted yet; who asked cannot also lift.
+    pub fn request_lift(
+        &mut self,
+        by: &Officer,
+        at: UnixSecs,
+        reason: String,
+    ) -> Result<Lift, CaseError> {
+        if self.request_type() != RequestType::Restriction {
+            return Err(CaseError::NotForThisType(
+                "lifting (only a restriction is lifted)",
+            ));
+        }
+        if self.state != State::Executed {
+            return Err(CaseError::WrongState(self.state.as_str(), "executed"));
+        }
+        if self.lifted() {
+            return Err(CaseError::WrongState("lifted", "executed and not lifted"));
+        }
+        if self.steps.iter().any(|s| s.action == "lift_requested") {
+            if self.did("lift_requested", by) {
+                return Err(CaseError::FourEyes("asked to lift", "lift"));
+            }
+            self.step("lifted", by, at, Some(reason));
+            return Ok(Lift::Lifted);
+        }
+        self.step("lift_requested", by, at, Some(reason));
+        Ok(Lift::Requested)
+    }
+
     /// Whether the case's scope names this address lookup.
     pub fn covers(&self, ip: IpAddr, port: Option<u16>, at: UnixSecs) -> Result<(), CaseError> {
         for item in &self.request.scope {
@@ -758,6 +921,9 @@ mod tests {
                 ..ScopeItem::default()
             }],
             preserve_until: None,
+            applicant: None,
+            restrict_until: None,
+            correction: None,
         }
     }
 
@@ -842,6 +1008,22 @@ mod tests {
         pres.request_type = "preservation".into();
         assert_eq!(pres.validate().unwrap_err()[0].field, "preserve_until");
         assert!(ipred().validate().is_ok());
+    }
+
+    #[test]
+    fn only_an_ipred_order_names_its_applicant() {
+        let mut req = ipred();
+        req.applicant = Some("Rättighetshavaren AB".into());
+        assert!(req.validate().is_ok());
+        req.applicant = Some("  ".into());
+        assert_eq!(req.validate().unwrap_err()[0].field, "applicant");
+        let mut le = ipred();
+        le.request_type = "law_enforcement".into();
+        le.applicant = Some("Rättighetshavaren AB".into());
+        assert_eq!(le.validate().unwrap_err()[0].field, "applicant");
+        // Absent, it is not written at all (cases stored before it read back the same).
+        let v = serde_json::to_value(ipred()).unwrap();
+        assert!(v.get("applicant").is_none());
     }
 
     #[test]
@@ -933,6 +1115,146 @@ mod tests {
         let mut le = ipred();
         le.scope.push(sub("sub-1"));
         assert_eq!(le.validate().unwrap_err()[0].field, "scope[1]");
+    }
+
+    #[test]
+    fn a_restriction_says_until_when_and_why_and_a_rectification_what_is_corrected() {
+        let subject = |kind: &str, extra: serde_json::Value| -> NewCase {
+            let mut v = serde_json::json!({"request_type": kind, "authority": "the data subject",
+                "case_number": "DSR-1", "scope": [{"subscriber": "sub-1"}]});
+            for (k, x) in extra.as_object().unwrap() {
+                v[k] = x.clone();
+            }
+            serde_json::from_value(v).unwrap()
+        };
+        let fields = |r: NewCase| -> Vec<String> {
+            r.validate()
+                .err()
+                .unwrap_or_default()
+                .into_iter()
+                .map(|p| p.field)
+                .collect()
+        };
+        let ok = subject(
+            "restriction",
+            serde_json::json!({"restrict_until": "2026-12-31", "notes": "disputed"}),
+        );
+        assert_eq!(ok.validate().unwrap().0, RequestType::Restriction);
+        // Without its date and reason: both named at once.
+        assert_eq!(
+            fields(subject("restriction", serde_json::json!({}))),
+            vec!["restrict_until", "notes"]
+        );
+        assert_eq!(
+            fields(subject(
+                "restriction",
+                serde_json::json!({"restrict_until": "31/12", "notes": "x"})
+            )),
+            vec!["restrict_until"]
+        );
+        assert_eq!(
+            fields(subject(
+                "erasure",
+                serde_json::json!({"restrict_until": "2026-12-31"})
+            )),
+            vec!["restrict_until"]
+        );
+        assert!(subject("erasure", serde_json::json!({})).validate().is_ok());
+        // A rectification: a correction with at least one field, none empty.
+        assert_eq!(
+            fields(subject("rectification", serde_json::json!({}))),
+            vec!["correction"]
+        );
+        assert_eq!(
+            fields(subject(
+                "rectification",
+                serde_json::json!({"correction": {}})
+            )),
+            vec!["correction"]
+        );
+        assert_eq!(
+            fields(subject(
+                "rectification",
+                serde_json::json!({"correction": {"name": " ", "city": "Lund"}})
+            )),
+            vec!["correction.name"]
+        );
+        assert!(subject(
+            "rectification",
+            serde_json::json!({"correction": {"city": "Lund"}})
+        )
+        .validate()
+        .is_ok());
+        assert_eq!(
+            fields(subject(
+                "access",
+                serde_json::json!({"correction": {"city": "Lund"}})
+            )),
+            vec!["correction"]
+        );
+        // An unknown correction field is not a correction.
+        let bad: Result<NewCase, _> = serde_json::from_value(serde_json::json!({
+            "request_type": "rectification", "authority": "a", "case_number": "1",
+            "scope": [], "correction": {"shoe_size": "44"}}));
+        assert!(bad.is_err());
+        // Each names its one subscriber, internal: no decision date, no scan.
+        for kind in ["restriction", "erasure", "rectification"] {
+            let k = RequestType::parse(kind).unwrap();
+            assert!(k.subject_right() && !external(Some(k)));
+            let mut two = subject(kind, serde_json::json!({}));
+            two.scope.push(two.scope[0].clone());
+            assert!(fields(two).contains(&"scope".to_string()), "{kind}");
+            let mut addr = subject(kind, serde_json::json!({}));
+            addr.scope = ipred().scope;
+            assert!(fields(addr).contains(&"scope[0]".to_string()), "{kind}");
+        }
+    }
+
+    #[test]
+    fn a_restriction_is_lifted_by_two_persons_and_ends_with_its_day() {
+        let mut c = case(ipred());
+        c.request.request_type = "restriction".into();
+        c.request.restrict_until = Some("2026-11-30".into());
+        assert_eq!(
+            c.request_lift(&by("bob"), 1, "x".into())
+                .unwrap_err()
+                .code(),
+            "case.wrong_state"
+        );
+        c.approve(&by("bob"), 1).unwrap();
+        c.executed(&by("bob"), 2, vec![], vec![], false);
+        let end = parse_time("2026-11-30T23:00:00Z").unwrap();
+        assert!(c.restriction_in_force(end - 1));
+        assert!(!c.restriction_in_force(end), "the day ended in Stockholm");
+        assert_eq!(
+            c.request_lift(&by("carol"), 3, "settled".into()),
+            Ok(Lift::Requested)
+        );
+        assert!(c.restriction_in_force(3));
+        assert_eq!(
+            c.request_lift(&by("carol-2/carol"), 4, "x".into())
+                .unwrap_err()
+                .code(),
+            "case.four_eyes"
+        );
+        assert_eq!(
+            c.request_lift(&by("alice"), 5, "ok".into()),
+            Ok(Lift::Lifted)
+        );
+        assert!(c.lifted() && !c.restriction_in_force(6));
+        assert_eq!(
+            c.request_lift(&by("dan"), 7, "x".into())
+                .unwrap_err()
+                .code(),
+            "case.wrong_state"
+        );
+        let mut le = case(ipred());
+        assert_eq!(
+            le.request_lift(&by("bob"), 1, "x".into())
+                .unwrap_err()
+                .code(),
+            "case.not_for_this_type"
+        );
     }
 
     #[test]

@@ -90,7 +90,11 @@ pub fn default_span(kind: RequestType, d: &DueDefaults) -> Span {
         RequestType::Ipred => d.ipred,
         RequestType::LawEnforcement | RequestType::Preservation => d.law_enforcement,
         RequestType::Abuse => d.abuse,
-        RequestType::Access => d.access,
+        // The data subject's rights: one month (GDPR art. 12(3)), like the access request.
+        RequestType::Access
+        | RequestType::Restriction
+        | RequestType::Erasure
+        | RequestType::Rectification => d.access,
     }
 }
 
@@ -116,9 +120,16 @@ pub fn due(c: &Case, d: &DueDefaults) -> Due {
     }
 }
 
-/// When the case was answered: disclosed, or rejected.
+/// When the case was answered: disclosed, or rejected; a data subject's restriction,
+/// erasure or rectification when it was carried out (executed).
 pub fn answered_at(c: &Case) -> Option<UnixSecs> {
+    let kind = c.request_type();
     match c.state {
+        State::Executed if kind.subject_right() && kind != RequestType::Access => c
+            .steps
+            .iter()
+            .find(|s| s.action == "executed")
+            .map(|s| s.at),
         State::Disclosed => c.disclosed_at.or_else(|| c.steps.last().map(|s| s.at)),
         State::Rejected => c
             .steps
@@ -190,7 +201,7 @@ pub fn at_risk(c: &Case, cfg: &Config, now: UnixSecs) -> Vec<AtRisk> {
         return Vec::new();
     }
     let kind = c.request_type();
-    if matches!(kind, RequestType::Preservation | RequestType::Access) {
+    if kind == RequestType::Preservation || kind.subject_right() {
         return Vec::new();
     }
     let due = due(c, &cfg.due);
@@ -305,6 +316,26 @@ mod tests {
         // Two working days before the 28th is Tuesday 22 December (24–27 are off).
         assert_eq!(status(&c, &d, t("2026-12-21T12:00:00Z")), Status::Open);
         assert_eq!(status(&c, &d, t("2026-12-22T12:00:00Z")), Status::DueSoon);
+    }
+
+    #[test]
+    fn a_data_subjects_restriction_erasure_or_rectification_is_due_in_a_month_and_answered_when_executed(
+    ) {
+        let d = DueDefaults::default();
+        for kind in ["restriction", "erasure", "rectification"] {
+            let mut c = case(kind, "2026-11-24T08:00:00Z", None);
+            assert_eq!(due(&c, &d).day.to_string(), "2026-12-28", "{kind}");
+            assert_eq!(status(&c, &d, t("2027-01-04T12:00:00Z")), Status::Overdue);
+            c.state = State::Executed;
+            c.steps.push(crate::legal::case::Step {
+                action: "executed".into(),
+                by: "bert".into(),
+                person: None,
+                at: t("2026-12-01T10:00:00Z"),
+                reason: None,
+            });
+            assert_eq!(status(&c, &d, t("2027-01-04T12:00:00Z")), Status::Answered);
+        }
     }
 
     #[test]

@@ -59,7 +59,12 @@ pub fn payer(kind: RequestType) -> Option<Payer> {
     match kind {
         RequestType::LawEnforcement => Some(Payer::Authority),
         RequestType::Ipred => Some(Payer::RightsHolder),
-        RequestType::Preservation | RequestType::Abuse | RequestType::Access => None,
+        RequestType::Preservation
+        | RequestType::Abuse
+        | RequestType::Access
+        | RequestType::Restriction
+        | RequestType::Erasure
+        | RequestType::Rectification => None,
     }
 }
 

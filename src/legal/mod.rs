@@ -10,6 +10,7 @@ pub mod files;
 pub mod ledger;
 pub mod notice;
 pub mod policy;
+pub mod recipients;
 pub mod register;
 pub mod service;
 pub mod signin;
@@ -60,6 +61,12 @@ impl Purpose {
         }
     }
 
+    /// Whether a restriction of processing (GDPR art. 18) limits this purpose: the ISP's own
+    /// uses (abuse handling, answering an IPRED order) do; law enforcement does not.
+    pub fn restrictable(self) -> bool {
+        matches!(self, Purpose::Ipred | Purpose::Abuse)
+    }
+
     /// Whether answers name the subscriber identifier or only a keyed pseudonym.
     pub fn reveals_subscriber_id(self) -> bool {
         !matches!(self, Purpose::Abuse)
@@ -93,6 +100,34 @@ fn active_preservations(
             && until.is_some_and(|u| u >= now)
     });
     Ok(out)
+}
+
+/// The subscribers under a restriction of processing (GDPR art. 18) in force at `now`: the
+/// executed restriction cases not lifted whose `restrict_until` day has not ended. Read once
+/// per operation (every case file).
+pub fn restricted_subscribers(
+    data_dir: &Path,
+    now: UnixSecs,
+) -> Result<std::collections::HashSet<String>, files::RegisterError> {
+    Ok(register::list(data_dir)?
+        .iter()
+        .filter(|c| c.restriction_in_force(now))
+        .flat_map(|c| c.request.scope.iter())
+        .filter_map(|item| match item.parse() {
+            Ok(case::Parsed::Subscriber(s)) => Some(s),
+            _ => None,
+        })
+        .collect())
+}
+
+/// Whether `subscriber` is under a restriction in force at `now` (see
+/// [`restricted_subscribers`]).
+pub fn restricted(
+    data_dir: &Path,
+    subscriber: &str,
+    now: UnixSecs,
+) -> Result<bool, files::RegisterError> {
+    Ok(restricted_subscribers(data_dir, now)?.contains(subscriber))
 }
 
 /// An item's time range (first, last second).
@@ -175,6 +210,8 @@ mod tests {
             assert_eq!(p.readable_classes().contains(&c), allowed, "{p:?} × {c:?}");
         }
         assert!(!Purpose::Abuse.reveals_subscriber_id());
+        assert!(Purpose::Ipred.restrictable() && Purpose::Abuse.restrictable());
+        assert!(!Purpose::LawEnforcement.restrictable() && !Purpose::Access.restrictable());
         assert!(Purpose::Ipred.reveals_subscriber_id());
     }
 }

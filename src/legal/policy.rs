@@ -17,6 +17,8 @@ pub enum Op {
     CaseLookup,
     /// Registering a preservation request for a case's data at risk of leaving retention.
     CasePreserve,
+    /// Asking for, or (a second person) lifting, a restriction of processing (GDPR art. 18(3)).
+    CaseLift,
     AbuseLookup,
     AccessExtract,
     AuditRead,
@@ -43,7 +45,7 @@ pub enum Op {
 }
 
 impl Op {
-    pub const ALL: [Op; 33] = [
+    pub const ALL: [Op; 34] = [
         Op::CaseCreate,
         Op::CaseList,
         Op::CaseGet,
@@ -54,6 +56,7 @@ impl Op {
         Op::CaseReport,
         Op::CaseLookup,
         Op::CasePreserve,
+        Op::CaseLift,
         Op::AbuseLookup,
         Op::AccessExtract,
         Op::AuditRead,
@@ -92,6 +95,7 @@ impl Op {
             Op::CaseReport => "case_report",
             Op::CaseLookup => "case_lookup",
             Op::CasePreserve => "case_preserve",
+            Op::CaseLift => "case_lift",
             Op::AbuseLookup => "abuse_lookup",
             Op::AccessExtract => "access_extract",
             Op::AuditRead => "audit_read",
@@ -132,6 +136,7 @@ impl Op {
             | Op::CaseReport
             | Op::CaseLookup
             | Op::CasePreserve
+            | Op::CaseLift
             | Op::AccessExtract => &[Legal],
             Op::AbuseLookup => &[Security],
             Op::AuditRead | Op::AuditVerify | Op::Statistics => &[Auditor],

@@ -147,7 +147,8 @@ fn line(
     if t.first().is_some_and(|f| is_item_number(f)) {
         t.remove(0);
     }
-    let access = kind == Some(RequestType::Access);
+    // A data subject's request (access, restriction, erasure, rectification) names the person.
+    let access = kind.is_some_and(RequestType::subject_right);
     let first = t.first().copied().unwrap_or("");
     if first.eq_ignore_ascii_case("subscriber") || first.eq_ignore_ascii_case("abonnent") {
         if !access {

@@ -42,6 +42,7 @@ pub fn routes() -> Router<DeskState> {
         .route("/desk/cases/{id}/reject", post(view::reject))
         .route("/desk/cases/{id}/execute", post(view::execute))
         .route("/desk/cases/{id}/release", post(view::release))
+        .route("/desk/cases/{id}/lift", post(view::lift))
         .route("/desk/cases/{id}/preserve", post(view::preserve))
         .route("/desk/cases/{id}/lookup", post(view::lookup))
         .route("/desk/cases/{id}/extract", post(view::extract))

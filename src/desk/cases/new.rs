@@ -18,25 +18,43 @@ use crate::desk::i18n::Lang;
 use crate::desk::page;
 use crate::desk::{csrf_ok, only, Desk, NotIn, Posted};
 use crate::legal::auth::Role;
-use crate::legal::case::{CaseError, NewCase, RequestType};
+use crate::legal::case::{CaseError, Correction, NewCase, RequestType};
 use crate::legal::service::LegalError;
 
 /// The most the text fields of the form may take together (the order's file aside).
 pub const FORM_MAX: usize = 1024 * 1024;
 
 /// The request types, in the order they are offered.
-const KINDS: [RequestType; 5] = [
+const KINDS: [RequestType; 8] = [
     RequestType::Ipred,
     RequestType::LawEnforcement,
     RequestType::Preservation,
     RequestType::Abuse,
     RequestType::Access,
+    RequestType::Restriction,
+    RequestType::Erasure,
+    RequestType::Rectification,
 ];
 
 /// Whether the order comes from a court or authority, with a decision and a scan.
 fn external(k: RequestType) -> bool {
-    !matches!(k, RequestType::Abuse | RequestType::Access)
+    !(k == RequestType::Abuse || k.subject_right())
 }
+
+/// The fields of a rectification's correction: the form's input name, the request's field
+/// name and its label.
+const CORRECTION: [(&str, &str, &str); 6] = [
+    ("correction_name", "name", "id.name"),
+    ("correction_street", "street", "id.street"),
+    ("correction_postal_code", "postal_code", "id.postal_code"),
+    ("correction_city", "city", "id.city"),
+    (
+        "correction_personal_number",
+        "personal_number",
+        "id.personal_number",
+    ),
+    ("correction_customer_id", "customer_id", "id.customer_id"),
+];
 
 fn when_to_use(l: Lang, k: RequestType) -> &'static str {
     match k {
@@ -45,6 +63,9 @@ fn when_to_use(l: Lang, k: RequestType) -> &'static str {
         RequestType::Preservation => l.t("new.when.preservation"),
         RequestType::Abuse => l.t("new.when.abuse"),
         RequestType::Access => l.t("new.when.access"),
+        RequestType::Restriction => l.t("new.when.restriction"),
+        RequestType::Erasure => l.t("new.when.erasure"),
+        RequestType::Rectification => l.t("new.when.rectification"),
     }
 }
 
@@ -78,6 +99,41 @@ pub struct Input {
     pub preserve_until: String,
     pub notes: String,
     pub scope: String,
+    /// IPRED: the rights holder who applied.
+    pub applicant: String,
+    /// Restriction: its last day.
+    pub restrict_until: String,
+    /// Rectification: the corrected fields, by their form name (`correction_*`).
+    pub correction: BTreeMap<&'static str, String>,
+}
+
+impl Input {
+    /// The form's slot for a text field of this name, if it is one.
+    fn slot(&mut self, name: &str) -> Option<&mut String> {
+        Some(match name {
+            "authority" => &mut self.authority,
+            "case_number" => &mut self.case_number,
+            "decision_date" => &mut self.decision_date,
+            "legal_force_date" => &mut self.legal_force_date,
+            "deadline" => &mut self.deadline,
+            "preserve_until" => &mut self.preserve_until,
+            "notes" => &mut self.notes,
+            "scope" => &mut self.scope,
+            "applicant" => &mut self.applicant,
+            "restrict_until" => &mut self.restrict_until,
+            _ => {
+                let (key, _, _) = CORRECTION.iter().find(|(k, _, _)| *k == name)?;
+                self.correction.entry(*key).or_default()
+            }
+        })
+    }
+
+    fn correction(&self, form_name: &str) -> &str {
+        self.correction
+            .get(form_name)
+            .map(String::as_str)
+            .unwrap_or("")
+    }
 }
 
 /// A line of the scope as the check shows it.
@@ -203,14 +259,14 @@ fn title(l: Lang, k: RequestType) -> String {
 fn labels(l: Lang, k: RequestType) -> (&'static str, &'static str) {
     match k {
         RequestType::Abuse => (l.t("field.abuse_team"), l.t("field.ticket")),
-        RequestType::Access => (l.t("field.requester"), l.t("field.reference")),
+        k if k.subject_right() => (l.t("field.requester"), l.t("field.reference")),
         _ => (l.t("field.authority"), l.t("field.case_number")),
     }
 }
 
 fn scope_hint(l: Lang, k: RequestType) -> &'static str {
     match k {
-        RequestType::Access => l.t("new.scope_hint.access"),
+        k if k.subject_right() => l.t("new.scope_hint.access"),
         RequestType::Ipred => l.t("new.scope_hint.ipred"),
         _ => l.t("new.scope_hint.other"),
     }
@@ -300,6 +356,24 @@ pub fn form_body(l: Lang, csrf: &str, k: RequestType, i: &Input, p: &Problems) -
             @if k == RequestType::Ipred {
                 (field(p, "legal_force_date", l.t("field.legal_force_date"), "date",
                        &i.legal_force_date, true, Some(l.t("field.legal_force_hint"))))
+                (field(p, "applicant", l.t("field.applicant"), "text", &i.applicant, false,
+                       Some(l.t("field.applicant_hint"))))
+            }
+            @if k == RequestType::Restriction {
+                (field(p, "restrict_until", l.t("field.restrict_until"), "date",
+                       &i.restrict_until, true, Some(l.t("field.restrict_until_hint"))))
+            }
+            @if k == RequestType::Rectification {
+                fieldset #correction {
+                    legend { (l.t("field.correction")) " *" }
+                    p.hint #correction-hint { (l.t("field.correction_hint")) }
+                    @if let Some(errs) = p.fields.get("correction") {
+                        p.error #correction-problem { @for e in errs { (e) " " } }
+                    }
+                    @for (name, _, label) in CORRECTION {
+                        (field(p, name, l.t(label), "text", i.correction(name), false, None))
+                    }
+                }
             }
             (field(p, "deadline", l.t("field.deadline"), "date", &i.deadline, false,
                    Some(l.t("field.deadline_hint"))))
@@ -333,8 +407,15 @@ pub fn form_body(l: Lang, csrf: &str, k: RequestType, i: &Input, p: &Problems) -
                 (lines_table(l, &p.lines))
             }
             div.field {
-                label for="notes" { (l.t("field.notes")) }
-                textarea #notes name="notes" rows="3" { (i.notes) }
+                @let restriction = k == RequestType::Restriction;
+                label for="notes" {
+                    @if restriction { (l.t("field.notes_reason")) " *" } @else { (l.t("field.notes")) }
+                }
+                @if let Some(errs) = p.fields.get("notes") {
+                    p.error #notes-problem { @for e in errs { (e) " " } }
+                }
+                textarea #notes name="notes" rows="3" required[restriction]
+                    aria-describedby=[p.fields.get("notes").map(|_| "notes-problem")] { (i.notes) }
             }
             button #register type="submit" { (l.t("new.register")) }
         }
@@ -378,6 +459,23 @@ pub fn judge(
             .filter_map(|x| x.item.as_ref().ok().map(|(it, _)| it.clone()))
             .collect(),
         preserve_until: opt(&i.preserve_until),
+        applicant: if k == RequestType::Ipred {
+            opt(&i.applicant)
+        } else {
+            None
+        },
+        restrict_until: opt(&i.restrict_until),
+        correction: (k == RequestType::Rectification).then(|| {
+            let get = |name: &str| opt(i.correction(name));
+            Correction {
+                name: get("correction_name"),
+                street: get("correction_street"),
+                postal_code: get("correction_postal_code"),
+                city: get("correction_city"),
+                personal_number: get("correction_personal_number"),
+                customer_id: get("correction_customer_id"),
+            }
+        }),
     };
     if req.authority.is_empty() {
         p.add("authority", l.t("problem.authority"));
@@ -396,6 +494,19 @@ pub fn judge(
     }
     if external(k) && order.is_none() {
         p.add("order", l.t("problem.order"));
+    }
+    if k == RequestType::Restriction && req.restrict_until.is_none() {
+        p.add("restrict_until", l.t("problem.restrict_until"));
+    }
+    if k == RequestType::Restriction && req.notes.is_empty() {
+        p.add("notes", l.t("problem.notes_reason"));
+    }
+    if req
+        .correction
+        .as_ref()
+        .is_some_and(|c| c.names().is_empty())
+    {
+        p.add("correction", l.t("problem.correction"));
     }
     let bad = p.lines.iter().filter(|s| !s.ok).count();
     if lines.is_empty() {
@@ -442,7 +553,15 @@ fn merge(l: Lang, p: &mut Problems, good: &[usize], found: Vec<crate::legal::cas
             "preserve_until" => "preserve_until",
             "order_sha256" => "order",
             "scope" => "scope",
-            _ => "request_type",
+            "notes" => "notes",
+            "applicant" => "applicant",
+            "restrict_until" => "restrict_until",
+            "correction" => "correction",
+            other => other
+                .strip_prefix("correction.")
+                .and_then(|n| CORRECTION.iter().find(|(_, f, _)| *f == n))
+                .map(|(name, _, _)| *name)
+                .unwrap_or("request_type"),
         };
         if !p.fields.contains_key(field) {
             p.add(field, f.reason);
@@ -511,15 +630,10 @@ pub async fn create(d: Desk, mut mp: Multipart) -> Response {
                 continue;
             }
             "request_type" => &mut kind,
-            "authority" => &mut i.authority,
-            "case_number" => &mut i.case_number,
-            "decision_date" => &mut i.decision_date,
-            "legal_force_date" => &mut i.legal_force_date,
-            "deadline" => &mut i.deadline,
-            "preserve_until" => &mut i.preserve_until,
-            "notes" => &mut i.notes,
-            "scope" => &mut i.scope,
-            _ => continue,
+            other => match i.slot(other) {
+                Some(s) => s,
+                None => continue,
+            },
         };
         *slot = text;
     }
@@ -617,6 +731,30 @@ mod tests {
             Some("2026-11-20T10:15:00+01:00")
         );
         assert!(req.validate().is_ok());
+    }
+
+    #[test]
+    fn a_rectification_form_makes_its_correction_and_names_an_empty_one() {
+        let cfg = Config::default();
+        let mut i = Input {
+            authority: "Åsa Öberg".into(),
+            case_number: "DSR-2026-3".into(),
+            scope: "subscriber sub-1".into(),
+            ..Input::default()
+        };
+        let (_, p) = judge(Lang::En, &cfg, RequestType::Rectification, &i, None);
+        assert!(p.fields.contains_key("correction"), "{p:?}");
+        assert!(!p.fields.contains_key("order"), "internal: no scan");
+        *i.slot("correction_city").unwrap() = " Lund ".into();
+        *i.slot("correction_street").unwrap() = "Nya gatan 2".into();
+        let (req, p) = judge(Lang::En, &cfg, RequestType::Rectification, &i, None);
+        assert_eq!(p.count(), 0, "{p:?}");
+        let c = req.correction.as_ref().unwrap();
+        assert_eq!(c.city.as_deref(), Some("Lund"));
+        assert_eq!(c.names(), vec!["street".to_string(), "city".to_string()]);
+        assert!(req.validate().is_ok());
+        let html = form_body(Lang::Sv, "t", RequestType::Rectification, &i, &p).into_string();
+        assert!(html.contains("value=\"Nya gatan 2\""), "the input is kept");
     }
 
     #[test]

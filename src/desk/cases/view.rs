@@ -29,17 +29,28 @@ pub struct Lookup {
     pub answer: Option<Result<Value, (String, String)>>,
 }
 
-/// What a page shows besides the case: a refusal, a notice, a lookup, an extract.
+/// What a page shows besides the case: a refusal, a notice, a lookup, an extract; and the
+/// Service's `now` (whether a restriction is still in force).
 #[derive(Debug, Default)]
 pub struct Extra {
     pub error: Option<(String, String)>,
     pub notice: Option<String>,
     pub lookup: Lookup,
     pub extract: Option<Value>,
+    pub now: crate::model::UnixSecs,
 }
 
 fn registrar(c: &Case, me: &Principal) -> bool {
     c.created_by == me.name || c.created_by_person.as_deref() == Some(me.person.as_str())
+}
+
+/// Whether `me` did the last `action` step (four eyes on the case page).
+fn did(c: &Case, me: &Principal, action: &str) -> bool {
+    c.steps
+        .iter()
+        .rev()
+        .find(|s| s.action == action)
+        .is_some_and(|s| s.by == me.name || s.person.as_deref() == Some(me.person.as_str()))
 }
 
 fn executor(c: &Case, me: &Principal) -> bool {
@@ -252,6 +263,35 @@ fn actions(l: Lang, csrf: &str, me: &Principal, c: &Case) -> Markup {
                 State::Approved if kind == RequestType::Preservation => {
                     p { (l.t("case.preservation_note")) }
                 }
+                State::Approved if kind.subject_right() => {
+                    p { (match kind {
+                        RequestType::Restriction => l.t("case.restriction_intro"),
+                        RequestType::Rectification => l.t("case.rectification_intro"),
+                        _ => l.t("case.erasure_intro"),
+                    }) }
+                    (post_form(id, "execute", csrf,
+                        html! { button #execute type="submit" { (l.t("case.execute")) } },
+                        Some(l.t("case.execute_confirm")), html! {}))
+                }
+                State::Executed if kind == RequestType::Restriction && !c.lifted() => {
+                    section #lift {
+                        p { (l.t("case.lift_intro")) }
+                        @if did(c, me, "lift_requested") {
+                            p #lift-note .warn { (l.t("case.lift_note")) }
+                        } @else {
+                            (post_form(id, "lift", csrf,
+                                html! { button #lift-button type="submit" { (l.t("case.lift")) } },
+                                Some(l.t("case.lift_confirm")),
+                                html! {
+                                    label for="lift-reason" { (l.t("case.lift_reason")) }
+                                    textarea #lift-reason name="reason" rows="2" required {}
+                                }))
+                        }
+                    }
+                }
+                State::Executed | State::Disclosed if kind.subject_right() && kind != RequestType::Access => {
+                    p { (l.t("case.subject_done")) }
+                }
                 State::Approved => {
                     p { (l.t("case.execute_intro")) }
                     (post_form(id, "execute", csrf,
@@ -294,10 +334,7 @@ fn actions(l: Lang, csrf: &str, me: &Principal, c: &Case) -> Markup {
 
 fn lookup_section(l: Lang, csrf: &str, c: &Case, lk: &Lookup) -> Markup {
     let runs = matches!(c.state, State::Approved | State::Executed)
-        && !matches!(
-            c.request_type(),
-            RequestType::Access | RequestType::Preservation
-        );
+        && !(c.request_type() == RequestType::Preservation || c.request_type().subject_right());
     html! {
         @if runs {
             section #lookup-section {
@@ -374,6 +411,8 @@ pub fn body(l: Lang, csrf: &str, me: &Principal, c: &Case, clocks: &Value, x: &E
             }
         }
         (retention_risk(l, csrf, c, clocks))
+        @if c.request_type() == RequestType::Restriction { (restriction(l, c, x.now)) }
+        @if let Some(rect) = &c.rectified { (rectified(l, rect)) }
         h2 { (l.t("case.scope")) " (" (r.scope.len()) ")" }
         ol #scope-items { @for it in &r.scope { li { (asked(l, it)) } } }
         h2 { (l.t("case.timeline")) }
@@ -392,6 +431,56 @@ pub fn body(l: Lang, csrf: &str, me: &Principal, c: &Case, clocks: &Value, x: &E
             }
         }
         (lookup_section(l, csrf, c, &x.lookup))
+    }
+}
+
+/// A restriction: until when, why, and where it stands at `now`.
+fn restriction(l: Lang, c: &Case, now: crate::model::UnixSecs) -> Markup {
+    let (key, state) = if c.state != State::Executed {
+        ("case.restriction_pending", "pending")
+    } else if c.lifted() {
+        ("case.restriction_lifted", "lifted")
+    } else if !c.restriction_in_force(now) {
+        ("case.restriction_ended", "ended")
+    } else if c.steps.iter().any(|s| s.action == "lift_requested") {
+        ("case.restriction_lift_requested", "lift_requested")
+    } else {
+        ("case.restriction_in_force", "in_force")
+    };
+    html! {
+        section #restriction data-state=(state) {
+            h2 { (l.t("case.restriction")) }
+            dl.kv {
+                dt { (l.t("case.restriction_until")) } dd { (page::date(c.request.restrict_until.as_deref())) }
+                dt { (l.t("case.reason")) } dd { (c.request.notes) }
+                dt { (l.t("case.restriction_state")) } dd { strong #restriction-state { (l.lookup(key).unwrap_or(state)) } }
+            }
+        }
+    }
+}
+
+/// A rectification's corrected fields (names, never values) and the recipients to tell.
+fn rectified(l: Lang, r: &crate::legal::case::Rectified) -> Markup {
+    html! {
+        section #rectified {
+            h2 { (l.t("case.rectified")) }
+            p { strong { (l.t("case.rectified_fields")) ": " }
+                @for (i, f) in r.fields.iter().enumerate() {
+                    @if i > 0 { ", " }
+                    (l.lookup(&format!("id.{f}")).unwrap_or(f))
+                }
+            }
+            h3 { (l.t("case.recipients")) }
+            @if r.recipients.is_empty() {
+                p #no-recipients { (l.t("case.no_recipients")) }
+            } @else {
+                ul #recipients {
+                    @for x in &r.recipients {
+                        li { (x.day) " · " a href={ "/desk/cases/" (x.case) } { (x.case) } " · " (x.recipient) }
+                    }
+                }
+            }
+        }
     }
 }
 
@@ -429,16 +518,17 @@ fn retention_risk(l: Lang, csrf: &str, c: &Case, clocks: &Value) -> Markup {
 }
 
 /// Loads the case (audited) and renders it with `x`.
-async fn page_of(d: &Desk, id: String, status: StatusCode, x: Extra) -> Response {
+async fn page_of(d: &Desk, id: String, status: StatusCode, mut x: Extra) -> Response {
     let got = d
         .call(move |svc, who| {
             let c = svc.get_case(who, &id)?;
             let clocks = svc.view(&c)["clocks"].take();
-            Ok((c, clocks))
+            Ok((c, clocks, svc.now()))
         })
         .await;
     match got {
-        Ok((c, clocks)) => {
+        Ok((c, clocks, now)) => {
+            x.now = now;
             let body = body(d.lang, &d.csrf, &d.who, &c, &clocks, &x);
             (
                 status,
@@ -543,6 +633,29 @@ pub async fn preserve(Path(id): Path<String>, p: Posted) -> Response {
     match d.call(move |svc, who| svc.preserve(who, &key)).await {
         Ok(kept) => {
             Redirect::to(&format!("/desk/cases/{}?done=preserved", kept.id)).into_response()
+        }
+        Err(e) => {
+            let (status, x) = refusal(&e);
+            page_of(d, id, status, x).await
+        }
+    }
+}
+
+/// Asks for (first officer) or carries out (a second person) lifting a restriction.
+pub async fn lift(Path(id): Path<String>, p: Posted) -> Response {
+    if let Err(e) = only(&p.desk, &[Role::Legal]) {
+        return e.into_response();
+    }
+    let d = &p.desk;
+    let (key, reason) = (id.clone(), field(&p.form, "reason").to_string());
+    match d.call(move |svc, who| svc.lift(who, &key, &reason)).await {
+        Ok(c) => {
+            let done = if c.lifted() {
+                "lifted"
+            } else {
+                "lift_requested"
+            };
+            Redirect::to(&format!("/desk/cases/{id}?done={done}")).into_response()
         }
         Err(e) => {
             let (status, x) = refusal(&e);

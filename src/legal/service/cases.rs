@@ -94,8 +94,19 @@ impl Service {
 
     /// A case as the API and the CLI show it ([`case_view`]) with its clocks under `clocks`.
     pub fn view(&self, c: &Case) -> Value {
+        let now = self.clock.now();
         let mut v = case_view(c);
-        v["clocks"] = due::clocks(c, &self.cfg, self.clock.now());
+        v["clocks"] = due::clocks(c, &self.cfg, now);
+        if c.request_type() == RequestType::Restriction {
+            // Where the restriction stands now (its case's `rectified` shows itself).
+            v["restriction"] = json!({
+                "until": c.request.restrict_until,
+                "reason": c.request.notes,
+                "in_force": c.restriction_in_force(now),
+                "lift_requested": c.steps.iter().any(|s| s.action == "lift_requested"),
+                "lifted": c.lifted(),
+            });
+        }
         v
     }
 
@@ -155,6 +166,9 @@ impl Service {
             ),
             scope: risk.iter().map(|a| r.scope[a.item].clone()).collect(),
             preserve_until: Some(crate::calendar::Span::Months(1).after(due_day).to_string()),
+            applicant: None,
+            restrict_until: None,
+            correction: None,
         };
         if let Err(problems) = req.validate() {
             let err = LegalError::Case(CaseError::Invalid(problems));

@@ -2,6 +2,8 @@
 //! the request type may see it (with its field limits and the audited IPRED override), and
 //! each answer is audited before it is kept.
 
+use std::collections::HashSet;
+
 use serde_json::{json, Value};
 
 use super::lookups::render_calls;
@@ -22,13 +24,28 @@ use crate::store::lookup::{Answer, Status};
 
 impl Service {
     /// Runs every scope item of an approved case, joins identity where the request type may
-    /// see it, and stores the answers. Each item is audited before it is kept.
+    /// see it, and stores the answers. Each item is audited before it is kept. A data
+    /// subject's restriction, rectification or erasure is carried out instead (see
+    /// `rights.rs`, `erasure.rs`); the case is returned as stored afterwards.
     pub fn execute(
         &self,
         caller: &Caller,
         id: &str,
         over: Option<Override>,
     ) -> Result<Case, LegalError> {
+        // Which rule runs depends on the type alone (the rule itself admits, checks and
+        // audits); an override is refused below for every type but IPRED.
+        if over.is_none() {
+            match register::get(self.data_dir(), id).map(|c| c.request_type()) {
+                Ok(RequestType::Restriction) => return self.execute_restriction(caller, id),
+                Ok(RequestType::Rectification) => return self.execute_rectification(caller, id),
+                Ok(RequestType::Erasure) => {
+                    self.erase_case(caller, id)?;
+                    return Ok(register::get(self.data_dir(), id)?);
+                }
+                _ => {}
+            }
+        }
         let now = self.clock.now();
         let query = json!({"override": over});
         let (who, case) =
@@ -37,6 +54,11 @@ impl Service {
                 if c.request_type() == RequestType::Access {
                     return Err(CaseError::NotForThisType(
                         "execute (an access request is answered by its access extract)",
+                    ));
+                }
+                if c.request_type().subject_right() && over.is_some() {
+                    return Err(CaseError::NotForThisType(
+                        "a field override (only an IPRED disclosure is limited to name and address)",
                     ));
                 }
                 if c.state != State::Approved {
@@ -56,6 +78,8 @@ impl Service {
         } else {
             None
         };
+        // Read once: the subscribers whose data the ISP's own uses may not touch now.
+        let restricted = self.restricted_for(kind.purpose(), now)?;
         let mut results = Vec::new();
         let mut seqs = Vec::new();
         let mut held = false;
@@ -63,7 +87,14 @@ impl Service {
             let parsed = item
                 .parse()
                 .map_err(|r| LegalError::BadRequest(ErrorKind::CaseInvalid, r))?;
-            let mut r = self.answer_item(kind, &parsed, identity.as_ref(), over.as_ref(), now)?;
+            let mut r = self.answer_item(
+                kind,
+                &parsed,
+                identity.as_ref(),
+                over.as_ref(),
+                &restricted,
+                now,
+            )?;
             r.number = i as u32 + 1;
             r.asked = serde_json::to_value(item).unwrap_or(Value::Null);
             held |= r.identity.as_ref().is_some_and(|d| d.protected_identity);
@@ -100,13 +131,15 @@ impl Service {
         Ok(case)
     }
 
-    /// One scope item's answer, with identity joined as the request type allows.
+    /// One scope item's answer, with identity joined as the request type allows; an answer
+    /// naming a `restricted` subscriber names nobody.
     fn answer_item(
         &self,
         kind: RequestType,
         parsed: &Parsed,
         identity: Option<&IdentityRegister>,
         over: Option<&Override>,
+        restricted: &HashSet<String>,
         now: UnixSecs,
     ) -> Result<ReportItem, LegalError> {
         let purpose = kind.purpose();
@@ -150,11 +183,16 @@ impl Service {
             Parsed::Address(Target::Point { ip, port, at }) => {
                 item.at_utc = Some(*at);
                 let answer = self.attribute(*ip, *port, *at, &scope)?;
-                self.fill(&mut item, answer, purpose, *at, identity, over)?;
+                if !restrict(&mut item, &answer, restricted) {
+                    self.fill(&mut item, answer, purpose, *at, identity, over)?;
+                }
             }
             Parsed::Address(Target::Window { ip, port, from, to }) => {
                 item.window = Some((*from, *to));
                 let (answer, held_at) = self.attribute_window(*ip, *port, *from, *to, &scope)?;
+                if restrict(&mut item, &answer, restricted) {
+                    return Ok(item);
+                }
                 // Identity is joined at a moment the subscriber is known to have held it.
                 self.fill(
                     &mut item,
@@ -310,6 +348,30 @@ impl Service {
         Ok(())
     }
 }
+
+/// Replaces the answer by `restricted` when it names a subscriber under a restriction of
+/// processing (GDPR art. 18): no subscriber, no identity, no pseudonym, no evidence. Whether
+/// the subscriber held the address, or was one of several candidates, is not said either.
+fn restrict(item: &mut ReportItem, answer: &Answer, restricted: &HashSet<String>) -> bool {
+    if !answer
+        .matches
+        .iter()
+        .any(|m| restricted.contains(&m.subscriber))
+    {
+        return false;
+    }
+    item.status = RESTRICTED.into();
+    item.record_status = RecordStatus::Partial;
+    item.warnings.push(
+        "restricted: the data is under a restriction of processing (GDPR art. 18) and is not \
+         used for this purpose"
+            .into(),
+    );
+    true
+}
+
+/// The status of an answer withheld by a restriction of processing.
+pub(super) const RESTRICTED: &str = "restricted";
 
 fn check_override(kind: RequestType, over: Option<&Override>) -> Result<(), CaseError> {
     let Some(o) = over else { return Ok(()) };

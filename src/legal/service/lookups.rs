@@ -82,6 +82,7 @@ impl Service {
             }
         }
         let purpose = case.request_type().purpose();
+        let restricted = self.restricted_for(purpose, now)?;
         for q in queries {
             let asked = Asked::Address {
                 ip: q.ip,
@@ -89,16 +90,25 @@ impl Service {
             };
             let scope = self.scope_for(purpose, q.at, now, asked);
             let mut answer = self.attribute(q.ip, q.port, q.at, &scope)?;
+            let withheld = names_restricted(&answer, &restricted);
             if !purpose.reveals_subscriber_id() {
                 for m in &mut answer.matches {
                     m.subscriber = self.audit.pseudonym(&m.subscriber);
                 }
             }
-            let out = answer.to_json(q.given.clone());
+            let out = if withheld {
+                restricted_answer(q.given.clone())
+            } else {
+                answer.to_json(q.given.clone())
+            };
             let mut e = self.entry(caller, Op::CaseLookup, Some(id), q.given.clone());
             e.legal_basis = Some(purpose.as_str().into());
-            e.outcome = answer.status.as_str().into();
-            e.result_count = answer.matches.len() as u64;
+            e.outcome = out["status"].as_str().unwrap_or_default().into();
+            e.result_count = if withheld {
+                0
+            } else {
+                answer.matches.len() as u64
+            };
             e.result_digest = Some(sha_hex(out.to_string().as_bytes()));
             self.commit(e)?;
             if !each(out) {
@@ -194,22 +204,29 @@ impl Service {
             );
             return Err(self.refuse(caller, Op::AbuseLookup, None, given, err));
         }
-        let scope = self.scope_for(
-            Purpose::Abuse,
-            at,
-            self.clock.now(),
-            Asked::Address { ip, port },
-        );
+        let now = self.clock.now();
+        let scope = self.scope_for(Purpose::Abuse, at, now, Asked::Address { ip, port });
         let mut answer = self.attribute(ip, port, at, &scope)?;
+        // The register is read only when the answer names someone.
+        let withheld = !answer.matches.is_empty()
+            && names_restricted(&answer, &self.restricted_for(Purpose::Abuse, now)?);
         for m in &mut answer.matches {
             m.subscriber = self.audit.pseudonym(&m.subscriber);
         }
-        let out = answer.to_json(given.clone());
+        let out = if withheld {
+            restricted_answer(given.clone())
+        } else {
+            answer.to_json(given.clone())
+        };
         let text = out.to_string();
         let mut e = self.entry(caller, Op::AbuseLookup, Some(reference), given);
         e.legal_basis = Some("abuse".into());
-        e.outcome = answer.status.as_str().into();
-        e.result_count = answer.matches.len() as u64;
+        e.outcome = out["status"].as_str().unwrap_or_default().into();
+        e.result_count = if withheld {
+            0
+        } else {
+            answer.matches.len() as u64
+        };
         e.result_digest = Some(sha_hex(text.as_bytes()));
         self.commit(e)?;
         Ok(out)
@@ -280,6 +297,21 @@ impl Service {
         }
         Ok((combine(answers), held_at))
     }
+}
+
+/// Whether an answer names (as holder or candidate) a subscriber under a restriction.
+fn names_restricted(answer: &Answer, restricted: &std::collections::HashSet<String>) -> bool {
+    !restricted.is_empty()
+        && answer
+            .matches
+            .iter()
+            .any(|m| restricted.contains(&m.subscriber))
+}
+
+/// An answer withheld by a restriction of processing (GDPR art. 18): the query and the status
+/// `restricted`, nothing about who held the address (no pseudonym, no evidence).
+fn restricted_answer(given: Value) -> Value {
+    json!({"query": given, "status": super::execute::RESTRICTED, "matches": [], "sharing": null})
 }
 
 /// Several answers over a window combined. More than one subscriber in the window, or any

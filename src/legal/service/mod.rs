@@ -8,11 +8,14 @@
 //! are spread by job: [`cases`] (the case lifecycle), [`execute`] (running a case's scope),
 //! [`lookups`] (lookups inside a case or an abuse ticket), [`disclose`] (reports, access
 //! extracts), [`oversight`] (the auditor's view), [`people`] (the admin's users and the
-//! identity register's import), [`intake`] (the quarantine and files handed in for import)
-//! and [`refusals`] (what a refusal's entry holds, and the per-peer limit on them).
+//! identity register's import), [`intake`] (the quarantine and files handed in for import),
+//! [`refusals`] (what a refusal's entry holds, and the per-peer limit on them), [`rights`]
+//! (the data subject's restriction and rectification, and lifting a restriction) and
+//! [`erasure`] (erasure of own-purpose data).
 
 mod cases;
 mod disclose;
+mod erasure;
 mod execute;
 mod intake;
 mod lookups;
@@ -21,11 +24,14 @@ mod orders;
 mod oversight;
 mod people;
 mod refusals;
+mod rights;
 mod signin;
 #[cfg(test)]
 pub(crate) mod tests;
 #[cfg(test)]
 mod tests_clocks;
+#[cfg(test)]
+mod tests_rights;
 
 use std::path::Path;
 use std::sync::{Arc, Mutex};

@@ -360,7 +360,7 @@ impl Fixture {
     }
 
     /// Imports the CRM rows (after the header) through the service, as an admin.
-    fn crm(&self, rows: &str) {
+    pub(crate) fn crm(&self, rows: &str) {
         let csv = format!("{CRM_HEADER}\n{rows}");
         self.service
             .identity_import(&user("ada", Role::Admin), csv.as_bytes())
