@@ -254,6 +254,10 @@ pub struct NewCase {
     /// Preservation only: keep the scoped records until this date (YYYY-MM-DD).
     #[serde(default)]
     pub preserve_until: Option<String>,
+    /// IPRED only: the rights holder who applied for the order, the party the data is
+    /// disclosed to (what a data subject is told as the recipient, GDPR art. 15(1)(c)).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub applicant: Option<String>,
 }
 
 /// The request types whose order comes from outside the ISP with a decision and a scan.
@@ -327,6 +331,13 @@ impl NewCase {
         }
         if kind != Some(RequestType::Preservation) && self.preserve_until.is_some() {
             bad("preserve_until", "only a preservation order has this");
+        }
+        if let Some(a) = &self.applicant {
+            if kind != Some(RequestType::Ipred) {
+                bad("applicant", "only an IPRED order names an applicant");
+            } else if a.trim().is_empty() || a.len() > 256 || a.chars().any(char::is_control) {
+                bad("applicant", "1-256 characters without control characters");
+            }
         }
         if self.scope.is_empty() {
             bad("scope", "name at least one item");
@@ -758,6 +769,7 @@ mod tests {
                 ..ScopeItem::default()
             }],
             preserve_until: None,
+            applicant: None,
         }
     }
 
@@ -842,6 +854,22 @@ mod tests {
         pres.request_type = "preservation".into();
         assert_eq!(pres.validate().unwrap_err()[0].field, "preserve_until");
         assert!(ipred().validate().is_ok());
+    }
+
+    #[test]
+    fn only_an_ipred_order_names_its_applicant() {
+        let mut req = ipred();
+        req.applicant = Some("Rättighetshavaren AB".into());
+        assert!(req.validate().is_ok());
+        req.applicant = Some("  ".into());
+        assert_eq!(req.validate().unwrap_err()[0].field, "applicant");
+        let mut le = ipred();
+        le.request_type = "law_enforcement".into();
+        le.applicant = Some("Rättighetshavaren AB".into());
+        assert_eq!(le.validate().unwrap_err()[0].field, "applicant");
+        // Absent, it is not written at all (cases stored before it read back the same).
+        let v = serde_json::to_value(ipred()).unwrap();
+        assert!(v.get("applicant").is_none());
     }
 
     #[test]

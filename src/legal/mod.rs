@@ -10,6 +10,7 @@ pub mod files;
 pub mod ledger;
 pub mod notice;
 pub mod policy;
+pub mod recipients;
 pub mod register;
 pub mod service;
 pub mod signin;

@@ -378,6 +378,7 @@ pub fn judge(
             .filter_map(|x| x.item.as_ref().ok().map(|(it, _)| it.clone()))
             .collect(),
         preserve_until: opt(&i.preserve_until),
+        applicant: None,
     };
     if req.authority.is_empty() {
         p.add("authority", l.t("problem.authority"));

@@ -155,6 +155,7 @@ impl Service {
             ),
             scope: risk.iter().map(|a| r.scope[a.item].clone()).collect(),
             preserve_until: Some(crate::calendar::Span::Months(1).after(due_day).to_string()),
+            applicant: None,
         };
         if let Err(problems) = req.validate() {
             let err = LegalError::Case(CaseError::Invalid(problems));
