@@ -3,12 +3,14 @@
 //! [`xml::render`] (ETSI TS 102 657 RetainedData with a tdr extension), [`html::render`] (a
 //! printable page) and [`pdf::render`] (a PDF/A-2b court document) are views of the same model
 //! that carry that digest. [`pack`] puts them in one archive with the signed audit head, and
-//! [`letter`] is the IPRED notice to a subscriber.
+//! [`letter`] is the IPRED notice to a subscriber, [`access`] the answer to a data subject's
+//! access request (the *registerutdrag*).
 //!
 //! Pure rendering: no IO, no clock, no lookups, no policy. What goes into a [`Report`] (which
 //! identity fields may be shown, which evidence) is decided by the caller; the renderers show all
 //! of it, escaped, and add nothing that is not in the model except fixed explanatory text.
 
+pub mod access;
 pub mod html;
 pub mod json;
 pub mod letter;
