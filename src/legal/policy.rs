@@ -19,6 +19,8 @@ pub enum Op {
     CasePreserve,
     AbuseLookup,
     AccessExtract,
+    /// The answer to an access request: the letter (registerutdrag) made from its extract.
+    AccessLetter,
     AuditRead,
     AuditVerify,
     AuditHead,
@@ -43,7 +45,7 @@ pub enum Op {
 }
 
 impl Op {
-    pub const ALL: [Op; 33] = [
+    pub const ALL: [Op; 34] = [
         Op::CaseCreate,
         Op::CaseList,
         Op::CaseGet,
@@ -56,6 +58,7 @@ impl Op {
         Op::CasePreserve,
         Op::AbuseLookup,
         Op::AccessExtract,
+        Op::AccessLetter,
         Op::AuditRead,
         Op::AuditVerify,
         Op::AuditHead,
@@ -94,6 +97,7 @@ impl Op {
             Op::CasePreserve => "case_preserve",
             Op::AbuseLookup => "abuse_lookup",
             Op::AccessExtract => "access_extract",
+            Op::AccessLetter => "access_letter",
             Op::AuditRead => "audit_read",
             Op::AuditVerify => "audit_verify",
             Op::AuditHead => "audit_head",
@@ -132,7 +136,8 @@ impl Op {
             | Op::CaseReport
             | Op::CaseLookup
             | Op::CasePreserve
-            | Op::AccessExtract => &[Legal],
+            | Op::AccessExtract
+            | Op::AccessLetter => &[Legal],
             Op::AbuseLookup => &[Security],
             Op::AuditRead | Op::AuditVerify | Op::Statistics => &[Auditor],
             // People and the identity register: the admin's job, and only the admin's.
@@ -186,12 +191,13 @@ mod tests {
                 ),
                 "{op:?}"
             );
-            if op.as_str().starts_with("case_") || op == Op::AccessExtract {
+            if op.as_str().starts_with("case_") || op.as_str().starts_with("access_") {
                 assert!(!op.allows(Role::Security), "{op:?}");
                 assert!(!op.allows(Role::Auditor), "{op:?}");
             }
         }
         assert!(Op::AbuseLookup.allows(Role::Security));
+        assert_eq!(Op::AccessLetter.roles(), [Role::Legal]);
         assert!(!Op::AbuseLookup.allows(Role::Legal));
         assert!(!Op::AuditRead.allows(Role::Legal));
         assert!(Op::AuditHead.allows(Role::Auditor));

@@ -7,9 +7,9 @@
 //! the daemon and the CLI each build one and hand it to the API or the commands. Its methods
 //! are spread by job: [`cases`] (the case lifecycle), [`execute`] (running a case's scope),
 //! [`lookups`] (lookups inside a case or an abuse ticket), [`disclose`] (reports, access
-//! extracts), [`oversight`] (the auditor's view), [`people`] (the admin's users and the
-//! identity register's import), [`intake`] (the quarantine and files handed in for import)
-//! and [`refusals`] (what a refusal's entry holds, and the per-peer limit on them).
+//! extracts and their letters), [`oversight`] (the auditor's view), [`people`] (the admin's
+//! users and the identity register's import), [`intake`] (the quarantine and files handed in
+//! for import) and [`refusals`] (what a refusal's entry holds, and the per-peer limit on them).
 
 mod cases;
 mod disclose;
@@ -24,6 +24,8 @@ mod refusals;
 mod signin;
 #[cfg(test)]
 pub(crate) mod tests;
+#[cfg(test)]
+mod tests_access;
 #[cfg(test)]
 mod tests_clocks;
 
