@@ -222,7 +222,7 @@ impl AccessLetter {
             let (r, _, from) = identity_row(&s["record"], false, Some(replaced));
             rows.push((from, replaced, r));
         }
-        rows.sort_by(|a, b| (a.0, a.1).cmp(&(b.0, b.1)));
+        rows.sort_by_key(|r| (r.0, r.1));
         let classes = extract["classes"]
             .as_array()
             .into_iter()

@@ -21,7 +21,7 @@ const CRM_HEADER: &str = "subscriber,customer_id,name,street,postal_code,city,pe
                           protected_identity,valid_from,valid_to";
 
 fn service() -> Fixture {
-    let f = fixture_with(Config {
+    fixture_with(Config {
         retention: Retention {
             security: Period::Months(6),
             billing: Period::Days(90),
@@ -33,8 +33,7 @@ fn service() -> Fixture {
             ..NoticeSettings::default()
         },
         ..Config::default()
-    });
-    f
+    })
 }
 
 fn crm(f: &Fixture, rows: &str) {
