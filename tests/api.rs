@@ -782,6 +782,103 @@ async fn an_access_extract_lists_identity_history_and_bindings() {
     );
 }
 
+/// The answer to an access case through the router: the letter in Swedish, HTML and PDF/A,
+/// addressed to the subscriber's registered address; legal officers only, audited.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_access_case_letter_is_served_as_html_and_pdf_to_legal_officers_only() {
+    let f = fixture();
+    let access = json!({"request_type": "access", "authority": "den registrerade",
+                        "case_number": "DSR-2026-4", "scope": [{"subscriber": "alice"}]});
+    let id = f.approved("anna", "bert", access).await;
+    let letter = format!("/v1/cases/{id}/letter");
+    // No extract yet: no letter.
+    f.expect_refusal(
+        StatusCode::CONFLICT,
+        "case.wrong_state",
+        "anna",
+        "GET",
+        &letter,
+        None,
+    )
+    .await;
+    let (s, _, text) = f
+        .as_user(
+            "anna",
+            "POST",
+            "/v1/subscribers/access-extract",
+            Some(json!({"case": id})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{text}");
+    let resp = f
+        .app
+        .clone()
+        .oneshot(
+            Request::builder()
+                .uri(format!("{letter}?format=html"))
+                .header("authorization", format!("Bearer {}", f.tokens["bert"]))
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    assert_eq!(resp.headers()["content-type"], "text/html; charset=utf-8");
+    assert!(resp.headers()["content-disposition"]
+        .to_str()
+        .unwrap()
+        .contains(&format!("registerutdrag-{id}.html")));
+    let html = String::from_utf8(
+        resp.into_body()
+            .collect()
+            .await
+            .unwrap()
+            .to_bytes()
+            .to_vec(),
+    )
+    .unwrap();
+    for needle in [
+        "Åsa Öberg<br>Storgatan 1<br>114 55 Stockholm",
+        "Registerutdrag",
+        "<td>192.0.2.10</td>",
+        "Integritetsskyddsmyndigheten (IMY)",
+        "Inga uppgifter om dig har lämnats ut till tredje part.",
+    ] {
+        assert!(html.contains(needle), "{needle:?} not in\n{html}");
+    }
+    // PDF/A by default.
+    let (s, _, text) = f.as_user("anna", "GET", &letter, None).await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(text.starts_with("%PDF-1.7"), "not a PDF");
+    f.expect_refusal(
+        StatusCode::BAD_REQUEST,
+        "request.invalid",
+        "anna",
+        "GET",
+        &format!("{letter}?format=docx"),
+        None,
+    )
+    .await;
+    for user in ["sam", "aud", "otto", "ada"] {
+        f.expect_refusal(
+            StatusCode::FORBIDDEN,
+            "auth.forbidden",
+            user,
+            "GET",
+            &letter,
+            None,
+        )
+        .await;
+    }
+    let made: Vec<Value> = f
+        .audit()
+        .into_iter()
+        .filter(|e| e["action"] == "access_letter" && e["outcome"] == "copy")
+        .collect();
+    assert_eq!(made.len(), 2, "the HTML and the PDF, each audited");
+    assert!(made.iter().all(|e| !e.to_string().contains("alice")));
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn with_the_audit_log_unwritable_every_data_endpoint_refuses_and_returns_nothing() {
     let f = fixture();
@@ -811,7 +908,7 @@ async fn with_the_audit_log_unwritable_every_data_endpoint_refuses_and_returns_n
         if r.op == Op::CaseReport {
             // The case is not executed: refused for its state before anything is read.
             assert_eq!(v["error"]["code"], "case.wrong_state", "{text}");
-        } else if r.op == Op::AccessExtract {
+        } else if r.op == Op::AccessExtract || r.op == Op::AccessLetter {
             // The case is not an access request: refused for its type before anything is read.
             assert_eq!(v["error"]["code"], "case.not_for_this_type", "{text}");
         } else if r.op == Op::NoticeLetter {

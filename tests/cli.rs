@@ -1279,6 +1279,62 @@ fn a_subscriber_access_extract_runs_from_the_cli_too_and_is_audited() {
 }
 
 #[test]
+fn an_access_letter_is_written_by_the_cli_as_a_private_pdf_and_audited() {
+    use std::os::unix::fs::MetadataExt;
+    let d = tempfile::tempdir().unwrap();
+    let (data, _, _daemon) = import_fixture(d.path());
+    let csv = d.path().join("crm.csv");
+    std::fs::write(
+        &csv,
+        "subscriber,customer_id,name,street,postal_code,city,personal_number,protected_identity,valid_from,valid_to\n\
+         alice,K1,Åsa Öberg,Storgatan 1,114 55,Stockholm,19800101-0000,false,2020-01-01T00:00:00Z,\n",
+    )
+    .unwrap();
+    let r = tdr_with(
+        &data,
+        &admin(&data),
+        &["identity", "import", csv.to_str().unwrap()],
+    );
+    assert!(r.status.success(), "{}", stderr(&r));
+    let o = officers(BIN, &data);
+    let token = &o[0].1;
+    let case = open_case(BIN, &data, &o, "access", json!([{"subscriber": "alice"}]));
+    let r = tdr_with(&data, token, &["case", "extract", &case]);
+    assert!(r.status.success(), "{}", stderr(&r));
+    let out = d.path().join("registerutdrag.pdf");
+    let args = ["case", "letter", &case, "--format", "pdf", "--out"];
+    let r = tdr_with(
+        &data,
+        token,
+        &[&args[..], &[out.to_str().unwrap()]].concat(),
+    );
+    assert!(r.status.success(), "{}", stderr(&r));
+    let pdf = std::fs::read(&out).unwrap();
+    assert!(pdf.starts_with(b"%PDF-1.7"));
+    assert_eq!(std::fs::metadata(&out).unwrap().mode() & 0o777, 0o600);
+    // Never over a file.
+    let r = tdr_with(
+        &data,
+        token,
+        &[&args[..], &[out.to_str().unwrap()]].concat(),
+    );
+    assert!(!r.status.success());
+    let r = tdr_with(&data, token, &["case", "letter", &case, "--format", "html"]);
+    assert!(r.status.success(), "{}", stderr(&r));
+    let html = stdout(&r);
+    assert!(
+        html.contains("Åsa Öberg<br>Storgatan 1<br>114 55 Stockholm")
+            && html.contains("imy@imy.se"),
+        "{html}"
+    );
+    let e = audit_entries(&data);
+    let last = e.last().unwrap();
+    assert_eq!(last["action"], "access_letter");
+    assert_eq!(last["case"], case.as_str());
+    assert!(!last.to_string().contains("alice"), "pseudonymised: {last}");
+}
+
+#[test]
 fn a_report_written_with_out_is_0600_and_never_over_a_file_or_through_a_symlink() {
     use std::os::unix::fs::MetadataExt;
     let d = tempfile::tempdir().unwrap();

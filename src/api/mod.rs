@@ -154,6 +154,13 @@ pub const ROUTES: &[Route] = &[
     },
     Route {
         method: "GET",
+        path: "/v1/cases/{id}/letter",
+        op: Op::AccessLetter,
+        summary: "An access case's answer: the letter to the subscriber (registerutdrag, in \
+                  Swedish) made from its extract (?format=pdf|html; PDF/A-2b by default)",
+    },
+    Route {
+        method: "GET",
         path: "/v1/audit",
         op: Op::AuditRead,
         summary: "Audit entries after a sequence number (?after=&limit=)",
@@ -491,6 +498,7 @@ pub fn router(state: ApiState) -> Router {
         .route("/v1/cases/{id}/lookups", post(case_lookups))
         .route("/v1/abuse/lookup", post(abuse_lookup))
         .route("/v1/subscribers/access-extract", post(access_extract))
+        .route("/v1/cases/{id}/letter", get(access_letter))
         .route("/v1/audit", get(audit_read))
         .route("/v1/audit/verify", get(audit_verify))
         .route("/v1/audit/head", get(audit_head))
@@ -649,6 +657,38 @@ async fn case_report(
     let format = q.get("format").cloned().unwrap_or_else(|| "json".into());
     let (bytes, ctype) = call(&st, h, move |svc, who| svc.report(who, &id, &format)).await?;
     Ok(([(header::CONTENT_TYPE, ctype)], bytes).into_response())
+}
+
+/// An access case's letter, as a download.
+async fn access_letter(
+    State(st): State<ApiState>,
+    h: Who,
+    Path(id): Path<String>,
+    q: Result<Query<HashMap<String, String>>, axum::extract::rejection::QueryRejection>,
+) -> Result<Response, ApiError> {
+    let q = q.map_err(|e| ApiError::bad(e.body_text()))?.0;
+    let format = q.get("format").cloned().unwrap_or_else(|| "pdf".into());
+    let name = format!(
+        "attachment; filename=\"registerutdrag-{}.{}\"",
+        safe_name(&id),
+        if format == "html" { "html" } else { "pdf" }
+    );
+    let (bytes, ctype) = call(&st, h, move |svc, who| svc.access_letter(who, &id, &format)).await?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, ctype.to_string()),
+            (header::CONTENT_DISPOSITION, name),
+        ],
+        bytes,
+    )
+        .into_response())
+}
+
+/// A case id as it may go into a file name: letters, digits and '-' only.
+fn safe_name(id: &str) -> String {
+    id.chars()
+        .filter(|c| c.is_ascii_alphanumeric() || *c == '-')
+        .collect()
 }
 
 /// The delivery pack: a ZIP with every rendering, the signed audit head and how to verify.

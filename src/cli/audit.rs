@@ -6,7 +6,7 @@ use std::process::ExitCode;
 
 use clap::{Args, Subcommand};
 use tdr::config::Config;
-use tdr::legal::service::{verify_audit_copy, ExpectedHead};
+use tdr::legal::service::{verify_audit_copy, verify_certificate_file, ExpectedHead};
 
 use super::client::{seg, Client};
 use super::{out_err, Failure};
@@ -18,6 +18,15 @@ pub enum AuditCmd {
     /// log are needed. With --expect-head, also fails (audit.truncated, audit.forked) on a log
     /// that does not extend a head recorded earlier.
     Verify(VerifyArgs),
+    /// Check a deletion certificate (an erasure case's `certificate`, or the case's JSON that
+    /// holds it) against the appliance's public key, without the daemon.
+    VerifyCertificate {
+        /// The certificate (JSON)
+        file: PathBuf,
+        /// The audit public key (64 hex characters) [default: keys/audit-signing.pub]
+        #[arg(long, value_name = "FILE")]
+        pubkey: Option<PathBuf>,
+    },
     /// The statistics of the requests registered in a period (the auditor's): by type and
     /// authority, outcome, items by attribution status, time to answer (median, p90) and late
     /// ones. Through the daemon, audited.
@@ -52,6 +61,18 @@ pub struct VerifyArgs {
 pub fn run(cfg: &Config, cmd: AuditCmd) -> Result<ExitCode, Failure> {
     match cmd {
         AuditCmd::Verify(args) => Ok(verify(cfg, args)),
+        AuditCmd::VerifyCertificate { file, pubkey } => {
+            match verify_certificate_file(&cfg.data_dir, pubkey.as_deref(), &file) {
+                Ok(case) => {
+                    println!("deletion certificate intact: case {case}, signed by this key");
+                    Ok(ExitCode::SUCCESS)
+                }
+                Err(e) => {
+                    eprintln!("tdr: deletion certificate verification FAILED: {e}");
+                    Ok(ExitCode::from(1))
+                }
+            }
+        }
         AuditCmd::Stats { from, to, format } => {
             let mut path = format!("/v1/statistics?format={format}");
             for (k, v) in [("from", from), ("to", to)] {

@@ -1,6 +1,6 @@
 //! `tdr case`: legal requests — register, approve, reject, execute, release, report, show,
-//! list, the GDPR access extract and lifting a restriction — on the legal service, as the
-//! caller `TDR_TOKEN` names.
+//! list, the GDPR access extract and its letter, and lifting a restriction — on the legal
+//! service, as the caller `TDR_TOKEN` names.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -88,6 +88,16 @@ pub enum CaseCmd {
     /// (identity rows, current and superseded, and its address bindings); held for a
     /// protected identity until a second officer releases it.
     Extract { id: String },
+    /// The answer to an access case: the letter to the subscriber (registerutdrag, in
+    /// Swedish) made from its extract, as PDF/A or HTML.
+    Letter {
+        id: String,
+        #[arg(long, default_value = "pdf", value_parser = ["pdf", "html"])]
+        format: String,
+        /// Write to this new file (0600; never over a file) instead of standard output.
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
+    },
 }
 
 fn read_request(file: &Path) -> Result<Value, Failure> {
@@ -225,6 +235,20 @@ pub fn run(cfg: &Config, cmd: CaseCmd) -> Result<ExitCode, Failure> {
                 c["id"].as_str().unwrap_or("?")
             );
             print_json(&c)
+        }
+        CaseCmd::Letter { id, format, out } => {
+            let a = client.call("GET", &case(&id, &format!("/letter?format={format}")), None)?;
+            match out {
+                Some(p) => {
+                    write_new_private(&p, &a.body)?;
+                    eprintln!("letter of case {id} written to {}", p.display());
+                }
+                None => std::io::stdout()
+                    .lock()
+                    .write_all(&a.body)
+                    .map_err(out_err)?,
+            }
+            Ok(ExitCode::SUCCESS)
         }
         CaseCmd::Extract { id } => print_json(&client.json(
             "POST",

@@ -545,6 +545,9 @@ pub struct Case {
     /// A rectification, once executed: what was corrected and whom to tell.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rectified: Option<Rectified>,
+    /// An erasure, once executed: its signed deletion certificate (GDPR art. 17).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub certificate: Option<serde_json::Value>,
 }
 
 /// What an executed rectification did (GDPR art. 16, 19).
@@ -643,6 +646,7 @@ impl Case {
             notices: Vec::new(),
             ledger: Vec::new(),
             rectified: None,
+            certificate: None,
         }
     }
 

@@ -21,6 +21,8 @@ pub enum Op {
     CaseLift,
     AbuseLookup,
     AccessExtract,
+    /// The answer to an access request: the letter (registerutdrag) made from its extract.
+    AccessLetter,
     AuditRead,
     AuditVerify,
     AuditHead,
@@ -45,7 +47,7 @@ pub enum Op {
 }
 
 impl Op {
-    pub const ALL: [Op; 34] = [
+    pub const ALL: [Op; 35] = [
         Op::CaseCreate,
         Op::CaseList,
         Op::CaseGet,
@@ -59,6 +61,7 @@ impl Op {
         Op::CaseLift,
         Op::AbuseLookup,
         Op::AccessExtract,
+        Op::AccessLetter,
         Op::AuditRead,
         Op::AuditVerify,
         Op::AuditHead,
@@ -98,6 +101,7 @@ impl Op {
             Op::CaseLift => "case_lift",
             Op::AbuseLookup => "abuse_lookup",
             Op::AccessExtract => "access_extract",
+            Op::AccessLetter => "access_letter",
             Op::AuditRead => "audit_read",
             Op::AuditVerify => "audit_verify",
             Op::AuditHead => "audit_head",
@@ -137,7 +141,8 @@ impl Op {
             | Op::CaseLookup
             | Op::CasePreserve
             | Op::CaseLift
-            | Op::AccessExtract => &[Legal],
+            | Op::AccessExtract
+            | Op::AccessLetter => &[Legal],
             Op::AbuseLookup => &[Security],
             Op::AuditRead | Op::AuditVerify | Op::Statistics => &[Auditor],
             // People and the identity register: the admin's job, and only the admin's.
@@ -191,12 +196,13 @@ mod tests {
                 ),
                 "{op:?}"
             );
-            if op.as_str().starts_with("case_") || op == Op::AccessExtract {
+            if op.as_str().starts_with("case_") || op.as_str().starts_with("access_") {
                 assert!(!op.allows(Role::Security), "{op:?}");
                 assert!(!op.allows(Role::Auditor), "{op:?}");
             }
         }
         assert!(Op::AbuseLookup.allows(Role::Security));
+        assert_eq!(Op::AccessLetter.roles(), [Role::Legal]);
         assert!(!Op::AbuseLookup.allows(Role::Legal));
         assert!(!Op::AuditRead.allows(Role::Legal));
         assert!(Op::AuditHead.allows(Role::Auditor));

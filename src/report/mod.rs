@@ -3,12 +3,14 @@
 //! [`xml::render`] (ETSI TS 102 657 RetainedData with a tdr extension), [`html::render`] (a
 //! printable page) and [`pdf::render`] (a PDF/A-2b court document) are views of the same model
 //! that carry that digest. [`pack`] puts them in one archive with the signed audit head, and
-//! [`letter`] is the IPRED notice to a subscriber.
+//! [`letter`] is the IPRED notice to a subscriber, [`access`] the answer to a data subject's
+//! access request (the *registerutdrag*).
 //!
 //! Pure rendering: no IO, no clock, no lookups, no policy. What goes into a [`Report`] (which
 //! identity fields may be shown, which evidence) is decided by the caller; the renderers show all
 //! of it, escaped, and add nothing that is not in the model except fixed explanatory text.
 
+pub mod access;
 pub mod html;
 pub mod json;
 pub mod letter;
@@ -166,7 +168,7 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
 
 /// Every attribution status an answer can have (`store::lookup::Status::as_str`), each with
 /// its explanation in [`explain_status`].
-pub const STATUSES: [&str; 10] = [
+pub const STATUSES: [&str; 11] = [
     "found",
     "end_inferred",
     "ambiguous",
@@ -177,6 +179,7 @@ pub const STATUSES: [&str; 10] = [
     "outside_retention",
     "not_our_address",
     "no_data_for_this_purpose",
+    "restricted",
 ];
 
 /// What an attribution status means, for the court and the officer.
@@ -197,6 +200,9 @@ pub fn explain_status(status: &str) -> &'static str {
         "not_our_address" => "the address is not in this operator's address space",
         "no_data_for_this_purpose" => {
             "data exists only in retention classes this request type may not read"
+        }
+        "restricted" => {
+            "the data subject's processing is restricted (GDPR art. 18) while a dispute is examined; not disclosed for this purpose"
         }
         _ => "unknown status; ask the operator",
     }

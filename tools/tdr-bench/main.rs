@@ -855,6 +855,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 found += store.bindings_of(&who, &scope)?.len();
                 ms.push(t0.elapsed().as_secs_f64() * 1000.0);
             }
+            #[cfg_attr(not(feature = "testkit"), allow(unused_mut))]
             let mut out = serde_json::json!({
                 "bindings": meta.bindings,
                 "partitions": store.partitions()?.len(),

@@ -315,6 +315,11 @@ fn actions(l: Lang, csrf: &str, me: &Principal, c: &Case) -> Markup {
                     (post_form(id, "extract", csrf,
                         html! { button #extract type="submit" { (l.t("case.extract_show")) } },
                         None, html! {}))
+                    p { (l.t("case.letter_intro")) }
+                    ul.reports {
+                        li { a #letter-pdf href={ "/desk/cases/" (id) "/letter.pdf" } { (l.t("case.letter_pdf")) } }
+                        li { a #letter-html href={ "/desk/cases/" (id) "/letter.html" } { (l.t("case.letter_html")) } }
+                    }
                 }
                 State::Executed | State::Disclosed => {
                     p { (l.t("case.report_intro")) }
@@ -413,6 +418,7 @@ pub fn body(l: Lang, csrf: &str, me: &Principal, c: &Case, clocks: &Value, x: &E
         (retention_risk(l, csrf, c, clocks))
         @if c.request_type() == RequestType::Restriction { (restriction(l, c, x.now)) }
         @if let Some(rect) = &c.rectified { (rectified(l, rect)) }
+        @if let Some(cert) = &c.certificate { (certificate(l, cert)) }
         h2 { (l.t("case.scope")) " (" (r.scope.len()) ")" }
         ol #scope-items { @for it in &r.scope { li { (asked(l, it)) } } }
         h2 { (l.t("case.timeline")) }
@@ -455,6 +461,30 @@ fn restriction(l: Lang, c: &Case, now: crate::model::UnixSecs) -> Markup {
                 dt { (l.t("case.reason")) } dd { (c.request.notes) }
                 dt { (l.t("case.restriction_state")) } dd { strong #restriction-state { (l.lookup(key).unwrap_or(state)) } }
             }
+        }
+    }
+}
+
+/// An erasure's signed deletion certificate: what went, what stayed and why, the signature.
+fn certificate(l: Lang, cert: &Value) -> Markup {
+    let b = &cert["body"];
+    let n = |v: &Value| v.as_u64().unwrap_or(0);
+    let kept = |k: &str| b["kept"][k].as_u64().unwrap_or(0);
+    html! {
+        section #certificate {
+            h2 { (l.t("case.certificate")) }
+            dl.kv {
+                dt { (l.t("case.cert_deleted")) }
+                dd #cert-deleted { (n(&b["deleted"]["bindings"])) " / " (n(&b["deleted"]["calls"])) }
+                dt { (l.t("case.cert_kept")) }
+                dd #cert-kept { (kept("class")) " / " (kept("held")) }
+                dt { (l.t("case.cert_partitions")) }
+                dd { (b["deleted"]["partitions"].as_array().map_or(0, Vec::len)) }
+                dt { (l.t("case.cert_digest")) } dd { code { (b["deleted"]["keys_sha256"].as_str().unwrap_or("")) } }
+                dt { (l.t("case.cert_signature")) } dd { code.wrap { (cert["signature"].as_str().unwrap_or("")) } }
+                dt { (l.t("case.cert_key")) } dd { code { (cert["public_key"].as_str().unwrap_or("")) } }
+            }
+            p { (l.t("case.cert_verify")) }
         }
     }
 }
@@ -765,8 +795,9 @@ fn attachment(name: &str) -> HeaderValue {
         .unwrap_or(HeaderValue::from_static("attachment"))
 }
 
-/// GET /desk/cases/{id}/report.{html,json,xml}: the report as `svc.report` makes it (the first
-/// one discloses the case), as a download.
+/// GET /desk/cases/{id}/report.{html,json,xml,pdf}: the report as `svc.report` makes it (the
+/// first one discloses the case), as a download; `letter.{pdf,html}`: an access case's letter
+/// as `svc.access_letter` makes it.
 pub async fn report(d: Desk, Path((id, file)): Path<(String, String)>) -> Result<Response, NotIn> {
     only(&d, &[Role::Legal])?;
     if file == "pack.zip" {
@@ -777,6 +808,37 @@ pub async fn report(d: Desk, Path((id, file)): Path<(String, String)>) -> Result
                     let mut r = ([(header::CONTENT_TYPE, "application/zip")], zip).into_response();
                     r.headers_mut()
                         .insert(header::CONTENT_DISPOSITION, attachment(&name));
+                    r
+                }
+                Err(e) => {
+                    let (status, x) = refusal(&e);
+                    page_of(&d, id, status, x).await
+                }
+            },
+        );
+    }
+    if let Some(format) = file
+        .strip_prefix("letter.")
+        .filter(|f| matches!(*f, "html" | "pdf"))
+        .map(str::to_string)
+    {
+        let key = id.clone();
+        let fmt = format.clone();
+        return Ok(
+            match d
+                .call(move |svc, who| svc.access_letter(who, &key, &fmt))
+                .await
+            {
+                Ok((bytes, ctype)) => {
+                    let mut r = ([(header::CONTENT_TYPE, ctype)], bytes).into_response();
+                    let safe: String = id
+                        .chars()
+                        .filter(|c| c.is_ascii_alphanumeric() || *c == '-')
+                        .collect();
+                    r.headers_mut().insert(
+                        header::CONTENT_DISPOSITION,
+                        attachment(&format!("registerutdrag-{safe}.{format}")),
+                    );
                     r
                 }
                 Err(e) => {
@@ -925,6 +987,46 @@ mod tests {
         assert!(other.contains("action=\"/desk/cases/C-2026-0001/approve\""));
         assert!(other.contains("name=\"_csrf\" value=\"tok\""));
         assert!(other.contains("<ol id=\"timeline\">"));
+    }
+
+    #[test]
+    fn an_answered_access_case_links_its_letter_as_pdf_and_html_but_not_while_held() {
+        let req = NewCase {
+            request_type: "access".into(),
+            authority: "the data subject".into(),
+            case_number: "DSAR-1".into(),
+            scope: vec![ScopeItem {
+                subscriber: Some("sub-1".into()),
+                ..ScopeItem::default()
+            }],
+            ..NewCase::default()
+        };
+        let mut c = Case::registered("C-2026-0003".into(), req, "anna", 1_795_168_800);
+        let (anna, bert) = (
+            Officer {
+                name: "anna",
+                person: "E-anna",
+            },
+            Officer {
+                name: "bert",
+                person: "E-bert",
+            },
+        );
+        c.approve(&bert, 1).unwrap();
+        c.executed(&anna, 2, vec![], vec![7], true);
+        let held = render(&c, "carl");
+        assert!(!held.contains("id=\"letter-pdf\""), "no letter while held");
+        c.release(&bert, 3).unwrap();
+        let html = render(&c, "carl");
+        assert!(
+            html.contains("href=\"/desk/cases/C-2026-0003/letter.pdf\"")
+                && html.contains("href=\"/desk/cases/C-2026-0003/letter.html\""),
+            "{html}"
+        );
+        assert!(
+            !html.contains("id=\"report-pdf\""),
+            "an access case has no report"
+        );
     }
 
     #[test]

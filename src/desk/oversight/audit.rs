@@ -109,6 +109,7 @@ const ACTIONS: &[&str] = &[
     "disclosure_override",
     "abuse_lookup",
     "access_extract",
+    "access_letter",
     "audit_read",
     "audit_verify",
     "audit_head",

@@ -6,13 +6,15 @@
 use serde_json::{json, Value};
 
 use super::{sha_hex, LegalError, Service};
+use crate::config::Retention;
 use crate::error::ErrorKind;
 use crate::legal::auth::Caller;
 use crate::legal::case::{Case, CaseError, Officer, Parsed, RequestType, State};
 use crate::legal::files::RegisterError;
 use crate::legal::policy::Op;
-use crate::legal::register;
-use crate::model::{fmt_time, Class};
+use crate::legal::Purpose;
+use crate::legal::{recipients, register};
+use crate::model::{fmt_time, Class, UnixSecs};
 use crate::report::{self, Report};
 use crate::store::lookup::Scope;
 
@@ -154,10 +156,12 @@ impl Service {
     }
 
     /// GDPR art. 15 inside an approved `access` case: everything held about its subscriber —
-    /// the identity register rows (current and superseded) and the address bindings in the
-    /// store. The first call makes the extract and keeps it in the case (audited); a protected
-    /// identity in any row holds it (`case.held_protected_identity`) until a second legal
-    /// officer releases the case. Each extract handed out is audited with its digest.
+    /// the identity register rows (current and superseded), the address bindings in the store
+    /// (each with when it leaves retention), per class held its count, period, purposes, legal
+    /// basis and retention, and the third parties it was disclosed to (`recipients`). The
+    /// first call makes the extract and keeps it in the case (audited); a protected identity
+    /// in any row holds it (`case.held_protected_identity`) until a second legal officer
+    /// releases the case. Each extract handed out is audited with its digest.
     pub fn access_extract(&self, caller: &Caller, id: &str) -> Result<Value, LegalError> {
         let now = self.clock.now();
         let (who, case) = self.load_case(
@@ -199,7 +203,14 @@ impl Service {
         let query = json!({"subscriber": self.audit.pseudonym(&subscriber)});
         let history = self.identity()?.history(&subscriber)?;
         let scope = Scope::new(&self.cfg, &Class::ALL, now);
-        let bindings = self.store.bindings_of(&subscriber, &scope)?;
+        let bindings: Vec<Value> = self
+            .store
+            .bindings_of(&subscriber, &scope)?
+            .into_iter()
+            .map(|b| with_leaves_retention(&self.cfg.retention, b, now))
+            .collect();
+        let classes = class_summary(&self.cfg.retention, &bindings);
+        let recipients = self.recipients_of(&subscriber)?;
         let held = history
             .current
             .iter()
@@ -210,6 +221,8 @@ impl Service {
             "generated_at": fmt_time(now),
             "identity": history,
             "bindings": bindings,
+            "classes": classes,
+            "recipients": recipients,
         });
         let mut e = self.entry(caller, Op::AccessExtract, Some(id), query);
         e.legal_basis = Some(RequestType::Access.as_str().into());
@@ -239,6 +252,106 @@ impl Service {
             return Err(CaseError::Held.into());
         }
         Ok(out)
+    }
+
+    /// The third parties the subscriber's data was disclosed to, from the case register
+    /// ([`recipients::of`]: IPRED disclosures only, never law enforcement), each with the day,
+    /// the recipient, the decision it was made on and our case.
+    fn recipients_of(&self, subscriber: &str) -> Result<Vec<Value>, LegalError> {
+        let cases = register::list(self.data_dir())?;
+        Ok(recipients::of(&cases, subscriber)
+            .into_iter()
+            .map(|r| {
+                let basis = cases
+                    .iter()
+                    .find(|c| c.id == r.case)
+                    .map(|c| format!("{}, {}", c.request.authority, c.request.case_number))
+                    .unwrap_or_default();
+                json!({
+                    "case": r.case,
+                    "date": r.day,
+                    "disclosed_at": fmt_time(r.disclosed_at),
+                    "recipient": r.recipient,
+                    "basis": basis,
+                })
+            })
+            .collect())
+    }
+
+    /// The answer to an approved access case: the letter (*registerutdrag*, Swedish) made
+    /// from its extract, to the address the identity register held when the extract was made
+    /// ([`report::access`]), `format` `html` (every binding) or `pdf` (PDF/A-2b). Only once
+    /// the extract exists and is not held (`case.held_protected_identity` until a second
+    /// officer releases it); audited before it is returned, and the first letter or extract
+    /// handed out discloses the case.
+    pub fn access_letter(
+        &self,
+        caller: &Caller,
+        id: &str,
+        format: &str,
+    ) -> Result<(Vec<u8>, &'static str), LegalError> {
+        let now = self.clock.now();
+        let op = Op::AccessLetter;
+        let query = json!({"format": format});
+        if !matches!(format, "html" | "pdf") {
+            self.admit(caller, op, Some(id), &query)?;
+            let err =
+                LegalError::BadRequest(ErrorKind::RequestInvalid, "format is pdf or html".into());
+            return Err(self.refuse(caller, op, Some(id), query, err));
+        }
+        let (_, case) = self.load_case(caller, op, id, &query, now, |c, _| {
+            if c.request_type() != RequestType::Access {
+                return Err(CaseError::NotForThisType(
+                    "an access letter (only an access request has one)",
+                ));
+            }
+            match c.state {
+                State::Executed if c.hold.is_some() => Err(CaseError::Held),
+                State::Executed | State::Disclosed if c.extract.is_some() => Ok(()),
+                s => Err(CaseError::WrongState(s.as_str(), "executed")),
+            }
+        })?;
+        let extract = case.extract.clone().unwrap_or_default();
+        let subscriber = extract["subscriber"].as_str().unwrap_or_default();
+        let query = json!({"format": format, "subscriber": self.audit.pseudonym(subscriber)});
+        let sender = report::access::Sender {
+            operator: self.cfg.serve.operator.clone(),
+            address: self.cfg.notice.sender_address.clone(),
+            contact: self.cfg.notice.contact.clone(),
+            forwarding: self.cfg.notice.forwarding_address.clone(),
+        };
+        let received = Some(super::today(case.created_at).to_string());
+        let Some(letter) =
+            report::access::AccessLetter::from_extract(&extract, sender, &case.id, received, now)
+        else {
+            let err = LegalError::BadRequest(
+                ErrorKind::NoticeNoAddress,
+                "the identity register held no row for the subscriber: no address to write the                  letter to"
+                    .into(),
+            );
+            return Err(self.refuse(caller, op, Some(id), query, err));
+        };
+        let (body, content_type) = match format {
+            "pdf" => (letter.pdf(), "application/pdf"),
+            _ => (letter.html().into_bytes(), "text/html; charset=utf-8"),
+        };
+        let first = case.state != State::Disclosed;
+        let mut e = self.entry(caller, op, Some(id), query);
+        e.legal_basis = Some(RequestType::Access.as_str().into());
+        e.outcome = if first { "disclosed" } else { "copy" }.into();
+        e.result_count = letter.bindings.len() as u64;
+        e.result_digest = Some(sha_hex(&body));
+        self.commit(e)?;
+        if first {
+            register::update(self.data_dir(), id, |c| {
+                if c.state == State::Executed && c.hold.is_none() {
+                    c.state = State::Disclosed;
+                    c.disclosed_at = Some(now);
+                }
+                Ok(())
+            })?;
+        }
+        Ok((body, content_type))
     }
 
     /// An extract made before (and released, if it was held): audited first, and the first
@@ -283,4 +396,93 @@ fn case_info(c: &Case) -> report::CaseInfo {
         notes: r.notes.clone(),
         state: State::Disclosed.as_str().into(),
     }
+}
+
+/// The purposes tdr reads data for, besides the data subject's own access.
+const PURPOSES: [Purpose; 3] = [Purpose::Abuse, Purpose::Ipred, Purpose::LawEnforcement];
+
+/// The legal basis of keeping a class, as the access letter states it (Swedish).
+pub(crate) fn class_legal_basis(class: Class) -> &'static str {
+    match class {
+        Class::Security => "GDPR art. 6.1 f – nätverks- och informationssäkerhet",
+        Class::Billing => "GDPR art. 6.1 b – fakturering (avtalet)",
+        Class::Statutory => "GDPR art. 6.1 c – lagring enligt LEK (2022:482) 9 kap. 19 §",
+    }
+}
+
+/// When a binding leaves retention: its class's period counted from its end (from `now` while
+/// it is open) — the rule `Scope::retained` applies, through the same [`Retention`] periods.
+fn leaves_retention(
+    retention: &Retention,
+    class: Class,
+    end: Option<UnixSecs>,
+    now: UnixSecs,
+) -> UnixSecs {
+    retention.of(class).ends(end.unwrap_or(now))
+}
+
+fn binding_class(b: &Value) -> Option<Class> {
+    b["class"].as_str().and_then(Class::parse)
+}
+
+/// A binding of the extract with `leaves_retention`: `{at, date}` (RFC 3339 UTC, and the day
+/// in Stockholm).
+fn with_leaves_retention(retention: &Retention, mut b: Value, now: UnixSecs) -> Value {
+    let end = b["end"].as_str().and_then(report::parse_rfc3339);
+    if let Some(class) = binding_class(&b) {
+        let at = leaves_retention(retention, class, end, now);
+        b["leaves_retention"] = json!({
+            "at": fmt_time(at),
+            "date": crate::calendar::stockholm_day(at).to_string(),
+        });
+    }
+    b
+}
+
+/// Per class held (in `Class::ALL` order, classes without bindings left out): how many
+/// bindings, the first start and the last end (or `null` while one is open), when the oldest
+/// and the newest leave retention (Stockholm days), the purposes that may read the class, its
+/// legal basis and its retention period.
+fn class_summary(retention: &Retention, bindings: &[Value]) -> Vec<Value> {
+    let mut out = Vec::new();
+    for class in Class::ALL {
+        let of: Vec<&Value> = bindings
+            .iter()
+            .filter(|b| binding_class(b) == Some(class))
+            .collect();
+        if of.is_empty() {
+            continue;
+        }
+        let times = |key: &str| -> Vec<UnixSecs> {
+            of.iter()
+                .filter_map(|b| b[key].as_str().and_then(report::parse_rfc3339))
+                .collect()
+        };
+        let leaves: Vec<UnixSecs> = of
+            .iter()
+            .filter_map(|b| {
+                b["leaves_retention"]["at"]
+                    .as_str()
+                    .and_then(report::parse_rfc3339)
+            })
+            .collect();
+        let open = of.iter().any(|b| b["end"].is_null());
+        let day = |t: Option<&UnixSecs>| t.map(|t| crate::calendar::stockholm_day(*t).to_string());
+        out.push(json!({
+            "class": class,
+            "count": of.len(),
+            "first": times("start").iter().min().map(|t| fmt_time(*t)),
+            "last": if open { None } else { times("end").iter().max().map(|t| fmt_time(*t)) },
+            "leaves_retention_first": day(leaves.iter().min()),
+            "leaves_retention_last": day(leaves.iter().max()),
+            "purposes": PURPOSES
+                .iter()
+                .filter(|p| p.readable_classes().contains(&class))
+                .map(|p| p.as_str())
+                .collect::<Vec<_>>(),
+            "legal_basis": class_legal_basis(class),
+            "retention": retention.of(class).to_string(),
+        }));
+    }
+    out
 }

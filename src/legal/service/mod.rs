@@ -7,11 +7,11 @@
 //! the daemon and the CLI each build one and hand it to the API or the commands. Its methods
 //! are spread by job: [`cases`] (the case lifecycle), [`execute`] (running a case's scope),
 //! [`lookups`] (lookups inside a case or an abuse ticket), [`disclose`] (reports, access
-//! extracts), [`oversight`] (the auditor's view), [`people`] (the admin's users and the
-//! identity register's import), [`intake`] (the quarantine and files handed in for import),
-//! [`refusals`] (what a refusal's entry holds, and the per-peer limit on them), [`rights`]
-//! (the data subject's restriction and rectification, and lifting a restriction) and
-//! [`erasure`] (erasure of own-purpose data).
+//! extracts and their letters), [`oversight`] (the auditor's view), [`people`] (the admin's
+//! users and the identity register's import), [`intake`] (the quarantine and files handed in
+//! for import), [`refusals`] (what a refusal's entry holds, and the per-peer limit on them),
+//! [`rights`] (the data subject's restriction and rectification, and lifting a restriction)
+//! and [`erasure`] (erasure of own-purpose data).
 
 mod cases;
 mod disclose;
@@ -28,6 +28,8 @@ mod rights;
 mod signin;
 #[cfg(test)]
 pub(crate) mod tests;
+#[cfg(test)]
+mod tests_access;
 #[cfg(test)]
 mod tests_clocks;
 #[cfg(test)]
@@ -56,6 +58,7 @@ use crate::model::UnixSecs;
 use crate::store::{StoreAccess, StoreError};
 
 pub use self::cases::{case_view, summary, DueFilter};
+pub use self::erasure::{verify_certificate, verify_certificate_file};
 pub use self::intake::QuarantineQuery;
 pub use self::lookups::{render_calls, AddrQuery};
 pub use self::notices::{notice_view, ClockCounts, LetterOut};

@@ -119,7 +119,7 @@ pub(crate) fn user(name: &str, role: Role) -> Caller {
     as_person(name, &format!("E-{name}"), role)
 }
 
-fn as_person(name: &str, employee_id: &str, role: Role) -> Caller {
+pub(crate) fn as_person(name: &str, employee_id: &str, role: Role) -> Caller {
     Caller {
         who: Ok(Principal {
             name: name.into(),
