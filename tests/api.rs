@@ -1420,3 +1420,114 @@ async fn a_restriction_is_lifted_by_two_officers_over_http() {
         assert!(outcomes.iter().any(|x| x == o), "{o} in {outcomes:?}");
     }
 }
+
+#[tokio::test]
+async fn an_erasure_case_deletes_own_purpose_data_with_a_signed_certificate() {
+    let f = fixture();
+    let req = json!({
+        "request_type": "erasure",
+        "authority": "the data subject",
+        "case_number": "DSR-2026-9",
+        "scope": [{"subscriber": "alice"}],
+    });
+    // The wrong role, and a single officer, are refused.
+    f.expect_refusal(
+        StatusCode::FORBIDDEN,
+        "auth.forbidden",
+        "sam",
+        "POST",
+        "/v1/cases",
+        Some(req.clone()),
+    )
+    .await;
+    let (s, v, text) = f
+        .as_user("anna", "POST", "/v1/cases", Some(req.clone()))
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{text}");
+    let lone = v["id"].as_str().unwrap().to_string();
+    f.expect_refusal(
+        StatusCode::FORBIDDEN,
+        "case.four_eyes",
+        "anna",
+        "POST",
+        &format!("/v1/cases/{lone}/approve"),
+        Some(json!({})),
+    )
+    .await;
+    f.expect_refusal(
+        StatusCode::CONFLICT,
+        "case.wrong_state",
+        "anna",
+        "POST",
+        &format!("/v1/cases/{lone}/execute"),
+        Some(json!({})),
+    )
+    .await;
+
+    let before = json!({"addr": "192.0.2.10", "at": f.t("10:30:00"), "reference": "ABUSE-9"});
+    let (_, v, _) = f
+        .as_user("sam", "POST", "/v1/abuse/lookup", Some(before.clone()))
+        .await;
+    assert_eq!(v["status"], "found", "alice's session is there before");
+
+    let id = f.approved("anna", "bert", req).await;
+    let (s, v, text) = f
+        .as_user(
+            "bert",
+            "POST",
+            &format!("/v1/cases/{id}/execute"),
+            Some(json!({})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{text}");
+    assert_eq!(v["state"], "executed", "{text}");
+    let cert = v["certificate"].clone();
+    assert_eq!(cert["body"]["case"], id.as_str(), "{text}");
+    assert_eq!(cert["body"]["deleted"]["bindings"], 1, "{text}");
+    assert_eq!(cert["body"]["classes"], json!(["security", "billing"]));
+    assert!(
+        !cert.to_string().contains("alice"),
+        "a pseudonym, never the id"
+    );
+
+    // The certificate verifies with the appliance's public key, off the box; a changed one
+    // does not.
+    let file = f.data.join("cert.json");
+    std::fs::write(&file, cert.to_string()).unwrap();
+    assert_eq!(
+        tdr::legal::service::verify_certificate_file(&f.data, None, &file).unwrap(),
+        id
+    );
+    let mut forged = cert.clone();
+    forged["body"]["deleted"]["bindings"] = json!(0);
+    std::fs::write(&file, forged.to_string()).unwrap();
+    assert!(tdr::legal::service::verify_certificate_file(&f.data, None, &file).is_err());
+
+    // Alice's session is gone: the abuse lookup sees bob's only, the erasure executes once.
+    let (_, v, text) = f
+        .as_user("sam", "POST", "/v1/abuse/lookup", Some(before))
+        .await;
+    assert_ne!(v["status"], "found", "{text}");
+    f.expect_refusal(
+        StatusCode::CONFLICT,
+        "case.wrong_state",
+        "anna",
+        "POST",
+        &format!("/v1/cases/{id}/execute"),
+        Some(json!({})),
+    )
+    .await;
+    let actions: Vec<(String, String)> = f
+        .audit()
+        .into_iter()
+        .filter(|e| e["case"] == id.as_str())
+        .map(|e| {
+            (
+                e["action"].as_str().unwrap_or("").to_string(),
+                e["outcome"].as_str().unwrap_or("").to_string(),
+            )
+        })
+        .collect();
+    let at = |a: &str| actions.iter().position(|(x, _)| x == a).unwrap();
+    assert!(at("erasure") < at("erasure_certificate"), "{actions:?}");
+}
