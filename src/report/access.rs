@@ -284,22 +284,7 @@ impl AccessLetter {
 
     /// The address block: what goes in the envelope's window.
     pub fn address_lines(&self) -> Vec<String> {
-        match &self.recipient {
-            Recipient::Address {
-                name,
-                street,
-                postal_code,
-                city,
-                ..
-            } => vec![
-                name.clone(),
-                street.clone(),
-                format!("{postal_code} {city}").trim().to_string(),
-            ],
-            Recipient::Forwarded {
-                personal_number, ..
-            } => vec![format!("Personnummer: {personal_number}")],
-        }
+        self.recipient.address_lines()
     }
 
     pub fn title(&self) -> String {

@@ -33,6 +33,29 @@ pub enum Recipient {
     },
 }
 
+impl Recipient {
+    /// The address block: what goes in the envelope's window (the IPRED notice's and the
+    /// access letter's).
+    pub fn address_lines(&self) -> Vec<String> {
+        match self {
+            Recipient::Address {
+                name,
+                street,
+                postal_code,
+                city,
+                ..
+            } => vec![
+                name.clone(),
+                street.clone(),
+                format!("{postal_code} {city}").trim().to_string(),
+            ],
+            Recipient::Forwarded {
+                personal_number, ..
+            } => vec![format!("Personnummer: {personal_number}")],
+        }
+    }
+}
+
 /// What the letter says.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Letter {
@@ -69,24 +92,7 @@ const LAW_NOTICE: &str = "53 h § upphovsrättslagen (1960:729)";
 impl Letter {
     /// The address block: what goes in the envelope's window.
     pub fn address_lines(&self) -> Vec<String> {
-        match &self.recipient {
-            Recipient::Address {
-                name,
-                street,
-                postal_code,
-                city,
-                ..
-            } => vec![
-                name.clone(),
-                street.clone(),
-                format!("{postal_code} {city}").trim().to_string(),
-            ],
-            Recipient::Forwarded {
-                personal_number, ..
-            } => {
-                vec![format!("Personnummer: {personal_number}")]
-            }
-        }
+        self.recipient.address_lines()
     }
 
     fn subject(&self) -> String {
