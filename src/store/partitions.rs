@@ -23,15 +23,18 @@ impl Store {
         StoreRead::partitions(self)
     }
 
-    /// Counts the records of a partition (for the deletion audit entry).
+    /// Counts the records of a partition (for the deletion audit entry): bindings, port
+    /// blocks, sharer sets and calls, not the subscriber index's entries (derived from them).
     pub fn partition_info(&self, day: i64) -> Result<Option<PartitionInfo>, StoreError> {
         let name = partition_name(day);
         if self.db.cf_handle(&name).is_none() {
             return Ok(None);
         }
         let mut records = 0;
-        self.scan(Family::Day(day), &[], None, &mut |_, _| {
-            records += 1;
+        self.scan(Family::Day(day), &[], None, &mut |k, _| {
+            if !super::subject::is_index_key(k) {
+                records += 1;
+            }
             Ok(true)
         })?;
         Ok(Some(PartitionInfo { day, name, records }))
