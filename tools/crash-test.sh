@@ -106,6 +106,10 @@ fi
 awk -v t="$took" 'BEGIN { exit !(t < 10) }' || { echo "FAIL: SIGTERM took ${took}s (limit 10 s)"; exit 1; }
 echo "SIGTERM: exit 0 after ${took}s"
 
+# The same subscriber-index key as the daemon's store, so the index entries (keyed hashes)
+# are compared too.
+install -d -m 0700 "$WORK/clean-data" "$WORK/clean-data/keys"
+install -m 0600 "$WORK/serve-data/keys/subject-index.key" "$WORK/clean-data/keys/subject-index.key"
 "$TDR" --data-dir "$WORK/clean-data" import --format events --source ledger "$WORK/feed/ledger.jsonl" >/dev/null
 "$BENCH" dump --data-dir "$WORK/serve-data" >"$WORK/serve.dump"
 "$BENCH" dump --data-dir "$WORK/clean-data" >"$WORK/clean.dump"
