@@ -661,24 +661,14 @@ impl AccessLetter {
                 label_column: false,
             })
         };
-        let sender: Vec<&str> = std::iter::once(self.sender.operator.as_str())
-            .chain(self.sender.address.iter().map(String::as_str))
-            .collect();
-        d.push(Block::Small(Text::plain(sender.join("\n"))))
-            .push(Block::Space(28.0))
-            .push(Block::Paragraph(Text::plain(
-                self.address_lines().join("\n"),
-            )));
-        if let Recipient::Forwarded { forward_to, .. } = &self.recipient {
-            d.push(Block::Notice(Text::plain(format!(
-                "Förseglat kuvert med personnumret ovan och avsändarens adress på baksidan, i ett \
-                 ytterkuvert till:\n{}",
-                forward_to.join("\n")
-            ))));
-        }
-        d.push(Block::Space(20.0))
-            .push(Block::Paragraph(Text::plain(self.date.clone())))
-            .push(Block::Title("Registerutdrag".into()))
+        super::letter::head(
+            &mut d,
+            &self.sender.operator,
+            &self.sender.address,
+            &self.recipient,
+            &self.date,
+        );
+        d.push(Block::Title("Registerutdrag".into()))
             .push(Block::Paragraph(Text::bold(self.title())));
         for p in self.intro() {
             d.push(Block::Paragraph(Text::plain(p)));

@@ -33,6 +33,36 @@ pub enum Recipient {
     },
 }
 
+/// The head of a letter set as PDF: the sender, the address block in the envelope's window,
+/// for a protected identity how the sealed letter is forwarded, and the date (the IPRED
+/// notice's and the access letter's).
+pub(super) fn head(
+    d: &mut super::pdf::Document,
+    operator: &str,
+    operator_address: &[String],
+    recipient: &Recipient,
+    date: &str,
+) {
+    use super::pdf::{Block, Text};
+    let sender: Vec<&str> = std::iter::once(operator)
+        .chain(operator_address.iter().map(String::as_str))
+        .collect();
+    d.push(Block::Small(Text::plain(sender.join("\n"))))
+        .push(Block::Space(28.0))
+        .push(Block::Paragraph(Text::plain(
+            recipient.address_lines().join("\n"),
+        )));
+    if let Recipient::Forwarded { forward_to, .. } = recipient {
+        d.push(Block::Notice(Text::plain(format!(
+            "Förseglat kuvert med personnumret ovan och avsändarens adress på baksidan, i ett \
+             ytterkuvert till:\n{}",
+            forward_to.join("\n")
+        ))));
+    }
+    d.push(Block::Space(20.0))
+        .push(Block::Paragraph(Text::plain(date.to_string())));
+}
+
 impl Recipient {
     /// The address block: what goes in the envelope's window (the IPRED notice's and the
     /// access letter's).
@@ -200,24 +230,14 @@ impl Letter {
         let mut d = Document::new(self.subject(), self.operator.clone(), made_at);
         d.subject = self.subject();
         d.footer = format!("{} · {}", self.operator, self.reference);
-        let sender: Vec<&str> = std::iter::once(self.operator.as_str())
-            .chain(self.operator_address.iter().map(String::as_str))
-            .collect();
-        d.push(Block::Small(Text::plain(sender.join("\n"))))
-            .push(Block::Space(28.0))
-            .push(Block::Paragraph(Text::plain(
-                self.address_lines().join("\n"),
-            )));
-        if let Recipient::Forwarded { forward_to, .. } = &self.recipient {
-            d.push(Block::Notice(Text::plain(format!(
-                "Förseglat kuvert med personnumret ovan och avsändarens adress på baksidan, i ett \
-                 ytterkuvert till:\n{}",
-                forward_to.join("\n")
-            ))));
-        }
-        d.push(Block::Space(20.0))
-            .push(Block::Paragraph(Text::plain(self.date.clone())))
-            .push(Block::Heading(self.subject()));
+        head(
+            &mut d,
+            &self.operator,
+            &self.operator_address,
+            &self.recipient,
+            &self.date,
+        );
+        d.push(Block::Heading(self.subject()));
         for p in self.paragraphs() {
             d.push(Block::Paragraph(Text::plain(p)));
         }

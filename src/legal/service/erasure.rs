@@ -11,7 +11,7 @@ use serde_json::{json, Value};
 use super::{sha_hex, LegalError, Service};
 use crate::audit::Sealer;
 use crate::legal::auth::Caller;
-use crate::legal::case::{Case, CaseError, Officer, Parsed, RequestType, State};
+use crate::legal::case::{Case, CaseError, Officer, RequestType, State};
 use crate::legal::files::RegisterError;
 use crate::legal::policy::Op;
 use crate::legal::register;
@@ -26,35 +26,8 @@ impl Service {
     /// Executes an approved erasure case; returns its signed deletion certificate.
     pub(super) fn erase_case(&self, caller: &Caller, id: &str) -> Result<Value, LegalError> {
         let now = self.clock.now();
-        let (who, case) = self.load_case(
-            caller,
-            Op::CaseExecute,
-            id,
-            &Value::Null,
-            now,
-            |c, today| {
-                if c.request_type() != RequestType::Erasure {
-                    return Err(CaseError::NotForThisType("an erasure"));
-                }
-                if c.state != State::Approved {
-                    return Err(CaseError::WrongState(c.state.as_str(), "approved"));
-                }
-                c.check_runnable(today, now, self.case_max_secs())
-            },
-        )?;
-        let subscriber = match case.request.scope.first().map(|i| i.parse()) {
-            Some(Ok(Parsed::Subscriber(s))) => s,
-            _ => {
-                let err = CaseError::NotForThisType("an erasure without a subscriber");
-                return Err(self.refuse(
-                    caller,
-                    Op::CaseExecute,
-                    Some(id),
-                    Value::Null,
-                    err.into(),
-                ));
-            }
-        };
+        let (who, case, subscriber) =
+            self.load_for_execution(caller, id, RequestType::Erasure, now)?;
         let pseudonym = self.audit.pseudonym(&subscriber);
         let holds = crate::legal::holds(self.data_dir(), now)?;
         let erasure = Erasure {

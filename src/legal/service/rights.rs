@@ -27,7 +27,7 @@ fn subject(c: &Case) -> Result<String, CaseError> {
 
 impl Service {
     /// Loads an approved subject-rights case of type `kind` for execution (refusals audited).
-    fn load_for_execution(
+    pub(super) fn load_for_execution(
         &self,
         caller: &Caller,
         id: &str,
