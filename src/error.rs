@@ -227,6 +227,19 @@ catalogue! {
     /// The store's retention policy is not signed by this appliance's key.
     StoreRetentionUnsigned = "store.retention_unsigned", INTERNAL, EXIT_OPERATIONAL;
 
+    // Keys (data at rest).
+    /// A key is missing: the master key (file or credential), or a data key of the key store
+    /// (shredded, or a key store that is not the data's).
+    KeyMissing = "key.missing", INTERNAL, EXIT_OPERATIONAL;
+    /// A key is there but does not open: another appliance's, or a file readable by others.
+    KeyWrong = "key.wrong", INTERNAL, EXIT_OPERATIONAL;
+    /// Stored data does not open with its key: changed on disk, or written under another key.
+    KeyUndecryptable = "key.undecryptable", INTERNAL, EXIT_OPERATIONAL;
+    /// The key store could not be read or written.
+    KeyStoreFailed = "key.store_failed", INTERNAL, EXIT_OPERATIONAL;
+    /// A key escrow file is not one this appliance can import.
+    KeyEscrowBad = "key.escrow_bad", INTERNAL, EXIT_BAD_INPUT;
+
     // The identity register.
     /// The register could not be opened (or an import holds it).
     IdentityOpenFailed = "identity.open_failed", INTERNAL, EXIT_OPERATIONAL;

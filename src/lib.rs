@@ -11,6 +11,7 @@ pub mod error;
 pub mod fsmode;
 pub mod identity;
 pub mod ingest;
+pub mod keyring;
 pub mod legal;
 pub mod report;
 pub mod serve;
