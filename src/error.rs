@@ -238,7 +238,19 @@ catalogue! {
     /// The key store could not be read or written.
     KeyStoreFailed = "key.store_failed", INTERNAL, EXIT_OPERATIONAL;
     /// A key escrow file is not one this appliance can import.
-    KeyEscrowBad = "key.escrow_bad", INTERNAL, EXIT_BAD_INPUT;
+    KeyEscrowBad = "key.escrow_bad", BAD_REQUEST, EXIT_BAD_INPUT;
+
+    // Backups.
+    /// A backup's folder could not be read or written.
+    BackupIo = "backup.io", CONFLICT, EXIT_OPERATIONAL;
+    /// A backup does not verify: its manifest's signature, a file's digest, a file added.
+    BackupBad = "backup.bad", BAD_REQUEST, EXIT_BAD_INPUT;
+    /// A backup made by another appliance (another master key).
+    BackupForeign = "backup.foreign", CONFLICT, EXIT_BAD_INPUT;
+    /// A restore lacks the keys of days still within retention (give the key escrow).
+    BackupKeysMissing = "backup.keys_missing", CONFLICT, EXIT_BAD_INPUT;
+    /// A restore into a data directory that still holds a store.
+    BackupTargetNotEmpty = "backup.target_not_empty", CONFLICT, EXIT_BAD_INPUT;
 
     // The identity register.
     /// The register could not be opened (or an import holds it).
@@ -348,6 +360,9 @@ mod tests {
             "notice.not_found" => 404,
             "notice.four_eyes" => 403,
             c if c.starts_with("notice.") => 409,
+            // Data at rest (no string rule existed before the catalogue).
+            "backup.bad" | "key.escrow_bad" => 400,
+            c if c.starts_with("backup.") => 409,
             _ => 500,
         }
     }
@@ -358,6 +373,8 @@ mod tests {
             || code.starts_with("store.")
             || code.ends_with("_failed")
             || code == "cli.daemon_unreachable"
+            || (code.starts_with("key.") && code != "key.escrow_bad")
+            || code == "backup.io"
         {
             1
         } else {

@@ -121,7 +121,11 @@ pub fn master_key_path(data_dir: &Path) -> PathBuf {
 fn read_key_file(path: &Path, check_mode: bool) -> Result<[u8; 32], String> {
     let mut f = std::fs::File::open(path).map_err(|e| e.to_string())?;
     if check_mode {
-        let mode = f.metadata().map_err(|e| e.to_string())?.permissions().mode();
+        let mode = f
+            .metadata()
+            .map_err(|e| e.to_string())?
+            .permissions()
+            .mode();
         if mode & 0o077 != 0 {
             return Err(format!("mode {:o}; expected 600", mode & 0o777));
         }
@@ -243,6 +247,7 @@ impl MasterKey {
 
 /// One data key: seals and opens values, and makes keyed hashes.
 pub struct DataKey {
+    secret: [u8; 32],
     aead: Aes256Gcm,
     mac: Hmac<Sha256>,
     /// The key's id: the first 8 bytes of the SHA-256 of its wrapped form, hex (named in
@@ -258,7 +263,7 @@ impl std::fmt::Debug for DataKey {
 
 fn derive(key: &[u8; 32], label: &[u8]) -> [u8; 32] {
     // HKDF-Expand (RFC 5869) with the random key as the PRK, one block.
-    let mut mac = Hmac::<Sha256>::new_from_slice(key).expect("HMAC takes any key length");
+    let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(key).expect("HMAC takes any key length");
     mac.update(label);
     mac.update(&[1]);
     mac.finalize().into_bytes().into()
@@ -268,11 +273,18 @@ impl DataKey {
     /// A data key from its 32 bytes (the key store's keys; tests).
     pub fn from_bytes(key: &[u8; 32], id: String) -> DataKey {
         DataKey {
+            secret: *key,
             aead: Aes256Gcm::new((&derive(key, b"tdr seal v1")).into()),
-            mac: Hmac::<Sha256>::new_from_slice(&derive(key, b"tdr hash v1"))
+            mac: <Hmac<Sha256> as Mac>::new_from_slice(&derive(key, b"tdr hash v1"))
                 .expect("HMAC takes any key length"),
             id,
         }
+    }
+
+    /// The key's 32 bytes, for a keyed hash that must stay what it was before the key store
+    /// held it (the subscriber index's).
+    pub fn secret(&self) -> &[u8; 32] {
+        &self.secret
     }
 
     /// Appends `plain` sealed to `out`: nonce ‖ cipher text ‖ tag, bound to `aad`.
@@ -359,7 +371,12 @@ pub fn day_key_name(day: i64) -> String {
 pub fn day_of_key_name(name: &str) -> Option<i64> {
     let digits = name.strip_prefix("day-")?;
     let date = chrono::NaiveDate::parse_from_str(digits, "%Y%m%d").ok()?;
-    Some(date.and_hms_opt(0, 0, 0)?.and_utc().timestamp().div_euclid(86_400))
+    Some(
+        date.and_hms_opt(0, 0, 0)?
+            .and_utc()
+            .timestamp()
+            .div_euclid(86_400),
+    )
 }
 
 fn valid_name(name: &str) -> bool {
@@ -424,7 +441,12 @@ impl KeyStore {
 
     /// The key `name`, `None` when the store has none.
     pub fn get(&self, name: &str) -> Result<Option<Arc<DataKey>>, KeyError> {
-        if let Some(k) = self.keys.read().unwrap_or_else(|p| p.into_inner()).get(name) {
+        if let Some(k) = self
+            .keys
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(name)
+        {
             return Ok(Some(k.clone()));
         }
         let path = self.path_of(name);
@@ -449,15 +471,24 @@ impl KeyStore {
         })
     }
 
+    /// Takes an existing key's bytes into the store under `name` (a key kept in a plain file
+    /// before the key store existed); the key already held wins.
+    pub fn adopt(&self, name: &str, key: &[u8; 32]) -> Result<Arc<DataKey>, KeyError> {
+        self.add(name, key)
+    }
+
     /// The key `name`, made (random, wrapped, synced) when missing. Two processes making one
     /// key at once both end with the one that reached the disk first.
     pub fn get_or_create(&self, name: &str) -> Result<Arc<DataKey>, KeyError> {
         if let Some(k) = self.get(name)? {
             return Ok(k);
         }
+        self.add(name, &rand::random())
+    }
+
+    fn add(&self, name: &str, key: &[u8; 32]) -> Result<Arc<DataKey>, KeyError> {
         assert!(valid_name(name), "key names are [a-z0-9-]");
-        let key: [u8; 32] = rand::random();
-        let wrapped = self.master.wrap(name, &key);
+        let wrapped = self.master.wrap(name, key);
         let path = self.path_of(name);
         crate::fsmode::create_private_dir(&self.dir).map_err(|e| io_err(&self.dir, e))?;
         let tmp = self.dir.join(format!(".{name}.{}.new", std::process::id()));
@@ -517,6 +548,17 @@ impl KeyStore {
             name: name.to_string(),
             key_id,
         }))
+    }
+
+    /// Marks the key `name` shredded without having it (a restore that refuses an expired
+    /// day's key), so the partition of that day is dropped when the store opens.
+    pub fn mark_shredded(&self, name: &str, why: &str) -> Result<(), KeyError> {
+        let marker = self.marker_of(name);
+        if marker.exists() {
+            return Ok(());
+        }
+        crate::fsmode::create_private_dir(&self.dir).map_err(|e| io_err(&self.dir, e))?;
+        write_private(&marker, why.as_bytes()).map_err(|e| io_err(&marker, e))
     }
 
     /// The names of the keys held, sorted.
@@ -651,7 +693,10 @@ mod tests {
         // Reopened: the same key.
         let again = KeyStore::open(d.path(), false).unwrap();
         let day2 = again.require("day-20261121").unwrap();
-        assert_eq!(day2.open(b"k", &sealed).as_deref(), Some(&b"+46701234567"[..]));
+        assert_eq!(
+            day2.open(b"k", &sealed).as_deref(),
+            Some(&b"+46701234567"[..])
+        );
         let escrow = d.path().join("escrow.json");
         assert_eq!(again.export(&escrow, "now").unwrap(), 1);
         // Shredded: gone, named when asked for, and never brought back from escrow.

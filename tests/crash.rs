@@ -151,14 +151,14 @@ fn crash_round(
     let crashed = root.join(format!("crashed-{seed}"));
     // The same subscriber-index key as the clean store, so its index entries (keyed hashes)
     // are compared byte for byte too.
-    let keys = crashed.join("keys");
-    std::fs::create_dir_all(&keys).unwrap();
-    std::fs::set_permissions(&keys, std::fs::Permissions::from_mode(0o700)).unwrap();
-    std::fs::copy(
-        clean.join("keys/subject-index.key"),
-        keys.join("subject-index.key"),
-    )
-    .unwrap();
+    // (It is wrapped by the master key in the key store: both are copied; the day keys
+    // differ, and the dump compares opened values.)
+    for (dir, file) in [("keys", "master.key"), ("keystore", "subject-index.key")] {
+        let to = crashed.join(dir);
+        std::fs::create_dir_all(&to).unwrap();
+        std::fs::set_permissions(&to, std::fs::Permissions::from_mode(0o700)).unwrap();
+        std::fs::copy(clean.join(dir).join(file), to.join(file)).unwrap();
+    }
     let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
     let mut kills = 0;
     let started = Instant::now();

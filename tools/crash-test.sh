@@ -108,8 +108,11 @@ echo "SIGTERM: exit 0 after ${took}s"
 
 # The same subscriber-index key as the daemon's store, so the index entries (keyed hashes)
 # are compared too.
-install -d -m 0700 "$WORK/clean-data" "$WORK/clean-data/keys"
-install -m 0600 "$WORK/serve-data/keys/subject-index.key" "$WORK/clean-data/keys/subject-index.key"
+# (It is wrapped by the master key in the key store: both are copied; values are compared
+# opened, so the day keys may differ.)
+install -d -m 0700 "$WORK/clean-data" "$WORK/clean-data/keys" "$WORK/clean-data/keystore"
+install -m 0600 "$WORK/serve-data/keys/master.key" "$WORK/clean-data/keys/master.key"
+install -m 0600 "$WORK/serve-data/keystore/subject-index.key" "$WORK/clean-data/keystore/subject-index.key"
 "$TDR" --data-dir "$WORK/clean-data" import --format events --source ledger "$WORK/feed/ledger.jsonl" >/dev/null
 "$BENCH" dump --data-dir "$WORK/serve-data" >"$WORK/serve.dump"
 "$BENCH" dump --data-dir "$WORK/clean-data" >"$WORK/clean.dump"

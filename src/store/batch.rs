@@ -8,7 +8,8 @@ use std::sync::Arc;
 use super::engine::{Engine, Sink, Subjects};
 use super::meta::{self, EngineRecord};
 use super::subject;
-use super::{read_err, write_err, Store, StoreError, StoreRead};
+use super::{read_err, seal, write_err, Family, Store, StoreError, StoreRead};
+use crate::keyring::DataKey;
 use crate::model::UnixSecs;
 
 impl Store {
@@ -35,6 +36,10 @@ impl Store {
             if subject::is_index_key(&k) {
                 continue;
             }
+            let v = match self.key_of(Family::Live)? {
+                Some(key) => seal::open(&key, &k, &v, &|| "the live family".into())?,
+                None => v.to_vec(),
+            };
             if !e.restore_live(&k, &v) {
                 return Err(StoreError::Read("undecodable live record".into()));
             }
@@ -112,10 +117,14 @@ impl Store {
     /// on first use and adds each family's writes sorted by key.
     pub fn write(&self, p: Prepared) -> Result<(), StoreError> {
         let mut batch = WriteBatch::default();
-        p.meta.append_to(&mut batch, &self.meta(), false);
-        p.live.append_to(&mut batch, &self.live(), true);
+        p.meta.append_to(&mut batch, &self.meta(), false, None);
+        let live_key = self.key_of(Family::Live)?;
+        p.live
+            .append_to(&mut batch, &self.live(), true, live_key.as_deref());
         for (day, ops) in p.parts {
-            ops.append_to(&mut batch, &self.day_handle(day)?, true);
+            let cf = self.day_handle(day)?;
+            let key = self.key_of(Family::Day(day))?;
+            ops.append_to(&mut batch, &cf, true, key.as_deref());
         }
         let mut wo = WriteOptions::default();
         wo.set_sync(self.sync);
@@ -236,20 +245,36 @@ impl Ops {
         })
     }
 
-    /// Adds the writes to `batch`; `sorted` by key when asked. RocksDB's skiplist memtable
+    /// Adds the writes to `batch`, values sealed with `key` (the family's) when given;
+    /// `sorted` by key when asked. RocksDB's skiplist memtable
     /// keeps its insert position between inserts, so keys in order cost a fraction of keys in
     /// random order (before this, the largest single cost of ingest). The sort is stable:
     /// writes to one key keep their order.
-    fn append_to(mut self, batch: &mut WriteBatch, cf: &Arc<BoundColumnFamily<'_>>, sorted: bool) {
+    fn append_to(
+        mut self,
+        batch: &mut WriteBatch,
+        cf: &Arc<BoundColumnFamily<'_>>,
+        sorted: bool,
+        key: Option<&DataKey>,
+    ) {
         if sorted {
             let data = &self.data;
             self.ops
                 .sort_by(|a, b| data[a.0..a.0 + a.1].cmp(&data[b.0..b.0 + b.1]));
         }
+        let mut sealed = Vec::with_capacity(128);
+        let mut seal = |k: &[u8], v: &[u8]| -> Vec<u8> {
+            sealed.clear();
+            match key {
+                Some(key) if !v.is_empty() => key.seal_into(k, v, &mut sealed),
+                _ => sealed.extend_from_slice(v),
+            }
+            std::mem::take(&mut sealed)
+        };
         for op in self.iter() {
             match op {
-                Op::Put(k, v) => batch.put_cf(cf, k, v),
-                Op::Merge(k, v) => batch.merge_cf(cf, k, v),
+                Op::Put(k, v) => batch.put_cf(cf, k, seal(k, v)),
+                Op::Merge(k, v) => batch.merge_cf(cf, k, seal(k, v)),
                 Op::Delete(k) => batch.delete_cf(cf, k),
             }
         }

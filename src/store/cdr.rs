@@ -6,6 +6,8 @@
 
 use sha2::{Digest, Sha256};
 
+use super::keys::PREFIX_LEN;
+use super::subject::Hash16;
 use crate::model::{Cdr, UnixSecs};
 
 /// Key tag of CDR index entries in day partitions (bindings use 'B' and 'N').
@@ -38,23 +40,38 @@ pub fn normalize_number(n: &str) -> String {
     }
 }
 
-/// Key prefix of all entries of `number` (normalised).
-pub fn prefix(number: &str) -> Vec<u8> {
-    let mut k = Vec::with_capacity(number.len() + 2);
-    k.push(TAG_CDR);
-    k.extend_from_slice(number.as_bytes());
-    k.push(0);
+/// Key prefix of all entries of a number, by its keyed hash (of the normalised number, under
+/// the subscriber index's key): `C` ‖ h16 ‖ 0, the partitions' 18-byte lookup prefix. Keys
+/// hold no number in clear.
+pub fn prefix(hash: &Hash16) -> [u8; PREFIX_LEN] {
+    let mut k = [0u8; PREFIX_LEN];
+    k[0] = TAG_CDR;
+    k[1..17].copy_from_slice(hash);
     k
 }
 
-/// The index key of `cdr` under `number`: prefix ‖ start (sign-flipped big-endian) ‖ the first
-/// 8 bytes of the SHA-256 of the stored record (so distinct calls never collide and a repeat
-/// of the same call lands on the same key).
-pub fn key(number: &str, start: UnixSecs, value: &[u8]) -> Vec<u8> {
-    let mut k = prefix(number);
+/// The index key of `cdr` under a number's hash: prefix ‖ start (sign-flipped big-endian) ‖
+/// the first 8 bytes of the SHA-256 of the stored record (so distinct calls never collide and
+/// a repeat of the same call lands on the same key).
+pub fn key(hash: &Hash16, start: UnixSecs, value: &[u8]) -> Vec<u8> {
+    let mut k = prefix(hash).to_vec();
     k.extend_from_slice(&((start as u64) ^ (1 << 63)).to_be_bytes());
     k.extend_from_slice(&Sha256::digest(value)[..8]);
     k
+}
+
+/// A key of a store written before encryption (schema 1), `C` ‖ number ‖ 0 ‖ rest: the number
+/// and the rest (start and digest), for [`super::Store`]'s one-time sealing.
+pub(crate) fn plain_key_number(k: &[u8]) -> Option<(&str, &[u8])> {
+    let body = k.strip_prefix(&[TAG_CDR])?;
+    let split = body.len().checked_sub(17)?;
+    if body[split] != 0 {
+        return None;
+    }
+    Some((
+        std::str::from_utf8(&body[..split]).ok()?,
+        &body[split + 1..],
+    ))
 }
 
 /// Start time encoded in a key (after the prefix).
@@ -185,7 +202,7 @@ pub fn decode(value: &[u8]) -> Option<Cdr> {
 }
 
 /// The (key, value) pairs `cdr` is stored under: one per distinct number it involves.
-pub fn entries(cdr: &Cdr) -> Vec<(Vec<u8>, Vec<u8>)> {
+pub fn entries(cdr: &Cdr, hash: &dyn Fn(&str) -> Hash16) -> Vec<(Vec<u8>, Vec<u8>)> {
     let value = encode(cdr);
     let mut numbers = vec![
         normalize_number(&cdr.calling),
@@ -195,7 +212,7 @@ pub fn entries(cdr: &Cdr) -> Vec<(Vec<u8>, Vec<u8>)> {
     numbers.dedup();
     numbers
         .into_iter()
-        .map(|n| (key(&n, cdr.start, &value), value.clone()))
+        .map(|n| (key(&hash(&n), cdr.start, &value), value.clone()))
         .collect()
 }
 
@@ -242,11 +259,20 @@ mod tests {
 
     #[test]
     fn keys_sort_by_time_and_round_trip() {
-        let a = key("+4670", -5, b"x");
-        let b = key("+4670", 10, b"x");
+        let h = |n: &str| {
+            let mut out = [0u8; 16];
+            out[..n.len().min(16)].copy_from_slice(&n.as_bytes()[..n.len().min(16)]);
+            out
+        };
+        let a = key(&h("+4670"), -5, b"x");
+        let b = key(&h("+4670"), 10, b"x");
         assert!(a < b);
-        assert_eq!(key_start(&b, prefix("+4670").len()), Some(10));
-        assert_eq!(key_start(&a, prefix("+4670").len()), Some(-5));
-        assert!(!key("+46701", 0, b"x").starts_with(&prefix("+4670")));
+        assert_eq!(key_start(&b, PREFIX_LEN), Some(10));
+        assert_eq!(key_start(&a, PREFIX_LEN), Some(-5));
+        assert!(!key(&h("+46701"), 0, b"x").starts_with(&prefix(&h("+4670"))));
+        let mut plain = vec![TAG_CDR];
+        plain.extend_from_slice(b"+4670\0");
+        plain.extend_from_slice(&[9; 16]);
+        assert_eq!(plain_key_number(&plain), Some(("+4670", &[9u8; 16][..])));
     }
 }

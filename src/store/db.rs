@@ -2,8 +2,9 @@
 //! operators, the schema check, the raw family reads ([`Families`]) and the engine's upkeep
 //! numbers (memory, disk, compaction).
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
 
 use rocksdb::{
     BlockBasedOptions, BoundColumnFamily, Cache, ColumnFamilyDescriptor, DBCompressionType,
@@ -15,12 +16,14 @@ use super::engine::{Engine, Params};
 use super::keys::{self, partition_day, partition_name};
 use super::read::Visit;
 use super::subject::{Erasures, Hash16, SubjectKey};
-use super::{merge, meta, read_err, write_err, Families, Family, StoreError};
+use super::{merge, meta, read_err, seal, write_err, Families, Family, StoreError};
 use crate::config::{Config, Retention};
+use crate::keyring::{day_key_name, DataKey, KeyError, KeyStore};
 
 pub(crate) type Db = DBWithThreadMode<MultiThreaded>;
 
-pub const SCHEMA_VERSION: u32 = 1;
+/// 2: values sealed with the day's (or the live family's) key, numbers hashed in CDR keys.
+pub const SCHEMA_VERSION: u32 = 2;
 pub(crate) const CF_META: &str = "meta";
 pub(crate) const CF_LIVE: &str = "live";
 
@@ -61,6 +64,14 @@ pub struct Store {
     /// made) and the erasures in force.
     pub(super) subjects: Option<SubjectKey>,
     pub(super) erasures: Erasures,
+    /// The key store (day keys, the live key) and the keys in use, by day.
+    pub(super) keys: Arc<KeyStore>,
+    pub(super) live_key: Arc<DataKey>,
+    day_keys: RwLock<HashMap<i64, Arc<DataKey>>>,
+    /// Partitions of shredded keys a read-only open could not drop: hidden.
+    shredded_open: Vec<String>,
+    /// A benchmark's store written unsealed ([`UNSEALED_MARK`]; `testkit` builds only).
+    unsealed: bool,
 }
 
 /// Signs and verifies the store's retention policy with a key the store does not hold (the
@@ -70,7 +81,20 @@ pub trait PolicySeal {
     fn verify(&self, policy: &[u8], signature: &[u8]) -> bool;
 }
 
-pub(super) fn partition_options(cache: &Cache) -> Options {
+/// The file that marks a benchmark's store written unsealed (`tdr-bench build --unsealed`,
+/// measuring what sealing costs); only a build with the `testkit` feature reads such a store.
+pub(super) const UNSEALED_MARK: &str = "UNSEALED-BENCH";
+
+/// How a partition's values are kept: sealed with its key, plain (a benchmark's unsealed
+/// store), or unreadable (its key shredded; dropped right after the open).
+#[derive(Clone)]
+pub(super) enum Sealing {
+    Key(Arc<DataKey>),
+    Plain,
+    Shredded,
+}
+
+pub(super) fn partition_options(cache: &Cache, sealing: Sealing) -> Options {
     let mut o = Options::default();
     let mut t = BlockBasedOptions::default();
     t.set_block_size(16 * 1024);
@@ -91,15 +115,26 @@ pub(super) fn partition_options(cache: &Cache) -> Options {
     o.set_bottommost_compression_type(DBCompressionType::Zstd);
     o.set_write_buffer_size(64 << 20);
     o.set_level_compaction_dynamic_level_bytes(true);
-    o.set_merge_operator_associative("merge_facts", facts_merge);
+    match sealing {
+        Sealing::Key(key) => o.set_merge_operator_associative("merge_facts", move |k, e, ops| {
+            seal::sealed_merge(&key, k, e, ops)
+        }),
+        Sealing::Plain => {
+            o.set_merge_operator_associative("merge_facts", |k, e, ops| merge::facts(k, e, ops))
+        }
+        // Its values cannot be read any more: a merge keeps the last bytes as they are.
+        Sealing::Shredded => o.set_merge_operator_associative("merge_facts", |_, existing, ops| {
+            ops.iter().last().or(existing).map(<[u8]>::to_vec)
+        }),
+    }
     o
 }
 
 /// The live family holds only the bindings that may still change (open sessions and the
 /// last minutes' closed ones), rewritten on nearly every event: a small memtable keeps its
 /// skiplist in cache, which is where ingest spends its time at high event rates.
-fn live_options(cache: &Cache) -> Options {
-    let mut o = partition_options(cache);
+fn live_options(cache: &Cache, sealing: Sealing) -> Options {
+    let mut o = partition_options(cache, sealing);
     o.set_write_buffer_size(8 << 20);
     o.set_memtable_prefix_bloom_ratio(0.05);
     o
@@ -132,15 +167,6 @@ fn or_merge(
     operands: &rocksdb::MergeOperands,
 ) -> Option<Vec<u8>> {
     Some(merge::or_bitmaps(existing, operands))
-}
-
-/// RocksDB's merge operator of the day partitions: [`merge::facts`].
-fn facts_merge(
-    key: &[u8],
-    existing: Option<&[u8]>,
-    operands: &rocksdb::MergeOperands,
-) -> Option<Vec<u8>> {
-    merge::facts(key, existing, operands)
 }
 
 impl Store {
@@ -195,6 +221,27 @@ impl Store {
         }
         let opts = db_options();
         let cache = Cache::new_lru_cache(256 << 20);
+        let unsealed = path.join(UNSEALED_MARK).exists();
+        if unsealed && !cfg!(feature = "testkit") {
+            return Err(StoreError::Open {
+                path,
+                reason: "a benchmark's store written unsealed (tdr-bench build --unsealed): \
+                         tdr does not read it"
+                    .into(),
+            });
+        }
+        let sealing_of = |key: Option<Arc<DataKey>>| match key {
+            _ if unsealed => Sealing::Plain,
+            Some(k) => Sealing::Key(k),
+            None => Sealing::Shredded,
+        };
+        let keys = Arc::new(KeyStore::open(&cfg.data_dir, !read_only).map_err(StoreError::Key)?);
+        let live_key = if read_only {
+            keys.require("live")
+        } else {
+            keys.get_or_create("live")
+        }
+        .map_err(StoreError::Key)?;
         let mut names = Db::list_cf(&opts, &path).unwrap_or_default();
         if !read_only {
             for n in [CF_META, CF_LIVE] {
@@ -202,6 +249,29 @@ impl Store {
                     names.push(n.to_string());
                 }
             }
+        }
+        // Each partition with its day's key. A partition whose key was shredded (expiry
+        // shreds the key first, then drops the partition) is dropped now; one whose key is
+        // missing without having been shredded is refused: its data is there, its key is
+        // not (a key store from elsewhere, or not restored from escrow).
+        let mut day_keys = HashMap::new();
+        let (mut shredded, mut missing) = (Vec::new(), Vec::new());
+        for n in &names {
+            if let Some(day) = partition_day(n) {
+                match keys.get(&day_key_name(day)).map_err(StoreError::Key)? {
+                    Some(k) => {
+                        day_keys.insert(day, k);
+                    }
+                    None if keys.shredded(&day_key_name(day)) => shredded.push(n.clone()),
+                    None => missing.push(day_key_name(day)),
+                }
+            }
+        }
+        if !missing.is_empty() {
+            return Err(StoreError::Key(KeyError::Missing {
+                name: missing.join(", "),
+                path: keys.dir().to_path_buf(),
+            }));
         }
         let cfs: Vec<ColumnFamilyDescriptor> = names
             .iter()
@@ -211,9 +281,10 @@ impl Store {
                 } else if n == "default" {
                     Options::default()
                 } else if n == CF_LIVE {
-                    live_options(&cache)
+                    live_options(&cache, sealing_of(Some(live_key.clone())))
                 } else {
-                    partition_options(&cache)
+                    let key = partition_day(n).and_then(|d| day_keys.get(&d).cloned());
+                    partition_options(&cache, sealing_of(key))
                 };
                 ColumnFamilyDescriptor::new(n, o)
             })
@@ -237,10 +308,22 @@ impl Store {
             retention: cfg.retention.clone(),
             subjects: None,
             erasures: Erasures::default(),
+            keys,
+            live_key,
+            day_keys: RwLock::new(day_keys),
+            shredded_open: Vec::new(),
+            unsealed,
         };
-        store.check_schema(read_only)?;
+        if !read_only {
+            for n in &shredded {
+                store.db.drop_cf(n).map_err(write_err)?;
+                tracing::info!(partition = %n, "partition of a shredded day key dropped");
+            }
+        }
+        store.shredded_open = if read_only { shredded } else { Vec::new() };
+        let plain = store.check_schema(read_only)?;
         store.check_policy(&cfg.retention, read_only, seal)?;
-        store.subjects = match SubjectKey::load(&cfg.data_dir, !read_only) {
+        store.subjects = match SubjectKey::load(&cfg.data_dir, &store.keys, !read_only) {
             Ok(k) => Some(k),
             Err(_) if read_only => None,
             Err(e) => return Err(e),
@@ -248,6 +331,9 @@ impl Store {
         store.load_erasures()?;
         if !read_only {
             store.build_subject_index()?;
+            if plain {
+                store.seal_plain_store()?;
+            }
         }
         Ok(store)
     }
@@ -306,20 +392,24 @@ impl Store {
         &self.retention
     }
 
-    fn check_schema(&self, read_only: bool) -> Result<(), StoreError> {
+    /// Checks the schema version; `true` for a store written before encryption (schema 1),
+    /// which a read-write open then seals ([`Store::seal_plain_store`]).
+    fn check_schema(&self, read_only: bool) -> Result<bool, StoreError> {
         let meta = self.meta();
         match self.db.get_cf(&meta, meta::SCHEMA).map_err(read_err)? {
             Some(v) => {
                 let found = v.as_slice().try_into().map(u32::from_be_bytes).unwrap_or(0);
-                if found != SCHEMA_VERSION {
-                    return Err(StoreError::Schema { found });
+                match found {
+                    SCHEMA_VERSION => Ok(false),
+                    1 if !read_only => Ok(true),
+                    _ => Err(StoreError::Schema { found }),
                 }
-                Ok(())
             }
-            None if read_only => Ok(()),
+            None if read_only => Ok(false),
             None => self
                 .db
                 .put_cf(&meta, meta::SCHEMA, SCHEMA_VERSION.to_be_bytes())
+                .map(|()| false)
                 .map_err(write_err),
         }
     }
@@ -353,12 +443,63 @@ impl Store {
         }
     }
 
-    /// Creates the partition of `day` if it is not there yet, and returns its handle.
+    /// The key of a family's values (`None`: `meta`, which is plain); an error naming the
+    /// key when a partition has none.
+    pub(super) fn key_of(&self, family: Family) -> Result<Option<Arc<DataKey>>, StoreError> {
+        match family {
+            Family::Meta => Ok(None),
+            _ if self.unsealed => Ok(None),
+            Family::Live => Ok(Some(self.live_key.clone())),
+            Family::Day(day) => {
+                if let Some(k) = self
+                    .day_keys
+                    .read()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .get(&day)
+                {
+                    return Ok(Some(k.clone()));
+                }
+                let k = self
+                    .keys
+                    .require(&day_key_name(day))
+                    .map_err(StoreError::Key)?;
+                self.day_keys
+                    .write()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .insert(day, k.clone());
+                Ok(Some(k))
+            }
+        }
+    }
+
+    /// Forgets the key of `day` held in memory (its partition is being shredded).
+    pub(super) fn forget_day_key(&self, day: i64) {
+        self.day_keys
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(&day);
+    }
+
+    /// Creates the partition of `day` (and its key) if it is not there yet, and returns its
+    /// handle.
     pub(super) fn day_handle(&self, day: i64) -> Result<Arc<BoundColumnFamily<'_>>, StoreError> {
         let name = partition_name(day);
         if self.db.cf_handle(&name).is_none() {
+            let key = self
+                .keys
+                .get_or_create(&day_key_name(day))
+                .map_err(StoreError::Key)?;
+            self.day_keys
+                .write()
+                .unwrap_or_else(|p| p.into_inner())
+                .insert(day, key.clone());
+            let sealing = if self.unsealed {
+                Sealing::Plain
+            } else {
+                Sealing::Key(key)
+            };
             self.db
-                .create_cf(&name, &partition_options(&self.cache))
+                .create_cf(&name, &partition_options(&self.cache, sealing))
                 .map_err(write_err)?;
         }
         self.db
@@ -449,6 +590,7 @@ impl Families for Store {
         let mut days: Vec<i64> = self
             .family_names()?
             .iter()
+            .filter(|n| !self.shredded_open.contains(n))
             .filter_map(|n| partition_day(n))
             .collect();
         days.sort_unstable();
@@ -466,7 +608,10 @@ impl Families for Store {
         };
         match self.db.get_pinned_cf(&cf, key).map_err(read_err)? {
             Some(v) => {
-                found(&v);
+                match self.key_of(family)? {
+                    Some(dk) => found(&seal::open(&dk, key, &v, &|| family_label(family))?),
+                    None => found(&v),
+                }
                 Ok(true)
             }
             None => Ok(false),
@@ -495,12 +640,17 @@ impl Families for Store {
         if let Some(u) = upper {
             ro.set_iterate_upper_bound(u.to_vec());
         }
+        let dk = self.key_of(family)?;
         let it = self
             .db
             .iterator_cf_opt(&cf, ro, IteratorMode::From(lower, Direction::Forward));
         for item in it {
             let (k, v) = item.map_err(read_err)?;
-            if !visit(&k, &v)? {
+            let go = match &dk {
+                Some(dk) => visit(&k, &seal::open(dk, &k, &v, &|| family_label(family))?)?,
+                None => visit(&k, &v)?,
+            };
+            if !go {
                 break;
             }
         }
@@ -523,6 +673,15 @@ fn a_lookup_range_is_within_one_prefix() {
         &p[..5],
         &keys::prefix_upper_bound(&p[..5])
     ));
+}
+
+/// A family as errors name it.
+pub(super) fn family_label(family: Family) -> String {
+    match family {
+        Family::Meta => CF_META.into(),
+        Family::Live => CF_LIVE.into(),
+        Family::Day(d) => format!("partition {}", partition_name(d)),
+    }
 }
 
 fn dir_size(p: &Path) -> u64 {

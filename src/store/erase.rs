@@ -185,7 +185,7 @@ impl Store {
         out: &mut Erased,
         deleted: &mut BTreeSet<Vec<u8>>,
     ) -> Result<(), StoreError> {
-        let prefix = cdr::prefix(number);
+        let prefix = cdr::prefix(&self.subject_hash(number)?);
         let upper = keys::prefix_upper_bound(&prefix);
         let mut batch = WriteBatch::default();
         for day in self.days()? {
@@ -209,7 +209,12 @@ impl Store {
                     }
                     continue;
                 }
-                for (k, _) in cdr::entries(&c) {
+                let Some(hasher) = &self.subjects else {
+                    return Err(StoreError::Read(
+                        "the subscriber index key is missing".into(),
+                    ));
+                };
+                for (k, _) in cdr::entries(&c, &|n| hasher.hash(n)) {
                     if day_of(c.start) == day {
                         batch.delete_cf(&cf, &k);
                         deleted.insert(k);
@@ -285,6 +290,24 @@ impl StoreErase for Store {
             sha.update(k);
         }
         out.digest = hex::encode(sha.finalize());
+        Ok(out)
+    }
+}
+
+impl super::StoreCopy for Store {
+    /// A RocksDB checkpoint of the store at `to` (hard links where the file system allows,
+    /// memtables flushed first): consistent, and as sealed as the store.
+    fn checkpoint(
+        &self,
+        to: &std::path::Path,
+    ) -> Result<Vec<(String, Option<String>)>, StoreError> {
+        rocksdb::checkpoint::Checkpoint::new(&self.db)
+            .and_then(|c| c.create_checkpoint(to))
+            .map_err(write_err)?;
+        let mut out = Vec::new();
+        for day in self.days()? {
+            out.push((partition_name(day), self.day_key_id(day)?));
+        }
         Ok(out)
     }
 }

@@ -38,8 +38,10 @@ impl MemStore {
         let indexed = (meta::SUBJECT_INDEX.to_vec(), b"1".to_vec());
         // The data directory's key when a RocksDB store made one there (so both give the
         // same bytes), else a fixed one: this store is for tests only.
-        let subjects = SubjectKey::load(&cfg.data_dir, false)
-            .unwrap_or_else(|_| SubjectKey::from_bytes(&[0x5a; 32]));
+        let subjects = crate::keyring::KeyStore::open(&cfg.data_dir, false)
+            .ok()
+            .and_then(|keys| SubjectKey::load(&cfg.data_dir, &keys, false).ok())
+            .unwrap_or_else(|| SubjectKey::from_bytes(&[0x5a; 32]));
         let erasures = Erasures::default();
         let mut engine = Engine::new(params);
         engine.set_subjects(Subjects {
@@ -206,6 +208,17 @@ impl super::StoreErase for MemStore {
     fn erase(&self, _: &super::Erasure) -> Result<super::Erased, StoreError> {
         Err(StoreError::Write(
             "the in-memory test store does not erase".into(),
+        ))
+    }
+}
+
+impl super::StoreCopy for MemStore {
+    fn checkpoint(
+        &self,
+        _to: &std::path::Path,
+    ) -> Result<Vec<(String, Option<String>)>, StoreError> {
+        Err(StoreError::Write(
+            "the in-memory test store cannot be backed up".into(),
         ))
     }
 }

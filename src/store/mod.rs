@@ -30,6 +30,7 @@ mod partitions;
 pub mod read;
 pub mod retention;
 mod scan;
+mod seal;
 pub mod subject;
 #[cfg(any(test, feature = "testkit"))]
 mod testkit;
@@ -43,7 +44,7 @@ pub use db::{MemoryUsage, PolicySeal, Store, SCHEMA_VERSION};
 pub use mem::MemStore;
 pub use meta::MetaRecord;
 pub use partitions::PartitionInfo;
-pub use read::{Erased, Erasure, Families, Family, StoreAccess, StoreErase, StoreRead};
+pub use read::{Erased, Erasure, Families, Family, StoreAccess, StoreCopy, StoreErase, StoreRead};
 #[cfg(any(test, feature = "testkit"))]
 pub use testkit::RawRecord;
 
@@ -67,6 +68,8 @@ pub enum StoreError {
     RetentionMismatch { stored: String, configured: String },
     #[error("the store's retention policy {0}")]
     RetentionUnsigned(String),
+    #[error(transparent)]
+    Key(#[from] crate::keyring::KeyError),
 }
 
 impl StoreError {
@@ -80,6 +83,7 @@ impl StoreError {
             StoreError::Read(_) => ErrorKind::StoreReadFailed,
             StoreError::RetentionMismatch { .. } => ErrorKind::StoreRetentionMismatch,
             StoreError::RetentionUnsigned(_) => ErrorKind::StoreRetentionUnsigned,
+            StoreError::Key(e) => e.kind(),
         }
     }
 

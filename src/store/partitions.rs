@@ -6,6 +6,7 @@ use rocksdb::WriteBatch;
 
 use super::keys::{self, partition_name};
 use super::{meta, read_err, write_err, Families, Family, Store, StoreError, StoreRead};
+use crate::keyring::{day_key_name, Shredded};
 use crate::model::{Domain, UnixSecs};
 
 /// A day partition and what it holds.
@@ -38,6 +39,22 @@ impl Store {
             Ok(true)
         })?;
         Ok(Some(PartitionInfo { day, name, records }))
+    }
+
+    /// The id of the key of `day` (`None`: it has none, e.g. shredded already).
+    pub fn day_key_id(&self, day: i64) -> Result<Option<String>, StoreError> {
+        Ok(self
+            .keys
+            .get(&day_key_name(day))
+            .map_err(StoreError::Key)?
+            .map(|k| k.id.clone()))
+    }
+
+    /// Shreds the key of `day` ([`crate::keyring::KeyStore::shred`]): from here on the
+    /// partition's values cannot be opened, here or in any copy.
+    pub fn shred_day(&self, day: i64) -> Result<Option<Shredded>, StoreError> {
+        self.forget_day_key(day);
+        self.keys.shred(&day_key_name(day)).map_err(StoreError::Key)
     }
 
     /// Drops a whole day partition and the coverage of that day.

@@ -189,7 +189,22 @@ pub trait StoreErase {
     fn erase(&self, e: &Erasure) -> Result<Erased, StoreError>;
 }
 
-/// What the legal service holds: reads, and erasure.
-pub trait StoreAccess: StoreRead + StoreErase {}
+/// A consistent copy of the store, for a backup.
+pub trait StoreCopy {
+    /// Copies the store to `to` (as sealed as it is); returns its partitions and the ids of
+    /// their day keys.
+    fn checkpoint(&self, to: &std::path::Path)
+        -> Result<Vec<(String, Option<String>)>, StoreError>;
+}
 
-impl<T: StoreRead + StoreErase + ?Sized> StoreAccess for T {}
+/// What the legal service holds: reads, erasure, and a consistent copy for a backup.
+pub trait StoreAccess: StoreRead + StoreErase + StoreCopy {
+    /// Itself as the backup's copier.
+    fn as_copy(&self) -> &dyn StoreCopy;
+}
+
+impl<T: StoreRead + StoreErase + StoreCopy> StoreAccess for T {
+    fn as_copy(&self) -> &dyn StoreCopy {
+        self
+    }
+}

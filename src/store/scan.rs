@@ -201,11 +201,8 @@ impl<B: Families + ?Sized> StoreRead for B {
     /// Calls are found in the day partitions of their start, from the day before `from` (a
     /// call running across midnight) to the day of `to`.
     fn cdrs(&self, number: &str, from: UnixSecs, to: UnixSecs) -> Result<Vec<Cdr>, StoreError> {
-        let prefix = cdr::prefix(&cdr::normalize_number(number));
-        let mut upper = prefix.clone();
-        if let Some(last) = upper.last_mut() {
-            *last = 1; // the prefix ends in a 0 separator
-        }
+        let prefix = cdr::prefix(&self.subject_hash(&cdr::normalize_number(number))?);
+        let upper = keys::prefix_upper_bound(&prefix);
         let mut out = Vec::new();
         for day in day_of(from) - 1..=day_of(to) {
             self.scan(Family::Day(day), &prefix, Some(&upper), &mut |k, v| {

@@ -18,7 +18,7 @@
 //! a copy of the store alone cannot be searched for a subscriber id by hashing guesses.
 
 use std::collections::HashMap;
-use std::io::{Read, Write};
+use std::io::Read;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, RwLock};
@@ -28,10 +28,13 @@ use sha2::Sha256;
 
 use super::keys::{BindingKey, PREFIX_LEN};
 use super::StoreError;
+use crate::keyring::KeyStore;
 use crate::model::{Class, UnixSecs};
 
 pub const TAG_INDEX: u8 = b'U';
 const KEY_FILE: &str = "subject-index.key";
+/// The key's name in the key store.
+pub const KEY_NAME: &str = "subject-index";
 
 /// A subscriber's (or number's) keyed hash.
 pub type Hash16 = [u8; 16];
@@ -67,9 +70,13 @@ impl SubjectKey {
         }
     }
 
-    /// Loads `<data_dir>/keys/subject-index.key`, making it (0600, in a 0700 folder) when
-    /// `create` and it is missing. A key readable by group or others is refused.
-    pub fn load(data_dir: &Path, create: bool) -> Result<SubjectKey, StoreError> {
+    /// The subscriber index's key, `subject-index` in the key store (made when `create`
+    /// and missing). A key kept in `<data_dir>/keys/subject-index.key` by an older version
+    /// is moved into the key store (hashes stay what they were) and its plain file removed.
+    pub fn load(data_dir: &Path, keys: &KeyStore, create: bool) -> Result<SubjectKey, StoreError> {
+        if let Some(k) = keys.get(KEY_NAME)? {
+            return Ok(SubjectKey::from_bytes(k.secret()));
+        }
         let path = key_path(data_dir);
         match std::fs::File::open(&path) {
             Ok(mut f) => {
@@ -85,24 +92,16 @@ impl SubjectKey {
                 let mut key = [0u8; 32];
                 hex::decode_to_slice(text.trim(), &mut key)
                     .map_err(|_| key_err(&path, "not 64 hex characters"))?;
+                if create {
+                    keys.adopt(KEY_NAME, &key)?;
+                    std::fs::remove_file(&path).map_err(|e| key_err(&path, e))?;
+                }
                 Ok(SubjectKey::from_bytes(&key))
             }
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound && create => {
-                let dir = path.parent().expect("a key file has a folder");
-                crate::fsmode::create_private_dir(dir).map_err(|e| key_err(&path, e))?;
-                let key: [u8; 32] = rand::random();
-                let tmp = dir.join(format!("{KEY_FILE}.new"));
-                let _ = std::fs::remove_file(&tmp);
-                let mut f =
-                    crate::fsmode::create_new_private(&tmp).map_err(|e| key_err(&path, e))?;
-                f.write_all(hex::encode(key).as_bytes())
-                    .and_then(|()| f.sync_all())
-                    .and_then(|()| std::fs::rename(&tmp, &path))
-                    .and_then(|()| std::fs::File::open(dir)?.sync_all())
-                    .map_err(|e| key_err(&path, e))?;
-                Ok(SubjectKey::from_bytes(&key))
-            }
-            Err(e) => Err(key_err(&path, e)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound && create => Ok(
+                SubjectKey::from_bytes(keys.get_or_create(KEY_NAME)?.secret()),
+            ),
+            Err(_) => Ok(SubjectKey::from_bytes(keys.require(KEY_NAME)?.secret())),
         }
     }
 
@@ -290,31 +289,59 @@ mod tests {
     use std::os::unix::fs::MetadataExt;
 
     #[test]
-    fn the_key_is_made_once_private_and_the_hash_depends_on_it() {
+    fn the_key_is_made_once_in_the_key_store_and_the_hash_depends_on_it() {
         let d = tempfile::tempdir().unwrap();
+        let keys = KeyStore::open(d.path(), true).unwrap();
         assert!(
-            SubjectKey::load(d.path(), false).is_err(),
+            SubjectKey::load(d.path(), &keys, false).is_err(),
             "not made on a read"
         );
-        let a = SubjectKey::load(d.path(), true).unwrap();
-        let b = SubjectKey::load(d.path(), false).unwrap();
+        let a = SubjectKey::load(d.path(), &keys, true).unwrap();
+        let b =
+            SubjectKey::load(d.path(), &KeyStore::open(d.path(), false).unwrap(), false).unwrap();
         assert_eq!(a.hash("sub-1"), b.hash("sub-1"));
         assert_ne!(a.hash("sub-1"), a.hash("sub-2"));
-        let mode = std::fs::metadata(key_path(d.path())).unwrap().mode();
-        assert_eq!(mode & 0o777, 0o600);
+        let wrapped = d.path().join("keystore").join(format!("{KEY_NAME}.key"));
+        assert_eq!(std::fs::metadata(&wrapped).unwrap().mode() & 0o777, 0o600);
         let other = tempfile::tempdir().unwrap();
-        let c = SubjectKey::load(other.path(), true).unwrap();
+        let c = SubjectKey::load(
+            other.path(),
+            &KeyStore::open(other.path(), true).unwrap(),
+            true,
+        )
+        .unwrap();
         assert_ne!(
             a.hash("sub-1"),
             c.hash("sub-1"),
             "another appliance, another hash"
         );
-        std::fs::set_permissions(key_path(d.path()), std::fs::Permissions::from_mode(0o644))
-            .unwrap();
-        assert!(
-            SubjectKey::load(d.path(), false).is_err(),
-            "a readable key is refused"
+    }
+
+    #[test]
+    fn a_plain_key_of_an_older_version_moves_into_the_key_store_and_keeps_its_hashes() {
+        let d = tempfile::tempdir().unwrap();
+        let plain = key_path(d.path());
+        crate::fsmode::create_private_dir(plain.parent().unwrap()).unwrap();
+        let mut f = crate::fsmode::create_new_private(&plain).unwrap();
+        std::io::Write::write_all(&mut f, hex::encode([9u8; 32]).as_bytes()).unwrap();
+        drop(f);
+        let keys = KeyStore::open(d.path(), true).unwrap();
+        let moved = SubjectKey::load(d.path(), &keys, true).unwrap();
+        assert_eq!(
+            moved.hash("sub-1"),
+            SubjectKey::from_bytes(&[9; 32]).hash("sub-1")
         );
+        assert!(!plain.exists(), "the plain copy is gone");
+        let again = SubjectKey::load(d.path(), &keys, false).unwrap();
+        assert_eq!(again.hash("sub-1"), moved.hash("sub-1"));
+        // A plain key readable by others is refused, not moved.
+        let e = tempfile::tempdir().unwrap();
+        let plain = key_path(e.path());
+        crate::fsmode::create_private_dir(plain.parent().unwrap()).unwrap();
+        std::fs::write(&plain, hex::encode([9u8; 32])).unwrap();
+        std::fs::set_permissions(&plain, std::fs::Permissions::from_mode(0o644)).unwrap();
+        let keys = KeyStore::open(e.path(), true).unwrap();
+        assert!(SubjectKey::load(e.path(), &keys, true).is_err());
     }
 
     #[test]

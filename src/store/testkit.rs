@@ -21,6 +21,21 @@ impl Store {
         ))
     }
 
+    /// Opens (creating) a store whose values are written unsealed, to measure what sealing
+    /// costs (`tdr-bench build --unsealed`); tdr itself refuses such a store.
+    pub fn open_unsealed_for_bench(cfg: &crate::config::Config) -> Result<Store, StoreError> {
+        let path = cfg.data_dir.join("store");
+        crate::fsmode::create_private_dir(&path).map_err(|e| StoreError::Open {
+            path: path.clone(),
+            reason: e.to_string(),
+        })?;
+        std::fs::write(path.join(super::db::UNSEALED_MARK), b"").map_err(|e| StoreError::Open {
+            path,
+            reason: e.to_string(),
+        })?;
+        Store::open(cfg)
+    }
+
     /// Deletes every subscriber-index entry (benchmarks measure the index's bytes so, on a
     /// copy); returns how many there were.
     pub fn strip_subject_index_for_bench(&self) -> Result<u64, StoreError> {
@@ -67,6 +82,15 @@ impl Store {
             let Some(cf) = self.db.cf_handle(&n) else {
                 continue;
             };
+            let family = if n == CF_LIVE {
+                Some(super::Family::Live)
+            } else {
+                partition_day(&n).map(super::Family::Day)
+            };
+            let key = match family {
+                Some(f) => self.key_of(f)?,
+                None => None,
+            };
             let mut ro = rocksdb::ReadOptions::default();
             ro.set_total_order_seek(true);
             for item in self
@@ -74,7 +98,12 @@ impl Store {
                 .iterator_cf_opt(&cf, ro, rocksdb::IteratorMode::Start)
             {
                 let (k, v) = item.map_err(read_err)?;
-                out.push((n.clone(), k.to_vec(), v.to_vec()));
+                // Values as they were written: sealed values differ by their nonces.
+                let v = match &key {
+                    Some(key) => super::seal::open(key, &k, &v, &|| n.clone())?,
+                    None => v.to_vec(),
+                };
+                out.push((n.clone(), k.to_vec(), v));
             }
         }
         Ok(out)

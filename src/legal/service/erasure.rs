@@ -149,7 +149,13 @@ pub fn verify_certificate_file(
     // The certificate alone, or a case (`tdr case show`) that holds one.
     let v = v.get("certificate").cloned().unwrap_or(v);
     if verify_certificate(&v, &key) {
-        Ok(v["body"]["case"].as_str().unwrap_or("").to_string())
+        // An erasure's case, or an expired day's partition.
+        let body = &v["body"];
+        Ok(body["case"]
+            .as_str()
+            .or(body["partition"].as_str())
+            .unwrap_or("")
+            .to_string())
     } else {
         Err("the signature does not match the certificate (changed, or another key)".into())
     }
