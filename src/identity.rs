@@ -946,6 +946,16 @@ fn overlap_problem(a: Origin, b: Origin) -> Option<RowProblem> {
     }
 }
 
+impl IdentityRegister {
+    /// A consistent copy of the register at `to` (a RocksDB checkpoint), for a backup: as
+    /// sealed as the register.
+    pub fn checkpoint(&self, to: &Path) -> Result<(), IdentityError> {
+        rocksdb::checkpoint::Checkpoint::new(&self.db)
+            .and_then(|c| c.create_checkpoint(to))
+            .map_err(write_err)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

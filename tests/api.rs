@@ -235,6 +235,10 @@ fn body_for(r: &tdr::api::Route, f: &Fixture) -> Option<Value> {
             Some(json!({"addr": "192.0.2.10", "at": f.t("10:30:00"), "reference": "ABUSE-1"}))
         }
         Op::AccessExtract => Some(json!({"case": "C-2026-0001"})),
+        // Relative: refused (request.invalid) once admitted and audited, so the matrix makes
+        // no backup and writes no escrow.
+        Op::BackupCreate => Some(json!({"dir": "relative/backup"})),
+        Op::KeysExport => Some(json!({"file": "relative/escrow.json"})),
         _ => None,
     }
 }

@@ -178,6 +178,28 @@ pub const ROUTES: &[Route] = &[
         summary: "The signed head of the audit chain, to record off the box",
     },
     Route {
+        method: "POST",
+        path: "/v1/backups",
+        op: Op::BackupCreate,
+        summary: "A backup into a new folder on the box ({\"dir\": absolute path}): the sealed \
+                  store, the registers, the audit log and the certificates, with a signed \
+                  manifest; never a key",
+    },
+    Route {
+        method: "POST",
+        path: "/v1/keys/export",
+        op: Op::KeysExport,
+        summary: "The key store's escrow into a new file on the box ({\"file\": absolute \
+                  path}): the day keys and the identity key, wrapped by the master key",
+    },
+    Route {
+        method: "GET",
+        path: "/v1/certificates",
+        op: Op::Certificates,
+        summary: "The signed deletion certificates of the days that left retention \
+                  (partition, time range, records, the key id destroyed)",
+    },
+    Route {
         method: "GET",
         path: "/v1/statistics",
         op: Op::Statistics,
@@ -503,6 +525,9 @@ pub fn router(state: ApiState) -> Router {
         .route("/v1/audit/verify", get(audit_verify))
         .route("/v1/audit/head", get(audit_head))
         .route("/v1/statistics", get(statistics))
+        .route("/v1/backups", post(backup_create))
+        .route("/v1/keys/export", post(keys_export))
+        .route("/v1/certificates", get(certificates))
         .route("/v1/users", post(user_add).get(user_list))
         .route("/v1/users/{name}/approve", post(user_approve))
         .route("/v1/users/{name}/revoke", post(user_revoke))
@@ -1088,6 +1113,35 @@ async fn user_add(State(st): State<ApiState>, h: Who, b: Bytes) -> Result<Respon
         StatusCode::CREATED,
         &json!({"token": t.token, "desk_password": t.desk_password, "state": state}),
     ))
+}
+
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct BackupBody {
+    dir: String,
+}
+
+async fn backup_create(State(st): State<ApiState>, h: Who, b: Bytes) -> Result<Response, ApiError> {
+    let r: BackupBody = body(&b)?;
+    let v = call(&st, h, move |svc, who| svc.backup_create(who, &r.dir)).await?;
+    Ok(ok_json(StatusCode::CREATED, &v))
+}
+
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ExportBody {
+    file: String,
+}
+
+async fn keys_export(State(st): State<ApiState>, h: Who, b: Bytes) -> Result<Response, ApiError> {
+    let r: ExportBody = body(&b)?;
+    let v = call(&st, h, move |svc, who| svc.keys_export(who, &r.file)).await?;
+    Ok(ok_json(StatusCode::CREATED, &v))
+}
+
+async fn certificates(State(st): State<ApiState>, h: Who) -> Result<Response, ApiError> {
+    let v = call(&st, h, |svc, who| svc.certificates(who)).await?;
+    Ok(ok_json(StatusCode::OK, &json!({"certificates": v})))
 }
 
 async fn user_list(State(st): State<ApiState>, h: Who) -> Result<Response, ApiError> {

@@ -41,6 +41,12 @@ fn request_body(r: &Route) -> Option<Value> {
         Op::AdminBootstrap => json!({"type": "object", "required": ["name", "person"],
             "properties": {"name": {"type": "string"}, "person": person}}),
         Op::CaseCreate => json!({"$ref": "#/components/schemas/NewCase"}),
+        Op::BackupCreate => json!({"type": "object", "required": ["dir"],
+            "properties": {"dir": {"type": "string",
+                "description": "absolute path of a new or empty folder the daemon writes"}}}),
+        Op::KeysExport => json!({"type": "object", "required": ["file"],
+            "properties": {"file": {"type": "string",
+                "description": "absolute path of a new file the daemon writes"}}}),
         Op::CaseReject | Op::CaseLift => json!({"type": "object", "required": ["reason"],
                                  "properties": {"reason": {"type": "string"}}}),
         Op::CaseExecute => json!({"type": "object", "properties": {"override": {

@@ -205,7 +205,7 @@ fn hand_over(cfg: &Config, args: &Args, jobs: &[ImportJob]) -> Result<ExitCode, 
 
 /// An import without the daemon writes the store directly: only the service user (who owns
 /// the data directory) may, and it prints counts only.
-fn service_user_only(cfg: &Config) -> Result<(), Failure> {
+pub(super) fn service_user_only(cfg: &Config) -> Result<(), Failure> {
     use std::os::unix::fs::MetadataExt;
     let Ok(meta) = std::fs::metadata(&cfg.data_dir) else {
         return Ok(()); // a new data directory, created as this user's

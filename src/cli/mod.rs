@@ -12,6 +12,7 @@
 
 mod admin;
 mod audit;
+mod backup;
 mod case;
 mod client;
 mod config;
@@ -106,6 +107,16 @@ pub enum Cmd {
         #[command(subcommand)]
         cmd: notice::LedgerCmd,
     },
+    /// Backups of the sealed store and the registers (never a key): create, verify, restore.
+    Backup {
+        #[command(subcommand)]
+        cmd: backup::BackupCmd,
+    },
+    /// The key store: its escrow, for safekeeping apart from the backups.
+    Keys {
+        #[command(subcommand)]
+        cmd: backup::KeysCmd,
+    },
 }
 
 /// Why a command failed, and so its exit code.
@@ -156,7 +167,10 @@ fn load_config(cli: &Cli) -> Result<Config, Failure> {
 fn dispatch(cli: Cli) -> Result<ExitCode, Failure> {
     let cfg = load_config(&cli)?;
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-    if matches!(cli.cmd, Cmd::Serve(_) | Cmd::Import(_)) {
+    if matches!(
+        cli.cmd,
+        Cmd::Serve(_) | Cmd::Import(_) | Cmd::Backup { .. } | Cmd::Keys { .. }
+    ) {
         // The two commands that write the data directory: whatever the caller's umask, all
         // they create (RocksDB's files included) is the service user's alone.
         // SAFETY: umask only changes this process's file-creation mask.
@@ -175,6 +189,8 @@ fn dispatch(cli: Cli) -> Result<ExitCode, Failure> {
         Cmd::Audit { cmd } => audit::run(&cfg, cmd),
         Cmd::Notice { cmd } => notice::run(&cfg, cmd),
         Cmd::Ledger { cmd } => notice::ledger(&cfg, cmd),
+        Cmd::Backup { cmd } => backup::run(&cfg, &clock, cmd),
+        Cmd::Keys { cmd } => backup::keys(&cfg, &clock, cmd),
         Cmd::CheckConfig { file } => config::check(&file),
     }
 }

@@ -31,6 +31,7 @@ pub fn nav_of(role: Role) -> &'static [(&'static str, &'static str, &'static str
             ("nav-audit", "/desk/audit", "nav.audit"),
             ("nav-verify", "/desk/audit/verify", "nav.verify"),
             ("nav-stats", "/desk/statistics", "nav.stats"),
+            ("nav-certificates", "/desk/certificates", "nav.certificates"),
         ],
         Role::Security => &[("nav-abuse", "/desk/abuse", "nav.abuse")],
         Role::Admin => &[("nav-users", "/desk/users", "nav.users")],

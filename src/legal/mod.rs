@@ -4,6 +4,7 @@
 //! approved case only (invariant 5). HTTP lives in `api/`.
 
 pub mod auth;
+pub mod backup;
 pub mod case;
 pub mod due;
 pub mod files;

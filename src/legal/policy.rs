@@ -44,10 +44,16 @@ pub enum Op {
     NoticeRelease,
     NoticeSent,
     LedgerExport,
+    /// A backup of the sealed store, the registers and the audit log (never a key).
+    BackupCreate,
+    /// The key store's escrow: the wrapped keys, for safekeeping off the box.
+    KeysExport,
+    /// The deletion certificates of expired days.
+    Certificates,
 }
 
 impl Op {
-    pub const ALL: [Op; 35] = [
+    pub const ALL: [Op; 38] = [
         Op::CaseCreate,
         Op::CaseList,
         Op::CaseGet,
@@ -83,6 +89,9 @@ impl Op {
         Op::NoticeRelease,
         Op::NoticeSent,
         Op::LedgerExport,
+        Op::BackupCreate,
+        Op::KeysExport,
+        Op::Certificates,
     ];
 
     /// The action name in audit entries.
@@ -123,6 +132,9 @@ impl Op {
             Op::NoticeRelease => "notice_release",
             Op::NoticeSent => "notice_sent",
             Op::LedgerExport => "ledger_export",
+            Op::BackupCreate => "backup_create",
+            Op::KeysExport => "keys_export",
+            Op::Certificates => "certificates_read",
         }
     }
 
@@ -173,6 +185,12 @@ impl Op {
             // is itself confidential): the legal officers who know the cases invoice them,
             // not the admin, who reads no case.
             Op::LedgerExport => &[Legal],
+            // A backup holds sealed data and no key: the people who run the appliance.
+            Op::BackupCreate => &[Ops, Admin],
+            // The escrow holds every data key (wrapped by the master key): the admin's.
+            Op::KeysExport => &[Admin],
+            // Partitions, counts and key ids: the auditor's proof that days were forgotten.
+            Op::Certificates => &[Auditor],
         }
     }
 
@@ -192,7 +210,12 @@ mod tests {
                 op.allows(Role::Ops),
                 matches!(
                     op,
-                    Op::Health | Op::Metrics | Op::QuarantineSummary | Op::Import
+                    Op::Health
+                        | Op::Metrics
+                        | Op::QuarantineSummary
+                        | Op::Import
+                        // Sealed data, never a key.
+                        | Op::BackupCreate
                 ),
                 "{op:?}"
             );
@@ -212,9 +235,12 @@ mod tests {
     #[test]
     fn only_admins_manage_users_and_the_identity_register_and_admins_read_no_data() {
         for op in Op::ALL {
-            let admin_op = op.as_str().starts_with("user_") || op == Op::IdentityImport;
+            let admin_op = op.as_str().starts_with("user_")
+                || op == Op::IdentityImport
+                || op == Op::KeysExport;
             assert_eq!(op.roles() == [Role::Admin], admin_op, "{op:?}");
-            if !admin_op && !matches!(op, Op::Health | Op::Metrics) {
+            // A backup is sealed data and holds no key: the admin may make one.
+            if !admin_op && !matches!(op, Op::Health | Op::Metrics | Op::BackupCreate) {
                 assert!(!op.allows(Role::Admin), "{op:?}");
             }
         }

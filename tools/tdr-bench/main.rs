@@ -77,6 +77,10 @@ enum Cmd {
         /// Events generated per chunk file (the generator's buffer counts in the peak RSS).
         #[arg(long, default_value_t = 1_000_000)]
         chunk_events: u64,
+        /// Write the store unsealed (no encryption at rest), to measure what sealing costs
+        /// (a build with `--features testkit`; tdr refuses such a store).
+        #[arg(long)]
+        unsealed: bool,
     },
     /// (internal) The generator side of `build`, in its own process so that the importer's
     /// peak RSS is its own: writes the next chunk of events to OUT for each `next` line read
@@ -430,6 +434,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             pool,
             subscribers,
             chunk_events,
+            unsealed,
         } => {
             let defaults = Config::default();
             let cfg = Config {
@@ -441,7 +446,18 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             let start = now - (days + 1) * 86_400;
             // Each session start gives ~1.15 bindings (IPv6 prefix share, CGNAT share).
             let gap = (days * 86_400) as f64 / (bindings as f64 / 1.15);
-            let mut store = Store::open(&cfg)?;
+            #[cfg(feature = "testkit")]
+            let mut store = if unsealed {
+                Store::open_unsealed_for_bench(&cfg)?
+            } else {
+                Store::open(&cfg)?
+            };
+            #[cfg(not(feature = "testkit"))]
+            let mut store = if unsealed {
+                return Err("--unsealed needs tdr-bench built with --features testkit".into());
+            } else {
+                Store::open(&cfg)?
+            };
             let clock = SystemClock;
             let chunk = data_dir.with_extension("chunk.jsonl");
             let mut gen = std::process::Command::new(std::env::current_exe()?)

@@ -18,6 +18,7 @@ pub const TEXTS: &[Entry] = &[
     ("nav.audit", "Granskningslogg", "Audit log"),
     ("nav.verify", "Verifiera loggen", "Verify the log"),
     ("nav.stats", "Statistik", "Statistics"),
+    ("nav.certificates", "Raderingsintyg", "Deletion certificates"),
     ("nav.abuse", "Missbruksuppslag", "Abuse lookup"),
     ("nav.users", "Användare", "Users"),
     ("nav.account", "Mitt konto", "My account"),

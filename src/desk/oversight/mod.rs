@@ -5,6 +5,7 @@
 
 mod abuse;
 mod audit;
+mod certificates;
 #[cfg(test)]
 mod router_tests;
 mod stats;
@@ -33,6 +34,7 @@ pub fn routes() -> Router<DeskState> {
             get(audit::verify_form).post(audit::verify),
         )
         .route("/desk/statistics", get(stats::page))
+        .route("/desk/certificates", get(certificates::page))
         .route("/desk/statistics.csv", get(stats::csv))
         .route("/desk/abuse", get(abuse::form_page).post(abuse::lookup))
         .route("/desk/users", get(users::list).post(users::add))

@@ -13,6 +13,7 @@
 //! [`rights`] (the data subject's restriction and rectification, and lifting a restriction)
 //! and [`erasure`] (erasure of own-purpose data).
 
+mod backups;
 mod cases;
 mod disclose;
 mod erasure;
