@@ -121,7 +121,11 @@ pub fn master_key_path(data_dir: &Path) -> PathBuf {
 fn read_key_file(path: &Path, check_mode: bool) -> Result<[u8; 32], String> {
     let mut f = std::fs::File::open(path).map_err(|e| e.to_string())?;
     if check_mode {
-        let mode = f.metadata().map_err(|e| e.to_string())?.permissions().mode();
+        let mode = f
+            .metadata()
+            .map_err(|e| e.to_string())?
+            .permissions()
+            .mode();
         if mode & 0o077 != 0 {
             return Err(format!("mode {:o}; expected 600", mode & 0o777));
         }
@@ -258,7 +262,7 @@ impl std::fmt::Debug for DataKey {
 
 fn derive(key: &[u8; 32], label: &[u8]) -> [u8; 32] {
     // HKDF-Expand (RFC 5869) with the random key as the PRK, one block.
-    let mut mac = Hmac::<Sha256>::new_from_slice(key).expect("HMAC takes any key length");
+    let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(key).expect("HMAC takes any key length");
     mac.update(label);
     mac.update(&[1]);
     mac.finalize().into_bytes().into()
@@ -269,7 +273,7 @@ impl DataKey {
     pub fn from_bytes(key: &[u8; 32], id: String) -> DataKey {
         DataKey {
             aead: Aes256Gcm::new((&derive(key, b"tdr seal v1")).into()),
-            mac: Hmac::<Sha256>::new_from_slice(&derive(key, b"tdr hash v1"))
+            mac: <Hmac<Sha256> as Mac>::new_from_slice(&derive(key, b"tdr hash v1"))
                 .expect("HMAC takes any key length"),
             id,
         }
@@ -359,7 +363,12 @@ pub fn day_key_name(day: i64) -> String {
 pub fn day_of_key_name(name: &str) -> Option<i64> {
     let digits = name.strip_prefix("day-")?;
     let date = chrono::NaiveDate::parse_from_str(digits, "%Y%m%d").ok()?;
-    Some(date.and_hms_opt(0, 0, 0)?.and_utc().timestamp().div_euclid(86_400))
+    Some(
+        date.and_hms_opt(0, 0, 0)?
+            .and_utc()
+            .timestamp()
+            .div_euclid(86_400),
+    )
 }
 
 fn valid_name(name: &str) -> bool {
@@ -424,7 +433,12 @@ impl KeyStore {
 
     /// The key `name`, `None` when the store has none.
     pub fn get(&self, name: &str) -> Result<Option<Arc<DataKey>>, KeyError> {
-        if let Some(k) = self.keys.read().unwrap_or_else(|p| p.into_inner()).get(name) {
+        if let Some(k) = self
+            .keys
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(name)
+        {
             return Ok(Some(k.clone()));
         }
         let path = self.path_of(name);
@@ -651,7 +665,10 @@ mod tests {
         // Reopened: the same key.
         let again = KeyStore::open(d.path(), false).unwrap();
         let day2 = again.require("day-20261121").unwrap();
-        assert_eq!(day2.open(b"k", &sealed).as_deref(), Some(&b"+46701234567"[..]));
+        assert_eq!(
+            day2.open(b"k", &sealed).as_deref(),
+            Some(&b"+46701234567"[..])
+        );
         let escrow = d.path().join("escrow.json");
         assert_eq!(again.export(&escrow, "now").unwrap(), 1);
         // Shredded: gone, named when asked for, and never brought back from escrow.
