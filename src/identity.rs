@@ -6,26 +6,41 @@
 //! changes is kept as superseded history. This module knows nothing about traffic and does not
 //! decide who may read (callers audit first). It never puts a field value into a log event or an
 //! error text: problems name the CSV line, the column and the kind of problem only.
+//!
+//! Nothing in it is readable on disk (issue 19): every value is sealed with the register's own
+//! data key (`identity` in the key store, [`crate::keyring`]), bound to its RocksDB key, and
+//! the keys hold a keyed hash of the subscriber id instead of the id. A value that does not
+//! open is an error (`key.undecryptable`), never returned. A register written by the version
+//! before (schema 1, plain) is rewritten encrypted once, in one batch, when first opened.
 
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 use std::fs::{self, DirBuilder};
 use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
 use std::path::Path;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
-use rocksdb::{Direction, IteratorMode, Options, ReadOptions, WriteBatch, WriteOptions, DB};
+use rocksdb::{
+    BottommostLevelCompaction, CompactOptions, Direction, IteratorMode, Options, ReadOptions,
+    WriteBatch, WriteOptions, DB,
+};
 use serde::{Deserialize, Serialize};
 
 use crate::error::ErrorKind;
+use crate::keyring::{DataKey, KeyError, KeyStore};
 use crate::model::{fmt_time, parse_time, TimeError, UnixSecs};
 
 const IDENTITY_DIR: &str = "identity";
-pub const SCHEMA_VERSION: u32 = 1;
+/// 2: values sealed with the identity key, subscriber ids hashed in keys. 1: plain (migrated
+/// on open).
+pub const SCHEMA_VERSION: u32 = 2;
+const PLAIN_SCHEMA: u32 = 1;
 const META_SCHEMA: &[u8] = b"mschema";
-/// Current rows: 'r' ‖ subscriber ‖ 0x00 ‖ valid_from.
+/// The register's data key in the key store.
+pub const KEY_NAME: &str = "identity";
+/// Current rows: 'r' ‖ hash16(subscriber) ‖ valid_from.
 const ROW: u8 = b'r';
-/// Superseded versions: 'h' ‖ subscriber ‖ 0x00 ‖ valid_from ‖ replaced_at ‖ u32 tiebreak.
+/// Superseded versions: 'h' ‖ hash16(subscriber) ‖ valid_from ‖ replaced_at ‖ u32 tiebreak.
 const HISTORY: u8 = b'h';
 
 const COL_SUBSCRIBER: usize = 0;
@@ -113,6 +128,9 @@ pub enum IdentityError {
     /// The file was read, and these rows (or the header) are wrong; nothing was written.
     #[error("{}", rejected_text(.0))]
     Rejected(Vec<RowProblem>),
+    /// The register's key is missing or wrong, or a stored value does not open with it.
+    #[error("identity register: {0}")]
+    Key(#[from] KeyError),
 }
 
 fn rejected_text(problems: &[RowProblem]) -> String {
@@ -137,6 +155,7 @@ impl IdentityError {
             IdentityError::Csv(_) => ErrorKind::IdentityBadFile,
             IdentityError::NoCurrentRow => ErrorKind::IdentityNoCurrentRow,
             IdentityError::Rejected(_) => ErrorKind::IdentityRejectedRows,
+            IdentityError::Key(k) => k.kind(),
         }
     }
 
@@ -243,6 +262,7 @@ pub struct SubscriberHistory {
 /// are serialised.
 pub struct IdentityRegister {
     db: DB,
+    key: Arc<DataKey>,
     import_lock: Mutex<()>,
 }
 
@@ -255,36 +275,58 @@ fn enc_time(t: i64) -> [u8; 8] {
     ((t as u64) ^ (1 << 63)).to_be_bytes()
 }
 
-/// `tag ‖ subscriber ‖ 0x00`: every key of one subscriber starts so, and no other's does
-/// (subscriber ids never contain NUL).
-fn subscriber_prefix(tag: u8, subscriber: &str) -> Vec<u8> {
-    let mut k = Vec::with_capacity(subscriber.len() + 10);
+/// A subscriber as keys hold it: the keyed hash of its id (fixed width, so no subscriber's
+/// keys are a prefix of another's, and the id is not on disk).
+type Hashed = [u8; 16];
+
+/// `tag ‖ hash16(subscriber)`: every key of one subscriber starts so, and no other's does.
+fn subscriber_prefix(tag: u8, subscriber: &Hashed) -> Vec<u8> {
+    let mut k = Vec::with_capacity(1 + 16 + 20);
     k.push(tag);
-    k.extend_from_slice(subscriber.as_bytes());
-    k.push(0);
+    k.extend_from_slice(subscriber);
     k
 }
 
-fn row_key(subscriber: &str, valid_from: i64) -> Vec<u8> {
+fn row_key(subscriber: &Hashed, valid_from: i64) -> Vec<u8> {
     let mut k = subscriber_prefix(ROW, subscriber);
     k.extend_from_slice(&enc_time(valid_from));
     k
 }
 
-/// The smallest key greater than every key that starts with `prefix` (prefix ends in 0x00 or is
-/// one tag byte, so the last byte can be incremented).
-fn upper_bound(prefix: &[u8]) -> Vec<u8> {
+/// The smallest key greater than every key that starts with `prefix`; `None` when there is
+/// none (all 0xff).
+fn upper_bound(prefix: &[u8]) -> Option<Vec<u8>> {
     let mut u = prefix.to_vec();
-    let last = u.last_mut().expect("prefix is never empty");
-    *last += 1;
-    u
+    while let Some(last) = u.pop() {
+        if last < 0xff {
+            u.push(last + 1);
+            return Some(u);
+        }
+    }
+    None
 }
 
 fn prefix_read_options(prefix: &[u8]) -> ReadOptions {
     let mut ro = ReadOptions::default();
     ro.set_iterate_lower_bound(prefix.to_vec());
-    ro.set_iterate_upper_bound(upper_bound(prefix));
+    if let Some(upper) = upper_bound(prefix) {
+        ro.set_iterate_upper_bound(upper);
+    }
     ro
+}
+
+/// Opens the value stored under `key` (sealed with `aad` = `key`) and decodes it.
+fn open_value<T: for<'de> Deserialize<'de>>(
+    data_key: &DataKey,
+    key: &[u8],
+    sealed: &[u8],
+) -> Result<T, IdentityError> {
+    let plain = data_key
+        .open(key, sealed)
+        .ok_or_else(|| KeyError::Undecryptable {
+            what: "a row of the identity register".into(),
+        })?;
+    decode(&plain)
 }
 
 fn decode<T: for<'de> Deserialize<'de>>(v: &[u8]) -> Result<T, IdentityError> {
@@ -302,7 +344,11 @@ fn encode<T: Serialize>(v: &T) -> Vec<u8> {
 // ---------------------------------------------------------------------------------------------
 
 impl IdentityRegister {
-    /// Opens (creating on first use) the register under `<data_dir>/identity`, mode 0700.
+    /// Opens (creating on first use) the register under `<data_dir>/identity`, mode 0700, with
+    /// its key from the data directory's key store: made (with the master key, when there is
+    /// none yet) for a new register, required for an existing one (`key.missing` or
+    /// `key.wrong` naming it otherwise). A plain register of the version before is rewritten
+    /// encrypted here, once.
     pub fn open(data_dir: &Path) -> Result<IdentityRegister, IdentityError> {
         let path = data_dir.join(IDENTITY_DIR);
         let open_err =
@@ -317,29 +363,59 @@ impl IdentityRegister {
         let mut opts = Options::default();
         opts.create_if_missing(true);
         opts.set_keep_log_file_num(5);
-        let db = DB::open(&opts, &path).map_err(|e| open_err(&e))?;
-        match db.get(META_SCHEMA).map_err(|e| open_err(&e))? {
-            Some(v) => {
-                let found = v.as_slice().try_into().map(u32::from_be_bytes).unwrap_or(0);
-                if found != SCHEMA_VERSION {
+        let mut db = DB::open(&opts, &path).map_err(|e| open_err(&e))?;
+        let found = db
+            .get(META_SCHEMA)
+            .map_err(|e| open_err(&e))?
+            .map(|v| v.as_slice().try_into().map(u32::from_be_bytes).unwrap_or(0));
+        let key = match found {
+            Some(SCHEMA_VERSION) => KeyStore::open(data_dir, false)?.require(KEY_NAME)?,
+            Some(PLAIN_SCHEMA) => {
+                let key = KeyStore::open(data_dir, true)?.get_or_create(KEY_NAME)?;
+                migrate_plain(&db, &key).map_err(|e| open_err(&e))?;
+                // Reopened, RocksDB writes a new manifest: the old one still names the plain
+                // tables' first and last keys (subscriber ids).
+                drop(db);
+                db = DB::open(&opts, &path).map_err(|e| open_err(&e))?;
+                key
+            }
+            Some(found) => {
+                return Err(IdentityError::Open(format!(
+                    "{}: register schema version {found} is not supported (this tdr reads \
+                     version {SCHEMA_VERSION})",
+                    path.display()
+                )));
+            }
+            None => {
+                if db.iterator(IteratorMode::Start).next().is_some() {
                     return Err(IdentityError::Open(format!(
-                        "{}: register schema version {found} is not supported (this tdr reads \
-                         version {SCHEMA_VERSION})",
+                        "{}: the register has rows but no schema version (it was not made by \
+                         tdr)",
                         path.display()
                     )));
                 }
-            }
-            None => {
+                let key = KeyStore::open(data_dir, true)?.get_or_create(KEY_NAME)?;
                 let mut wo = WriteOptions::default();
                 wo.set_sync(true);
                 db.put_opt(META_SCHEMA, SCHEMA_VERSION.to_be_bytes(), &wo)
                     .map_err(|e| open_err(&e))?;
+                key
             }
-        }
+        };
         Ok(IdentityRegister {
             db,
+            key,
             import_lock: Mutex::new(()),
         })
+    }
+
+    fn hashed(&self, subscriber: &str) -> Hashed {
+        self.key.hash16(subscriber.as_bytes())
+    }
+
+    /// `value` sealed under `key` (bound to it) for a batch.
+    fn sealed<T: Serialize>(&self, key: &[u8], value: &T) -> Vec<u8> {
+        self.key.seal(key, &encode(value))
     }
 
     /// Imports a CRM export (see [`COLUMNS`]). Every problem in the file is collected and
@@ -402,12 +478,14 @@ impl IdentityRegister {
                         replaced_at: now,
                         reason: None,
                     };
-                    batch.put(key, encode(&sup));
-                    batch.put(row_key(&r.subscriber, r.valid_from), encode(r));
+                    batch.put(&key, self.sealed(&key, &sup));
+                    let row = row_key(&self.hashed(&r.subscriber), r.valid_from);
+                    batch.put(&row, self.sealed(&row, r));
                     report.replaced += 1;
                 }
                 None => {
-                    batch.put(row_key(&r.subscriber, r.valid_from), encode(r));
+                    let row = row_key(&self.hashed(&r.subscriber), r.valid_from);
+                    batch.put(&row, self.sealed(&row, r));
                     report.added += 1;
                 }
             }
@@ -454,8 +532,10 @@ impl IdentityRegister {
             reason: Some(format!("rättelse {case}")),
         };
         let mut batch = WriteBatch::default();
-        batch.put(self.history_key(&old, now)?, encode(&sup));
-        batch.put(row_key(&new.subscriber, new.valid_from), encode(&new));
+        let key = self.history_key(&old, now)?;
+        batch.put(&key, self.sealed(&key, &sup));
+        let row = row_key(&self.hashed(&new.subscriber), new.valid_from);
+        batch.put(&row, self.sealed(&row, &new));
         let mut wo = WriteOptions::default();
         wo.set_sync(true);
         self.db.write_opt(batch, &wo).map_err(write_err)?;
@@ -467,19 +547,22 @@ impl IdentityRegister {
         if subscriber.as_bytes().contains(&0) {
             return Ok(None);
         }
-        let prefix = subscriber_prefix(ROW, subscriber);
+        let hashed = self.hashed(subscriber);
+        let prefix = subscriber_prefix(ROW, &hashed);
         let mut it = self.db.raw_iterator_opt(prefix_read_options(&prefix));
         // Rows of one subscriber never overlap, so only the latest start at or before `t` can
         // cover it.
-        it.seek_for_prev(row_key(subscriber, t));
+        it.seek_for_prev(row_key(&hashed, t));
         if !it.valid() {
             it.status().map_err(read_err)?;
             return Ok(None);
         }
-        let value = it.value().expect("a valid iterator has a value");
-        let rec: IdentityRecord = decode(value)?;
+        let (key, value) = it.item().expect("a valid iterator has an item");
+        let rec: IdentityRecord = open_value(&self.key, key, value)?;
         Ok(match rec.valid_to {
             Some(end) if end <= t => None,
+            // (Another subscriber's row only if two ids hashed alike: never its name.)
+            _ if rec.subscriber != subscriber => None,
             _ => Some(rec),
         })
     }
@@ -491,7 +574,11 @@ impl IdentityRegister {
         }
         Ok(SubscriberHistory {
             current: self.current_rows(subscriber)?,
-            superseded: self.scan(&subscriber_prefix(HISTORY, subscriber))?,
+            superseded: self
+                .scan::<Superseded>(&subscriber_prefix(HISTORY, &self.hashed(subscriber)))?
+                .into_iter()
+                .filter(|s| s.record.subscriber == subscriber)
+                .collect(),
         })
     }
 
@@ -510,15 +597,20 @@ impl IdentityRegister {
     }
 
     fn current_rows(&self, subscriber: &str) -> Result<Vec<IdentityRecord>, IdentityError> {
-        self.scan(&subscriber_prefix(ROW, subscriber))
+        let rows =
+            self.scan::<IdentityRecord>(&subscriber_prefix(ROW, &self.hashed(subscriber)))?;
+        Ok(rows
+            .into_iter()
+            .filter(|r| r.subscriber == subscriber)
+            .collect())
     }
 
     fn scan<T: for<'de> Deserialize<'de>>(&self, prefix: &[u8]) -> Result<Vec<T>, IdentityError> {
         let mode = IteratorMode::From(prefix, Direction::Forward);
         let mut out = Vec::new();
         for item in self.db.iterator_opt(mode, prefix_read_options(prefix)) {
-            let (_, v) = item.map_err(read_err)?;
-            out.push(decode(&v)?);
+            let (k, v) = item.map_err(read_err)?;
+            out.push(open_value(&self.key, &k, &v)?);
         }
         Ok(out)
     }
@@ -526,7 +618,7 @@ impl IdentityRegister {
     /// A fresh key for a superseded version of `old` replaced at `now`: a row can be replaced
     /// more than once in the same second by separate imports, so a tiebreak counts those.
     fn history_key(&self, old: &IdentityRecord, now: i64) -> Result<Vec<u8>, IdentityError> {
-        let mut k = subscriber_prefix(HISTORY, &old.subscriber);
+        let mut k = subscriber_prefix(HISTORY, &self.hashed(&old.subscriber));
         k.extend_from_slice(&enc_time(old.valid_from));
         k.extend_from_slice(&enc_time(now));
         let mode = IteratorMode::From(&k, Direction::Forward);
@@ -538,6 +630,41 @@ impl IdentityRegister {
         k.extend_from_slice(&n.to_be_bytes());
         Ok(k)
     }
+}
+
+/// Rewrites a plain register (schema 1: `tag ‖ subscriber ‖ 0x00 ‖ rest` keys, JSON values)
+/// encrypted, in one synced batch (each row under its hashed key, sealed; the plain one
+/// deleted; the schema raised), then compacts it so the plain rows leave the disk too.
+fn migrate_plain(db: &DB, key: &DataKey) -> Result<(), rocksdb::Error> {
+    let mut batch = WriteBatch::default();
+    let mut entries = 0u64;
+    for item in db.iterator(IteratorMode::Start) {
+        let (k, v) = item?;
+        let tag = k[0];
+        if tag != ROW && tag != HISTORY {
+            continue; // the meta keys
+        }
+        let Some(end) = k[1..].iter().position(|&b| b == 0).map(|p| p + 1) else {
+            continue; // not a schema 1 row key: left alone (never read)
+        };
+        let mut new = subscriber_prefix(tag, &key.hash16(&k[1..end]));
+        new.extend_from_slice(&k[end + 1..]);
+        batch.put(&new, key.seal(&new, &v));
+        batch.delete(&k);
+        entries += 1;
+    }
+    batch.put(META_SCHEMA, SCHEMA_VERSION.to_be_bytes());
+    let mut wo = WriteOptions::default();
+    wo.set_sync(true);
+    db.write_opt(batch, &wo)?;
+    // The plain values are still in the older files (and the log until a flush): flush, and
+    // compact everything to the last level, which drops the deleted rows.
+    db.flush()?;
+    let mut co = CompactOptions::default();
+    co.set_bottommost_level_compaction(BottommostLevelCompaction::Force);
+    db.compact_range_opt(None::<&[u8]>, None::<&[u8]>, &co);
+    tracing::info!(entries, "identity register encrypted (schema 1 to 2)");
+    Ok(())
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -994,13 +1121,18 @@ mod tests {
     }
 
     #[test]
-    fn one_subscribers_keys_never_share_a_prefix_with_anothers() {
-        let a = subscriber_prefix(ROW, "ab");
-        let k = row_key("ab", 5);
-        assert!(k.starts_with(&a));
-        assert!(!k.starts_with(&subscriber_prefix(ROW, "a")));
-        assert!(!row_key("a", 5).starts_with(&a));
-        assert!(upper_bound(&a) > k);
+    fn keys_hold_a_fixed_width_hash_of_the_subscriber_never_its_id() {
+        let key = DataKey::from_bytes(&[1; 32], "t".into());
+        let (a, ab) = (key.hash16(b"a"), key.hash16(b"ab"));
+        let k = row_key(&ab, 5);
+        assert_eq!(k.len(), 1 + 16 + 8);
+        assert!(k.starts_with(&subscriber_prefix(ROW, &ab)));
+        assert!(!k.starts_with(&subscriber_prefix(ROW, &a)));
+        assert!(!k.windows(2).any(|w| w == b"ab"));
+        assert!(upper_bound(&subscriber_prefix(ROW, &ab)).unwrap() > k);
+        // A hash that ends in 0xff still has a bound (the carry moves left).
+        assert_eq!(upper_bound(&[ROW, 7, 0xff, 0xff]).unwrap(), [ROW, 8]);
+        assert_eq!(upper_bound(&[0xff, 0xff]), None);
     }
 
     #[test]
@@ -1280,6 +1412,262 @@ mod tests {
         assert!(!err.to_string().contains("sub-9"));
     }
 
+    /// Every file under `dir` (recursively), with the ones that hold any of `needles`.
+    fn files_holding(dir: &Path, needles: &[&str]) -> (usize, Vec<String>) {
+        let mut stack = vec![dir.to_path_buf()];
+        let (mut files, mut found) = (0, Vec::new());
+        while let Some(d) = stack.pop() {
+            for e in fs::read_dir(&d).unwrap().flatten() {
+                let p = e.path();
+                if p.is_dir() {
+                    stack.push(p);
+                    continue;
+                }
+                files += 1;
+                let bytes = fs::read(&p).unwrap();
+                for n in needles {
+                    if bytes.windows(n.len()).any(|w| w == n.as_bytes()) {
+                        found.push(format!("{n:?} in {}", p.display()));
+                    }
+                }
+            }
+        }
+        (files, found)
+    }
+
+    const SECRETS: [&str; 8] = [
+        "circuit-4711",
+        "Zacharias Ödqvist",
+        "Zacharias",
+        "Ödqvist",
+        "Kvarnbäcksvägen 17",
+        "19610523-4417",
+        "CUST-88421",
+        "Byxelkrok",
+    ];
+
+    fn secret_csv(dir: &Path) -> std::path::PathBuf {
+        write_csv(
+            dir,
+            "crm.csv",
+            &format!(
+                "{HEADER}\n\
+                 circuit-4711,CUST-88421,Zacharias Ödqvist,Kvarnbäcksvägen 17,38775,Byxelkrok,\
+                 19610523-4417,false,2025-01-01T00:00:00Z,2026-01-01T00:00:00Z\n\
+                 circuit-4711,CUST-88421,Zacharias Ödqvist,Kvarnbäcksvägen 17,38775,Byxelkrok,\
+                 19610523-4417,true,2026-01-01T00:00:00Z,\n"
+            ),
+        )
+    }
+
+    #[test]
+    fn nothing_of_a_subscriber_is_readable_on_disk_in_the_log_or_after_a_flush() {
+        let dir = tempfile::tempdir().unwrap();
+        let reg = IdentityRegister::open(dir.path()).unwrap();
+        reg.import_csv(&secret_csv(dir.path()), 0).unwrap();
+        // A second import that replaces a row: history too.
+        let changed = write_csv(
+            dir.path(),
+            "crm2.csv",
+            &format!(
+                "{HEADER}\ncircuit-4711,CUST-88421,Zacharias Ödqvist,Kvarnbäcksvägen 19,38775,\
+                 Byxelkrok,19610523-4417,true,2026-01-01T00:00:00Z,\n"
+            ),
+        );
+        reg.import_csv(&changed, 5).unwrap();
+        reg.rectify(
+            "circuit-4711",
+            &Correction {
+                city: Some("Böda".into()),
+                ..Correction::default()
+            },
+            t("2026-11-21T10:00:00Z"),
+            "C-1",
+        )
+        .unwrap();
+        let identity = dir.path().join(IDENTITY_DIR);
+        // Still in the write-ahead log (nothing flushed yet).
+        let (files, found) = files_holding(&identity, &SECRETS);
+        assert!(files > 3, "{files}");
+        assert!(found.is_empty(), "{found:?}");
+        assert!(fs::read_dir(&identity).unwrap().flatten().any(|e| e
+            .path()
+            .extension()
+            .is_some_and(|x| x == "log")
+            && e.metadata().unwrap().len() > 0));
+        // Flushed and compacted into tables.
+        reg.db.flush().unwrap();
+        reg.db.compact_range(None::<&[u8]>, None::<&[u8]>);
+        let (_, found) = files_holding(&identity, &[&SECRETS[..], &["Böda"]].concat());
+        assert!(found.is_empty(), "{found:?}");
+        // And every read path still answers.
+        let now = reg
+            .at("circuit-4711", t("2026-11-21T10:00:00Z"))
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            (now.street.as_str(), now.city.as_str()),
+            ("Kvarnbäcksvägen 19", "Böda")
+        );
+        let h = reg.history("circuit-4711").unwrap();
+        assert_eq!((h.current.len(), h.superseded.len()), (2, 2));
+        assert_eq!(reg.count().unwrap(), 2);
+    }
+
+    fn copy_dir(from: &Path, to: &Path) {
+        fs::create_dir_all(to).unwrap();
+        for e in fs::read_dir(from).unwrap().flatten() {
+            fs::copy(e.path(), to.join(e.file_name())).unwrap();
+        }
+    }
+
+    #[test]
+    fn another_appliances_register_or_a_changed_row_is_an_error_never_garbage() {
+        let dir = tempfile::tempdir().unwrap();
+        let data = dir.path().join("a");
+        fs::create_dir(&data).unwrap();
+        let reg = IdentityRegister::open(&data).unwrap();
+        reg.import_csv(&secret_csv(dir.path()), 0).unwrap();
+        drop(reg);
+        // Copied to another appliance (its own master key, no such key in its key store).
+        let other = dir.path().join("b");
+        KeyStore::open(&other, true).unwrap();
+        copy_dir(&data.join(IDENTITY_DIR), &other.join(IDENTITY_DIR));
+        let err = IdentityRegister::open(&other).err().unwrap();
+        assert_eq!(err.code(), "key.missing", "{err}");
+        assert!(err.to_string().contains("\"identity\""), "{err}");
+        // With the key file too: it does not unwrap with that master key.
+        fs::copy(
+            data.join("keystore/identity.key"),
+            other.join("keystore/identity.key"),
+        )
+        .unwrap();
+        let err = IdentityRegister::open(&other).err().unwrap();
+        assert_eq!(err.code(), "key.wrong", "{err}");
+        // The master key lost: missing, not a new key for an existing register.
+        let third = dir.path().join("c");
+        copy_dir(&data.join(IDENTITY_DIR), &third.join(IDENTITY_DIR));
+        let err = IdentityRegister::open(&third).err().unwrap();
+        assert_eq!(err.code(), "key.missing", "{err}");
+        assert!(!third.join("keystore").exists());
+        // A stored value changed on disk: it does not open, and nothing is returned.
+        {
+            let db = DB::open_default(data.join(IDENTITY_DIR)).unwrap();
+            let (k, mut v) = db
+                .iterator(IteratorMode::From(&[ROW], Direction::Forward))
+                .next()
+                .unwrap()
+                .unwrap();
+            let last = v.len() - 1;
+            v[last] ^= 1;
+            db.put(&k, &v).unwrap();
+        }
+        let reg = IdentityRegister::open(&data).unwrap();
+        let err = reg.history("circuit-4711").unwrap_err();
+        assert_eq!(err.code(), "key.undecryptable", "{err}");
+        for s in SECRETS {
+            assert!(!err.to_string().contains(s), "{err}");
+        }
+    }
+
+    #[test]
+    fn a_plain_register_of_the_version_before_is_encrypted_once_on_open() {
+        let dir = tempfile::tempdir().unwrap();
+        let old_key = |tag: u8, sub: &str, rest: &[&[u8]]| -> Vec<u8> {
+            [&[tag][..], sub.as_bytes(), &[0], &rest.concat()].concat()
+        };
+        let rec = |sub: &str, name: &str, from: &str, to: Option<&str>| IdentityRecord {
+            subscriber: sub.into(),
+            customer_id: "CUST-88421".into(),
+            name: name.into(),
+            street: "Kvarnbäcksvägen 17".into(),
+            postal_code: "38775".into(),
+            city: "Byxelkrok".into(),
+            personal_number: "19610523-4417".into(),
+            protected_identity: false,
+            valid_from: t(from),
+            valid_to: to.map(t),
+        };
+        let first = rec(
+            "circuit-4711",
+            "Zacharias Ödqvist",
+            "2025-01-01T00:00:00Z",
+            None,
+        );
+        let second = rec("circuit-4711", "Zacharias Ek", "2026-01-01T00:00:00Z", None);
+        let shorter = rec("circuit-47", "Zacharias", "2025-01-01T00:00:00Z", None);
+        let closed = IdentityRecord {
+            valid_to: Some(t("2026-01-01T00:00:00Z")),
+            ..first.clone()
+        };
+        {
+            // Written as schema 1 did: plain keys and JSON values.
+            let path = dir.path().join(IDENTITY_DIR);
+            let db = DB::open_default(&path).unwrap();
+            db.put(META_SCHEMA, 1u32.to_be_bytes()).unwrap();
+            for r in [&closed, &second, &shorter] {
+                let k = old_key(ROW, &r.subscriber, &[&enc_time(r.valid_from)]);
+                db.put(k, serde_json::to_vec(r).unwrap()).unwrap();
+            }
+            let sup = Superseded {
+                record: first.clone(),
+                replaced_at: 77,
+                reason: None,
+            };
+            let k = old_key(
+                HISTORY,
+                "circuit-4711",
+                &[
+                    &enc_time(first.valid_from),
+                    &enc_time(77),
+                    &0u32.to_be_bytes(),
+                ],
+            );
+            db.put(k, serde_json::to_vec(&sup).unwrap()).unwrap();
+            db.flush().unwrap();
+        }
+        let reg = IdentityRegister::open(dir.path()).unwrap();
+        assert_eq!(reg.count().unwrap(), 3);
+        let at = |s: &str, when: &str| reg.at(s, t(when)).unwrap().map(|r| r.name);
+        assert_eq!(
+            at("circuit-4711", "2025-06-01T00:00:00Z").as_deref(),
+            Some("Zacharias Ödqvist")
+        );
+        assert_eq!(
+            at("circuit-4711", "2026-06-01T00:00:00Z").as_deref(),
+            Some("Zacharias Ek")
+        );
+        assert_eq!(
+            at("circuit-47", "2026-06-01T00:00:00Z").as_deref(),
+            Some("Zacharias")
+        );
+        let h = reg.history("circuit-4711").unwrap();
+        assert_eq!(h.current, vec![closed.clone(), second.clone()]);
+        assert_eq!(h.superseded.len(), 1);
+        assert_eq!(
+            (h.superseded[0].record.valid_to, h.superseded[0].replaced_at),
+            (None, 77)
+        );
+        // The plain rows are gone from the disk, not only shadowed.
+        let (_, found) = files_holding(&dir.path().join(IDENTITY_DIR), &SECRETS);
+        assert!(found.is_empty(), "{found:?}");
+        // Once: reopened, it is schema 2 and reads the same; a new import overlaps it as before.
+        drop(reg);
+        let reg = IdentityRegister::open(dir.path()).unwrap();
+        assert_eq!(reg.history("circuit-4711").unwrap(), h);
+        let f = write_csv(
+            dir.path(),
+            "x.csv",
+            &format!("{HEADER}\ncircuit-4711,C,N,G,1,O,P,false,2026-03-01T00:00:00Z,\n"),
+        );
+        let p = rejected(reg.import_csv(&f, 100));
+        assert!(
+            p[0].reason
+                .contains("already in the register valid from 2026-01-01"),
+            "{p:?}"
+        );
+    }
+
     #[test]
     fn every_error_has_a_stable_code() {
         let cases = [
@@ -1292,6 +1680,17 @@ mod tests {
                 "identity.rejected_rows",
             ),
             (IdentityError::NoCurrentRow, "identity.no_current_row"),
+            (
+                IdentityError::Key(KeyError::Undecryptable { what: "x".into() }),
+                "key.undecryptable",
+            ),
+            (
+                IdentityError::Key(KeyError::Missing {
+                    name: KEY_NAME.into(),
+                    path: "k".into(),
+                }),
+                "key.missing",
+            ),
         ];
         for (e, code) in cases {
             assert_eq!(e.code(), code);

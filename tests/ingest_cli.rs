@@ -184,6 +184,18 @@ fn quarantine_list_and_show_name_source_position_and_reason_without_raw_bytes() 
         ],
     );
     assert!(stdout(&o).contains("2 quarantined"), "{}", stdout(&o));
+    // Sealed on disk (issue 19): the raw line is in no quarantine file.
+    for e in std::fs::read_dir(data.join("quarantine"))
+        .unwrap()
+        .flatten()
+    {
+        let bytes = std::fs::read(e.path()).unwrap();
+        assert!(
+            !bytes.windows(20).any(|w| w == b"secret-subscriber-42"),
+            "{}",
+            e.path().display()
+        );
+    }
     // Through the daemon: ops reads the summary, a legal officer the raw bytes.
     let _daemon = Daemon::start(BIN, &data);
     let kit = Tdr::new(BIN, &data);

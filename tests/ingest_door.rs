@@ -450,6 +450,7 @@ fn record(time: &str, offset: u64) -> Record {
         code: "parse.events.json".into(),
         reason: "not JSON".into(),
         raw: "subscriber 4711 at 192.0.2.20".into(),
+        unreadable: None,
     }
 }
 

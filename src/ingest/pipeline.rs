@@ -608,6 +608,7 @@ fn apply(
                     code: r.code.to_string(),
                     reason: r.reason.clone(),
                     raw: r.raw.clone(),
+                    unreadable: None,
                 })?;
             }
             Outcome::AlreadyQuarantined => {

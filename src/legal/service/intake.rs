@@ -94,7 +94,10 @@ impl Service {
             .map(|r| {
                 let mut v = json!({"time": r.time, "source": r.source, "file": r.file,
                                    "offset": r.offset, "code": r.code, "reason": r.reason});
-                if q.raw {
+                if let Some(why) = &r.unreadable {
+                    // Sealed, and it does not open: said so, never shown as garbage.
+                    v["unreadable"] = json!(why);
+                } else if q.raw {
                     v["raw"] = json!(r.raw);
                 }
                 v
