@@ -114,6 +114,7 @@ async fn each_page_is_for_its_role_only() {
         ("/desk/audit", "aud"),
         ("/desk/audit/verify", "aud"),
         ("/desk/statistics", "aud"),
+        ("/desk/certificates", "aud"),
         ("/desk/abuse", "sec"),
         ("/desk/users", "ada"),
     ];
@@ -401,4 +402,40 @@ async fn the_statistics_default_year_is_the_services_year() {
     assert_eq!(a.status, StatusCode::OK, "{}", a.body);
     assert!(a.body.contains("2031-01-01"), "{}", a.body);
     assert!(a.body.contains("2031-12-31"), "{}", a.body);
+}
+
+/// The auditor's deletion certificates: none yet says so; a certificate whose signature does
+/// not hold under the appliance's key is shown INVALID, never as valid; reading is audited.
+#[tokio::test]
+async fn the_deletion_certificates_page_flags_a_certificate_that_does_not_verify() {
+    let p = Pages::new();
+    let aud = p.sign_in("aud");
+    let a = p.get(&aud, "/desk/certificates").await;
+    assert_eq!(a.status, StatusCode::OK, "{}", a.body);
+    assert!(a.body.contains("id=\"certificates-none\""), "{}", a.body);
+    let dir = crate::store::retention::certificates_dir(p.f.dir.path());
+    std::fs::create_dir_all(&dir).unwrap();
+    let forged = serde_json::json!({
+        "body": {"kind": "expiry", "partition": "d20260510", "from": "2026-05-10T00:00:00Z",
+                 "to": "2026-05-11T00:00:00Z", "records": 3,
+                 "key": {"name": "day-20260510", "id": "0011223344556677",
+                         "destroyed_at": "2026-11-11T00:00:00Z"}},
+        "signature": "00".repeat(64),
+        "public_key": "00".repeat(32),
+    });
+    std::fs::write(dir.join("d20260510.json"), forged.to_string()).unwrap();
+    let a = p.get(&aud, "/desk/certificates").await;
+    assert_eq!(a.status, StatusCode::OK, "{}", a.body);
+    assert!(
+        a.body.contains("data-partition=\"d20260510\""),
+        "{}",
+        a.body
+    );
+    assert!(a.body.contains("0011223344556677"), "{}", a.body);
+    assert!(a.body.contains("data-valid=\"false\""), "{}", a.body);
+    assert!(!a.body.contains("data-valid=\"true\""), "{}", a.body);
+    assert!(p
+        .audited()
+        .iter()
+        .any(|(action, actor, _)| action == "certificates_read" && actor == "aud"));
 }
