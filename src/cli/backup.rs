@@ -92,10 +92,8 @@ pub fn run(cfg: &Config, clock: &Arc<dyn Clock>, cmd: BackupCmd) -> Result<ExitC
             print_json(&json!(s))
         }
         BackupCmd::Verify { dir, pubkey } => {
-            let key = pubkey.unwrap_or_else(|| tdr::audit::public_key_path(&cfg.data_dir));
-            let key = key.exists().then_some(key);
-            match backup::verify(&dir, key.as_deref()) {
-                Ok(s) => {
+            match backup::verify_here(&cfg.data_dir, &dir, pubkey.as_deref()) {
+                Ok((s, keyed)) => {
                     println!(
                         "backup intact: {} files, {} bytes, {} partitions, made {} by appliance {}{}",
                         s.files,
@@ -103,7 +101,7 @@ pub fn run(cfg: &Config, clock: &Arc<dyn Clock>, cmd: BackupCmd) -> Result<ExitC
                         s.partitions.len(),
                         s.made,
                         s.appliance,
-                        if key.is_some() {
+                        if keyed {
                             ", signed by this key"
                         } else {
                             " (no public key here: checked against the key the manifest names)"

@@ -320,6 +320,21 @@ pub fn verify(dir: &Path, public: Option<&Path>) -> Result<Summary, BackupError>
     summary(dir, &manifest, &raw)
 }
 
+/// `tdr backup verify`: [`verify`] against `pubkey`, or this data directory's audit public
+/// key when there is one; also says whether a key was held against it (without one, only
+/// the backup's integrity is shown, not whose it is).
+pub fn verify_here(
+    data_dir: &Path,
+    dir: &Path,
+    pubkey: Option<&Path>,
+) -> Result<(Summary, bool), BackupError> {
+    let key = pubkey
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| crate::audit::public_key_path(data_dir));
+    let key = key.exists().then_some(key);
+    Ok((verify(dir, key.as_deref())?, key.is_some()))
+}
+
 /// What a restore did.
 #[derive(Debug, Clone, Default, serde::Serialize)]
 pub struct Restored {
