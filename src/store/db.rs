@@ -199,6 +199,23 @@ impl Store {
         read_only: bool,
         seal: Option<&dyn PolicySeal>,
     ) -> Result<Store, StoreError> {
+        // A store of the version before encryption (schema 1) is sealed first, in an open of
+        // its own whose partitions merge as plain (their values are plain until sealed), and
+        // is then opened as any store is.
+        if !read_only && stored_schema(&cfg.data_dir.join("store"))? == Some(1) {
+            drop(Self::open_inner(cfg, false, seal, true)?);
+        }
+        Self::open_inner(cfg, read_only, seal, false)
+    }
+
+    /// Opens the store; `migrating`: the one-time sealing of a schema-1 store (every family
+    /// plain, no day key required, [`Store::seal_plain_store`] run before returning).
+    fn open_inner(
+        cfg: &Config,
+        read_only: bool,
+        seal: Option<&dyn PolicySeal>,
+        migrating: bool,
+    ) -> Result<Store, StoreError> {
         let path = cfg.data_dir.join("store");
         if read_only {
             if !path.join("CURRENT").exists() {
@@ -221,8 +238,9 @@ impl Store {
         }
         let opts = db_options();
         let cache = Cache::new_lru_cache(256 << 20);
-        let unsealed = path.join(UNSEALED_MARK).exists();
-        if unsealed && !cfg!(feature = "testkit") {
+        let bench_unsealed = path.join(UNSEALED_MARK).exists();
+        let unsealed = bench_unsealed || migrating;
+        if bench_unsealed && !cfg!(feature = "testkit") {
             return Err(StoreError::Open {
                 path,
                 reason: "a benchmark's store written unsealed (tdr-bench build --unsealed): \
@@ -267,7 +285,7 @@ impl Store {
                 }
             }
         }
-        if !missing.is_empty() {
+        if !missing.is_empty() && !unsealed {
             return Err(StoreError::Key(KeyError::Missing {
                 name: missing.join(", "),
                 path: keys.dir().to_path_buf(),
@@ -331,8 +349,11 @@ impl Store {
         store.load_erasures()?;
         if !read_only {
             store.build_subject_index()?;
-            if plain {
-                store.seal_plain_store()?;
+            match (plain, migrating) {
+                (true, true) => store.seal_plain_store()?,
+                // Sealed by the open before this one, or it would not say 1 any more.
+                (true, false) => return Err(StoreError::Schema { found: 1 }),
+                _ => {}
             }
         }
         Ok(store)
@@ -470,6 +491,12 @@ impl Store {
                 Ok(Some(k))
             }
         }
+    }
+
+    /// Whether this is a benchmark's (or a migration's) unsealed open.
+    #[cfg(any(test, feature = "testkit"))]
+    pub(super) fn unsealed_for_tests(&self) -> bool {
+        self.unsealed
     }
 
     /// Forgets the key of `day` held in memory (its partition is being shredded).
@@ -673,6 +700,35 @@ fn a_lookup_range_is_within_one_prefix() {
         &p[..5],
         &keys::prefix_upper_bound(&p[..5])
     ));
+}
+
+/// The schema version a store at `path` records (`None`: no store yet, or none recorded),
+/// read through a read-only open.
+fn stored_schema(path: &Path) -> Result<Option<u32>, StoreError> {
+    if !path.join("CURRENT").exists() {
+        return Ok(None);
+    }
+    let names = Db::list_cf(&Options::default(), path).map_err(read_err)?;
+    if !names.iter().any(|n| n == CF_META) {
+        return Ok(None);
+    }
+    let cfs = names
+        .iter()
+        .map(|n| ColumnFamilyDescriptor::new(n, Options::default()));
+    let db =
+        Db::open_cf_descriptors_read_only(&Options::default(), path, cfs, false).map_err(|e| {
+            StoreError::Open {
+                path: path.to_path_buf(),
+                reason: e.to_string(),
+            }
+        })?;
+    let meta = db
+        .cf_handle(CF_META)
+        .ok_or_else(|| StoreError::Read("no meta family".into()))?;
+    Ok(db
+        .get_cf(&meta, meta::SCHEMA)
+        .map_err(read_err)?
+        .and_then(|v| v.as_slice().try_into().ok().map(u32::from_be_bytes)))
 }
 
 /// A family as errors name it.

@@ -72,8 +72,9 @@ pub(crate) fn sealed_merge(
 impl Store {
     /// Seals a store written before encryption (schema 1): every value of the live family and
     /// the day partitions is rewritten sealed, and every CDR key's number is replaced by its
-    /// keyed hash. One batch per family, synced; the schema moves to 2 at the end, so a crash
-    /// midway starts over on plain values only (a value that already opens is left alone).
+    /// keyed hash. One batch per family, synced; then every family is compacted so no table
+    /// keeps a plain record; the schema moves to 2 at the end, so a crash midway starts over
+    /// on plain values only (a value that already opens is left alone).
     pub(super) fn seal_plain_store(&self) -> Result<(), StoreError> {
         let hasher = self.subjects.clone().ok_or_else(|| {
             StoreError::Read("the subscriber index key is missing: cannot seal the store".into())
@@ -112,12 +113,16 @@ impl Store {
             wo.set_sync(true);
             self.db.write_opt(batch, &wo).map_err(write_err)?;
         }
+        // Every family compacted, so no table keeps a plain value or key (the reopen that
+        // follows writes a manifest naming only sealed tables); then the schema moves on.
+        self.compact()?;
         self.db
             .put_cf(
                 &self.meta(),
                 meta::SCHEMA,
                 super::SCHEMA_VERSION.to_be_bytes(),
             )
-            .map_err(write_err)
+            .map_err(write_err)?;
+        self.db.flush_wal(true).map_err(write_err)
     }
 }

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use super::binding::Facts;
 use super::db::CF_LIVE;
 use super::keys::{partition_day, BindingKey};
-use super::{engine, meta, read_err, Store, StoreError};
+use super::{engine, meta, read_err, write_err, Store, StoreError};
 
 /// One record of a raw dump: family, key, value.
 pub type RawRecord = (String, Vec<u8>, Vec<u8>);
@@ -34,6 +34,61 @@ impl Store {
             reason: e.to_string(),
         })?;
         Store::open(cfg)
+    }
+
+    /// Turns a store opened with [`Store::open_unsealed_for_bench`] into what the version
+    /// before encryption wrote (schema 1): CDR keys with their numbers in clear, the schema
+    /// set to 1, the benchmark mark and the day and live keys gone. For the upgrade test.
+    pub fn downgrade_to_schema_1_for_tests(self) -> Result<(), StoreError> {
+        assert!(
+            self.unsealed_for_tests(),
+            "only an unsealed store can be made plain"
+        );
+        for day in self.partitions()? {
+            let cf = self.day_handle(day)?;
+            let mut batch = rocksdb::WriteBatch::default();
+            let prefix = [super::cdr::TAG_CDR];
+            for item in self.db.prefix_iterator_cf(&cf, prefix) {
+                let (k, v) = item.map_err(read_err)?;
+                if k.first() != Some(&super::cdr::TAG_CDR) {
+                    break;
+                }
+                let c = super::cdr::decode(&v).ok_or_else(|| StoreError::Read("cdr".into()))?;
+                let rest = &k[k.len() - 16..];
+                for n in [&c.calling, &c.called] {
+                    let n = super::cdr::normalize_number(n);
+                    if n.is_empty() {
+                        continue;
+                    }
+                    let mut plain = vec![super::cdr::TAG_CDR];
+                    plain.extend_from_slice(n.as_bytes());
+                    plain.push(0);
+                    plain.extend_from_slice(rest);
+                    batch.put_cf(&cf, plain, &v);
+                }
+                batch.delete_cf(&cf, &k);
+            }
+            self.db.write(batch).map_err(write_err)?;
+        }
+        self.db
+            .put_cf(&self.meta(), meta::SCHEMA, 1u32.to_be_bytes())
+            .map_err(write_err)?;
+        let path = self.path().to_path_buf();
+        let keystore = self.keys.dir().to_path_buf();
+        drop(self);
+        let _ = std::fs::remove_file(path.join(super::db::UNSEALED_MARK));
+        for e in std::fs::read_dir(&keystore).map_err(|e| StoreError::Read(e.to_string()))? {
+            let p = e.map_err(|e| StoreError::Read(e.to_string()))?.path();
+            let name = p
+                .file_name()
+                .unwrap_or_default()
+                .to_string_lossy()
+                .into_owned();
+            if name.starts_with("day-") || name == "live.key" {
+                std::fs::remove_file(&p).map_err(|e| StoreError::Read(e.to_string()))?;
+            }
+        }
+        Ok(())
     }
 
     /// Deletes every subscriber-index entry (benchmarks measure the index's bytes so, on a
