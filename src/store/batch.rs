@@ -262,14 +262,9 @@ impl Ops {
             self.ops
                 .sort_by(|a, b| data[a.0..a.0 + a.1].cmp(&data[b.0..b.0 + b.1]));
         }
-        let mut sealed = Vec::with_capacity(128);
-        let mut seal = |k: &[u8], v: &[u8]| -> Vec<u8> {
-            sealed.clear();
-            match key {
-                Some(key) if !v.is_empty() => key.seal_into(k, v, &mut sealed),
-                _ => sealed.extend_from_slice(v),
-            }
-            std::mem::take(&mut sealed)
+        let seal = |k: &[u8], v: &[u8]| match key {
+            Some(key) => seal::seal(key, k, v),
+            None => v.to_vec(),
         };
         for op in self.iter() {
             match op {

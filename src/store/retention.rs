@@ -102,12 +102,16 @@ pub fn expire(
         };
         let key_name = day_key_name(day);
         let key_id = store.day_key_id(day)?;
+        // What the audit entries and the certificate both say of the day.
         let range = json!({
             "partition": info.name,
             "from": fmt_time(day * 86_400),
             "to": fmt_time((day + 1) * 86_400),
             "retention_floor": fmt_time(floor),
         });
+        let mut query = range.clone();
+        query["key"] = json!(key_name);
+        query["key_id"] = json!(key_id);
         let entry = |action: &str, outcome: &str, digest: Option<String>| NewEntry {
             actor: actor.to_string(),
             role: "system".into(),
@@ -115,14 +119,7 @@ pub fn expire(
             action: action.into(),
             case: None,
             legal_basis: Some("retention".into()),
-            query: json!({
-                "partition": info.name,
-                "from": fmt_time(day * 86_400),
-                "to": fmt_time((day + 1) * 86_400),
-                "retention_floor": fmt_time(floor),
-                "key": key_name,
-                "key_id": key_id,
-            }),
+            query: query.clone(),
             outcome: outcome.into(),
             result_count: info.records,
             result_digest: digest,
