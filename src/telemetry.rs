@@ -49,6 +49,19 @@ pub struct Metrics {
     pub syslog_refused: Family<Labels, Counter>,
     /// Spool entries refused unread (`symlink`, `not_a_file`), by reason.
     pub spool_refused: Family<Labels, Counter>,
+    /// IPFIX datagrams by listener and outcome (`parsed`, `rejected`: quarantined,
+    /// `not_allowed`: an exporter outside `allow`, dropped unread): never the exporter.
+    pub ipfix_packets: Family<Labels, Counter>,
+    /// IPFIX data records read, by listener.
+    pub ipfix_records: Family<Labels, Counter>,
+    /// Data records exporters numbered that never arrived (sequence gaps), by listener.
+    pub ipfix_lost_records: Family<Labels, Counter>,
+    /// Templates known, all exporters of a listener together.
+    pub ipfix_templates: Family<Labels, Gauge>,
+    /// Exporters (address and port) a listener holds templates for.
+    pub ipfix_exporters: Family<Labels, Gauge>,
+    /// Exporters dropped (with their templates) to make room for a new one.
+    pub ipfix_exporters_evicted: Family<Labels, Counter>,
     pub expired_partitions: Counter,
     lag_bytes: Family<Labels, Gauge>,
     committed_offset: Family<Labels, Gauge>,
@@ -88,6 +101,12 @@ impl Metrics {
             syslog_connections: Family::default(),
             syslog_refused: Family::default(),
             spool_refused: Family::default(),
+            ipfix_packets: Family::default(),
+            ipfix_records: Family::default(),
+            ipfix_lost_records: Family::default(),
+            ipfix_templates: Family::default(),
+            ipfix_exporters: Family::default(),
+            ipfix_exporters_evicted: Family::default(),
             expired_partitions: Counter::default(),
             lag_bytes: Family::default(),
             committed_offset: Family::default(),
@@ -137,8 +156,8 @@ impl Metrics {
             r.register("batches", "Batches committed", m.batches.clone());
             r.register(
                 "udp_kernel_drops",
-                "Datagrams the kernel dropped on a syslog UDP socket (receive buffer full), from \
-                 /proc/net/udp",
+                "Datagrams the kernel dropped on a syslog or IPFIX UDP socket (receive buffer \
+                 full), from /proc/net/udp",
                 m.udp_kernel_drops.clone(),
             );
             r.register(
@@ -160,6 +179,39 @@ impl Metrics {
                 "spool_refused",
                 "Spool entries refused unread (a symlink, not a regular file), by reason",
                 m.spool_refused.clone(),
+            );
+            r.register(
+                "ipfix_packets",
+                "IPFIX datagrams received, by listener and outcome (parsed; rejected: \
+                 quarantined; not_allowed: exporter outside allow, dropped unread)",
+                m.ipfix_packets.clone(),
+            );
+            r.register(
+                "ipfix_records",
+                "IPFIX data records read, by listener",
+                m.ipfix_records.clone(),
+            );
+            r.register(
+                "ipfix_lost_records",
+                "IPFIX data records the exporters numbered but that never arrived (sequence \
+                 gaps), by listener",
+                m.ipfix_lost_records.clone(),
+            );
+            r.register(
+                "ipfix_templates",
+                "IPFIX templates known, all exporters of a listener together",
+                m.ipfix_templates.clone(),
+            );
+            r.register(
+                "ipfix_exporters",
+                "IPFIX exporters (address and port) a listener holds templates for",
+                m.ipfix_exporters.clone(),
+            );
+            r.register(
+                "ipfix_exporters_evicted",
+                "IPFIX exporters dropped with their templates to make room for a new one \
+                 (max_exporters)",
+                m.ipfix_exporters_evicted.clone(),
             );
             r.register(
                 "checkpoint_lag_bytes",

@@ -9,7 +9,7 @@ cd "$(dirname "$0")/.."
 secs="${1:-600}"; shift || true
 targets=("$@")
 if [ "${#targets[@]}" -eq 0 ]; then
-  targets=(events radius_detail dhcpd_syslog dhcpd_leases kea_legal kea_leases juniper_nat vpp_nat jool asterisk_cdr freeswitch_cdr)
+  targets=(events radius_detail dhcpd_syslog dhcpd_leases kea_legal kea_leases juniper_nat vpp_nat jool asterisk_cdr freeswitch_cdr ipfix)
 fi
 export RUSTC_BOOTSTRAP=1
 (cd fuzz && cargo fuzz build -O >/dev/null)
@@ -19,7 +19,7 @@ for t in "${targets[@]}"; do
   mkdir -p "$corpus"
   data="tests/data/${t//_/-}"
   if [ -d "$data" ]; then
-    find "$data" -maxdepth 1 -type f ! -name '*.expected*' ! -name '*.ctx.toml' ! -name 'SOURCE.md' \
+    find "$data" -maxdepth 1 -type f ! -name '*.expected*' ! -name '*.ctx.toml' ! -name 'SOURCE.md' ! -name '*.py' \
       -exec cp -n {} "$corpus/" \;
   fi
   log="fuzz/$t.log"

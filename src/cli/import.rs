@@ -45,6 +45,10 @@ pub struct Args {
     /// kea-legal: the hook's `timestamp-format` (strftime), if not Kea's default.
     #[arg(long, value_name = "STRFTIME")]
     pub timestamp_format: Option<String>,
+    /// ipfix: the exporter's numbering of natEvent: `rfc8158` (the IANA values, the
+    /// default) or `draft-02` (Junos).
+    #[arg(long, value_name = "NUMBERING")]
+    pub nat_event_values: Option<String>,
     /// The files are complete (rotated): an unterminated last record is imported rather
     /// than held back as one still being written. `.gz` files are always complete.
     #[arg(long)]
@@ -78,6 +82,13 @@ pub fn run(cfg: &Config, clock: &Arc<dyn Clock>, args: Args) -> Result<ExitCode,
         ctx.template = args.template.clone();
         ctx.lease_time = args.lease_time;
         ctx.timestamp_format = args.timestamp_format.clone();
+        if let Some(v) = &args.nat_event_values {
+            ctx.nat_event_values = tdr::parse::NatEventValues::from_name(v).ok_or_else(|| {
+                Failure::BadInput(format!(
+                    "--nat-event-values {v:?}: expected rfc8158 or draft-02 (Junos)"
+                ))
+            })?;
+        }
         given_jobs(&args, &ctx)?
     };
     // Refuse bad options before opening anything.
@@ -154,6 +165,7 @@ fn hand_over(cfg: &Config, args: &Args, jobs: &[ImportJob]) -> Result<ExitCode, 
         (args.template.is_some(), "--template"),
         (args.lease_time.is_some(), "--lease-time"),
         (args.timestamp_format.is_some(), "--timestamp-format"),
+        (args.nat_event_values.is_some(), "--nat-event-values"),
     ] {
         if given {
             differs.push(name);

@@ -13,7 +13,7 @@ use crate::model::{Class, UnixSecs};
 pub mod notice;
 pub mod sources;
 pub use notice::{NoticeSettings, Payer, Rate};
-pub use sources::{FileSource, Limits, Serve, Stream, SyslogSource, Transport};
+pub use sources::{FileSource, IpfixSource, Limits, Serve, Stream, SyslogSource, Transport};
 
 /// A retention period: calendar months or days.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -156,6 +156,7 @@ pub struct Config {
     pub serve: Serve,
     pub files: Vec<FileSource>,
     pub syslog: Vec<SyslogSource>,
+    pub ipfix: Vec<IpfixSource>,
 }
 
 impl Default for Config {
@@ -190,6 +191,7 @@ impl Default for Config {
             },
             files: Vec::new(),
             syslog: sources::default_syslog(),
+            ipfix: Vec::new(),
         }
     }
 }
@@ -226,6 +228,7 @@ const SCHEMA: &[(&str, &[&str])] = &[
             "serve",
             "file",
             "syslog",
+            "ipfix",
         ],
     ),
     ("retention", &["security", "billing", "statutory"]),
@@ -417,10 +420,11 @@ impl Config {
         }
         (c.notice, c.compensation) = notice::parse(&table, &mut errs);
         let zone = c.local_timezone.as_deref().and_then(|z| z.parse().ok());
-        let (serve, files, syslog) = sources::parse(&table, zone, &c.data_dir, &mut errs);
-        c.serve = serve;
-        c.files = files;
-        c.syslog = syslog;
+        let sources = sources::parse(&table, zone, &c.data_dir, &mut errs);
+        c.serve = sources.serve;
+        c.files = sources.files;
+        c.syslog = sources.syslog;
+        c.ipfix = sources.ipfix;
         if errs.is_empty() {
             Ok(c)
         } else {

@@ -1,5 +1,5 @@
-//! What `tdr serve` reads and where it listens: `[serve]`, `[[file]]` and `[[syslog]]`.
-//! Validated with the rest of the file, every problem named at once.
+//! What `tdr serve` reads and where it listens: `[serve]`, `[[file]]`, `[[syslog]]` and
+//! `[[ipfix]]`. Validated with the rest of the file, every problem named at once.
 
 use std::collections::BTreeSet;
 use std::net::SocketAddr;
@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use ipnet::IpNet;
 
 use crate::model::Class;
-use crate::parse::{Context, Format, Tz};
+use crate::parse::{Context, Format, NatEventValues, Tz};
 
 /// How a stream's records are read: the format, and what the parser is told about it.
 #[derive(Debug, Clone, PartialEq)]
@@ -19,6 +19,8 @@ pub struct Stream {
     pub template: Option<String>,
     pub lease_time: Option<u32>,
     pub timestamp_format: Option<String>,
+    /// ipfix: the exporter's numbering of natEvent (`nat_event_values`).
+    pub nat_event_values: NatEventValues,
 }
 
 impl Stream {
@@ -30,6 +32,7 @@ impl Stream {
             template: None,
             lease_time: None,
             timestamp_format: None,
+            nat_event_values: NatEventValues::default(),
         }
     }
 
@@ -42,6 +45,7 @@ impl Stream {
         c.template = self.template.clone();
         c.lease_time = self.lease_time;
         c.timestamp_format = self.timestamp_format.clone();
+        c.nat_event_values = self.nat_event_values;
         c
     }
 }
@@ -119,6 +123,32 @@ impl Default for Limits {
             idle_timeout_secs: 300,
             max_connections: 256,
         }
+    }
+}
+
+/// An `[[ipfix]]` listener: IPFIX NAT event records over UDP (RFC 7011 §10.3), one parser
+/// per exporter (address and port).
+#[derive(Debug, Clone, PartialEq)]
+pub struct IpfixSource {
+    pub name: String,
+    /// The UDP address it listens on (IANA's IPFIX port is 4739).
+    pub listen: SocketAddr,
+    /// The networks an exporter may be in; anything else is dropped before parsing.
+    /// Default: loopback only.
+    pub allow: Vec<IpNet>,
+    /// Class and natEvent numbering of its records (format `ipfix`).
+    pub stream: Stream,
+    /// `max_exporters`: exporters (address and port) whose templates are held at once; a new
+    /// one beyond it evicts the one idle longest.
+    pub max_exporters: usize,
+}
+
+impl IpfixSource {
+    /// Whether an exporter at `peer` may send to this listener (an IPv4-mapped IPv6 address
+    /// is taken as the IPv4 address it carries).
+    pub fn allows(&self, peer: std::net::IpAddr) -> bool {
+        let peer = peer.to_canonical();
+        self.allow.iter().any(|n| n.contains(&peer))
     }
 }
 
@@ -243,14 +273,22 @@ fn default_programs() -> Vec<(String, Format)> {
 
 type Table = toml::Table;
 
-/// Reads `[serve]`, `[[file]]` and `[[syslog]]` from `table`, adding every problem to `errs`.
-/// `zone` is `ingest.local_timezone`, the default zone of every stream.
+/// What `tdr serve` reads: its own settings and every source.
+pub(super) struct Sources {
+    pub serve: Serve,
+    pub files: Vec<FileSource>,
+    pub syslog: Vec<SyslogSource>,
+    pub ipfix: Vec<IpfixSource>,
+}
+
+/// Reads `[serve]`, `[[file]]`, `[[syslog]]` and `[[ipfix]]` from `table`, adding every
+/// problem to `errs`. `zone` is `ingest.local_timezone`, the default zone of every stream.
 pub(super) fn parse(
     table: &Table,
     zone: Option<Tz>,
     data_dir: &std::path::Path,
     errs: &mut Vec<String>,
-) -> (Serve, Vec<FileSource>, Vec<SyslogSource>) {
+) -> Sources {
     let mut serve = Serve::defaults();
     let mut spool = Some(data_dir.join("incoming"));
     if let Some(t) = table_of(table, "serve", errs) {
@@ -415,6 +453,7 @@ pub(super) fn parse(
                 "template",
                 "lease_time",
                 "timestamp_format",
+                "nat_event_values",
             ],
             errs,
         );
@@ -589,6 +628,11 @@ pub(super) fn parse(
                 "`{at}.programs` must be a table of program = \"format\""
             )),
         }
+        if format == Some(Format::Ipfix) || programs.iter().any(|(_, f)| *f == Format::Ipfix) {
+            errs.push(format!(
+                "`{at}`: format ipfix is binary IPFIX, not syslog: use an [[ipfix]] listener"
+            ));
+        }
         // Unless a bad `format` or `programs` was already named: `programs = {}` alone
         // must not drop the listener silently.
         if format.is_none() && programs.is_empty() && errs.len() == errs_before_format {
@@ -623,7 +667,88 @@ pub(super) fn parse(
             });
         }
     }
-    (serve, files, syslog)
+    let ipfix = ipfix_sources(table, zone, &mut names, &listens, errs);
+    Sources {
+        serve,
+        files,
+        syslog,
+        ipfix,
+    }
+}
+
+/// `[[ipfix]]`: UDP listeners for IPFIX NAT event records.
+fn ipfix_sources(
+    table: &Table,
+    zone: Option<Tz>,
+    names: &mut BTreeSet<String>,
+    syslog_listens: &BTreeSet<(SocketAddr, bool)>,
+    errs: &mut Vec<String>,
+) -> Vec<IpfixSource> {
+    let mut out = Vec::new();
+    let mut listens = BTreeSet::new();
+    for (i, t) in array_of(table, "ipfix", errs).into_iter().enumerate() {
+        let at = format!("ipfix[{i}]");
+        check_keys(
+            t,
+            &at,
+            &[
+                "name",
+                "listen",
+                "allow",
+                "class",
+                "nat_event_values",
+                "max_exporters",
+            ],
+            errs,
+        );
+        let name = source_name(t, &at, names, errs);
+        let allow = allow_of(t, &at, errs);
+        let listen = match t
+            .get("listen")
+            .map(|v| v.as_str().and_then(|s| s.parse::<SocketAddr>().ok()))
+        {
+            None => {
+                errs.push(format!(
+                    "`{at}.listen` is missing: a UDP address and port like \"0.0.0.0:4739\""
+                ));
+                None
+            }
+            Some(None) => {
+                errs.push(format!(
+                    "`{at}.listen` must be a UDP address and port like \"0.0.0.0:4739\""
+                ));
+                None
+            }
+            Some(Some(a)) => {
+                if syslog_listens.contains(&(a, true)) || !listens.insert(a) {
+                    errs.push(format!(
+                        "`{at}.listen`: {a} is already used by another UDP listener"
+                    ));
+                }
+                Some(a)
+            }
+        };
+        let mut max_exporters = 64;
+        if let Some(v) = t.get("max_exporters") {
+            match v.as_integer() {
+                Some(n) if (1..=4096).contains(&n) => max_exporters = n as usize,
+                _ => errs.push(format!(
+                    "`{at}.max_exporters` must be an integer from 1 to 4096"
+                )),
+            }
+        }
+        let stream = stream_of(t, Format::Ipfix, &at, zone, errs);
+        if let (Some(name), Some(listen), Some(stream)) = (name, listen, stream) {
+            out.push(IpfixSource {
+                name,
+                listen,
+                allow,
+                stream,
+                max_exporters,
+            });
+        }
+    }
+    out
 }
 
 /// `allow`: the networks senders may be in (default: loopback only).
@@ -837,6 +962,20 @@ fn stream_of(
             )),
         }
     }
+    if let Some(v) = t.get("nat_event_values") {
+        let names = NatEventValues::ALL
+            .map(NatEventValues::name)
+            .join("\" or \"");
+        match v.as_str().and_then(NatEventValues::from_name) {
+            Some(_) if format != Format::Ipfix => {
+                errs.push(format!("`{at}.nat_event_values` is only for format ipfix"))
+            }
+            Some(n) => s.nat_event_values = n,
+            None => errs.push(format!(
+                "`{at}.nat_event_values` must be \"{names}\" (Junos writes draft-02's numbers)"
+            )),
+        }
+    }
     if errs.len() > before {
         return None;
     }
@@ -879,7 +1018,7 @@ mod tests {
     }
 
     const FORMATS: &str = "one of: events, radius-detail, dhcpd-syslog, dhcpd-leases, \
-        kea-legal, kea-leases, juniper-nat, vpp-nat, jool, asterisk-cdr, freeswitch-cdr";
+        kea-legal, kea-leases, juniper-nat, vpp-nat, jool, asterisk-cdr, freeswitch-cdr, ipfix";
 
     #[test]
     fn file_and_syslog_sources_are_read_with_their_options() {
@@ -1688,5 +1827,97 @@ format = "events"
             Some(Format::JuniperNat)
         );
         assert_eq!(cgnat.stream.tz, Some(Tz::UTC));
+    }
+
+    #[test]
+    fn ipfix_listeners_are_read_and_every_bad_key_is_named() {
+        let c = ok(r#"
+[[ipfix]]
+name = "cgn"
+listen = "0.0.0.0:4739"
+allow = ["10.255.0.0/24"]
+class = "statutory"
+[[ipfix]]
+name = "mx"
+listen = "[::]:4740"
+nat_event_values = "draft-02"
+max_exporters = 8
+"#);
+        assert_eq!(c.ipfix.len(), 2);
+        let a = &c.ipfix[0];
+        assert_eq!(a.listen, "0.0.0.0:4739".parse::<SocketAddr>().unwrap());
+        assert_eq!(a.stream.format, Format::Ipfix);
+        assert_eq!(a.stream.class, Class::Statutory);
+        assert_eq!(a.stream.nat_event_values, NatEventValues::Rfc8158);
+        assert_eq!(a.max_exporters, 64);
+        assert!(a.allows("10.255.0.9".parse().unwrap()));
+        assert!(!a.allows("127.0.0.1".parse().unwrap()));
+        let b = &c.ipfix[1];
+        assert_eq!(b.stream.nat_event_values, NatEventValues::Draft02);
+        assert_eq!(b.max_exporters, 8);
+        assert!(
+            b.allows("::ffff:127.0.0.1".parse().unwrap()),
+            "loopback by default"
+        );
+        assert_eq!(
+            b.stream.context("mx", 0).nat_event_values,
+            NatEventValues::Draft02
+        );
+
+        let p = problems(
+            r#"
+[[ipfix]]
+listen = "4739"
+allow = "10.0.0.0/8"
+class = "top-secret"
+nat_event_values = "junos"
+max_exporters = 0
+port = 4739
+"#,
+        );
+        assert_eq!(
+            p,
+            [
+                "unknown key `ipfix[0].port`".to_string(),
+                "`ipfix[0].name` is missing: every source needs a name".into(),
+                "`ipfix[0].allow` must be a list of CIDR prefixes like [\"10.0.0.0/8\"]".into(),
+                "`ipfix[0].listen` must be a UDP address and port like \"0.0.0.0:4739\"".into(),
+                "`ipfix[0].max_exporters` must be an integer from 1 to 4096".into(),
+                "`ipfix[0].class` must be \"security\", \"billing\" or \"statutory\"".into(),
+                "`ipfix[0].nat_event_values` must be \"rfc8158\" or \"draft-02\" (Junos writes draft-02's numbers)".into(),
+            ]
+        );
+        assert_eq!(
+            problem("[[ipfix]]\nname = \"x\""),
+            "`ipfix[0].listen` is missing: a UDP address and port like \"0.0.0.0:4739\""
+        );
+    }
+
+    #[test]
+    fn an_ipfix_port_is_not_shared_and_ipfix_is_no_syslog_format() {
+        assert_eq!(
+            problem(
+                "[[syslog]]\nname = \"s\"\nlisten = \"0.0.0.0:4739\"\nformat = \"vpp-nat\"\n\
+                 [[ipfix]]\nname = \"i\"\nlisten = \"0.0.0.0:4739\""
+            ),
+            "`ipfix[0].listen`: 0.0.0.0:4739 is already used by another UDP listener"
+        );
+        // A TCP syslog listener may share the number.
+        ok("[[syslog]]\nname = \"s\"\nlisten = \"0.0.0.0:4739\"\ntransport = \"tcp\"\nformat = \"vpp-nat\"\n\
+            [[ipfix]]\nname = \"i\"\nlisten = \"0.0.0.0:4739\"");
+        assert_eq!(
+            problem("[[ipfix]]\nname = \"s\"\nlisten = \"0.0.0.0:4739\"\n[[ipfix]]\nname = \"s\"\nlisten = \"0.0.0.0:4740\""),
+            "`ipfix[1].name`: the name \"s\" is used by another source"
+        );
+        assert_eq!(
+            problem("[[syslog]]\nname = \"s\"\nlisten = \"0.0.0.0:514\"\nformat = \"ipfix\""),
+            "`syslog[0]`: format ipfix is binary IPFIX, not syslog: use an [[ipfix]] listener"
+        );
+        assert_eq!(
+            problem("[[file]]\nname = \"r\"\npath = \"/var/log/r\"\nformat = \"events\"\nnat_event_values = \"draft-02\""),
+            "`file[0].nat_event_values` is only for format ipfix"
+        );
+        let c = ok("[[file]]\nname = \"r\"\npath = \"/srv/ipfix/*.ipfix\"\nformat = \"ipfix\"\nnat_event_values = \"draft-02\"");
+        assert_eq!(c.files[0].stream.nat_event_values, NatEventValues::Draft02);
     }
 }

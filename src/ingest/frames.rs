@@ -157,6 +157,37 @@ impl FrameParser {
     }
 }
 
+/// Feeds `parser` the whole frames of `prefix` (the part of a stream before its checkpoint)
+/// and drops their events: a resumed read of a format whose parser keeps state from earlier
+/// records ([`Format::replays_prefix`]: IPFIX templates) starts where an unbroken read would
+/// have been. Rejected frames were quarantined when they were first read.
+pub fn replay(
+    format: Format,
+    parser: &mut dyn Parser,
+    mut prefix: impl std::io::Read,
+) -> std::io::Result<()> {
+    let mut framer = Framer::new(format.framing(), DEFAULT_MAX_FRAME);
+    let mut buf: Vec<u8> = Vec::new();
+    let mut scratch = Vec::new();
+    let mut read = vec![0u8; 1 << 20];
+    loop {
+        let n = prefix.read(&mut read)?;
+        buf.extend_from_slice(&read[..n]);
+        let pos = for_each_frame(&mut framer, &buf, false, &mut |_, _, frame| {
+            if let Frame::Data(d) = frame {
+                let _ = parser.parse(d, &mut scratch);
+                scratch.clear();
+            }
+            true
+        })
+        .unwrap_or(buf.len());
+        buf.drain(..pos);
+        if n == 0 {
+            return Ok(());
+        }
+    }
+}
+
 /// Cuts `buf` into frames from its start and calls `each(start, next, frame)` for each (false
 /// stops). With `finish` (the stream ended and is complete) an unterminated last record is a
 /// frame too; otherwise it is left for the next call. Returns how many bytes were consumed,
@@ -187,4 +218,54 @@ pub fn for_each_frame(
         }
     }
     Some(pos)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A resumed IPFIX read knows the templates defined before its checkpoint.
+    #[test]
+    fn a_replayed_prefix_restores_the_parser_state() {
+        let file = std::fs::read(
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("tests/data/ipfix/vpp-nat44.ipfix"),
+        )
+        .unwrap();
+        // After the four template messages and the first data message.
+        let frames = crate::parse::framing::frame_all(
+            crate::parse::framing::Framing::Ipfix,
+            DEFAULT_MAX_FRAME,
+            &file,
+        );
+        let start = frames[5].0;
+        let ctx = crate::parse::Context::new("cgn", 0);
+        let fresh = |prefix: &[u8]| {
+            let mut fp = FrameParser::new(
+                Format::Ipfix,
+                crate::parse::parser(Format::Ipfix, &ctx).unwrap(),
+            );
+            replay(Format::Ipfix, &mut *fp.parser, prefix).unwrap();
+            let mut chunk = Chunk::new();
+            fp.feed(&file[start..], start as u64, true, &mut chunk, &mut |_| {
+                true
+            });
+            chunk
+        };
+        let resumed = fresh(&file[..start]);
+        assert!(
+            resumed
+                .items
+                .iter()
+                .all(|i| matches!(i.outcome, Outcome::Events(_))),
+            "every data set read"
+        );
+        assert_eq!(resumed.events.len(), 6 + 2 + 8);
+        // Without the replay the templates are unknown.
+        let cold = fresh(&[]);
+        assert!(cold
+            .items
+            .iter()
+            .all(|i| matches!(i.outcome, Outcome::Rejected(_))));
+    }
 }

@@ -1,4 +1,5 @@
-//! `tdr serve`: the ingest daemon. File followers and syslog listeners parse what they read
+//! `tdr serve`: the ingest daemon. File followers, syslog listeners and IPFIX collectors parse
+//! what they read
 //! and send it to the one ingest pipeline ([`crate::ingest::pipeline`]), which commits events
 //! and checkpoints together. `/metrics` and `/health` are served over HTTP; systemd is told
 //! READY and fed the watchdog; SIGTERM or SIGINT stops reading, commits what was read, and
@@ -16,7 +17,7 @@ use crate::audit::{AuditLog, NewEntry};
 use crate::clock::Clock;
 use crate::config::{Config, Stream};
 use crate::ingest::pipeline::{self, ToCore};
-use crate::ingest::sources::{follow as files, syslog};
+use crate::ingest::sources::{follow as files, ipfix, syslog};
 pub use crate::ingest::Shared;
 use crate::parse::Format;
 use crate::telemetry::Metrics;
@@ -151,6 +152,19 @@ pub fn run(cfg: Config, clock: Arc<dyn Clock>) -> Result<(), ServeError> {
         }
         bound.push((src.clone(), b));
     }
+    let mut ipfix_bound = Vec::new();
+    for src in &cfg.ipfix {
+        let s = rt.block_on(ipfix::bind(src)).map_err(start)?;
+        if let Ok(a) = s.local_addr() {
+            shared
+                .metrics
+                .udp_ports
+                .lock()
+                .expect("metrics lock")
+                .push((src.name.clone(), a.port()));
+        }
+        ipfix_bound.push((src.clone(), s));
+    }
 
     let core_shared = shared.clone();
     let core_cfg = cfg.clone();
@@ -229,6 +243,16 @@ pub fn run(cfg: Config, clock: Arc<dyn Clock>) -> Result<(), ServeError> {
                 stop_rx.clone(),
             )));
         }
+        for (src, sock) in ipfix_bound {
+            tracing::info!(listener = %src.name, listen = %src.listen, "IPFIX collector listening");
+            tasks.push(tokio::spawn(ipfix::run(
+                src,
+                sock,
+                shared.clone(),
+                tx.clone(),
+                stop_rx.clone(),
+            )));
+        }
         let auditor = crate::audit::Auditor::start(&cfg.data_dir, clock.clone())
             .unwrap_or_else(|e| {
                 tracing::error!(code = e.code(), "audit log unusable: every API data request is refused");
@@ -301,7 +325,7 @@ pub fn run(cfg: Config, clock: Arc<dyn Clock>) -> Result<(), ServeError> {
         });
         let watchdog = tokio::spawn(watchdog(shared.clone(), stop_rx.clone()));
         drop(tx);
-        tracing::info!(http = %cfg.serve.http_listen, files = cfg.files.len(), syslog = cfg.syslog.len(), "tdr serve ready");
+        tracing::info!(http = %cfg.serve.http_listen, files = cfg.files.len(), syslog = cfg.syslog.len(), ipfix = cfg.ipfix.len(), "tdr serve ready");
         let _ = sd_notify::notify(false, &[sd_notify::NotifyState::Ready]);
 
         let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())

@@ -15,6 +15,7 @@ mod testing;
 pub use {common::syslog, format::events};
 
 pub use chrono_tz::Tz;
+pub use format::ipfix::NatEventValues;
 
 use framing::Framing;
 use model::{Class, Event, Origin, UnixSecs};
@@ -62,10 +63,11 @@ pub enum Format {
     Jool,
     AsteriskCdr,
     FreeswitchCdr,
+    Ipfix,
 }
 
 impl Format {
-    pub const ALL: [Format; 11] = [
+    pub const ALL: [Format; 12] = [
         Format::Events,
         Format::RadiusDetail,
         Format::DhcpdSyslog,
@@ -77,6 +79,7 @@ impl Format {
         Format::Jool,
         Format::AsteriskCdr,
         Format::FreeswitchCdr,
+        Format::Ipfix,
     ];
 
     /// The name used on the command line, in checkpoints and in `tests/data/<name>/`.
@@ -93,6 +96,7 @@ impl Format {
             Format::Jool => "jool",
             Format::AsteriskCdr => "asterisk-cdr",
             Format::FreeswitchCdr => "freeswitch-cdr",
+            Format::Ipfix => "ipfix",
         }
     }
 
@@ -114,6 +118,7 @@ impl Format {
             Format::Jool => "Jool NAT64 BIB and session log lines",
             Format::AsteriskCdr => "Asterisk `cdr_csv` Master.csv",
             Format::FreeswitchCdr => "FreeSWITCH `mod_cdr_csv` with a template",
+            Format::Ipfix => "NAT events in binary IPFIX messages (RFC 7011, RFC 8158)",
         }
     }
 
@@ -121,6 +126,7 @@ impl Format {
         match self {
             Format::RadiusDetail => Framing::Records,
             Format::DhcpdLeases => Framing::Statements,
+            Format::Ipfix => Framing::Ipfix,
             _ => Framing::Lines,
         }
     }
@@ -152,6 +158,13 @@ impl Format {
     /// import must feed it to the parser again.
     pub fn has_header(self) -> bool {
         matches!(self, Format::KeaLeases)
+    }
+
+    /// Formats whose parser keeps state from any earlier record of the stream (IPFIX
+    /// templates): a resumed read must feed the parser every record before its checkpoint
+    /// again, dropping their events.
+    pub fn replays_prefix(self) -> bool {
+        matches!(self, Format::Ipfix)
     }
 }
 
@@ -199,6 +212,9 @@ pub struct Context {
     /// Kea legal log `timestamp-format` (strftime, `%Q` = microseconds); `None` = Kea's
     /// default `%Y-%m-%d %H:%M:%S %Z`.
     pub timestamp_format: Option<String>,
+    /// IPFIX: which numbering of natEvent the exporter uses (RFC 8158's, or Junos's
+    /// draft-02 one).
+    pub nat_event_values: NatEventValues,
 }
 
 impl Context {
@@ -211,6 +227,7 @@ impl Context {
             template: None,
             lease_time: None,
             timestamp_format: None,
+            nat_event_values: NatEventValues::default(),
         }
     }
 
@@ -266,6 +283,7 @@ pub fn parser(format: Format, ctx: &Context) -> Result<Box<dyn Parser>, SetupErr
         Format::Jool => Box::new(jool::Jool::new(ctx)),
         Format::AsteriskCdr => Box::new(asterisk_cdr::AsteriskCdr::new(ctx)),
         Format::FreeswitchCdr => Box::new(freeswitch_cdr::FreeswitchCdr::new(ctx)?),
+        Format::Ipfix => Box::new(ipfix::Ipfix::new(ctx)),
     })
 }
 
@@ -292,6 +310,13 @@ pub fn frame_outcome(format: Format, frame: framing::Frame<'_>) -> Result<&[u8],
                 None => format!("record exceeds the {}-byte cap", framing::DEFAULT_MAX_FRAME),
             },
         )),
+        Frame::BadLength { .. } if format.framing() == framing::Framing::Ipfix => {
+            Err(ParseError::new(
+                "frame.bad_length",
+                "not an IPFIX message header (version 10, length at least 16): the bytes up \
+                 to the next header",
+            ))
+        }
         Frame::BadLength { .. } => Err(ParseError::new(
             "frame.bad_length",
             "octet-counting length is not a number within the cap",
@@ -357,6 +382,6 @@ mod tests {
         assert!(
             msg.starts_with("unknown format \"radius\"; expected one of: events, radius-detail, ")
         );
-        assert!(msg.ends_with(", freeswitch-cdr"), "{msg}");
+        assert!(msg.ends_with(", freeswitch-cdr, ipfix"), "{msg}");
     }
 }

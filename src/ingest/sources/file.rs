@@ -160,6 +160,11 @@ fn read_file(
         let _ = parser.parse(first.strip_suffix(b"\r").unwrap_or(first), &mut Vec::new());
         stream = open_stream(path, gz).map_err(read_err)?;
     }
+    if format.replays_prefix() && start > 0 {
+        // The templates defined before the checkpoint (IPFIX).
+        let prefix = open_stream(path, gz).map_err(read_err)?.take(start);
+        crate::ingest::frames::replay(format, &mut *parser, prefix).map_err(read_err)?;
+    }
     skip_to(&mut stream, start).map_err(read_err)?;
 
     let source: Arc<str> = Arc::from(ctx.source.as_str());

@@ -575,6 +575,19 @@ impl Follower {
                 let _ = parser.parse(line.strip_suffix(b"\r").unwrap_or(line), &mut Vec::new());
             }
         }
+        if spec.stream.format.replays_prefix() && start > 0 && !done {
+            // The templates defined before the checkpoint (IPFIX), read through the same
+            // open file (a clone shares its offset: back to 0 after).
+            let mut again = f.try_clone()?;
+            again.seek(SeekFrom::Start(0))?;
+            let prefix: Box<dyn Read> = if gz {
+                Box::new(gunzip(again))
+            } else {
+                Box::new(again)
+            };
+            crate::ingest::frames::replay(spec.stream.format, &mut *parser, prefix.take(start))?;
+            f.seek(SeekFrom::Start(0))?;
+        }
         let stream_id: Arc<str> = Arc::from(format!("{dev}:{ino}").as_str());
         let label: Arc<str> = Arc::from(path.display().to_string().as_str());
         let skip = if done {

@@ -5,10 +5,12 @@
 //! - [`file`]: a file read once from its checkpoint to its end (`tdr import`);
 //! - [`follow`]: files followed as they grow and rotate (`tdr serve`'s `[[file]]` sources
 //!   and its spool folder);
-//! - [`syslog`]: syslog listeners over UDP, TCP and TLS (`tdr serve`'s `[[syslog]]`).
+//! - [`syslog`]: syslog listeners over UDP, TCP and TLS (`tdr serve`'s `[[syslog]]`);
+//! - [`ipfix`]: IPFIX NAT event collectors over UDP (`tdr serve`'s `[[ipfix]]`).
 
 pub mod file;
 pub mod follow;
+pub mod ipfix;
 pub mod syslog;
 
 use std::fs::File;

@@ -142,7 +142,7 @@ fn claim(ev: &mut Event, name: &str, listener_class: Class) {
 }
 
 /// Sets a socket's receive buffer (the kernel caps it at net.core.rmem_max).
-fn set_recv_buffer(fd: std::os::fd::RawFd, bytes: i32) {
+pub(crate) fn set_recv_buffer(fd: std::os::fd::RawFd, bytes: i32) {
     // SAFETY: setsockopt on a socket we own, with a pointer to an int that outlives the call.
     unsafe {
         libc::setsockopt(

@@ -7,6 +7,7 @@ pub mod dhcpd_leases;
 pub mod dhcpd_syslog;
 pub mod events;
 pub mod freeswitch_cdr;
+pub mod ipfix;
 pub mod jool;
 pub mod juniper_nat;
 pub mod kea_leases;

@@ -5,8 +5,10 @@
 //!
 //! A [`Framer`] is fed the unframed bytes of a stream; it keeps only the state of a skip in
 //! progress, so the caller may drop consumed bytes between calls. Each [`Framing`] is cut in
-//! its own file: `lines.rs`, `records.rs`, `statements.rs` and `octet_counting.rs` (syslog).
+//! its own file: `lines.rs`, `records.rs`, `statements.rs`, `octet_counting.rs` (syslog) and
+//! `ipfix.rs` (binary IPFIX messages, cut by the length in their header).
 
+mod ipfix;
 mod lines;
 mod octet_counting;
 mod records;
@@ -31,6 +33,9 @@ pub enum Framing {
     /// Syslog over a stream: RFC 6587 octet counting (`<len> <msg>`) when a frame starts with a
     /// digit, otherwise LF-delimited.
     Syslog,
+    /// Binary IPFIX messages one after another (an IPFIX file, RFC 5655, or a TCP transport
+    /// session), each cut by the length in its 16-byte header (RFC 7011 §3.1).
+    Ipfix,
 }
 
 #[derive(Debug, PartialEq, Eq)]
@@ -40,7 +45,8 @@ pub enum Frame<'a> {
     /// A record longer than the cap; holds its first bytes and how long it was (when known:
     /// `None` if the record was cut off by the cap before its end was seen).
     TooLong { head: &'a [u8], len: Option<usize> },
-    /// An RFC 6587 length field that is not a number or exceeds the cap.
+    /// An RFC 6587 length field that is not a number or exceeds the cap; for IPFIX, a header
+    /// that is not version 10 with a length of at least 16 (and the bytes up to the next one).
     BadLength { head: &'a [u8] },
     /// The unterminated rest of a stream that ended (see [`Framer::finish`]): a record the
     /// writer may have stopped in the middle of. Only self-delimiting formats may parse it; a
@@ -99,6 +105,7 @@ impl Framer {
             Framing::Records => self.next_record(buf, pos),
             Framing::Statements => self.next_statement(buf, pos),
             Framing::Syslog => self.next_syslog(buf, pos),
+            Framing::Ipfix => self.next_ipfix(buf, pos),
         }
     }
 
@@ -106,11 +113,19 @@ impl Framer {
     /// closed file's last record may lack its terminator; an empty or blank rest is nothing.
     pub fn finish<'a>(&mut self, buf: &'a [u8], pos: usize) -> Option<(usize, Frame<'a>)> {
         let rest = &buf[pos..];
-        if self.skipping || rest.iter().all(u8::is_ascii_whitespace) {
+        // Binary messages have no blank separators: any byte left is part of a message.
+        let blank = if self.kind == Framing::Ipfix {
+            rest.is_empty()
+        } else {
+            rest.iter().all(u8::is_ascii_whitespace)
+        };
+        if self.skipping || blank {
             self.skipping = false;
+            self.skip_len = 0;
             return None;
         }
         let data = match self.kind {
+            Framing::Ipfix => rest,
             Framing::Lines | Framing::Syslog => trim_cr(rest),
             Framing::Records => trim_trailing_space(rest),
             Framing::Statements => trim_trailing_space(rest),
@@ -160,12 +175,13 @@ impl Framer {
         if rest.is_empty() {
             return Step::NeedMore;
         }
-        if self.kind == Framing::Syslog {
+        if matches!(self.kind, Framing::Syslog | Framing::Ipfix) {
             if let Some(step) = self.skip_counted(rest, pos) {
                 return step;
             }
         }
         let end = match self.kind {
+            Framing::Ipfix => return self.resync_ipfix(buf, pos),
             Framing::Lines | Framing::Syslog => lines::skip_end(rest),
             Framing::Records => records::record_end(rest).map(|(_, next)| next),
             Framing::Statements => statements::skip_end(rest),
@@ -253,7 +269,7 @@ pub(super) mod tests {
             bytes in proptest::collection::vec(proptest::sample::select(b"ab \n\r\t;{}\"\\#0123456789<>".to_vec()), 0..400),
             max in 1usize..40,
         ) {
-            for kind in [Framing::Lines, Framing::Records, Framing::Statements, Framing::Syslog] {
+            for kind in [Framing::Lines, Framing::Records, Framing::Statements, Framing::Syslog, Framing::Ipfix] {
                 for (off, f) in frame_all(kind, max, &bytes) {
                     proptest::prop_assert!(off <= bytes.len());
                     if let Frame::Data(d) | Frame::Tail(d) = f {

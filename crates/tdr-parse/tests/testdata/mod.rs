@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use tdr_parse::model::{parse_time, Class};
-use tdr_parse::{Context, Format};
+use tdr_parse::{Context, Format, NatEventValues};
 
 /// `tests/data` of the repository.
 pub fn dir() -> PathBuf {
@@ -15,7 +15,7 @@ pub fn dir() -> PathBuf {
 
 /// The context for golden input `input`, from `<input>.ctx.toml` if it exists: `tz`,
 /// `source` (default "test"), `reference` (RFC 3339; default 2030-01-01T00:00:00Z), `template`,
-/// `lease_time`, `timestamp_format`, `class`. Panics on a bad file (test data).
+/// `lease_time`, `timestamp_format`, `class`, `nat_event_values` (ipfix). Panics on a bad file (test data).
 pub fn context(input: &Path) -> Context {
     let mut ctx = Context::new(
         "test",
@@ -34,6 +34,10 @@ pub fn context(input: &Path) -> Context {
                 "timestamp_format" => ctx.timestamp_format = Some(s()),
                 "lease_time" => ctx.lease_time = Some(v.as_integer().expect("int") as u32),
                 "class" => ctx.class = Class::parse(&s()).expect("class"),
+                "nat_event_values" => {
+                    ctx.nat_event_values =
+                        NatEventValues::from_name(&s()).expect("nat_event_values name")
+                }
                 other => panic!("{}: unknown key {other}", ctx_path.display()),
             }
         }
