@@ -49,6 +49,9 @@ pub struct Metrics {
     pub syslog_refused: Family<Labels, Counter>,
     /// Spool entries refused unread (`symlink`, `not_a_file`), by reason.
     pub spool_refused: Family<Labels, Counter>,
+    /// RADIUS accounting datagrams by listener and outcome (`acknowledged`, `duplicate`,
+    /// `unknown_client`, `bad_authenticator`, `malformed`): never the client's address.
+    pub radius_requests: Family<Labels, Counter>,
     pub expired_partitions: Counter,
     lag_bytes: Family<Labels, Gauge>,
     committed_offset: Family<Labels, Gauge>,
@@ -88,6 +91,7 @@ impl Metrics {
             syslog_connections: Family::default(),
             syslog_refused: Family::default(),
             spool_refused: Family::default(),
+            radius_requests: Family::default(),
             expired_partitions: Counter::default(),
             lag_bytes: Family::default(),
             committed_offset: Family::default(),
@@ -155,6 +159,13 @@ impl Metrics {
                 "syslog_refused",
                 "Syslog datagrams and connections refused before parsing, by listener and reason",
                 m.syslog_refused.clone(),
+            );
+            r.register(
+                "radius_requests",
+                "RADIUS accounting datagrams, by listener and outcome (acknowledged: committed \
+                 and answered; duplicate: a retransmission, answered or left to its first copy's \
+                 answer; unknown_client, bad_authenticator, malformed: dropped unanswered)",
+                m.radius_requests.clone(),
             );
             r.register(
                 "spool_refused",

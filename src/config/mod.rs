@@ -11,8 +11,10 @@ use crate::calendar::Span;
 use crate::model::{Class, UnixSecs};
 
 pub mod notice;
+pub mod radius;
 pub mod sources;
 pub use notice::{NoticeSettings, Payer, Rate};
+pub use radius::{RadiusClient, RadiusSource};
 pub use sources::{FileSource, Limits, Serve, Stream, SyslogSource, Transport};
 
 /// A retention period: calendar months or days.
@@ -156,6 +158,8 @@ pub struct Config {
     pub serve: Serve,
     pub files: Vec<FileSource>,
     pub syslog: Vec<SyslogSource>,
+    /// `[[radius]]`: RADIUS accounting servers.
+    pub radius: Vec<RadiusSource>,
 }
 
 impl Default for Config {
@@ -190,6 +194,7 @@ impl Default for Config {
             },
             files: Vec::new(),
             syslog: sources::default_syslog(),
+            radius: Vec::new(),
         }
     }
 }
@@ -226,6 +231,7 @@ const SCHEMA: &[(&str, &[&str])] = &[
             "serve",
             "file",
             "syslog",
+            "radius",
         ],
     ),
     ("retention", &["security", "billing", "statutory"]),
@@ -417,10 +423,11 @@ impl Config {
         }
         (c.notice, c.compensation) = notice::parse(&table, &mut errs);
         let zone = c.local_timezone.as_deref().and_then(|z| z.parse().ok());
-        let (serve, files, syslog) = sources::parse(&table, zone, &c.data_dir, &mut errs);
+        let (serve, files, syslog, radius) = sources::parse(&table, zone, &c.data_dir, &mut errs);
         c.serve = serve;
         c.files = files;
         c.syslog = syslog;
+        c.radius = radius;
         if errs.is_empty() {
             Ok(c)
         } else {

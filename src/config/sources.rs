@@ -250,7 +250,12 @@ pub(super) fn parse(
     zone: Option<Tz>,
     data_dir: &std::path::Path,
     errs: &mut Vec<String>,
-) -> (Serve, Vec<FileSource>, Vec<SyslogSource>) {
+) -> (
+    Serve,
+    Vec<FileSource>,
+    Vec<SyslogSource>,
+    Vec<super::RadiusSource>,
+) {
     let mut serve = Serve::defaults();
     let mut spool = Some(data_dir.join("incoming"));
     if let Some(t) = table_of(table, "serve", errs) {
@@ -623,7 +628,8 @@ pub(super) fn parse(
             });
         }
     }
-    (serve, files, syslog)
+    let radius = super::radius::parse(table, &mut names, errs);
+    (serve, files, syslog, radius)
 }
 
 /// `allow`: the networks senders may be in (default: loopback only).
@@ -696,7 +702,7 @@ fn table_of<'a>(table: &'a Table, key: &str, errs: &mut Vec<String>) -> Option<&
     }
 }
 
-fn array_of<'a>(table: &'a Table, key: &str, errs: &mut Vec<String>) -> Vec<&'a Table> {
+pub(super) fn array_of<'a>(table: &'a Table, key: &str, errs: &mut Vec<String>) -> Vec<&'a Table> {
     match table.get(key) {
         None => Vec::new(),
         Some(toml::Value::Array(items)) => {
@@ -716,7 +722,7 @@ fn array_of<'a>(table: &'a Table, key: &str, errs: &mut Vec<String>) -> Vec<&'a 
     }
 }
 
-fn check_keys(t: &Table, at: &str, allowed: &[&str], errs: &mut Vec<String>) {
+pub(super) fn check_keys(t: &Table, at: &str, allowed: &[&str], errs: &mut Vec<String>) {
     for k in t.keys() {
         if !allowed.contains(&k.as_str()) {
             errs.push(format!("unknown key `{at}.{k}`"));
@@ -724,7 +730,7 @@ fn check_keys(t: &Table, at: &str, allowed: &[&str], errs: &mut Vec<String>) {
     }
 }
 
-fn source_name(
+pub(super) fn source_name(
     t: &Table,
     at: &str,
     names: &mut BTreeSet<String>,

@@ -16,7 +16,7 @@ use crate::audit::{AuditLog, NewEntry};
 use crate::clock::Clock;
 use crate::config::{Config, Stream};
 use crate::ingest::pipeline::{self, ToCore};
-use crate::ingest::sources::{follow as files, syslog};
+use crate::ingest::sources::{follow as files, radius, syslog};
 pub use crate::ingest::Shared;
 use crate::parse::Format;
 use crate::telemetry::Metrics;
@@ -151,6 +151,19 @@ pub fn run(cfg: Config, clock: Arc<dyn Clock>) -> Result<(), ServeError> {
         }
         bound.push((src.clone(), b));
     }
+    let mut radius_bound = Vec::new();
+    for src in &cfg.radius {
+        let b = rt.block_on(radius::bind(src)).map_err(start)?;
+        if let Ok(a) = b.local_addr() {
+            shared
+                .metrics
+                .udp_ports
+                .lock()
+                .expect("metrics lock")
+                .push((src.name.clone(), a.port()));
+        }
+        radius_bound.push((src.clone(), b));
+    }
 
     let core_shared = shared.clone();
     let core_cfg = cfg.clone();
@@ -222,6 +235,16 @@ pub fn run(cfg: Config, clock: Arc<dyn Clock>) -> Result<(), ServeError> {
         for (src, b) in bound {
             tracing::info!(listener = %src.name, transport = src.transport.name(), listen = %src.listen, "syslog listening");
             tasks.push(tokio::spawn(syslog::run(
+                src,
+                b,
+                shared.clone(),
+                tx.clone(),
+                stop_rx.clone(),
+            )));
+        }
+        for (src, b) in radius_bound {
+            tracing::info!(listener = %src.name, listen = %src.listen, clients = src.clients.len(), "RADIUS accounting listening");
+            tasks.push(tokio::spawn(radius::run(
                 src,
                 b,
                 shared.clone(),

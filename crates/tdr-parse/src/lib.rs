@@ -6,6 +6,7 @@ pub mod common;
 pub mod format;
 pub mod framing;
 pub mod model;
+pub mod radius;
 #[cfg(test)]
 mod testing;
 

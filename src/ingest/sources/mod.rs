@@ -5,10 +5,13 @@
 //! - [`file`]: a file read once from its checkpoint to its end (`tdr import`);
 //! - [`follow`]: files followed as they grow and rotate (`tdr serve`'s `[[file]]` sources
 //!   and its spool folder);
-//! - [`syslog`]: syslog listeners over UDP, TCP and TLS (`tdr serve`'s `[[syslog]]`).
+//! - [`syslog`]: syslog listeners over UDP, TCP and TLS (`tdr serve`'s `[[syslog]]`);
+//! - [`radius`]: RADIUS accounting servers (`tdr serve`'s `[[radius]]`), which answer a NAS
+//!   only once its record is committed.
 
 pub mod file;
 pub mod follow;
+pub mod radius;
 pub mod syslog;
 
 use std::fs::File;
