@@ -58,6 +58,7 @@ pub enum Format {
     KeaLegal,
     KeaLeases,
     JuniperNat,
+    JunosNgsNat,
     VppNat,
     Jool,
     AsteriskCdr,
@@ -65,7 +66,7 @@ pub enum Format {
 }
 
 impl Format {
-    pub const ALL: [Format; 11] = [
+    pub const ALL: [Format; 12] = [
         Format::Events,
         Format::RadiusDetail,
         Format::DhcpdSyslog,
@@ -73,6 +74,7 @@ impl Format {
         Format::KeaLegal,
         Format::KeaLeases,
         Format::JuniperNat,
+        Format::JunosNgsNat,
         Format::VppNat,
         Format::Jool,
         Format::AsteriskCdr,
@@ -89,6 +91,7 @@ impl Format {
             Format::KeaLegal => "kea-legal",
             Format::KeaLeases => "kea-leases",
             Format::JuniperNat => "juniper-nat",
+            Format::JunosNgsNat => "junos-ngs-nat",
             Format::VppNat => "vpp-nat",
             Format::Jool => "jool",
             Format::AsteriskCdr => "asterisk-cdr",
@@ -110,6 +113,9 @@ impl Format {
             Format::KeaLegal => "Kea forensic (legal) log hook files",
             Format::KeaLeases => "Kea memfile lease CSV (`kea-leases4.csv`, `kea-leases6.csv`)",
             Format::JuniperNat => "Juniper ASP/JSERVICES NAT port-block allocation syslog",
+            Format::JunosNgsNat => {
+                "Junos Next Gen Services / SRX RT_SRC_NAT_PBA port-block syslog (text or structured)"
+            }
             Format::VppNat => "VPP NAT RFC 5424 mapping and session logs",
             Format::Jool => "Jool NAT64 BIB and session log lines",
             Format::AsteriskCdr => "Asterisk `cdr_csv` Master.csv",
@@ -144,7 +150,11 @@ impl Format {
     pub fn syslog_native(self) -> bool {
         matches!(
             self,
-            Format::DhcpdSyslog | Format::JuniperNat | Format::VppNat | Format::Jool
+            Format::DhcpdSyslog
+                | Format::JuniperNat
+                | Format::JunosNgsNat
+                | Format::VppNat
+                | Format::Jool
         )
     }
 
@@ -262,6 +272,7 @@ pub fn parser(format: Format, ctx: &Context) -> Result<Box<dyn Parser>, SetupErr
         Format::KeaLegal => Box::new(kea_legal::KeaLegal::new(ctx)?),
         Format::KeaLeases => Box::new(kea_leases::KeaLeases::new(ctx)),
         Format::JuniperNat => Box::new(juniper_nat::JuniperNat::new(ctx)),
+        Format::JunosNgsNat => Box::new(junos_ngs_nat::JunosNgsNat::new(ctx)),
         Format::VppNat => Box::new(vpp_nat::VppNat::new(ctx)),
         Format::Jool => Box::new(jool::Jool::new(ctx)),
         Format::AsteriskCdr => Box::new(asterisk_cdr::AsteriskCdr::new(ctx)),

@@ -9,6 +9,7 @@ pub mod events;
 pub mod freeswitch_cdr;
 pub mod jool;
 pub mod juniper_nat;
+pub mod junos_ngs_nat;
 pub mod kea_leases;
 pub mod kea_legal;
 pub mod radius_detail;
