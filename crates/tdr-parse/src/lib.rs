@@ -59,6 +59,7 @@ pub enum Format {
     KeaLeases,
     JuniperNat,
     JunosNgsNat,
+    NfdumpNat,
     VppNat,
     Jool,
     AsteriskCdr,
@@ -66,7 +67,7 @@ pub enum Format {
 }
 
 impl Format {
-    pub const ALL: [Format; 12] = [
+    pub const ALL: [Format; 13] = [
         Format::Events,
         Format::RadiusDetail,
         Format::DhcpdSyslog,
@@ -75,6 +76,7 @@ impl Format {
         Format::KeaLeases,
         Format::JuniperNat,
         Format::JunosNgsNat,
+        Format::NfdumpNat,
         Format::VppNat,
         Format::Jool,
         Format::AsteriskCdr,
@@ -92,6 +94,7 @@ impl Format {
             Format::KeaLeases => "kea-leases",
             Format::JuniperNat => "juniper-nat",
             Format::JunosNgsNat => "junos-ngs-nat",
+            Format::NfdumpNat => "nfdump-nat",
             Format::VppNat => "vpp-nat",
             Format::Jool => "jool",
             Format::AsteriskCdr => "asterisk-cdr",
@@ -116,6 +119,7 @@ impl Format {
             Format::JunosNgsNat => {
                 "Junos Next Gen Services / SRX RT_SRC_NAT_PBA port-block syslog (text or structured)"
             }
+            Format::NfdumpNat => "NetFlow v9 / IPFIX NAT events as `nfdump -o json` prints them",
             Format::VppNat => "VPP NAT RFC 5424 mapping and session logs",
             Format::Jool => "Jool NAT64 BIB and session log lines",
             Format::AsteriskCdr => "Asterisk `cdr_csv` Master.csv",
@@ -142,6 +146,7 @@ impl Format {
                 | Format::AsteriskCdr
                 | Format::FreeswitchCdr
                 | Format::JuniperNat
+                | Format::NfdumpNat
         )
     }
 
@@ -273,6 +278,7 @@ pub fn parser(format: Format, ctx: &Context) -> Result<Box<dyn Parser>, SetupErr
         Format::KeaLeases => Box::new(kea_leases::KeaLeases::new(ctx)),
         Format::JuniperNat => Box::new(juniper_nat::JuniperNat::new(ctx)),
         Format::JunosNgsNat => Box::new(junos_ngs_nat::JunosNgsNat::new(ctx)),
+        Format::NfdumpNat => Box::new(nfdump_nat::NfdumpNat::new(ctx)),
         Format::VppNat => Box::new(vpp_nat::VppNat::new(ctx)),
         Format::Jool => Box::new(jool::Jool::new(ctx)),
         Format::AsteriskCdr => Box::new(asterisk_cdr::AsteriskCdr::new(ctx)),

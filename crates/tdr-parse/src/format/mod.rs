@@ -12,5 +12,6 @@ pub mod juniper_nat;
 pub mod junos_ngs_nat;
 pub mod kea_leases;
 pub mod kea_legal;
+pub mod nfdump_nat;
 pub mod radius_detail;
 pub mod vpp_nat;
