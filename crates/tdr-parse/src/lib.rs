@@ -59,6 +59,8 @@ pub enum Format {
     KeaLegal,
     KeaLeases,
     JuniperNat,
+    JunosNgsNat,
+    NfdumpNat,
     VppNat,
     Jool,
     AsteriskCdr,
@@ -66,7 +68,7 @@ pub enum Format {
 }
 
 impl Format {
-    pub const ALL: [Format; 11] = [
+    pub const ALL: [Format; 13] = [
         Format::Events,
         Format::RadiusDetail,
         Format::DhcpdSyslog,
@@ -74,6 +76,8 @@ impl Format {
         Format::KeaLegal,
         Format::KeaLeases,
         Format::JuniperNat,
+        Format::JunosNgsNat,
+        Format::NfdumpNat,
         Format::VppNat,
         Format::Jool,
         Format::AsteriskCdr,
@@ -90,6 +94,8 @@ impl Format {
             Format::KeaLegal => "kea-legal",
             Format::KeaLeases => "kea-leases",
             Format::JuniperNat => "juniper-nat",
+            Format::JunosNgsNat => "junos-ngs-nat",
+            Format::NfdumpNat => "nfdump-nat",
             Format::VppNat => "vpp-nat",
             Format::Jool => "jool",
             Format::AsteriskCdr => "asterisk-cdr",
@@ -111,6 +117,10 @@ impl Format {
             Format::KeaLegal => "Kea forensic (legal) log hook files",
             Format::KeaLeases => "Kea memfile lease CSV (`kea-leases4.csv`, `kea-leases6.csv`)",
             Format::JuniperNat => "Juniper ASP/JSERVICES NAT port-block allocation syslog",
+            Format::JunosNgsNat => {
+                "Junos Next Gen Services / SRX RT_SRC_NAT_PBA port-block syslog (text or structured)"
+            }
+            Format::NfdumpNat => "NetFlow v9 / IPFIX NAT events as `nfdump -o json` prints them",
             Format::VppNat => "VPP NAT RFC 5424 mapping and session logs",
             Format::Jool => "Jool NAT64 BIB and session log lines",
             Format::AsteriskCdr => "Asterisk `cdr_csv` Master.csv",
@@ -137,6 +147,7 @@ impl Format {
                 | Format::AsteriskCdr
                 | Format::FreeswitchCdr
                 | Format::JuniperNat
+                | Format::NfdumpNat
         )
     }
 
@@ -145,7 +156,11 @@ impl Format {
     pub fn syslog_native(self) -> bool {
         matches!(
             self,
-            Format::DhcpdSyslog | Format::JuniperNat | Format::VppNat | Format::Jool
+            Format::DhcpdSyslog
+                | Format::JuniperNat
+                | Format::JunosNgsNat
+                | Format::VppNat
+                | Format::Jool
         )
     }
 
@@ -263,6 +278,8 @@ pub fn parser(format: Format, ctx: &Context) -> Result<Box<dyn Parser>, SetupErr
         Format::KeaLegal => Box::new(kea_legal::KeaLegal::new(ctx)?),
         Format::KeaLeases => Box::new(kea_leases::KeaLeases::new(ctx)),
         Format::JuniperNat => Box::new(juniper_nat::JuniperNat::new(ctx)),
+        Format::JunosNgsNat => Box::new(junos_ngs_nat::JunosNgsNat::new(ctx)),
+        Format::NfdumpNat => Box::new(nfdump_nat::NfdumpNat::new(ctx)),
         Format::VppNat => Box::new(vpp_nat::VppNat::new(ctx)),
         Format::Jool => Box::new(jool::Jool::new(ctx)),
         Format::AsteriskCdr => Box::new(asterisk_cdr::AsteriskCdr::new(ctx)),

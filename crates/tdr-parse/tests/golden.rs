@@ -88,6 +88,8 @@ golden!(dhcpd_leases, Format::DhcpdLeases);
 golden!(kea_legal, Format::KeaLegal);
 golden!(kea_leases, Format::KeaLeases);
 golden!(juniper_nat, Format::JuniperNat);
+golden!(junos_ngs_nat, Format::JunosNgsNat);
+golden!(nfdump_nat, Format::NfdumpNat);
 golden!(vpp_nat, Format::VppNat);
 golden!(jool, Format::Jool);
 golden!(asterisk_cdr, Format::AsteriskCdr);
