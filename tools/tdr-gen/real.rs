@@ -7,7 +7,9 @@
 //! | FreeRADIUS `rlm_detail`, one folder per NAS | `radacct/<nas-ip>/detail-YYYYMMDD` | `radius-detail` |
 //! | ISC dhcpd via syslog (even DHCP subscribers) | `dhcpd/dhcpd.log-YYYYMMDD` | `dhcpd-syslog --lease-time <lease-secs>` |
 //! | Kea legal log hook (odd DHCP subscribers) | `kea/kea-legal.YYYYMMDD.txt` | `kea-legal` |
-//! | Juniper MX service PIC via syslog | `cgnat/juniper-nat.log-YYYYMMDD` | `juniper-nat` |
+//! | Juniper MX service PIC via syslog (a third of the CGNAT subscribers, by inside address) | `cgnat/juniper-nat.log-YYYYMMDD` | `juniper-nat` |
+//! | Juniper MX-SPC3 / SRX Next Gen Services via syslog (a third; structured and text forms alternate) | `cgnat/junos-ngs-nat.log-YYYYMMDD` | `junos-ngs-nat` |
+//! | a CGNAT exporting NetFlow v9 NAT events to nfcapd, read back with `nfdump -o json` (a third) | `cgnat/nfdump-nat.json-YYYYMMDD` | `nfdump-nat` |
 //! | Asterisk `cdr_csv` (synthetic calls, no truth) | `cdr-csv/Master.csv-YYYYMMDD` | `asterisk-cdr` |
 //!
 //! A late RADIUS Stop (`--no-interim-share`: a NAS retransmitting it for days) is written
@@ -47,8 +49,21 @@ pub enum Stream {
     Dhcpd,
     Kea,
     Juniper,
+    JunosNgs,
+    Nfdump,
     Asterisk,
     Pg,
+}
+
+/// The CGNAT producers, by the inside address's index: the subscribers behind each router.
+const NAT_STREAMS: [Stream; 3] = [Stream::Juniper, Stream::JunosNgs, Stream::Nfdump];
+
+/// What a stream's file starts and ends with (nfdump's JSON array).
+fn framing_of(stream: Stream) -> (&'static str, &'static str) {
+    match stream {
+        Stream::Nfdump => ("[\n", "]\n"),
+        _ => ("", ""),
+    }
 }
 
 /// Knobs of the real-format writer.
@@ -127,6 +142,8 @@ fn path_of(dir: &Path, gzip: bool, stream: Stream, t: i64) -> PathBuf {
         Stream::Dhcpd => format!("dhcpd/dhcpd.log-{day}"),
         Stream::Kea => format!("kea/kea-legal.{day}.txt"),
         Stream::Juniper => format!("cgnat/juniper-nat.log-{day}"),
+        Stream::JunosNgs => format!("cgnat/junos-ngs-nat.log-{day}"),
+        Stream::Nfdump => format!("cgnat/nfdump-nat.json-{day}"),
         Stream::Asterisk => format!("cdr-csv/Master.csv-{day}"),
         Stream::Pg => format!("pg/events-{day}.csv"),
     };
@@ -135,6 +152,12 @@ fn path_of(dir: &Path, gzip: bool, stream: Stream, t: i64) -> PathBuf {
         p.as_mut_os_string().push(".gz");
     }
     p
+}
+
+/// Ends a stream's file (its closing text) and flushes it.
+fn close(stream: Stream, mut out: Out) -> std::io::Result<()> {
+    out.write_all(framing_of(stream).1.as_bytes())?;
+    out.finish()
 }
 
 /// Addresses no parser accepts, to damage a copy with.
@@ -166,7 +189,7 @@ impl RealFiles {
                 break;
             }
             let (p, out) = first.remove();
-            out.finish().map_err(|e| GenError::io(&p, e))?;
+            close(stream, out).map_err(|e| GenError::io(&p, e))?;
         }
         // A line for a day already closed (impossible within the reorder bound) goes into
         // the oldest open file rather than reopening a finished gzip file.
@@ -188,6 +211,8 @@ impl RealFiles {
                 } else {
                     Out::Plain(w)
                 };
+                out.write_all(framing_of(stream).0.as_bytes())
+                    .map_err(|e| GenError::io(&path, e))?;
                 if stream == Stream::Pg {
                     out.write_all(PG_COLUMNS.as_bytes())
                         .and_then(|()| out.write_all(b"\n"))
@@ -200,9 +225,9 @@ impl RealFiles {
     }
 
     pub fn finish(&mut self) -> Result<()> {
-        for (_, days) in std::mem::take(&mut self.open) {
+        for (stream, days) in std::mem::take(&mut self.open) {
             for (_, (p, out)) in days {
-                out.finish().map_err(|e| GenError::io(&p, e))?;
+                close(stream, out).map_err(|e| GenError::io(&p, e))?;
             }
         }
         Ok(())
@@ -425,14 +450,67 @@ impl RealFiles {
                     NatOp::Release => "RELEASE",
                 };
                 let pub_ip = bad.unwrap_or(&names.addrs[public as usize]);
-                let _ = writeln!(
-                    rec,
-                    "<14>{} mx1-cgn (FPC Slot 1, PIC Slot 0) {} [FWNAT]:ASP_NAT_PORT_BLOCK_{kind}: {} -> {pub_ip}:{lo}-{hi}",
-                    fmt_time(t, "%b %e %H:%M:%S"),
-                    fmt_time(t + names.cgnat_skew, "%Y-%m-%d %H:%M:%S"),
-                    names.addrs[inside as usize],
-                );
-                (Stream::Juniper, t)
+                let inside_ip = &names.addrs[inside as usize];
+                // The router's clock (its log times carry the skew).
+                let device = t + names.cgnat_skew;
+                let stream = NAT_STREAMS[inside as usize % NAT_STREAMS.len()];
+                match stream {
+                    Stream::Juniper => {
+                        let _ = writeln!(
+                            rec,
+                            "<14>{} mx1-cgn (FPC Slot 1, PIC Slot 0) {} [FWNAT]:ASP_NAT_PORT_BLOCK_{kind}: {inside_ip} -> {pub_ip}:{lo}-{hi}",
+                            fmt_time(t, "%b %e %H:%M:%S"),
+                            fmt_time(device, "%Y-%m-%d %H:%M:%S"),
+                        );
+                    }
+                    // RT_NAT on an MX-SPC3: the structured form and the text form alternate
+                    // (by port block), both with the device's epoch.
+                    Stream::JunosNgs if (lo / 256) % 2 == 0 => {
+                        let _ = writeln!(
+                            rec,
+                            "<14>1 {} mx304-cgn1 RT_NAT - RT_SRC_NAT_PBA_{kind} [junos@2636.1.1.1.2.137 internal-ip=\"{inside_ip}\" block-used=\"{}\" block-max-per-host=\"4\" block-port-low=\"{lo}\" block-port-high=\"{hi}\" reflexive-ip=\"{pub_ip}\" nat-pool-name=\"CGN_POOL\" logical-system-id=\"0\" epoch-time-64=\"{device:x}\"]",
+                            fmt_time(device, "%Y-%m-%dT%H:%M:%S%.3f+00:00"),
+                            u8::from(op == NatOp::Alloc),
+                        );
+                    }
+                    Stream::JunosNgs => {
+                        let verb = match op {
+                            NatOp::Alloc => "allocates",
+                            NatOp::Release => "releases",
+                        };
+                        let _ = writeln!(
+                            rec,
+                            "<14>{} srx4600-1 RT_NAT: RT_SRC_NAT_PBA_{kind}: Subscriber {inside_ip} used/maximum [{}/4] blocks, {verb} port block [{lo}-{hi}] from {pub_ip} in source pool CGN_POOL lsys_id: 0 epoch 0x{device:x}",
+                            fmt_time(device, "%b %e %H:%M:%S"),
+                            u8::from(op == NatOp::Alloc),
+                        );
+                    }
+                    // nfdump -o json of the NetFlow v9 port block event the router exported
+                    // (nfdump prints the collector's receive time and the event time in the
+                    // process's zone: TZ=UTC).
+                    _ => {
+                        let (id, what) = match op {
+                            NatOp::Alloc => (16, "Port block allocation"),
+                            NatOp::Release => (17, "Port block de-allocation"),
+                        };
+                        let _ = write!(
+                            rec,
+                            "{{\n\t\"type\" : \"EVENT\",\n\t\"sampled\" : 0,\n\t\"export_sysid\" : 1,\n\
+                             \t\"received\" : \"{}.{}\",\n\t\"proto\" : 0,\n\t\"src4_addr\" : \"{inside_ip}\",\n\
+                             \t\"dst4_addr\" : \"0.0.0.0\",\n\t\"ip4_router\" : \"10.255.1.1\",\n\
+                             \t\"src4_xlt_ip\" : \"{pub_ip}\",\n\t\"dst4_xlt_ip\" : \"0.0.0.0\",\n\
+                             \t\"nat_event_id\" : \"{id}\",\n\t\"nat_event\" : \"{what}\",\n\
+                             \t\"t_event\" : \"{}.0\",\n\t\"pblock_start\" : \"{lo}\",\n\
+                             \t\"pblock_end\" : \"{hi}\",\n\t\"pblock_step\" : \"1\",\n\
+                             \t\"pblock_size\" : \"{}\",\n\t\"label\" : \"<none>\"\n}},\n",
+                            fmt_time(t + 1, "%Y-%m-%dT%H:%M:%S"),
+                            self.rng.gen_range(0..1000),
+                            fmt_time(device, "%Y-%m-%dT%H:%M:%S"),
+                            u32::from(hi) - u32::from(lo) + 1,
+                        );
+                    }
+                }
+                (stream, t)
             }
         }
     }
@@ -575,6 +653,8 @@ mod tests {
                 "2001:db8:1000:100::/56".into(),
                 "203.0.113.2".into(),
                 "100.64.0.9".into(),
+                "100.64.0.10".into(),
+                "100.64.0.11".into(),
             ],
             nas: vec!["bng1".into()],
             cgnat_skew: 1,
@@ -598,6 +678,8 @@ mod tests {
             Stream::Dhcpd => (Format::DhcpdSyslog, Some(3600)),
             Stream::Kea => (Format::KeaLegal, None),
             Stream::Juniper => (Format::JuniperNat, None),
+            Stream::JunosNgs => (Format::JunosNgsNat, None),
+            Stream::Nfdump => (Format::NfdumpNat, None),
             s => panic!("no format for {s:?}"),
         };
         let mut ctx = Context::new("gen", T + 86_400);
@@ -717,16 +799,26 @@ mod tests {
                 addr: 0,
                 expires: None,
             },
-            Ev::Nat {
-                op: NatOp::Alloc,
-                t: T,
-                inside: 3,
-                public: 2,
-                lo: 2048,
-                hi: 3071,
-            },
             Ev::Reboot { t: T, nas: 0 },
         ];
+        // Every CGNAT producer (by inside address), allocations and releases, both of the
+        // Junos NGS forms (by block).
+        let nat = (3..6).flat_map(|inside| {
+            [
+                (NatOp::Alloc, 2048),
+                (NatOp::Release, 2048),
+                (NatOp::Alloc, 2304),
+            ]
+            .map(|(op, lo)| Ev::Nat {
+                op,
+                t: T,
+                inside,
+                public: 2,
+                lo,
+                hi: lo + 255,
+            })
+        });
+        let cases: Vec<Ev> = cases.into_iter().chain(nat).collect();
         for ev in cases {
             let (stream, _) = w.format(&ev, &n, None, None);
             if let Ev::Session { .. } = ev {
@@ -763,7 +855,16 @@ mod tests {
                     assert_eq!(subscriber, &mac_of(*sub));
                     assert_eq!(e, expires);
                 }
-                (Ev::Nat { .. }, Event::NatBlock { ports, .. }) => assert_eq!(*ports, (2048, 3071)),
+                (Ev::Nat { op, lo, hi, .. }, Event::NatBlock { ports, op: got, .. }) => {
+                    assert_eq!(*ports, (*lo, *hi));
+                    assert_eq!(
+                        *got,
+                        match op {
+                            NatOp::Alloc => tdr_parse::model::NatOp::Alloc,
+                            NatOp::Release => tdr_parse::model::NatOp::Release,
+                        }
+                    );
+                }
                 (Ev::Reboot { .. }, Event::NasReboot { nas, .. }) => assert_eq!(nas, "10.255.0.1"),
                 (ev, got) => panic!("{ev:?} parsed as {got:?}"),
             }
