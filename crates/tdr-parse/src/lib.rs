@@ -62,10 +62,13 @@ pub enum Format {
     Jool,
     AsteriskCdr,
     FreeswitchCdr,
+    KeaLog,
+    MikrotikDhcp,
+    AccelPpp,
 }
 
 impl Format {
-    pub const ALL: [Format; 11] = [
+    pub const ALL: [Format; 14] = [
         Format::Events,
         Format::RadiusDetail,
         Format::DhcpdSyslog,
@@ -77,6 +80,9 @@ impl Format {
         Format::Jool,
         Format::AsteriskCdr,
         Format::FreeswitchCdr,
+        Format::KeaLog,
+        Format::MikrotikDhcp,
+        Format::AccelPpp,
     ];
 
     /// The name used on the command line, in checkpoints and in `tests/data/<name>/`.
@@ -93,6 +99,9 @@ impl Format {
             Format::Jool => "jool",
             Format::AsteriskCdr => "asterisk-cdr",
             Format::FreeswitchCdr => "freeswitch-cdr",
+            Format::KeaLog => "kea-log",
+            Format::MikrotikDhcp => "mikrotik-dhcp",
+            Format::AccelPpp => "accel-ppp",
         }
     }
 
@@ -114,6 +123,9 @@ impl Format {
             Format::Jool => "Jool NAT64 BIB and session log lines",
             Format::AsteriskCdr => "Asterisk `cdr_csv` Master.csv",
             Format::FreeswitchCdr => "FreeSWITCH `mod_cdr_csv` with a template",
+            Format::KeaLog => "Kea DHCPv4/DHCPv6 server log (file, journald or syslog)",
+            Format::MikrotikDhcp => "MikroTik RouterOS DHCP server assigned/deassigned syslog",
+            Format::AccelPpp => "accel-ppp BRAS log (RADIUS accounting verbose lines)",
         }
     }
 
@@ -136,6 +148,9 @@ impl Format {
                 | Format::AsteriskCdr
                 | Format::FreeswitchCdr
                 | Format::JuniperNat
+                | Format::KeaLog
+                | Format::MikrotikDhcp
+                | Format::AccelPpp
         )
     }
 
@@ -144,7 +159,13 @@ impl Format {
     pub fn syslog_native(self) -> bool {
         matches!(
             self,
-            Format::DhcpdSyslog | Format::JuniperNat | Format::VppNat | Format::Jool
+            Format::DhcpdSyslog
+                | Format::JuniperNat
+                | Format::VppNat
+                | Format::Jool
+                | Format::KeaLog
+                | Format::MikrotikDhcp
+                | Format::AccelPpp
         )
     }
 
@@ -266,6 +287,9 @@ pub fn parser(format: Format, ctx: &Context) -> Result<Box<dyn Parser>, SetupErr
         Format::Jool => Box::new(jool::Jool::new(ctx)),
         Format::AsteriskCdr => Box::new(asterisk_cdr::AsteriskCdr::new(ctx)),
         Format::FreeswitchCdr => Box::new(freeswitch_cdr::FreeswitchCdr::new(ctx)?),
+        Format::KeaLog => Box::new(kea_log::KeaLog::new(ctx)?),
+        Format::MikrotikDhcp => Box::new(mikrotik_dhcp::MikrotikDhcp::new(ctx)),
+        Format::AccelPpp => Box::new(accel_ppp::AccelPpp::new(ctx)),
     })
 }
 
@@ -357,6 +381,9 @@ mod tests {
         assert!(
             msg.starts_with("unknown format \"radius\"; expected one of: events, radius-detail, ")
         );
-        assert!(msg.ends_with(", freeswitch-cdr"), "{msg}");
+        assert!(
+            msg.ends_with(", freeswitch-cdr, kea-log, mikrotik-dhcp, accel-ppp"),
+            "{msg}"
+        );
     }
 }
