@@ -51,7 +51,7 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use chrono::NaiveDate;
 use chrono_tz::Tz;
 
-use crate::common::bytes::find;
+use crate::common::bytes::{find, find_byte};
 use crate::common::headertime::HeaderClock;
 use crate::common::localtime;
 use crate::common::syslog::{self, HeaderTime};
@@ -182,7 +182,7 @@ fn own_ts(b: &[u8]) -> Result<([u8; 19], &[u8]), ParseError> {
 
 /// `frame` without ANSI colour sequences (`ESC [ … m`), borrowed when it has none.
 fn without_colour(frame: &[u8]) -> std::borrow::Cow<'_, [u8]> {
-    if !frame.contains(&0x1b) {
+    if find_byte(0x1b, frame).is_none() {
         return std::borrow::Cow::Borrowed(frame);
     }
     let mut out = Vec::with_capacity(frame.len());
@@ -206,15 +206,13 @@ fn without_colour(frame: &[u8]) -> std::borrow::Cow<'_, [u8]> {
 
 /// The RADIUS packet `[RADIUS…]` after `send ` or `recv ` in the message, if there is one.
 fn packet_start(msg: &[u8]) -> Option<&[u8]> {
-    for verb in [&b"send [RADIUS"[..], b"recv [RADIUS"] {
-        if let Some(p) = find(msg, verb) {
-            // At the start of the message or after a `: ` prefix (interface, user, session).
-            if p == 0 || msg[..p].ends_with(b": ") || msg[..p].ends_with(b" ") {
-                return Some(&msg[p + 5..]);
-            }
-        }
-    }
-    None
+    let p = find(msg, b"[RADIUS")?;
+    let head = &msg[..p];
+    let verb = head
+        .strip_suffix(b"send ")
+        .or_else(|| head.strip_suffix(b"recv "))?;
+    // At the start of the message or after a `: ` prefix (interface, user, session).
+    (verb.is_empty() || verb.ends_with(b" ")).then_some(&msg[p..])
 }
 
 /// The attributes tdr reads; the others are skipped.
@@ -297,10 +295,10 @@ fn packet(b: &[u8]) -> Result<Packet<'_>, ParseError> {
             // end of the packet.
             let mut from = 0;
             let mut end = None;
-            while let Some(q) = find(&v[from..], b"\">") {
+            while let Some(q) = find_byte(b'"', &v[from..]) {
                 let at = from + q;
-                let after = &v[at + 2..];
-                if after.starts_with(b" <") || after.starts_with(b"]") {
+                let after = &v[at + 1..];
+                if after.starts_with(b"> <") || after.starts_with(b">]") {
                     end = Some(at);
                     break;
                 }
@@ -311,7 +309,7 @@ fn packet(b: &[u8]) -> Result<Packet<'_>, ParseError> {
                 None => return Ok(p), // cut inside a string
             }
         } else if let Some(v) = s.strip_prefix(b" ") {
-            match v.iter().position(|&c| c == b'>') {
+            match find_byte(b'>', v) {
                 Some(e) => (&v[..e], &v[e + 1..]),
                 None => return Ok(p),
             }

@@ -49,6 +49,7 @@
 
 use std::net::{IpAddr, Ipv4Addr};
 
+use crate::common::bytes::find;
 use crate::common::headertime::HeaderClock;
 use crate::common::ident::normalize_mac;
 use crate::common::syslog;
@@ -96,6 +97,9 @@ fn ipv4(t: &[u8]) -> Option<Ipv4Addr> {
 
 /// The lease message in `line`, if it has one: `<server> assigned|deassigned <ipv4> …`.
 fn lease(line: &[u8]) -> Result<Option<Lease<'_>>, ParseError> {
+    if find(line, b"assigned ").is_none() {
+        return Ok(None);
+    }
     let mut prev: Option<&[u8]> = None;
     let mut it = tokens(line);
     while let Some(tok) = it.next() {
@@ -135,6 +139,28 @@ fn lease(line: &[u8]) -> Result<Option<Lease<'_>>, ParseError> {
         return Ok(Some(Lease { op, ip, mac }));
     }
     Ok(None)
+}
+
+/// `AA:BB:CC:DD:EE:FF` (RouterOS prints upper case) as `aa:bb:cc:dd:ee:ff`, without the
+/// general normaliser's allocations; `None` for any other shape.
+fn mac_fast(t: &[u8]) -> Option<String> {
+    if t.len() != 17 {
+        return None;
+    }
+    let mut out = String::with_capacity(17);
+    for (i, &c) in t.iter().enumerate() {
+        if i % 3 == 2 {
+            if c != b':' {
+                return None;
+            }
+            out.push(':');
+        } else if c.is_ascii_hexdigit() {
+            out.push(c.to_ascii_lowercase() as char);
+        } else {
+            return None;
+        }
+    }
+    Some(out)
 }
 
 /// Whether `tok` is a RouterOS topics list that includes `dhcp` (`dhcp,info`,
@@ -178,9 +204,8 @@ impl Parser for MikrotikDhcp {
                      format sends none: use BSD syslog or a collector that stamps lines)",
                 ));
             };
-            let mac = std::str::from_utf8(l.mac)
-                .ok()
-                .and_then(normalize_mac)
+            let mac = mac_fast(l.mac)
+                .or_else(|| std::str::from_utf8(l.mac).ok().and_then(normalize_mac))
                 .ok_or_else(|| {
                     ParseError::new(C_MESSAGE, "the lease line's client is not a MAC address")
                 })?;
