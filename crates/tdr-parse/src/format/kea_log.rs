@@ -791,9 +791,9 @@ impl Parser for KeaLog {
         }
         // Kea's own file layout, or a syslog header (whose message may be Kea's file layout
         // again: journald's copy of stdout).
-        let (when, body, tagged) = if dated(line) {
+        let (when, body, tagged, app) = if dated(line) {
             let (ts, rest) = kea_ts(line)?;
-            (When::Kea(ts), rest, true)
+            (When::Kea(ts), rest, true, None)
         } else {
             let s = syslog::split(line);
             if let Some(app) = s.app {
@@ -802,15 +802,16 @@ impl Parser for KeaLog {
                 }
             }
             let tagged = s.app.is_some();
+            let app = s.app.map(str::as_bytes);
             if dated(s.msg) {
                 let (ts, rest) = kea_ts(s.msg)?;
-                (When::Kea(ts), rest, true)
+                (When::Kea(ts), rest, true, app)
             } else if let (None, Some(kea)) = (s.time, after_foreign_header(line)) {
                 let (ts, rest) = kea_ts(kea)?;
-                (When::Kea(ts), rest, true)
+                (When::Kea(ts), rest, true, None)
             } else {
                 let when = s.time.map_or(When::None, When::Header);
-                (when, s.msg, tagged)
+                (when, s.msg, tagged, app)
             }
         };
         let Some(rec) = record(body, tagged) else {
@@ -824,7 +825,8 @@ impl Parser for KeaLog {
             // it carries nothing of its own.
             return Ok(());
         };
-        if rec.daemon.is_some_and(|d| !is_dhcp_daemon(d)) {
+        // The logger names the daemon; without one (pfSense's pattern) the syslog tag does.
+        if rec.daemon.or(app).is_some_and(|d| !is_dhcp_daemon(d)) {
             return Ok(()); // kea-dhcp-ddns, kea-ctrl-agent, …: not the address server
         }
         let msg = classify(rec.id, rec.text)?;
@@ -1171,6 +1173,7 @@ mod tests {
             "Nov 21 11:00:00 host dhcpd[1]: DHCPACK on 192.0.2.1 to 00:1b:2c:3d:4e:5f via eth0",
             "2026-11-21 11:00:00.000 INFO  [kea-dhcp-ddns.dhcpddns/1.2] DHCP_DDNS_STARTED Kea DHCP-DDNS server version 2.6.1 started",
             "Nov 21 11:00:00 host kea-ctrl-agent: INFO  [kea-ctrl-agent.http] HTTP_CLIENT_REQUEST_RECEIVED received HTTP request from 127.0.0.1",
+            "Nov 21 11:00:00 host kea-dhcp-ddns[9]: DHCP_DDNS_STARTED Kea DHCP-DDNS server version 2.6.1 started",
             // A record without binding whose local time happened twice (DST fold).
             "2026-10-25 02:30:00.000 INFO  [kea-dhcp4.packets/1.2] DHCP4_PACKET_RECEIVED [hwtype=1 00:1b:2c:3d:4e:5f], cid=[no info], tid=0x1: DHCPDISCOVER (type 1) received from 0.0.0.0 to 255.255.255.255 on interface eth0",
         ] {
