@@ -885,7 +885,8 @@ mod tests {
     }
 
     const FORMATS: &str = "one of: events, radius-detail, dhcpd-syslog, dhcpd-leases, \
-        kea-legal, kea-leases, juniper-nat, vpp-nat, jool, asterisk-cdr, freeswitch-cdr";
+        kea-legal, kea-leases, juniper-nat, vpp-nat, jool, asterisk-cdr, freeswitch-cdr, kea-log, \
+        mikrotik-dhcp, accel-ppp";
 
     #[test]
     fn file_and_syslog_sources_are_read_with_their_options() {

@@ -65,10 +65,13 @@ pub enum Format {
     Jool,
     AsteriskCdr,
     FreeswitchCdr,
+    KeaLog,
+    MikrotikDhcp,
+    AccelPpp,
 }
 
 impl Format {
-    pub const ALL: [Format; 13] = [
+    pub const ALL: [Format; 16] = [
         Format::Events,
         Format::RadiusDetail,
         Format::DhcpdSyslog,
@@ -82,6 +85,9 @@ impl Format {
         Format::Jool,
         Format::AsteriskCdr,
         Format::FreeswitchCdr,
+        Format::KeaLog,
+        Format::MikrotikDhcp,
+        Format::AccelPpp,
     ];
 
     /// The name used on the command line, in checkpoints and in `tests/data/<name>/`.
@@ -100,6 +106,9 @@ impl Format {
             Format::Jool => "jool",
             Format::AsteriskCdr => "asterisk-cdr",
             Format::FreeswitchCdr => "freeswitch-cdr",
+            Format::KeaLog => "kea-log",
+            Format::MikrotikDhcp => "mikrotik-dhcp",
+            Format::AccelPpp => "accel-ppp",
         }
     }
 
@@ -125,6 +134,9 @@ impl Format {
             Format::Jool => "Jool NAT64 BIB and session log lines",
             Format::AsteriskCdr => "Asterisk `cdr_csv` Master.csv",
             Format::FreeswitchCdr => "FreeSWITCH `mod_cdr_csv` with a template",
+            Format::KeaLog => "Kea DHCPv4/DHCPv6 server log (file, journald or syslog)",
+            Format::MikrotikDhcp => "MikroTik RouterOS DHCP server assigned/deassigned syslog",
+            Format::AccelPpp => "accel-ppp BRAS log (RADIUS accounting verbose lines)",
         }
     }
 
@@ -148,6 +160,9 @@ impl Format {
                 | Format::FreeswitchCdr
                 | Format::JuniperNat
                 | Format::NfdumpNat
+                | Format::KeaLog
+                | Format::MikrotikDhcp
+                | Format::AccelPpp
         )
     }
 
@@ -161,6 +176,9 @@ impl Format {
                 | Format::JunosNgsNat
                 | Format::VppNat
                 | Format::Jool
+                | Format::KeaLog
+                | Format::MikrotikDhcp
+                | Format::AccelPpp
         )
     }
 
@@ -284,6 +302,9 @@ pub fn parser(format: Format, ctx: &Context) -> Result<Box<dyn Parser>, SetupErr
         Format::Jool => Box::new(jool::Jool::new(ctx)),
         Format::AsteriskCdr => Box::new(asterisk_cdr::AsteriskCdr::new(ctx)),
         Format::FreeswitchCdr => Box::new(freeswitch_cdr::FreeswitchCdr::new(ctx)?),
+        Format::KeaLog => Box::new(kea_log::KeaLog::new(ctx)?),
+        Format::MikrotikDhcp => Box::new(mikrotik_dhcp::MikrotikDhcp::new(ctx)),
+        Format::AccelPpp => Box::new(accel_ppp::AccelPpp::new(ctx)),
     })
 }
 
@@ -375,6 +396,9 @@ mod tests {
         assert!(
             msg.starts_with("unknown format \"radius\"; expected one of: events, radius-detail, ")
         );
-        assert!(msg.ends_with(", freeswitch-cdr"), "{msg}");
+        assert!(
+            msg.ends_with(", freeswitch-cdr, kea-log, mikrotik-dhcp, accel-ppp"),
+            "{msg}"
+        );
     }
 }

@@ -94,3 +94,6 @@ golden!(vpp_nat, Format::VppNat);
 golden!(jool, Format::Jool);
 golden!(asterisk_cdr, Format::AsteriskCdr);
 golden!(freeswitch_cdr, Format::FreeswitchCdr);
+golden!(kea_log, Format::KeaLog);
+golden!(mikrotik_dhcp, Format::MikrotikDhcp);
+golden!(accel_ppp, Format::AccelPpp);
