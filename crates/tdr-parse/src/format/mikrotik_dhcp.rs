@@ -58,6 +58,7 @@ use crate::{Context, ParseError, Parser};
 
 const C_NO_TIME: &str = "parse.mikrotik_dhcp.no_time";
 const C_MESSAGE: &str = "parse.mikrotik_dhcp.bad_message";
+const C_ADDRESS: &str = "parse.mikrotik_dhcp.bad_address";
 
 pub struct MikrotikDhcp {
     ctx: Context,
@@ -114,6 +115,21 @@ fn lease(line: &[u8]) -> Result<Option<Lease<'_>>, ParseError> {
         // The server's name comes first; the address right after the verb.
         let mut rest = it.clone();
         let Some(ip) = rest.next().and_then(ipv4) else {
+            // `<server> assigned <not an address> to|for <MAC>`: a lease line whose address
+            // is damaged, not another message ("address assigned by admin").
+            let mut after = it.clone();
+            after.next();
+            let prep = matches!(
+                (op, after.next()),
+                (LeaseOp::Assign, Some(b"to" | b"for"))
+                    | (LeaseOp::Release, Some(b"from" | b"for"))
+            );
+            if prev.is_some() && prep && after.next().is_some_and(|m| mac_fast(m).is_some()) {
+                return Err(ParseError::new(
+                    C_ADDRESS,
+                    "the lease line's address is not an IPv4 address",
+                ));
+            }
             prev = Some(tok);
             continue;
         };
@@ -421,5 +437,34 @@ mod tests {
                 other => prop_assert!(false, "{other:?}"),
             }
         }
+    }
+
+    /// Regression (found by the ground-truth generator's damaged copies): a lease line whose
+    /// address does not parse was read as no lease at all and dropped without a word.
+    #[test]
+    fn a_lease_line_with_a_bad_address_is_an_error_not_silence() {
+        let ctx = {
+            let mut c = Context::new("t", 1_795_255_200);
+            c.tz = Some(chrono_tz::UTC);
+            c
+        };
+        for line in [
+            "<30>Nov  3 10:00:00 MikroTik dhcp1 assigned 198.18.0 to 02:5E:00:00:00:03",
+            "<30>Nov  3 10:00:00 MikroTik dhcp1 assigned 198.18.300.7 for 02:5E:00:00:00:03 host",
+            "<30>Nov  3 10:00:00 MikroTik dhcp1 deassigned 19.8.18.0.1 from 02:5E:00:00:00:03",
+        ] {
+            let mut p = MikrotikDhcp::new(&ctx);
+            let mut out = Vec::new();
+            let e = p.parse(line.as_bytes(), &mut out).unwrap_err();
+            assert_eq!(e.code, "parse.mikrotik_dhcp.bad_address", "{line}");
+        }
+        // Not a lease line: no MAC after the preposition's place.
+        let mut p = MikrotikDhcp::new(&ctx);
+        let mut out = Vec::new();
+        p.parse(
+            b"Jun  7 08:15:22 gw system,info address assigned by admin",
+            &mut out,
+        )
+        .unwrap();
     }
 }
