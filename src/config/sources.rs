@@ -885,7 +885,7 @@ mod tests {
     }
 
     const FORMATS: &str = "one of: events, radius-detail, dhcpd-syslog, dhcpd-leases, \
-        kea-legal, kea-leases, juniper-nat, vpp-nat, jool, asterisk-cdr, freeswitch-cdr, kea-log, \
+        kea-legal, kea-leases, juniper-nat, junos-ngs-nat, nfdump-nat, vpp-nat, jool, asterisk-cdr, freeswitch-cdr, kea-log, \
         mikrotik-dhcp, accel-ppp";
 
     #[test]
@@ -1622,6 +1622,9 @@ format = "events"
                 ("bng-radius", Format::RadiusDetail, Class::Security),
                 ("kea-legal", Format::KeaLegal, Class::Security),
                 ("voip-cdr", Format::AsteriskCdr, Class::Statutory),
+                ("kea-log", Format::KeaLog, Class::Security),
+                ("bras-accel", Format::AccelPpp, Class::Security),
+                ("cgnat-nfdump", Format::NfdumpNat, Class::Security),
             ]
         );
         // The globs match the live files and their rotated names.
@@ -1644,7 +1647,13 @@ format = "events"
             );
         }
         for f in &c.files {
-            assert_eq!(f.stream.tz, Some(Tz::Europe__Stockholm), "{}", f.name);
+            // nfdump exports with TZ=UTC; everything else logs Swedish time.
+            let zone = if f.name == "cgnat-nfdump" {
+                Tz::UTC
+            } else {
+                Tz::Europe__Stockholm
+            };
+            assert_eq!(f.stream.tz, Some(zone), "{}", f.name);
         }
 
         let listeners: Vec<_> = c
@@ -1659,8 +1668,20 @@ format = "events"
                 ("syslog-tcp", "0.0.0.0:514".to_string(), "tcp"),
                 ("syslog-tls", "0.0.0.0:6514".to_string(), "tls"),
                 ("cgnat", "0.0.0.0:5140".to_string(), "udp"),
+                ("cgnat-ngs", "0.0.0.0:5141".to_string(), "udp"),
+                ("mikrotik", "0.0.0.0:5142".to_string(), "udp"),
             ]
         );
+        assert_eq!(
+            c.syslog[4].format_of(Some("RT_NAT")),
+            Some(Format::JunosNgsNat)
+        );
+        assert_eq!(c.syslog[5].format_of(None), Some(Format::MikrotikDhcp));
+        let r = &c.radius[0];
+        assert_eq!((r.name.as_str(), r.listen.port()), ("bng-acct", 1813));
+        assert!(r.clients.iter().all(|c| c
+            .network
+            .contains(&"10.255.0.1".parse::<std::net::IpAddr>().unwrap())));
         assert_eq!(
             c.syslog[2].transport,
             Transport::Tls {
