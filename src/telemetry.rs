@@ -62,6 +62,9 @@ pub struct Metrics {
     pub ipfix_exporters: Family<Labels, Gauge>,
     /// Exporters dropped (with their templates) to make room for a new one.
     pub ipfix_exporters_evicted: Family<Labels, Counter>,
+    /// RADIUS accounting datagrams by listener and outcome (`acknowledged`, `duplicate`,
+    /// `unknown_client`, `bad_authenticator`, `malformed`): never the client's address.
+    pub radius_requests: Family<Labels, Counter>,
     pub expired_partitions: Counter,
     lag_bytes: Family<Labels, Gauge>,
     committed_offset: Family<Labels, Gauge>,
@@ -107,6 +110,7 @@ impl Metrics {
             ipfix_templates: Family::default(),
             ipfix_exporters: Family::default(),
             ipfix_exporters_evicted: Family::default(),
+            radius_requests: Family::default(),
             expired_partitions: Counter::default(),
             lag_bytes: Family::default(),
             committed_offset: Family::default(),
@@ -174,6 +178,13 @@ impl Metrics {
                 "syslog_refused",
                 "Syslog datagrams and connections refused before parsing, by listener and reason",
                 m.syslog_refused.clone(),
+            );
+            r.register(
+                "radius_requests",
+                "RADIUS accounting datagrams, by listener and outcome (acknowledged: committed \
+                 and answered; duplicate: a retransmission, answered or left to its first copy's \
+                 answer; unknown_client, bad_authenticator, malformed: dropped unanswered)",
+                m.radius_requests.clone(),
             );
             r.register(
                 "spool_refused",

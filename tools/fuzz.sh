@@ -9,7 +9,7 @@ cd "$(dirname "$0")/.."
 secs="${1:-600}"; shift || true
 targets=("$@")
 if [ "${#targets[@]}" -eq 0 ]; then
-  targets=(events radius_detail dhcpd_syslog dhcpd_leases kea_legal kea_leases juniper_nat vpp_nat jool asterisk_cdr freeswitch_cdr ipfix)
+  targets=(events radius_detail dhcpd_syslog dhcpd_leases kea_legal kea_leases juniper_nat junos_ngs_nat nfdump_nat vpp_nat jool asterisk_cdr freeswitch_cdr kea_log mikrotik_dhcp accel_ppp radius_packet ipfix)
 fi
 export RUSTC_BOOTSTRAP=1
 (cd fuzz && cargo fuzz build -O >/dev/null)

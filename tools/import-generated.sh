@@ -26,7 +26,11 @@ cfg="${CONFIG:-$(dirname "$data")/import-$(basename "$data").toml}"
   src radius radius-detail "$gen/radacct/*/detail-$day"
   src dhcpd dhcpd-syslog "$gen/dhcpd/dhcpd.log-$day" "lease_time = $lease"
   src kea kea-legal "$gen/kea/kea-legal.$day.txt*"
+  src kea-log kea-log "$gen/kea/kea-dhcp4.log-$day"
+  src bras accel-ppp "$gen/accel/*/accel-ppp.log-$day"
   src cgnat juniper-nat "$gen/cgnat/juniper-nat.log-$day"
+  src cgnat-ngs junos-ngs-nat "$gen/cgnat/junos-ngs-nat.log-$day"
+  src cgnat-nfdump nfdump-nat "$gen/cgnat/nfdump-nat.json-$day"
   [ -n "${NO_CDR:-}" ] || src pbx asterisk-cdr "$gen/cdr-csv/Master.csv-$day" 'class = "billing"'
 } > "$cfg"
 # With DAY_GLOB=* the plain patterns match the .gz files too; with a day, add them.

@@ -12,7 +12,9 @@ fi
 # The desk's browser tests: chromium driven through chromedriver, and npm for axe-core; the
 # PDF court report's checks: qpdf and poppler-utils (pdfinfo, pdffonts, pdftotext, pdftoppm).
 # openssl: the delivery pack test runs the signature check its text tells a receiver to run.
-for pkg in chromium chromium-driver qpdf poppler-utils openssl; do
+# freeradius-utils: radclient, the NAS-side client of the RADIUS server test; python3-scapy:
+# the independent IPFIX encoder (/usr/bin/python3); nfdump: the NAT export tests.
+for pkg in chromium chromium-driver qpdf poppler-utils openssl freeradius-utils python3-scapy nfdump; do
   dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg")
 done
 command -v npm >/dev/null || need+=(nodejs npm)

@@ -11,8 +11,10 @@ use crate::calendar::Span;
 use crate::model::{Class, UnixSecs};
 
 pub mod notice;
+pub mod radius;
 pub mod sources;
 pub use notice::{NoticeSettings, Payer, Rate};
+pub use radius::{RadiusClient, RadiusSource};
 pub use sources::{FileSource, IpfixSource, Limits, Serve, Stream, SyslogSource, Transport};
 
 /// A retention period: calendar months or days.
@@ -157,6 +159,8 @@ pub struct Config {
     pub files: Vec<FileSource>,
     pub syslog: Vec<SyslogSource>,
     pub ipfix: Vec<IpfixSource>,
+    /// `[[radius]]`: RADIUS accounting servers.
+    pub radius: Vec<RadiusSource>,
 }
 
 impl Default for Config {
@@ -192,6 +196,7 @@ impl Default for Config {
             files: Vec::new(),
             syslog: sources::default_syslog(),
             ipfix: Vec::new(),
+            radius: Vec::new(),
         }
     }
 }
@@ -229,6 +234,7 @@ const SCHEMA: &[(&str, &[&str])] = &[
             "file",
             "syslog",
             "ipfix",
+            "radius",
         ],
     ),
     ("retention", &["security", "billing", "statutory"]),
@@ -425,6 +431,7 @@ impl Config {
         c.files = sources.files;
         c.syslog = sources.syslog;
         c.ipfix = sources.ipfix;
+        c.radius = sources.radius;
         if errs.is_empty() {
             Ok(c)
         } else {

@@ -279,9 +279,10 @@ pub(super) struct Sources {
     pub files: Vec<FileSource>,
     pub syslog: Vec<SyslogSource>,
     pub ipfix: Vec<IpfixSource>,
+    pub radius: Vec<super::RadiusSource>,
 }
 
-/// Reads `[serve]`, `[[file]]`, `[[syslog]]` and `[[ipfix]]` from `table`, adding every
+/// Reads `[serve]`, `[[file]]`, `[[syslog]]`, `[[ipfix]]` and `[[radius]]` from `table`, adding every
 /// problem to `errs`. `zone` is `ingest.local_timezone`, the default zone of every stream.
 pub(super) fn parse(
     table: &Table,
@@ -668,11 +669,13 @@ pub(super) fn parse(
         }
     }
     let ipfix = ipfix_sources(table, zone, &mut names, &listens, errs);
+    let radius = super::radius::parse(table, &mut names, errs);
     Sources {
         serve,
         files,
         syslog,
         ipfix,
+        radius,
     }
 }
 
@@ -821,7 +824,7 @@ fn table_of<'a>(table: &'a Table, key: &str, errs: &mut Vec<String>) -> Option<&
     }
 }
 
-fn array_of<'a>(table: &'a Table, key: &str, errs: &mut Vec<String>) -> Vec<&'a Table> {
+pub(super) fn array_of<'a>(table: &'a Table, key: &str, errs: &mut Vec<String>) -> Vec<&'a Table> {
     match table.get(key) {
         None => Vec::new(),
         Some(toml::Value::Array(items)) => {
@@ -841,7 +844,7 @@ fn array_of<'a>(table: &'a Table, key: &str, errs: &mut Vec<String>) -> Vec<&'a 
     }
 }
 
-fn check_keys(t: &Table, at: &str, allowed: &[&str], errs: &mut Vec<String>) {
+pub(super) fn check_keys(t: &Table, at: &str, allowed: &[&str], errs: &mut Vec<String>) {
     for k in t.keys() {
         if !allowed.contains(&k.as_str()) {
             errs.push(format!("unknown key `{at}.{k}`"));
@@ -849,7 +852,7 @@ fn check_keys(t: &Table, at: &str, allowed: &[&str], errs: &mut Vec<String>) {
     }
 }
 
-fn source_name(
+pub(super) fn source_name(
     t: &Table,
     at: &str,
     names: &mut BTreeSet<String>,
@@ -1018,7 +1021,8 @@ mod tests {
     }
 
     const FORMATS: &str = "one of: events, radius-detail, dhcpd-syslog, dhcpd-leases, \
-        kea-legal, kea-leases, juniper-nat, vpp-nat, jool, asterisk-cdr, freeswitch-cdr, ipfix";
+        kea-legal, kea-leases, juniper-nat, junos-ngs-nat, nfdump-nat, vpp-nat, jool, asterisk-cdr, freeswitch-cdr, kea-log, \
+        mikrotik-dhcp, accel-ppp, ipfix";
 
     #[test]
     fn file_and_syslog_sources_are_read_with_their_options() {
@@ -1754,6 +1758,9 @@ format = "events"
                 ("bng-radius", Format::RadiusDetail, Class::Security),
                 ("kea-legal", Format::KeaLegal, Class::Security),
                 ("voip-cdr", Format::AsteriskCdr, Class::Statutory),
+                ("kea-log", Format::KeaLog, Class::Security),
+                ("bras-accel", Format::AccelPpp, Class::Security),
+                ("cgnat-nfdump", Format::NfdumpNat, Class::Security),
             ]
         );
         // The globs match the live files and their rotated names.
@@ -1776,7 +1783,13 @@ format = "events"
             );
         }
         for f in &c.files {
-            assert_eq!(f.stream.tz, Some(Tz::Europe__Stockholm), "{}", f.name);
+            // nfdump exports with TZ=UTC; everything else logs Swedish time.
+            let zone = if f.name == "cgnat-nfdump" {
+                Tz::UTC
+            } else {
+                Tz::Europe__Stockholm
+            };
+            assert_eq!(f.stream.tz, Some(zone), "{}", f.name);
         }
 
         let listeners: Vec<_> = c
@@ -1791,8 +1804,20 @@ format = "events"
                 ("syslog-tcp", "0.0.0.0:514".to_string(), "tcp"),
                 ("syslog-tls", "0.0.0.0:6514".to_string(), "tls"),
                 ("cgnat", "0.0.0.0:5140".to_string(), "udp"),
+                ("cgnat-ngs", "0.0.0.0:5141".to_string(), "udp"),
+                ("mikrotik", "0.0.0.0:5142".to_string(), "udp"),
             ]
         );
+        assert_eq!(
+            c.syslog[4].format_of(Some("RT_NAT")),
+            Some(Format::JunosNgsNat)
+        );
+        assert_eq!(c.syslog[5].format_of(None), Some(Format::MikrotikDhcp));
+        let r = &c.radius[0];
+        assert_eq!((r.name.as_str(), r.listen.port()), ("bng-acct", 1813));
+        assert!(r.clients.iter().all(|c| c
+            .network
+            .contains(&"10.255.0.1".parse::<std::net::IpAddr>().unwrap())));
         assert_eq!(
             c.syslog[2].transport,
             Transport::Tls {

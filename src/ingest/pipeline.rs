@@ -48,7 +48,14 @@ pub struct Input {
     /// The network sender of every event of the chunk (a syslog peer), kept with the
     /// bindings it made as evidence of their origin; `None` for files and imports.
     pub peer: Option<std::net::IpAddr>,
+    /// Called on the writer thread once the batch holding this chunk is committed (the
+    /// RADIUS server's Accounting-Response: a NAS is answered only for what is on disk).
+    /// Never called when the commit fails.
+    pub on_commit: Option<OnCommit>,
 }
+
+/// What a source is told when its chunk is committed (see [`Input::on_commit`]).
+pub type OnCommit = Box<dyn FnOnce() + Send>;
 
 /// The files of one source, read side by side by an import's readers but applied in the
 /// order given: a producer's records must reach the engine in about the order they were
@@ -270,6 +277,7 @@ enum ToWriter {
         prepared: Prepared,
         files: Vec<(Arc<str>, u64)>,
         oldest: Instant,
+        acks: Vec<OnCommit>,
     },
     Housekeeping,
 }
@@ -315,9 +323,13 @@ pub fn run(
                             prepared,
                             files,
                             oldest,
+                            acks,
                         } => {
                             let t = Instant::now();
                             store.write(prepared)?;
+                            for ack in acks {
+                                ack();
+                            }
                             if let Some(m) = metrics {
                                 m.batch_seconds.observe(t.elapsed().as_secs_f64());
                                 m.commit_delay_seconds
@@ -347,6 +359,7 @@ pub fn run(
             files: HashMap::new(),
             oldest: None,
             pending: 0,
+            acks: Vec::new(),
         };
         let mut counts: HashMap<Arc<str>, Counts> = HashMap::new();
         let mut failed: Option<PipelineError> = None;
@@ -373,11 +386,12 @@ pub fn run(
         let mut last_housekeeping: Option<Instant> = None;
         let mut orderer = Orderer::default();
         let mut ready: Vec<Input> = Vec::new();
-        let send = |prepared, files, oldest| {
+        let send = |prepared, files, oldest, acks| {
             wtx.send(ToWriter::Batch {
                 prepared,
                 files,
                 oldest,
+                acks,
             })
             .map_err(|_| PipelineError::WriterStopped)
         };
@@ -474,17 +488,19 @@ struct Batch {
     oldest: Option<Instant>,
     /// Events and records applied since the last batch.
     pending: usize,
+    /// The sources to tell once the batch is committed.
+    acks: Vec<OnCommit>,
 }
 
-type SendBatch<'a> =
-    dyn Fn(Prepared, Vec<(Arc<str>, u64)>, Instant) -> Result<(), PipelineError> + 'a;
+type SendBatch<'a> = dyn Fn(Prepared, Vec<(Arc<str>, u64)>, Instant, Vec<OnCommit>) -> Result<(), PipelineError>
+    + 'a;
 
 impl Batch {
     /// Applies a chunk and takes its checkpoint into the batch.
     fn add(
         &mut self,
         engine: &mut Engine,
-        input: Input,
+        mut input: Input,
         floor: i64,
         now: i64,
         counts: &mut Counts,
@@ -505,6 +521,9 @@ impl Batch {
         }
         if let Some((path, offset)) = input.file_offset {
             self.files.insert(path, offset);
+        }
+        if let Some(ack) = input.on_commit.take() {
+            self.acks.push(ack);
         }
         Ok(())
     }
@@ -534,7 +553,12 @@ impl Batch {
             .map(|(k, v)| (k.as_slice(), v.as_slice()))
             .collect();
         let prepared = store.prepare(engine, &refs, floor);
-        send(prepared, self.files.drain().collect(), since)
+        send(
+            prepared,
+            self.files.drain().collect(),
+            since,
+            std::mem::take(&mut self.acks),
+        )
     }
 }
 

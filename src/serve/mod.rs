@@ -17,7 +17,7 @@ use crate::audit::{AuditLog, NewEntry};
 use crate::clock::Clock;
 use crate::config::{Config, Stream};
 use crate::ingest::pipeline::{self, ToCore};
-use crate::ingest::sources::{follow as files, ipfix, syslog};
+use crate::ingest::sources::{follow as files, ipfix, radius, syslog};
 pub use crate::ingest::Shared;
 use crate::parse::Format;
 use crate::telemetry::Metrics;
@@ -165,6 +165,19 @@ pub fn run(cfg: Config, clock: Arc<dyn Clock>) -> Result<(), ServeError> {
         }
         ipfix_bound.push((src.clone(), s));
     }
+    let mut radius_bound = Vec::new();
+    for src in &cfg.radius {
+        let b = rt.block_on(radius::bind(src)).map_err(start)?;
+        if let Ok(a) = b.local_addr() {
+            shared
+                .metrics
+                .udp_ports
+                .lock()
+                .expect("metrics lock")
+                .push((src.name.clone(), a.port()));
+        }
+        radius_bound.push((src.clone(), b));
+    }
 
     let core_shared = shared.clone();
     let core_cfg = cfg.clone();
@@ -248,6 +261,16 @@ pub fn run(cfg: Config, clock: Arc<dyn Clock>) -> Result<(), ServeError> {
             tasks.push(tokio::spawn(ipfix::run(
                 src,
                 sock,
+                shared.clone(),
+                tx.clone(),
+                stop_rx.clone(),
+            )));
+        }
+        for (src, b) in radius_bound {
+            tracing::info!(listener = %src.name, listen = %src.listen, clients = src.clients.len(), "RADIUS accounting listening");
+            tasks.push(tokio::spawn(radius::run(
+                src,
+                b,
                 shared.clone(),
                 tx.clone(),
                 stop_rx.clone(),

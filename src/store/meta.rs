@@ -13,6 +13,9 @@
 //! * `V`/`v` ‖ day (i32 BE) ‖ source    → minute coverage of addresses / NAT (23 u64 LE, ORed)
 //! * `Q` ‖ prefix length                → an IPv6 prefix length seen (empty value)
 //! * `Z`                                → the widest NAT port block seen (u16 BE)
+//! * `D` ‖ source ‖ 0 ‖ time (i64 BE) ‖ digest → a RADIUS request committed at `time` (empty
+//!   value): the duplicate cache of the accounting server, kept for its window, so a request
+//!   committed before a crash and retransmitted after it is answered, not stored again
 //! * `policy`                           → the retention policy, as text ([`policy_text`])
 //! * `policy.sig`                       → its signature by the appliance's key
 
@@ -33,6 +36,7 @@ pub const NAT_COVERAGE: u8 = b'v';
 pub const PREFIX_LEN: u8 = b'Q';
 pub const NAT_SPAN: &[u8] = b"Z";
 pub const POLICY: &[u8] = b"policy";
+pub const RADIUS_SEEN: u8 = b'D';
 pub const POLICY_SIG: &[u8] = b"policy.sig";
 /// `X` ‖ h16: a subject's erasures ([`super::subject`]).
 pub const ERASURE: u8 = b'X';
@@ -102,6 +106,31 @@ pub fn file_archive_key(source: &str, fingerprint: &[u8; 16]) -> Vec<u8> {
     k.push(0xff);
     k.extend_from_slice(fingerprint);
     k
+}
+
+/// Where the RADIUS listener `source` keeps the requests it committed, by time.
+pub fn radius_seen_prefix(source: &str) -> Vec<u8> {
+    let mut k = vec![RADIUS_SEEN];
+    k.extend_from_slice(source.as_bytes());
+    k.push(0);
+    k
+}
+
+/// The record of a RADIUS request of listener `source`, committed at `t`, by its digest.
+pub fn radius_seen_key(source: &str, t: UnixSecs, digest: &[u8; 16]) -> Vec<u8> {
+    let mut k = radius_seen_prefix(source);
+    k.extend_from_slice(&t.to_be_bytes());
+    k.extend_from_slice(digest);
+    k
+}
+
+/// The time and digest of a [`radius_seen_key`] (after its prefix).
+pub fn decode_radius_seen(rest: &[u8]) -> Option<(UnixSecs, [u8; 16])> {
+    if rest.len() != 24 {
+        return None;
+    }
+    let t = UnixSecs::from_be_bytes(rest[..8].try_into().ok()?);
+    Some((t, rest[8..].try_into().ok()?))
 }
 
 /// The count of frames (records) of `source` committed so far by `tdr serve`.

@@ -117,6 +117,28 @@ impl Store {
         meta::frames_key(source)
     }
 
+    /// The meta key recording that the RADIUS listener `source` committed the request
+    /// `digest` at `t` ([`meta::radius_seen_key`]): written in the batch with its record.
+    pub fn radius_seen_key(source: &str, t: crate::model::UnixSecs, digest: &[u8; 16]) -> Vec<u8> {
+        meta::radius_seen_key(source, t, digest)
+    }
+
+    /// The requests the RADIUS listener `source` committed at or after `since`, with their
+    /// times.
+    pub fn radius_seen(
+        &self,
+        source: &str,
+        since: crate::model::UnixSecs,
+    ) -> Result<Vec<(crate::model::UnixSecs, [u8; 16])>, StoreError> {
+        let prefix = meta::radius_seen_prefix(source);
+        Ok(self
+            .meta_scan(&prefix)?
+            .iter()
+            .filter_map(|(k, _)| meta::decode_radius_seen(&k[prefix.len()..]))
+            .filter(|(t, _)| *t >= since)
+            .collect())
+    }
+
     /// Every frame count ([`meta::frames_key`]), by source.
     pub fn frame_counts(&self) -> Result<Vec<(String, u64)>, StoreError> {
         meta::frame_counts(self)

@@ -73,6 +73,15 @@ impl Store {
         Ok(())
     }
 
+    /// Deletes the RADIUS listener `source`'s duplicate records committed before `before`.
+    pub fn prune_radius_seen(&self, source: &str, before: UnixSecs) -> Result<(), StoreError> {
+        let cf = self.meta();
+        let from = meta::radius_seen_prefix(source);
+        let mut to = from.clone();
+        to.extend_from_slice(&before.to_be_bytes());
+        self.db.delete_range_cf(&cf, &from, &to).map_err(write_err)
+    }
+
     /// Deletes reboot records older than `floor` (they only matter to sessions of that time).
     pub fn prune_reboots(&self, floor: UnixSecs) -> Result<u64, StoreError> {
         let cf = self.meta();

@@ -5,9 +5,17 @@
 //! | producer | files | tdr format |
 //! |---|---|---|
 //! | FreeRADIUS `rlm_detail`, one folder per NAS | `radacct/<nas-ip>/detail-YYYYMMDD` | `radius-detail` |
-//! | ISC dhcpd via syslog (even DHCP subscribers) | `dhcpd/dhcpd.log-YYYYMMDD` | `dhcpd-syslog --lease-time <lease-secs>` |
-//! | Kea legal log hook (odd DHCP subscribers) | `kea/kea-legal.YYYYMMDD.txt` | `kea-legal` |
-//! | Juniper MX service PIC via syslog | `cgnat/juniper-nat.log-YYYYMMDD` | `juniper-nat` |
+//! | accel-ppp's own log (the last NAS, when there are two or more, is an accel-ppp BRAS: its RADIUS verbose Accounting-Request lines) | `accel/<nas-ip>/accel-ppp.log-YYYYMMDD` | `accel-ppp` |
+//! | ISC dhcpd via syslog (DHCP subscribers 0 mod 3) | `dhcpd/dhcpd.log-YYYYMMDD` | `dhcpd-syslog --lease-time <lease-secs>` |
+//! | Kea legal log hook (1 mod 3) | `kea/kea-legal.YYYYMMDD.txt` | `kea-legal` |
+//! | Kea's own lease log, file output (2 mod 3; offers, allocations, releases, reclamations) | `kea/kea-dhcp4.log-YYYYMMDD` | `kea-log` |
+//!
+//! MikroTik RouterOS is not in the mix: it logs no renewals, so inside a silently renewed lease
+//! tdr answers `end_inferred` (the right subscriber, flagged as not confirmed by the logs),
+//! which the checker counts as unjustified; see the README's known limits.
+//! | Juniper MX service PIC via syslog (a third of the CGNAT subscribers, by inside address) | `cgnat/juniper-nat.log-YYYYMMDD` | `juniper-nat` |
+//! | Juniper MX-SPC3 / SRX Next Gen Services via syslog (a third; structured and text forms alternate) | `cgnat/junos-ngs-nat.log-YYYYMMDD` | `junos-ngs-nat` |
+//! | a CGNAT exporting NetFlow v9 NAT events to nfcapd, read back with `nfdump -o json` (a third) | `cgnat/nfdump-nat.json-YYYYMMDD` | `nfdump-nat` |
 //! | Asterisk `cdr_csv` (synthetic calls, no truth) | `cdr-csv/Master.csv-YYYYMMDD` | `asterisk-cdr` |
 //!
 //! A late RADIUS Stop (`--no-interim-share`: a NAS retransmitting it for days) is written
@@ -44,11 +52,26 @@ pub const PG_COLUMNS: &str = "kind,op,time,subscriber,addr,session,inside,public
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Stream {
     Radius(u16),
+    Accel(u16),
     Dhcpd,
     Kea,
+    KeaLog,
     Juniper,
+    JunosNgs,
+    Nfdump,
     Asterisk,
     Pg,
+}
+
+/// The CGNAT producers, by the inside address's index: the subscribers behind each router.
+const NAT_STREAMS: [Stream; 3] = [Stream::Juniper, Stream::JunosNgs, Stream::Nfdump];
+
+/// What a stream's file starts and ends with (nfdump's JSON array).
+fn framing_of(stream: Stream) -> (&'static str, &'static str) {
+    match stream {
+        Stream::Nfdump => ("[\n", "]\n"),
+        _ => ("", ""),
+    }
 }
 
 /// Knobs of the real-format writer.
@@ -119,14 +142,23 @@ pub fn kea_duration(secs: i64) -> String {
     }
 }
 
+/// Whether NAS `nas` is the accel-ppp BRAS: the last one, when there are two or more.
+fn is_accel(names: &Names, nas: u16) -> bool {
+    names.nas.len() >= 2 && usize::from(nas) == names.nas.len() - 1
+}
+
 /// The file of `stream` for the day of `t`.
 fn path_of(dir: &Path, gzip: bool, stream: Stream, t: i64) -> PathBuf {
     let day = timefmt::day_stamp(t);
     let rel = match stream {
         Stream::Radius(n) => format!("radacct/10.255.0.{}/detail-{day}", n + 1),
+        Stream::Accel(n) => format!("accel/10.255.0.{}/accel-ppp.log-{day}", n + 1),
         Stream::Dhcpd => format!("dhcpd/dhcpd.log-{day}"),
+        Stream::KeaLog => format!("kea/kea-dhcp4.log-{day}"),
         Stream::Kea => format!("kea/kea-legal.{day}.txt"),
         Stream::Juniper => format!("cgnat/juniper-nat.log-{day}"),
+        Stream::JunosNgs => format!("cgnat/junos-ngs-nat.log-{day}"),
+        Stream::Nfdump => format!("cgnat/nfdump-nat.json-{day}"),
         Stream::Asterisk => format!("cdr-csv/Master.csv-{day}"),
         Stream::Pg => format!("pg/events-{day}.csv"),
     };
@@ -135,6 +167,12 @@ fn path_of(dir: &Path, gzip: bool, stream: Stream, t: i64) -> PathBuf {
         p.as_mut_os_string().push(".gz");
     }
     p
+}
+
+/// Ends a stream's file (its closing text) and flushes it.
+fn close(stream: Stream, mut out: Out) -> std::io::Result<()> {
+    out.write_all(framing_of(stream).1.as_bytes())?;
+    out.finish()
 }
 
 /// Addresses no parser accepts, to damage a copy with.
@@ -166,7 +204,7 @@ impl RealFiles {
                 break;
             }
             let (p, out) = first.remove();
-            out.finish().map_err(|e| GenError::io(&p, e))?;
+            close(stream, out).map_err(|e| GenError::io(&p, e))?;
         }
         // A line for a day already closed (impossible within the reorder bound) goes into
         // the oldest open file rather than reopening a finished gzip file.
@@ -188,6 +226,8 @@ impl RealFiles {
                 } else {
                     Out::Plain(w)
                 };
+                out.write_all(framing_of(stream).0.as_bytes())
+                    .map_err(|e| GenError::io(&path, e))?;
                 if stream == Stream::Pg {
                     out.write_all(PG_COLUMNS.as_bytes())
                         .and_then(|()| out.write_all(b"\n"))
@@ -200,9 +240,9 @@ impl RealFiles {
     }
 
     pub fn finish(&mut self) -> Result<()> {
-        for (_, days) in std::mem::take(&mut self.open) {
+        for (stream, days) in std::mem::take(&mut self.open) {
             for (_, (p, out)) in days {
-                out.finish().map_err(|e| GenError::io(&p, e))?;
+                close(stream, out).map_err(|e| GenError::io(&p, e))?;
             }
         }
         Ok(())
@@ -263,6 +303,44 @@ impl RealFiles {
                 nas,
             } => {
                 self.acct_unique += 1;
+                if is_accel(names, nas) {
+                    let status = match op {
+                        SessOp::Start => "Start",
+                        SessOp::Interim => "Interim-Update",
+                        SessOp::Stop => "Stop",
+                    };
+                    let ip = bad.unwrap_or(&names.addrs[addr as usize]);
+                    let user = &names.subscribers[sub as usize];
+                    let _ = write!(
+                        rec,
+                        "[{}]:  info: ppp{}:{user}: send [RADIUS(1) Accounting-Request id={} \
+                         <User-Name \"{user}\"> <NAS-Identifier \"{}\"> <NAS-IP-Address 10.255.0.{}> \
+                         <NAS-Port {}> <NAS-Port-Id \"ppp{}\"> <NAS-Port-Type Ethernet> \
+                         <Service-Type Framed-User> <Framed-Protocol PPP> \
+                         <Calling-Station-Id \"{}\"> <Acct-Status-Type {status}> \
+                         <Acct-Authentic RADIUS> <Acct-Session-Id \"{session:016x}\"> \
+                         <Acct-Session-Time {}> <Framed-IP-Address {ip}>",
+                        fmt_time(t, "%Y-%m-%d %H:%M:%S"),
+                        sub % 4000,
+                        self.acct_unique % 256,
+                        names.nas[nas as usize],
+                        nas + 1,
+                        sub % 4000,
+                        sub % 4000,
+                        mac_of(sub),
+                        if op == SessOp::Start { 0 } else { self.rng.gen_range(1..86_400) },
+                    );
+                    if let Some(p) = v6 {
+                        let _ = write!(rec, " <Delegated-IPv6-Prefix {}>", names.addrs[p as usize]);
+                    }
+                    if op == SessOp::Stop {
+                        rec.push_str(" <Acct-Terminate-Cause User-Request>");
+                    }
+                    rec.push_str("]\n");
+                    // The BRAS logs when it sends: a Stop retransmitted to the RADIUS server
+                    // is logged at its time.
+                    return (Stream::Accel(nas), t);
+                }
                 let status = match op {
                     SessOp::Start => "Start",
                     SessOp::Interim => "Interim-Update",
@@ -338,6 +416,17 @@ impl RealFiles {
                 );
                 (Stream::Radius(nas), received.unwrap_or(t))
             }
+            Ev::Reboot { t, nas } if is_accel(names, nas) => {
+                let _ = writeln!(
+                    rec,
+                    "[{}]:  info: send [RADIUS(1) Accounting-Request id=0 <NAS-Identifier \"{}\"> \
+                     <NAS-IP-Address 10.255.0.{}> <Acct-Status-Type Accounting-On> <Acct-Session-Id \"0\">]",
+                    fmt_time(t, "%Y-%m-%d %H:%M:%S"),
+                    names.nas[nas as usize],
+                    nas + 1,
+                );
+                (Stream::Accel(nas), t)
+            }
             Ev::Reboot { t, nas } => {
                 let _ = write!(
                     rec,
@@ -360,7 +449,56 @@ impl RealFiles {
             } => {
                 let ip = bad.unwrap_or(&names.addrs[addr as usize]);
                 let mac = mac_of(sub);
-                if sub % 2 == 0 {
+                if sub % 3 == 2 {
+                    // Kea's own log (file output, debug level 40 for the reclamations): an
+                    // allocation answering a DISCOVER follows its offer.
+                    let head = |t: i64, ms: u32| {
+                        format!(
+                            "{}.{ms:03} INFO  [kea-dhcp4.leases/2187.139872] ",
+                            fmt_time(t, "%Y-%m-%d %H:%M:%S")
+                        )
+                    };
+                    let label = format!("[hwtype=1 {mac}], cid=[01:{mac}]");
+                    let tid = self.rng.gen::<u32>();
+                    let life = match expires {
+                        Some(e) => format!(" for {} seconds", e - t),
+                        None => String::new(),
+                    };
+                    match op {
+                        LeaseOp::Assign => {
+                            let _ = write!(
+                                rec,
+                                "{}DHCP4_LEASE_OFFER {label}, tid=0x{tid:x}: lease {ip} will be offered\n\
+                                 {}DHCP4_LEASE_ALLOC {label}, tid=0x{tid:x}: lease {ip} has been allocated{life}\n",
+                                head(t, 100),
+                                head(t, 350),
+                            );
+                        }
+                        LeaseOp::Renew => {
+                            let _ = writeln!(
+                                rec,
+                                "{}DHCP4_LEASE_ALLOC {label}, tid=0x{tid:x}: lease {ip} has been allocated{life}",
+                                head(t, 200),
+                            );
+                        }
+                        LeaseOp::Release => {
+                            let _ = writeln!(
+                                rec,
+                                "{}DHCP4_RELEASE {label}, tid=0x{tid:x}: address {ip} was released properly.",
+                                head(t, 300),
+                            );
+                        }
+                        LeaseOp::Expire => {
+                            let _ = writeln!(
+                                rec,
+                                "{}ALLOC_ENGINE_V4_LEASE_RECLAIM {label}: reclaiming expired lease for address {ip}",
+                                head(t, 400).replace("INFO  [kea-dhcp4.leases", "DEBUG [kea-dhcp4.alloc-engine"),
+                            );
+                        }
+                    }
+                    return (Stream::KeaLog, t);
+                }
+                if sub % 3 == 0 {
                     // ISC dhcpd through syslog: the whole exchange, as one server logs it.
                     let head = fmt_time(t, "%b %e %H:%M:%S dhcp1 dhcpd[2211]: ");
                     let via = format!("via 10.{}.{}.1", 1 + (sub >> 16) % 200, (sub >> 8) & 255);
@@ -425,14 +563,67 @@ impl RealFiles {
                     NatOp::Release => "RELEASE",
                 };
                 let pub_ip = bad.unwrap_or(&names.addrs[public as usize]);
-                let _ = writeln!(
-                    rec,
-                    "<14>{} mx1-cgn (FPC Slot 1, PIC Slot 0) {} [FWNAT]:ASP_NAT_PORT_BLOCK_{kind}: {} -> {pub_ip}:{lo}-{hi}",
-                    fmt_time(t, "%b %e %H:%M:%S"),
-                    fmt_time(t + names.cgnat_skew, "%Y-%m-%d %H:%M:%S"),
-                    names.addrs[inside as usize],
-                );
-                (Stream::Juniper, t)
+                let inside_ip = &names.addrs[inside as usize];
+                // The router's clock (its log times carry the skew).
+                let device = t + names.cgnat_skew;
+                let stream = NAT_STREAMS[inside as usize % NAT_STREAMS.len()];
+                match stream {
+                    Stream::Juniper => {
+                        let _ = writeln!(
+                            rec,
+                            "<14>{} mx1-cgn (FPC Slot 1, PIC Slot 0) {} [FWNAT]:ASP_NAT_PORT_BLOCK_{kind}: {inside_ip} -> {pub_ip}:{lo}-{hi}",
+                            fmt_time(t, "%b %e %H:%M:%S"),
+                            fmt_time(device, "%Y-%m-%d %H:%M:%S"),
+                        );
+                    }
+                    // RT_NAT on an MX-SPC3: the structured form and the text form alternate
+                    // (by port block), both with the device's epoch.
+                    Stream::JunosNgs if (lo / 256) % 2 == 0 => {
+                        let _ = writeln!(
+                            rec,
+                            "<14>1 {} mx304-cgn1 RT_NAT - RT_SRC_NAT_PBA_{kind} [junos@2636.1.1.1.2.137 internal-ip=\"{inside_ip}\" block-used=\"{}\" block-max-per-host=\"4\" block-port-low=\"{lo}\" block-port-high=\"{hi}\" reflexive-ip=\"{pub_ip}\" nat-pool-name=\"CGN_POOL\" logical-system-id=\"0\" epoch-time-64=\"{device:x}\"]",
+                            fmt_time(device, "%Y-%m-%dT%H:%M:%S%.3f+00:00"),
+                            u8::from(op == NatOp::Alloc),
+                        );
+                    }
+                    Stream::JunosNgs => {
+                        let verb = match op {
+                            NatOp::Alloc => "allocates",
+                            NatOp::Release => "releases",
+                        };
+                        let _ = writeln!(
+                            rec,
+                            "<14>{} srx4600-1 RT_NAT: RT_SRC_NAT_PBA_{kind}: Subscriber {inside_ip} used/maximum [{}/4] blocks, {verb} port block [{lo}-{hi}] from {pub_ip} in source pool CGN_POOL lsys_id: 0 epoch 0x{device:x}",
+                            fmt_time(device, "%b %e %H:%M:%S"),
+                            u8::from(op == NatOp::Alloc),
+                        );
+                    }
+                    // nfdump -o json of the NetFlow v9 port block event the router exported
+                    // (nfdump prints the collector's receive time and the event time in the
+                    // process's zone: TZ=UTC).
+                    _ => {
+                        let (id, what) = match op {
+                            NatOp::Alloc => (16, "Port block allocation"),
+                            NatOp::Release => (17, "Port block de-allocation"),
+                        };
+                        let _ = write!(
+                            rec,
+                            "{{\n\t\"type\" : \"EVENT\",\n\t\"sampled\" : 0,\n\t\"export_sysid\" : 1,\n\
+                             \t\"received\" : \"{}.{}\",\n\t\"proto\" : 0,\n\t\"src4_addr\" : \"{inside_ip}\",\n\
+                             \t\"dst4_addr\" : \"0.0.0.0\",\n\t\"ip4_router\" : \"10.255.1.1\",\n\
+                             \t\"src4_xlt_ip\" : \"{pub_ip}\",\n\t\"dst4_xlt_ip\" : \"0.0.0.0\",\n\
+                             \t\"nat_event_id\" : \"{id}\",\n\t\"nat_event\" : \"{what}\",\n\
+                             \t\"t_event\" : \"{}.0\",\n\t\"pblock_start\" : \"{lo}\",\n\
+                             \t\"pblock_end\" : \"{hi}\",\n\t\"pblock_step\" : \"1\",\n\
+                             \t\"pblock_size\" : \"{}\",\n\t\"label\" : \"<none>\"\n}},\n",
+                            fmt_time(t + 1, "%Y-%m-%dT%H:%M:%S"),
+                            self.rng.gen_range(0..1000),
+                            fmt_time(device, "%Y-%m-%dT%H:%M:%S"),
+                            u32::from(hi) - u32::from(lo) + 1,
+                        );
+                    }
+                }
+                (stream, t)
             }
         }
     }
@@ -575,8 +766,10 @@ mod tests {
                 "2001:db8:1000:100::/56".into(),
                 "203.0.113.2".into(),
                 "100.64.0.9".into(),
+                "100.64.0.10".into(),
+                "100.64.0.11".into(),
             ],
-            nas: vec!["bng1".into()],
+            nas: vec!["bng1".into(), "bras1".into()],
             cgnat_skew: 1,
         }
     }
@@ -597,7 +790,11 @@ mod tests {
             Stream::Radius(_) => (Format::RadiusDetail, None),
             Stream::Dhcpd => (Format::DhcpdSyslog, Some(3600)),
             Stream::Kea => (Format::KeaLegal, None),
+            Stream::Accel(_) => (Format::AccelPpp, None),
+            Stream::KeaLog => (Format::KeaLog, None),
             Stream::Juniper => (Format::JuniperNat, None),
+            Stream::JunosNgs => (Format::JunosNgsNat, None),
+            Stream::Nfdump => (Format::NfdumpNat, None),
             s => panic!("no format for {s:?}"),
         };
         let mut ctx = Context::new("gen", T + 86_400);
@@ -717,19 +914,73 @@ mod tests {
                 addr: 0,
                 expires: None,
             },
-            Ev::Nat {
-                op: NatOp::Alloc,
-                t: T,
-                inside: 3,
-                public: 2,
-                lo: 2048,
-                hi: 3071,
-            },
             Ev::Reboot { t: T, nas: 0 },
         ];
+        // Every CGNAT producer (by inside address), allocations and releases, both of the
+        // Junos NGS forms (by block).
+        let nat = (3..6).flat_map(|inside| {
+            [
+                (NatOp::Alloc, 2048),
+                (NatOp::Release, 2048),
+                (NatOp::Alloc, 2304),
+            ]
+            .map(|(op, lo)| Ev::Nat {
+                op,
+                t: T,
+                inside,
+                public: 2,
+                lo,
+                hi: lo + 255,
+            })
+        });
+        // The accel-ppp BRAS (the last NAS): a session with a delegated prefix, its stop, its
+        // Accounting-On.
+        let accel = [
+            Ev::Session {
+                op: SessOp::Start,
+                t: T,
+                sub: 0,
+                session: 9,
+                addr: 0,
+                v6: Some(1),
+                nas: 1,
+            },
+            Ev::Session {
+                op: SessOp::Stop,
+                t: T,
+                sub: 0,
+                session: 9,
+                addr: 0,
+                v6: None,
+                nas: 1,
+            },
+            Ev::Reboot { t: T, nas: 1 },
+        ];
+        // Kea's own log (2 mod 3).
+        let dhcp = [2u32, 5].into_iter().flat_map(|sub| {
+            [
+                (LeaseOp::Assign, Some(T + 3600)),
+                (LeaseOp::Renew, Some(T + 3600)),
+                (LeaseOp::Release, None),
+                (LeaseOp::Expire, None),
+            ]
+            .map(|(op, expires)| Ev::Lease {
+                op,
+                t: T,
+                sub,
+                addr: 0,
+                expires,
+            })
+        });
+        let cases: Vec<Ev> = cases
+            .into_iter()
+            .chain(nat)
+            .chain(accel)
+            .chain(dhcp)
+            .collect();
         for ev in cases {
             let (stream, _) = w.format(&ev, &n, None, None);
-            if let Ev::Session { .. } = ev {
+            if let (Ev::Session { .. }, Stream::Radius(_)) = (&ev, stream) {
                 let ipoe = w.rec.contains("NAS-Port-Type = Ethernet");
                 assert_eq!(ipoe, ipoe_permille == 1000, "{}", w.rec);
                 assert_eq!(!ipoe, w.rec.contains("Framed-Protocol = PPP"), "{}", w.rec);
@@ -761,10 +1012,21 @@ mod tests {
                     },
                 ) => {
                     assert_eq!(subscriber, &mac_of(*sub));
-                    assert_eq!(e, expires);
+                    assert_eq!(e, expires, "{ev:?}");
                 }
-                (Ev::Nat { .. }, Event::NatBlock { ports, .. }) => assert_eq!(*ports, (2048, 3071)),
-                (Ev::Reboot { .. }, Event::NasReboot { nas, .. }) => assert_eq!(nas, "10.255.0.1"),
+                (Ev::Nat { op, lo, hi, .. }, Event::NatBlock { ports, op: got, .. }) => {
+                    assert_eq!(*ports, (*lo, *hi));
+                    assert_eq!(
+                        *got,
+                        match op {
+                            NatOp::Alloc => tdr_parse::model::NatOp::Alloc,
+                            NatOp::Release => tdr_parse::model::NatOp::Release,
+                        }
+                    );
+                }
+                (Ev::Reboot { nas: i, .. }, Event::NasReboot { nas, .. }) => {
+                    assert_eq!(nas, &format!("10.255.0.{}", i + 1))
+                }
                 (ev, got) => panic!("{ev:?} parsed as {got:?}"),
             }
             if matches!(ev, Ev::Reboot { .. }) {

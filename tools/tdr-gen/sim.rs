@@ -1675,9 +1675,18 @@ mod tests {
                 !radius.contains(&format!("= {a}\n")),
                 "{a} in a detail file"
             );
+            // As each CGNAT producer names the inside address (juniper-nat, junos-ngs-nat's
+            // two forms, nfdump's JSON).
             assert!(
-                juniper.contains(&format!("{a} -> ")),
-                "{a} not in the NAT log"
+                [
+                    format!("{a} -> "),
+                    format!("internal-ip=\"{a}\""),
+                    format!("Subscriber {a} "),
+                    format!("\"src4_addr\" : \"{a}\""),
+                ]
+                .iter()
+                .any(|f| juniper.contains(f.as_str())),
+                "{a} not in the NAT logs"
             );
         }
         for line in pg.lines().filter(|l| l.starts_with("session,")) {

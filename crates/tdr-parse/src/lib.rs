@@ -6,6 +6,7 @@ pub mod common;
 pub mod format;
 pub mod framing;
 pub mod model;
+pub mod radius;
 #[cfg(test)]
 mod testing;
 
@@ -59,15 +60,20 @@ pub enum Format {
     KeaLegal,
     KeaLeases,
     JuniperNat,
+    JunosNgsNat,
+    NfdumpNat,
     VppNat,
     Jool,
     AsteriskCdr,
     FreeswitchCdr,
+    KeaLog,
+    MikrotikDhcp,
+    AccelPpp,
     Ipfix,
 }
 
 impl Format {
-    pub const ALL: [Format; 12] = [
+    pub const ALL: [Format; 17] = [
         Format::Events,
         Format::RadiusDetail,
         Format::DhcpdSyslog,
@@ -75,10 +81,15 @@ impl Format {
         Format::KeaLegal,
         Format::KeaLeases,
         Format::JuniperNat,
+        Format::JunosNgsNat,
+        Format::NfdumpNat,
         Format::VppNat,
         Format::Jool,
         Format::AsteriskCdr,
         Format::FreeswitchCdr,
+        Format::KeaLog,
+        Format::MikrotikDhcp,
+        Format::AccelPpp,
         Format::Ipfix,
     ];
 
@@ -92,10 +103,15 @@ impl Format {
             Format::KeaLegal => "kea-legal",
             Format::KeaLeases => "kea-leases",
             Format::JuniperNat => "juniper-nat",
+            Format::JunosNgsNat => "junos-ngs-nat",
+            Format::NfdumpNat => "nfdump-nat",
             Format::VppNat => "vpp-nat",
             Format::Jool => "jool",
             Format::AsteriskCdr => "asterisk-cdr",
             Format::FreeswitchCdr => "freeswitch-cdr",
+            Format::KeaLog => "kea-log",
+            Format::MikrotikDhcp => "mikrotik-dhcp",
+            Format::AccelPpp => "accel-ppp",
             Format::Ipfix => "ipfix",
         }
     }
@@ -114,10 +130,17 @@ impl Format {
             Format::KeaLegal => "Kea forensic (legal) log hook files",
             Format::KeaLeases => "Kea memfile lease CSV (`kea-leases4.csv`, `kea-leases6.csv`)",
             Format::JuniperNat => "Juniper ASP/JSERVICES NAT port-block allocation syslog",
+            Format::JunosNgsNat => {
+                "Junos Next Gen Services / SRX RT_SRC_NAT_PBA port-block syslog (text or structured)"
+            }
+            Format::NfdumpNat => "NetFlow v9 / IPFIX NAT events as `nfdump -o json` prints them",
             Format::VppNat => "VPP NAT RFC 5424 mapping and session logs",
             Format::Jool => "Jool NAT64 BIB and session log lines",
             Format::AsteriskCdr => "Asterisk `cdr_csv` Master.csv",
             Format::FreeswitchCdr => "FreeSWITCH `mod_cdr_csv` with a template",
+            Format::KeaLog => "Kea DHCPv4/DHCPv6 server log (file, journald or syslog)",
+            Format::MikrotikDhcp => "MikroTik RouterOS DHCP server assigned/deassigned syslog",
+            Format::AccelPpp => "accel-ppp BRAS log (RADIUS accounting verbose lines)",
             Format::Ipfix => "NAT events in binary IPFIX messages (RFC 7011, RFC 8158)",
         }
     }
@@ -142,6 +165,10 @@ impl Format {
                 | Format::AsteriskCdr
                 | Format::FreeswitchCdr
                 | Format::JuniperNat
+                | Format::NfdumpNat
+                | Format::KeaLog
+                | Format::MikrotikDhcp
+                | Format::AccelPpp
         )
     }
 
@@ -150,7 +177,14 @@ impl Format {
     pub fn syslog_native(self) -> bool {
         matches!(
             self,
-            Format::DhcpdSyslog | Format::JuniperNat | Format::VppNat | Format::Jool
+            Format::DhcpdSyslog
+                | Format::JuniperNat
+                | Format::JunosNgsNat
+                | Format::VppNat
+                | Format::Jool
+                | Format::KeaLog
+                | Format::MikrotikDhcp
+                | Format::AccelPpp
         )
     }
 
@@ -279,10 +313,15 @@ pub fn parser(format: Format, ctx: &Context) -> Result<Box<dyn Parser>, SetupErr
         Format::KeaLegal => Box::new(kea_legal::KeaLegal::new(ctx)?),
         Format::KeaLeases => Box::new(kea_leases::KeaLeases::new(ctx)),
         Format::JuniperNat => Box::new(juniper_nat::JuniperNat::new(ctx)),
+        Format::JunosNgsNat => Box::new(junos_ngs_nat::JunosNgsNat::new(ctx)),
+        Format::NfdumpNat => Box::new(nfdump_nat::NfdumpNat::new(ctx)),
         Format::VppNat => Box::new(vpp_nat::VppNat::new(ctx)),
         Format::Jool => Box::new(jool::Jool::new(ctx)),
         Format::AsteriskCdr => Box::new(asterisk_cdr::AsteriskCdr::new(ctx)),
         Format::FreeswitchCdr => Box::new(freeswitch_cdr::FreeswitchCdr::new(ctx)?),
+        Format::KeaLog => Box::new(kea_log::KeaLog::new(ctx)?),
+        Format::MikrotikDhcp => Box::new(mikrotik_dhcp::MikrotikDhcp::new(ctx)),
+        Format::AccelPpp => Box::new(accel_ppp::AccelPpp::new(ctx)),
         Format::Ipfix => Box::new(ipfix::Ipfix::new(ctx)),
     })
 }
@@ -382,6 +421,9 @@ mod tests {
         assert!(
             msg.starts_with("unknown format \"radius\"; expected one of: events, radius-detail, ")
         );
-        assert!(msg.ends_with(", freeswitch-cdr, ipfix"), "{msg}");
+        assert!(
+            msg.ends_with(", freeswitch-cdr, kea-log, mikrotik-dhcp, accel-ppp, ipfix"),
+            "{msg}"
+        );
     }
 }

@@ -88,10 +88,16 @@ golden!(dhcpd_leases, Format::DhcpdLeases);
 golden!(kea_legal, Format::KeaLegal);
 golden!(kea_leases, Format::KeaLeases);
 golden!(juniper_nat, Format::JuniperNat);
+golden!(junos_ngs_nat, Format::JunosNgsNat);
+golden!(nfdump_nat, Format::NfdumpNat);
 golden!(vpp_nat, Format::VppNat);
 golden!(jool, Format::Jool);
 golden!(asterisk_cdr, Format::AsteriskCdr);
 golden!(freeswitch_cdr, Format::FreeswitchCdr);
+golden!(kea_log, Format::KeaLog);
+golden!(mikrotik_dhcp, Format::MikrotikDhcp);
+golden!(accel_ppp, Format::AccelPpp);
+
 golden!(ipfix, Format::Ipfix);
 
 /// The sequence gap of `tests/data/ipfix/handmade-protocol.ipfix` (SOURCE.md): domain 1 jumps

@@ -85,6 +85,7 @@ pub fn read(
                 read_at: Instant::now(),
                 place: Some(p),
                 peer: None,
+                on_commit: None,
             };
             let _ = tx.blocking_send(ToCore::Data(end));
         }
@@ -199,6 +200,7 @@ fn read_file(
             read_at: Instant::now(),
             place,
             peer: None,
+            on_commit: None,
         };
         !stop.load(Ordering::Relaxed) && tx.blocking_send(ToCore::Data(input)).is_ok()
     };

@@ -432,6 +432,7 @@ impl Follower {
             read_at: Instant::now(),
             place: None,
             peer: None,
+            on_commit: None,
         };
         let spec = &self.specs[k.0];
         t.fp = FrameParser::new(
@@ -720,6 +721,7 @@ impl Follower {
                 read_at,
                 place: None,
                 peer: None,
+                on_commit: None,
             };
             if stop.load(Ordering::Relaxed) {
                 // Shutting down: what was read and not sent is read again at the next start.

@@ -231,6 +231,7 @@ pub async fn run(
             read_at,
             place: None,
             peer: sender,
+            on_commit: None,
         };
         if tx.send(ToCore::Data(input)).await.is_err() {
             break;

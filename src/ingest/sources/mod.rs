@@ -6,11 +6,14 @@
 //! - [`follow`]: files followed as they grow and rotate (`tdr serve`'s `[[file]]` sources
 //!   and its spool folder);
 //! - [`syslog`]: syslog listeners over UDP, TCP and TLS (`tdr serve`'s `[[syslog]]`);
-//! - [`ipfix`]: IPFIX NAT event collectors over UDP (`tdr serve`'s `[[ipfix]]`).
+//! - [`ipfix`]: IPFIX NAT event collectors over UDP (`tdr serve`'s `[[ipfix]]`);
+//! - [`radius`]: RADIUS accounting servers (`tdr serve`'s `[[radius]]`), which answer a NAS
+//!   only once its record is committed.
 
 pub mod file;
 pub mod follow;
 pub mod ipfix;
+pub mod radius;
 pub mod syslog;
 
 use std::fs::File;

@@ -436,6 +436,7 @@ async fn udp(
             read_at,
             place: None,
             peer: sender,
+            on_commit: None,
         };
         if tx.send(ToCore::Data(input)).await.is_err() {
             break;
@@ -523,6 +524,7 @@ async fn stream<S: AsyncRead + Unpin>(
                 read_at,
                 place: None,
                 peer: Some(peer.ip().to_canonical()),
+                on_commit: None,
             };
             // Waits while the store is behind: the sender is slowed, memory stays flat.
             if tx.send(ToCore::Data(input)).await.is_err() {

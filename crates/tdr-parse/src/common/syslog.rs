@@ -319,11 +319,17 @@ fn rfc5424(b: &[u8], pri: u8) -> Option<Syslog<'_>> {
     })
 }
 
-/// One RFC 5424 header field and the rest after its space; `-` is nil.
+/// One RFC 5424 header field and the rest after its space; `-` is nil. A run of spaces counts
+/// as one separator (copies of OPNsense's Kea lines double the one after the timestamp): a
+/// header field is never empty in RFC 5424, so this reads no valid header differently.
 fn field(b: &[u8]) -> Option<(Option<&str>, &[u8])> {
     let end = b.iter().position(|&c| c == b' ')?;
     let v = std::str::from_utf8(&b[..end]).ok()?;
-    Some(((v != "-").then_some(v), &b[end + 1..]))
+    let mut rest = &b[end + 1..];
+    while let Some(r) = rest.strip_prefix(b" ") {
+        rest = r;
+    }
+    Some(((v != "-").then_some(v), rest))
 }
 
 /// Length of the STRUCTURED-DATA at the start of `b` (one or more `[...]`).
@@ -524,6 +530,18 @@ mod tests {
         let s = split(b"<165>1 2003-08-24T05:14:15.000003-07:00 192.0.2.1 myproc 8710 - - %% It's time to make the do-nuts.");
         assert_eq!(s.sd, None);
         assert_eq!(msg(&s), "%% It's time to make the do-nuts.");
+
+        // A doubled space after the timestamp (a copy's, pfelk/pfelk#531) is one separator.
+        let s = split(b"<134>1 2024-04-05T21:44:27+00:00  fw.example kea-dhcp4 91064 - [meta sequenceId=\"17351\"] INFO  x");
+        assert_eq!(
+            (s.host, s.app, s.procid, msg(&s)),
+            (
+                Some("fw.example"),
+                Some("kea-dhcp4"),
+                Some("91064"),
+                "INFO  x"
+            )
+        );
 
         let sd = structured_data(r#"[a x="q\"uo\]te\\" y= "sp" z="back\slash"][b]"#).unwrap();
         assert_eq!(sd[0].get("x"), Some(r#"q"uo]te\"#));
