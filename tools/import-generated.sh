@@ -31,6 +31,7 @@ cfg="${CONFIG:-$(dirname "$data")/import-$(basename "$data").toml}"
   src cgnat juniper-nat "$gen/cgnat/juniper-nat.log-$day"
   src cgnat-ngs junos-ngs-nat "$gen/cgnat/junos-ngs-nat.log-$day"
   src cgnat-nfdump nfdump-nat "$gen/cgnat/nfdump-nat.json-$day"
+  src cgnat-ipfix ipfix "$gen/cgnat/ipfix-nat.ipfix-$day"
   [ -n "${NO_CDR:-}" ] || src pbx asterisk-cdr "$gen/cdr-csv/Master.csv-$day" 'class = "billing"'
 } > "$cfg"
 # With DAY_GLOB=* the plain patterns match the .gz files too; with a day, add them.

@@ -13,9 +13,10 @@
 //! MikroTik RouterOS is not in the mix: it logs no renewals, so inside a silently renewed lease
 //! tdr answers `end_inferred` (the right subscriber, flagged as not confirmed by the logs),
 //! which the checker counts as unjustified; see the README's known limits.
-//! | Juniper MX service PIC via syslog (a third of the CGNAT subscribers, by inside address) | `cgnat/juniper-nat.log-YYYYMMDD` | `juniper-nat` |
-//! | Juniper MX-SPC3 / SRX Next Gen Services via syslog (a third; structured and text forms alternate) | `cgnat/junos-ngs-nat.log-YYYYMMDD` | `junos-ngs-nat` |
-//! | a CGNAT exporting NetFlow v9 NAT events to nfcapd, read back with `nfdump -o json` (a third) | `cgnat/nfdump-nat.json-YYYYMMDD` | `nfdump-nat` |
+//! | Juniper MX service PIC via syslog (a quarter of the CGNAT subscribers, by inside address) | `cgnat/juniper-nat.log-YYYYMMDD` | `juniper-nat` |
+//! | Juniper MX-SPC3 / SRX Next Gen Services via syslog (a quarter; structured and text forms alternate) | `cgnat/junos-ngs-nat.log-YYYYMMDD` | `junos-ngs-nat` |
+//! | a CGNAT exporting NetFlow v9 NAT events to nfcapd, read back with `nfdump -o json` (a quarter) | `cgnat/nfdump-nat.json-YYYYMMDD` | `nfdump-nat` |
+//! | a CGNAT exporting RFC 8158 port-block events over IPFIX, kept as a file of messages (RFC 5655; a quarter): the template first, then one message per event | `cgnat/ipfix-nat.ipfix-YYYYMMDD` | `ipfix` |
 //! | Asterisk `cdr_csv` (synthetic calls, no truth) | `cdr-csv/Master.csv-YYYYMMDD` | `asterisk-cdr` |
 //!
 //! A late RADIUS Stop (`--no-interim-share`: a NAS retransmitting it for days) is written
@@ -59,12 +60,55 @@ pub enum Stream {
     Juniper,
     JunosNgs,
     Nfdump,
+    Ipfix,
     Asterisk,
     Pg,
 }
 
 /// The CGNAT producers, by the inside address's index: the subscribers behind each router.
-const NAT_STREAMS: [Stream; 3] = [Stream::Juniper, Stream::JunosNgs, Stream::Nfdump];
+const NAT_STREAMS: [Stream; 4] = [
+    Stream::Juniper,
+    Stream::JunosNgs,
+    Stream::Nfdump,
+    Stream::Ipfix,
+];
+
+/// The IPFIX template of the port-block exporter (RFC 8158 §4.4): observationTimeMilliseconds,
+/// natEvent, sourceIPv4Address, postNATSourceIPv4Address, portRangeStart, portRangeEnd.
+const IPFIX_TEMPLATE: [(u16, u16); 6] = [(323, 8), (230, 1), (8, 4), (225, 4), (361, 2), (362, 2)];
+const IPFIX_TEMPLATE_ID: u16 = 256;
+
+/// An IPFIX message (RFC 7011 §3.1) of one set, exported at `secs` in observation domain 1.
+fn ipfix_message(out: &mut Vec<u8>, secs: i64, seq: u32, set_id: u16, set: &[u8]) {
+    let len = 16 + 4 + set.len();
+    out.extend_from_slice(&10u16.to_be_bytes());
+    out.extend_from_slice(&(len as u16).to_be_bytes());
+    out.extend_from_slice(&(secs as u32).to_be_bytes());
+    out.extend_from_slice(&seq.to_be_bytes());
+    out.extend_from_slice(&1u32.to_be_bytes());
+    out.extend_from_slice(&set_id.to_be_bytes());
+    out.extend_from_slice(&((4 + set.len()) as u16).to_be_bytes());
+    out.extend_from_slice(set);
+}
+
+/// What a stream's file starts with (binary: IPFIX's template message, exported at `t`).
+fn file_header(stream: Stream, t: i64) -> Vec<u8> {
+    match stream {
+        Stream::Ipfix => {
+            let mut set = Vec::new();
+            set.extend_from_slice(&IPFIX_TEMPLATE_ID.to_be_bytes());
+            set.extend_from_slice(&(IPFIX_TEMPLATE.len() as u16).to_be_bytes());
+            for (ie, len) in IPFIX_TEMPLATE {
+                set.extend_from_slice(&ie.to_be_bytes());
+                set.extend_from_slice(&len.to_be_bytes());
+            }
+            let mut out = Vec::new();
+            ipfix_message(&mut out, t, 0, 2, &set);
+            out
+        }
+        _ => framing_of(stream).0.as_bytes().to_vec(),
+    }
+}
 
 /// What a stream's file starts and ends with (nfdump's JSON array).
 fn framing_of(stream: Stream) -> (&'static str, &'static str) {
@@ -114,6 +158,10 @@ pub struct RealFiles {
     open: BTreeMap<Stream, BTreeMap<i64, (PathBuf, Out)>>,
     rng: StdRng,
     rec: String,
+    /// The record of a binary stream (IPFIX), in place of `rec`.
+    bin: Vec<u8>,
+    /// IPFIX: data records exported so far (the message header's sequence number).
+    ipfix_seq: u32,
     acct_unique: u64,
     events: u64,
     calls: u64,
@@ -159,6 +207,7 @@ fn path_of(dir: &Path, gzip: bool, stream: Stream, t: i64) -> PathBuf {
         Stream::Juniper => format!("cgnat/juniper-nat.log-{day}"),
         Stream::JunosNgs => format!("cgnat/junos-ngs-nat.log-{day}"),
         Stream::Nfdump => format!("cgnat/nfdump-nat.json-{day}"),
+        Stream::Ipfix => format!("cgnat/ipfix-nat.ipfix-{day}"),
         Stream::Asterisk => format!("cdr-csv/Master.csv-{day}"),
         Stream::Pg => format!("pg/events-{day}.csv"),
     };
@@ -187,6 +236,8 @@ impl RealFiles {
             open: BTreeMap::new(),
             rng,
             rec: String::with_capacity(1024),
+            bin: Vec::with_capacity(64),
+            ipfix_seq: 0,
             acct_unique: 0,
             events: 0,
             calls: 0,
@@ -226,7 +277,7 @@ impl RealFiles {
                 } else {
                     Out::Plain(w)
                 };
-                out.write_all(framing_of(stream).0.as_bytes())
+                out.write_all(&file_header(stream, day * DAY))
                     .map_err(|e| GenError::io(&path, e))?;
                 if stream == Stream::Pg {
                     out.write_all(PG_COLUMNS.as_bytes())
@@ -253,11 +304,9 @@ impl RealFiles {
     /// (a late RADIUS Stop; other kinds ignore it).
     pub fn write_event(&mut self, ev: &Ev, names: &Names, received: Option<i64>) -> Result<u64> {
         let (stream, t) = self.format(ev, names, None, received);
-        let rec = std::mem::take(&mut self.rec);
-        let n = rec.len() as u64;
-        let r = self.write(stream, t, rec.as_bytes());
-        self.rec = rec;
-        r?;
+        let bytes = self.bytes_of(stream).to_vec();
+        let n = bytes.len() as u64;
+        self.write(stream, t, &bytes)?;
         if self.opt.pg {
             self.pg_rows(ev, names, t)?;
         }
@@ -273,7 +322,16 @@ impl RealFiles {
     pub fn damaged(&mut self, ev: &Ev, names: &Names) -> (Stream, i64, Vec<u8>) {
         let bad = BAD_V4[self.rng.gen_range(0..BAD_V4.len())];
         let (stream, t) = self.format(ev, names, Some(bad), None);
-        (stream, t, self.rec.as_bytes().to_vec())
+        (stream, t, self.bytes_of(stream).to_vec())
+    }
+
+    /// What the last `format` wrote for `stream`.
+    fn bytes_of(&self, stream: Stream) -> &[u8] {
+        if stream == Stream::Ipfix {
+            &self.bin
+        } else {
+            self.rec.as_bytes()
+        }
     }
 
     pub fn write_raw(&mut self, stream: Stream, t: i64, bytes: &[u8]) -> Result<()> {
@@ -598,6 +656,35 @@ impl RealFiles {
                             u8::from(op == NatOp::Alloc),
                         );
                     }
+                    // One IPFIX message per event (RFC 8158 port block allocation 16 /
+                    // de-allocation 17). A damaged copy names a template never defined: it
+                    // cannot be read, so it is quarantined (no address is "invalid" in binary).
+                    Stream::Ipfix => {
+                        self.bin.clear();
+                        let event: u8 = match op {
+                            NatOp::Alloc => 16,
+                            NatOp::Release => 17,
+                        };
+                        let v4 = |s: &str| {
+                            s.parse::<std::net::Ipv4Addr>()
+                                .map(|a| a.octets())
+                                .unwrap_or([0; 4])
+                        };
+                        let mut set = Vec::with_capacity(21);
+                        set.extend_from_slice(&((device * 1000) as u64).to_be_bytes());
+                        set.push(event);
+                        set.extend_from_slice(&v4(inside_ip));
+                        set.extend_from_slice(&v4(pub_ip));
+                        set.extend_from_slice(&lo.to_be_bytes());
+                        set.extend_from_slice(&hi.to_be_bytes());
+                        let id = if bad.is_some() {
+                            999
+                        } else {
+                            IPFIX_TEMPLATE_ID
+                        };
+                        ipfix_message(&mut self.bin, device, self.ipfix_seq, id, &set);
+                        self.ipfix_seq = self.ipfix_seq.wrapping_add(1);
+                    }
                     // nfdump -o json of the NetFlow v9 port block event the router exported
                     // (nfdump prints the collector's receive time and the event time in the
                     // process's zone: TZ=UTC).
@@ -768,6 +855,7 @@ mod tests {
                 "100.64.0.9".into(),
                 "100.64.0.10".into(),
                 "100.64.0.11".into(),
+                "100.64.0.12".into(),
             ],
             nas: vec!["bng1".into(), "bras1".into()],
             cgnat_skew: 1,
@@ -795,12 +883,19 @@ mod tests {
             Stream::Juniper => (Format::JuniperNat, None),
             Stream::JunosNgs => (Format::JunosNgsNat, None),
             Stream::Nfdump => (Format::NfdumpNat, None),
+            Stream::Ipfix => (Format::Ipfix, None),
             s => panic!("no format for {s:?}"),
         };
         let mut ctx = Context::new("gen", T + 86_400);
         ctx.tz = Some(chrono_tz::UTC);
         ctx.lease_time = lease;
-        let (events, errors) = parse_all(format, &ctx, bytes).unwrap();
+        // A record of a binary stream is read after its file's header (IPFIX's template).
+        let mut all = file_header(stream, T);
+        if stream != Stream::Ipfix {
+            all.clear();
+        }
+        all.extend_from_slice(bytes);
+        let (events, errors) = parse_all(format, &ctx, &all).unwrap();
         // Coverage marks (a DHCPDISCOVER shows the server logging) are no bindings.
         let records = events.into_iter().filter(Event::is_record).collect();
         (records, errors.len())
@@ -831,7 +926,7 @@ mod tests {
             w.rec
         );
         assert!(w.rec.starts_with("Thu Nov  5 10:00:17 2026\n"), "{}", w.rec);
-        let (events, errors) = parse(stream, w.rec.as_bytes());
+        let (events, errors) = parse(stream, w.bytes_of(stream));
         assert_eq!(errors, 0, "{}", w.rec);
         assert_eq!(events.len(), 2);
         for e in &events {
@@ -918,7 +1013,7 @@ mod tests {
         ];
         // Every CGNAT producer (by inside address), allocations and releases, both of the
         // Junos NGS forms (by block).
-        let nat = (3..6).flat_map(|inside| {
+        let nat = (3..7).flat_map(|inside| {
             [
                 (NatOp::Alloc, 2048),
                 (NatOp::Release, 2048),
@@ -985,7 +1080,7 @@ mod tests {
                 assert_eq!(ipoe, ipoe_permille == 1000, "{}", w.rec);
                 assert_eq!(!ipoe, w.rec.contains("Framed-Protocol = PPP"), "{}", w.rec);
             }
-            let (events, errors) = parse(stream, w.rec.as_bytes());
+            let (events, errors) = parse(stream, w.bytes_of(stream));
             assert_eq!(errors, 0, "{ev:?}: {}", w.rec);
             let first = events
                 .first()
