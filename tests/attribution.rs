@@ -730,3 +730,63 @@ fn state_survives_reopening_the_store() {
     assert_eq!(a.matches[0].end_kind, EndKind::Stop);
     assert!(a.matches[0].start_logged);
 }
+
+/// Regression (found by putting MikroTik's RouterOS in the ground-truth mix): a lease logged
+/// without an expiry (RouterOS's `assigned`, Kea's "infinite duration") and released hours
+/// later was not ended by its release, which matched it only within the clock tolerance of
+/// its last sighting: a lookup after the release still named the released holder.
+#[test]
+fn a_lease_without_expiry_is_ended_by_its_release_hours_later() {
+    let (_d, cfg, mut store) = empty_store();
+    store.open_engine().unwrap();
+    for l in [
+        lease(
+            "assign",
+            "2026-11-20T08:00:00Z",
+            "aa:bb:cc:00:00:07",
+            "192.0.2.70",
+            Some("2026-11-20T09:00:00Z"),
+        ),
+        lease(
+            "release",
+            "2026-11-20T14:00:00Z",
+            "aa:bb:cc:00:00:07",
+            "192.0.2.70",
+            None,
+        ),
+        tick("2026-11-21T00:00:00Z"),
+    ] {
+        let mut ev = tdr::parse::format::events::parse_line(l.as_bytes(), "test").unwrap();
+        // The events format asks an assignment for its expiry; these producers log none.
+        if let tdr::model::Event::Lease { expires, .. } = &mut ev {
+            *expires = None;
+        }
+        store.engine_mut().apply(&ev);
+    }
+    store.commit(None, i64::MIN / 2).unwrap();
+    let during = lookup(
+        &store,
+        &cfg,
+        "192.0.2.70",
+        None,
+        "2026-11-20T08:00:30Z",
+        t(NOW),
+    );
+    assert_eq!(subjects(&during), vec!["aa:bb:cc:00:00:07"]);
+    assert_eq!(
+        during.matches[0].end.as_deref(),
+        Some("2026-11-20T14:00:00Z")
+    );
+    assert_eq!(during.matches[0].end_kind, EndKind::Release);
+    let after = lookup(
+        &store,
+        &cfg,
+        "192.0.2.70",
+        None,
+        "2026-11-20T15:00:00Z",
+        t(NOW),
+    );
+    // Nobody is named after the release (no producer logged near 15:00: no coverage).
+    assert!(after.matches.is_empty(), "{:?}", after.matches);
+    assert_eq!(after.status, Status::NoCoverage);
+}

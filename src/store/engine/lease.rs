@@ -37,12 +37,14 @@ impl Engine {
                     LeaseOp::Assign => {
                         f.end_logged.is_none_or(|(e, _)| t < e) && same_start(f, t, tol)
                     }
-                    LeaseOp::Renew => f.end_logged.is_none_or(|(e, _)| t < e) && t <= exp + tol,
+                    LeaseOp::Renew => {
+                        f.end_logged.is_none_or(|(e, _)| t < e) && open_at(f, t, exp, tol)
+                    }
                     // An end never belongs to a lease that starts after it.
                     // ... and a lease that has run out cannot be released.
                     LeaseOp::Release | LeaseOp::Expire => {
                         t >= f.start - tol
-                            && t <= exp + tol
+                            && open_at(f, t, exp, tol)
                             && f.end_logged.is_none_or(|(e, _)| t <= e + tol)
                     }
                 }
@@ -142,4 +144,11 @@ impl Engine {
             }
         }
     }
+}
+
+/// Whether lease `f` may still be running at `t`: until its expiry when one was logged; a lease
+/// logged without one (RouterOS, Kea's infinite leases) runs until its release or expiry is
+/// logged, however long after its last sighting that comes.
+fn open_at(f: &Facts, t: UnixSecs, exp: UnixSecs, tol: i64) -> bool {
+    f.expires.is_none() || t <= exp + tol
 }
