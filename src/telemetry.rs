@@ -91,6 +91,17 @@ pub struct Metrics {
 }
 
 impl Metrics {
+    /// Reads the kernel's drop count of UDP listener `name` at each scrape (its bound address,
+    /// if the socket has one).
+    pub fn watch_udp(&self, name: &str, local: std::io::Result<std::net::SocketAddr>) {
+        if let Ok(a) = local {
+            self.udp_ports
+                .lock()
+                .expect("metrics lock")
+                .push((name.to_string(), a.port()));
+        }
+    }
+
     pub fn new() -> Metrics {
         let m = Metrics {
             registry: Mutex::new(Registry::with_prefix("tdr")),

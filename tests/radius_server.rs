@@ -11,7 +11,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use tdr_testkit::cli::{free_port, legal_case, tdr_as};
-use tdr_testkit::daemon::{config_text, Daemon};
+use tdr_testkit::daemon::{committed_frames, config_text, Daemon};
 
 const BIN: &str = env!("CARGO_BIN_EXE_tdr");
 const SECRET: &str = "Junet-acct-s3cret";
@@ -46,24 +46,6 @@ fn setup(dir: &Path, http: u16, port: u16, network: &str) -> PathBuf {
 
 fn free_udp_port() -> u16 {
     free_port()
-}
-
-/// The frames `tdr serve` committed for `source`, from the store (0 before the first batch).
-fn committed_frames(data: &Path, source: &str) -> u64 {
-    let cfg = tdr::config::Config {
-        data_dir: data.to_path_buf(),
-        ..Default::default()
-    };
-    let Ok(store) = tdr::store::Store::open_read_only(&cfg) else {
-        return 0;
-    };
-    store
-        .frame_counts()
-        .unwrap()
-        .into_iter()
-        .find(|(s, _)| s == source)
-        .map(|(_, n)| n)
-        .unwrap_or(0)
 }
 
 /// Who `tdr lookup` says held `addr` at `t` (`None` unless found), under a new approved

@@ -9,7 +9,7 @@ use std::process::{Command, Output};
 use std::time::Duration;
 
 use tdr_testkit::cli::{free_port, legal_case, tdr_as, user, Tdr};
-use tdr_testkit::daemon::{config_text, get, sum, Daemon};
+use tdr_testkit::daemon::{committed_frames, config_text, get, sum, Daemon};
 
 const BIN: &str = env!("CARGO_BIN_EXE_tdr");
 
@@ -225,24 +225,6 @@ fn kill_9_and_restart_lose_and_double_nothing() {
         holder(&data, written - 1, t + 1),
         Some(format!("s{}", written - 1))
     );
-}
-
-/// The frame count `tdr serve` committed for `source` (0 before the first batch).
-fn committed_frames(data: &Path, source: &str) -> u64 {
-    let cfg = tdr::config::Config {
-        data_dir: data.to_path_buf(),
-        ..Default::default()
-    };
-    let Ok(store) = tdr::store::Store::open_read_only(&cfg) else {
-        return 0;
-    };
-    store
-        .frame_counts()
-        .unwrap()
-        .into_iter()
-        .find(|(s, _)| s == source)
-        .map(|(_, n)| n)
-        .unwrap_or(0)
 }
 
 #[test]

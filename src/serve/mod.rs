@@ -141,41 +141,20 @@ pub fn run(cfg: Config, clock: Arc<dyn Clock>) -> Result<(), ServeError> {
     for src in &cfg.syslog {
         let b = rt.block_on(syslog::bind(src)).map_err(start)?;
         if let syslog::Bound::Udp(s) = &b {
-            if let Ok(a) = s.local_addr() {
-                shared
-                    .metrics
-                    .udp_ports
-                    .lock()
-                    .expect("metrics lock")
-                    .push((src.name.clone(), a.port()));
-            }
+            shared.metrics.watch_udp(&src.name, s.local_addr());
         }
         bound.push((src.clone(), b));
     }
     let mut ipfix_bound = Vec::new();
     for src in &cfg.ipfix {
         let s = rt.block_on(ipfix::bind(src)).map_err(start)?;
-        if let Ok(a) = s.local_addr() {
-            shared
-                .metrics
-                .udp_ports
-                .lock()
-                .expect("metrics lock")
-                .push((src.name.clone(), a.port()));
-        }
+        shared.metrics.watch_udp(&src.name, s.local_addr());
         ipfix_bound.push((src.clone(), s));
     }
     let mut radius_bound = Vec::new();
     for src in &cfg.radius {
         let b = rt.block_on(radius::bind(src)).map_err(start)?;
-        if let Ok(a) = b.local_addr() {
-            shared
-                .metrics
-                .udp_ports
-                .lock()
-                .expect("metrics lock")
-                .push((src.name.clone(), a.port()));
-        }
+        shared.metrics.watch_udp(&src.name, b.local_addr());
         radius_bound.push((src.clone(), b));
     }
 

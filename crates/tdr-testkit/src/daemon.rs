@@ -223,3 +223,21 @@ pub fn get(port: u16, path: &str) -> Option<(u16, String)> {
     let body = out.split_once("\r\n\r\n")?.1.to_string();
     Some((status, body))
 }
+
+/// The frame count `tdr serve` committed for `source` (0 before the first batch).
+pub fn committed_frames(data: &Path, source: &str) -> u64 {
+    let cfg = tdr::config::Config {
+        data_dir: data.to_path_buf(),
+        ..Default::default()
+    };
+    let Ok(store) = tdr::store::Store::open_read_only(&cfg) else {
+        return 0;
+    };
+    store
+        .frame_counts()
+        .unwrap()
+        .into_iter()
+        .find(|(s, _)| s == source)
+        .map(|(_, n)| n)
+        .unwrap_or(0)
+}
