@@ -790,3 +790,56 @@ fn a_lease_without_expiry_is_ended_by_its_release_hours_later() {
     assert!(after.matches.is_empty(), "{:?}", after.matches);
     assert_eq!(after.status, Status::NoCoverage);
 }
+
+/// Issue 20: RouterOS logs no renewals and no lease time, only `assigned` and a `deassigned`
+/// for every end. Inside a lease the client renewed silently for hours tdr answered
+/// `end_inferred` (confirmed only at the `assigned`); the log shows the lease standing, so the
+/// answer is `found`, with `ends_logged` as its basis. A `deassigned` ends it; a next holder's
+/// `assigned` without one shows a lost line and leaves the gap unconfirmed.
+#[test]
+fn a_routeros_lease_is_found_until_its_deassign() {
+    let lines = "\
+<30>Nov 20 08:00:00 MikroTik dhcp1 assigned 192.0.2.80 for 02:5E:00:00:00:08 laptop
+<30>Nov 20 08:00:00 MikroTik dhcp1 assigned 192.0.2.81 to 02:5E:00:00:00:09
+<30>Nov 20 14:00:00 MikroTik dhcp1 deassigned 192.0.2.80 for 02:5E:00:00:00:08 laptop
+<30>Nov 20 15:30:00 MikroTik dhcp1 assigned 192.0.2.82 for 02:5E:00:00:00:0A
+<30>Nov 20 16:00:00 MikroTik dhcp1 assigned 192.0.2.81 for 02:5E:00:00:00:0B
+<30>Nov 20 23:59:00 MikroTik dhcp1 assigned 192.0.2.83 for 02:5E:00:00:00:0C
+";
+    let mut ctx = tdr::parse::Context::new("mikrotik", t("2026-11-21T00:00:00Z"));
+    ctx.tz = Some(tdr::parse::Tz::UTC);
+    let (events, errors) =
+        tdr::parse::parse_all(tdr::parse::Format::MikrotikDhcp, &ctx, lines.as_bytes()).unwrap();
+    assert!(errors.is_empty(), "{errors:?}");
+    let (_d, cfg, mut store) = empty_store();
+    store.open_engine().unwrap();
+    for ev in &events {
+        store.engine_mut().apply(ev);
+    }
+    store.commit(None, i64::MIN / 2).unwrap();
+    let at = |addr: &str, when: &str| lookup(&store, &cfg, addr, None, when, t(NOW));
+
+    // Six hours into a silently renewed lease (other lines around give coverage).
+    let inside = at("192.0.2.80", "2026-11-20T13:59:00Z");
+    assert_eq!(inside.status, Status::Found, "{inside:?}");
+    assert_eq!(subjects(&inside), vec!["02:5e:00:00:00:08"]);
+    assert!(inside.matches[0].ends_logged);
+    assert_eq!(inside.matches[0].end_kind, EndKind::Release);
+    // After its deassign nobody holds it.
+    let after = at("192.0.2.80", "2026-11-20T15:30:00Z");
+    assert!(after.matches.is_empty(), "{:?}", after.matches);
+    assert_eq!(after.status, Status::NotFound);
+    // An open lease is found up to the newest data.
+    let open = at("192.0.2.82", "2026-11-20T23:58:00Z");
+    assert_eq!(open.status, Status::Found, "{open:?}");
+    assert_eq!(open.matches[0].end_kind, EndKind::Open);
+    // 192.0.2.81 went to another client without a deassign: a line was lost, and between
+    // the first `assigned` and the next one the first holder is a candidate, not a finding.
+    let gap = at("192.0.2.81", "2026-11-20T12:00:00Z");
+    assert_eq!(gap.status, Status::EndInferred, "{gap:?}");
+    assert_eq!(subjects(&gap), vec!["02:5e:00:00:00:09"]);
+    assert_eq!(gap.matches[0].end_kind, EndKind::NextAssignment);
+    let next = at("192.0.2.81", "2026-11-20T17:00:00Z");
+    assert_eq!(next.status, Status::Found);
+    assert_eq!(subjects(&next), vec!["02:5e:00:00:00:0b"]);
+}

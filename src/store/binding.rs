@@ -114,6 +114,9 @@ pub struct Facts {
     /// Leases: an administrator made (part of) it (Kea `lease_cmds`), not the client's DHCP
     /// exchange.
     pub admin: bool,
+    /// Leases: its producer logs every end of a lease and no expiry (RouterOS's `deassigned`),
+    /// so while no end is logged the lease is confirmed held (see [`Facts::evidence`]).
+    pub ends_logged: bool,
     /// The network sender of its events (a syslog peer), as evidence of where it came from;
     /// `None` for files and imports. When several senders reported it, the lowest address
     /// (a choice that does not depend on the order the events came in).
@@ -211,6 +214,11 @@ impl Facts {
         let confirmed_until = match (self.kind, end) {
             (Kind::Lease, Some((t, EndKind::LeaseExpiry))) => Some(t),
             (Kind::Nat, None) => None,
+            // A lease from a producer that logs every end (RouterOS) and no expiry or renewal:
+            // with no end logged and no later holder, the log says the lease still stands, as
+            // a NAT block's does. A later holder without a logged end means a line was lost,
+            // and only the last sighting is confirmed.
+            (Kind::Lease, None) if self.ends_logged && self.expires.is_none() => None,
             (_, Some((t, _))) => Some(self.last_seen.min(t)),
             (_, None) => Some(self.last_seen),
         };
@@ -268,6 +276,7 @@ impl Facts {
         self.superseded = earliest(self.superseded, o.superseded);
         self.reboot = earliest(self.reboot, o.reboot);
         self.admin |= o.admin;
+        self.ends_logged |= o.ends_logged;
         self.add_peer(o.peer);
     }
 
@@ -338,6 +347,12 @@ impl Facts {
         if let Some(p) = self.peer {
             out.extend_from_slice(&ip16(p).octets());
         }
+        // A second flags byte after everything else, only when a flag in it is set: values
+        // written before it existed end where it would start and decode with none set.
+        let flags2 = u8::from(self.ends_logged);
+        if flags2 != 0 {
+            out.push(flags2);
+        }
     }
 
     /// Decodes a value; `start` comes from the key.
@@ -387,6 +402,10 @@ impl Facts {
         } else {
             None
         };
+        let flags2 = r.byte().unwrap_or(0);
+        if !r.b.is_empty() || flags2 & !1 != 0 {
+            return None;
+        }
         Some(Facts {
             kind,
             class,
@@ -404,6 +423,7 @@ impl Facts {
             superseded,
             reboot,
             admin: flags & 64 != 0,
+            ends_logged: flags2 & 1 != 0,
             peer,
         })
     }
@@ -487,6 +507,7 @@ mod tests {
             superseded: None,
             reboot: None,
             admin: false,
+            ends_logged: false,
             peer: None,
         }
     }
@@ -521,6 +542,79 @@ mod tests {
         n.encode(&mut v);
         assert_eq!(Facts::decode(5, &v), Some(n));
         assert_eq!(Facts::decode(5, &v[..v.len() - 1]), None, "truncated value");
+    }
+
+    #[test]
+    fn codec_keeps_ends_logged_and_reads_values_written_before_it() {
+        let f = Facts {
+            kind: Kind::Lease,
+            nas: String::new(),
+            ends_logged: true,
+            peer: Some("192.0.2.1".parse().unwrap()),
+            ..session(7, 9)
+        };
+        let mut v = Vec::new();
+        f.encode(&mut v);
+        assert_eq!(Facts::decode(7, &v), Some(f.clone()));
+        // A value written before the flag existed is the same bytes without the last one.
+        let old = Facts {
+            ends_logged: false,
+            ..f.clone()
+        };
+        let mut w = Vec::new();
+        old.encode(&mut w);
+        assert_eq!(w.len() + 1, v.len());
+        assert_eq!(Facts::decode(7, &w), Some(old));
+        // An unknown flag or bytes after the flags are a damaged value, not silence.
+        let mut bad = v.clone();
+        *bad.last_mut().unwrap() = 3;
+        assert_eq!(Facts::decode(7, &bad), None);
+        v.push(0);
+        assert_eq!(Facts::decode(7, &v), None);
+    }
+
+    /// Issue 20: RouterOS logs no renewals and no lease time, but a `deassigned` for every
+    /// end. Inside a silently renewed lease tdr answered `end_inferred` (confirmed only up to
+    /// the `assigned`), though the log shows the lease standing.
+    #[test]
+    fn a_routeros_lease_is_confirmed_until_its_deassign() {
+        let mut f = Facts {
+            kind: Kind::Lease,
+            nas: String::new(),
+            ends_logged: true,
+            ..session(1000, 1000)
+        };
+        let e = f.evidence(&RULES, 1_000_000);
+        assert_eq!(
+            (e.confirmed_until, e.end, e.end_kind),
+            (None, None, EndKind::Open)
+        );
+        assert!(e.confirms(500_000, 0));
+        // Without the mark (Kea's infinite lease) only the sighting is confirmed.
+        let plain = Facts {
+            ends_logged: false,
+            ..f.clone()
+        };
+        assert!(!plain.evidence(&RULES, 1_000_000).confirms(500_000, 0));
+        // Its deassign ends it, confirmed to the end.
+        f.end_logged = Some((90_000, EndKind::Release));
+        let e = f.evidence(&RULES, 1_000_000);
+        assert_eq!((e.confirmed_until, e.end), (Some(90_000), Some(90_000)));
+        assert!(e.confirms(89_000, 0) && !e.covers(90_100, 0));
+        // A later holder with no deassign logged: a line was lost; only the sighting stands.
+        f.end_logged = None;
+        f.superseded = Some(50_000);
+        let e = f.evidence(&RULES, 1_000_000);
+        assert_eq!(
+            (e.confirmed_until, e.end, e.end_kind),
+            (Some(1000), Some(50_000), EndKind::NextAssignment)
+        );
+        assert!(!e.confirms(20_000, 0) && e.covers(20_000, 0));
+        // An operator's lease-time bound (an expiry) takes over from the mark.
+        f.superseded = None;
+        f.expires = Some(4600);
+        let e = f.evidence(&RULES, 1_000_000);
+        assert_eq!((e.confirmed_until, e.end), (Some(4600), Some(4600)));
     }
 
     #[test]

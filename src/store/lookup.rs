@@ -96,6 +96,10 @@ pub struct Match {
     /// client's own DHCP exchange.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub origin: Option<&'static str>,
+    /// True for a lease whose producer logs every end (RouterOS): with no end logged it is
+    /// confirmed up to the newest data, the basis of a `found` after its last sighting.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub ends_logged: bool,
     pub via: Option<Via>,
 }
 
@@ -700,6 +704,7 @@ fn decide(cands: &[Cand], at: UnixSecs, tol: i64, via: Option<Via>) -> Answer {
             peer: c.facts.peer.map(|p| p.to_string()),
             class: c.facts.class,
             origin: c.facts.admin.then_some("admin"),
+            ends_logged: c.facts.ends_logged,
             via: via.clone(),
         })
         .collect();

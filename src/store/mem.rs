@@ -236,6 +236,7 @@ mod tests {
     fn lease(op: LeaseOp, t: i64, sub: &str, addr: &str, expires: Option<i64>) -> Event {
         Event::Lease {
             admin: false,
+            ends_logged: false,
             op,
             time: t,
             subscriber: sub.into(),

@@ -6,13 +6,10 @@
 //! |---|---|---|
 //! | FreeRADIUS `rlm_detail`, one folder per NAS | `radacct/<nas-ip>/detail-YYYYMMDD` | `radius-detail` |
 //! | accel-ppp's own log (the last NAS, when there are two or more, is an accel-ppp BRAS: its RADIUS verbose Accounting-Request lines) | `accel/<nas-ip>/accel-ppp.log-YYYYMMDD` | `accel-ppp` |
-//! | ISC dhcpd via syslog (DHCP subscribers 0 mod 3) | `dhcpd/dhcpd.log-YYYYMMDD` | `dhcpd-syslog --lease-time <lease-secs>` |
+//! | ISC dhcpd via syslog (DHCP subscribers not 3 mod 4 that are 0 mod 3, see [`dhcp_server`]) | `dhcpd/dhcpd.log-YYYYMMDD` | `dhcpd-syslog --lease-time <lease-secs>` |
 //! | Kea legal log hook (1 mod 3) | `kea/kea-legal.YYYYMMDD.txt` | `kea-legal` |
 //! | Kea's own lease log, file output (2 mod 3; offers, allocations, releases, reclamations) | `kea/kea-dhcp4.log-YYYYMMDD` | `kea-log` |
-//!
-//! MikroTik RouterOS is not in the mix: it logs no renewals, so inside a silently renewed lease
-//! tdr answers `end_inferred` (the right subscriber, flagged as not confirmed by the logs),
-//! which the checker counts as unjustified; see the README's known limits.
+//! | MikroTik RouterOS via remote syslog, BSD format (DHCP subscribers 3 mod 4, before the split by 3; RouterOS 6 and 7 wordings alternate): `assigned`, and `deassigned` for every release and expiry, no renewals and no lease time | `mikrotik/routeros.log-YYYYMMDD` | `mikrotik-dhcp` |
 //! | Juniper MX service PIC via syslog (a quarter of the CGNAT subscribers, by inside address) | `cgnat/juniper-nat.log-YYYYMMDD` | `juniper-nat` |
 //! | Juniper MX-SPC3 / SRX Next Gen Services via syslog (a quarter; structured and text forms alternate) | `cgnat/junos-ngs-nat.log-YYYYMMDD` | `junos-ngs-nat` |
 //! | a CGNAT exporting NetFlow v9 NAT events to nfcapd, read back with `nfdump -o json` (a quarter) | `cgnat/nfdump-nat.json-YYYYMMDD` | `nfdump-nat` |
@@ -57,6 +54,7 @@ pub enum Stream {
     Dhcpd,
     Kea,
     KeaLog,
+    RouterOs,
     Juniper,
     JunosNgs,
     Nfdump,
@@ -190,6 +188,33 @@ pub fn kea_duration(secs: i64) -> String {
     }
 }
 
+/// The DHCP servers of the mix.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DhcpServer {
+    Dhcpd,
+    KeaLegal,
+    KeaLog,
+    RouterOs,
+}
+
+/// Which DHCP server serves subscriber `sub`: RouterOS for 3 mod 4, the others by `sub` mod 3.
+pub fn dhcp_server(sub: u32) -> DhcpServer {
+    if sub % 4 == 3 {
+        return DhcpServer::RouterOs;
+    }
+    match sub % 3 {
+        0 => DhcpServer::Dhcpd,
+        1 => DhcpServer::KeaLegal,
+        _ => DhcpServer::KeaLog,
+    }
+}
+
+/// Whether `sub`'s DHCP server logs every end of a lease, expiries included (RouterOS's
+/// `deassigned`); the others log an expiry only sometimes (`--expire-logged`).
+pub fn logs_every_lease_end(sub: u32) -> bool {
+    dhcp_server(sub) == DhcpServer::RouterOs
+}
+
 /// Whether NAS `nas` is the accel-ppp BRAS: the last one, when there are two or more.
 fn is_accel(names: &Names, nas: u16) -> bool {
     names.nas.len() >= 2 && usize::from(nas) == names.nas.len() - 1
@@ -204,6 +229,7 @@ fn path_of(dir: &Path, gzip: bool, stream: Stream, t: i64) -> PathBuf {
         Stream::Dhcpd => format!("dhcpd/dhcpd.log-{day}"),
         Stream::KeaLog => format!("kea/kea-dhcp4.log-{day}"),
         Stream::Kea => format!("kea/kea-legal.{day}.txt"),
+        Stream::RouterOs => format!("mikrotik/routeros.log-{day}"),
         Stream::Juniper => format!("cgnat/juniper-nat.log-{day}"),
         Stream::JunosNgs => format!("cgnat/junos-ngs-nat.log-{day}"),
         Stream::Nfdump => format!("cgnat/nfdump-nat.json-{day}"),
@@ -507,7 +533,27 @@ impl RealFiles {
             } => {
                 let ip = bad.unwrap_or(&names.addrs[addr as usize]);
                 let mac = mac_of(sub);
-                if sub % 3 == 2 {
+                let server = dhcp_server(sub);
+                if server == DhcpServer::RouterOs {
+                    // RouterOS with `bsd-syslog=yes`: its own header, no topics. It logs no
+                    // renewal; `deassigned` for a release and an expiry alike. Its MACs are
+                    // upper case; RouterOS 7 says `for` and adds the host name.
+                    let verb = match op {
+                        LeaseOp::Assign => "assigned",
+                        LeaseOp::Renew => return (Stream::RouterOs, t),
+                        LeaseOp::Release | LeaseOp::Expire => "deassigned",
+                    };
+                    let head = fmt_time(t, "<30>%b %e %H:%M:%S MikroTik dhcp1");
+                    let mac = mac.to_uppercase();
+                    let _ = if (sub / 4) % 2 == 0 {
+                        let prep = if op == LeaseOp::Assign { "to" } else { "from" };
+                        writeln!(rec, "{head} {verb} {ip} {prep} {mac}")
+                    } else {
+                        writeln!(rec, "{head} {verb} {ip} for {mac} host-{sub}")
+                    };
+                    return (Stream::RouterOs, t);
+                }
+                if server == DhcpServer::KeaLog {
                     // Kea's own log (file output, debug level 40 for the reclamations): an
                     // allocation answering a DISCOVER follows its offer.
                     let head = |t: i64, ms: u32| {
@@ -556,7 +602,7 @@ impl RealFiles {
                     }
                     return (Stream::KeaLog, t);
                 }
-                if sub % 3 == 0 {
+                if server == DhcpServer::Dhcpd {
                     // ISC dhcpd through syslog: the whole exchange, as one server logs it.
                     let head = fmt_time(t, "%b %e %H:%M:%S dhcp1 dhcpd[2211]: ");
                     let via = format!("via 10.{}.{}.1", 1 + (sub >> 16) % 200, (sub >> 8) & 255);
@@ -880,6 +926,7 @@ mod tests {
             Stream::Kea => (Format::KeaLegal, None),
             Stream::Accel(_) => (Format::AccelPpp, None),
             Stream::KeaLog => (Format::KeaLog, None),
+            Stream::RouterOs => (Format::MikrotikDhcp, None),
             Stream::Juniper => (Format::JuniperNat, None),
             Stream::JunosNgs => (Format::JunosNgsNat, None),
             Stream::Nfdump => (Format::NfdumpNat, None),
@@ -1051,21 +1098,24 @@ mod tests {
             },
             Ev::Reboot { t: T, nas: 1 },
         ];
-        // Kea's own log (2 mod 3).
-        let dhcp = [2u32, 5].into_iter().flat_map(|sub| {
-            [
-                (LeaseOp::Assign, Some(T + 3600)),
-                (LeaseOp::Renew, Some(T + 3600)),
-                (LeaseOp::Release, None),
-                (LeaseOp::Expire, None),
-            ]
-            .map(|(op, expires)| Ev::Lease {
-                op,
-                t: T,
-                sub,
-                addr: 0,
-                expires,
-            })
+        // Kea's own log (2 mod 3), and RouterOS (3 mod 4; 3 writes the version 6 wording, 7
+        // version 7's), which logs no renewal, so there is none to read back.
+        let ops = [
+            (LeaseOp::Assign, Some(T + 3600)),
+            (LeaseOp::Renew, Some(T + 3600)),
+            (LeaseOp::Release, None),
+            (LeaseOp::Expire, None),
+        ];
+        let dhcp = [2u32, 5, 3, 7].into_iter().flat_map(|sub| {
+            ops.into_iter()
+                .filter(move |(op, _)| !(logs_every_lease_end(sub) && *op == LeaseOp::Renew))
+                .map(move |(op, expires)| Ev::Lease {
+                    op,
+                    t: T,
+                    sub,
+                    addr: 0,
+                    expires,
+                })
         });
         let cases: Vec<Ev> = cases
             .into_iter()
@@ -1103,11 +1153,17 @@ mod tests {
                     Event::Lease {
                         subscriber,
                         expires: e,
+                        ends_logged,
                         ..
                     },
                 ) => {
                     assert_eq!(subscriber, &mac_of(*sub));
-                    assert_eq!(e, expires, "{ev:?}");
+                    let routeros = logs_every_lease_end(*sub);
+                    assert_eq!(stream == Stream::RouterOs, routeros, "{ev:?}");
+                    assert_eq!(*ends_logged, routeros, "{ev:?}");
+                    // RouterOS logs no lease time.
+                    let want = if routeros { None } else { *expires };
+                    assert_eq!(*e, want, "{ev:?}");
                 }
                 (Ev::Nat { op, lo, hi, .. }, Event::NatBlock { ports, op: got, .. }) => {
                     assert_eq!(*ports, (*lo, *hi));

@@ -1144,13 +1144,20 @@ impl<'a> Sim<'a> {
                 addr,
                 expires: None,
             }),
-            EndCause::Expiry if self.rng.gen_bool(self.cfg.expire_logged) => self.emit(Ev::Lease {
-                op: LeaseOp::Expire,
-                t,
-                sub: s,
-                addr,
-                expires: None,
-            }),
+            // RouterOS logs every expiry (its `deassigned`); the others only sometimes. The
+            // draw is made either way, so the rest of the run does not shift.
+            EndCause::Expiry
+                if self.rng.gen_bool(self.cfg.expire_logged)
+                    | crate::real::logs_every_lease_end(s) =>
+            {
+                self.emit(Ev::Lease {
+                    op: LeaseOp::Expire,
+                    t,
+                    sub: s,
+                    addr,
+                    expires: None,
+                })
+            }
             _ => {}
         }
         let rec = TruthRecord {

@@ -249,6 +249,10 @@ pub enum Event {
         /// True when an administrator made the change (Kea `lease_cmds`), not the client's
         /// DHCP exchange: kept as evidence.
         admin: bool,
+        /// True when the producer logs every end of the lease (RouterOS writes `deassigned` on
+        /// release, expiry and removal alike) and logs no expiry: the lease is known held until
+        /// an end is logged (see [`Event::with_ends_logged`]).
+        ends_logged: bool,
         source: String,
         class: Class,
     },
@@ -372,9 +376,21 @@ impl Event {
             target,
             expires,
             admin: false,
+            ends_logged: false,
             source: origin.source.clone(),
             class: origin.class,
         }
+    }
+
+    /// The same lease change, from a producer that logs every end of its leases (no effect on
+    /// other kinds). Only a producer that writes an end line for every way a lease can end —
+    /// release, expiry, removal — may say so: tdr then confirms an open lease up to the newest
+    /// data, where otherwise it confirms it only up to its last logged sighting.
+    pub fn with_ends_logged(mut self) -> Event {
+        if let Event::Lease { ends_logged, .. } = &mut self {
+            *ends_logged = true;
+        }
+        self
     }
 
     /// The same lease change, made by an administrator when `admin` (no effect on other

@@ -251,6 +251,7 @@ pub const TEXTS: &[Entry] = &[
     ("ev.confirmed_until", "Bekräftad till", "Confirmed until"),
     ("ev.source", "Källa", "Source"),
     ("ev.peer", "Avsändare", "Sender"),
+    ("ev.ends_logged", "Källan loggar varje slut", "The source logs every end"),
     ("ev.class", "Lagringsklass", "Retention class"),
     ("ev.via", "Via CGNAT", "Via CGNAT"),
     // What each answer means, and what the officer may write.

@@ -4,6 +4,15 @@ use super::{address_key, first_seen, id_hash, same_start, seen, within_reach, En
 use crate::model::{Class, FreeState, LeaseOp, Target, UnixSecs};
 use crate::store::binding::{EndKind, Kind};
 
+/// What a lease event says about how its lease is known, beside its times.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct LeaseMarks {
+    /// An administrator made the change (Kea `lease_cmds`).
+    pub admin: bool,
+    /// The producer logs every end of its leases (RouterOS).
+    pub ends_logged: bool,
+}
+
 impl Engine {
     #[allow(clippy::too_many_arguments)]
     pub(super) fn apply_lease(
@@ -13,10 +22,11 @@ impl Engine {
         subscriber: &str,
         target: Target,
         expires: Option<UnixSecs>,
-        admin: bool,
+        marks: LeaseMarks,
         source: &str,
         class: Class,
     ) -> bool {
+        let LeaseMarks { admin, ends_logged } = marks;
         self.note_prefix_len(target);
         let w = self.params.reorder_window;
         let tol = self.params.rules.tolerance;
@@ -54,6 +64,10 @@ impl Engine {
                 let mut changed = false;
                 if admin && !f.admin {
                     f.admin = true;
+                    changed = true;
+                }
+                if ends_logged && !f.ends_logged {
+                    f.ends_logged = true;
                     changed = true;
                 }
                 match op {
@@ -101,6 +115,7 @@ impl Engine {
                     end_logged: ended,
                     expires: if ended.is_some() { None } else { expires },
                     admin,
+                    ends_logged,
                     ..first_seen(Kind::Lease, class, source, t)
                 };
                 let id = id_hash(&[b"lease", subscriber.as_bytes()]);

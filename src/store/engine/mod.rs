@@ -16,6 +16,7 @@
 
 mod flush;
 mod lease;
+use lease::LeaseMarks;
 mod live;
 mod nat;
 mod session;
@@ -340,6 +341,7 @@ impl Engine {
             ),
             Event::Lease {
                 admin,
+                ends_logged,
                 op,
                 time,
                 subscriber,
@@ -348,7 +350,17 @@ impl Engine {
                 source,
                 class,
             } => self.apply_lease(
-                *op, *time, subscriber, *target, *expires, *admin, source, *class,
+                *op,
+                *time,
+                subscriber,
+                *target,
+                *expires,
+                LeaseMarks {
+                    admin: *admin,
+                    ends_logged: *ends_logged,
+                },
+                source,
+                *class,
             ),
             Event::NatBlock {
                 op,
@@ -481,6 +493,7 @@ fn first_seen(kind: Kind, class: Class, source: &str, t: UnixSecs) -> Facts {
         superseded: None,
         reboot: None,
         admin: false,
+        ends_logged: false,
         peer: None,
     }
 }

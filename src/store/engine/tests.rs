@@ -234,6 +234,7 @@ fn restore_from_live_records_resumes_the_same_state() {
 fn an_end_within_tolerance_of_two_starts_belongs_to_the_earlier_binding() {
     let lease = |op, t, exp: Option<i64>| Event::Lease {
         admin: false,
+        ends_logged: false,
         op,
         time: t,
         subscriber: "c".into(),

@@ -60,6 +60,9 @@ struct Raw<'a> {
     /// `lease`: true when an administrator made the change.
     #[serde(default)]
     admin: bool,
+    /// `lease`: true when its producer logs every end of a lease (RouterOS).
+    #[serde(default)]
+    ends_logged: bool,
     /// `seen`: `address` or `nat`.
     #[serde(borrow, default)]
     domain: Option<Cow<'a, str>>,
@@ -133,6 +136,7 @@ pub fn to_line(ev: &Event) -> String {
         }
         Event::Lease {
             admin,
+            ends_logged,
             op,
             time,
             subscriber,
@@ -159,6 +163,9 @@ pub fn to_line(ev: &Event) -> String {
             }
             if *admin {
                 put("admin", json!(true));
+            }
+            if *ends_logged {
+                put("ends_logged", json!(true));
             }
         }
         Event::Seen { time, domain, .. } => {
@@ -323,7 +330,12 @@ pub fn parse_line_with(
                 _ => required_id("subscriber", &raw.subscriber)?,
             };
             let target = target_field(required("addr", &raw.addr)?)?;
-            Ok(Event::lease(o, op, time, subscriber, target, expires).by_admin(raw.admin))
+            let ev = Event::lease(o, op, time, subscriber, target, expires).by_admin(raw.admin);
+            Ok(if raw.ends_logged {
+                ev.with_ends_logged()
+            } else {
+                ev
+            })
         }
         "nat_block" => {
             let op = match op {
@@ -724,6 +736,7 @@ mod tests {
             target: target_field("192.0.2.7").unwrap(),
             expires: Some(1_795_341_600),
             admin,
+            ends_logged: false,
             source: "kea".into(),
             class: Class::Security,
         };
@@ -731,6 +744,11 @@ mod tests {
         round_trip(lease(false));
         assert!(to_line(&lease(true)).contains(r#""admin":true"#));
         assert!(!to_line(&lease(false)).contains("admin"));
+        // A RouterOS lease keeps its mark through the neutral format.
+        let routeros = lease(false).with_ends_logged();
+        round_trip(routeros.clone());
+        assert!(to_line(&routeros).contains(r#""ends_logged":true"#));
+        assert!(!to_line(&lease(false)).contains("ends_logged"));
     }
 
     #[test]

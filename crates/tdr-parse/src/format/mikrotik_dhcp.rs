@@ -35,7 +35,11 @@
 //! neither the lease time nor renewals (a client renewing every half lease time is silent), so
 //! an expiry computed from a lease time would end a lease the client still holds and a lookup
 //! after it would wrongly find nobody; the lease lasts until its `deassigned` or the next
-//! holder's assignment. `ctx.lease_time` (`--lease-time`), when given, sets `expires` = time +
+//! holder's assignment. Every lease event is marked `ends_logged`
+//! ([`Event::with_ends_logged`]): RouterOS writes `deassigned` for every end, so while none is
+//! logged the lease is confirmed held (a lookup inside a silently renewed lease is `found`,
+//! not `end_inferred`); a next holder's assignment without a `deassigned` before it shows a
+//! lost line, and then only the `assigned` is confirmed. `ctx.lease_time` (`--lease-time`), when given, sets `expires` = time +
 //! it: an operator's bound on how long an assignment stands without its `deassigned` (when
 //! the log path may lose lines); below the time clients really keep their leases it ends them
 //! early.
@@ -230,14 +234,18 @@ impl Parser for MikrotikDhcp {
                 LeaseOp::Assign => self.lease_time.map(|lt| time.saturating_add(lt)),
                 _ => None,
             };
-            out.push(Event::lease(
-                &self.origin,
-                l.op,
-                time,
-                mac,
-                Target::host(IpAddr::V4(l.ip)),
-                expires,
-            ));
+            // RouterOS logs `deassigned` for every end of a lease (release, expiry, removal).
+            out.push(
+                Event::lease(
+                    &self.origin,
+                    l.op,
+                    time,
+                    mac,
+                    Target::host(IpAddr::V4(l.ip)),
+                    expires,
+                )
+                .with_ends_logged(),
+            );
             return Ok(());
         }
         if tokens(line).take(8).any(dhcp_topics) {
@@ -271,7 +279,7 @@ mod tests {
 
     fn lease_line(op: &str, t: &str, mac: &str, ip: &str) -> String {
         format!(
-            r#"{{"kind":"lease","op":"{op}","time":"{t}","subscriber":"{mac}","addr":"{ip}","source":"test"}}"#
+            r#"{{"kind":"lease","op":"{op}","time":"{t}","subscriber":"{mac}","addr":"{ip}","ends_logged":true,"source":"test"}}"#
         )
     }
 
@@ -321,8 +329,8 @@ mod tests {
         assert_eq!(
             got,
             vec![
-                r#"{"kind":"lease","op":"assign","time":"2026-06-07T06:15:22Z","subscriber":"00:11:22:33:44:55","addr":"10.0.0.5","expires":"2026-06-07T06:25:22Z","source":"test"}"#,
-                r#"{"kind":"lease","op":"release","time":"2026-06-07T07:15:22Z","subscriber":"00:11:22:33:44:55","addr":"10.0.0.5","source":"test"}"#,
+                r#"{"kind":"lease","op":"assign","time":"2026-06-07T06:15:22Z","subscriber":"00:11:22:33:44:55","addr":"10.0.0.5","expires":"2026-06-07T06:25:22Z","ends_logged":true,"source":"test"}"#,
+                r#"{"kind":"lease","op":"release","time":"2026-06-07T07:15:22Z","subscriber":"00:11:22:33:44:55","addr":"10.0.0.5","ends_logged":true,"source":"test"}"#,
             ]
         );
     }
@@ -427,7 +435,8 @@ mod tests {
             p.parse(line.as_bytes(), &mut out).unwrap();
             prop_assert_eq!(out.len(), 1);
             match &out[0] {
-                Event::Lease { op, time, subscriber, target, expires, .. } => {
+                Event::Lease { op, time, subscriber, target, expires, ends_logged, .. } => {
+                    prop_assert!(*ends_logged);
                     prop_assert_eq!(*op, if release { LeaseOp::Release } else { LeaseOp::Assign });
                     prop_assert_eq!(*time, secs);
                     prop_assert_eq!(subscriber, &m.to_lowercase());
