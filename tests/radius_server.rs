@@ -196,16 +196,10 @@ fn send_with_kills(
     daemon
 }
 
-#[test]
-fn radclient_accounting_is_stored_once_and_answered_across_three_kill_9s() {
-    let d = tempfile::tempdir().unwrap();
-    let (http, port) = (free_port(), free_udp_port());
-    let cfg = setup(d.path(), http, port, "127.0.0.0/8");
-    let data = d.path().join("data");
-    // A NAS's stream of records: the sessions start in order and send an interim each; later
-    // they stop. The records' time is FreeRADIUS's (receive time minus Acct-Delay-Time).
-    let sessions = 40u32;
-    let t0 = now();
+/// A NAS's stream of records for `sessions` sessions at `t0`: the Starts in order and an
+/// Interim each, then (second list) the Stops. The records' time is FreeRADIUS's (receive
+/// time minus Acct-Delay-Time).
+fn session_requests(sessions: u32, t0: i64) -> (Vec<String>, Vec<String>) {
     let mut first = Vec::new();
     for i in 0..sessions {
         first.push(request(i, "Start", t0));
@@ -213,7 +207,40 @@ fn radclient_accounting_is_stored_once_and_answered_across_three_kill_9s() {
     for i in 0..sessions {
         first.push(request(i, "Interim-Update", t0));
     }
-    let stops: Vec<String> = (0..sessions).map(|i| request(i, "Stop", t0)).collect();
+    let stops = (0..sessions).map(|i| request(i, "Stop", t0)).collect();
+    (first, stops)
+}
+
+/// The sessions `which` read as radius-detail records would: each address and delegated
+/// prefix is its subscriber's at `between` (after the Starts), and nobody's at `after` (after
+/// the Stops).
+fn assert_sessions_held(data: &Path, which: &[u32], between: i64, after: i64) {
+    for &i in which {
+        assert_eq!(
+            holder(data, &addr_of(i), between),
+            Some(format!("sub{i}@junet")),
+            "{i}"
+        );
+        if i.is_multiple_of(2) {
+            let host = prefix_of(i).replace("00::/56", "00::1");
+            assert_eq!(
+                holder(data, &host, between),
+                Some(format!("sub{i}@junet")),
+                "{i}"
+            );
+        }
+        assert_eq!(holder(data, &addr_of(i), after), None, "{i}");
+    }
+}
+
+#[test]
+fn radclient_accounting_is_stored_once_and_answered_across_three_kill_9s() {
+    let d = tempfile::tempdir().unwrap();
+    let (http, port) = (free_port(), free_udp_port());
+    let cfg = setup(d.path(), http, port, "127.0.0.0/8");
+    let data = d.path().join("data");
+    let sessions = 40u32;
+    let (first, stops) = session_requests(sessions, now());
     let n = (first.len() + stops.len()) as u64;
 
     let daemon = Daemon::from_config(BIN, &cfg, http, &d.path().join("serve0.log"));
@@ -235,24 +262,7 @@ fn radclient_accounting_is_stored_once_and_answered_across_three_kill_9s() {
     assert!(status.success());
     // Every request stored once: as many frames committed as requests, not one more.
     assert_eq!(committed_frames(&data, "bng-acct"), n);
-    // The sessions read as radius-detail records would: each address and delegated prefix is
-    // its subscriber's between Start and Stop, and nobody's after the Stop.
-    for i in [0u32, 1, 17, sessions - 1] {
-        assert_eq!(
-            holder(&data, &addr_of(i), between),
-            Some(format!("sub{i}@junet")),
-            "{i}"
-        );
-        if i.is_multiple_of(2) {
-            let host = prefix_of(i).replace("00::/56", "00::1");
-            assert_eq!(
-                holder(&data, &host, between),
-                Some(format!("sub{i}@junet")),
-                "{i}"
-            );
-        }
-        assert_eq!(holder(&data, &addr_of(i), after), None, "{i}");
-    }
+    assert_sessions_held(&data, &[0, 1, 17, sessions - 1], between, after);
     eprintln!("{n} requests, {retransmitted} retransmissions seen by the last daemon");
 }
 
@@ -353,4 +363,312 @@ fn unknown_clients_and_wrong_secrets_are_dropped_unanswered_and_counted() {
     let (status, _) = daemon.stop();
     assert!(status.success());
     assert_eq!(committed_frames(&data, "bng-acct"), 0);
+}
+
+// ---- RADIUS over TLS (RFC 6614) --------------------------------------------------------------
+
+/// A test PKI: a CA, the daemon's server certificate (localhost, 127.0.0.1) and a client
+/// certificate for the RadSec proxy, all signed by the CA; and a client certificate from
+/// another CA, which the daemon must refuse. PEM files in `dir`.
+struct Pki {
+    ca: PathBuf,
+    server: (PathBuf, PathBuf),
+    client: (PathBuf, PathBuf),
+    ca_der: rustls_pki_types::CertificateDer<'static>,
+    client_der: (
+        rustls_pki_types::CertificateDer<'static>,
+        rustls_pki_types::PrivateKeyDer<'static>,
+    ),
+    stranger_der: (
+        rustls_pki_types::CertificateDer<'static>,
+        rustls_pki_types::PrivateKeyDer<'static>,
+    ),
+}
+
+fn pki(dir: &Path) -> Pki {
+    use rcgen::{
+        BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, KeyPair,
+        KeyUsagePurpose,
+    };
+    let ca_of = |cn: &str| {
+        let key = KeyPair::generate().unwrap();
+        let mut p = CertificateParams::new(Vec::<String>::new()).unwrap();
+        p.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        p.distinguished_name.push(DnType::CommonName, cn);
+        p.key_usages = vec![
+            KeyUsagePurpose::KeyCertSign,
+            KeyUsagePurpose::DigitalSignature,
+        ];
+        (p.self_signed(&key).unwrap(), key)
+    };
+    let leaf = |ca: &(rcgen::Certificate, KeyPair), cn: &str, usage| {
+        let key = KeyPair::generate().unwrap();
+        let mut p =
+            CertificateParams::new(vec!["localhost".to_string(), "127.0.0.1".to_string()]).unwrap();
+        p.distinguished_name.push(DnType::CommonName, cn);
+        p.extended_key_usages = vec![usage];
+        (p.signed_by(&key, &ca.0, &ca.1).unwrap(), key)
+    };
+    let write = |name: &str, text: String| {
+        let p = dir.join(name);
+        std::fs::write(&p, text).unwrap();
+        p
+    };
+    let der = |c: &(rcgen::Certificate, KeyPair)| {
+        (
+            c.0.der().clone(),
+            rustls_pki_types::PrivateKeyDer::Pkcs8(c.1.serialize_der().into()),
+        )
+    };
+    let ca = ca_of("Junet RadSec CA");
+    let server = leaf(&ca, "tdr.junet.test", ExtendedKeyUsagePurpose::ServerAuth);
+    let client = leaf(
+        &ca,
+        "radsecproxy.junet.test",
+        ExtendedKeyUsagePurpose::ClientAuth,
+    );
+    let other = ca_of("Somebody else's CA");
+    let stranger = leaf(&other, "stranger", ExtendedKeyUsagePurpose::ClientAuth);
+    Pki {
+        ca: write("ca.pem", ca.0.pem()),
+        server: (
+            write("server.pem", server.0.pem()),
+            write("server.key", server.1.serialize_pem()),
+        ),
+        client: (
+            write("client.pem", client.0.pem()),
+            write("client.key", client.1.serialize_pem()),
+        ),
+        ca_der: ca.0.der().clone(),
+        client_der: der(&client),
+        stranger_der: der(&stranger),
+    }
+}
+
+/// A configuration with one RADIUS/TLS listener on `port` for clients in `network`, with
+/// RFC 6614's `radsec` secret.
+fn setup_tls(dir: &Path, http: u16, port: u16, network: &str, pki: &Pki) -> PathBuf {
+    let extra = format!(
+        "[[radius]]\nname = \"radsec\"\nlisten = \"127.0.0.1:{port}\"\ntransport = \"tls\"\n\
+         tls_cert = \"{}\"\ntls_key = \"{}\"\nclient_ca = \"{}\"\n\
+         clients = [{{ network = \"{network}\" }}]\n",
+        pki.server.0.display(),
+        pki.server.1.display(),
+        pki.ca.display()
+    );
+    let p = dir.join("tdr.toml");
+    std::fs::write(&p, config_text(&dir.join("data"), http, &extra)).unwrap();
+    p
+}
+
+/// A TLS connection to the listener, presenting `client` (certificate and key), or none.
+fn tls_connect(
+    pki: &Pki,
+    port: u16,
+    client: Option<&(
+        rustls_pki_types::CertificateDer<'static>,
+        rustls_pki_types::PrivateKeyDer<'static>,
+    )>,
+) -> rustls::StreamOwned<rustls::ClientConnection, std::net::TcpStream> {
+    let mut roots = rustls::RootCertStore::empty();
+    roots.add(pki.ca_der.clone()).unwrap();
+    let builder = rustls::ClientConfig::builder_with_provider(std::sync::Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .unwrap()
+    .with_root_certificates(roots);
+    let cfg = match client {
+        Some((c, k)) => builder
+            .with_client_auth_cert(vec![c.clone()], k.clone_key())
+            .unwrap(),
+        None => builder.with_no_client_auth(),
+    };
+    let conn =
+        rustls::ClientConnection::new(std::sync::Arc::new(cfg), "localhost".try_into().unwrap())
+            .unwrap();
+    let sock = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    sock.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    rustls::StreamOwned::new(conn, sock)
+}
+
+/// RFC 6614 on the wire: requests follow each other on one connection, each answered on it
+/// once committed, with the `radsec` secret; a request resent on a new connection after a
+/// `kill -9` is answered and not stored again. A client without a certificate, or with one
+/// another CA signed, is refused at the handshake; a packet whose Length makes no sense closes
+/// the connection. Each is counted.
+#[test]
+fn radius_over_tls_answers_committed_requests_on_the_connection_and_refuses_strangers() {
+    use std::io::{Read, Write};
+    let d = tempfile::tempdir().unwrap();
+    let pki = pki(d.path());
+    let (http, port) = (free_port(), free_port());
+    let cfg = setup_tls(d.path(), http, port, "127.0.0.0/8", &pki);
+    let data = d.path().join("data");
+    let t = now();
+    let request = |id: u8, session: &[u8], user: &[u8], addr: [u8; 4]| {
+        tdr::parse::radius::build_request(
+            id,
+            &[
+                (40, &1u32.to_be_bytes()),
+                (44, session),
+                (1, user),
+                (4, &[10, 255, 0, 9]),
+                (8, &addr),
+                (55, &(t as u32).to_be_bytes()),
+            ],
+            b"radsec",
+        )
+    };
+    let daemon = Daemon::from_config(BIN, &cfg, http, &d.path().join("serve0.log"));
+    let mut c = tls_connect(&pki, port, Some(&pki.client_der));
+    // Two requests back to back in one write: the stream is cut by their Length fields.
+    let (a, b) = (
+        request(1, b"TLS-1", b"anna@junet", [100, 64, 20, 1]),
+        request(2, b"TLS-2", b"bert@junet", [100, 64, 20, 2]),
+    );
+    c.write_all(&[a.clone(), b].concat()).unwrap();
+    c.flush().unwrap();
+    let mut answers = [0u8; 40];
+    c.read_exact(&mut answers).unwrap();
+    let mut ids = [answers[1], answers[21]];
+    ids.sort();
+    assert_eq!((answers[0], answers[20], ids), (5, 5, [1, 2]));
+    assert_eq!(
+        &answers[2..4],
+        &[0, 20],
+        "an Accounting-Response is 20 octets"
+    );
+    drop(c);
+    daemon.kill9();
+    // After the crash the proxy resends on a new connection: answered the same, not stored.
+    let daemon = Daemon::from_config(BIN, &cfg, http, &d.path().join("serve1.log"));
+    let mut c = tls_connect(&pki, port, Some(&pki.client_der));
+    c.write_all(&a).unwrap();
+    c.flush().unwrap();
+    let mut again = [0u8; 20];
+    c.read_exact(&mut again).unwrap();
+    let first = if answers[1] == 1 {
+        &answers[..20]
+    } else {
+        &answers[20..]
+    };
+    assert_eq!(&again[..], first, "the same answer");
+    // A Length below the header's: the connection is closed, nothing answered.
+    c.write_all(&[4, 3, 0, 5, 0]).unwrap();
+    c.flush().unwrap();
+    let mut rest = Vec::new();
+    let closed = c.read_to_end(&mut rest);
+    assert!(rest.is_empty() && closed.is_ok(), "{closed:?} {rest:?}");
+    // No certificate, and a certificate from another CA: refused at the handshake.
+    for who in [None, Some(&pki.stranger_der)] {
+        let mut s = tls_connect(&pki, port, who);
+        let r = s
+            .write_all(&request(3, b"TLS-3", b"eve", [100, 64, 20, 3]))
+            .and_then(|_| s.flush())
+            .and_then(|_| s.read(&mut [0u8; 20]));
+        assert!(!matches!(r, Ok(n) if n > 0), "a stranger got an answer");
+    }
+    let count = |o: &str| daemon.sum("tdr_radius_requests_total", &[&format!("outcome=\"{o}\"")]);
+    daemon.wait_for("two refused handshakes", |_| count("tls_refused") == 2);
+    assert_eq!(count("duplicate"), 1);
+    assert_eq!(count("malformed"), 1);
+    assert_eq!(count("acknowledged"), 0);
+    let (status, _) = daemon.stop();
+    assert!(status.success());
+    assert_eq!(committed_frames(&data, "radsec"), 2);
+    assert_eq!(
+        holder(&data, "100.64.20.2", t + 2),
+        Some("bert@junet".into())
+    );
+    assert_eq!(holder(&data, "100.64.20.3", t + 2), None);
+}
+
+fn radsecproxy() -> &'static str {
+    let p = "/usr/sbin/radsecproxy";
+    assert!(
+        Path::new(p).exists(),
+        "radsecproxy is missing: apt-get install radsecproxy (the test needs a real RadSec client)"
+    );
+    p
+}
+
+/// A child process killed when dropped.
+struct Proxy(std::process::Child);
+
+impl Drop for Proxy {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// The NAS side as deployed where a BNG speaks only UDP: radclient sends to radsecproxy
+/// (Debian's), which relays over TLS with its client certificate to tdr. Start, Interim and
+/// Stop (IPv4 and delegated IPv6 prefixes) come through it, with a `kill -9` of the daemon in
+/// between; radclient gets every answer and the sessions read as from a detail file.
+#[test]
+fn radsecproxy_relays_radclient_accounting_to_tdr_over_tls() {
+    let d = tempfile::tempdir().unwrap();
+    let pki = pki(d.path());
+    let (http, port, udp) = (free_port(), free_port(), free_udp_port());
+    let cfg = setup_tls(d.path(), http, port, "127.0.0.1/32", &pki);
+    let data = d.path().join("data");
+    // radsecproxy: radclient's secret on the UDP side, RFC 6614 on the TLS side (it checks the
+    // daemon's certificate against the CA and its name against 127.0.0.1).
+    let conf = d.path().join("radsecproxy.conf");
+    std::fs::write(
+        &conf,
+        format!(
+            "ListenUDP 127.0.0.1:{udp}\nLogLevel 3\nLogDestination file:///{}\n\
+             tls default {{\n  CACertificateFile {}\n  CertificateFile {}\n  CertificateKeyFile {}\n}}\n\
+             client nas {{\n  host 127.0.0.1\n  type udp\n  secret {SECRET}\n}}\n\
+             server tdr {{\n  host 127.0.0.1\n  port {port}\n  type tls\n  tls default\n  secret radsec\n}}\n\
+             realm * {{\n  accountingServer tdr\n}}\n",
+            d.path().join("radsecproxy.log").display(),
+            pki.ca.display(),
+            pki.client.0.display(),
+            pki.client.1.display(),
+        ),
+    )
+    .unwrap();
+    let daemon = Daemon::from_config(BIN, &cfg, http, &d.path().join("serve0.log"));
+    let _proxy = Proxy(
+        Command::new(radsecproxy())
+            .args(["-f", "-c", conf.to_str().unwrap()])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    std::thread::sleep(Duration::from_millis(500));
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let secret = d.path().join("bng.secret");
+        std::fs::write(&secret, format!("{SECRET}\n")).unwrap();
+        std::fs::set_permissions(&secret, std::fs::Permissions::from_mode(0o600)).unwrap();
+    }
+    let sessions = 10u32;
+    let (first, stops) = session_requests(sessions, now());
+    let rig = Rig {
+        dir: d.path(),
+        cfg: &cfg,
+        http,
+        port: udp,
+    };
+    let daemon = send_with_kills(&rig, daemon, &first, 1, "a");
+    let between = now() + 3;
+    std::thread::sleep(Duration::from_millis(5000));
+    let daemon = send_with_kills(&rig, daemon, &stops, 0, "b");
+    let after = now() + 3;
+    std::thread::sleep(Duration::from_millis(4000));
+    let (status, _) = daemon.stop();
+    assert!(status.success());
+    // Every request stored once: the proxy resends what the crash left unanswered with the
+    // same Identifier and authenticator, which the daemon recognises.
+    assert_eq!(
+        committed_frames(&data, "radsec"),
+        (first.len() + stops.len()) as u64
+    );
+    assert_sessions_held(&data, &[0, 3, sessions - 1], between, after);
 }

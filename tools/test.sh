@@ -13,8 +13,10 @@ fi
 # PDF court report's checks: qpdf and poppler-utils (pdfinfo, pdffonts, pdftotext, pdftoppm).
 # openssl: the delivery pack test runs the signature check its text tells a receiver to run.
 # freeradius-utils: radclient, the NAS-side client of the RADIUS server test; python3-scapy:
-# the independent IPFIX encoder (/usr/bin/python3); nfdump: the NAT export tests.
-for pkg in chromium chromium-driver qpdf poppler-utils openssl freeradius-utils python3-scapy nfdump; do
+# the independent IPFIX encoder (/usr/bin/python3); nfdump: the NAT export tests; radsecproxy:
+# the RADIUS/TLS (RFC 6614) client of the RadSec test.
+for pkg in chromium chromium-driver qpdf poppler-utils openssl freeradius-utils python3-scapy nfdump \
+  radsecproxy; do
   dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg")
 done
 command -v npm >/dev/null || need+=(nodejs npm)

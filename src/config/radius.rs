@@ -1,6 +1,9 @@
-//! `[[radius]]`: RADIUS accounting servers (RFC 2866 over UDP). Each listener names the
-//! networks its clients (the NASes) send from, each with the file holding its shared secret;
-//! a datagram from anywhere else is dropped unanswered and counted.
+//! `[[radius]]`: RADIUS accounting servers (RFC 2866 over UDP, or over TLS as RFC 6614's
+//! RADIUS/TLS). Each listener names the networks its clients (the NASes, or the proxies that
+//! speak TLS for them) send from, each with the file holding its shared secret (over TLS,
+//! RFC 6614's fixed `radsec` unless a file is given); a datagram or connection from anywhere
+//! else is dropped unanswered and counted. A TLS listener requires client certificates signed
+//! by its `client_ca`.
 
 use std::collections::BTreeSet;
 use std::net::SocketAddr;
@@ -9,7 +12,7 @@ use std::path::PathBuf;
 use ipnet::IpNet;
 use toml::Table;
 
-use super::sources::{array_of, check_keys, source_name};
+use super::sources::{array_of, check_keys, source_name, tls_file};
 use crate::model::Class;
 
 /// One accounting listener.
@@ -25,6 +28,17 @@ pub struct RadiusSource {
     /// `duplicate_window_secs`: how long a committed request is remembered, so a
     /// retransmission of it (also one sent after a restart) is answered and not stored again.
     pub duplicate_window_secs: u64,
+    /// `transport = "tls"` (RFC 6614): the server certificate and key, and the CA the clients'
+    /// certificates must chain to. `None`: UDP.
+    pub tls: Option<RadiusTls>,
+}
+
+/// A RADIUS/TLS listener's PEM files.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RadiusTls {
+    pub cert: PathBuf,
+    pub key: PathBuf,
+    pub client_ca: PathBuf,
 }
 
 /// A client network and the file with its shared secret (read when the listener starts:
@@ -32,7 +46,8 @@ pub struct RadiusSource {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RadiusClient {
     pub network: IpNet,
-    pub secret_file: PathBuf,
+    /// `None` only over TLS: the secret is RFC 6614's `radsec`.
+    pub secret_file: Option<PathBuf>,
 }
 
 /// RFC 5080 §2.2.2 asks for a cache longer than a client retries; ten minutes also covers a
@@ -58,9 +73,14 @@ pub(super) fn parse(
                 "class",
                 "clients",
                 "duplicate_window_secs",
+                "transport",
+                "tls_cert",
+                "tls_key",
+                "client_ca",
             ],
             errs,
         );
+        let tls = transport(t, &at, errs);
         let name = source_name(t, &at, names, errs);
         let listen = match t
             .get("listen")
@@ -111,9 +131,17 @@ pub(super) fn parse(
                 }
             },
         };
-        let clients = clients(t, &at, errs);
-        if let (Some(name), Some(listen), Some(class), Some(duplicate_window_secs), Some(clients)) =
-            (name, listen, class, duplicate_window_secs, clients)
+        // Over TLS a client network may go without a secret file, whatever else is wrong.
+        let wants_tls = t.get("transport").and_then(|v| v.as_str()) == Some("tls");
+        let clients = clients(t, &at, wants_tls, errs);
+        if let (
+            Some(name),
+            Some(listen),
+            Some(class),
+            Some(duplicate_window_secs),
+            Some(clients),
+            Some(tls),
+        ) = (name, listen, class, duplicate_window_secs, clients, tls)
         {
             out.push(RadiusSource {
                 name,
@@ -121,14 +149,47 @@ pub(super) fn parse(
                 class,
                 clients,
                 duplicate_window_secs,
+                tls,
             });
         }
     }
     out
 }
 
-/// `clients = [{ network = "10.255.0.0/16", secret_file = "/etc/tdr/radius/bng.secret" }]`.
-fn clients(t: &Table, at: &str, errs: &mut Vec<String>) -> Option<Vec<RadiusClient>> {
+/// `transport`: `Some(None)` for UDP (the default), `Some(Some(..))` for TLS with its three
+/// readable PEM files, `None` after naming what is wrong.
+fn transport(t: &Table, at: &str, errs: &mut Vec<String>) -> Option<Option<RadiusTls>> {
+    const TLS_KEYS: [&str; 3] = ["tls_cert", "tls_key", "client_ca"];
+    match t.get("transport").map(|v| v.as_str()) {
+        None | Some(Some("udp")) => {
+            for key in TLS_KEYS {
+                if t.contains_key(key) {
+                    errs.push(format!("`{at}.{key}` is only for transport \"tls\""));
+                }
+            }
+            Some(None)
+        }
+        Some(Some("tls")) => {
+            // RFC 6614 §2.3 asks for mutual authentication: `client_ca` signs the clients'
+            // certificates, and a client without one is refused.
+            let mut file = |key: &str| tls_file(t, at, key, errs);
+            let [cert, key, client_ca] = TLS_KEYS.map(&mut file);
+            Some(Some(RadiusTls {
+                cert: cert?,
+                key: key?,
+                client_ca: client_ca?,
+            }))
+        }
+        Some(_) => {
+            errs.push(format!("`{at}.transport` must be \"udp\" or \"tls\""));
+            None
+        }
+    }
+}
+
+/// `clients = [{ network = "10.255.0.0/16", secret_file = "/etc/tdr/radius/bng.secret" }]`;
+/// over TLS `secret_file` may be left out (the secret is then `radsec`).
+fn clients(t: &Table, at: &str, tls: bool, errs: &mut Vec<String>) -> Option<Vec<RadiusClient>> {
     let before = errs.len();
     let Some(items) = t.get("clients").and_then(|v| v.as_array()) else {
         errs.push(format!(
@@ -168,7 +229,8 @@ fn clients(t: &Table, at: &str, errs: &mut Vec<String>) -> Option<Vec<RadiusClie
             }
         };
         let secret_file = match c.get("secret_file").and_then(|v| v.as_str()) {
-            Some(p) if !p.is_empty() => Some(PathBuf::from(p)),
+            Some(p) if !p.is_empty() => Some(Some(PathBuf::from(p))),
+            None if tls && !c.contains_key("secret_file") => Some(None),
             _ => {
                 errs.push(format!(
                     "`{at}.secret_file` is missing: the path of a file holding the shared secret \
@@ -193,6 +255,14 @@ fn clients(t: &Table, at: &str, errs: &mut Vec<String>) -> Option<Vec<RadiusClie
 #[cfg(test)]
 mod tests {
     use crate::config::Config;
+
+    /// Every problem in `want` is named (as the start of one), and nothing else.
+    fn assert_problems(e: &[String], want: &[&str]) {
+        for w in want {
+            assert!(e.iter().any(|p| p.starts_with(w)), "{w} not in {e:#?}");
+        }
+        assert_eq!(e.len(), want.len(), "{e:#?}");
+    }
 
     #[test]
     fn a_radius_listener_is_read() {
@@ -234,21 +304,81 @@ clients = [{ network = "10.0.0.0/33" }, { network = "10.1.0.0/16", secret_file =
         )
         .unwrap_err()
         .0;
-        for want in [
-            "`radius[0].listen` is not an address",
-            "`radius[0].class` must be",
-            "unknown key `radius[0].secret`",
-            "`radius[0].duplicate_window_secs` must be",
-            "`radius[0].clients[0].network` is not a CIDR prefix",
-            "`radius[0].clients[0].secret_file` is missing",
-            "unknown key `radius[0].clients[1].port`",
-        ] {
-            assert!(
-                e.iter().any(|p| p.starts_with(want)),
-                "{want} not in {e:#?}"
-            );
-        }
-        assert_eq!(e.len(), 7, "{e:#?}");
+        assert_problems(
+            &e,
+            &[
+                "`radius[0].listen` is not an address",
+                "`radius[0].class` must be",
+                "unknown key `radius[0].secret`",
+                "`radius[0].duplicate_window_secs` must be",
+                "`radius[0].clients[0].network` is not a CIDR prefix",
+                "`radius[0].clients[0].secret_file` is missing",
+                "unknown key `radius[0].clients[1].port`",
+            ],
+        );
+    }
+
+    #[test]
+    fn a_tls_listener_needs_its_three_pem_files_and_may_leave_out_secrets() {
+        let pem = tempfile::NamedTempFile::new().unwrap();
+        let p = pem.path().display();
+        let c = Config::parse(&format!(
+            r#"
+[[radius]]
+name = "radsec"
+listen = "0.0.0.0:2083"
+transport = "tls"
+tls_cert = "{p}"
+tls_key = "{p}"
+client_ca = "{p}"
+clients = [{{ network = "10.255.1.0/24" }}, {{ network = "10.255.2.0/24", secret_file = "/x" }}]
+"#
+        ))
+        .unwrap();
+        let r = &c.radius[0];
+        assert_eq!(
+            r.tls.as_ref().map(|t| t.client_ca.as_path()),
+            Some(pem.path())
+        );
+        assert_eq!(r.clients[0].secret_file, None);
+        assert_eq!(
+            r.clients[1].secret_file.as_deref(),
+            Some(std::path::Path::new("/x"))
+        );
+
+        let e = Config::parse(
+            r#"
+[[radius]]
+name = "a"
+listen = "0.0.0.0:2083"
+transport = "tls"
+tls_key = "/nonexistent/key.pem"
+clients = [{ network = "10.0.0.0/8" }]
+[[radius]]
+name = "b"
+listen = "0.0.0.0:1813"
+client_ca = "/etc/ca.pem"
+clients = [{ network = "10.0.0.0/8" }]
+[[radius]]
+name = "c"
+listen = "0.0.0.0:1814"
+transport = "dtls"
+clients = [{ network = "10.0.0.0/8", secret_file = "/x" }]
+"#,
+        )
+        .unwrap_err()
+        .0;
+        assert_problems(
+            &e,
+            &[
+                "`radius[0].tls_cert` is missing",
+                "`radius[0].tls_key`: cannot read /nonexistent/key.pem",
+                "`radius[0].client_ca` is missing",
+                "`radius[1].client_ca` is only for transport \"tls\"",
+                "`radius[1].clients[0].secret_file` is missing",
+                "`radius[2].transport` must be \"udp\" or \"tls\"",
+            ],
+        );
     }
 
     #[test]

@@ -536,21 +536,7 @@ pub(super) fn parse(
             None | Some(Some("udp")) => Some(Transport::Udp),
             Some(Some("tcp")) => Some(Transport::Tcp),
             Some(Some("tls")) => {
-                let mut file = |key: &str| match t.get(key).and_then(|v| v.as_str()) {
-                    None => {
-                        errs.push(format!(
-                            "`{at}.{key}` is missing: transport \"tls\" needs a PEM file"
-                        ));
-                        None
-                    }
-                    Some(p) => match std::fs::File::open(p) {
-                        Ok(_) => Some(PathBuf::from(p)),
-                        Err(e) => {
-                            errs.push(format!("`{at}.{key}`: cannot read {p}: {e}"));
-                            None
-                        }
-                    },
-                };
+                let mut file = |key: &str| tls_file(t, &at, key, errs);
                 let cert = file("tls_cert");
                 let key = file("tls_key");
                 let client_ca = match (t.get("client_ca"), t.get("client_auth")) {
@@ -841,6 +827,26 @@ pub(super) fn array_of<'a>(table: &'a Table, key: &str, errs: &mut Vec<String>) 
             errs.push(format!("`{key}` must be a list of tables ([[{key}]])"));
             Vec::new()
         }
+    }
+}
+
+/// A listener's PEM file `key` (transport "tls"): its path when it can be opened; otherwise
+/// the problem is named.
+pub(super) fn tls_file(t: &Table, at: &str, key: &str, errs: &mut Vec<String>) -> Option<PathBuf> {
+    match t.get(key).and_then(|v| v.as_str()) {
+        None => {
+            errs.push(format!(
+                "`{at}.{key}` is missing: transport \"tls\" needs a PEM file"
+            ));
+            None
+        }
+        Some(p) => match std::fs::File::open(p) {
+            Ok(_) => Some(PathBuf::from(p)),
+            Err(e) => {
+                errs.push(format!("`{at}.{key}`: cannot read {p}: {e}"));
+                None
+            }
+        },
     }
 }
 
@@ -1698,13 +1704,18 @@ format = "events"
         let cert_path = "/etc/tdr/tls/tdr.crt.pem";
         let key_path = "/etc/tdr/tls/tdr.key.pem";
         let ca_path = "/etc/tdr/tls/syslog-ca.pem";
+        let radsec_ca_path = "/etc/tdr/tls/radsec-ca.pem";
         assert!(
-            example.contains(cert_path) && example.contains(key_path) && example.contains(ca_path)
+            example.contains(cert_path)
+                && example.contains(key_path)
+                && example.contains(ca_path)
+                && example.contains(radsec_ca_path)
         );
         let text = example
             .replace(cert_path, &cert.path().display().to_string())
             .replace(key_path, &key.path().display().to_string())
-            .replace(ca_path, &cert.path().display().to_string());
+            .replace(ca_path, &cert.path().display().to_string())
+            .replace(radsec_ca_path, &cert.path().display().to_string());
         let c = ok(&text);
 
         assert_eq!(c.data_dir, std::path::PathBuf::from("/var/lib/tdr"));
@@ -1815,9 +1826,17 @@ format = "events"
         assert_eq!(c.syslog[5].format_of(None), Some(Format::MikrotikDhcp));
         let r = &c.radius[0];
         assert_eq!((r.name.as_str(), r.listen.port()), ("bng-acct", 1813));
+        assert!(r.tls.is_none());
         assert!(r.clients.iter().all(|c| c
             .network
             .contains(&"10.255.0.1".parse::<std::net::IpAddr>().unwrap())));
+        let t = &c.radius[1];
+        assert_eq!((t.name.as_str(), t.listen.port()), ("radsec", 2083));
+        assert_eq!(
+            t.tls.as_ref().map(|t| t.client_ca.clone()),
+            Some(cert.path().to_path_buf())
+        );
+        assert_eq!(t.clients[0].secret_file, None, "RFC 6614's radsec");
         assert_eq!(
             c.syslog[2].transport,
             Transport::Tls {

@@ -154,7 +154,9 @@ pub fn run(cfg: Config, clock: Arc<dyn Clock>) -> Result<(), ServeError> {
     let mut radius_bound = Vec::new();
     for src in &cfg.radius {
         let b = rt.block_on(radius::bind(src)).map_err(start)?;
-        shared.metrics.watch_udp(&src.name, b.local_addr());
+        if src.tls.is_none() {
+            shared.metrics.watch_udp(&src.name, b.local_addr());
+        }
         radius_bound.push((src.clone(), b));
     }
 

@@ -41,6 +41,8 @@ pub const ACCOUNTING_REQUEST: u8 = 4;
 pub const ACCOUNTING_RESPONSE: u8 = 5;
 /// RFC 2865 §3: the largest packet.
 pub const MAX_PACKET: usize = 4096;
+/// The smallest packet: the header alone.
+pub const MIN_PACKET: usize = HEADER;
 const HEADER: usize = 20;
 
 /// A well-formed Accounting-Request (its authenticator not yet checked).

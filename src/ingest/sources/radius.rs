@@ -1,10 +1,19 @@
-//! RADIUS accounting servers (`[[radius]]`): RFC 2866 over UDP, answered only for what is
-//! committed.
+//! RADIUS accounting servers (`[[radius]]`): RFC 2866 over UDP, or over TLS (RFC 6614), answered
+//! only for what is committed.
 //!
 //! A datagram is taken only from a configured client network, only as a well-formed
 //! Accounting-Request, and only with the Request Authenticator its network's shared secret
 //! gives; anything else is dropped unanswered (RFC 2866 §3: silently discarded) and counted in
 //! `tdr_radius_requests_total` by listener and outcome, never by address.
+//!
+//! Over TLS (RFC 6614, a RadSec client such as radsecproxy) a connection is taken only from a
+//! client network and only with a client certificate that chains to the listener's
+//! `client_ca` (mutual authentication, §2.3); the shared secret is `radsec` (§2.3 item 4)
+//! unless the network names a file. Packets follow each other on the stream, each as long as
+//! its Length field (RFC 6613 §2.1); one that is not a well-formed Accounting-Request closes
+//! the connection (RFC 6613 §2.6.4), one with a wrong authenticator is discarded. Each
+//! connection's packets go through the same loop as datagrams (one duplicate memory, one
+//! commit path), and the answer goes back on the connection the request came on.
 //!
 //! A request is written out as the record FreeRADIUS's `rlm_detail` would have written
 //! ([`crate::parse::radius`]) and parsed by the `radius-detail` parser, so records that come
@@ -24,13 +33,15 @@
 
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::net::{IpAddr, SocketAddr};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use ipnet::IpNet;
 use sha2::{Digest, Sha256};
-use tokio::net::UdpSocket;
-use tokio::sync::{mpsc::Sender, watch};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream, UdpSocket};
+use tokio::sync::{mpsc, mpsc::Sender, watch};
 
 use crate::config::RadiusSource;
 use crate::ingest::frames::{Chunk, Rejected};
@@ -41,15 +52,31 @@ use crate::parse::framing::Frame;
 use crate::parse::{radius, Format, Parser};
 use crate::store::Store;
 
+/// RFC 6614 §2.3: the shared secret of RADIUS/TLS.
+const RADSEC_SECRET: &[u8] = b"radsec";
+/// Connections a TLS listener holds at once; more are closed at once and counted.
+const MAX_TLS_CONNECTIONS: usize = 256;
+/// A TLS handshake that takes longer is abandoned.
+const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Where a listener's requests come from.
+enum Socket {
+    Udp(UdpSocket),
+    Tls(TcpListener, tokio_rustls::TlsAcceptor),
+}
+
 /// A bound listener and its clients' secrets.
 pub struct Bound {
-    sock: UdpSocket,
+    sock: Socket,
     clients: Vec<(IpNet, Arc<[u8]>)>,
 }
 
 impl Bound {
     pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
-        self.sock.local_addr()
+        match &self.sock {
+            Socket::Udp(s) => s.local_addr(),
+            Socket::Tls(l, _) => l.local_addr(),
+        }
     }
 }
 
@@ -79,20 +106,36 @@ fn read_secret(path: &std::path::Path) -> Result<Arc<[u8]>, String> {
     Ok(Arc::from(s))
 }
 
-/// Binds the listener and reads its secrets (before the daemon says it is ready: a port in
-/// use or an unreadable secret is a start failure).
+/// Binds the listener and reads its secrets and TLS files (before the daemon says it is
+/// ready: a port in use, an unreadable secret or a bad certificate is a start failure).
 pub async fn bind(src: &RadiusSource) -> Result<Bound, String> {
     let mut clients = Vec::new();
     for c in &src.clients {
-        let secret =
-            read_secret(&c.secret_file).map_err(|e| format!("radius {}: {e}", src.name))?;
+        let secret = match &c.secret_file {
+            Some(f) => read_secret(f).map_err(|e| format!("radius {}: {e}", src.name))?,
+            None => Arc::from(RADSEC_SECRET),
+        };
         clients.push((c.network, secret));
     }
     // Longest prefix first: a host's own secret wins over its network's.
     clients.sort_by_key(|c| std::cmp::Reverse(c.0.prefix_len()));
-    let sock = UdpSocket::bind(src.listen)
-        .await
-        .map_err(|e| format!("radius {} (udp {}): {e}", src.name, src.listen))?;
+    let sock = match &src.tls {
+        None => Socket::Udp(
+            UdpSocket::bind(src.listen)
+                .await
+                .map_err(|e| format!("radius {} (udp {}): {e}", src.name, src.listen))?,
+        ),
+        Some(tls) => {
+            let cfg = super::syslog::server_tls(&tls.cert, &tls.key, Some(&tls.client_ca))
+                .map_err(|e| format!("radius {}: {e}", src.name))?;
+            Socket::Tls(
+                TcpListener::bind(src.listen)
+                    .await
+                    .map_err(|e| format!("radius {} (tls {}): {e}", src.name, src.listen))?,
+                tokio_rustls::TlsAcceptor::from(Arc::new(cfg)),
+            )
+        }
+    };
     Ok(Bound { sock, clients })
 }
 
@@ -104,6 +147,11 @@ enum Outcome {
     UnknownClient,
     BadAuthenticator,
     Malformed,
+    /// TLS: the handshake failed (no client certificate, one the CA did not sign, …) or
+    /// timed out.
+    TlsRefused,
+    /// TLS: the listener already held its most connections.
+    TooManyConnections,
 }
 
 impl Outcome {
@@ -114,8 +162,25 @@ impl Outcome {
             Outcome::UnknownClient => "unknown_client",
             Outcome::BadAuthenticator => "bad_authenticator",
             Outcome::Malformed => "malformed",
+            Outcome::TlsRefused => "tls_refused",
+            Outcome::TooManyConnections => "too_many_connections",
         }
     }
+}
+
+/// Where a request's answer goes: back to the datagram's sender, or onto the TLS connection
+/// it came on (whose task writes it; gone with the connection).
+#[derive(Clone)]
+enum Reply {
+    Udp(SocketAddr),
+    Tls(mpsc::UnboundedSender<[u8; 20]>),
+}
+
+/// One request as received, from a datagram or a TLS connection.
+struct Packet {
+    data: Vec<u8>,
+    peer: SocketAddr,
+    reply: Reply,
 }
 
 /// A committed request, told by the writer thread.
@@ -123,7 +188,23 @@ struct Acked {
     digest: [u8; 16],
     time: UnixSecs,
     response: [u8; 20],
-    to: SocketAddr,
+    to: Reply,
+}
+
+/// Sends an Accounting-Response where `to` says. A TLS connection that closed meanwhile
+/// loses it: its client resends on a new one, and the duplicate memory answers that.
+async fn answer(sock: Option<&UdpSocket>, to: &Reply, response: [u8; 20], listener: &str) {
+    let sent = match (to, sock) {
+        (Reply::Udp(peer), Some(sock)) => sock.send_to(&response, *peer).await.map(drop),
+        (Reply::Tls(conn), _) => {
+            let _ = conn.send(response);
+            Ok(())
+        }
+        (Reply::Udp(_), None) => Ok(()),
+    };
+    if let Err(e) = sent {
+        tracing::warn!(listener = %listener, error = %e, "cannot send an Accounting-Response");
+    }
 }
 
 /// The request's identity for duplicate detection: the client's address, the Identifier and
@@ -176,17 +257,23 @@ pub async fn run(
     mut stop: watch::Receiver<bool>,
 ) {
     let Bound { sock, clients } = bound;
+    let src = Arc::new(src);
+    let clients = Arc::new(clients);
     let window = src.duplicate_window_secs as UnixSecs;
-    let count = |o: Outcome| {
-        shared
-            .metrics
-            .radius_requests
-            .get_or_create(&vec![
-                ("listener", src.name.clone()),
-                ("outcome", o.code().to_string()),
-            ])
-            .inc();
+    let counter = {
+        let (shared, name) = (shared.clone(), src.name.clone());
+        move |o: Outcome| {
+            shared
+                .metrics
+                .radius_requests
+                .get_or_create(&vec![
+                    ("listener", name.clone()),
+                    ("outcome", o.code().to_string()),
+                ])
+                .inc();
+        }
     };
+    let count = &counter;
     let mut committed = Committed {
         by_digest: HashMap::new(),
         order: VecDeque::new(),
@@ -205,9 +292,26 @@ pub async fn run(
             tracing::error!(listener = %src.name, code = e.code(), "cannot read the committed RADIUS requests")
         }
     }
+    // A TLS listener's connections hand their packets to this loop.
+    let (pkt_tx, mut pkt_rx) = mpsc::channel::<Packet>(1024);
+    let (udp, transport) = match sock {
+        Socket::Udp(s) => (Some(s), "udp"),
+        Socket::Tls(listener, acceptor) => {
+            tokio::spawn(accept_tls(
+                listener,
+                acceptor,
+                clients.clone(),
+                counter.clone(),
+                pkt_tx.clone(),
+                stop.clone(),
+            ));
+            (None, "tls")
+        }
+    };
+    drop(pkt_tx);
     let mut in_flight: HashSet<[u8; 16]> = HashSet::new();
-    let (ack_tx, mut ack_rx) = tokio::sync::mpsc::unbounded_channel::<Acked>();
-    let origin: Arc<str> = Arc::from(format!("udp {}", src.listen).as_str());
+    let (ack_tx, mut ack_rx) = mpsc::unbounded_channel::<Acked>();
+    let origin: Arc<str> = Arc::from(format!("{transport} {}", src.listen).as_str());
     let source: Arc<str> = Arc::from(src.name.as_str());
     let mut ctx = crate::parse::Context::new(&src.name, shared.clock.now());
     ctx.class = src.class;
@@ -216,14 +320,12 @@ pub async fn run(
     let mut seq = 0u64;
     let mut prune = tokio::time::interval(Duration::from_secs(60));
     loop {
-        let received = tokio::select! {
+        let packet = tokio::select! {
             _ = stop.changed() => break,
             Some(a) = ack_rx.recv() => {
                 in_flight.remove(&a.digest);
                 committed.insert(a.digest, a.time);
-                if let Err(e) = sock.send_to(&a.response, a.to).await {
-                    tracing::warn!(listener = %src.name, error = %e, "cannot send an Accounting-Response");
-                }
+                answer(udp.as_ref(), &a.to, a.response, &src.name).await;
                 count(Outcome::Acknowledged);
                 continue;
             }
@@ -237,26 +339,22 @@ pub async fn run(
                 }
                 continue;
             }
-            r = sock.recv_from(&mut buf) => r,
+            Some(p) = pkt_rx.recv() => p,
+            r = recv_udp(udp.as_ref(), &mut buf) => match r {
+                Ok((n, peer)) => Packet { data: buf[..n].to_vec(), peer, reply: Reply::Udp(peer) },
+                Err(e) => {
+                    tracing::warn!(listener = %src.name, error = %e, "UDP receive failed");
+                    continue;
+                }
+            },
         };
-        let (n, peer) = match received {
-            Ok(r) => r,
-            Err(e) => {
-                tracing::warn!(listener = %src.name, error = %e, "UDP receive failed");
-                continue;
-            }
-        };
+        let Packet { data, peer, reply } = packet;
         let client = peer.ip().to_canonical();
-        let Some(secret) = clients
-            .iter()
-            .find(|(net, _)| net.contains(&client))
-            .map(|(_, s)| s.clone())
-        else {
+        let Some(secret) = secret_of(&clients, client) else {
             count(Outcome::UnknownClient);
             continue;
         };
-        let data = &buf[..n];
-        let Ok(req) = radius::decode(data) else {
+        let Ok(req) = radius::decode(&data) else {
             count(Outcome::Malformed);
             continue;
         };
@@ -267,9 +365,7 @@ pub async fn run(
         let digest = digest_of(client, &req);
         if committed.by_digest.contains_key(&digest) {
             count(Outcome::Duplicate);
-            if let Err(e) = sock.send_to(&req.response(&secret), peer).await {
-                tracing::warn!(listener = %src.name, error = %e, "cannot send an Accounting-Response");
-            }
+            answer(udp.as_ref(), &reply, req.response(&secret), &src.name).await;
             continue;
         }
         if !in_flight.insert(digest) {
@@ -298,7 +394,7 @@ pub async fn run(
                 Rejected {
                     code: e.code,
                     reason: e.reason,
-                    raw: crate::ingest::quarantine::escape(data),
+                    raw: crate::ingest::quarantine::escape(&data),
                 },
             ),
         }
@@ -319,7 +415,7 @@ pub async fn run(
                     digest,
                     time: now,
                     response,
-                    to: peer,
+                    to: reply,
                 });
             })),
         };
@@ -327,6 +423,140 @@ pub async fn run(
             break;
         }
     }
+}
+
+/// The shared secret of the longest client network holding `client`.
+fn secret_of(clients: &[(IpNet, Arc<[u8]>)], client: IpAddr) -> Option<Arc<[u8]>> {
+    clients
+        .iter()
+        .find(|(net, _)| net.contains(&client))
+        .map(|(_, s)| s.clone())
+}
+
+/// The next datagram; never ready without a UDP socket.
+async fn recv_udp(
+    sock: Option<&UdpSocket>,
+    buf: &mut [u8],
+) -> std::io::Result<(usize, SocketAddr)> {
+    match sock {
+        Some(s) => s.recv_from(buf).await,
+        None => std::future::pending().await,
+    }
+}
+
+/// Accepts RADIUS/TLS connections from the client networks, at most
+/// [`MAX_TLS_CONNECTIONS`] at once, until `stop` turns true.
+async fn accept_tls(
+    listener: TcpListener,
+    acceptor: tokio_rustls::TlsAcceptor,
+    clients: Arc<Vec<(IpNet, Arc<[u8]>)>>,
+    count: impl Fn(Outcome) + Clone + Send + Sync + 'static,
+    to_loop: mpsc::Sender<Packet>,
+    mut stop: watch::Receiver<bool>,
+) {
+    let open = Arc::new(AtomicUsize::new(0));
+    loop {
+        let accepted = tokio::select! {
+            _ = stop.changed() => break,
+            a = listener.accept() => a,
+        };
+        let (conn, peer) = match accepted {
+            Ok(a) => a,
+            Err(e) => {
+                tracing::warn!(error = %e, "RADIUS/TLS accept failed");
+                tokio::time::sleep(Duration::from_millis(100)).await;
+                continue;
+            }
+        };
+        // Refused before a TLS handshake costs anything.
+        if secret_of(&clients, peer.ip().to_canonical()).is_none() {
+            count(Outcome::UnknownClient);
+            continue;
+        }
+        if open.fetch_add(1, Ordering::AcqRel) >= MAX_TLS_CONNECTIONS {
+            open.fetch_sub(1, Ordering::AcqRel);
+            count(Outcome::TooManyConnections);
+            continue;
+        }
+        let _ = conn.set_nodelay(true);
+        let (acceptor, count, to_loop, stop, open) = (
+            acceptor.clone(),
+            count.clone(),
+            to_loop.clone(),
+            stop.clone(),
+            open.clone(),
+        );
+        tokio::spawn(async move {
+            connection(conn, peer, acceptor, &count, to_loop, stop).await;
+            open.fetch_sub(1, Ordering::AcqRel);
+        });
+    }
+}
+
+/// One RADIUS/TLS connection: the handshake, then packets cut by their Length field and handed
+/// to the listener's loop; its answers are written back in the order they are committed.
+async fn connection(
+    conn: TcpStream,
+    peer: SocketAddr,
+    acceptor: tokio_rustls::TlsAcceptor,
+    count: &(impl Fn(Outcome) + Send + Sync),
+    to_loop: mpsc::Sender<Packet>,
+    mut stop: watch::Receiver<bool>,
+) {
+    let tls = match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(conn)).await {
+        Ok(Ok(tls)) => tls,
+        _ => {
+            count(Outcome::TlsRefused);
+            return;
+        }
+    };
+    let (mut rd, mut wr) = tokio::io::split(tls);
+    let (reply_tx, mut reply_rx) = mpsc::unbounded_channel::<[u8; 20]>();
+    let writer = tokio::spawn(async move {
+        while let Some(r) = reply_rx.recv().await {
+            if wr.write_all(&r).await.is_err() || wr.flush().await.is_err() {
+                break;
+            }
+        }
+        let _ = wr.shutdown().await;
+    });
+    loop {
+        let mut head = [0u8; 4];
+        let read = tokio::select! {
+            _ = stop.changed() => break,
+            r = rd.read_exact(&mut head) => r,
+        };
+        if read.is_err() {
+            break; // closed by the client, or broken
+        }
+        let len = usize::from(u16::from_be_bytes([head[2], head[3]]));
+        // RFC 6613 §2.6.4: a malformed packet closes the connection; its length cannot be
+        // trusted to find the next one.
+        if !(radius::MIN_PACKET..=radius::MAX_PACKET).contains(&len) {
+            count(Outcome::Malformed);
+            break;
+        }
+        let mut data = vec![0u8; len];
+        data[..4].copy_from_slice(&head);
+        if rd.read_exact(&mut data[4..]).await.is_err() {
+            break;
+        }
+        if radius::decode(&data).is_err() {
+            count(Outcome::Malformed);
+            break;
+        }
+        let packet = Packet {
+            data,
+            peer,
+            reply: Reply::Tls(reply_tx.clone()),
+        };
+        if to_loop.send(packet).await.is_err() {
+            break;
+        }
+    }
+    // The writer ends once every request in flight on this connection is answered or dropped.
+    drop(reply_tx);
+    let _ = writer.await;
 }
 
 #[cfg(test)]
