@@ -57,7 +57,7 @@
 
 use std::net::IpAddr;
 
-use chrono::NaiveDateTime;
+use chrono::{NaiveDate, NaiveDateTime};
 
 use crate::common::localtime;
 use crate::model::{Domain, Event, NatOp, Origin};
@@ -66,8 +66,11 @@ use crate::{Context, ParseError, Parser};
 pub struct NfdumpNat {
     ctx: Context,
     origin: Origin,
-    /// The record being read, from its `{`; `None` outside records.
-    rec: Option<Record>,
+    /// Inside a record, from its `{`.
+    open: bool,
+    /// The record being read (while `open`). Its buffers are kept from record to record, so
+    /// that a record costs no allocation.
+    rec: Record,
 }
 
 /// The values of one record that matter, as written.
@@ -75,13 +78,50 @@ pub struct NfdumpNat {
 struct Record {
     /// A line of it did not parse (already reported): the record yields nothing.
     bad: bool,
-    event: Option<String>,
-    src: Option<String>,
-    xlt_ip: Option<String>,
-    xlt_port: Option<String>,
-    pb_start: Option<String>,
-    pb_end: Option<String>,
-    time: Option<String>,
+    event: Value,
+    src: Value,
+    xlt_ip: Value,
+    xlt_port: Value,
+    pb_start: Value,
+    pb_end: Value,
+    time: Value,
+}
+
+impl Record {
+    /// Empty, as at a record's `{`.
+    fn clear(&mut self) {
+        self.bad = false;
+        for v in [
+            &mut self.event,
+            &mut self.src,
+            &mut self.xlt_ip,
+            &mut self.xlt_port,
+            &mut self.pb_start,
+            &mut self.pb_end,
+            &mut self.time,
+        ] {
+            v.set = false;
+        }
+    }
+}
+
+/// A value of the record, if it has said it (the last time it did); the buffer outlives it.
+#[derive(Default)]
+struct Value {
+    set: bool,
+    text: String,
+}
+
+impl Value {
+    fn set(&mut self, v: &str) {
+        self.text.clear();
+        self.text.push_str(v);
+        self.set = true;
+    }
+
+    fn get(&self) -> Option<&str> {
+        self.set.then_some(self.text.as_str())
+    }
 }
 
 impl NfdumpNat {
@@ -89,7 +129,8 @@ impl NfdumpNat {
         NfdumpNat {
             ctx: ctx.clone(),
             origin: ctx.origin(),
-            rec: None,
+            open: false,
+            rec: Record::default(),
         }
     }
 }
@@ -101,23 +142,51 @@ fn err(code: &'static str, reason: impl Into<String>) -> ParseError {
 /// `"key" : value[,]` → (key, value without quotes). Values are JSON strings without escapes
 /// (nfdump writes none in the keys read here) or bare numbers.
 fn key_value(line: &str) -> Option<(&str, &str)> {
-    let l = line.trim();
+    let l = trim(line);
     let l = l.strip_suffix(',').unwrap_or(l);
     let rest = l.strip_prefix('"')?;
-    let (key, rest) = rest.split_once('"')?;
-    let v = rest.trim_start().strip_prefix(':')?.trim();
+    // By byte: `"` is ASCII, so its index is a char boundary; a loop beats a search on these
+    // few bytes.
+    let q = rest.bytes().position(|c| c == b'"')?;
+    let (key, rest) = (&rest[..q], &rest[q + 1..]);
+    let v = trim(trim_start(rest).strip_prefix(':')?);
     let v = match v.strip_prefix('"') {
         Some(s) => s.strip_suffix('"')?,
         None => v,
     };
-    if key.is_empty() || v.contains('"') {
+    if key.is_empty() || v.bytes().any(|c| c == b'"') {
         return None;
     }
     Some((key, v))
 }
 
-fn need<'a>(v: &'a Option<String>, key: &'static str) -> Result<&'a str, ParseError> {
-    v.as_deref().ok_or_else(|| {
+/// `str::trim`, for lines that are nearly always ASCII: see [`trim_start`].
+fn trim(s: &str) -> &str {
+    trim_end(trim_start(s))
+}
+
+/// `str::trim_start`. ASCII whitespace is cut by byte, and only a start that may be other
+/// whitespace (a vertical tab, which `u8::is_ascii_whitespace` leaves, or a non-ASCII
+/// character) goes through `str::trim_start`, which decodes characters one by one.
+fn trim_start(s: &str) -> &str {
+    let t = s.trim_ascii_start();
+    match t.as_bytes().first() {
+        Some(&c) if c == 0x0b || !c.is_ascii() => t.trim_start(),
+        _ => t,
+    }
+}
+
+/// `str::trim_end`, the way [`trim_start`] does it.
+fn trim_end(s: &str) -> &str {
+    let t = s.trim_ascii_end();
+    match t.as_bytes().last() {
+        Some(&c) if c == 0x0b || !c.is_ascii() => t.trim_end(),
+        _ => t,
+    }
+}
+
+fn need<'a>(v: Option<&'a str>, key: &'static str) -> Result<&'a str, ParseError> {
+    v.ok_or_else(|| {
         err(
             "parse.nfdump_nat.missing_field",
             format!("NAT record without {key}"),
@@ -157,12 +226,43 @@ fn event_time(v: &str) -> Result<NaiveDateTime, ParseError> {
     if !frac.bytes().all(|c| c.is_ascii_digit()) || secs.len() != 19 {
         return Err(bad());
     }
+    if let Some(t) = nfdump_time(secs.as_bytes()) {
+        return Ok(t);
+    }
+    // What chrono's parser also takes (a sign, a space, a one-digit field in a longer year,
+    // a leap second) or refuses.
     NaiveDateTime::parse_from_str(secs, "%Y-%m-%dT%H:%M:%S").map_err(|_| bad())
+}
+
+/// `YYYY-MM-DDTHH:MM:SS` as nfdump prints it, read by position: what chrono's parser makes of
+/// it, for a fraction of the cost (it interprets the format string each time). `None` if the
+/// text is not of that shape or not a valid date and time.
+fn nfdump_time(b: &[u8]) -> Option<NaiveDateTime> {
+    let shape = b.len() == 19
+        && b.iter().enumerate().all(|(i, &c)| match i {
+            4 | 7 => c == b'-',
+            10 => c == b'T',
+            13 | 16 => c == b':',
+            _ => c.is_ascii_digit(),
+        });
+    if !shape {
+        return None;
+    }
+    let n = |a: usize, z: usize| {
+        b[a..z]
+            .iter()
+            .fold(0u32, |v, &c| v * 10 + u32::from(c - b'0'))
+    };
+    NaiveDate::from_ymd_opt(n(0, 4) as i32, n(5, 7), n(8, 10))?.and_hms_opt(
+        n(11, 13),
+        n(14, 16),
+        n(17, 19),
+    )
 }
 
 impl NfdumpNat {
     fn time(&self, rec: &Record) -> Result<i64, ParseError> {
-        let naive = event_time(need(&rec.time, "t_event")?)?;
+        let naive = event_time(need(rec.time.get(), "t_event")?)?;
         let tz = self.ctx.tz.ok_or_else(|| {
             err(
                 "time.no_zone",
@@ -173,11 +273,12 @@ impl NfdumpNat {
     }
 
     /// The events of a closed record (module doc).
-    fn finish(&self, rec: Record, out: &mut Vec<Event>) -> Result<(), ParseError> {
+    fn finish(&self, out: &mut Vec<Event>) -> Result<(), ParseError> {
+        let rec = &self.rec;
         if rec.bad {
             return Ok(());
         }
-        let Some(ev) = rec.event.as_deref() else {
+        let Some(ev) = rec.event.get() else {
             return Ok(());
         };
         let ev: u16 = ev
@@ -189,19 +290,22 @@ impl NfdumpNat {
             16 => (NatOp::Alloc, true),
             17 => (NatOp::Release, true),
             _ => {
-                if let Ok(t) = self.time(&rec) {
+                if let Ok(t) = self.time(rec) {
                     out.push(Event::seen(&self.origin, t, Domain::Nat));
                 }
                 return Ok(());
             }
         };
-        let inside = ip(need(&rec.src, "src4_addr or src6_addr")?, "inside address")?;
+        let inside = ip(
+            need(rec.src.get(), "src4_addr or src6_addr")?,
+            "inside address",
+        )?;
         let public = ip(
-            need(&rec.xlt_ip, "src4_xlt_ip or src6_xlt_ip")?,
+            need(rec.xlt_ip.get(), "src4_xlt_ip or src6_xlt_ip")?,
             "translated address",
         )?;
         let ports = if block {
-            let (Some(lo), Some(hi)) = (rec.pb_start.as_deref(), rec.pb_end.as_deref()) else {
+            let (Some(lo), Some(hi)) = (rec.pb_start.get(), rec.pb_end.get()) else {
                 return Err(err(
                     "parse.nfdump_nat.no_port_block",
                     "port block event without pblock_start/pblock_end (nfdump 1.7.1 decodes them \
@@ -217,10 +321,10 @@ impl NfdumpNat {
             }
             (lo, hi)
         } else {
-            let p = port(need(&rec.xlt_port, "src_xlt_port")?, "src_xlt_port")?;
+            let p = port(need(rec.xlt_port.get(), "src_xlt_port")?, "src_xlt_port")?;
             (p, p)
         };
-        let time = self.time(&rec)?;
+        let time = self.time(rec)?;
         out.push(Event::nat_block(
             &self.origin,
             op,
@@ -235,19 +339,20 @@ impl NfdumpNat {
 
 impl Parser for NfdumpNat {
     fn pending(&self) -> bool {
-        self.rec.is_some()
+        self.open
     }
 
     fn parse(&mut self, frame: &[u8], out: &mut Vec<Event>) -> Result<(), ParseError> {
         let Ok(line) = std::str::from_utf8(frame) else {
-            if let Some(r) = &mut self.rec {
-                r.bad = true;
+            if self.open {
+                self.rec.bad = true;
             }
             return Err(err("parse.nfdump_nat.not_utf8", "line is not UTF-8"));
         };
-        let t = line.trim();
+        let t = trim(line);
         if t == "{" {
-            if self.rec.replace(Record::default()).is_some() {
+            self.rec.clear();
+            if std::mem::replace(&mut self.open, true) {
                 return Err(err(
                     "parse.nfdump_nat.unterminated_record",
                     "a record starts before the previous one ended (the previous one is dropped)",
@@ -256,21 +361,21 @@ impl Parser for NfdumpNat {
             return Ok(());
         }
         if t.starts_with('}') {
-            let Some(rec) = self.rec.take() else {
+            if !std::mem::replace(&mut self.open, false) {
                 return Err(err(
                     "parse.nfdump_nat.not_nfdump_json",
                     "a record ends that never started",
                 ));
-            };
+            }
             if !matches!(t, "}" | "}," | "}]") {
                 return Err(err(
                     "parse.nfdump_nat.not_nfdump_json",
                     "text after a record's closing brace",
                 ));
             }
-            return self.finish(rec, out);
+            return self.finish(out);
         }
-        let Some(rec) = &mut self.rec else {
+        if !self.open {
             return match t {
                 "" | "[" | "]" | "[]" => Ok(()),
                 _ => Err(err(
@@ -278,8 +383,9 @@ impl Parser for NfdumpNat {
                     "line outside a record is not part of nfdump's JSON output (-o json)",
                 )),
             };
-        };
-        let Some((key, v)) = key_value(line) else {
+        }
+        let rec = &mut self.rec;
+        let Some((key, v)) = key_value(t) else {
             rec.bad = true;
             return Err(err(
                 "parse.nfdump_nat.bad_line",
@@ -296,7 +402,7 @@ impl Parser for NfdumpNat {
             "t_event" => &mut rec.time,
             _ => return Ok(()),
         };
-        *slot = Some(v.to_string());
+        slot.set(v);
         Ok(())
     }
 }
@@ -509,6 +615,44 @@ mod tests {
         );
         assert_eq!(key_value("\t\"a\" \"b\""), None);
         assert_eq!(key_value("\t\"a\" : \"b"), None);
+    }
+
+    /// The shortcuts give what the general code they stand in for gives.
+    #[test]
+    fn trims_and_times_as_std_and_chrono_read_them() {
+        for s in [
+            "",
+            " ",
+            "\t\"a\" : 1,\r",
+            "\u{b}x\u{b}",
+            "\u{a0}x\u{3000}",
+            "\u{85}",
+            "\u{e9} ",
+            " \u{2028}\t{ \u{a0}",
+            "x\u{1c}",
+        ] {
+            assert_eq!(trim(s), s.trim(), "{s:?}");
+            assert_eq!(trim_start(s), s.trim_start(), "{s:?}");
+            assert_eq!(trim_end(s), s.trim_end(), "{s:?}");
+        }
+        for t in [
+            "2026-11-21T10:00:03",
+            "2024-02-29T23:59:59",
+            "2026-02-29T10:00:00",
+            "2026-11-21T24:00:00",
+            "2026-11-21T10:60:00",
+            "2026-11-21T10:00:60",
+            "+202-11-21T10:00:03",
+            "202666-1-2T10:00:03",
+            "2026-11-21T 1:00:03",
+            "2026-11-21 10:00:03",
+        ] {
+            let chrono = NaiveDateTime::parse_from_str(t, "%Y-%m-%dT%H:%M:%S").ok();
+            assert_eq!(event_time(t).ok(), chrono, "{t}");
+            if let Some(fast) = nfdump_time(t.as_bytes()) {
+                assert_eq!(Some(fast), chrono, "{t}");
+            }
+        }
     }
 
     proptest! {
