@@ -105,22 +105,23 @@ impl Record {
     }
 }
 
-/// A value of the record, if it has said it (the last time it did); the buffer outlives it.
+/// A value of the record, if it has said it (the last time it did), as written: UTF-8, since
+/// its line was; the buffer outlives it.
 #[derive(Default)]
 struct Value {
     set: bool,
-    text: String,
+    text: Vec<u8>,
 }
 
 impl Value {
-    fn set(&mut self, v: &str) {
+    fn set(&mut self, v: &[u8]) {
         self.text.clear();
-        self.text.push_str(v);
+        self.text.extend_from_slice(v);
         self.set = true;
     }
 
-    fn get(&self) -> Option<&str> {
-        self.set.then_some(self.text.as_str())
+    fn get(&self) -> Option<&[u8]> {
+        self.set.then_some(self.text.as_slice())
     }
 }
 
@@ -139,59 +140,69 @@ fn err(code: &'static str, reason: impl Into<String>) -> ParseError {
     ParseError::new(code, reason)
 }
 
-/// `"key" : value[,]` → (key, value without quotes). Values are JSON strings without escapes
-/// (nfdump writes none in the keys read here) or bare numbers.
-fn key_value(line: &str) -> Option<(&str, &str)> {
+/// `"key" : value[,]` → (key, value without quotes), of a line known to be UTF-8. Values are
+/// JSON strings without escapes (nfdump writes none in the keys read here) or bare numbers.
+/// By byte: every byte looked for is ASCII, so each cut falls between characters.
+fn key_value(line: &[u8]) -> Option<(&[u8], &[u8])> {
     let l = trim(line);
-    let l = l.strip_suffix(',').unwrap_or(l);
-    let rest = l.strip_prefix('"')?;
-    // By byte: `"` is ASCII, so its index is a char boundary; a loop beats a search on these
-    // few bytes.
-    let q = rest.bytes().position(|c| c == b'"')?;
+    let l = l.strip_suffix(b",").unwrap_or(l);
+    let rest = l.strip_prefix(b"\"")?;
+    // A loop beats a search on these few bytes.
+    let q = rest.iter().position(|&c| c == b'"')?;
     let (key, rest) = (&rest[..q], &rest[q + 1..]);
-    let v = trim(trim_start(rest).strip_prefix(':')?);
-    let v = match v.strip_prefix('"') {
-        Some(s) => s.strip_suffix('"')?,
+    let v = trim(trim_start(rest).strip_prefix(b":")?);
+    let v = match v.strip_prefix(b"\"") {
+        Some(s) => s.strip_suffix(b"\"")?,
         None => v,
     };
-    if key.is_empty() || v.bytes().any(|c| c == b'"') {
+    if key.is_empty() || v.contains(&b'"') {
         return None;
     }
     Some((key, v))
 }
 
-/// `str::trim`, for lines that are nearly always ASCII: see [`trim_start`].
-fn trim(s: &str) -> &str {
+/// `str::trim` of UTF-8 text, for lines that are nearly always ASCII: see [`trim_start`].
+fn trim(s: &[u8]) -> &[u8] {
     trim_end(trim_start(s))
 }
 
-/// `str::trim_start`. ASCII whitespace is cut by byte, and only a start that may be other
-/// whitespace (a vertical tab, which `u8::is_ascii_whitespace` leaves, or a non-ASCII
-/// character) goes through `str::trim_start`, which decodes characters one by one.
-fn trim_start(s: &str) -> &str {
+/// `str::trim_start` of UTF-8 text. ASCII whitespace is cut by byte, and only a start that
+/// may be other whitespace (a vertical tab, which `u8::is_ascii_whitespace` leaves, or a
+/// non-ASCII character) goes through `str::trim_start`, which decodes characters one by one.
+fn trim_start(s: &[u8]) -> &[u8] {
     let t = s.trim_ascii_start();
-    match t.as_bytes().first() {
-        Some(&c) if c == 0x0b || !c.is_ascii() => t.trim_start(),
+    match t.first() {
+        Some(&c) if c == 0x0b || !c.is_ascii() => unicode(t, str::trim_start),
         _ => t,
     }
 }
 
-/// `str::trim_end`, the way [`trim_start`] does it.
-fn trim_end(s: &str) -> &str {
+/// `str::trim_end` of UTF-8 text, the way [`trim_start`] does it.
+fn trim_end(s: &[u8]) -> &[u8] {
     let t = s.trim_ascii_end();
-    match t.as_bytes().last() {
-        Some(&c) if c == 0x0b || !c.is_ascii() => t.trim_end(),
+    match t.last() {
+        Some(&c) if c == 0x0b || !c.is_ascii() => unicode(t, str::trim_end),
         _ => t,
     }
 }
 
-fn need<'a>(v: Option<&'a str>, key: &'static str) -> Result<&'a str, ParseError> {
-    v.ok_or_else(|| {
-        err(
-            "parse.nfdump_nat.missing_field",
-            format!("NAT record without {key}"),
-        )
-    })
+/// `trim` of `t` as text (kept out of line: the trims above run twice a line).
+#[cold]
+fn unicode(t: &[u8], trim: fn(&str) -> &str) -> &[u8] {
+    std::str::from_utf8(t).map_or(t, |s| trim(s).as_bytes())
+}
+
+fn missing(key: &'static str) -> ParseError {
+    err(
+        "parse.nfdump_nat.missing_field",
+        format!("NAT record without {key}"),
+    )
+}
+
+/// The value, as text.
+fn need<'a>(v: Option<&'a [u8]>, key: &'static str) -> Result<&'a str, ParseError> {
+    // A value is UTF-8 (its line was): the second error cannot happen.
+    std::str::from_utf8(v.ok_or_else(|| missing(key))?).map_err(|_| missing(key))
 }
 
 fn ip(v: &str, what: &str) -> Result<IpAddr, ParseError> {
@@ -203,15 +214,13 @@ fn ip(v: &str, what: &str) -> Result<IpAddr, ParseError> {
     })
 }
 
-fn port(v: &str, what: &str) -> Result<u16, ParseError> {
-    if v.is_empty() || v.len() > 5 || !v.bytes().all(|c| c.is_ascii_digit()) {
-        return Err(err(
-            "parse.nfdump_nat.bad_port",
-            format!("{what} is not a port"),
-        ));
+fn port(v: &[u8], what: &str) -> Result<u16, ParseError> {
+    let bad = || err("parse.nfdump_nat.bad_port", format!("{what} is not a port"));
+    if v.is_empty() || v.len() > 5 || !v.iter().all(u8::is_ascii_digit) {
+        return Err(bad());
     }
-    v.parse()
-        .map_err(|_| err("parse.nfdump_nat.bad_port", format!("{what} is not a port")))
+    let n = v.iter().fold(0u32, |n, &c| n * 10 + u32::from(c - b'0'));
+    u16::try_from(n).map_err(|_| bad())
 }
 
 /// `t_event`: `YYYY-MM-DDTHH:MM:SS` and an optional `.<digits>`.
@@ -281,9 +290,10 @@ impl NfdumpNat {
         let Some(ev) = rec.event.get() else {
             return Ok(());
         };
-        let ev: u16 = ev
-            .parse()
-            .map_err(|_| err("parse.nfdump_nat.bad_event", "nat_event_id is not a number"))?;
+        let ev: u16 = std::str::from_utf8(ev)
+            .ok()
+            .and_then(|ev| ev.parse().ok())
+            .ok_or_else(|| err("parse.nfdump_nat.bad_event", "nat_event_id is not a number"))?;
         let (op, block) = match ev {
             1 | 4 | 6 | 8 | 10 => (NatOp::Alloc, false),
             2 | 5 | 7 | 9 | 11 => (NatOp::Release, false),
@@ -321,7 +331,10 @@ impl NfdumpNat {
             }
             (lo, hi)
         } else {
-            let p = port(need(rec.xlt_port.get(), "src_xlt_port")?, "src_xlt_port")?;
+            let p = port(
+                rec.xlt_port.get().ok_or_else(|| missing("src_xlt_port"))?,
+                "src_xlt_port",
+            )?;
             (p, p)
         };
         let time = self.time(rec)?;
@@ -343,14 +356,16 @@ impl Parser for NfdumpNat {
     }
 
     fn parse(&mut self, frame: &[u8], out: &mut Vec<Event>) -> Result<(), ParseError> {
-        let Ok(line) = std::str::from_utf8(frame) else {
+        // Read by byte once it is known to be UTF-8: checking for ASCII, as nfdump writes,
+        // costs less than validating (and no &str is needed for the many lines skipped).
+        if !frame.is_ascii() && std::str::from_utf8(frame).is_err() {
             if self.open {
                 self.rec.bad = true;
             }
             return Err(err("parse.nfdump_nat.not_utf8", "line is not UTF-8"));
-        };
-        let t = trim(line);
-        if t == "{" {
+        }
+        let t = trim(frame);
+        if t == b"{" {
             self.rec.clear();
             if std::mem::replace(&mut self.open, true) {
                 return Err(err(
@@ -360,14 +375,14 @@ impl Parser for NfdumpNat {
             }
             return Ok(());
         }
-        if t.starts_with('}') {
+        if t.starts_with(b"}") {
             if !std::mem::replace(&mut self.open, false) {
                 return Err(err(
                     "parse.nfdump_nat.not_nfdump_json",
                     "a record ends that never started",
                 ));
             }
-            if !matches!(t, "}" | "}," | "}]") {
+            if !matches!(t, b"}" | b"}," | b"}]") {
                 return Err(err(
                     "parse.nfdump_nat.not_nfdump_json",
                     "text after a record's closing brace",
@@ -377,7 +392,7 @@ impl Parser for NfdumpNat {
         }
         if !self.open {
             return match t {
-                "" | "[" | "]" | "[]" => Ok(()),
+                b"" | b"[" | b"]" | b"[]" => Ok(()),
                 _ => Err(err(
                     "parse.nfdump_nat.not_nfdump_json",
                     "line outside a record is not part of nfdump's JSON output (-o json)",
@@ -393,13 +408,13 @@ impl Parser for NfdumpNat {
             ));
         };
         let slot = match key {
-            "nat_event_id" => &mut rec.event,
-            "src4_addr" | "src6_addr" => &mut rec.src,
-            "src4_xlt_ip" | "src6_xlt_ip" => &mut rec.xlt_ip,
-            "src_xlt_port" => &mut rec.xlt_port,
-            "pblock_start" => &mut rec.pb_start,
-            "pblock_end" => &mut rec.pb_end,
-            "t_event" => &mut rec.time,
+            b"nat_event_id" => &mut rec.event,
+            b"src4_addr" | b"src6_addr" => &mut rec.src,
+            b"src4_xlt_ip" | b"src6_xlt_ip" => &mut rec.xlt_ip,
+            b"src_xlt_port" => &mut rec.xlt_port,
+            b"pblock_start" => &mut rec.pb_start,
+            b"pblock_end" => &mut rec.pb_end,
+            b"t_event" => &mut rec.time,
             _ => return Ok(()),
         };
         slot.set(v);
@@ -605,6 +620,12 @@ mod tests {
         );
     }
 
+    /// [`key_value`] of text.
+    fn key_value(line: &str) -> Option<(&str, &str)> {
+        let (k, v) = super::key_value(line.as_bytes())?;
+        Some((std::str::from_utf8(k).ok()?, std::str::from_utf8(v).ok()?))
+    }
+
     #[test]
     fn key_values() {
         assert_eq!(key_value("\t\"a\" : \"b\","), Some(("a", "b")));
@@ -631,9 +652,10 @@ mod tests {
             " \u{2028}\t{ \u{a0}",
             "x\u{1c}",
         ] {
-            assert_eq!(trim(s), s.trim(), "{s:?}");
-            assert_eq!(trim_start(s), s.trim_start(), "{s:?}");
-            assert_eq!(trim_end(s), s.trim_end(), "{s:?}");
+            let b = s.as_bytes();
+            assert_eq!(trim(b), s.trim().as_bytes(), "{s:?}");
+            assert_eq!(trim_start(b), s.trim_start().as_bytes(), "{s:?}");
+            assert_eq!(trim_end(b), s.trim_end().as_bytes(), "{s:?}");
         }
         for t in [
             "2026-11-21T10:00:03",
