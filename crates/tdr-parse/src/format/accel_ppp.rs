@@ -47,11 +47,13 @@
 //! `Seen` whose time does not resolve (a DST fold) is dropped silently.
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::ops::Range;
 
 use chrono::NaiveDate;
 use chrono_tz::Tz;
+use memchr::memmem::Finder;
 
-use crate::common::bytes::{find, find_byte};
+use crate::common::bytes::find_byte;
 use crate::common::headertime::HeaderClock;
 use crate::common::localtime;
 use crate::common::syslog::{self, HeaderTime};
@@ -79,6 +81,19 @@ pub struct AccelPpp {
     clock: HeaderClock,
     /// The last own timestamp (to the second) resolved and its result.
     ts_cache: Option<([u8; 19], Result<UnixSecs, ParseError>)>,
+    /// The last own `YYYY-MM-DD HH` looked at, and the UTC time of its `HH:00:00` when every
+    /// second of that hour maps to `base + mm * 60 + ss` (as [`HeaderClock`] does for syslog
+    /// headers): lines of the same hour then need no zone lookup.
+    hour: Option<([u8; 13], Option<UnixSecs>)>,
+    /// The last NAS address read (IPv6 or not, as written) and its canonical text: a BRAS
+    /// names itself alike in every packet, and parsing and printing the address again cost
+    /// more than the rest of the line.
+    nas_cache: Option<(bool, Vec<u8>, String)>,
+    /// `[RADIUS`, its searcher built once rather than per line.
+    radius: Finder<'static>,
+    /// Where the address attributes of the packet being read are (reused, so that a packet
+    /// costs no allocation of its own).
+    addrs: Vec<(AddrAttr, Range<usize>)>,
     targets: Vec<Target>,
 }
 
@@ -90,6 +105,10 @@ impl AccelPpp {
             tz: ctx.tz,
             clock: HeaderClock::default(),
             ts_cache: None,
+            hour: None,
+            nas_cache: None,
+            radius: Finder::new(b"[RADIUS").into_owned(),
+            addrs: Vec::new(),
             targets: Vec::new(),
         }
     }
@@ -97,6 +116,13 @@ impl AccelPpp {
     fn time(&mut self, when: When) -> Result<UnixSecs, ParseError> {
         match when {
             When::Own(ts) => {
+                let n = |a: usize| u32::from(ts[a] - b'0') * 10 + u32::from(ts[a + 1] - b'0');
+                let (mm, ss) = (n(14), n(17));
+                if mm < 60 && ss < 60 {
+                    if let Some(base) = self.hour_base(&ts) {
+                        return Ok(base + i64::from(mm * 60 + ss));
+                    }
+                }
                 if let Some((k, r)) = &self.ts_cache {
                     if *k == ts {
                         return r.clone();
@@ -112,6 +138,50 @@ impl AccelPpp {
                 "the line has neither accel-ppp's timestamp nor a syslog header time",
             )),
         }
+    }
+
+    /// The UTC time of `ts`'s `HH:00:00` when all of that hour resolves with one offset (its
+    /// first and last second are exactly 3599 s apart); `None` for an hour with a DST change,
+    /// a bad date or no zone, whose seconds [`own_time`] resolves one by one.
+    fn hour_base(&mut self, ts: &[u8; 19]) -> Option<UnixSecs> {
+        let mut key = [0u8; 13];
+        key.copy_from_slice(&ts[..13]);
+        if let Some((k, base)) = self.hour {
+            if k == key {
+                return base;
+            }
+        }
+        let at = |mm_ss: &[u8; 5]| {
+            let mut t = *ts;
+            t[14..].copy_from_slice(mm_ss);
+            own_time(self.tz, &t)
+        };
+        let base = match (at(b"00:00"), at(b"59:59")) {
+            (Ok(first), Ok(last)) if last - first == 3599 => Some(first),
+            _ => None,
+        };
+        self.hour = Some((key, base));
+        base
+    }
+
+    /// The NAS the packet names (see [`nas_of`]), from the cache when it names the last
+    /// address again.
+    fn nas(&mut self, p: &Packet<'_>) -> Result<String, ParseError> {
+        let addr = match (p.nas_ip, p.nas_ipv6) {
+            (Some(v), _) => Some((false, v)),
+            (None, Some(v)) => Some((true, v)),
+            (None, None) => None,
+        };
+        if let (Some((v6, v)), Some((c6, cv, nas))) = (addr, &self.nas_cache) {
+            if v6 == *c6 && v == cv.as_slice() {
+                return Ok(nas.clone());
+            }
+        }
+        let nas = nas_of(p)?;
+        if let Some((v6, v)) = addr {
+            self.nas_cache = Some((v6, v.to_vec(), nas.clone()));
+        }
+        Ok(nas)
     }
 }
 
@@ -204,9 +274,10 @@ fn without_colour(frame: &[u8]) -> std::borrow::Cow<'_, [u8]> {
     std::borrow::Cow::Owned(out)
 }
 
-/// The RADIUS packet `[RADIUS…]` after `send ` or `recv ` in the message, if there is one.
-fn packet_start(msg: &[u8]) -> Option<&[u8]> {
-    let p = find(msg, b"[RADIUS")?;
+/// The RADIUS packet `[RADIUS…]` after `send ` or `recv ` in the message, if there is one
+/// (`radius` finds `[RADIUS`).
+fn packet_start<'a>(radius: &Finder<'_>, msg: &'a [u8]) -> Option<&'a [u8]> {
+    let p = radius.find(msg)?;
     let head = &msg[..p];
     let verb = head
         .strip_suffix(b"send ")
@@ -226,8 +297,32 @@ struct Packet<'a> {
     nas_ip: Option<&'a [u8]>,
     nas_ipv6: Option<&'a [u8]>,
     nas_id: Option<&'a [u8]>,
-    /// (attribute, value) of the address attributes, in packet order.
-    addrs: Vec<(&'a [u8], &'a [u8])>,
+}
+
+/// The attributes that carry an address.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum AddrAttr {
+    FramedIp,
+    FramedIpv6,
+    FramedIpv6Prefix,
+    DelegatedIpv6Prefix,
+}
+
+impl AddrAttr {
+    fn name(self) -> &'static [u8] {
+        match self {
+            AddrAttr::FramedIp => b"Framed-IP-Address",
+            AddrAttr::FramedIpv6 => b"Framed-IPv6-Address",
+            AddrAttr::FramedIpv6Prefix => b"Framed-IPv6-Prefix",
+            AddrAttr::DelegatedIpv6Prefix => b"Delegated-IPv6-Prefix",
+        }
+    }
+}
+
+/// Where `part`, a subslice of `whole`, lies in it.
+fn span(whole: &[u8], part: &[u8]) -> Range<usize> {
+    let start = part.as_ptr() as usize - whole.as_ptr() as usize;
+    start..start + part.len()
 }
 
 fn set_once<'a>(
@@ -247,8 +342,13 @@ fn set_once<'a>(
     }
 }
 
-/// `[RADIUS(<n>) <Code> id=<hex> <Attr value>…]`.
-fn packet(b: &[u8]) -> Result<Packet<'_>, ParseError> {
+/// `[RADIUS(<n>) <Code> id=<hex> <Attr value>…]`. The address attributes go to `addrs`, as
+/// (attribute, where its value is in `b`), in packet order.
+fn packet<'a>(
+    b: &'a [u8],
+    addrs: &mut Vec<(AddrAttr, Range<usize>)>,
+) -> Result<Packet<'a>, ParseError> {
+    addrs.clear();
     let bad = |why: &str| ParseError::new(C_PACKET, format!("RADIUS packet line: {why}"));
     let mut r = b
         .strip_prefix(b"[RADIUS")
@@ -323,10 +423,10 @@ fn packet(b: &[u8]) -> Result<Packet<'_>, ParseError> {
             b"NAS-IP-Address" => set_once(&mut p.nas_ip, value, "NAS-IP-Address")?,
             b"NAS-IPv6-Address" => set_once(&mut p.nas_ipv6, value, "NAS-IPv6-Address")?,
             b"NAS-Identifier" => set_once(&mut p.nas_id, value, "NAS-Identifier")?,
-            b"Framed-IP-Address"
-            | b"Framed-IPv6-Address"
-            | b"Framed-IPv6-Prefix"
-            | b"Delegated-IPv6-Prefix" => p.addrs.push((name, value)),
+            b"Framed-IP-Address" => addrs.push((AddrAttr::FramedIp, span(b, value))),
+            b"Framed-IPv6-Address" => addrs.push((AddrAttr::FramedIpv6, span(b, value))),
+            b"Framed-IPv6-Prefix" => addrs.push((AddrAttr::FramedIpv6Prefix, span(b, value))),
+            b"Delegated-IPv6-Prefix" => addrs.push((AddrAttr::DelegatedIpv6Prefix, span(b, value))),
             _ => {}
         }
         r = rest;
@@ -355,18 +455,19 @@ fn usable_v4(a: Ipv4Addr) -> bool {
         && a != Ipv4Addr::new(255, 255, 255, 254)
 }
 
-fn target(name: &[u8], v: &[u8]) -> Result<Option<Target>, ParseError> {
+fn target(attr: AddrAttr, v: &[u8]) -> Result<Option<Target>, ParseError> {
+    let name = attr.name();
     let s = std::str::from_utf8(v).map_err(|_| bad_address(name))?;
-    match name {
-        b"Framed-IP-Address" => {
+    match attr {
+        AddrAttr::FramedIp => {
             let a: Ipv4Addr = s.parse().map_err(|_| bad_address(name))?;
             Ok(usable_v4(a).then(|| Target::host(IpAddr::V4(a))))
         }
-        b"Framed-IPv6-Address" => {
+        AddrAttr::FramedIpv6 => {
             let a: Ipv6Addr = s.parse().map_err(|_| bad_address(name))?;
             Ok((!a.is_unspecified()).then(|| Target::host(IpAddr::V6(a))))
         }
-        _ => {
+        AddrAttr::FramedIpv6Prefix | AddrAttr::DelegatedIpv6Prefix => {
             let net: ipnet::Ipv6Net = s.parse().map_err(|_| bad_address(name))?;
             let t = Target::prefix(net);
             Ok((t.plen != 0 && !t.addr.is_unspecified()).then_some(t))
@@ -440,10 +541,10 @@ impl Parser for AccelPpp {
                 (s.time.map_or(When::None, When::Header), s.msg)
             }
         };
-        let Some(pk) = packet_start(msg) else {
+        let Some(pk) = packet_start(&self.radius, msg) else {
             return Ok(()); // not a RADIUS packet line: no binding, no proof of logging
         };
-        let p = packet(pk)?;
+        let p = packet(pk, &mut self.addrs)?;
         // Coverage for a packet without binding; a local time in a DST fold or gap drops it,
         // a missing or malformed time is an error.
         let seen = |this: &mut Self, out: &mut Vec<Event>| -> Result<(), ParseError> {
@@ -467,7 +568,7 @@ impl Parser for AccelPpp {
         let op = match p.status.map(status_of) {
             Some(Status::Session(op)) => op,
             Some(Status::Reboot) => {
-                let nas = nas_of(&p)?;
+                let nas = self.nas(&p)?;
                 let time = self.time(when)?;
                 out.push(Event::nas_reboot(&self.origin, time, nas));
                 return Ok(());
@@ -475,8 +576,8 @@ impl Parser for AccelPpp {
             Some(Status::Other) | None => return seen(self, out),
         };
         self.targets.clear();
-        for (name, v) in &p.addrs {
-            if let Some(t) = target(name, v)? {
+        for (attr, at) in &self.addrs {
+            if let Some(t) = target(*attr, &pk[at.clone()])? {
                 if !self.targets.contains(&t) {
                     if self.targets.len() >= MAX_ADDRESSES {
                         return Err(ParseError::new(
@@ -509,9 +610,11 @@ impl Parser for AccelPpp {
                 ))
             }
         };
-        let nas = nas_of(&p)?;
+        let nas = self.nas(&p)?;
         let time = self.time(when)?;
-        for &t in &self.targets {
+        // The last event takes the strings, the others copies (most packets have one address).
+        let (&last, rest) = self.targets.split_last().expect("not empty");
+        for &t in rest {
             out.push(Event::session(
                 &self.origin,
                 op,
@@ -522,6 +625,15 @@ impl Parser for AccelPpp {
                 nas.clone(),
             ));
         }
+        out.push(Event::session(
+            &self.origin,
+            op,
+            time,
+            subscriber,
+            session,
+            last,
+            nas,
+        ));
         Ok(())
     }
 }
@@ -701,6 +813,37 @@ mod tests {
             !e.reason.contains("secret") && !e.reason.contains("10.0.0"),
             "{e}"
         );
+    }
+
+    /// Resolving a timestamp through the hour cache gives what resolving it alone gives, in
+    /// hours with a DST change (whole, half-hour, southern) and around them.
+    #[test]
+    fn the_hour_cache_agrees_with_each_second_resolved_alone() {
+        for (zone, days) in [
+            ("Europe/Stockholm", ["2026-03-29", "2026-10-25"]),
+            ("Australia/Lord_Howe", ["2026-04-05", "2026-10-04"]),
+            ("America/St_Johns", ["2026-03-08", "2026-11-01"]),
+        ] {
+            let tz: Tz = zone.parse().unwrap();
+            let mut c = ctx();
+            c.tz = Some(tz);
+            let mut p = AccelPpp::new(&c);
+            for day in days {
+                for h in 0..24 {
+                    for m in (0..60).step_by(7).chain([59]) {
+                        for s in [0, 31, 59, 60] {
+                            let text = format!("{day} {h:02}:{m:02}:{s:02}");
+                            let ts: [u8; 19] = text.as_bytes().try_into().unwrap();
+                            assert_eq!(
+                                p.time(When::Own(ts)),
+                                own_time(Some(tz), &ts),
+                                "{zone} {text}"
+                            );
+                        }
+                    }
+                }
+            }
+        }
     }
 
     proptest! {

@@ -57,7 +57,7 @@
 
 use std::net::IpAddr;
 
-use chrono::NaiveDateTime;
+use chrono::{NaiveDate, NaiveDateTime};
 
 use crate::common::localtime;
 use crate::model::{Domain, Event, NatOp, Origin};
@@ -66,8 +66,11 @@ use crate::{Context, ParseError, Parser};
 pub struct NfdumpNat {
     ctx: Context,
     origin: Origin,
-    /// The record being read, from its `{`; `None` outside records.
-    rec: Option<Record>,
+    /// Inside a record, from its `{`.
+    open: bool,
+    /// The record being read (while `open`). Its buffers are kept from record to record, so
+    /// that a record costs no allocation.
+    rec: Record,
 }
 
 /// The values of one record that matter, as written.
@@ -75,13 +78,51 @@ pub struct NfdumpNat {
 struct Record {
     /// A line of it did not parse (already reported): the record yields nothing.
     bad: bool,
-    event: Option<String>,
-    src: Option<String>,
-    xlt_ip: Option<String>,
-    xlt_port: Option<String>,
-    pb_start: Option<String>,
-    pb_end: Option<String>,
-    time: Option<String>,
+    event: Value,
+    src: Value,
+    xlt_ip: Value,
+    xlt_port: Value,
+    pb_start: Value,
+    pb_end: Value,
+    time: Value,
+}
+
+impl Record {
+    /// Empty, as at a record's `{`.
+    fn clear(&mut self) {
+        self.bad = false;
+        for v in [
+            &mut self.event,
+            &mut self.src,
+            &mut self.xlt_ip,
+            &mut self.xlt_port,
+            &mut self.pb_start,
+            &mut self.pb_end,
+            &mut self.time,
+        ] {
+            v.set = false;
+        }
+    }
+}
+
+/// A value of the record, if it has said it (the last time it did), as written: UTF-8, since
+/// its line was; the buffer outlives it.
+#[derive(Default)]
+struct Value {
+    set: bool,
+    text: Vec<u8>,
+}
+
+impl Value {
+    fn set(&mut self, v: &[u8]) {
+        self.text.clear();
+        self.text.extend_from_slice(v);
+        self.set = true;
+    }
+
+    fn get(&self) -> Option<&[u8]> {
+        self.set.then_some(self.text.as_slice())
+    }
 }
 
 impl NfdumpNat {
@@ -89,7 +130,8 @@ impl NfdumpNat {
         NfdumpNat {
             ctx: ctx.clone(),
             origin: ctx.origin(),
-            rec: None,
+            open: false,
+            rec: Record::default(),
         }
     }
 }
@@ -98,31 +140,69 @@ fn err(code: &'static str, reason: impl Into<String>) -> ParseError {
     ParseError::new(code, reason)
 }
 
-/// `"key" : value[,]` → (key, value without quotes). Values are JSON strings without escapes
-/// (nfdump writes none in the keys read here) or bare numbers.
-fn key_value(line: &str) -> Option<(&str, &str)> {
-    let l = line.trim();
-    let l = l.strip_suffix(',').unwrap_or(l);
-    let rest = l.strip_prefix('"')?;
-    let (key, rest) = rest.split_once('"')?;
-    let v = rest.trim_start().strip_prefix(':')?.trim();
-    let v = match v.strip_prefix('"') {
-        Some(s) => s.strip_suffix('"')?,
+/// `"key" : value[,]` → (key, value without quotes), of a line known to be UTF-8. Values are
+/// JSON strings without escapes (nfdump writes none in the keys read here) or bare numbers.
+/// By byte: every byte looked for is ASCII, so each cut falls between characters.
+fn key_value(line: &[u8]) -> Option<(&[u8], &[u8])> {
+    let l = trim(line);
+    let l = l.strip_suffix(b",").unwrap_or(l);
+    let rest = l.strip_prefix(b"\"")?;
+    // A loop beats a search on these few bytes.
+    let q = rest.iter().position(|&c| c == b'"')?;
+    let (key, rest) = (&rest[..q], &rest[q + 1..]);
+    let v = trim(trim_start(rest).strip_prefix(b":")?);
+    let v = match v.strip_prefix(b"\"") {
+        Some(s) => s.strip_suffix(b"\"")?,
         None => v,
     };
-    if key.is_empty() || v.contains('"') {
+    if key.is_empty() || v.contains(&b'"') {
         return None;
     }
     Some((key, v))
 }
 
-fn need<'a>(v: &'a Option<String>, key: &'static str) -> Result<&'a str, ParseError> {
-    v.as_deref().ok_or_else(|| {
-        err(
-            "parse.nfdump_nat.missing_field",
-            format!("NAT record without {key}"),
-        )
-    })
+/// `str::trim` of UTF-8 text, for lines that are nearly always ASCII: see [`trim_start`].
+fn trim(s: &[u8]) -> &[u8] {
+    trim_end(trim_start(s))
+}
+
+/// `str::trim_start` of UTF-8 text. ASCII whitespace is cut by byte, and only a start that
+/// may be other whitespace (a vertical tab, which `u8::is_ascii_whitespace` leaves, or a
+/// non-ASCII character) goes through `str::trim_start`, which decodes characters one by one.
+fn trim_start(s: &[u8]) -> &[u8] {
+    let t = s.trim_ascii_start();
+    match t.first() {
+        Some(&c) if c == 0x0b || !c.is_ascii() => unicode(t, str::trim_start),
+        _ => t,
+    }
+}
+
+/// `str::trim_end` of UTF-8 text, the way [`trim_start`] does it.
+fn trim_end(s: &[u8]) -> &[u8] {
+    let t = s.trim_ascii_end();
+    match t.last() {
+        Some(&c) if c == 0x0b || !c.is_ascii() => unicode(t, str::trim_end),
+        _ => t,
+    }
+}
+
+/// `trim` of `t` as text (kept out of line: the trims above run twice a line).
+#[cold]
+fn unicode(t: &[u8], trim: fn(&str) -> &str) -> &[u8] {
+    std::str::from_utf8(t).map_or(t, |s| trim(s).as_bytes())
+}
+
+fn missing(key: &'static str) -> ParseError {
+    err(
+        "parse.nfdump_nat.missing_field",
+        format!("NAT record without {key}"),
+    )
+}
+
+/// The value, as text.
+fn need<'a>(v: Option<&'a [u8]>, key: &'static str) -> Result<&'a str, ParseError> {
+    // A value is UTF-8 (its line was): the second error cannot happen.
+    std::str::from_utf8(v.ok_or_else(|| missing(key))?).map_err(|_| missing(key))
 }
 
 fn ip(v: &str, what: &str) -> Result<IpAddr, ParseError> {
@@ -134,15 +214,13 @@ fn ip(v: &str, what: &str) -> Result<IpAddr, ParseError> {
     })
 }
 
-fn port(v: &str, what: &str) -> Result<u16, ParseError> {
-    if v.is_empty() || v.len() > 5 || !v.bytes().all(|c| c.is_ascii_digit()) {
-        return Err(err(
-            "parse.nfdump_nat.bad_port",
-            format!("{what} is not a port"),
-        ));
+fn port(v: &[u8], what: &str) -> Result<u16, ParseError> {
+    let bad = || err("parse.nfdump_nat.bad_port", format!("{what} is not a port"));
+    if v.is_empty() || v.len() > 5 || !v.iter().all(u8::is_ascii_digit) {
+        return Err(bad());
     }
-    v.parse()
-        .map_err(|_| err("parse.nfdump_nat.bad_port", format!("{what} is not a port")))
+    let n = v.iter().fold(0u32, |n, &c| n * 10 + u32::from(c - b'0'));
+    u16::try_from(n).map_err(|_| bad())
 }
 
 /// `t_event`: `YYYY-MM-DDTHH:MM:SS` and an optional `.<digits>`.
@@ -157,12 +235,43 @@ fn event_time(v: &str) -> Result<NaiveDateTime, ParseError> {
     if !frac.bytes().all(|c| c.is_ascii_digit()) || secs.len() != 19 {
         return Err(bad());
     }
+    if let Some(t) = nfdump_time(secs.as_bytes()) {
+        return Ok(t);
+    }
+    // What chrono's parser also takes (a sign, a space, a one-digit field in a longer year,
+    // a leap second) or refuses.
     NaiveDateTime::parse_from_str(secs, "%Y-%m-%dT%H:%M:%S").map_err(|_| bad())
+}
+
+/// `YYYY-MM-DDTHH:MM:SS` as nfdump prints it, read by position: what chrono's parser makes of
+/// it, for a fraction of the cost (it interprets the format string each time). `None` if the
+/// text is not of that shape or not a valid date and time.
+fn nfdump_time(b: &[u8]) -> Option<NaiveDateTime> {
+    let shape = b.len() == 19
+        && b.iter().enumerate().all(|(i, &c)| match i {
+            4 | 7 => c == b'-',
+            10 => c == b'T',
+            13 | 16 => c == b':',
+            _ => c.is_ascii_digit(),
+        });
+    if !shape {
+        return None;
+    }
+    let n = |a: usize, z: usize| {
+        b[a..z]
+            .iter()
+            .fold(0u32, |v, &c| v * 10 + u32::from(c - b'0'))
+    };
+    NaiveDate::from_ymd_opt(n(0, 4) as i32, n(5, 7), n(8, 10))?.and_hms_opt(
+        n(11, 13),
+        n(14, 16),
+        n(17, 19),
+    )
 }
 
 impl NfdumpNat {
     fn time(&self, rec: &Record) -> Result<i64, ParseError> {
-        let naive = event_time(need(&rec.time, "t_event")?)?;
+        let naive = event_time(need(rec.time.get(), "t_event")?)?;
         let tz = self.ctx.tz.ok_or_else(|| {
             err(
                 "time.no_zone",
@@ -173,35 +282,40 @@ impl NfdumpNat {
     }
 
     /// The events of a closed record (module doc).
-    fn finish(&self, rec: Record, out: &mut Vec<Event>) -> Result<(), ParseError> {
+    fn finish(&self, out: &mut Vec<Event>) -> Result<(), ParseError> {
+        let rec = &self.rec;
         if rec.bad {
             return Ok(());
         }
-        let Some(ev) = rec.event.as_deref() else {
+        let Some(ev) = rec.event.get() else {
             return Ok(());
         };
-        let ev: u16 = ev
-            .parse()
-            .map_err(|_| err("parse.nfdump_nat.bad_event", "nat_event_id is not a number"))?;
+        let ev: u16 = std::str::from_utf8(ev)
+            .ok()
+            .and_then(|ev| ev.parse().ok())
+            .ok_or_else(|| err("parse.nfdump_nat.bad_event", "nat_event_id is not a number"))?;
         let (op, block) = match ev {
             1 | 4 | 6 | 8 | 10 => (NatOp::Alloc, false),
             2 | 5 | 7 | 9 | 11 => (NatOp::Release, false),
             16 => (NatOp::Alloc, true),
             17 => (NatOp::Release, true),
             _ => {
-                if let Ok(t) = self.time(&rec) {
+                if let Ok(t) = self.time(rec) {
                     out.push(Event::seen(&self.origin, t, Domain::Nat));
                 }
                 return Ok(());
             }
         };
-        let inside = ip(need(&rec.src, "src4_addr or src6_addr")?, "inside address")?;
+        let inside = ip(
+            need(rec.src.get(), "src4_addr or src6_addr")?,
+            "inside address",
+        )?;
         let public = ip(
-            need(&rec.xlt_ip, "src4_xlt_ip or src6_xlt_ip")?,
+            need(rec.xlt_ip.get(), "src4_xlt_ip or src6_xlt_ip")?,
             "translated address",
         )?;
         let ports = if block {
-            let (Some(lo), Some(hi)) = (rec.pb_start.as_deref(), rec.pb_end.as_deref()) else {
+            let (Some(lo), Some(hi)) = (rec.pb_start.get(), rec.pb_end.get()) else {
                 return Err(err(
                     "parse.nfdump_nat.no_port_block",
                     "port block event without pblock_start/pblock_end (nfdump 1.7.1 decodes them \
@@ -217,10 +331,13 @@ impl NfdumpNat {
             }
             (lo, hi)
         } else {
-            let p = port(need(&rec.xlt_port, "src_xlt_port")?, "src_xlt_port")?;
+            let p = port(
+                rec.xlt_port.get().ok_or_else(|| missing("src_xlt_port"))?,
+                "src_xlt_port",
+            )?;
             (p, p)
         };
-        let time = self.time(&rec)?;
+        let time = self.time(rec)?;
         out.push(Event::nat_block(
             &self.origin,
             op,
@@ -235,19 +352,22 @@ impl NfdumpNat {
 
 impl Parser for NfdumpNat {
     fn pending(&self) -> bool {
-        self.rec.is_some()
+        self.open
     }
 
     fn parse(&mut self, frame: &[u8], out: &mut Vec<Event>) -> Result<(), ParseError> {
-        let Ok(line) = std::str::from_utf8(frame) else {
-            if let Some(r) = &mut self.rec {
-                r.bad = true;
+        // Read by byte once it is known to be UTF-8: checking for ASCII, as nfdump writes,
+        // costs less than validating (and no &str is needed for the many lines skipped).
+        if !frame.is_ascii() && std::str::from_utf8(frame).is_err() {
+            if self.open {
+                self.rec.bad = true;
             }
             return Err(err("parse.nfdump_nat.not_utf8", "line is not UTF-8"));
-        };
-        let t = line.trim();
-        if t == "{" {
-            if self.rec.replace(Record::default()).is_some() {
+        }
+        let t = trim(frame);
+        if t == b"{" {
+            self.rec.clear();
+            if std::mem::replace(&mut self.open, true) {
                 return Err(err(
                     "parse.nfdump_nat.unterminated_record",
                     "a record starts before the previous one ended (the previous one is dropped)",
@@ -255,31 +375,32 @@ impl Parser for NfdumpNat {
             }
             return Ok(());
         }
-        if t.starts_with('}') {
-            let Some(rec) = self.rec.take() else {
+        if t.starts_with(b"}") {
+            if !std::mem::replace(&mut self.open, false) {
                 return Err(err(
                     "parse.nfdump_nat.not_nfdump_json",
                     "a record ends that never started",
                 ));
-            };
-            if !matches!(t, "}" | "}," | "}]") {
+            }
+            if !matches!(t, b"}" | b"}," | b"}]") {
                 return Err(err(
                     "parse.nfdump_nat.not_nfdump_json",
                     "text after a record's closing brace",
                 ));
             }
-            return self.finish(rec, out);
+            return self.finish(out);
         }
-        let Some(rec) = &mut self.rec else {
+        if !self.open {
             return match t {
-                "" | "[" | "]" | "[]" => Ok(()),
+                b"" | b"[" | b"]" | b"[]" => Ok(()),
                 _ => Err(err(
                     "parse.nfdump_nat.not_nfdump_json",
                     "line outside a record is not part of nfdump's JSON output (-o json)",
                 )),
             };
-        };
-        let Some((key, v)) = key_value(line) else {
+        }
+        let rec = &mut self.rec;
+        let Some((key, v)) = key_value(t) else {
             rec.bad = true;
             return Err(err(
                 "parse.nfdump_nat.bad_line",
@@ -287,16 +408,16 @@ impl Parser for NfdumpNat {
             ));
         };
         let slot = match key {
-            "nat_event_id" => &mut rec.event,
-            "src4_addr" | "src6_addr" => &mut rec.src,
-            "src4_xlt_ip" | "src6_xlt_ip" => &mut rec.xlt_ip,
-            "src_xlt_port" => &mut rec.xlt_port,
-            "pblock_start" => &mut rec.pb_start,
-            "pblock_end" => &mut rec.pb_end,
-            "t_event" => &mut rec.time,
+            b"nat_event_id" => &mut rec.event,
+            b"src4_addr" | b"src6_addr" => &mut rec.src,
+            b"src4_xlt_ip" | b"src6_xlt_ip" => &mut rec.xlt_ip,
+            b"src_xlt_port" => &mut rec.xlt_port,
+            b"pblock_start" => &mut rec.pb_start,
+            b"pblock_end" => &mut rec.pb_end,
+            b"t_event" => &mut rec.time,
             _ => return Ok(()),
         };
-        *slot = Some(v.to_string());
+        slot.set(v);
         Ok(())
     }
 }
@@ -499,6 +620,12 @@ mod tests {
         );
     }
 
+    /// [`key_value`] of text.
+    fn key_value(line: &str) -> Option<(&str, &str)> {
+        let (k, v) = super::key_value(line.as_bytes())?;
+        Some((std::str::from_utf8(k).ok()?, std::str::from_utf8(v).ok()?))
+    }
+
     #[test]
     fn key_values() {
         assert_eq!(key_value("\t\"a\" : \"b\","), Some(("a", "b")));
@@ -509,6 +636,45 @@ mod tests {
         );
         assert_eq!(key_value("\t\"a\" \"b\""), None);
         assert_eq!(key_value("\t\"a\" : \"b"), None);
+    }
+
+    /// The shortcuts give what the general code they stand in for gives.
+    #[test]
+    fn trims_and_times_as_std_and_chrono_read_them() {
+        for s in [
+            "",
+            " ",
+            "\t\"a\" : 1,\r",
+            "\u{b}x\u{b}",
+            "\u{a0}x\u{3000}",
+            "\u{85}",
+            "\u{e9} ",
+            " \u{2028}\t{ \u{a0}",
+            "x\u{1c}",
+        ] {
+            let b = s.as_bytes();
+            assert_eq!(trim(b), s.trim().as_bytes(), "{s:?}");
+            assert_eq!(trim_start(b), s.trim_start().as_bytes(), "{s:?}");
+            assert_eq!(trim_end(b), s.trim_end().as_bytes(), "{s:?}");
+        }
+        for t in [
+            "2026-11-21T10:00:03",
+            "2024-02-29T23:59:59",
+            "2026-02-29T10:00:00",
+            "2026-11-21T24:00:00",
+            "2026-11-21T10:60:00",
+            "2026-11-21T10:00:60",
+            "+202-11-21T10:00:03",
+            "202666-1-2T10:00:03",
+            "2026-11-21T 1:00:03",
+            "2026-11-21 10:00:03",
+        ] {
+            let chrono = NaiveDateTime::parse_from_str(t, "%Y-%m-%dT%H:%M:%S").ok();
+            assert_eq!(event_time(t).ok(), chrono, "{t}");
+            if let Some(fast) = nfdump_time(t.as_bytes()) {
+                assert_eq!(Some(fast), chrono, "{t}");
+            }
+        }
     }
 
     proptest! {
