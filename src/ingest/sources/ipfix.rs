@@ -18,7 +18,7 @@
 //! cannot hold is dropped by the kernel and shown in `tdr_udp_kernel_drops`.
 
 use std::collections::HashMap;
-use std::net::{IpAddr, SocketAddr};
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -27,6 +27,7 @@ use prometheus_client::metrics::gauge::Gauge;
 use tokio::net::UdpSocket;
 use tokio::sync::{mpsc::Sender, watch};
 
+use super::udp::{Datagram, UdpBatches};
 use crate::config::IpfixSource;
 use crate::ingest::frames::Chunk;
 use crate::ingest::pipeline::{Input, ToCore};
@@ -169,54 +170,28 @@ pub async fn run(
     let origin: Arc<str> = Arc::from(format!("udp {} from exporter", src.listen).as_str());
     let source: Arc<str> = Arc::from(src.name.as_str());
     let stream_id: Arc<str> = Arc::from("ipfix-udp");
-    // IPFIX messages are at most 65535 octets.
-    let mut buf = vec![0u8; 65_536];
+    // IPFIX messages are at most 65535 octets. Every event of a chunk has the chunk's
+    // exporter: a datagram from another exporter starts the next chunk.
+    let mut batches = UdpBatches::new(65_536);
     let mut seq = 0u64;
-    // A datagram read but left for the next chunk (it came from another exporter).
-    let mut held: Option<(Vec<u8>, SocketAddr)> = None;
-    loop {
-        let first = match held.take() {
-            Some((d, peer)) => {
-                buf[..d.len()].copy_from_slice(&d);
-                Ok((d.len(), peer))
-            }
-            None => tokio::select! {
-                _ = stop.changed() => break,
-                r = sock.recv_from(&mut buf) => r,
-            },
-        };
+    while batches.wait(&sock, &mut stop).await {
         let mut chunk = Chunk::new();
-        // Every event of a chunk has the chunk's exporter: a datagram from another exporter
-        // starts the next chunk.
-        let mut sender: Option<IpAddr> = None;
         let read_at = Instant::now();
         let now = shared.clock.now();
-        let mut got = first;
-        loop {
-            match got {
-                Ok((_, peer)) if !src.allows(peer.ip()) => {
+        while !chunk.is_full() {
+            match batches.next(&sock, |ip| src.allows(ip)) {
+                None => break,
+                Some(Datagram::Refused) => {
                     exporters.c.not_allowed.inc();
                 }
-                Ok((n, peer)) if sender.is_some_and(|s| s != peer.ip().to_canonical()) => {
-                    held = Some((buf[..n].to_vec(), peer));
-                    break;
-                }
-                Ok((n, peer)) => {
-                    sender = Some(peer.ip().to_canonical());
-                    exporters.handle(&mut chunk, peer, &buf[..n], seq, now);
+                Some(Datagram::Data(peer, data)) => {
+                    exporters.handle(&mut chunk, peer, data, seq, now);
                     seq += 1;
                 }
-                Err(e) => {
+                Some(Datagram::Failed(e)) => {
                     tracing::warn!(listener = %src.name, error = %e, "UDP receive failed");
                 }
             }
-            if chunk.is_full() {
-                break;
-            }
-            got = match sock.try_recv_from(&mut buf) {
-                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => break,
-                other => other,
-            };
         }
         if chunk.items.is_empty() {
             continue;
@@ -230,7 +205,7 @@ pub async fn run(
             file_offset: None,
             read_at,
             place: None,
-            peer: sender,
+            peer: batches.sender(),
             on_commit: None,
         };
         if tx.send(ToCore::Data(input)).await.is_err() {

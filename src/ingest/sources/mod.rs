@@ -7,6 +7,7 @@
 //!   and its spool folder);
 //! - [`syslog`]: syslog listeners over UDP, TCP and TLS (`tdr serve`'s `[[syslog]]`);
 //! - [`ipfix`]: IPFIX NAT event collectors over UDP (`tdr serve`'s `[[ipfix]]`);
+//! - [`udp`]: the UDP listeners' batches of datagrams, one sender each;
 //! - [`radius`]: RADIUS accounting servers (`tdr serve`'s `[[radius]]`), which answer a NAS
 //!   only once its record is committed.
 
@@ -15,6 +16,7 @@ pub mod follow;
 pub mod ipfix;
 pub mod radius;
 pub mod syslog;
+pub mod udp;
 
 use std::fs::File;
 use std::io::{BufReader, Read, Seek, SeekFrom};

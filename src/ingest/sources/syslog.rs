@@ -17,7 +17,7 @@
 //! many a listener holds; its buffer grows with what a frame needs, up to the frame cap.
 
 use std::collections::HashMap;
-use std::net::{IpAddr, SocketAddr};
+use std::net::SocketAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -26,6 +26,7 @@ use tokio::io::{AsyncRead, AsyncReadExt};
 use tokio::net::{TcpListener, UdpSocket};
 use tokio::sync::{mpsc::Sender, watch};
 
+use super::udp::{Datagram, UdpBatches};
 use crate::clock::Clock;
 use crate::config::{SyslogSource, Transport};
 use crate::ingest::frames::{for_each_frame, Chunk, Rejected};
@@ -374,36 +375,18 @@ async fn udp(
         .syslog_messages
         .get_or_create(&vec![("listener", src.name.clone())])
         .clone();
-    let mut buf = vec![0u8; 65_536];
+    // Every event of a chunk has the chunk's sender: a datagram from another sender starts
+    // the next chunk.
+    let mut batches = UdpBatches::new(65_536);
     let mut seq = 0u64;
-    // A datagram read but left for the next chunk (it came from another sender).
-    let mut held: Option<(usize, IpAddr)> = None;
-    loop {
-        let first = match held.take() {
-            Some((n, peer)) => Ok((n, SocketAddr::new(peer, 0))),
-            None => tokio::select! {
-                _ = stop.changed() => break,
-                r = sock.recv_from(&mut buf) => r,
-            },
-        };
+    while batches.wait(&sock, &mut stop).await {
         let mut chunk = Chunk::new();
-        // Every event of a chunk has the chunk's sender: a datagram from another sender
-        // starts the next chunk.
-        let mut sender: Option<IpAddr> = None;
         let read_at = Instant::now();
-        let mut got = first;
-        loop {
-            match got {
-                Ok((_, peer)) if !src.allows(peer.ip()) => {
-                    refused(&shared, &src, Refusal::NotAllowed);
-                }
-                Ok((n, peer)) if sender.is_some_and(|s| s != peer.ip().to_canonical()) => {
-                    held = Some((n, peer.ip()));
-                    break;
-                }
-                Ok((n, peer)) => {
-                    sender = Some(peer.ip().to_canonical());
-                    let mut d = &buf[..n];
+        while !chunk.is_full() {
+            match batches.next(&sock, |ip| src.allows(ip)) {
+                None => break,
+                Some(Datagram::Refused) => refused(&shared, &src, Refusal::NotAllowed),
+                Some(Datagram::Data(_, mut d)) => {
                     while let Some((&b'\n' | &b'\0' | &b'\r', rest)) = d.split_last() {
                         d = rest;
                     }
@@ -411,17 +394,10 @@ async fn udp(
                     seq += 1;
                     messages.inc();
                 }
-                Err(e) => {
+                Some(Datagram::Failed(e)) => {
                     tracing::warn!(listener = %src.name, error = %e, "UDP receive failed");
                 }
             }
-            if chunk.is_full() {
-                break;
-            }
-            got = match sock.try_recv_from(&mut buf) {
-                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => break,
-                other => other,
-            };
         }
         if chunk.items.is_empty() {
             continue;
@@ -435,7 +411,7 @@ async fn udp(
             file_offset: None,
             read_at,
             place: None,
-            peer: sender,
+            peer: batches.sender(),
             on_commit: None,
         };
         if tx.send(ToCore::Data(input)).await.is_err() {
